@@ -1,0 +1,72 @@
+"""Each service's small HTTP face: `/metrics` for Prometheus, `/healthz` and `/readyz` for Kubernetes probes,
+plus the routes a service adds (the collector's event ingest, the remediator's approvals).
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from healer_common.errors import ConfigError
+
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class HttpEndpoint:
+    service: str
+    host: str
+    port: int
+    ready: Callable[[], bool]
+    routes: list[tuple[str, str, RouteHandler]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    bound_port: int | None = None
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        for method, path, handler in self.routes:
+            app.router.add_route(method, path, handler)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            if exc.errno == errno.EADDRINUSE:
+                key = f"HEALER_HTTP__PORTS__{self.service.upper().replace('-', '_')}"
+                raise ConfigError(
+                    f"port {self.port} on {self.host} for {self.service}'s HTTP endpoint is taken; "
+                    f"stop what holds it or set {key} (0 picks a free port)",
+                    field=f"http.ports.{self.service}",
+                ) from None
+            raise
+        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+        sockets = getattr(server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.bound_port or self.port}"
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        return web.json_response({"service": self.service, "alive": True})
+
+    async def _readyz(self, _: web.Request) -> web.Response:
+        ready = self.ready()
+        return web.json_response({"service": self.service, "ready": ready}, status=200 if ready else 503)

@@ -1,0 +1,74 @@
+"""Remediations and approvals: what the remediator plans and does, on `healer.remediations.<state>`.
+
+State machine (each transition is published and audited):
+
+    planned -> awaiting_approval -> approved | denied
+    planned | approved -> running -> acted -> succeeded | failed -> rolled_back
+    any -> skipped (a guard, a limit or the kill switch said no; the reason says which)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from healer_common.events import ResourceRef
+from healer_common.messages import Frozen, Message
+
+RemediationState = Literal[
+    "planned", "awaiting_approval", "approved", "denied", "running", "acted", "succeeded", "failed",
+    "rolled_back", "skipped",
+]
+REMEDIATION_STATES: tuple[RemediationState, ...] = (
+    "planned", "awaiting_approval", "approved", "denied", "running", "acted", "succeeded", "failed",
+    "rolled_back", "skipped",
+)
+FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "rolled_back", "skipped", "denied"})
+
+ScalarParam = str | int | float | bool | None
+
+
+class RemediationStep(Frozen):
+    """One action taken (or that would have been taken, in a dry run)."""
+
+    action: str
+    params: dict[str, ScalarParam] = Field(default_factory=dict)
+    outcome: Literal["ok", "failed", "dry_run", "skipped", "rolled_back"]
+    detail: str = ""
+    api_calls: list[str] = Field(default_factory=list, description="e.g. 'DELETE /api/v1/namespaces/cto/pods/rex-1'")
+    started_at: AwareDatetime
+    finished_at: AwareDatetime | None = None
+
+
+class Remediation(Message):
+    """A playbook run against one incident's target."""
+
+    remediation_id: str = Field(min_length=1, max_length=64)
+    incident_id: str
+    playbook: str
+    state: RemediationState
+    cluster: str
+    target: ResourceRef | None = None
+    alert_ids: list[str] = Field(default_factory=list)
+    dry_run: bool = False
+    steps: list[RemediationStep] = Field(default_factory=list)
+    reason: str = ""
+    requires_approval: bool = False
+    memory_ids: list[str] = Field(default_factory=list, description="memories that informed this run")
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    started_at: AwareDatetime
+    finished_at: AwareDatetime | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+class ApprovalDecision(Message):
+    """An answer to an approval request, from the CLI, the HTTP endpoint or chat."""
+
+    remediation_id: str = Field(min_length=1, max_length=64)
+    decision: Literal["approve", "deny"]
+    by: str = Field(min_length=1, max_length=128)
+    reason: str | None = None

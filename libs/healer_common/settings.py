@@ -1,0 +1,222 @@
+"""One settings object for every service: `HEALER_*` environment variables, then an optional YAML file.
+
+Precedence, strongest first: explicit overrides, `HEALER_*` variables (nested with `__`, e.g.
+`HEALER_NATS__URL`), the names today's Healer already uses (`PROMETHEUS_URL`, `LOKI_URL`, `OPENMEMORY_URL`,
+`SLACK_WEBHOOK_URL`, `PAGERDUTY_ROUTING_KEY`, `GITHUB_TOKEN`), the YAML file named by `HEALER_CONFIG`, and
+the defaults, which are those of the embedded default (`make run`). Unknown keys are rejected, so a typo in
+the YAML file fails at start with the key's path rather than being ignored. Every field is in the README.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from healer_common.errors import ConfigError
+from healer_common.subjects import SubjectSpace
+
+SERVICES = ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge")
+DEFAULT_HTTP_PORTS = {name: 9470 + i for i, name in enumerate(SERVICES)}
+
+# Environment names already used by today's Healer, mapped to where they live here.
+LEGACY_ENV = {
+    "PROMETHEUS_URL": ("collector", "prometheus_url"),
+    "LOKI_URL": ("collector", "loki_url"),
+    "OPENMEMORY_URL": ("memory", "openmemory_url"),
+    "SLACK_WEBHOOK_URL": ("notifier", "slack_webhook_url"),
+    "PAGERDUTY_ROUTING_KEY": ("notifier", "pagerduty_routing_key"),
+    "GITHUB_TOKEN": ("notifier", "github_token"),
+}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NatsSettings(Section):
+    url: str = Field("nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
+    connect_timeout_s: float = Field(5.0, gt=0)
+    stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas per stream (3 in production)")
+    token: SecretStr | None = None
+    creds_file: Path | None = None
+
+
+class RedisSettings(Section):
+    url: str = Field("redis://127.0.0.1:6379/0", description="Redis for shared working state")
+    key_prefix: str = Field("healer", pattern=r"^[A-Za-z0-9:_-]+$")
+
+
+class BusSettings(Section):
+    subject_root: str = Field("healer", description="first token(s) of every subject; streams are named after it")
+    retention_days: dict[str, float] = Field(
+        default_factory=dict, description="override a stream's max age, e.g. {EVENTS: 2, AUDIT: 730}"
+    )
+    heartbeat_interval_s: float = Field(5.0, gt=0)
+
+    @property
+    def space(self) -> SubjectSpace:
+        return SubjectSpace(self.subject_root)
+
+
+class LogSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "console"] = Field("auto", description="auto: console on a terminal, else JSON")
+
+
+class TelemetrySettings(Section):
+    traces: Literal["none", "console"] = Field("none", description="where spans go; context propagates either way")
+
+
+class HttpSettings(Section):
+    host: str = Field("127.0.0.1", description="bind address of /metrics, /healthz and service endpoints")
+    ports: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_HTTP_PORTS))
+
+
+class ClusterSettings(Section):
+    name: str = Field("default", description="the cluster's name in every event and alert")
+    kubeconfig: Path | None = Field(None, description="kubeconfig file; none and not in-cluster means no cluster")
+    context: str | None = None
+    in_cluster: bool = False
+    own_namespace: str = Field("healer", description="where Healer runs; never acted upon")
+
+    @property
+    def configured(self) -> bool:
+        return self.in_cluster or self.kubeconfig is not None
+
+
+class CollectorSettings(Section):
+    prometheus_url: str | None = None
+    loki_url: str | None = None
+    max_event_bytes: int = Field(1_048_576, gt=0, description="largest event accepted on the HTTP ingest")
+
+
+class DetectorSettings(Section):
+    recovery_reasons: list[str] = Field(
+        default_factory=lambda: ["Ready", "Running", "Healthy", "Recovered", "Resolved", "Succeeded"],
+        description="condition reasons that resolve alerts raised by earlier conditions on the same resource",
+    )
+    condition_alerts: dict[str, str] = Field(
+        default_factory=lambda: {
+            "OOMKilled": "H8", "MemoryPressure": "H8", "ImagePullBackOff": "H4", "ErrImagePull": "H4",
+            "CrashLoopBackOff": "A7", "Failed": "A7", "Error": "A7", "DNSFailure": "H5",
+            "DiskPressure": "H2", "OutOfSync": "H1", "CertificateExpiring": "H3",
+        },
+        description="condition reason -> catalogue id for conditions that fire at once",
+    )
+
+
+class CorrelatorSettings(Section):
+    group_by: list[str] = Field(default_factory=lambda: ["cluster", "namespace", "alertname"])
+    group_wait_s: float = Field(0.0, ge=0)
+    group_interval_s: float = Field(300.0, ge=0)
+    repeat_interval_s: float = Field(4 * 3600.0, ge=0)
+
+
+class RemediatorSettings(Section):
+    dry_run: bool = Field(False, description="never act, only say what would be done (always so with no cluster)")
+    verify_window_s: float = Field(300.0, gt=0, description="how long an action has to resolve its alert")
+    memory_timeout_s: float = Field(1.0, gt=0)
+    exclude_label: str = "healer.platform/exclude"
+    protected_name_prefixes: list[str] = Field(
+        default_factory=lambda: ["healer", "cto-tools", "cto-controller", "openmemory", "nats", "redis"]
+    )
+
+
+class NotifierSettings(Section):
+    console: bool = True
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for X-Healer-Signature")
+    slack_webhook_url: SecretStr | None = None
+    pagerduty_routing_key: SecretStr | None = None
+    github_token: SecretStr | None = None
+    timeout_s: float = Field(5.0, gt=0)
+
+
+class MemorySettings(Section):
+    openmemory_url: str | None = None
+    openmemory_api_key: SecretStr | None = None
+    store_path: Path = Field(Path(".healer/memory.sqlite3"), description="embedded store when no OpenMemory")
+
+
+class _LegacyEnvSource(PydanticBaseSettingsSource):
+    """Reads the environment names today's Healer uses; `HEALER_*` names win over them."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # pragma: no cover - __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for env_name, (section, key) in LEGACY_ENV.items():
+            if value := os.environ.get(env_name):
+                found.setdefault(section, {})[key] = value
+        return found
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HEALER_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+    )
+
+    config: Path | None = Field(None, description="YAML file with any of these settings (HEALER_CONFIG)")
+    nats: NatsSettings = NatsSettings()
+    redis: RedisSettings = RedisSettings()
+    bus: BusSettings = BusSettings()
+    log: LogSettings = LogSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
+    http: HttpSettings = HttpSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    collector: CollectorSettings = CollectorSettings()
+    detector: DetectorSettings = DetectorSettings()
+    correlator: CorrelatorSettings = CorrelatorSettings()
+    remediator: RemediatorSettings = RemediatorSettings()
+    notifier: NotifierSettings = NotifierSettings()
+    memory: MemorySettings = MemorySettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = init_settings().get("config") or os.environ.get("HEALER_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, _LegacyEnvSource(settings_cls)]
+        if yaml_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=Path(yaml_file)))
+        return tuple(sources)
+
+    @property
+    def space(self) -> SubjectSpace:
+        return self.bus.space
+
+    def http_port(self, service: str) -> int:
+        return self.http.ports.get(service, DEFAULT_HTTP_PORTS.get(service, 9479))
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Load and validate settings, or raise ConfigError naming each bad field and why."""
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(f"config file {config} does not exist or is not a file", field="config")
+        overrides["config"] = config
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']} (got {err.get('input')!r})"
+            for err in exc.errors()
+        )
+        source = str(config or os.environ.get("HEALER_CONFIG") or "environment")
+        raise ConfigError(f"invalid settings: {problems}", source=source) from None

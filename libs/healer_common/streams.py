@@ -1,0 +1,68 @@
+"""JetStream streams and durable consumers, declared once and created idempotently at start-up.
+
+Retention is by age (limits policy): the streams are also Healer's history (`healer history` reads them
+back by time), so consumers never delete what they read. Every publish carries `Nats-Msg-Id`, and the
+duplicate window drops a republished copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from healer_common.subjects import SubjectSpace
+
+DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    key: str
+    subjects: Callable[[SubjectSpace], list[str]]
+    max_age_s: float
+    description: str
+    duplicate_window_s: float = 120.0
+
+    def name(self, space: SubjectSpace) -> str:
+        return f"{space.stream_prefix()}_{self.key}"
+
+
+EVENTS = StreamSpec("EVENTS", lambda s: [s.all_events], 1 * DAY, "observations from collectors and users")
+ALERTS = StreamSpec("ALERTS", lambda s: [f"{s.root}.alerts.>"], 30 * DAY, "alerts as they fire and resolve")
+INCIDENTS = StreamSpec("INCIDENTS", lambda s: [f"{s.root}.incidents.>"], 90 * DAY, "incidents and their updates")
+REMEDIATIONS = StreamSpec(
+    "REMEDIATIONS",
+    lambda s: [f"{s.root}.remediations.>", f"{s.root}.approvals.>"],
+    90 * DAY,
+    "remediation runs and approval answers",
+)
+AUDIT = StreamSpec("AUDIT", lambda s: [f"{s.root}.audit.>"], 365 * DAY, "every decision that acts on the world")
+DLQ = StreamSpec("DLQ", lambda s: [s.all_dlq], 14 * DAY, "input a service could not use, with the reason")
+
+STREAMS: tuple[StreamSpec, ...] = (EVENTS, ALERTS, INCIDENTS, REMEDIATIONS, AUDIT, DLQ)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer: replicas of a service share it, so each message goes to one of them."""
+
+    durable: str
+    stream: StreamSpec
+    filter_subject: Callable[[SubjectSpace], str]
+    max_deliver: int = 5
+    ack_wait_s: float = 30.0
+    batch_size: int = 64
+
+    def subject(self, space: SubjectSpace) -> str:
+        return self.filter_subject(space)
+
+
+DETECTOR_EVENTS = ConsumerSpec("detector-events", EVENTS, lambda s: s.all_events, batch_size=256)
+CORRELATOR_ALERTS = ConsumerSpec("correlator-alerts", ALERTS, lambda s: s.all_alerts)
+REMEDIATOR_INCIDENTS = ConsumerSpec("remediator-incidents", INCIDENTS, lambda s: s.all_incidents, ack_wait_s=120.0)
+REMEDIATOR_APPROVALS = ConsumerSpec("remediator-approvals", REMEDIATIONS, lambda s: s.all_approvals)
+NOTIFIER_INCIDENTS = ConsumerSpec("notifier-incidents", INCIDENTS, lambda s: s.all_incidents, ack_wait_s=60.0)
+NOTIFIER_REMEDIATIONS = ConsumerSpec("notifier-remediations", REMEDIATIONS, lambda s: s.all_remediations, ack_wait_s=60.0)
+MEMORY_ALERTS = ConsumerSpec("memory-alerts", ALERTS, lambda s: s.all_alerts)
+MEMORY_INCIDENTS = ConsumerSpec("memory-incidents", INCIDENTS, lambda s: s.all_incidents)
+MEMORY_REMEDIATIONS = ConsumerSpec("memory-remediations", REMEDIATIONS, lambda s: s.all_remediations)

@@ -1,0 +1,3 @@
+from services.collector.app import main
+
+main()

@@ -1,0 +1,3 @@
+from services.correlator.app import main
+
+main()

@@ -1,0 +1,3 @@
+from services.detector.app import main
+
+main()

@@ -1,0 +1,52 @@
+"""Alertmanager webhooks become Healer alerts, so the Prometheus alerts a team already has flow through
+Healer's correlation, remediation and notification.
+
+An alert carrying the label `healer_alert_id` with a catalogue id is published under that id; any other is
+published as `EXT` with its `alertname` kept in the labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from healer_common.alerts import CATALOGUE, Alert, Evidence, Severity, alert_fingerprint
+from healer_common.events import DEFAULT_CLUSTER, AlertmanagerWebhook, ResourceRef
+from healer_common.messages import stable_id
+
+_SEVERITIES: dict[str, Severity] = {"critical": "critical", "page": "critical", "error": "critical",
+                                    "warning": "warning", "warn": "warning", "info": "info", "none": "info"}
+_RESOURCE_LABELS = (("pod", "Pod"), ("deployment", "Deployment"), ("node", "Node"),
+                    ("persistentvolumeclaim", "PersistentVolumeClaim"), ("service", "Service"))
+
+
+def _resource(labels: dict[str, str]) -> ResourceRef | None:
+    for label, kind in _RESOURCE_LABELS:
+        if name := labels.get(label):
+            return ResourceRef(kind=kind, namespace=labels.get("namespace"), name=name)
+    return None
+
+
+def alerts_from_webhook(payload: AlertmanagerWebhook, now: dt.datetime) -> list[Alert]:
+    alerts = []
+    for am in payload.alerts:
+        labels = dict(am.labels)
+        alert_id = labels.get("healer_alert_id", "EXT")
+        if alert_id not in CATALOGUE:
+            alert_id = "EXT"
+        cluster = labels.get("cluster", DEFAULT_CLUSTER)
+        resource = _resource(labels)
+        fingerprint = am.fingerprint or alert_fingerprint(alert_id, cluster, resource, labels)
+        severity = _SEVERITIES.get(labels.get("severity", "").lower(), CATALOGUE[alert_id].severity)
+        alerts.append(Alert(
+            event_id=stable_id(fingerprint, am.status, am.starts_at.isoformat(), am.ends_at),
+            correlation_id=fingerprint,
+            alert_id=alert_id, status=am.status, severity=severity, fingerprint=fingerprint, cluster=cluster,
+            namespace=labels.get("namespace"), resource=resource,
+            labels={**labels, "severity": severity, "cluster": cluster},
+            annotations=dict(am.annotations), starts_at=am.starts_at,
+            ends_at=am.ends_at if am.status == "resolved" else None,
+            evidence=[Evidence(kind="event", summary=f"Alertmanager {payload.receiver or 'webhook'}: "
+                                                     f"{labels.get('alertname', '?')}", ref=am.generator_url)],
+            generator="alertmanager", time=now,
+        ))
+    return alerts

@@ -1,0 +1,3 @@
+from services.memory_bridge.app import main
+
+main()

@@ -1,0 +1,3 @@
+from services.remediator.app import main
+
+main()
