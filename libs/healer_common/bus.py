@@ -21,17 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+import nats
+import nats.aio.client
+import nats.aio.msg
 import nats.errors
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -47,6 +52,7 @@ from healer_common.heartbeat import clear_heartbeat, write_heartbeat
 from healer_common.httpserver import HttpEndpoint, RouteHandler
 from healer_common.logging import configure_logging, get_logger
 from healer_common.messages import Message
+from healer_common.ordering import KeyedSequencer
 from healer_common.settings import Settings, load_settings
 from healer_common.state import KeySpace, connect_redis
 from healer_common.streams import STREAMS, ConsumerSpec, StreamSpec
@@ -58,7 +64,8 @@ PUBLISH_DEADLINE_S = 30.0
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 Periodic = Callable[[], Awaitable[None]]
 
-_NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
+
+NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
 
 
 def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = ()) -> NatsBroker:
@@ -90,6 +97,18 @@ def stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
     )
 
 
+async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
+    """Create or update every stream; safe to run from every replica at every start."""
+    for spec in STREAMS:
+        config = stream_config(spec, settings)
+        try:
+            await js.stream_info(config.name or "")
+        except NotFoundError:
+            await js.add_stream(config)
+        else:
+            await js.update_stream(config)
+
+
 class Service:
     """One running Healer service: handlers register on it, `run()` serves them until told to stop."""
 
@@ -119,11 +138,15 @@ class Service:
         self._started_at = self.clock.now()
 
     # registration -------------------------------------------------------------------------------------------
-    def consume(self, spec: ConsumerSpec) -> Callable[[F], F]:
-        """Register a handler on a durable pull consumer; its body arrives decoded by the subject's model."""
+    def consume(self, spec: ConsumerSpec, *, order_by: Callable[[Any], str] | None = None) -> Callable[[F], F]:
+        """Register a handler on a durable pull consumer; its body arrives decoded by the subject's model.
+
+        With `order_by`, messages with the same key are handled one at a time in delivery order (see
+        ordering.py); without it, a pulled batch is handled concurrently.
+        """
         self.consumer_specs[spec.durable] = spec
         subject = spec.subject(self.space)
-        return self.broker.subscriber(  # type: ignore[no-any-return]
+        subscriber = self.broker.subscriber(
             subject,
             stream=JStream(spec.stream.name(self.space), declare=False),
             durable=spec.durable,
@@ -140,10 +163,26 @@ class Service:
             ack_policy=AckPolicy.MANUAL,
             decoder=self._decode,
         )
+        if order_by is None:
+            return cast("Callable[[F], F]", subscriber)
+        sequencer = KeyedSequencer()
+
+        def register(handler: F) -> F:
+            @functools.wraps(handler)
+            async def in_order(*args: Any, **kwargs: Any) -> Any:
+                message = args[0] if args else next(iter(kwargs.values()))  # called by its parameter's name
+                async with sequencer.turn(order_by(message)):
+                    return await handler(*args, **kwargs)
+
+            subscriber(in_order)
+            return handler
+
+        return register
 
     def reply(self, subject: str) -> Callable[[F], F]:
         """Register a request/reply handler (core NATS, a queue group per service); its return is the reply."""
-        return self.broker.subscriber(subject, queue=f"healer-{self.name}", decoder=self._decode)  # type: ignore[no-any-return]
+        subscriber = self.broker.subscriber(subject, queue=f"healer-{self.name}", decoder=self._decode)
+        return cast("Callable[[F], F]", subscriber)
 
     def every(self, seconds: float) -> Callable[[Periodic], Periodic]:
         """Run a coroutine periodically while the service runs; a failure is logged and the next tick comes."""
@@ -193,7 +232,7 @@ class Service:
         while True:
             try:
                 await self.broker.publish(body, subject, headers=headers, stream=stream, timeout=5.0)
-            except _NATS_DOWN as exc:
+            except NATS_DOWN as exc:
                 if time.monotonic() > deadline:
                     raise Retryable(f"could not publish to {subject}: {exc!r}", delay=5.0) from exc
                 self.log.warning("publish_retry", subject=subject, error=repr(exc), retry_in_s=delay)
@@ -204,24 +243,41 @@ class Service:
                 return
 
     async def request(
-        self, subject: str, message: Message, model: type[BaseModel] | TypeAdapter[Any], timeout: float
+        self, subject: str, message: Message, model: type[BaseModel] | TypeAdapter[Any], wait_s: float
     ) -> Any:
         """Core request/reply; raises Retryable when nobody answers in time."""
         try:
-            response = await self.broker.request(encode(message), subject, timeout=timeout)
-        except _NATS_DOWN as exc:
-            raise Retryable(f"no answer on {subject} within {timeout}s: {exc!r}") from exc
+            response = await self.broker.request(encode(message), subject, timeout=wait_s)
+        except NATS_DOWN as exc:
+            raise Retryable(f"no answer on {subject} within {wait_s}s: {exc!r}") from exc
         return decode(model, response.body)
 
     async def audit(
-        self, action: str, decision: str, *, target: str = "", reason: str = "", dry_run: bool = False,
-        incident_id: str | None = None, remediation_id: str | None = None, event_id: str | None = None,
+        self,
+        action: str,
+        decision: str,
+        *,
+        target: str = "",
+        reason: str = "",
+        dry_run: bool = False,
+        incident_id: str | None = None,
+        remediation_id: str | None = None,
+        event_id: str | None = None,
         **details: AuditValue,
     ) -> AuditRecord:
         record = AuditRecord(
-            service=self.name, actor=self.instance, action=action, decision=decision, target=target,
-            reason=reason, dry_run=dry_run, incident_id=incident_id, remediation_id=remediation_id,
-            details=details, time=self.clock.now(), **({"event_id": event_id} if event_id else {}),
+            service=self.name,
+            actor=self.instance,
+            action=action,
+            decision=decision,
+            target=target,
+            reason=reason,
+            dry_run=dry_run,
+            incident_id=incident_id,
+            remediation_id=remediation_id,
+            details=details,
+            time=self.clock.now(),
+            **({"event_id": event_id} if event_id else {}),
         )
         await self.publish(record)
         self.log.info("audit", action=action, decision=decision, target=target, reason=reason, dry_run=dry_run)
@@ -244,7 +300,7 @@ class Service:
         while not self._stop.is_set():
             try:
                 await self.broker.connect()
-            except _NATS_DOWN as exc:
+            except NATS_DOWN as exc:
                 self.log.warning("waiting_for_nats", url=self.settings.nats.url, error=repr(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
@@ -252,16 +308,7 @@ class Service:
                 return
 
     async def ensure_streams(self) -> None:
-        """Create or update every stream; safe to run from every replica at every start."""
-        js = self._jetstream()
-        for spec in STREAMS:
-            config = stream_config(spec, self.settings)
-            try:
-                await js.stream_info(config.name or "")
-            except NotFoundError:
-                await js.add_stream(config)
-            else:
-                await js.update_stream(config)
+        await ensure_streams(self._jetstream(), self.settings)
 
     async def consumer_lag(self) -> int | None:
         if not self.consumer_specs:
@@ -282,13 +329,21 @@ class Service:
             state = "degraded"
         try:
             lag = await asyncio.wait_for(self.consumer_lag(), timeout=2.0)
-        except (*_NATS_DOWN, NotFoundError):
+        except (*NATS_DOWN, NotFoundError):
             lag = None
         beat = Heartbeat(
-            service=self.name, instance=self.instance, state=state, pid=os.getpid(), host=socket.gethostname(),
-            version=VERSION, started_at=self._started_at, time=self.clock.now(),
-            processed=self.counters.processed, failed=self.counters.failed,
-            dead_lettered=self.counters.dead_lettered, consumer_lag=lag,
+            service=self.name,
+            instance=self.instance,
+            state=state,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            version=VERSION,
+            started_at=self._started_at,
+            time=self.clock.now(),
+            processed=self.counters.processed,
+            failed=self.counters.failed,
+            dead_lettered=self.counters.dead_lettered,
+            consumer_lag=lag,
             detail={"http": self.http.url, **self.detail},
         )
         interval = self.settings.bus.heartbeat_interval_s
@@ -300,7 +355,7 @@ class Service:
                 await fn()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - one failed tick must not end the loop
+            except Exception:
                 self.log.exception("periodic_failed", task=getattr(fn, "__name__", "?"))
             await asyncio.sleep(seconds)
 
@@ -335,7 +390,7 @@ class Service:
         for hook in self._on_stop:
             try:
                 await hook()
-            except Exception:  # noqa: BLE001 - close the rest even if one hook fails
+            except Exception:
                 self.log.exception("stop_hook_failed")
         with contextlib.suppress(Exception):
             await clear_heartbeat(self.redis, self.keys, self.name, self.instance)

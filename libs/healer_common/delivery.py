@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from faststream.middlewares import BaseMiddleware
+from faststream.nats.message import NatsMessage
 
 from healer_common.errors import InvalidMessage, Permanent, Retryable
 from healer_common.health import DeadLetter
@@ -73,7 +74,7 @@ def dead_letter_for(service: Service, msg: StreamMessage[Any], delivery: _Delive
         reason=str(exc) or type(exc).__name__,
         error_type=type(exc).__name__,
         payload=payload,
-        payload_encoding=encoding,  # type: ignore[arg-type]
+        payload_encoding=encoding,
         headers={k: str(v) for k, v in (msg.headers or {}).items()},
         deliveries=delivery.deliveries,
     )
@@ -123,9 +124,14 @@ class _Guard(BaseMiddleware):
                 svc.counters.failed += 1
             log = svc.log.warning if outcome != "ok" else svc.log.debug if svc.quiet_family(family) else svc.log.info
             log(
-                "handled", subject=delivery.subject, event_id=msg.headers.get("Nats-Msg-Id") or msg.message_id,
-                deliveries=delivery.deliveries, outcome=outcome, reason=reason,
-                ms=round(elapsed * 1000, 2), trace_id=current_trace_id(),
+                "handled",
+                subject=delivery.subject,
+                event_id=msg.headers.get("Nats-Msg-Id") or msg.message_id,
+                deliveries=delivery.deliveries,
+                outcome=outcome,
+                reason=reason,
+                ms=round(elapsed * 1000, 2),
+                trace_id=current_trace_id(),
             )
         return result
 
@@ -142,7 +148,10 @@ class _Guard(BaseMiddleware):
         else:
             self._service.log.exception("handler_error", subject=delivery.subject)
             delay = min(MAX_BACKOFF_S, 0.5 * 2 ** (delivery.deliveries - 1))
-        await msg.nack(delay=delay)
+        if isinstance(msg, NatsMessage):
+            await msg.nack(delay=delay)
+        else:
+            await msg.nack()
         return "retry", f"{exc!r}; retrying in {delay:.1f}s"
 
     async def _dead_letter(self, msg: StreamMessage[Any], delivery: _Delivery, exc: BaseException, family: str) -> None:

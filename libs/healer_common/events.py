@@ -40,7 +40,17 @@ ClusterName = Annotated[str, StringConstraints(min_length=1, max_length=63, patt
 DEFAULT_CLUSTER = "default"
 
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
-_CLOUDEVENTS_CORE = {"specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema", "data"}
+_CLOUDEVENTS_CORE = {
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "time",
+    "subject",
+    "datacontenttype",
+    "dataschema",
+    "data",
+}
 
 
 class ResourceRef(Frozen):
@@ -175,11 +185,15 @@ class ChangeEvent(_CloudEvent):
     data: ChangeData
 
 
-Event = Annotated[
-    MetricEvent | MetricBatchEvent | LogEvent | ConditionEvent | ChangeEvent, Field(discriminator="type")
-]
+Event = Annotated[MetricEvent | MetricBatchEvent | LogEvent | ConditionEvent | ChangeEvent, Field(discriminator="type")]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
-EVENT_TYPES = ("healer.metric.v1", "healer.metrics.v1", "healer.log.v1", "healer.condition.v1", "healer.change.v1")
+EVENT_TYPES = (
+    "healer.metric.v1",
+    "healer.metrics.v1",
+    "healer.log.v1",
+    "healer.condition.v1",
+    "healer.change.v1",
+)
 
 
 class AlertmanagerAlert(BaseModel):

@@ -41,14 +41,13 @@ class HttpEndpoint:
         except OSError as exc:
             await self._runner.cleanup()
             if exc.errno == errno.EADDRINUSE:
-                key = f"HEALER_HTTP__PORTS__{self.service.upper().replace('-', '_')}"
                 raise ConfigError(
-                    f"port {self.port} on {self.host} for {self.service}'s HTTP endpoint is taken; "
-                    f"stop what holds it or set {key} (0 picks a free port)",
-                    field=f"http.ports.{self.service}",
+                    f"port {self.port} on {self.host} for {self.service}'s HTTP endpoint is taken; stop what "
+                    "holds it, or set HEALER_HTTP__BASE_PORT (0 picks free ports) or HEALER_HTTP__PORT",
+                    field="http.base_port",
                 ) from None
             raise
-        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+        server = site._server
         sockets = getattr(server, "sockets", None) or []
         self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
 

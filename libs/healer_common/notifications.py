@@ -10,7 +10,12 @@ from healer_common.alerts import Severity
 from healer_common.messages import Message
 
 NotificationKind = Literal[
-    "incident_opened", "incident_updated", "incident_resolved", "remediation", "approval_request", "escalation",
+    "incident_opened",
+    "incident_updated",
+    "incident_resolved",
+    "remediation",
+    "approval_request",
+    "escalation",
     "digest",
 ]
 

@@ -17,12 +17,28 @@ from healer_common.events import ResourceRef
 from healer_common.messages import Frozen, Message
 
 RemediationState = Literal[
-    "planned", "awaiting_approval", "approved", "denied", "running", "acted", "succeeded", "failed",
-    "rolled_back", "skipped",
+    "planned",
+    "awaiting_approval",
+    "approved",
+    "denied",
+    "running",
+    "acted",
+    "succeeded",
+    "failed",
+    "rolled_back",
+    "skipped",
 ]
 REMEDIATION_STATES: tuple[RemediationState, ...] = (
-    "planned", "awaiting_approval", "approved", "denied", "running", "acted", "succeeded", "failed",
-    "rolled_back", "skipped",
+    "planned",
+    "awaiting_approval",
+    "approved",
+    "denied",
+    "running",
+    "acted",
+    "succeeded",
+    "failed",
+    "rolled_back",
+    "skipped",
 )
 FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "rolled_back", "skipped", "denied"})
 

@@ -96,34 +96,67 @@ def _wait_listening(server: ServerProcess, timeout: float, log: Path) -> None:
 
 def _check_free(name: str, port: int, host: str, flag: str) -> None:
     if port_in_use(port, host):
-        raise ConfigError(f"port {port} on {host} is taken, so {name} cannot start there; "
-                          f"stop what holds it or choose another with {flag}")
+        raise ConfigError(
+            f"port {port} on {host} is taken, so {name} cannot start there; "
+            f"stop what holds it or choose another with {flag}"
+        )
 
 
-def start_nats(data_dir: Path, port: int | None = None, host: str = LOOPBACK, *, check_free: bool = True) -> ServerProcess:
+def start_nats(
+    data_dir: Path, port: int | None = None, host: str = LOOPBACK, *, check_free: bool = True
+) -> ServerProcess:
     """Start `nats-server -js` with its store in `data_dir`; returns once it accepts connections."""
     port = port or free_port(host)
     if check_free:
         _check_free("nats-server", port, host, "--nats-port / HEALER_NATS__URL")
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "nats-server.log"
-    args = [nats_server_binary(), "-js", "-a", host, "-p", str(port), "-sd", str(data_dir / "jetstream"),
-            "-l", str(log), "-n", f"healer-{port}"]
+    args = [
+        nats_server_binary(),
+        "-js",
+        "-a",
+        host,
+        "-p",
+        str(port),
+        "-sd",
+        str(data_dir / "jetstream"),
+        "-l",
+        str(log),
+        "-n",
+        f"healer-{port}",
+    ]
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = ServerProcess("nats-server", proc, host, port, data_dir, "nats")
     _wait_listening(server, 15.0, log)
     return server
 
 
-def start_redis(data_dir: Path, port: int | None = None, host: str = LOOPBACK, *, check_free: bool = True) -> ServerProcess:
+def start_redis(
+    data_dir: Path, port: int | None = None, host: str = LOOPBACK, *, check_free: bool = True
+) -> ServerProcess:
     """Start `redis-server` with append-only persistence in `data_dir`."""
     port = port or free_port(host)
     if check_free:
         _check_free("redis-server", port, host, "--redis-port / HEALER_REDIS__URL")
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "redis-server.log"
-    args = [redis_server_binary(), "--port", str(port), "--bind", host, "--dir", str(data_dir),
-            "--appendonly", "yes", "--save", "", "--logfile", str(log), "--protected-mode", "yes"]
+    args = [
+        redis_server_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        host,
+        "--dir",
+        str(data_dir),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--logfile",
+        str(log),
+        "--protected-mode",
+        "yes",
+    ]
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = ServerProcess("redis-server", proc, host, port, data_dir, "redis")
     _wait_listening(server, 15.0, log)

@@ -26,7 +26,6 @@ from healer_common.errors import ConfigError
 from healer_common.subjects import SubjectSpace
 
 SERVICES = ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge")
-DEFAULT_HTTP_PORTS = {name: 9470 + i for i, name in enumerate(SERVICES)}
 
 # Environment names already used by today's Healer, mapped to where they live here.
 LEGACY_ENV = {
@@ -79,7 +78,22 @@ class TelemetrySettings(Section):
 
 class HttpSettings(Section):
     host: str = Field("127.0.0.1", description="bind address of /metrics, /healthz and service endpoints")
-    ports: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_HTTP_PORTS))
+    base_port: int = Field(
+        9470,
+        ge=0,
+        le=65_000,
+        description="service i listens on base_port + i (collector first, memory-bridge last); 0 picks free ports",
+    )
+    port: int | None = Field(
+        None, ge=0, le=65_535, description="exact port for this process (one service per container); wins over base"
+    )
+
+    def port_of(self, service: str) -> int:
+        if self.port is not None:
+            return self.port
+        if self.base_port == 0:
+            return 0
+        return self.base_port + (SERVICES.index(service) if service in SERVICES else len(SERVICES))
 
 
 class ClusterSettings(Section):
@@ -107,9 +121,17 @@ class DetectorSettings(Section):
     )
     condition_alerts: dict[str, str] = Field(
         default_factory=lambda: {
-            "OOMKilled": "H8", "MemoryPressure": "H8", "ImagePullBackOff": "H4", "ErrImagePull": "H4",
-            "CrashLoopBackOff": "A7", "Failed": "A7", "Error": "A7", "DNSFailure": "H5",
-            "DiskPressure": "H2", "OutOfSync": "H1", "CertificateExpiring": "H3",
+            "OOMKilled": "H8",
+            "MemoryPressure": "H8",
+            "ImagePullBackOff": "H4",
+            "ErrImagePull": "H4",
+            "CrashLoopBackOff": "A7",
+            "Failed": "A7",
+            "Error": "A7",
+            "DNSFailure": "H5",
+            "DiskPressure": "H2",
+            "OutOfSync": "H1",
+            "CertificateExpiring": "H3",
         },
         description="condition reason -> catalogue id for conditions that fire at once",
     )
@@ -151,7 +173,7 @@ class MemorySettings(Section):
 class _LegacyEnvSource(PydanticBaseSettingsSource):
     """Reads the environment names today's Healer uses; `HEALER_*` names win over them."""
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # noqa: ARG002 - abstract signature
         return None, field_name, False  # pragma: no cover - __call__ does the work
 
     def __call__(self) -> dict[str, Any]:
@@ -164,7 +186,10 @@ class _LegacyEnvSource(PydanticBaseSettingsSource):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="HEALER_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+        env_prefix="HEALER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        nested_model_default_partial_update=True,
     )
 
     config: Path | None = Field(None, description="YAML file with any of these settings (HEALER_CONFIG)")
@@ -188,11 +213,15 @@ class Settings(BaseSettings):
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - no .env files: config is env or YAML
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - secrets come through env in k8s
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         yaml_file = init_settings().get("config") or os.environ.get("HEALER_CONFIG")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, _LegacyEnvSource(settings_cls)]
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            env_settings,
+            _LegacyEnvSource(settings_cls),
+        ]
         if yaml_file:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=Path(yaml_file)))
         return tuple(sources)
@@ -202,7 +231,7 @@ class Settings(BaseSettings):
         return self.bus.space
 
     def http_port(self, service: str) -> int:
-        return self.http.ports.get(service, DEFAULT_HTTP_PORTS.get(service, 9479))
+        return self.http.port_of(service)
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:

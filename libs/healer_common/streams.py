@@ -62,7 +62,9 @@ CORRELATOR_ALERTS = ConsumerSpec("correlator-alerts", ALERTS, lambda s: s.all_al
 REMEDIATOR_INCIDENTS = ConsumerSpec("remediator-incidents", INCIDENTS, lambda s: s.all_incidents, ack_wait_s=120.0)
 REMEDIATOR_APPROVALS = ConsumerSpec("remediator-approvals", REMEDIATIONS, lambda s: s.all_approvals)
 NOTIFIER_INCIDENTS = ConsumerSpec("notifier-incidents", INCIDENTS, lambda s: s.all_incidents, ack_wait_s=60.0)
-NOTIFIER_REMEDIATIONS = ConsumerSpec("notifier-remediations", REMEDIATIONS, lambda s: s.all_remediations, ack_wait_s=60.0)
+NOTIFIER_REMEDIATIONS = ConsumerSpec(
+    "notifier-remediations", REMEDIATIONS, lambda s: s.all_remediations, ack_wait_s=60.0
+)
 MEMORY_ALERTS = ConsumerSpec("memory-alerts", ALERTS, lambda s: s.all_alerts)
 MEMORY_INCIDENTS = ConsumerSpec("memory-incidents", INCIDENTS, lambda s: s.all_incidents)
 MEMORY_REMEDIATIONS = ConsumerSpec("memory-remediations", REMEDIATIONS, lambda s: s.all_remediations)

@@ -125,7 +125,7 @@ class SubjectSpace:
         prefix = self.root + "."
         if not subject.startswith(prefix):
             raise ValueError(f"subject {subject!r} is not under root {self.root!r}")
-        return subject[len(prefix):].split(".")
+        return subject[len(prefix) :].split(".")
 
     def family(self, subject: str) -> str:
         """`healer.alerts` for `healer.alerts.H8`: what spans and metrics are named by (never raw ids)."""
@@ -194,22 +194,26 @@ def headers_for(message: Message) -> dict[str, str]:
         headers["Healer-Correlation-Id"] = message.correlation_id
     match message:
         case Alert():
-            headers.update({
-                "Healer-Alert-Id": message.alert_id,
-                "Healer-Status": message.status,
-                "Healer-Severity": message.severity,
-                "Healer-Cluster": message.cluster,
-                "Healer-Namespace": message.namespace or "",
-                "Healer-Target": message.target,
-                "Healer-Fingerprint": message.fingerprint,
-            })
+            headers.update(
+                {
+                    "Healer-Alert-Id": message.alert_id,
+                    "Healer-Status": message.status,
+                    "Healer-Severity": message.severity,
+                    "Healer-Cluster": message.cluster,
+                    "Healer-Namespace": message.namespace or "",
+                    "Healer-Target": message.target,
+                    "Healer-Fingerprint": message.fingerprint,
+                }
+            )
         case Incident():
-            headers.update({
-                "Healer-Incident-Id": message.incident_id,
-                "Healer-Severity": message.severity,
-                "Healer-Cluster": message.cluster,
-                "Healer-Namespace": message.namespace or "",
-            })
+            headers.update(
+                {
+                    "Healer-Incident-Id": message.incident_id,
+                    "Healer-Severity": message.severity,
+                    "Healer-Cluster": message.cluster,
+                    "Healer-Namespace": message.namespace or "",
+                }
+            )
         case Remediation():
             headers.update({"Healer-Remediation-Id": message.remediation_id, "Healer-Incident-Id": message.incident_id})
     return headers

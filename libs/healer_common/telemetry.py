@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from faststream.response import PublishCommand
 
 MESSAGES = Counter(
-    "healer_messages_total", "Messages handled, by subject family and outcome", ["service", "family", "outcome"]
+    "healer_messages_total",
+    "Messages handled, by subject family and outcome",
+    ["service", "family", "outcome"],
 )
 HANDLE_SECONDS = Histogram(
     "healer_message_handle_seconds",
@@ -55,7 +57,7 @@ def tracing_middleware(space: SubjectSpace, tracer_provider: TracerProvider) -> 
     provider = _FamilyNamedProvider(space)
     middleware = NatsTelemetryMiddleware(tracer_provider=tracer_provider)
     # Same middleware, our naming: the factory is the documented extension point of TelemetryMiddleware.
-    middleware._settings_provider_factory = lambda _msg: provider  # noqa: SLF001
+    middleware._settings_provider_factory = lambda _msg: provider
     return middleware
 
 

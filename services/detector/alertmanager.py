@@ -13,10 +13,22 @@ from healer_common.alerts import CATALOGUE, Alert, Evidence, Severity, alert_fin
 from healer_common.events import DEFAULT_CLUSTER, AlertmanagerWebhook, ResourceRef
 from healer_common.messages import stable_id
 
-_SEVERITIES: dict[str, Severity] = {"critical": "critical", "page": "critical", "error": "critical",
-                                    "warning": "warning", "warn": "warning", "info": "info", "none": "info"}
-_RESOURCE_LABELS = (("pod", "Pod"), ("deployment", "Deployment"), ("node", "Node"),
-                    ("persistentvolumeclaim", "PersistentVolumeClaim"), ("service", "Service"))
+_SEVERITIES: dict[str, Severity] = {
+    "critical": "critical",
+    "page": "critical",
+    "error": "critical",
+    "warning": "warning",
+    "warn": "warning",
+    "info": "info",
+    "none": "info",
+}
+_RESOURCE_LABELS = (
+    ("pod", "Pod"),
+    ("deployment", "Deployment"),
+    ("node", "Node"),
+    ("persistentvolumeclaim", "PersistentVolumeClaim"),
+    ("service", "Service"),
+)
 
 
 def _resource(labels: dict[str, str]) -> ResourceRef | None:
@@ -37,16 +49,30 @@ def alerts_from_webhook(payload: AlertmanagerWebhook, now: dt.datetime) -> list[
         resource = _resource(labels)
         fingerprint = am.fingerprint or alert_fingerprint(alert_id, cluster, resource, labels)
         severity = _SEVERITIES.get(labels.get("severity", "").lower(), CATALOGUE[alert_id].severity)
-        alerts.append(Alert(
-            event_id=stable_id(fingerprint, am.status, am.starts_at.isoformat(), am.ends_at),
-            correlation_id=fingerprint,
-            alert_id=alert_id, status=am.status, severity=severity, fingerprint=fingerprint, cluster=cluster,
-            namespace=labels.get("namespace"), resource=resource,
-            labels={**labels, "severity": severity, "cluster": cluster},
-            annotations=dict(am.annotations), starts_at=am.starts_at,
-            ends_at=am.ends_at if am.status == "resolved" else None,
-            evidence=[Evidence(kind="event", summary=f"Alertmanager {payload.receiver or 'webhook'}: "
-                                                     f"{labels.get('alertname', '?')}", ref=am.generator_url)],
-            generator="alertmanager", time=now,
-        ))
+        alerts.append(
+            Alert(
+                event_id=stable_id(fingerprint, am.status, am.starts_at.isoformat(), am.ends_at),
+                correlation_id=fingerprint,
+                alert_id=alert_id,
+                status=am.status,
+                severity=severity,
+                fingerprint=fingerprint,
+                cluster=cluster,
+                namespace=labels.get("namespace"),
+                resource=resource,
+                labels={**labels, "severity": severity, "cluster": cluster},
+                annotations=dict(am.annotations),
+                starts_at=am.starts_at,
+                ends_at=am.ends_at if am.status == "resolved" else None,
+                evidence=[
+                    Evidence(
+                        kind="event",
+                        summary=f"Alertmanager {payload.receiver or 'webhook'}: {labels.get('alertname', '?')}",
+                        ref=am.generator_url,
+                    )
+                ],
+                generator="alertmanager",
+                time=now,
+            )
+        )
     return alerts

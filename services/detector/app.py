@@ -10,7 +10,9 @@ from services.detector.handlers import register
 
 def setup(svc: Service) -> None:
     cfg = svc.settings.detector
-    rules = ConditionRules(alert_for_reason=dict(cfg.condition_alerts), recovery_reasons=frozenset(cfg.recovery_reasons))
+    rules = ConditionRules(
+        alert_for_reason=dict(cfg.condition_alerts), recovery_reasons=frozenset(cfg.recovery_reasons)
+    )
     register(svc, rules, ActiveAlerts(svc.redis, svc.keys))
 
 

@@ -35,14 +35,19 @@ def evaluate_condition(
     data = event.data
     seen_at = event.time or now
     evidence = Evidence(
-        kind="event", summary=f"{data.reason}: {data.message}" if data.message else data.reason,
-        ref=event.id, time=seen_at,
+        kind="event",
+        summary=f"{data.reason}: {data.message}" if data.message else data.reason,
+        ref=event.id,
+        time=seen_at,
     )
     if data.reason in rules.recovery_reasons:
         return [
             alert.evolve(
                 event_id=stable_id(alert.fingerprint, "resolved", event.source, event.id),
-                status="resolved", ends_at=seen_at, time=now, evidence=[*alert.evidence, evidence][-8:],
+                status="resolved",
+                ends_at=seen_at,
+                time=now,
+                evidence=[*alert.evidence, evidence][-8:],
             )
             for alert in active
             if alert.firing

@@ -1,0 +1,32 @@
+"""The Kubernetes API client, built once from settings for every service that reads or acts on a cluster.
+
+The official `kubernetes` client is synchronous; callers run its calls in a thread (`asyncio.to_thread`).
+No cluster configured (no kubeconfig, not in-cluster) is a normal state: the embedded default and dry runs.
+"""
+
+from __future__ import annotations
+
+from kubernetes import client, config
+
+from healer_common.errors import ConfigError
+from healer_common.settings import ClusterSettings
+
+
+def api_client(cluster: ClusterSettings) -> client.ApiClient | None:
+    """An ApiClient for the configured cluster, or None when no cluster is configured."""
+    if cluster.in_cluster:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+        return client.ApiClient()
+    if cluster.kubeconfig is None:
+        return None
+    if not cluster.kubeconfig.is_file():
+        raise ConfigError(f"kubeconfig {cluster.kubeconfig} does not exist", field="cluster.kubeconfig")
+    try:
+        api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(cluster.kubeconfig), context=cluster.context
+        )
+    except config.ConfigException as exc:
+        raise ConfigError(
+            f"kubeconfig {cluster.kubeconfig} cannot be used: {exc}", field="cluster.kubeconfig"
+        ) from None
+    return api

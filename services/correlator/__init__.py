@@ -1,0 +1,1 @@
+"""correlator: groups alerts into incidents (healer.alerts.* -> healer.incidents.<state>)."""

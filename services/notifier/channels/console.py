@@ -1,0 +1,22 @@
+"""The console channel of the embedded default: one readable line per notification on standard output."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from healer_common.notifications import Notification
+
+_MARK = {"critical": "!!", "warning": "! ", "info": "  "}
+
+
+class ConsoleChannel:
+    name = "console"
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stdout
+
+    async def send(self, notification: Notification) -> None:
+        when = notification.time.strftime("%H:%M:%S")
+        self._stream.write(f"{when} {_MARK[notification.severity]} {notification.title} — {notification.text}\n")
+        self._stream.flush()

@@ -1,0 +1,1 @@
+"""Actions on the cluster, one module each; each returns the RemediationStep it took (or would take)."""

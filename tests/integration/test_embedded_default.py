@@ -1,0 +1,125 @@
+"""`healer up` (what `make run` starts) as a newcomer uses it: one command brings up NATS, Redis and the six
+services; a plain nats-py subscriber of `healer.alerts.*` sees the demo incident and its own events alert;
+`healer status --all` says all is well; bad input lands on `healer.dlq.>`; Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from healer_cli.demo import condition_event
+from healer_common.servers import free_port, port_in_use
+from healer_common.testing import eventually
+
+pytestmark = pytest.mark.integration
+
+
+class Up:
+    def __init__(self, process: subprocess.Popen[bytes], log: Path, nats_port: int, redis_port: int) -> None:
+        self.process, self.log, self.nats_port, self.redis_port = process, log, nats_port, redis_port
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")},
+            "HEALER_NATS__URL": f"nats://127.0.0.1:{nats_port}",
+            "HEALER_REDIS__URL": f"redis://127.0.0.1:{redis_port}/0",
+        }
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def healer(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "healer_cli", *args],
+            check=False,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    nats_port, redis_port = free_port(), free_port()
+    log = tmp_path / "up.log"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")},
+        "HEALER_HTTP__BASE_PORT": "0",
+        "COLUMNS": "200",
+    }
+    args = ["up", "--data-dir", str(tmp_path / "data"), "--nats-port", str(nats_port), "--redis-port", str(redis_port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "healer_cli", *args], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path
+        )
+    running = Up(process, log, nats_port, redis_port)
+    yield running
+    if process.poll() is None:
+        process.kill()
+        process.wait(10)
+
+
+async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_letters_bad_input(up: Up) -> None:
+    await eventually(lambda: port_in_use(up.nats_port), timeout=30, what="nats-server listening")
+    nc = await nats.connect(f"nats://127.0.0.1:{up.nats_port}")
+    alerts: list[dict[str, Any]] = []
+    letters: list[dict[str, Any]] = []
+
+    async def on_alert(msg) -> None:  # type: ignore[no-untyped-def]
+        alerts.append(json.loads(msg.data))
+
+    async def on_letter(msg) -> None:  # type: ignore[no-untyped-def]
+        letters.append(json.loads(msg.data))
+
+    await nc.subscribe("healer.alerts.*", cb=on_alert)
+    await nc.subscribe("healer.dlq.>", cb=on_letter)
+    try:
+        await eventually(lambda: up.healer("status", "--all").returncode == 0, timeout=60, interval=1, what="healthy")
+        status = json.loads(up.healer("status", "--all", "--json").stdout)
+        assert [s["service"] for s in status["services"] if s["up"]] == [
+            "collector",
+            "detector",
+            "correlator",
+            "remediator",
+            "notifier",
+            "memory-bridge",
+        ]
+        await eventually(lambda: any(a["labels"]["pod"] == "rex-1" for a in alerts), what="the demo's alert")
+
+        js = nc.jetstream()
+        event = condition_event("cto/tess-7", "OOMKilled", source="newcomer")
+        published = time.monotonic()
+        await js.publish("healer.events.custom.demo", event.model_dump_json().encode())
+        await eventually(lambda: any(a["labels"]["pod"] == "tess-7" for a in alerts), timeout=10, what="H8 in 10s")
+        assert time.monotonic() - published < 10
+        tess = next(a for a in alerts if a["labels"]["pod"] == "tess-7")
+        assert (tess["alert_id"], tess["status"], tess["namespace"]) == ("H8", "firing", "cto")
+
+        await js.publish("healer.events.custom.demo", b'{"specversion": "1.0", "type": "healer.condition.v1"}')
+        after = condition_event("cto/cleo-3", "ImagePullBackOff", source="newcomer")
+        await js.publish("healer.events.custom.demo", after.model_dump_json().encode())
+        await eventually(lambda: letters, what="a dead letter")
+        assert "Field required" in str(letters[0]["reason"])
+        assert letters[0]["service"] == "detector"
+        await eventually(lambda: any(a["labels"]["pod"] == "cleo-3" for a in alerts), what="alert after bad input")
+        assert any(a["alert_id"] == "H4" for a in alerts)
+        await eventually(lambda: "[OPENED] memory pressure: pod cto/rex-1" in up.output(), what="console notice")
+    finally:
+        await nc.close()
+
+    up.process.send_signal(signal.SIGINT)
+    assert await asyncio.to_thread(up.process.wait, 30) == 0, up.output()[-3000:]
+    assert not port_in_use(up.nats_port), "nats-server left running after Ctrl-C"
+    assert not port_in_use(up.redis_port), "redis-server left running after Ctrl-C"
+    assert "stopped." in up.output()
