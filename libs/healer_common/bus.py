@@ -41,6 +41,7 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel, TypeAdapter
+from redis.exceptions import RedisError
 
 from healer_common.audit import AuditRecord, AuditValue
 from healer_common.clock import Clock, SystemClock
@@ -136,6 +137,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._started_at = self.clock.now()
+        self._redis_ok = False
 
     # registration -------------------------------------------------------------------------------------------
     def consume(self, spec: ConsumerSpec, *, order_by: Callable[[Any], str] | None = None) -> Callable[[F], F]:
@@ -288,8 +290,10 @@ class Service:
         self._stop.set()
 
     def _ready(self) -> bool:
+        """Ready when running, connected to NATS, and the last heartbeat reached Redis."""
         connection = getattr(self.broker, "_connection", None)
-        return self.state == "running" and connection is not None and connection.is_connected
+        nats_up = connection is not None and connection.is_connected
+        return self.state == "running" and nats_up and self._redis_ok
 
     def _jetstream(self) -> Any:
         """The JetStream context of the broker's connection (stream and consumer administration)."""
@@ -347,7 +351,12 @@ class Service:
             detail={"http": self.http.url, **self.detail},
         )
         interval = self.settings.bus.heartbeat_interval_s
-        await write_heartbeat(self.redis, self.keys, beat, ttl_s=interval * 3)
+        try:
+            await write_heartbeat(self.redis, self.keys, beat, ttl_s=interval * 3)
+        except (RedisError, OSError):
+            self._redis_ok = False
+            raise
+        self._redis_ok = True
 
     async def _tick(self, seconds: float, fn: Periodic) -> None:
         while True:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from healer_common.errors import InvalidMessage
+from healer_common.events import EVENT_TYPES
 
 MAX_REASON_ERRORS = 5
 
@@ -28,6 +29,10 @@ def describe(exc: ValidationError) -> str:
     parts = []
     for err in errors[:MAX_REASON_ERRORS]:
         loc = ".".join(str(p) for p in err["loc"]) or "<body>"
+        if err["type"] == "union_tag_not_found":
+            tag = err.get("ctx", {}).get("discriminator", "type").strip("'")
+            parts.append(f"{tag}: Field required (one of {', '.join(EVENT_TYPES)})")
+            continue
         parts.append(f"{loc}: {err['msg']}")
     more = len(errors) - MAX_REASON_ERRORS
     if more > 0:

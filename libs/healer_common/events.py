@@ -132,6 +132,18 @@ class ChangeData(Frozen):
     from_: Any = Field(default=None, validation_alias=AliasChoices("from", "from_"), serialization_alias="from")
     to: Any = None
 
+    @field_validator("from_", "to")
+    @classmethod
+    def _json_value(cls, value: Any) -> Any:
+        """Any JSON value, but only JSON values: NaN and infinities cannot be sent on (JSON has none)."""
+        if isinstance(value, float):
+            return _finite(value)
+        if isinstance(value, list):
+            return [cls._json_value(v) for v in value]
+        if isinstance(value, dict):
+            return {k: cls._json_value(v) for k, v in value.items()}
+        return value
+
 
 class _CloudEvent(BaseModel):
     """CloudEvents 1.0 structured-mode attributes shared by every Healer event type."""

@@ -6,15 +6,23 @@ No cluster configured (no kubeconfig, not in-cluster) is a normal state: the emb
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kubernetes import client, config
 
 from healer_common.errors import ConfigError
 from healer_common.settings import ClusterSettings
 
+SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
 
 def api_client(cluster: ClusterSettings) -> client.ApiClient | None:
-    """An ApiClient for the configured cluster, or None when no cluster is configured."""
-    if cluster.in_cluster:
+    """An ApiClient for the configured cluster, or None when no cluster is configured.
+
+    In a pod with a mounted service-account token and no kubeconfig set, the pod's own cluster is used, as
+    every in-cluster Kubernetes client does.
+    """
+    if cluster.in_cluster or (cluster.kubeconfig is None and SERVICE_ACCOUNT_TOKEN.is_file()):
         config.load_incluster_config()  # type: ignore[no-untyped-call]
         return client.ApiClient()
     if cluster.kubeconfig is None:

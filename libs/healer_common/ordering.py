@@ -32,11 +32,19 @@ class KeyedSequencer:
         previous = self._tails.get(key)
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._tails[key] = mine
+
+        def release(_: object = None) -> None:
+            mine.set_result(None)
+            if self._tails.get(key) is mine:
+                del self._tails[key]
+
         try:
             if previous is not None:
                 await asyncio.shield(previous)
             yield
         finally:
-            mine.set_result(None)
-            if self._tails.get(key) is mine:
-                del self._tails[key]
+            if previous is not None and not previous.done():
+                # Cancelled while waiting: whoever queued behind us must still wait for the one ahead.
+                previous.add_done_callback(release)
+            else:
+                release()

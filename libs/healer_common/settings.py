@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -25,6 +25,7 @@ from pydantic_settings import (
 from healer_common.errors import ConfigError
 from healer_common.subjects import SubjectSpace
 
+STREAM_KEYS = ("EVENTS", "ALERTS", "INCIDENTS", "REMEDIATIONS", "AUDIT", "DLQ")  # streams.py names them
 SERVICES = ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge")
 
 # Environment names already used by today's Healer, mapped to where they live here.
@@ -32,6 +33,7 @@ LEGACY_ENV = {
     "PROMETHEUS_URL": ("collector", "prometheus_url"),
     "LOKI_URL": ("collector", "loki_url"),
     "OPENMEMORY_URL": ("memory", "openmemory_url"),
+    "OPENMEMORY_API_KEY": ("memory", "openmemory_api_key"),
     "SLACK_WEBHOOK_URL": ("notifier", "slack_webhook_url"),
     "PAGERDUTY_ROUTING_KEY": ("notifier", "pagerduty_routing_key"),
     "GITHUB_TOKEN": ("notifier", "github_token"),
@@ -44,15 +46,19 @@ class Section(BaseModel):
 
 class NatsSettings(Section):
     url: str = Field("nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
-    connect_timeout_s: float = Field(5.0, gt=0)
+    connect_timeout_s: float = Field(5.0, gt=0, description="seconds to wait for a connection before retrying")
     stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas per stream (3 in production)")
-    token: SecretStr | None = None
-    creds_file: Path | None = None
+    token: SecretStr | None = Field(None, description="NATS auth token, if the server wants one")
+    creds_file: Path | None = Field(None, description="NATS credentials file (JWT + nkey), if the server wants one")
 
 
 class RedisSettings(Section):
     url: str = Field("redis://127.0.0.1:6379/0", description="Redis for shared working state")
-    key_prefix: str = Field("healer", pattern=r"^[A-Za-z0-9:_-]+$")
+    key_prefix: str = Field(
+        "healer",
+        pattern=r"^[A-Za-z0-9:_-]+$",
+        description="prefix of every Redis key, so installations can share a Redis",
+    )
 
 
 class BusSettings(Section):
@@ -60,7 +66,18 @@ class BusSettings(Section):
     retention_days: dict[str, float] = Field(
         default_factory=dict, description="override a stream's max age, e.g. {EVENTS: 2, AUDIT: 730}"
     )
-    heartbeat_interval_s: float = Field(5.0, gt=0)
+    heartbeat_interval_s: float = Field(
+        5.0, gt=0, description="how often each service writes its heartbeat; 3 missed beats mean down"
+    )
+
+    @field_validator("retention_days")
+    @classmethod
+    def _known_streams(cls, value: dict[str, float]) -> dict[str, float]:
+        """Stream keys in upper case (environment variables arrive lower-cased), and only streams that exist."""
+        upper = {key.upper(): days for key, days in value.items()}
+        if unknown := sorted(set(upper) - set(STREAM_KEYS)):
+            raise ValueError(f"no stream named {', '.join(unknown)}; streams are {', '.join(STREAM_KEYS)}")
+        return upper
 
     @property
     def space(self) -> SubjectSpace:
@@ -68,7 +85,7 @@ class BusSettings(Section):
 
 
 class LogSettings(Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="least severe level logged")
     format: Literal["auto", "json", "console"] = Field("auto", description="auto: console on a terminal, else JSON")
 
 
@@ -99,8 +116,8 @@ class HttpSettings(Section):
 class ClusterSettings(Section):
     name: str = Field("default", description="the cluster's name in every event and alert")
     kubeconfig: Path | None = Field(None, description="kubeconfig file; none and not in-cluster means no cluster")
-    context: str | None = None
-    in_cluster: bool = False
+    context: str | None = Field(None, description="kubeconfig context to use; its current context when unset")
+    in_cluster: bool = Field(False, description="use the pod's service account (when Healer runs in the cluster)")
     own_namespace: str = Field("healer", description="where Healer runs; never acted upon")
 
     @property
@@ -109,8 +126,8 @@ class ClusterSettings(Section):
 
 
 class CollectorSettings(Section):
-    prometheus_url: str | None = None
-    loki_url: str | None = None
+    prometheus_url: str | None = Field(None, description="Prometheus HTTP API base URL")
+    loki_url: str | None = Field(None, description="Loki HTTP API base URL")
     max_event_bytes: int = Field(1_048_576, gt=0, description="largest event accepted on the HTTP ingest")
 
 
@@ -138,35 +155,47 @@ class DetectorSettings(Section):
 
 
 class CorrelatorSettings(Section):
-    group_by: list[str] = Field(default_factory=lambda: ["cluster", "namespace", "alertname"])
-    group_wait_s: float = Field(0.0, ge=0)
-    group_interval_s: float = Field(300.0, ge=0)
-    repeat_interval_s: float = Field(4 * 3600.0, ge=0)
+    group_by: list[str] = Field(
+        default_factory=lambda: ["cluster", "namespace", "alertname"],
+        description="alert labels whose values put alerts into one incident",
+    )
+    group_wait_s: float = Field(0.0, ge=0, description="wait this long after a group's first alert before notifying")
+    group_interval_s: float = Field(
+        300.0, ge=0, description="wait this long before notifying about new alerts in a group"
+    )
+    repeat_interval_s: float = Field(
+        4 * 3600.0, ge=0, description="re-notify an unchanged open incident after this long"
+    )
 
 
 class RemediatorSettings(Section):
     dry_run: bool = Field(False, description="never act, only say what would be done (always so with no cluster)")
     verify_window_s: float = Field(300.0, gt=0, description="how long an action has to resolve its alert")
-    memory_timeout_s: float = Field(1.0, gt=0)
-    exclude_label: str = "healer.platform/exclude"
+    memory_timeout_s: float = Field(
+        1.0, gt=0, description="how long to wait for memory-bridge before acting without it"
+    )
+    exclude_label: str = Field(
+        "healer.platform/exclude", description="pods with this label set to true are never touched"
+    )
     protected_name_prefixes: list[str] = Field(
-        default_factory=lambda: ["healer", "cto-tools", "cto-controller", "openmemory", "nats", "redis"]
+        default_factory=lambda: ["healer", "cto-tools", "cto-controller", "openmemory", "nats", "redis"],
+        description="pods whose names start with these are infrastructure and never touched",
     )
 
 
 class NotifierSettings(Section):
-    console: bool = True
-    webhook_url: str | None = None
+    console: bool = Field(True, description="print notifications on the notifier's standard output")
+    webhook_url: str | None = Field(None, description="POST every notification as signed JSON to this URL")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for X-Healer-Signature")
-    slack_webhook_url: SecretStr | None = None
-    pagerduty_routing_key: SecretStr | None = None
-    github_token: SecretStr | None = None
-    timeout_s: float = Field(5.0, gt=0)
+    slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming-webhook URL")
+    pagerduty_routing_key: SecretStr | None = Field(None, description="PagerDuty Events API v2 routing key")
+    github_token: SecretStr | None = Field(None, description="GitHub token for issues about workflow failures")
+    timeout_s: float = Field(5.0, gt=0, description="HTTP timeout per delivery attempt")
 
 
 class MemorySettings(Section):
-    openmemory_url: str | None = None
-    openmemory_api_key: SecretStr | None = None
+    openmemory_url: str | None = Field(None, description="OpenMemory server; the embedded store is used when unset")
+    openmemory_api_key: SecretStr | None = Field(None, description="OpenMemory API key (sent as x-api-key)")
     store_path: Path = Field(Path(".healer/memory.sqlite3"), description="embedded store when no OpenMemory")
 
 
@@ -234,8 +263,47 @@ class Settings(BaseSettings):
         return self.http.port_of(service)
 
 
+CLI_ENV_PREFIXES = ("HEALER_UP_", "HEALER_SANDBOX_")  # options of CLI commands, not settings
+
+
+def setting_env_names(model: type[BaseModel] = Settings, path: tuple[str, ...] = ()) -> dict[str, bool]:
+    """Every `HEALER_*` name that sets something, mapped to whether it is a dict (which takes `__<key>` below)."""
+    names: dict[str, bool] = {}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names.update(setting_env_names(annotation, (*path, name)))
+        else:
+            env = "HEALER_" + "__".join(p.upper() for p in (*path, name))
+            names[env] = getattr(annotation, "__origin__", None) is dict
+    return names
+
+
+def _squash(name: str) -> str:
+    return name.replace("_", "")
+
+
+def unknown_env(environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """`HEALER_*` variables that set nothing, each with a suggestion, so a typo fails loudly instead of silently."""
+    known = setting_env_names()
+    by_squash = {_squash(n): n for n in known}
+    problems = []
+    for name in sorted(environ):
+        if not name.startswith("HEALER_") or name in known or name.startswith(CLI_ENV_PREFIXES):
+            continue
+        if any(name.startswith(f"{k}__") for k, is_dict in known.items() if is_dict):
+            continue
+        guess = by_squash.get(_squash(name))
+        if guess or "__" in name:
+            hint = f"did you mean {guess}?" if guess else "no such setting (see `healer config table`)"
+            problems.append(f"{name}: {hint}")
+    return problems
+
+
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Load and validate settings, or raise ConfigError naming each bad field and why."""
+    if typos := unknown_env(os.environ):
+        raise ConfigError(f"unknown environment variables: {'; '.join(typos)}", source="environment")
     if config is not None:
         if not config.is_file():
             raise ConfigError(f"config file {config} does not exist or is not a file", field="config")

@@ -11,7 +11,7 @@ from services.correlator.incident_store import IncidentStore
 
 
 def register(svc: Service, policy: GroupingPolicy, store: IncidentStore) -> None:
-    @svc.consume(CORRELATOR_ALERTS)
+    @svc.consume(CORRELATOR_ALERTS, order_by=lambda alert: group_of(alert, policy)[0])
     async def on_alert(alert: Alert) -> None:
         group_key, group_labels = group_of(alert, policy)
         async with store.locked(group_key):

@@ -22,6 +22,7 @@ _SEVERITIES: dict[str, Severity] = {
     "info": "info",
     "none": "info",
 }
+MAX_SUMMARY = 2_048
 _RESOURCE_LABELS = (
     ("pod", "Pod"),
     ("deployment", "Deployment"),
@@ -47,7 +48,9 @@ def alerts_from_webhook(payload: AlertmanagerWebhook, now: dt.datetime) -> list[
             alert_id = "EXT"
         cluster = labels.get("cluster", DEFAULT_CLUSTER)
         resource = _resource(labels)
-        fingerprint = am.fingerprint or alert_fingerprint(alert_id, cluster, resource, labels)
+        fingerprint = am.fingerprint if am.fingerprint and 8 <= len(am.fingerprint) <= 64 else None
+        # Alertmanager's own fingerprint is kept when it fits ours; any other shape is hashed, never refused.
+        fingerprint = fingerprint or alert_fingerprint(alert_id, cluster, resource, labels)
         severity = _SEVERITIES.get(labels.get("severity", "").lower(), CATALOGUE[alert_id].severity)
         alerts.append(
             Alert(
@@ -67,7 +70,9 @@ def alerts_from_webhook(payload: AlertmanagerWebhook, now: dt.datetime) -> list[
                 evidence=[
                     Evidence(
                         kind="event",
-                        summary=f"Alertmanager {payload.receiver or 'webhook'}: {labels.get('alertname', '?')}",
+                        summary=f"Alertmanager {payload.receiver or 'webhook'}: {labels.get('alertname', '?')}"[
+                            :MAX_SUMMARY
+                        ],
                         ref=am.generator_url,
                     )
                 ],

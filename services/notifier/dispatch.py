@@ -1,7 +1,8 @@
 """Hand one notification to every channel, skipping those it already reached, auditing each delivery.
 
-A channel that fails raises Retryable after the others have been tried, so the message is redelivered
-and only the channels still owed get it again.
+A channel that fails for now raises Retryable after the others have been tried, so the message is redelivered
+and only the channels still owed get it again; a channel that refuses for good (Permanent) is audited as
+failed and not tried again.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from healer_common.bus import Service
-from healer_common.errors import Retryable
+from healer_common.errors import Permanent, Retryable
 from healer_common.messages import stable_id
 from healer_common.notifications import Notification
 from services.notifier.sent_log import SentLog
@@ -37,16 +38,23 @@ class Dispatcher:
             except Retryable as exc:
                 failures.append(f"{channel.name}: {exc}")
                 continue
-            await self._sent.mark_sent(notification.notification_id, channel.name)
-            await self._svc.audit(
-                "notify",
-                "delivered",
-                target=channel.name,
-                reason=notification.title,
-                incident_id=notification.incident_id,
-                remediation_id=notification.remediation_id,
-                event_id=stable_id(notification.notification_id, channel.name),
-                kind=notification.kind,
-            )
+            except Permanent as exc:
+                await self._record(notification, channel.name, "failed", str(exc))
+                continue
+            await self._record(notification, channel.name, "delivered", notification.title)
         if failures:
             raise Retryable("; ".join(failures), delay=2.0)
+
+    async def _record(self, notification: Notification, channel: str, decision: str, reason: str) -> None:
+        """Mark the channel done for this notification (delivered or given up) and audit it."""
+        await self._sent.mark_sent(notification.notification_id, channel)
+        await self._svc.audit(
+            "notify",
+            decision,
+            target=channel,
+            reason=reason,
+            incident_id=notification.incident_id,
+            remediation_id=notification.remediation_id,
+            event_id=stable_id(notification.notification_id, channel),
+            kind=notification.kind,
+        )

@@ -59,6 +59,7 @@ def for_incident(incident: Incident) -> Notification:
 def for_remediation(run: Remediation) -> Notification:
     mode = " (dry run)" if run.dry_run else ""
     detail = run.steps[-1].detail if run.steps else run.reason
+    where = run.target or f"cluster {run.cluster}"
     return Notification(
         notification_id=stable_id("remediation", run.remediation_id, run.state)[:24],
         kind="approval_request" if run.state == "awaiting_approval" else "remediation",
@@ -67,7 +68,7 @@ def for_remediation(run: Remediation) -> Notification:
         severity="warning" if run.state in {"failed", "rolled_back", "awaiting_approval"} else "info",
         cluster=run.cluster,
         namespace=run.target.namespace if run.target else None,
-        title=f"Remediation {run.playbook} on {run.target} {_REMEDIATION_VERB[run.state]}{mode}",
+        title=f"Remediation {run.playbook} on {where} {_REMEDIATION_VERB[run.state]}{mode}",
         text=detail or run.reason,
         correlation_id=run.incident_id,
         time=run.time,

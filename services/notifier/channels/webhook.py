@@ -6,15 +6,33 @@ Headers: `X-Healer-Timestamp` (unix seconds) and `X-Healer-Signature: sha256=<he
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import hmac
+import math
 import time
 
 import httpx
 
 from healer_common.codec import encode
-from healer_common.errors import Retryable
+from healer_common.errors import Permanent, Retryable
 from healer_common.notifications import Notification
+
+DEFAULT_RETRY_S = 2.0
+
+
+def retry_after(value: str | None) -> float:
+    """Seconds to wait from a Retry-After header, delta-seconds or an HTTP-date (RFC 9110); a default if unusable."""
+    if not value:
+        return DEFAULT_RETRY_S
+    try:
+        delay = float(value)
+    except ValueError:
+        try:
+            delay = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return DEFAULT_RETRY_S
+    return max(0.0, delay) if math.isfinite(delay) else DEFAULT_RETRY_S
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -42,8 +60,8 @@ class WebhookChannel:
         except httpx.HTTPError as exc:
             raise Retryable(f"webhook unreachable: {type(exc).__name__}", delay=2.0) from None
         if response.status_code == 429 or response.status_code >= 500:
-            retry_after = float(response.headers.get("retry-after", "2") or 2)
-            raise Retryable(f"webhook answered HTTP {response.status_code}", delay=retry_after)
+            delay = retry_after(response.headers.get("retry-after"))
+            raise Retryable(f"webhook answered HTTP {response.status_code}", delay=delay)
         if response.status_code >= 400:
-            # A 4xx other than 429 will not get better by retrying; say so loudly, once.
-            raise Retryable(f"webhook refused the notification: HTTP {response.status_code}", delay=30.0)
+            # A 4xx other than 429 will not get better by retrying: give up on this channel, say why.
+            raise Permanent(f"webhook refused the notification: HTTP {response.status_code} {response.text[:200]}")

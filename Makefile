@@ -1,0 +1,57 @@
+# Healer's one entry point for people and CI. `make help` lists the targets.
+# Everything runs from .venv, which `make install` creates from pyproject.toml on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test unit integration lint format typecheck docs bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## create .venv and install Healer with its test and lint tools
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Healer needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { echo "python venv is missing: apt-get install python3-venv"; exit 1; }
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+run: install ## start NATS, Redis and the six services on this machine (= healer up)
+	$(BIN)/healer up
+
+test: lint typecheck ## the full suite: lint, types, unit and integration tests
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: install ## unit tests only (no servers)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: install ## integration tests only (real NATS, Redis and the Kubernetes emulator)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+lint: install ## ruff, formatting, import contracts, and generated files up to date
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/healer schema --check schemas
+	$(BIN)/healer config table --check README.md
+
+format: install ## apply ruff's fixes and formatting, regenerate schemas and the README settings table
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/healer schema --write schemas
+	$(BIN)/healer config table --write README.md
+
+typecheck: install ## mypy --strict over libraries, services, tests and benchmarks
+	$(BIN)/mypy libs services tests bench
+
+bench: install ## run the benchmarks and print their figures (never part of `make test`)
+	$(BIN)/python bench/pipeline.py
+
+clean: ## remove the venv, caches and local data of `make run`
+	rm -rf $(VENV) .healer .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
