@@ -12,7 +12,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from healer_common.alerts import Alert
 from healer_common.events import EVENT_ADAPTER, AlertmanagerWebhook
-from healer_common.incidents import Incident
+from healer_common.incidents import Incident, IncidentAck
 from healer_common.remediations import ApprovalDecision, Remediation
 
 SCHEMAS: dict[str, type[BaseModel] | TypeAdapter[Any]] = {
@@ -22,6 +22,7 @@ SCHEMAS: dict[str, type[BaseModel] | TypeAdapter[Any]] = {
     "incident.schema.json": Incident,
     "remediation.schema.json": Remediation,
     "approval.schema.json": ApprovalDecision,
+    "ack.schema.json": IncidentAck,
 }
 TITLES = {
     "event.schema.json": "Healer event (CloudEvents 1.0, structured mode) on healer.events.<source>.<kind>",

@@ -199,6 +199,7 @@ class ChangeEvent(_CloudEvent):
 
 Event = Annotated[MetricEvent | MetricBatchEvent | LogEvent | ConditionEvent | ChangeEvent, Field(discriminator="type")]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+CHANGE_ADAPTER: TypeAdapter[ChangeEvent] = TypeAdapter(ChangeEvent)
 EVENT_TYPES = (
     "healer.metric.v1",
     "healer.metrics.v1",

@@ -1,4 +1,5 @@
-"""Incidents: the correlator's output, one per group of related alerts, on `healer.incidents.<state>`.
+"""Incidents: the correlator's output, one per group of related alerts, on `healer.incidents.<state>`, and
+acknowledgements of them on `healer.acks.<incident id>`.
 
 An incident is republished whole on every change (`revision` grows), so a consumer that missed an update
 still holds the full picture after the next one. `causes` is ranked, most likely first.
@@ -81,3 +82,12 @@ class Incident(Message):
     def primary(self) -> AlertSummary:
         """The earliest alert: what the incident is named after."""
         return min(self.alerts, key=lambda a: a.starts_at)
+
+
+class IncidentAck(Message):
+    """Someone took an incident (`healer ack`, a PagerDuty acknowledgement, chat): escalation stops."""
+
+    incident_id: str = Field(min_length=1, max_length=64)
+    by: str = Field(min_length=1, max_length=128)
+    source: str = Field("cli", description="where the acknowledgement came from: cli, pagerduty, slack, http")
+    reason: str | None = None

@@ -50,15 +50,36 @@ class MemoryMatch(Frozen):
 
 
 class MemoryQuery(Message):
+    """A question to memory-bridge (request/reply on `healer.memory.query`)."""
+
     text: str = Field(min_length=1, max_length=8_192)
     limit: int = Field(default=10, ge=1, le=200)
     type: MemoryType | None = None
     alert_type: str | None = None
     namespace: str | None = None
+    service: str | None = None
+    cluster: str | None = None
+
+
+class Recommendation(Frozen):
+    """What worked before on this kind of incident, and how sure memory is of it.
+
+    The remediator applies it directly when `confidence` is above its threshold (0.9 by default) and names
+    `memory_id` and `confidence` in its audit.
+    """
+
+    method: str = Field(description="the playbook (or action type) that fixed it")
+    confidence: float = Field(ge=0.0, le=1.0)
+    memory_id: str = Field(description="the memory this rests on (the strongest, if several)")
+    successes: int = Field(ge=0)
+    failures: int = Field(ge=0)
+    summary: str = ""
+    params: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
 
 class MemoryAnswer(Message):
     matches: list[MemoryMatch] = Field(default_factory=list)
+    recommendation: Recommendation | None = None
     backend: str = "embedded"
     error: str | None = None
 

@@ -27,9 +27,19 @@ class StreamSpec:
         return f"{space.stream_prefix()}_{self.key}"
 
 
-EVENTS = StreamSpec("EVENTS", lambda s: [s.all_events], 1 * DAY, "observations from collectors and users")
+EVENTS = StreamSpec(
+    "EVENTS",
+    lambda s: [s.all_events, f"{s.root}.changes.>"],
+    1 * DAY,
+    "observations from collectors and users, and the validated changes among them",
+)
 ALERTS = StreamSpec("ALERTS", lambda s: [f"{s.root}.alerts.>"], 30 * DAY, "alerts as they fire and resolve")
-INCIDENTS = StreamSpec("INCIDENTS", lambda s: [f"{s.root}.incidents.>"], 90 * DAY, "incidents and their updates")
+INCIDENTS = StreamSpec(
+    "INCIDENTS",
+    lambda s: [f"{s.root}.incidents.>", f"{s.root}.acks.>"],
+    90 * DAY,
+    "incidents, their updates and acknowledgements",
+)
 REMEDIATIONS = StreamSpec(
     "REMEDIATIONS",
     lambda s: [f"{s.root}.remediations.>", f"{s.root}.approvals.>"],
@@ -59,12 +69,15 @@ class ConsumerSpec:
 
 DETECTOR_EVENTS = ConsumerSpec("detector-events", EVENTS, lambda s: s.all_events, batch_size=256)
 CORRELATOR_ALERTS = ConsumerSpec("correlator-alerts", ALERTS, lambda s: s.all_alerts)
+CORRELATOR_CHANGES = ConsumerSpec("correlator-changes", EVENTS, lambda s: s.all_changes)
 REMEDIATOR_INCIDENTS = ConsumerSpec("remediator-incidents", INCIDENTS, lambda s: s.all_incidents, ack_wait_s=120.0)
 REMEDIATOR_APPROVALS = ConsumerSpec("remediator-approvals", REMEDIATIONS, lambda s: s.all_approvals)
 NOTIFIER_INCIDENTS = ConsumerSpec("notifier-incidents", INCIDENTS, lambda s: s.all_incidents, ack_wait_s=60.0)
 NOTIFIER_REMEDIATIONS = ConsumerSpec(
     "notifier-remediations", REMEDIATIONS, lambda s: s.all_remediations, ack_wait_s=60.0
 )
+NOTIFIER_ACKS = ConsumerSpec("notifier-acks", INCIDENTS, lambda s: s.all_acks)
 MEMORY_ALERTS = ConsumerSpec("memory-alerts", ALERTS, lambda s: s.all_alerts)
+MEMORY_CHANGES = ConsumerSpec("memory-changes", EVENTS, lambda s: s.all_changes)
 MEMORY_INCIDENTS = ConsumerSpec("memory-incidents", INCIDENTS, lambda s: s.all_incidents)
 MEMORY_REMEDIATIONS = ConsumerSpec("memory-remediations", REMEDIATIONS, lambda s: s.all_remediations)

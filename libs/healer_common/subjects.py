@@ -1,8 +1,11 @@
 """Every subject on the bus, built here and nowhere else, and which model each subject family carries.
 
     {root}.events.<source>.<kind>       CloudEvents (events.Event); Alertmanager on events.alertmanager.<receiver>
+    {root}.changes.<cluster>            events.ChangeEvent, forwarded by the detector once validated (low volume,
+                                        for the correlator and memory-bridge, which need changes, not the firehose)
     {root}.alerts.<ALERT_ID>            alerts.Alert
     {root}.incidents.<state>            incidents.Incident
+    {root}.acks.<incident id>           incidents.IncidentAck
     {root}.remediations.<state>         remediations.Remediation
     {root}.approvals.<remediation id>   remediations.ApprovalDecision
     {root}.memory.query | .add          memory.MemoryQuery / MemoryAdd (core request/reply, not stored)
@@ -16,6 +19,7 @@ account, and each test gets its own root on a shared server.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +27,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from healer_common.alerts import Alert
 from healer_common.audit import AuditRecord
-from healer_common.events import EVENT_ADAPTER, AlertmanagerWebhook
+from healer_common.events import CHANGE_ADAPTER, EVENT_ADAPTER, AlertmanagerWebhook
 from healer_common.health import DeadLetter
-from healer_common.incidents import Incident
+from healer_common.incidents import Incident, IncidentAck
 from healer_common.memory import MemoryAdd, MemoryQuery
 from healer_common.messages import Message
 from healer_common.remediations import ApprovalDecision, Remediation
@@ -65,6 +69,13 @@ class SubjectSpace:
     def all_events(self) -> str:
         return f"{self.root}.events.>"
 
+    def changes(self, cluster: str) -> str:
+        return f"{self.root}.changes.{subject_token(cluster)}"
+
+    @property
+    def all_changes(self) -> str:
+        return f"{self.root}.changes.*"
+
     # alerts
     def alerts(self, alert_id: str) -> str:
         return f"{self.root}.alerts.{subject_token(alert_id)}"
@@ -80,6 +91,13 @@ class SubjectSpace:
     @property
     def all_incidents(self) -> str:
         return f"{self.root}.incidents.*"
+
+    def acks(self, incident_id: str) -> str:
+        return f"{self.root}.acks.{subject_token(incident_id)}"
+
+    @property
+    def all_acks(self) -> str:
+        return f"{self.root}.acks.*"
 
     def remediations(self, state: str) -> str:
         return f"{self.root}.remediations.{subject_token(state)}"
@@ -143,6 +161,7 @@ SUBJECTS = SubjectSpace()
 _FAMILY_MODELS: dict[str, type[BaseModel]] = {
     "alerts": Alert,
     "incidents": Incident,
+    "acks": IncidentAck,
     "remediations": Remediation,
     "approvals": ApprovalDecision,
     "audit": AuditRecord,
@@ -155,6 +174,8 @@ def model_for(space: SubjectSpace, subject: str) -> type[BaseModel] | TypeAdapte
     """The model that validates a body published on `subject`."""
     tokens = space.tokens(subject)
     family = tokens[0]
+    if family == "changes":
+        return CHANGE_ADAPTER
     if family == "events":
         if len(tokens) > 1 and tokens[1] == ALERTMANAGER_SOURCE:
             return AlertmanagerWebhook
@@ -166,22 +187,23 @@ def model_for(space: SubjectSpace, subject: str) -> type[BaseModel] | TypeAdapte
     raise ValueError(f"no model is defined for subject {subject!r}")
 
 
+_SUBJECT_OF: dict[type[Message], Callable[[SubjectSpace, Any], str]] = {
+    Alert: lambda space, m: space.alerts(m.alert_id),
+    Incident: lambda space, m: space.incidents(m.state),
+    IncidentAck: lambda space, m: space.acks(m.incident_id),
+    Remediation: lambda space, m: space.remediations(m.state),
+    ApprovalDecision: lambda space, m: space.approvals(m.remediation_id),
+    AuditRecord: lambda space, m: space.audit(m.service),
+    DeadLetter: lambda space, m: space.dlq(m.service),
+}
+
+
 def subject_for(space: SubjectSpace, message: Message) -> str:
     """Where a Healer message is published; the subject is derived from the message, never hand-written."""
-    match message:
-        case Alert():
-            return space.alerts(message.alert_id)
-        case Incident():
-            return space.incidents(message.state)
-        case Remediation():
-            return space.remediations(message.state)
-        case ApprovalDecision():
-            return space.approvals(message.remediation_id)
-        case AuditRecord():
-            return space.audit(message.service)
-        case DeadLetter():
-            return space.dlq(message.service)
-    raise TypeError(f"{type(message).__name__} has no subject of its own; publish it with an explicit subject")
+    build = _SUBJECT_OF.get(type(message))
+    if build is None:
+        raise TypeError(f"{type(message).__name__} has no subject of its own; publish it with an explicit subject")
+    return build(space, message)
 
 
 def headers_for(message: Message) -> dict[str, str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from healer_common.alerts import Alert
 from healer_common.bus import Service
-from healer_common.events import AlertmanagerWebhook, ConditionEvent, Event
+from healer_common.codec import encode
+from healer_common.events import AlertmanagerWebhook, ChangeEvent, ConditionEvent, Event
 from healer_common.messages import stable_id
 from healer_common.streams import DETECTOR_EVENTS
 from services.detector.alert_state import ActiveAlerts
@@ -29,6 +30,10 @@ def register(svc: Service, rules: ConditionRules, active: ActiveAlerts) -> None:
                 await raise_alert(alert)
         elif isinstance(event, ConditionEvent):
             await on_condition(event)
+        elif isinstance(event, ChangeEvent):
+            await svc.publish_raw(
+                svc.space.changes(event.cluster), encode(event), {"Nats-Msg-Id": f"change-{event.id}"}
+            )
 
     async def on_condition(event: ConditionEvent) -> None:
         key = object_key(event.cluster, event.data.resource)
