@@ -68,6 +68,11 @@ class Incident(Message):
     opened_at: AwareDatetime
     resolved_at: AwareDatetime | None = None
     silenced: bool = False
+    notify: bool = Field(
+        True,
+        description="the correlator's call (group_wait, group_interval, repeat_interval, silences, inhibition): "
+        "whether this revision is worth telling people; consumers that act (the remediator) read every revision",
+    )
     acknowledged_by: str | None = None
 
     @property

@@ -9,6 +9,13 @@ Label conventions on every signal: `namespace`, and the object's kind in lower c
 (`pod`, `node`, `persistentvolumeclaim`, `application`, `certificate`, `secret`, `service`, `deployment`,
 `coderun`, `queue`, `database`, `target`), plus `container` where it applies. The cluster travels in the
 CloudEvent's `cluster` attribute, not in labels.
+
+Topology labels, which the detector copies into alert labels and the correlator ranks root causes by: a pod
+signal carries, where known, `node` (spec.nodeName), `owner_kind`/`owner_name` (its controller),
+`deployment` (resolved through the ReplicaSet), `statefulset`, `application` (the ArgoCD Application that
+manages it: label `argocd.argoproj.io/instance` or `app.kubernetes.io/instance`), and for agent pods `agent`
+and `task-id` (the pod's own labels). A PVC signal carries `node` when bound to a local volume, and the
+`pod`s that mount it in `mounted_by` (comma-separated).
 """
 
 from __future__ import annotations
