@@ -34,7 +34,7 @@ def test_an_incident_no_child_route_matches_goes_to_the_root_receiver() -> None:
 
 
 def test_the_first_matching_child_wins_unless_it_says_continue() -> None:
-    routes = [
+    routes: list[dict[str, Any]] = [
         {"matchers": ['severity="critical"'], "receiver": "oncall"},
         {"matchers": ['namespace="cto"'], "receiver": "team"},
     ]
