@@ -24,6 +24,8 @@ from services.notifier.journal import Journal
 
 QUIET_STATES = frozenset({"planned"})
 """Remediation states nobody needs to hear about (the next state follows at once)."""
+INCIDENT_WAIT_S = 30.0
+"""How long a remediation step that overtook its incident (two consumers) waits for it before going alone."""
 RETRY_ESCALATION_S = 5.0
 
 
@@ -61,7 +63,7 @@ class NotifierFlow:
             channels, policy = self._route(note.labels)
             if incident.state == "resolved":
                 channels += sorted(await self._book.heard_by(incident.incident_id))
-            await self._book.heard(incident.incident_id, await self._dispatcher.deliver(note, channels))
+            await self._deliver(note, channels)
             if policy is not None and incident.state != "resolved":
                 await self._start_escalation(incident.incident_id, policy)
         if incident.state == "resolved":
@@ -74,10 +76,11 @@ class NotifierFlow:
         if run.state in QUIET_STATES or (await self._book.silenced(run.incident_id) and not asking):
             return
         incident_note = await self._book.note(run.incident_id)
+        if incident_note is None and (self._clock.now() - run.time).total_seconds() < INCIDENT_WAIT_S:
+            raise Retryable(f"remediation {run.remediation_id} overtook incident {run.incident_id}", delay=1.0)
         note = render.for_remediation(run, incident_note.labels if incident_note else None)
         channels, _ = self._route(note.labels)
-        channels += sorted(await self._book.heard_by(run.incident_id))
-        await self._book.heard(run.incident_id, await self._dispatcher.deliver(note, channels))
+        await self._deliver(note, channels + sorted(await self._book.heard_by(run.incident_id)))
 
     async def acknowledged(self, ack: IncidentAck) -> None:
         """Someone took the incident: escalation stops, and the channels that heard of it are told."""
@@ -86,7 +89,13 @@ class NotifierFlow:
         if incident_note is None:
             self._svc.log.warning("ack_for_unknown_incident", incident_id=ack.incident_id, by=ack.by)
             return
-        await self._dispatcher.deliver(render.for_ack(ack, incident_note), await self._book.heard_by(ack.incident_id))
+        await self._deliver(render.for_ack(ack, incident_note), sorted(await self._book.heard_by(ack.incident_id)))
+
+    async def _deliver(self, note: Notification, channels: list[str]) -> None:
+        """Deliver under the incident's lock and remember who heard, so later news reaches them too."""
+        incident_id = note.incident_id or ""
+        async with self._book.lock(incident_id):
+            await self._book.heard(incident_id, await self._dispatcher.deliver(note, channels))
 
     async def _start_escalation(self, incident_id: str, policy_name: str) -> None:
         policy = self._cfg.escalations[policy_name]
@@ -133,10 +142,10 @@ class NotifierFlow:
         incident_note: Notification, now: dt.datetime,
     ) -> None:  # fmt: skip
         note = escalation.level_notification(incident_note, policy, level, current.started_at, now)
-        reached = await self._dispatcher.deliver(note, policy.levels[level - 1].channels)
-        await self._book.heard(current.incident_id, reached)
+        channels: list[str] = list(policy.levels[level - 1].channels)
+        await self._deliver(note, channels)
         await self._svc.audit(
-            "escalate", f"level {level}", target=current.incident_id, reason=", ".join(reached) or "no channel",
+            "escalate", f"level {level}", target=current.incident_id, reason=", ".join(channels),
             incident_id=current.incident_id, level=level,
         )  # fmt: skip
         advanced, next_due = escalation.after_firing(policy, current)

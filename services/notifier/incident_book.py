@@ -6,13 +6,20 @@ channel that heard the incident, even one that only an escalation brought in).
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+import contextlib
+from collections.abc import AsyncIterator
 
+from redis.asyncio import Redis
+from redis.exceptions import LockError
+
+from healer_common.errors import Retryable
 from healer_common.incidents import Incident
 from healer_common.notifications import Notification
 from healer_common.state import KeySpace
 
 KEEP_S = 30 * 86_400
+LOCK_S = 60.0
+LOCK_WAIT_S = 20.0
 
 
 class IncidentBook:
@@ -22,6 +29,16 @@ class IncidentBook:
 
     def _key(self, incident_id: str, part: str) -> str:
         return self._keys("notifier", "incident", incident_id, part)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, incident_id: str) -> AsyncIterator[None]:
+        """One delivery per incident at a time, across consumers and replicas: a Slack root is posted once,
+        a GitHub issue opened once, and the thread keeps the order in which the notifications were handled."""
+        try:
+            async with self._redis.lock(self._key(incident_id, "lock"), timeout=LOCK_S, blocking_timeout=LOCK_WAIT_S):
+                yield
+        except LockError:
+            raise Retryable(f"incident {incident_id} is being notified by another replica", delay=1.0) from None
 
     async def remember(self, incident: Incident, note: Notification) -> None:
         """Every revision, told or not: a later remediation step or acknowledgement needs the incident."""

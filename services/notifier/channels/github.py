@@ -1,7 +1,8 @@
 """GitHub Issues through the REST API (httpx): one issue per agent-workflow failure, comments as it
 develops, closed when the incident resolves. What the issue says and which open issue an update belongs to
-is decided in github_issues.py; the issue number per fingerprint is kept in Redis, so the next update finds
-it without listing (GitHub's issue list can lag a fresh issue by seconds).
+is decided in github_issues.py. The issue number of each incident is kept in Redis, so its next update finds
+it without listing (GitHub's issue list can lag a fresh issue by seconds) and a step that arrives after the
+resolution still lands on the closed issue rather than opening a new one.
 
     POST  /repos/{owner}/{repo}/issues                     {title, body, labels}      -> 201 {number, ...}
     POST  /repos/{owner}/{repo}/issues/{number}/comments   {body}                     -> 201
@@ -67,7 +68,6 @@ class GitHubChannel:
             if number is not None:
                 await self._comment(number, notification)
                 await self._request("PATCH", f"issues/{number}", {"state": "closed", "state_reason": "completed"})
-                await self._redis.delete(self._index(notification))
             return
         if number is None:
             await self._open(notification, alert_id)
@@ -75,7 +75,7 @@ class GitHubChannel:
             await self._comment(number, notification)
 
     def _index(self, notification: Notification) -> str:
-        return self._keys("notifier", "github", self._repo, notification.fingerprint or "none")
+        return self._keys("notifier", "github", self._repo, notification.incident_id or "")
 
     async def _find(self, notification: Notification, alert_id: str) -> int | None:
         known = await self._redis.get(self._index(notification))

@@ -46,10 +46,9 @@ class SlackChannel:
             text, blocks = reply_content(notification)
             await self._call("chat_postMessage", channel=self._channel, text=text, blocks=blocks)
             return
-        async with self._roots.lock(notification.incident_id):
-            root = await self._roots.get(notification.incident_id)
-            for op in plan(notification, root, self._channel):
-                root = await self._run(op, root)
+        root = await self._roots.get(notification.incident_id)
+        for op in plan(notification, root, self._channel):
+            root = await self._run(op, root)
 
     async def _run(self, op: SlackOp, root: RootMessage | None) -> RootMessage:
         """One Slack call; returns the root as it stands after it (kept in Redis as soon as Slack has it)."""

@@ -1,25 +1,19 @@
 """Each incident's Slack root message (channel id, ts and what it says), in Redis so every replica threads
-under the same message and a restart does not start a second thread; and a short per-incident lock, so two
-replicas handling two revisions of one incident at once do not both post a root.
+under the same message and a restart does not start a second thread. (Two replicas never post two roots:
+flow.py delivers one incident's notifications under the incident's lock.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
-from redis.exceptions import LockError
 
-from healer_common.errors import Retryable
 from healer_common.state import KeySpace
 from services.notifier.channels.slack_messages import RootMessage
 
 KEEP_S = 30 * 86_400
-LOCK_S = 30.0
-LOCK_WAIT_S = 10.0
 
 
 class SlackRoots:
@@ -36,14 +30,3 @@ class SlackRoots:
 
     async def put(self, root: RootMessage) -> None:
         await self._redis.set(self._key(root.incident_id), json.dumps(dataclasses.asdict(root)), ex=KEEP_S)
-
-    @contextlib.asynccontextmanager
-    async def lock(self, incident_id: str) -> AsyncIterator[None]:
-        """Hold the incident's Slack thread; a replica that cannot get it in time asks for a redelivery."""
-        try:
-            async with self._redis.lock(self._key(incident_id, "lock"), timeout=LOCK_S, blocking_timeout=LOCK_WAIT_S):
-                yield
-        except LockError:
-            raise Retryable(
-                f"the Slack thread of incident {incident_id} is busy in another replica", delay=1.0
-            ) from None
