@@ -25,7 +25,7 @@ async def publish_ack(config: Path | None, ack: IncidentAck) -> str:
 
 
 def ack(
-    incident: Annotated[str, typer.Argument(help="the incident id, as notifications and `healer status --all` show it")],
+    incident: Annotated[str, typer.Argument(help="the incident id, as notifications show it")],
     by: Annotated[str | None, typer.Option(help="who takes it (default: your login name)")] = None,
     reason: Annotated[str | None, typer.Option(help="a word on why or what happens next")] = None,
     config: Path | None = ConfigOption,
