@@ -88,7 +88,8 @@ def setup(svc: Service) -> None:
     cfg = svc.settings.notifier
     channels = _channels(svc, cfg)
     svc.detail["channels"] = ",".join(c.name for c in channels) or "none"
-    dispatcher = Dispatcher(svc, channels, SentLog(svc.redis, svc.keys), policy=cfg.delivery, clock=svc.clock)
+    sent = SentLog(svc.redis, svc.keys)
+    dispatcher = Dispatcher(channels, sent, policy=cfg.delivery, clock=svc.clock, audit=svc.audit, log=svc.log)
     journal = Journal(svc.redis, svc.keys)
     flow = NotifierFlow(
         svc,

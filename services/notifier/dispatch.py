@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
-from healer_common.bus import Service
 from healer_common.clock import Clock
 from healer_common.errors import Permanent, Retryable
 from healer_common.messages import stable_id
@@ -23,6 +22,15 @@ from services.notifier.resilience import CircuitBreaker, breakers, jitter, retry
 from services.notifier.sent_log import SentLog
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Audit(Protocol):
+    """`Service.audit`: how each delivery is put on record."""
+
+    async def __call__(
+        self, action: str, decision: str, *, target: str, reason: str, incident_id: str | None,
+        remediation_id: str | None, event_id: str, kind: str,
+    ) -> object: ...  # fmt: skip
 
 
 class Channel(Protocol):
@@ -36,16 +44,18 @@ class Channel(Protocol):
 class Dispatcher:
     def __init__(
         self,
-        svc: Service,
         channels: list[Channel],
         sent: SentLog,
         *,
         policy: DeliveryPolicy,
         clock: Clock,
+        audit: Audit,
+        log: Any,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = jitter,
     ) -> None:
-        self._svc = svc
+        self._audit = audit
+        self._log = log
         self._channels = {channel.name: channel for channel in channels}
         self._sent = sent
         self._policy = policy
@@ -64,8 +74,9 @@ class Dispatcher:
             channel = self._channels[name]
             if not channel.wants(notification):
                 continue
-            if await self._sent.was_sent(notification.notification_id, name):
-                reached.append(name)
+            done = await self._sent.outcome(notification.notification_id, name)
+            if done is not None:
+                reached += [name] if done == "delivered" else []
                 continue
             try:
                 await self._send(channel, notification)
@@ -95,7 +106,7 @@ class Dispatcher:
                 wait = retry_delay(self._policy, attempt, exc.delay, self._rand)
                 if attempt == self._policy.attempts or wait > self._policy.max_wait_s:
                     raise Retryable(str(exc), delay=wait) from None
-                self._svc.log.info("delivery_retry", channel=channel.name, error=str(exc), retry_in_s=round(wait, 2))
+                self._log.info("delivery_retry", channel=channel.name, error=str(exc), retry_in_s=round(wait, 2))
                 await self._sleep(wait)
             else:
                 breaker.succeeded()
@@ -103,8 +114,8 @@ class Dispatcher:
 
     async def _record(self, notification: Notification, channel: str, decision: str, reason: str) -> None:
         """Mark the channel done for this notification (delivered or given up) and audit it."""
-        await self._sent.mark_sent(notification.notification_id, channel)
-        await self._svc.audit(
+        await self._sent.mark(notification.notification_id, channel, decision)
+        await self._audit(
             "notify",
             decision,
             target=channel,
