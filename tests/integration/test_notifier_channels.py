@@ -160,3 +160,37 @@ async def test_a_workflow_failure_opens_one_github_issue_comments_on_it_and_clos
     (listed,) = http_peer.received("GET", GH_ISSUES)
     assert listed.params == {"state": "open", "labels": "heal,a7"}
     assert {r.headers.get("Authorization") for r in http_peer.received()} == {"Bearer ghp_testtoken"}
+
+
+async def test_incidents_the_correlator_holds_back_or_silenced_reach_nobody(
+    services: ServiceRunner, bus: BusClient, http_peer: HttpPeer
+) -> None:
+    serve_slack(http_peer)
+    use_notifier(services, http_peer, receivers={"chat": ["slack"]}, route={"receiver": "chat"})
+    await start(services)
+
+    await bus.publish(revision("opened", 1, incident_id="inc-silenced").evolve(silenced=True))
+    await bus.publish(revision("opened", 1, incident_id="inc-grouping").evolve(notify=False))
+    await bus.publish(revision("opened", 1, incident_id="inc-told"))
+    await eventually(lambda: consumer_drained(bus, NOTIFIER_INCIDENTS), what="notifier drained")
+
+    told = [body["blocks"][1]["elements"][0]["text"] for body in bodies(http_peer, SLACK_POST)]
+    assert len(told) == 1
+    assert "incident `inc-told`" in told[0]
+
+
+async def test_with_only_a_legacy_slack_webhook_it_posts_unthreaded_and_says_so_at_start(
+    services: ServiceRunner, bus: BusClient, http_peer: HttpPeer
+) -> None:
+    http_peer.handler["post /services/T000/B000/XXXX"] << b"ok"
+    use_notifier(services, http_peer, slack_token=None, slack_webhook_url=f"{http_peer.url}/services/T000/B000/XXXX")
+    await start(services)
+
+    await bus.publish(revision("opened", 1))
+    await publish_steps(bus, "running")
+    await eventually(lambda: len(http_peer.received("POST", "/services/T000/B000/XXXX")) >= 2, what="two messages")
+
+    posted = [r.data for r in http_peer.received("POST", "/services/T000/B000/XXXX")]
+    assert all(set(body) == {"text", "blocks"} for body in posted), "an incoming webhook takes no thread_ts"
+    assert "slack_without_threads" in services.running["notifier"].log()
+    assert "T000/B000/XXXX" not in services.running["notifier"].log(), "the webhook URL is a secret"

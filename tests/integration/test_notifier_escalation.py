@@ -147,3 +147,17 @@ async def notifier_url(runner: ServiceRunner) -> str:
         await redis.aclose()
     (beat,) = [b for b in beats if b.service == "notifier"]
     return beat.detail["http"]
+
+
+async def test_escalation_timers_survive_a_restart_of_the_notifier(
+    notifier: ServiceRunner, bus: BusClient, http_peer: HttpPeer
+) -> None:
+    await bus.publish(opened("inc-restart"))
+    await eventually(lambda: hooks(http_peer, "escalation", "inc-restart"), what="level 1")
+    assert notifier.stop("notifier") == 0
+
+    notifier.start("notifier")
+    await notifier.wait_running("notifier")
+
+    await eventually(lambda: paged(http_peer, "inc-restart"), timeout=60, what="level 2 after the restart")
+    assert len(hooks(http_peer, "escalation", "inc-restart")) == 1, "level 1 was not sent again"
