@@ -24,8 +24,10 @@ from services.notifier.journal import Journal
 
 QUIET_STATES = frozenset({"planned"})
 """Remediation states nobody needs to hear about (the next state follows at once)."""
-INCIDENT_WAIT_S = 30.0
-"""How long a remediation step that overtook its incident (two consumers) waits for it before going alone."""
+INCIDENT_WAIT_S = 8.0
+INCIDENT_RETRY_S = 3.0
+"""A remediation step that overtook its incident (two consumers) is redelivered every INCIDENT_RETRY_S until
+INCIDENT_WAIT_S after it was published, then goes alone: well inside the consumer's five deliveries."""
 RETRY_ESCALATION_S = 5.0
 
 
@@ -77,7 +79,7 @@ class NotifierFlow:
             return
         incident_note = await self._book.note(run.incident_id)
         if incident_note is None and (self._clock.now() - run.time).total_seconds() < INCIDENT_WAIT_S:
-            raise Retryable(f"remediation {run.remediation_id} overtook incident {run.incident_id}", delay=1.0)
+            raise Retryable(f"remediation {run.remediation_id} overtook its incident", delay=INCIDENT_RETRY_S)
         note = render.for_remediation(run, incident_note.labels if incident_note else None)
         channels, _ = self._route(note.labels)
         await self._deliver(note, channels + sorted(await self._book.heard_by(run.incident_id)))
