@@ -14,7 +14,8 @@ from services.detector.thresholds import ThresholdEngine
 from services.detector.watch_store import WatchStore
 
 
-def setup(svc: Service) -> None:
+def compose(svc: Service) -> Evaluation:
+    """The detector on a service; returns its evaluation, which tests watch."""
     cfg = svc.settings.detector
     book = RuleBook(cfg)
     evaluation = Evaluation(
@@ -26,6 +27,11 @@ def setup(svc: Service) -> None:
     )
     svc.on_start(evaluation.start)
     register(svc, evaluation, cfg.tick_s)
+    return evaluation
+
+
+def setup(svc: Service) -> None:
+    compose(svc)
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ class Evaluation:
         self.watches = watches
         self.thresholds = thresholds
         self.series_alerts = series_alerts
+        self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
     async def start(self) -> None:
         self.thresholds.restore(await self.series_alerts.load())
@@ -70,6 +71,7 @@ class Evaluation:
                 step = on_due(watch, self.catalogue, now)
                 await self._save(key, step.watches or {fingerprint: watch})
                 alerts += step.alerts
+        self.evaluated_at = now
         return alerts
 
     async def _save(self, key: str, changes: dict[str, Watch | None]) -> None:

@@ -17,6 +17,7 @@ from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES, METRIC_RULES
 from services.detector.series import SeriesIndex
 from services.detector.thresholds import ThresholdEngine
+from tests.unit.detector_cases import Signal
 from tests.unit.samples import T0
 
 _ids = itertools.count(1)
@@ -77,6 +78,12 @@ class Detector:
         step = on_condition(event, list(self.watches.get(key, {}).values()), self.catalogue, cfg, self.clock.now())
         self._keep(key, step.watches)
         return self._publish(step.alerts)
+
+    def report(self, signal: Signal) -> list[Alert]:
+        if signal.metric:
+            return self.metric(signal.metric, signal.value, signal.labels)
+        assert signal.resource is not None
+        return self.condition(signal.reason, signal.resource, signal.labels)
 
     def metric(self, name: str, value: float, labels: dict[str, str]) -> list[Alert]:
         return self.metrics([(name, value, labels)])
