@@ -38,13 +38,9 @@ _FLOAT_FIELDS = (
     "clear_since",
     "last_value",
     "last_time",
-    "ref_value",
-    "ref_time",
-    "cur_value",
-    "cur_time",
-    "peak",
     "window",
 )
+_GROWTH_FIELDS = ("ref_value", "ref_time", "cur_value", "cur_time", "peak")  # only growth checks keep these
 
 
 @dataclass(frozen=True)
@@ -68,9 +64,10 @@ class Lanes:
         self.series = np.zeros(capacity, np.int64)
         self.firing = np.zeros(capacity, np.bool_)
         self.critical = np.zeros(capacity, np.bool_)
-        self.pos = np.zeros(capacity, np.int64)
+        self.pos = np.zeros(capacity, np.int8)
         self.recent = np.full((capacity, RECENT), np.nan)
-        for name in _FLOAT_FIELDS:
+        self._floats = _FLOAT_FIELDS + (_GROWTH_FIELDS if check == "growing" else ())
+        for name in self._floats:
             setattr(self, name, np.full(capacity, np.nan))
 
     # declared for the type checker; set in __init__ from _FLOAT_FIELDS
@@ -107,8 +104,8 @@ class Lanes:
         return lane
 
     def _grow(self) -> None:
-        capacity = len(self.series) * 2
-        for name in ("series", "firing", "critical", "pos", *_FLOAT_FIELDS):
+        capacity = len(self.series) * 3 // 2
+        for name in ("series", "firing", "critical", "pos", *self._floats):
             old = getattr(self, name)
             new = np.full(capacity, np.nan) if old.dtype == np.float64 else np.zeros(capacity, old.dtype)
             new[: len(old)] = old
@@ -178,7 +175,7 @@ class Lanes:
 
     def forget(self, lanes: Ints) -> None:
         """Reset lanes whose series went silent; they start afresh if it reports again."""
-        for name in ("breach_since", "clear_since", "last_time", "last_value", "cur_time", "ref_time", "peak"):
+        for name in ("breach_since", "clear_since", "last_time", "last_value", *self._floats[len(_FLOAT_FIELDS) :]):
             getattr(self, name)[lanes] = np.nan
         self.firing[lanes] = False
         self.critical[lanes] = False

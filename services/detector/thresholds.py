@@ -34,7 +34,6 @@ class RuleLanes:
     lanes: Lanes
     lane_of: Ints = field(default_factory=lambda: np.full(0, -1, np.int64))
     severities: list[Severity] = field(default_factory=list)
-    fingerprints: list[str] = field(default_factory=list)
     alerts: dict[int, Alert] = field(default_factory=dict)
 
 
@@ -97,15 +96,18 @@ class ThresholdEngine:
         rule = book.rule
         limits = rule.limits(self._book.scope(series.cluster, series.namespace))
         lane = book.lanes.add(number, limits)
-        identity = {**series.labels, "metric": series.name, "check": rule.check}
-        fingerprint = alert_fingerprint(rule.alert_id, series.cluster, resource_of(series.labels), identity)
         book.severities.append(limits.severity)
-        book.fingerprints.append(fingerprint)
-        if (earlier := self._restored.pop(fingerprint, None)) is not None:
+        if self._restored and (earlier := self._restored.pop(self._fingerprint(book, lane), None)) is not None:
             book.lanes.firing[lane] = True
             book.lanes.critical[lane] = earlier.severity == "critical"
             book.alerts[lane] = earlier
         return lane
+
+    def _fingerprint(self, book: RuleLanes, lane: int) -> str:
+        """Computed when needed (firing, restoring), not per series: 100,000 of them would cost memory."""
+        series = self.index.series[int(book.lanes.series[lane])]
+        identity = {**series.labels, "metric": series.name, "check": book.rule.check}
+        return alert_fingerprint(book.rule.alert_id, series.cluster, resource_of(series.labels), identity)
 
     # alerts -----------------------------------------------------------------------------------------------------
     def _raise(self, book: RuleLanes, lanes: Ints, moved: Transitions, cause: str, now: dt.datetime) -> list[Alert]:
@@ -162,7 +164,7 @@ class ThresholdEngine:
         return firing_alert(
             alert_id=rule.alert_id,
             severity=severity,
-            fingerprint=book.fingerprints[lane],
+            fingerprint=self._fingerprint(book, lane),
             cluster=series.cluster,
             resource=resource,
             labels={**series.labels, "metric": series.name},
