@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from healer_common import notifier_config
+from healer_common.detector_settings import DetectorSettings
 from healer_common.errors import ConfigError
 from healer_common.notifier_config import (
     CHANNEL_NAMES,
@@ -138,29 +139,6 @@ class CollectorSettings(Section):
     prometheus_url: str | None = Field(None, description="Prometheus HTTP API base URL")
     loki_url: str | None = Field(None, description="Loki HTTP API base URL")
     max_event_bytes: int = Field(1_048_576, gt=0, description="largest event accepted on the HTTP ingest")
-
-
-class DetectorSettings(Section):
-    recovery_reasons: list[str] = Field(
-        default_factory=lambda: ["Ready", "Running", "Healthy", "Recovered", "Resolved", "Succeeded"],
-        description="condition reasons that resolve alerts raised by earlier conditions on the same resource",
-    )
-    condition_alerts: dict[str, str] = Field(
-        default_factory=lambda: {
-            "OOMKilled": "H8",
-            "MemoryPressure": "H8",
-            "ImagePullBackOff": "H4",
-            "ErrImagePull": "H4",
-            "CrashLoopBackOff": "A7",
-            "Failed": "A7",
-            "Error": "A7",
-            "DNSFailure": "H5",
-            "DiskPressure": "H2",
-            "OutOfSync": "H1",
-            "CertificateExpiring": "H3",
-        },
-        description="condition reason -> catalogue id for conditions that fire at once",
-    )
 
 
 class CorrelatorSettings(Section):
