@@ -1,21 +1,24 @@
-"""Composes memory-bridge: settings -> store -> handlers."""
+"""Composes memory-bridge: settings -> backend (OpenMemory when configured, else the embedded store) ->
+bridge -> handlers and periodic tasks.
+"""
 
 from __future__ import annotations
 
 from healer_common.bus import Service, run_service
+from services.memory_bridge.bridge import MemoryBridge
+from services.memory_bridge.embedded_store import EmbeddedStore
 from services.memory_bridge.handlers import register
-from services.memory_bridge.simple_store import SimpleMemoryStore
+from services.memory_bridge.recent import RecentActivity
 
 
 def setup(svc: Service) -> None:
-    store = SimpleMemoryStore(svc.settings.memory.store_path, svc.clock)
-
-    async def close() -> None:
-        store.close()
-
-    svc.on_stop(close)
-    svc.detail["backend"] = f"embedded:{svc.settings.memory.store_path}"
-    register(svc, store)
+    settings = svc.settings.memory
+    backend = EmbeddedStore(settings.store_path)
+    svc.detail["backend"] = f"embedded:{settings.store_path}"
+    svc.on_stop(backend.close)
+    bridge = MemoryBridge(backend, svc.clock, settings)
+    recent = RecentActivity(settings.recent_window_s, svc.clock.now())
+    register(svc, bridge, recent)
 
 
 def main() -> None:

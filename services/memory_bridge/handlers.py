@@ -1,35 +1,81 @@
-"""memory-bridge's subscribers: outcomes in, answers out."""
+"""memory-bridge's subscribers: outcomes, alerts, changes and incidents in; answers, predictions and H10 out."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from healer_common.bus import Service
-from healer_common.memory import MemoryAdd, MemoryAdded, MemoryAnswer, MemoryQuery
+from healer_common.errors import HealerError
+from healer_common.memory import (
+    MemoryAdd,
+    MemoryAdded,
+    MemoryAnswer,
+    MemoryListing,
+    MemoryListRequest,
+    MemoryQuery,
+    MemoryStats,
+    MemoryStatsRequest,
+)
 from healer_common.remediations import Remediation
 from healer_common.streams import MEMORY_REMEDIATIONS
+from services.memory_bridge.bridge import MemoryBridge
 from services.memory_bridge.outcomes import outcome_memory
-from services.memory_bridge.simple_store import SimpleMemoryStore
+from services.memory_bridge.recent import RecentActivity
+
+T = TypeVar("T")
 
 
-def register(svc: Service, store: SimpleMemoryStore) -> None:
+async def answering(work: Awaitable[T], failed: Callable[[str], T]) -> T:
+    """A reply even when memory cannot answer: the error goes back to the asker instead of a timeout."""
+    try:
+        return await work
+    except HealerError as exc:
+        return failed(f"{type(exc).__name__}: {exc}")
+
+
+async def learn_from(svc: Service, bridge: MemoryBridge, run: Remediation) -> None:
+    """Remember a finished run; if it worked, reinforce the memories it rested on (once, not on redelivery)."""
+    added = await bridge.remember(outcome_memory(run))
+    if added.deduplicated:
+        return
+    helped = run.state == "succeeded" and not run.dry_run
+    reinforced = await bridge.reinforce(run.memory_ids) if helped else []
+    await svc.audit(
+        "remember_outcome",
+        "recorded",
+        target=str(run.target or ""),
+        reason=f"{run.playbook} {run.state}",
+        remediation_id=run.remediation_id,
+        incident_id=run.incident_id,
+        memory_id=added.memory_id,
+        reinforced=",".join(r.memory_id for r in reinforced),
+    )
+
+
+def register(svc: Service, bridge: MemoryBridge, recent: RecentActivity) -> None:
+    backend = bridge.backend.name
+
     @svc.consume(MEMORY_REMEDIATIONS)
     async def on_remediation(run: Remediation) -> None:
         if run.final:
-            added = await store.add(outcome_memory(run))
-            if not added.deduplicated:
-                await svc.audit(
-                    "remember_outcome",
-                    "recorded",
-                    target=str(run.target or ""),
-                    reason=f"{run.playbook} {run.state}",
-                    remediation_id=run.remediation_id,
-                    incident_id=run.incident_id,
-                    memory_id=added.memory_id,
-                )
+            await learn_from(svc, bridge, run)
 
     @svc.reply(svc.space.memory_query)
     async def on_query(question: MemoryQuery) -> MemoryAnswer:
-        return await store.query(question)
+        now = svc.clock.now()
+        conditions = recent.current(now, namespace=question.namespace, cluster=question.cluster)
+        return await answering(bridge.answer(question, conditions), lambda e: MemoryAnswer(backend=backend, error=e))
 
     @svc.reply(svc.space.memory_add)
     async def on_add(item: MemoryAdd) -> MemoryAdded:
-        return await store.add(item)
+        return await answering(bridge.remember(item), lambda e: MemoryAdded(memory_id="", error=e))
+
+    @svc.reply(svc.space.memory_list)
+    async def on_list(request: MemoryListRequest) -> MemoryListing:
+        return await answering(bridge.listing(request), lambda e: MemoryListing(backend=backend, error=e))
+
+    @svc.reply(svc.space.memory_stats)
+    async def on_stats(request: MemoryStatsRequest) -> MemoryStats:
+        del request
+        return await answering(bridge.stats(), lambda e: MemoryStats(backend=backend, error=e))

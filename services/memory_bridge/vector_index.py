@@ -1,0 +1,136 @@
+"""The embedded store's in-memory index: one row per memory with its unit vector and the few columns searches
+filter on (type, alert type, cluster, insight or not, salience and its clock), held as numpy arrays.
+
+A search is one matrix-vector product over every row plus vectorised filters and decay, then a partial sort:
+exact nearest neighbours, about 2 ms for 100,000 memories of 256 dimensions, with no approximate structure
+to build or tune. The rows are rebuilt from the SQLite file at start (embedded_store.py). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from healer_common.memory import MEMORY_TYPES, MemoryType
+from services.memory_bridge.backend import MemoryFilter
+from services.memory_bridge.decay import DAY_S, DECAY_RATES
+from services.memory_bridge.embedding import DIMENSIONS, Vector
+
+_RATES = np.asarray(DECAY_RATES, dtype=np.float64)
+_TYPE_CODE = {t: i for i, t in enumerate(MEMORY_TYPES)}
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """What the index keeps of one memory."""
+
+    memory_id: str
+    vector: Vector
+    type: MemoryType
+    alert_type: str | None
+    cluster: str | None
+    insight: bool
+    salience: float
+    last_accessed: float
+    """epoch seconds"""
+
+
+class VectorIndex:
+    def __init__(self, dimensions: int = DIMENSIONS, capacity: int = 1024) -> None:
+        self.dimensions = dimensions
+        self.size = 0
+        self._ids: list[str] = []
+        self._row: dict[str, int] = {}
+        self._labels: dict[str, int] = {}
+        self.vectors = np.zeros((capacity, dimensions), dtype=np.float32)
+        self.types = np.zeros(capacity, dtype=np.int8)
+        self.alerts = np.zeros(capacity, dtype=np.int32)
+        self.clusters = np.zeros(capacity, dtype=np.int32)
+        self.insight = np.zeros(capacity, dtype=np.bool_)
+        self.alive = np.zeros(capacity, dtype=np.bool_)
+        self.salience = np.zeros(capacity, dtype=np.float64)
+        self.last_accessed = np.zeros(capacity, dtype=np.float64)
+
+    def _grow(self) -> None:
+        """Double every column's capacity, keeping the rows."""
+        for name in ("vectors", "types", "alerts", "clusters", "insight", "alive", "salience", "last_accessed"):
+            old = getattr(self, name)
+            new = np.zeros((2 * len(old), *old.shape[1:]), dtype=old.dtype)
+            new[: self.size] = old[: self.size]
+            setattr(self, name, new)
+
+    def __contains__(self, memory_id: str) -> bool:
+        return memory_id in self._row
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def _label(self, value: str | None) -> int:
+        """A small integer per distinct alert type or cluster name; 0 is "none"."""
+        if value is None:
+            return 0
+        return self._labels.setdefault(value, len(self._labels) + 1)
+
+    def put(self, row: IndexRow) -> None:
+        """Add a row, or overwrite the row of the same memory."""
+        i = self._row.get(row.memory_id)
+        if i is None:
+            if self.size == len(self.alive):
+                self._grow()
+            i = self.size
+            self.size += 1
+            self._ids.append(row.memory_id)
+            self._row[row.memory_id] = i
+        self.vectors[i] = row.vector
+        self.types[i] = _TYPE_CODE[row.type]
+        self.alerts[i] = self._label(row.alert_type)
+        self.clusters[i] = self._label(row.cluster)
+        self.insight[i] = row.insight
+        self.alive[i] = True
+        self.touch(row.memory_id, row.salience, row.last_accessed)
+
+    def touch(self, memory_id: str, salience: float, last_accessed: float) -> None:
+        i = self._row[memory_id]
+        self.salience[i] = salience
+        self.last_accessed[i] = last_accessed
+
+    def remove(self, memory_id: str) -> None:
+        i = self._row.pop(memory_id, None)
+        if i is not None:
+            self.alive[i] = False
+
+    def current_salience(self, now: dt.datetime) -> npt.NDArray[np.float64]:
+        n = self.size
+        days = np.maximum(0.0, (now.timestamp() - self.last_accessed[:n]) / DAY_S)
+        return self.salience[:n] * np.exp(-_RATES[self.types[:n]] * days)
+
+    def _mask(self, where: MemoryFilter) -> npt.NDArray[np.bool_]:
+        n = self.size
+        ok = self.alive[:n].copy()
+        if where.type is not None:
+            ok &= self.types[:n] == _TYPE_CODE[where.type]
+        if where.alert_type is not None:
+            ok &= self.alerts[:n] == self._labels.get(where.alert_type, -1)
+        if where.cluster is not None:
+            ok &= (self.clusters[:n] == self._labels.get(where.cluster, -1)) | (self.clusters[:n] == 0)
+        if where.min_salience > 0:
+            ok &= self.current_salience(where.now) >= where.min_salience
+        return ok
+
+    def search(self, query: Vector, limit: int, where: MemoryFilter) -> list[tuple[str, float]]:
+        """Up to `limit` (memory id, cosine) pairs passing `where`, most similar first."""
+        ok = self._mask(where)
+        count = min(limit, int(ok.sum()))
+        if count == 0:
+            return []
+        sims = np.where(ok, self.vectors[: self.size] @ query, -np.inf)
+        top = np.argpartition(-sims, count - 1)[:count]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [(self._ids[i], max(0.0, float(sims[i]))) for i in top]
+
+    def insight_ids(self) -> list[str]:
+        n = self.size
+        return [self._ids[i] for i in np.flatnonzero(self.alive[:n] & self.insight[:n])]
