@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from healer_common.alerts import Alert
 from healer_common.bus import Service
 from healer_common.errors import HealerError
+from healer_common.events import ChangeEvent
+from healer_common.incidents import Incident
 from healer_common.memory import (
     MemoryAdd,
     MemoryAdded,
@@ -16,12 +19,17 @@ from healer_common.memory import (
     MemoryQuery,
     MemoryStats,
     MemoryStatsRequest,
+    PredictionAnswer,
+    PredictionRequest,
 )
+from healer_common.messages import stable_id
 from healer_common.remediations import Remediation
-from healer_common.streams import MEMORY_REMEDIATIONS
+from healer_common.streams import MEMORY_ALERTS, MEMORY_CHANGES, MEMORY_INCIDENTS, MEMORY_REMEDIATIONS
 from services.memory_bridge.bridge import MemoryBridge
+from services.memory_bridge.foresight import Foresight
+from services.memory_bridge.occurrences import from_alert, from_change
 from services.memory_bridge.outcomes import outcome_memory
-from services.memory_bridge.recent import RecentActivity
+from services.memory_bridge.prediction import GENERATOR
 
 T = TypeVar("T")
 
@@ -53,8 +61,46 @@ async def learn_from(svc: Service, bridge: MemoryBridge, run: Remediation) -> No
     )
 
 
-def register(svc: Service, bridge: MemoryBridge, recent: RecentActivity) -> None:
+async def announce(svc: Service, alerts: list[Alert]) -> None:
+    """Publish H10s raised or resolved, and audit each raised one (a decision that others may act on)."""
+    for alert in alerts:
+        await svc.publish(alert)
+        if alert.firing:
+            await svc.audit(
+                "predict",
+                "raised",
+                target=alert.labels.get("predicts", ""),
+                reason=alert.annotations.get("summary", ""),
+                event_id=stable_id(alert.event_id, "audit"),
+                memory_id=alert.labels.get("pattern", ""),
+                confidence=alert.annotations.get("confidence", ""),
+            )
+
+
+def register(svc: Service, bridge: MemoryBridge, foresight: Foresight) -> None:
     backend = bridge.backend.name
+    recent = foresight.recent
+
+    @svc.consume(MEMORY_ALERTS)
+    async def on_alert(alert: Alert) -> None:
+        if alert.generator != GENERATOR:
+            await announce(svc, await foresight.observe(from_alert(alert)))
+
+    @svc.consume(MEMORY_CHANGES)
+    async def on_change(change: ChangeEvent) -> None:
+        await announce(svc, await foresight.observe(from_change(change, svc.clock.now())))
+
+    @svc.consume(MEMORY_INCIDENTS)
+    async def on_incident(incident: Incident) -> None:
+        recent.incident(incident.incident_id, is_open=incident.state != "resolved", now=svc.clock.now())
+
+    @svc.every(30.0)
+    async def look_ahead() -> None:
+        await announce(svc, await foresight.tick())
+
+    @svc.reply(svc.space.memory_predict)
+    async def on_predict(request: PredictionRequest) -> PredictionAnswer:
+        return await answering(_predictions(foresight, request), lambda e: PredictionAnswer(backend=backend, error=e))
 
     @svc.consume(MEMORY_REMEDIATIONS)
     async def on_remediation(run: Remediation) -> None:
@@ -79,3 +125,10 @@ def register(svc: Service, bridge: MemoryBridge, recent: RecentActivity) -> None
     async def on_stats(request: MemoryStatsRequest) -> MemoryStats:
         del request
         return await answering(bridge.stats(), lambda e: MemoryStats(backend=backend, error=e))
+
+
+async def _predictions(foresight: Foresight, request: PredictionRequest) -> PredictionAnswer:
+    found = await foresight.predictions(request)
+    return PredictionAnswer(
+        predictions=found, backend=foresight.bridge.backend.name, correlation_id=request.correlation_id
+    )
