@@ -18,13 +18,18 @@ MAX_CHARS = 4_000
 MAX_LINE = 300
 
 
-def age(since: dt.datetime, now: dt.datetime) -> str:
-    """`42s`, `5m`, `3h`, `2d` ago."""
-    seconds = max(0, int((now - since).total_seconds()))
+def duration(seconds: float) -> str:
+    """`42s`, `5m`, `3h`, `2d`: the largest whole unit."""
+    whole = max(0, int(seconds))
     for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+        if whole >= size:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
+def age(since: dt.datetime, now: dt.datetime) -> str:
+    """How long ago `since` was, as a duration."""
+    return duration((now - since).total_seconds())
 
 
 def _verdict(match: MemoryMatch) -> str:
