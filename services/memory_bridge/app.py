@@ -11,6 +11,7 @@ from services.memory_bridge.bridge import MemoryBridge
 from services.memory_bridge.embedded_store import EmbeddedStore
 from services.memory_bridge.foresight import Foresight
 from services.memory_bridge.handlers import register
+from services.memory_bridge.idle import IdleAnalysis
 from services.memory_bridge.openmemory_client import OpenMemoryClient
 from services.memory_bridge.openmemory_store import OpenMemoryStore
 from services.memory_bridge.recent import RecentActivity
@@ -51,7 +52,7 @@ def setup(svc: Service) -> None:
     bridge = MemoryBridge(backend, svc.clock, svc.settings.memory)
     recent = RecentActivity(svc.settings.memory.recent_window_s, svc.clock.now())
     foresight = Foresight(bridge, recent, svc.settings.memory, svc.settings.cluster.name)
-    register(svc, bridge, foresight)
+    register(svc, bridge, foresight, IdleAnalysis(svc.settings, foresight))
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from healer_common.remediations import Remediation
 from healer_common.streams import MEMORY_ALERTS, MEMORY_CHANGES, MEMORY_INCIDENTS, MEMORY_REMEDIATIONS
 from services.memory_bridge.bridge import MemoryBridge
 from services.memory_bridge.foresight import Foresight
+from services.memory_bridge.idle import IdleAnalysis
 from services.memory_bridge.occurrences import from_alert, from_change
 from services.memory_bridge.outcomes import outcome_memory
 from services.memory_bridge.prediction import GENERATOR
@@ -77,9 +78,22 @@ async def announce(svc: Service, alerts: list[Alert]) -> None:
             )
 
 
-def register(svc: Service, bridge: MemoryBridge, foresight: Foresight) -> None:
+def register(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: IdleAnalysis) -> None:
     backend = bridge.backend.name
     recent = foresight.recent
+
+    @svc.every(min(60.0, svc.settings.memory.analysis_idle_s))
+    async def sleep_time() -> None:
+        if idle.due(svc.clock.now()):
+            report = await idle.run(svc.clock.now())
+            await svc.audit(
+                "analyze",
+                "learned",
+                reason=f"{report.insights_stored} insights ({report.insights_new} new) from "
+                f"{report.counts.alerts} alerts since {report.window_start:%Y-%m-%d %H:%M}",
+                insights=report.insights_stored,
+                new=report.insights_new,
+            )
 
     @svc.consume(MEMORY_ALERTS)
     async def on_alert(alert: Alert) -> None:
@@ -115,7 +129,10 @@ def register(svc: Service, bridge: MemoryBridge, foresight: Foresight) -> None:
 
     @svc.reply(svc.space.memory_add)
     async def on_add(item: MemoryAdd) -> MemoryAdded:
-        return await answering(bridge.remember(item), lambda e: MemoryAdded(memory_id="", error=e))
+        added = await answering(bridge.remember(item), lambda e: MemoryAdded(memory_id="", error=e))
+        if item.metadata.pattern is not None:
+            foresight.forget_patterns()  # a new insight (the CronJob's analysis) predicts from now on
+        return added
 
     @svc.reply(svc.space.memory_list)
     async def on_list(request: MemoryListRequest) -> MemoryListing:
