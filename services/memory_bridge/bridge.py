@@ -28,7 +28,7 @@ from services.memory_bridge.selection import select
 
 CANDIDATES_PER_MATCH = 3
 MIN_CANDIDATES = 30
-OUTCOME_POOL = 200
+OUTCOME_POOL = 100
 
 
 class MemoryBridge:
@@ -72,12 +72,18 @@ class MemoryBridge:
             min_salience=self.settings.salience_floor,
         )
         pool = max(MIN_CANDIDATES, question.limit * CANDIDATES_PER_MATCH)
-        candidates = await self.backend.search(question.text, pool, where)
-        matches = select(question, candidates, now, self.settings.min_relevance)
+        kind = IncidentKind.of(question)
         recommendation = None
-        if (kind := IncidentKind.of(question)) is not None:
-            outcomes = await self.backend.search(question.text, OUTCOME_POOL, replace(where, type="episodic"))
-            recommendation = recommend(kind, [c.record for c in outcomes], now, self.settings.repeat_weight)
+        if kind is None:
+            candidates = await self.backend.search(question.text, pool, where)
+        else:
+            # The remediator's question: one search serves both the matches and the outcomes behind the
+            # recommendation (both are of this alert type), unless the question asks for another memory type.
+            wider = await self.backend.search(question.text, max(pool, OUTCOME_POOL), replace(where, type=None))
+            candidates = [c for c in wider if question.type in (None, c.record.type)][:pool]
+            outcomes = [c.record for c in wider if c.record.type == "episodic"]
+            recommendation = recommend(kind, outcomes, now, self.settings.repeat_weight)
+        matches = select(question, candidates, now, self.settings.min_relevance)
         if self.settings.reinforce_on_query:
             for match in matches:
                 await self.backend.update(recalled(match.record, now))

@@ -78,7 +78,8 @@ class EmbeddedStore:
         self._db.execute("pragma journal_mode = wal")
         self._db.execute("pragma synchronous = normal")
         self._db.executescript(_SCHEMA)
-        self._index = VectorIndex(DIMENSIONS)
+        (rows,) = self._db.execute("select count(*) from memory_records").fetchone()
+        self._index = VectorIndex(DIMENSIONS, capacity=rows + rows // 8 + 1024)
         self._load()
         self._import_thin_path_table()
 
