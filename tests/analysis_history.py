@@ -11,6 +11,9 @@ Planted, from a Monday 00:00 UTC:
     daily          node_cpu_usage_ratio{n1} at 2.5x every day at 02:00
     exhaustion     pvc_usage_ratio{data, pg-data} rising 50 % -> 72 % over the week (80 % soon after)
 
+`hard=True` plants the same patterns fainter: 12 episodes of each correlation followed 60 % of the time,
+the Monday queue at 2.2x, 6 alerts in the Friday hour, the nightly CPU at 2.2x.
+
 Noise: a dozen alert types across three namespaces at random times and random pods, among them a chatty one
 (A3 in cto, 1.5 an hour) that follows everything by chance and must not be reported, the planted alerts also
 firing on their own now and then, and every metric jittered by 10 %.
@@ -104,9 +107,12 @@ def deploy(at: dt.datetime, n: int) -> ChangeEvent:
 
 
 class _Week:
-    def __init__(self, seed: int, start: dt.datetime, days: int) -> None:
+    def __init__(self, seed: int, start: dt.datetime, days: int, hard: bool) -> None:
         self.rng = random.Random(seed)
         self.history = GeneratedHistory(start, start + dt.timedelta(days=days))
+        self.episodes: int | None = 12 if hard else None
+        self.share: float | None = 0.6 if hard else None
+        self.ratio: float | None = 2.2 if hard else None
 
     def when(self) -> dt.datetime:
         span = (self.history.end - self.history.start).total_seconds() - 3600
@@ -131,22 +137,22 @@ class _Week:
                     self.fire(alert_id, namespace, self.pod(self.rng.choice(PODS)), self.when())
 
     def correlations(self) -> None:
-        for _ in range(25):
+        for _ in range(self.episodes or 25):
             at = self.when()
             self.fire("A7", "cto", self.pod(self.rng.choice(PODS)), at)
-            self.follow(at, 0.8, (2, 8), ("H6", "cto", "redis"))
-        for n in range(20):
+            self.follow(at, self.share or 0.8, (2, 8), ("H6", "cto", "redis"))
+        for n in range(self.episodes or 20):
             at = self.when()
             self.history.changes.append(deploy(at, n))
-            self.follow(at, 0.75, (1, 5), ("H4", "staging", "web"))
-        for _ in range(15):
+            self.follow(at, self.share or 0.75, (1, 5), ("H4", "staging", "web"))
+        for _ in range(self.episodes or 15):
             at = self.when()
             self.fire("H5", "data", self.pod("coredns"), at)
-            self.follow(at, 0.9, (3, 10), ("A2", "data", "etl"))
+            self.follow(at, self.share or 0.9, (3, 10), ("A2", "data", "etl"))
 
     def friday_burst(self) -> None:
         friday = self.history.start + dt.timedelta(days=4, hours=17)
-        for i in range(12):
+        for i in range(6 if self.ratio else 12):
             self.fire("A9", "cto", f"coderun-{i}", friday + dt.timedelta(minutes=self.rng.uniform(0, 59)))
 
     def series(self, name: str, labels: dict[str, str], level: Callable[[dt.datetime], float]) -> None:
@@ -177,9 +183,10 @@ class _Week:
         self.series(
             "queue_depth",
             {"namespace": "cto", "queue": "builds"},
-            lambda at: 300.0 if at.weekday() == 0 and at.hour == 9 else 100.0,
+            lambda at: 100.0 * (self.ratio or 3.0) if at.weekday() == 0 and at.hour == 9 else 100.0,
         )
-        self.series("node_cpu_usage_ratio", {"node": "n1"}, lambda at: 0.75 if at.hour == 2 else 0.3)
+        night = 0.3 * (self.ratio or 2.5)
+        self.series("node_cpu_usage_ratio", {"node": "n1"}, lambda at: night if at.hour == 2 else 0.3)
         self.series(
             "pvc_usage_ratio",
             {"namespace": "data", "persistentvolumeclaim": "pg-data"},
@@ -187,8 +194,8 @@ class _Week:
         )
 
 
-def generate(seed: int = 7, start: dt.datetime = START, days: int = 7) -> GeneratedHistory:
-    week = _Week(seed, start, days)
+def generate(seed: int = 7, start: dt.datetime = START, days: int = 7, *, hard: bool = False) -> GeneratedHistory:
+    week = _Week(seed, start, days, hard)
     week.noise()
     week.correlations()
     week.friday_burst()
