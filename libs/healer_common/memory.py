@@ -80,14 +80,22 @@ class MemoryMatch(Frozen):
 
 
 class MemoryQuery(Message):
-    """A question to memory-bridge (request/reply on `healer.memory.query`)."""
+    """A question to memory-bridge (request/reply on `healer.memory.query`).
+
+    With `alert_type` the answer carries a Recommendation; give `namespace` and `service` too, so that
+    outcomes of the same incident (same alert, namespace and workload) weigh as such in its confidence.
+    """
 
     text: str = Field(min_length=1, max_length=8_192)
     limit: int = Field(default=10, ge=1, le=200)
     type: MemoryType | None = None
-    alert_type: str | None = None
+    alert_type: str | None = Field(
+        default=None, description="only memories of this alert id; asks for a recommendation"
+    )
     namespace: str | None = None
-    service: str | None = None
+    service: str | None = Field(
+        default=None, description="the target's pod or workload name (pods of one workload count as one)"
+    )
     cluster: str | None = None
 
 

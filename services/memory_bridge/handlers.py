@@ -79,8 +79,22 @@ async def announce(svc: Service, alerts: list[Alert]) -> None:
 
 
 def register(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: IdleAnalysis) -> None:
-    backend = bridge.backend.name
-    recent = foresight.recent
+    register_learning(svc, bridge, foresight, idle)
+    register_foresight(svc, foresight)
+    register_answers(svc, bridge, foresight)
+
+
+def register_learning(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: IdleAnalysis) -> None:
+    """Outcomes in; incidents for knowing when the system is quiet; the idle-time analysis."""
+
+    @svc.consume(MEMORY_REMEDIATIONS)
+    async def on_remediation(run: Remediation) -> None:
+        if run.final:
+            await learn_from(svc, bridge, run)
+
+    @svc.consume(MEMORY_INCIDENTS)
+    async def on_incident(incident: Incident) -> None:
+        foresight.recent.incident(incident.incident_id, is_open=incident.state != "resolved", now=svc.clock.now())
 
     @svc.every(min(60.0, svc.settings.memory.analysis_idle_s))
     async def sleep_time() -> None:
@@ -95,6 +109,11 @@ def register(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: Idl
                 new=report.insights_new,
             )
 
+
+def register_foresight(svc: Service, foresight: Foresight) -> None:
+    """Alerts and changes in as current conditions; H10s out; `healer.memory.predict` answered."""
+    backend = foresight.bridge.backend.name
+
     @svc.consume(MEMORY_ALERTS)
     async def on_alert(alert: Alert) -> None:
         if alert.generator != GENERATOR:
@@ -104,10 +123,6 @@ def register(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: Idl
     async def on_change(change: ChangeEvent) -> None:
         await announce(svc, await foresight.observe(from_change(change, svc.clock.now())))
 
-    @svc.consume(MEMORY_INCIDENTS)
-    async def on_incident(incident: Incident) -> None:
-        recent.incident(incident.incident_id, is_open=incident.state != "resolved", now=svc.clock.now())
-
     @svc.every(30.0)
     async def look_ahead() -> None:
         await announce(svc, await foresight.tick())
@@ -116,15 +131,15 @@ def register(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: Idl
     async def on_predict(request: PredictionRequest) -> PredictionAnswer:
         return await answering(_predictions(foresight, request), lambda e: PredictionAnswer(backend=backend, error=e))
 
-    @svc.consume(MEMORY_REMEDIATIONS)
-    async def on_remediation(run: Remediation) -> None:
-        if run.final:
-            await learn_from(svc, bridge, run)
+
+def register_answers(svc: Service, bridge: MemoryBridge, foresight: Foresight) -> None:
+    """`healer.memory.query`, `.add`, `.list` and `.stats`: always answered, with the error if need be."""
+    backend = bridge.backend.name
 
     @svc.reply(svc.space.memory_query)
     async def on_query(question: MemoryQuery) -> MemoryAnswer:
         now = svc.clock.now()
-        conditions = recent.current(now, namespace=question.namespace, cluster=question.cluster)
+        conditions = foresight.recent.current(now, namespace=question.namespace, cluster=question.cluster)
         return await answering(bridge.answer(question, conditions), lambda e: MemoryAnswer(backend=backend, error=e))
 
     @svc.reply(svc.space.memory_add)
