@@ -20,24 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the generator lives with the tests
 
 from healer_common.settings import MemorySettings
-from services.memory_bridge.analysis.history import History
 from services.memory_bridge.analysis.sleep_time import analyze
-from tests.analysis_history import GeneratedHistory, generate, precision_recall
+from tests.analysis_history import generate, precision_recall
 
 
 def figure(name: str, value: float, unit: str) -> None:
     print(f"{name} {value:.6g} {unit}", flush=True)
-
-
-def history_of(week: GeneratedHistory) -> History:
-    history = History(week.start, week.end)
-    for alert in week.alerts:
-        history.add_alert(alert)
-    for change in week.changes:
-        history.add_change(change, week.end)
-    for batch in week.metrics:
-        history.add_metrics(batch, week.end)
-    return history
 
 
 def run(seeds: int, *, hard: bool) -> None:
@@ -45,7 +33,7 @@ def run(seeds: int, *, hard: bool) -> None:
     took = []
     for seed in range(1, seeds + 1):
         week = generate(seed, hard=hard)
-        history = history_of(week)
+        history = week.as_history()
         started = time.perf_counter()
         report = analyze(history, MemorySettings(), week.end)
         took.append(time.perf_counter() - started)

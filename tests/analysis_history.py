@@ -30,6 +30,8 @@ from typing import TypeVar
 from healer_common.alerts import CATALOGUE, Alert, alert_fingerprint, alert_labels
 from healer_common.events import ChangeEvent, MetricBatchEvent, ResourceRef
 from healer_common.messages import stable_id
+from healer_common.remediations import Remediation
+from services.memory_bridge.analysis.history import History
 
 T = TypeVar("T")
 START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)  # a Monday
@@ -68,6 +70,19 @@ class GeneratedHistory:
     changes: list[ChangeEvent] = field(default_factory=list)
     metrics: list[MetricBatchEvent] = field(default_factory=list)
     planted: Planted = field(default_factory=Planted)
+
+    def as_history(self, runs: tuple[Remediation, ...] = ()) -> History:
+        """The week as the analysis reads it (what reader.py builds from the bus), with remediations added."""
+        history = History(self.start, self.end)
+        for item in self.alerts:
+            history.add_alert(item)
+        for change in self.changes:
+            history.add_change(change, self.end)
+        for batch in self.metrics:
+            history.add_metrics(batch, self.end)
+        for run in runs:
+            history.add_remediation(run)
+        return history
 
 
 def alert(alert_id: str, namespace: str, pod: str, at: dt.datetime) -> Alert:

@@ -191,25 +191,18 @@ class EmbeddedStore:
 
     async def census(self, now: dt.datetime, floor: float) -> MemoryStats:
         index = self._index
-        alive = index.alive[: index.size]
-        salience = index.current_salience(now)[alive]
-        types = index.types[: index.size][alive]
+        salience = index.current_salience(now)
+        types = index.types[: index.size]
         reinforced = self._db.execute("select count(*) from memory_records where reinforcements > 0").fetchone()[0]
         return MemoryStats(
             backend=self.name,
-            total=int(alive.sum()),
+            total=index.size,
             by_type={t: int((types == i).sum()) for i, t in enumerate(MEMORY_TYPES) if (types == i).any()},
             selectable=int((salience >= floor).sum()),
             reinforced=int(reinforced),
             patterns=len(index.insight_ids()),
             average_salience=float(salience.mean()) if salience.size else 0.0,
         )
-
-    async def delete(self, memory_id: str) -> bool:
-        cursor = self._db.execute("delete from memory_records where memory_id = ?", (memory_id,))
-        self._db.commit()
-        self._index.remove(memory_id)
-        return cursor.rowcount > 0
 
     async def close(self) -> None:
         self._db.close()

@@ -218,9 +218,5 @@ class OpenMemoryStore:
                 break
         return census_of(records, now, floor, self.name)
 
-    async def delete(self, memory_id: str) -> bool:
-        self._cache.pop(memory_id, None)
-        return await self.client.call("DELETE", f"/memory/{memory_id}") is not None
-
     async def close(self) -> None:
         await self.client.close()

@@ -61,13 +61,12 @@ class VectorIndex:
         self.alerts = np.zeros(capacity, dtype=np.int32)
         self.clusters = np.zeros(capacity, dtype=np.int32)
         self.insight = np.zeros(capacity, dtype=np.bool_)
-        self.alive = np.zeros(capacity, dtype=np.bool_)
         self.salience = np.zeros(capacity, dtype=np.float64)
         self.last_accessed = np.zeros(capacity, dtype=np.float64)
 
     def _grow(self) -> None:
         """Add half again to every column's capacity, keeping the rows (vectors are most of the RSS)."""
-        for name in ("vectors", "types", "alerts", "clusters", "insight", "alive", "salience", "last_accessed"):
+        for name in ("vectors", "types", "alerts", "clusters", "insight", "salience", "last_accessed"):
             old = getattr(self, name)
             new = np.zeros((len(old) + len(old) // 2 + 1, *old.shape[1:]), dtype=old.dtype)
             new[: self.size] = old[: self.size]
@@ -75,9 +74,6 @@ class VectorIndex:
 
     def __contains__(self, memory_id: str) -> bool:
         return memory_id in self._row
-
-    def __len__(self) -> int:
-        return len(self._row)
 
     def _label(self, value: str | None) -> int:
         """A small integer per distinct alert type or cluster name; 0 is "none"."""
@@ -89,7 +85,7 @@ class VectorIndex:
         """Add a row, or overwrite the row of the same memory."""
         i = self._row.get(row.memory_id)
         if i is None:
-            if self.size == len(self.alive):
+            if self.size == len(self.types):
                 self._grow()
             i = self.size
             self.size += 1
@@ -100,18 +96,12 @@ class VectorIndex:
         self.alerts[i] = self._label(row.alert_type)
         self.clusters[i] = self._label(row.cluster)
         self.insight[i] = row.insight
-        self.alive[i] = True
         self.touch(row.memory_id, row.salience, row.last_accessed)
 
     def touch(self, memory_id: str, salience: float, last_accessed: float) -> None:
         i = self._row[memory_id]
         self.salience[i] = salience
         self.last_accessed[i] = last_accessed
-
-    def remove(self, memory_id: str) -> None:
-        i = self._row.pop(memory_id, None)
-        if i is not None:
-            self.alive[i] = False
 
     def current_salience(self, now: dt.datetime) -> npt.NDArray[np.float64]:
         n = self.size
@@ -120,7 +110,7 @@ class VectorIndex:
 
     def _mask(self, where: MemoryFilter) -> npt.NDArray[np.bool_]:
         n = self.size
-        ok = self.alive[:n].copy()
+        ok = np.ones(n, dtype=np.bool_)
         if where.type is not None:
             ok &= self.types[:n] == _TYPE_CODE[where.type]
         if where.alert_type is not None:
@@ -150,4 +140,4 @@ class VectorIndex:
 
     def insight_ids(self) -> list[str]:
         n = self.size
-        return [self._ids[i] for i in np.flatnonzero(self.alive[:n] & self.insight[:n])]
+        return [self._ids[i] for i in np.flatnonzero(self.insight[:n])]

@@ -28,21 +28,8 @@ from tests.analysis_history import START, GeneratedHistory, generate, precision_
 from tests.unit.samples import remediation
 
 
-def history_of(week: GeneratedHistory, runs: tuple[Remediation, ...] = ()) -> History:
-    history = History(week.start, week.end)
-    for alert in week.alerts:
-        history.add_alert(alert)
-    for change in week.changes:
-        history.add_change(change, week.end)
-    for batch in week.metrics:
-        history.add_metrics(batch, week.end)
-    for run in runs:
-        history.add_remediation(run)
-    return history
-
-
 def report_of(week: GeneratedHistory, runs: tuple[Remediation, ...] = ()) -> AnalysisReport:
-    return analyze(history_of(week, runs), MemorySettings(), week.end)
+    return analyze(week.as_history(runs), MemorySettings(), week.end)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -198,6 +198,16 @@ async def test_a_reinforced_memory_outlives_its_horizon(memory: Memory) -> None:
     assert await memory.ask("H8 restart-pod rex-1") != []
 
 
+async def test_with_reinforcement_on_query_a_memory_that_keeps_being_asked_for_stays_alive(memory: Memory) -> None:
+    asked_often = MemoryBridge(memory.bridge.backend, memory.clock, MemorySettings(reinforce_on_query=True))
+    await memory.add(fact(OOM, "episodic"))
+    for _ in range(3):
+        memory.clock.advance(20 * DAY)
+        assert [m.record.content for m in (await asked_often.answer(MemoryQuery(text="OOMKilled rex-1"), [])).matches]
+
+    assert await memory.ask("OOMKilled rex-1") == [OOM], "60 days on, past the episodic horizon"
+
+
 async def test_the_same_incident_fixed_once_is_recommended_above_the_remediators_threshold(memory: Memory) -> None:
     fixed = await memory.add(outcome("succeeded", rid="rem-1", name="rex-1"))
     memory.clock.advance(3600)
