@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -26,9 +26,9 @@ from healer_common.busclient import BusClient
 from healer_common.errors import Retryable
 from healer_common.memory import MemoryAdd, MemoryAdded, PredictionAnswer, PredictionRequest
 from healer_common.settings import Settings
-from services.memory_bridge.analysis.insights import insight_memories
-from services.memory_bridge.analysis.report import AnalysisReport
-from services.memory_bridge.analysis.runner import run_analysis
+
+if TYPE_CHECKING:
+    from services.memory_bridge.analysis.report import AnalysisReport
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -43,6 +43,8 @@ def parse_since(text: str) -> dt.timedelta:
 
 
 async def _analyze(settings: Settings, since: dt.timedelta, store: bool) -> AnalysisReport:
+    from services.memory_bridge.analysis.runner import run_analysis  # noqa: PLC0415 - keeps other commands quick
+
     now = dt.datetime.now(dt.UTC)
     unreachable: list[str] = []
     async with BusClient(settings, name="healer-analyze") as bus:
@@ -94,6 +96,8 @@ def analyze_command(
         output.write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
     _summary(report)
     if store:
+        from services.memory_bridge.analysis.insights import insight_memories  # noqa: PLC0415 - as above
+
         wanted = len(insight_memories(report, report.generated_at))
         console.print(f"insights: {report.insights_stored} stored, {report.insights_new} new", highlight=False)
         if report.insights_stored < wanted:

@@ -1,6 +1,7 @@
 """Sleep-time analysis in the embedded default: memory-bridge analyses the last week of history once nothing
 has happened for a while (no alert, no open incident for `analysis_idle_s`), at most once per
-`analysis_interval_s`, and learns the insights directly. In a cluster the healer-analyze CronJob does the
+`analysis_interval_s` (a failed attempt counts, so an outage of NATS is not met with an analysis a minute),
+and learns the insights directly. In a cluster the healer-analyze CronJob does the
 same nightly through `healer analyze`.
 """
 
