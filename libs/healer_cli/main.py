@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from healer_cli import ack, config, emit, schema, status, watch
+from healer_cli import ack, analyze, config, emit, memory, schema, status, watch
 from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
 from healer_common.bus import VERSION
 
@@ -21,6 +21,9 @@ app = typer.Typer(
 app.add_typer(emit.app, name="emit")
 app.add_typer(config.app, name="config")
 app.command("ack")(ack.ack)
+app.add_typer(memory.app, name="memory")
+app.command("analyze")(analyze.analyze_command)
+app.command("predict")(analyze.predict_command)
 
 
 @app.command()

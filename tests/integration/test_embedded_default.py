@@ -84,6 +84,7 @@ async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_lette
 
     await nc.subscribe("healer.alerts.*", cb=on_alert)
     await nc.subscribe("healer.dlq.>", cb=on_letter)
+    await nc.flush()  # the subscriptions reach the server now, not after the blocking `healer status` below
     try:
         await eventually(lambda: up.healer("status", "--all").returncode == 0, timeout=60, interval=1, what="healthy")
         status = json.loads(up.healer("status", "--all", "--json").stdout)
