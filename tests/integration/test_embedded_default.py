@@ -6,6 +6,7 @@ services; a plain nats-py subscriber of `healer.alerts.*` sees the demo incident
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import psutil
 import pytest
 
 from healer_cli.demo import condition_event
@@ -65,9 +67,24 @@ def up(tmp_path: Path) -> Iterator[Up]:
         )
     running = Up(process, log, nats_port, redis_port)
     yield running
-    if process.poll() is None:
+    stop_with_descendants(process)
+
+
+def stop_with_descendants(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C first (healer up stops what it started); whatever is left after that is killed, so a failed
+    test never leaves NATS, Redis or services running."""
+    if process.poll() is not None:
+        return
+    descendants = psutil.Process(process.pid).children(recursive=True)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+    for child in descendants:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
 
 
 async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_letters_bad_input(up: Up) -> None:
