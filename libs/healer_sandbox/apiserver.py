@@ -138,13 +138,22 @@ class KubeApiServer(kmock.KubernetesEmulator):
         return _json(payload, status)
 
     async def _discovery(self, request: kmock.Request) -> web.StreamResponse:
+        """API discovery, answered by kmock's scaffold from its resource table."""
         resource = request.resource
         if resource is not None and resource.version is not None:
             return _json(await self._serve_version(request))
         if resource is not None and resource.group:
             return _json(await self._serve_group(request))
-        response: web.StreamResponse = await super()._handle(request)
-        return response
+        paths = {
+            "/": self._serve_root,
+            "/api": self._serve_api,
+            "/apis": self._serve_apis,
+            "/version": self._serve_server_version,
+        }
+        serve = paths.get(request.url.path.rstrip("/") or "/")
+        if serve is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return _json(await serve(request))
 
     # reading ---------------------------------------------------------------------------------------------
     def _namespace(self, request: kmock.Request, resource: kmock.resource) -> str | None:

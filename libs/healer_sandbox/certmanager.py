@@ -73,8 +73,8 @@ def certificate(spec: CertificateSpec, now: dt.datetime) -> tuple[dict[str, Any]
     return cert, _tls(spec.namespace, spec.secret_name, spec.name, spec.dns_names, valid=(not_before, not_after))
 
 
-def _issuing(cert: dict[str, Any]) -> dict[str, Any] | None:
-    return next((c for c in cert.get("status", {}).get("conditions") or [] if c.get("type") == "Issuing"), None)
+def _issuing(cert: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in cert.get("status", {}).get("conditions") or [] if c.get("type") == "Issuing"]
 
 
 def _reissue(cluster: Cluster, cert: dict[str, Any], secret: dict[str, Any] | None, now: dt.datetime) -> None:
@@ -114,9 +114,9 @@ def certmanager(cluster: Cluster, now: dt.datetime) -> None:
     for cert in list(cluster.store.items(kinds.CERTIFICATES)):
         secret = cluster.store.get(kinds.SECRETS, meta(cert)["namespace"], cert["spec"]["secretName"])
         issuing = _issuing(cert)
-        if secret is None or (issuing and issuing.get("status") == "True"):
+        if secret is None or any(c.get("status") == "True" for c in issuing):
             _reissue(cluster, cert, secret, now)
-        elif issuing is None and cert.get("status", {}).get("renewalTime", "9") <= rfc3339(now):
+        elif not issuing and cert.get("status", {}).get("renewalTime", "9") <= rfc3339(now):
             _renewal_failed(cluster, cert, now)
 
 

@@ -123,11 +123,8 @@ def _new_pod_name(owner: dict[str, Any]) -> str:
 
 def _victims(pods: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
     """Which pods a ReplicaSet removes first: unscheduled, then not ready, then the youngest."""
-    order = sorted(
-        pods,
-        key=lambda p: (bool(p["spec"].get("nodeName")), _ready(p), meta(p).get("creationTimestamp", "")),
-        reverse=False,
-    )
+    youngest_first = sorted(pods, key=lambda p: meta(p).get("creationTimestamp", ""), reverse=True)
+    order = sorted(youngest_first, key=lambda p: (bool(p["spec"].get("nodeName")), _ready(p)))
     return sorted(order[:count], key=lambda p: meta(p)["name"])
 
 

@@ -38,7 +38,7 @@ class Listener:
         else:
             runner = web.ServerRunner(web.Server(self.app, access_log=None), shutdown_timeout=SHUTDOWN_S)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, reuse_address=True, shutdown_timeout=SHUTDOWN_S)
+        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
         try:
             await site.start()
         except OSError as exc:

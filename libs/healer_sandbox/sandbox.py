@@ -51,6 +51,7 @@ class SandboxConfig:
     tick_s: float = 0.5
     scrape_interval_s: float = 5.0
     retention_s: float = 3600.0
+    watch_history: int = 20_000  # watch events kept for resuming watches; older resourceVersions get 410 Gone
 
     @property
     def kubeconfig(self) -> Path:
@@ -82,7 +83,9 @@ class Sandbox:
         chosen = scenario.load(config.scenarios)
         self.logs = LogStore(LOG_LINES)
         self.series = SeriesStore(int(config.retention_s / config.scrape_interval_s) + 1)
-        self.api = KubeApiServer(clock=self.clock, pod_logs=self.logs.pod_lines, on_change=self._client_changed)
+        self.api = KubeApiServer(
+            clock=self.clock, history=config.watch_history, pod_logs=self.logs.pod_lines, on_change=self._client_changed
+        )
         self.world = World(
             self.api.store,
             self.clock,
@@ -117,6 +120,7 @@ class Sandbox:
     async def __aenter__(self) -> Sandbox:
         await self.api.__aenter__()
         self.world.settle()
+        self.world.step()  # the plays set their gauges, so the first scrape has every series
         self.world.scrape()
         for listener in (self.kube, self.prometheus, self.loki, self.control):
             await listener.start()
