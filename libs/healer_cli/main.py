@@ -28,14 +28,20 @@ def up(
     data_dir: Annotated[Path, typer.Option(help="where NATS, Redis and memory keep their data")] = Path(".healer"),
     nats_port: Annotated[int, typer.Option(envvar="HEALER_UP_NATS_PORT", help="port for nats-server")] = 4222,
     redis_port: Annotated[int, typer.Option(envvar="HEALER_UP_REDIS_PORT", help="port for redis-server")] = 6379,
-    play_demo: Annotated[bool, typer.Option("--demo/--no-demo", help="play the built-in demo incident")] = True,
+    play_demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="play the built-in demo incident (only without the sandbox)")
+    ] = True,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox/--no-sandbox", help="start the sandbox cluster and point the services at it")
+    ] = True,
     config: Path | None = ConfigOption,
 ) -> None:
-    """Start everything on this machine: NATS, Redis and the six services (what `make run` does)."""
+    """Start everything on this machine: NATS, Redis, the sandbox cluster and the six services (`make run`)."""
     from healer_cli.up import up as run_up  # noqa: PLC0415 - keeps other commands quick to start
 
     absolute_config = config.resolve() if config else None
-    raise typer.Exit(run(run_up(data_dir.resolve(), nats_port, redis_port, play_demo, absolute_config)))
+    code = run(run_up(data_dir.resolve(), nats_port, redis_port, play_demo, absolute_config, sandbox))
+    raise typer.Exit(code)
 
 
 @app.command("status")

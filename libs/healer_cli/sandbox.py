@@ -18,6 +18,7 @@ from rich.table import Table
 
 from healer_cli.runtime import console, errors, run
 from healer_common.logging import configure_logging
+from healer_sandbox import ENDPOINTS_FILE
 
 if TYPE_CHECKING:
     from healer_sandbox.sandbox import SandboxConfig
@@ -104,7 +105,7 @@ def outage(
     ] = DEFAULT_DIR,
 ) -> None:
     """Stop a running sandbox's Kubernetes API for SECONDS (open watches are cut), then start it again."""
-    endpoints_file = data_dir / "sandbox.json"
+    endpoints_file = data_dir / ENDPOINTS_FILE
     if not endpoints_file.is_file():
         errors.print(
             f"no running sandbox: {endpoints_file} does not exist (is `healer sandbox` or `healer up` running?)"

@@ -18,3 +18,5 @@ YAML files in `scenarios/`; the sandbox reacts to what is done through its API a
     logs.py, loki_api.py                         the simulated logs and their HTTP API
     world.py        everything above stepped by one clock     sandbox.py   the process: listeners, control
 """
+
+ENDPOINTS_FILE = "sandbox.json"  # written in the sandbox's folder once it serves: its kubeconfig and URLs

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from healer_common.clock import Clock, SystemClock
 from healer_common.logging import get_logger
-from healer_sandbox import kinds, loki_api, prometheus_api, scenario
+from healer_sandbox import ENDPOINTS_FILE, kinds, loki_api, prometheus_api, scenario
 from healer_sandbox.apiserver import KubeApiServer
 from healer_sandbox.listener import Listener
 from healer_sandbox.logs import LogStore
@@ -33,7 +33,6 @@ from healer_sandbox.series import SeriesStore
 from healer_sandbox.world import World
 
 LOG_LINES = 200_000
-ENDPOINTS_FILE = "sandbox.json"
 log = get_logger("sandbox")
 
 

@@ -49,8 +49,8 @@ class Up:
         )
 
 
-@pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
+def start_up(tmp_path: Path, *options: str) -> Up:
+    """`healer up` on free ports, as `make run` starts it (plus `options`)."""
     nats_port, redis_port = free_port(), free_port()
     log = tmp_path / "up.log"
     env = {
@@ -61,13 +61,23 @@ def up(tmp_path: Path) -> Iterator[Up]:
     args = ["up", "--data-dir", str(tmp_path / "data"), "--nats-port", str(nats_port), "--redis-port", str(redis_port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "healer_cli", *args], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path
+            [sys.executable, "-m", "healer_cli", *args, *options],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
         )
-    running = Up(process, log, nats_port, redis_port)
+    return Up(process, log, nats_port, redis_port)
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    """`healer up --no-sandbox`: no cluster, so the built-in demo incident plays."""
+    running = start_up(tmp_path, "--no-sandbox")
     yield running
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
+    if running.process.poll() is None:
+        running.process.kill()
+        running.process.wait(10)
 
 
 async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_letters_bad_input(up: Up) -> None:

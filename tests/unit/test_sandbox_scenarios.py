@@ -3,6 +3,7 @@ a scenario file is refused at load with the file, the field and the reason."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,12 @@ def test_not_yaml_and_not_a_mapping_are_refused_plainly() -> None:
         scenario.parse("name: [unclosed", "bad.yaml")
     with pytest.raises(ScenarioError, match="a scenario is a YAML mapping"):
         scenario.parse("- just a list", "bad.yaml")
+
+
+def test_the_readme_example_scenario_is_a_valid_scenario() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("**Adding a scenario**") :]
+    example = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert example is not None
+    plan = scenario.parse(example.group(1), "README.md")
+    assert {next(iter(p.model_fields_set)) for p in plan.plays} == set(scenario.PlayEntry.model_fields)
