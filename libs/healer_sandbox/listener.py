@@ -1,5 +1,6 @@
 """One HTTP listener on a loopback port that can be stopped and started again on the same port: what lets
 the sandbox take its Kubernetes API away for a while (an API-server outage) while the cluster lives on.
+Also what the query APIs (Prometheus, Loki) share: parameters from the URL or a form body.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from aiohttp import web
 from healer_common.errors import ConfigError
 
 RawHandler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 SHUTDOWN_S = 0.25  # open watches are cut at once, as when an API server goes away
 
 
@@ -60,3 +62,16 @@ class Listener:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+
+
+async def query_params(request: web.Request) -> dict[str, str]:
+    """A query API's parameters, from the URL or (POST) a form body, as Prometheus and Loki accept them."""
+    form = await request.post() if request.method == "POST" else {}
+    return {**{k: str(v) for k, v in form.items()}, **request.query}
+
+
+def add_query_routes(app: web.Application, handlers: dict[str, Handler]) -> None:
+    """Serve each query path on GET and on POST (a form body), as Prometheus and Loki do."""
+    for path, handler in handlers.items():
+        app.router.add_get(path, handler)
+        app.router.add_post(path, handler)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
+from healer_sandbox.listener import add_query_routes, query_params
 from healer_sandbox.logs import LogLine, LogQuery, LogStore, MetricQuery, parse
 from healer_sandbox.promql import QueryError
 from healer_sandbox.units import parse_duration, parse_time
@@ -65,67 +66,72 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def routes(logs: LogStore, now: Callable[[], dt.datetime]) -> web.Application:
-    def now_ns() -> int:
-        return int(now().timestamp() * NS)
+class LokiApi:
+    """The handlers, reading `logs`; `now` is the default end of a query."""
 
-    async def params_of(request: web.Request) -> dict[str, str]:
-        form = await request.post() if request.method == "POST" else {}
-        return {**{k: str(v) for k, v in form.items()}, **request.query}
+    def __init__(self, logs: LogStore, now: Callable[[], dt.datetime]) -> None:
+        self.logs, self.now = logs, now
 
-    async def query_range(request: web.Request) -> web.Response:
+    def _now_ns(self) -> int:
+        return int(self.now().timestamp() * NS)
+
+    def _streams_answer(self, query: LogQuery, start: int, end: int, params: dict[str, str]) -> web.Response:
+        limit = int(params.get("limit") or DEFAULT_LIMIT)
+        streams = _streams(
+            self.logs.select(query, start, end), limit, params.get("direction", "backward") == "backward"
+        )
+        return _success("streams", streams, sum(len(s["values"]) for s in streams))
+
+    async def query_range(self, request: web.Request) -> web.Response:
         try:
-            params = await params_of(request)
+            params = await query_params(request)
             query = parse(params.get("query", ""))
-            end = _ns(params.get("end"), now_ns())
+            end = _ns(params.get("end"), self._now_ns())
             start = _ns(params.get("start"), end - 3600 * NS)
-            limit = int(params.get("limit") or DEFAULT_LIMIT)
             step = parse_duration(params["step"]) if params.get("step") else max(1.0, (end - start) / NS / 250)
         except (QueryError, ValueError) as exc:
             return web.Response(status=400, text=str(exc))
         if isinstance(query, LogQuery):
-            lines = logs.select(query, start, end)
-            streams = _streams(lines, limit, params.get("direction", "backward") == "backward")
-            return _success("streams", streams, sum(len(s["values"]) for s in streams))
+            return self._streams_answer(query, start, end, params)
         evaluations = list(range(start, end + 1, int(step * NS)))
-        series = _metric(query, logs, evaluations)
+        series = _metric(query, self.logs, evaluations)
         result = [
             {"metric": dict(k), "values": [[t / NS, _number(v)] for t, v in zip(evaluations, vs, strict=True) if v]}
             for k, vs in series.items()
         ]
         return _success("matrix", [r for r in result if r["values"]], 0)
 
-    async def instant(request: web.Request) -> web.Response:
+    async def instant(self, request: web.Request) -> web.Response:
         try:
-            params = await params_of(request)
+            params = await query_params(request)
             query = parse(params.get("query", ""))
-            at = _ns(params.get("time"), now_ns())
-            limit = int(params.get("limit") or DEFAULT_LIMIT)
+            at = _ns(params.get("time"), self._now_ns())
         except (QueryError, ValueError) as exc:
             return web.Response(status=400, text=str(exc))
         if isinstance(query, LogQuery):
-            lines = logs.select(query, at - 3600 * NS, at + 1)
-            streams = _streams(lines, limit, params.get("direction", "backward") == "backward")
-            return _success("streams", streams, sum(len(s["values"]) for s in streams))
-        counted = _metric(query, logs, [at]).items()
+            return self._streams_answer(query, at - 3600 * NS, at + 1, params)
+        counted = _metric(query, self.logs, [at]).items()
         vector = [{"metric": dict(k), "value": [at / NS, _number(v[0])]} for k, v in counted if v[0]]
         return _success("vector", vector, 0)
 
-    async def label_names(_: web.Request) -> web.Response:
-        return web.json_response(
-            {"status": "success", "data": ["app", "container", "job", "level", "namespace", "node_name", "pod"]}
-        )
 
-    async def ready(_: web.Request) -> web.Response:
-        return web.Response(text="ready\n")
-
+def routes(logs: LogStore, now: Callable[[], dt.datetime]) -> web.Application:
+    """Loki's API as an aiohttp application."""
+    api = LokiApi(logs, now)
     app = web.Application()
-    for path, handler in (("/loki/api/v1/query_range", query_range), ("/loki/api/v1/query", instant)):
-        app.router.add_get(path, handler)
-        app.router.add_post(path, handler)
+    add_query_routes(app, {"/loki/api/v1/query_range": api.query_range, "/loki/api/v1/query": api.instant})
     app.router.add_get("/loki/api/v1/labels", label_names)
     app.router.add_get("/ready", ready)
     return app
+
+
+async def label_names(_: web.Request) -> web.Response:
+    labels = ["app", "container", "job", "level", "namespace", "node_name", "pod"]
+    return web.json_response({"status": "success", "data": labels})
+
+
+async def ready(_: web.Request) -> web.Response:
+    return web.Response(text="ready\n")
 
 
 def _success(kind: str, result: list[dict[str, Any]], entries: int) -> web.Response:

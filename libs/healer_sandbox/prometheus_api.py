@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from healer_sandbox.listener import add_query_routes, query_params
 from healer_sandbox.promql import QueryError, Wanted, parse
 from healer_sandbox.series import MAX_POINTS, SeriesStore
 from healer_sandbox.units import parse_duration, parse_time
@@ -40,11 +41,6 @@ def _labels(wanted: Wanted, labels: dict[str, str]) -> dict[str, str]:
     return {"__name__": wanted.name, **labels} if wanted.bare else labels
 
 
-async def _params(request: web.Request) -> dict[str, str]:
-    form = await request.post() if request.method == "POST" else {}
-    return {**{k: str(v) for k, v in form.items()}, **request.query}
-
-
 def _time(params: dict[str, str], key: str, default: float | None = None) -> float:
     raw = params.get(key)
     if raw is None:
@@ -57,25 +53,28 @@ def _time(params: dict[str, str], key: str, default: float | None = None) -> flo
         raise QueryError(f'invalid parameter "{key}": {exc}') from None
 
 
-def routes(series: SeriesStore, now: Callable[[], float]) -> web.Application:
-    """The Prometheus API as an aiohttp application reading `series`; `now` is the evaluation default."""
+class PrometheusApi:
+    """The handlers, reading `series`; `now` is the default evaluation time."""
 
-    async def query(request: web.Request) -> web.Response:
+    def __init__(self, series: SeriesStore, now: Callable[[], float]) -> None:
+        self.series, self.now = series, now
+
+    async def query(self, request: web.Request) -> web.Response:
         try:
-            params = await _params(request)
-            at = _time(params, "time", now())
+            params = await query_params(request)
+            at = _time(params, "time", self.now())
             wanted = parse(params.get("query", ""))
         except QueryError as exc:
             return _bad(str(exc))
         result = []
         if wanted is not None:
-            points = [p for p in series.instant(wanted.name, at) if wanted.matches(p.labels)]
+            points = [p for p in self.series.instant(wanted.name, at) if wanted.matches(p.labels)]
             result = [{"metric": _labels(wanted, p.labels), "value": [at, _number(p.value)]} for p in points]
         return _success({"resultType": "vector", "result": result})
 
-    async def query_range(request: web.Request) -> web.Response:
+    async def query_range(self, request: web.Request) -> web.Response:
         try:
-            params = await _params(request)
+            params = await query_params(request)
             start, end = _time(params, "start"), _time(params, "end")
             step = parse_duration(params.get("step") or "")
             wanted = parse(params.get("query", ""))
@@ -89,31 +88,35 @@ def routes(series: SeriesStore, now: Callable[[], float]) -> web.Application:
             return _bad("exceeded maximum resolution of 11,000 points per timeseries")
         result = []
         if wanted is not None:
-            curves = [c for c in series.range(wanted.name, start, end, step) if wanted.matches(c.labels)]
+            curves = [c for c in self.series.range(wanted.name, start, end, step) if wanted.matches(c.labels)]
             result = [
                 {"metric": _labels(wanted, c.labels), "values": [[t, _number(v)] for t, v in c.points]} for c in curves
             ]
         return _success({"resultType": "matrix", "result": result})
 
-    async def label_names(_: web.Request) -> web.Response:
-        return _success(["__name__", "container", "namespace", "node", "pod"])
+    async def label_values(self, request: web.Request) -> web.Response:
+        return _success(self.series.names if request.match_info["name"] == "__name__" else [])
 
-    async def label_values(request: web.Request) -> web.Response:
-        return _success(series.names if request.match_info["name"] == "__name__" else [])
 
-    async def buildinfo(_: web.Request) -> web.Response:
-        return _success({"version": VERSION, "revision": "healer-sandbox", "branch": "HEAD", "goVersion": "go1.22.5"})
-
+def routes(series: SeriesStore, now: Callable[[], float]) -> web.Application:
+    """The Prometheus API as an aiohttp application."""
+    api = PrometheusApi(series, now)
     app = web.Application()
-    for path, handler in (("/api/v1/query", query), ("/api/v1/query_range", query_range)):
-        app.router.add_get(path, handler)
-        app.router.add_post(path, handler)
+    add_query_routes(app, {"/api/v1/query": api.query, "/api/v1/query_range": api.query_range})
     app.router.add_get("/api/v1/labels", label_names)
-    app.router.add_get("/api/v1/label/{name}/values", label_values)
+    app.router.add_get("/api/v1/label/{name}/values", api.label_values)
     app.router.add_get("/api/v1/status/buildinfo", buildinfo)
     app.router.add_get("/-/ready", ready)
     app.router.add_get("/-/healthy", healthy)
     return app
+
+
+async def label_names(_: web.Request) -> web.Response:
+    return _success(["__name__", "container", "namespace", "node", "pod"])
+
+
+async def buildinfo(_: web.Request) -> web.Response:
+    return _success({"version": VERSION, "revision": "healer-sandbox", "branch": "HEAD", "goVersion": "go1.22.5"})
 
 
 async def ready(_: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ import httpx
 from kubernetes import client, config, watch
 
 from healer_common.clock import ManualClock
+from healer_common.testing import eventually
 from healer_sandbox.sandbox import Sandbox, SandboxConfig
 
 T = TypeVar("T")
@@ -53,6 +54,21 @@ def watch_events(list_call: Callable[..., Any], *args: Any, **kwargs: Any) -> It
 async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a blocking client call in a thread, so the sandbox keeps serving meanwhile."""
     return await asyncio.to_thread(function, *args, **kwargs)
+
+
+def collect(stream: Iterator[dict[str, Any]], into: list[dict[str, Any]]) -> None:
+    """Run a watch to its end (timeoutSeconds, or a cut connection), keeping each event's type and object."""
+    into.extend({"type": event["type"], "object": event["raw_object"]} for event in stream)
+
+
+async def start_watch(
+    sandbox: Sandbox, into: list[dict[str, Any]], list_call: Callable[..., Any], *args: Any, **kwargs: Any
+) -> asyncio.Task[None]:
+    """A watch running in a thread and collecting into `into`, returned once the sandbox has it connected."""
+    watchers = sandbox.api.store.watcher_count()
+    task = asyncio.create_task(call(collect, watch_events(list_call, *args, **kwargs), into))
+    await eventually(lambda: sandbox.api.store.watcher_count() > watchers, what="the watch connected")
+    return task
 
 
 async def advance(sandbox: Sandbox, clock: ManualClock, seconds: float, *, step: float = 1.0) -> None:

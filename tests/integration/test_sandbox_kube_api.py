@@ -7,8 +7,6 @@ thousands of pods, watches that see the sandbox's own changes and resume from a 
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,16 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ProtocolError
 
 from healer_common.testing import eventually
-from tests.integration.sandbox_support import advance, call, kube, manual_clock, running_sandbox, watch_events
+from tests.integration.sandbox_support import (
+    advance,
+    call,
+    collect,
+    kube,
+    manual_clock,
+    running_sandbox,
+    start_watch,
+    watch_events,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +38,6 @@ def pod(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
         "metadata": {"name": name, "labels": labels or {}},
         "spec": {"containers": [{"name": "main", "image": "example/app:1"}]},
     }
-
-
-def collect(stream: Any, into: list[dict[str, Any]], started: threading.Event | None = None) -> None:
-    """Run a watch to its end (timeoutSeconds), keeping each event's type and raw object."""
-    for event in stream:
-        into.append({"type": event["type"], "object": event["raw_object"]})
-        if started is not None:
-            started.set()
 
 
 async def test_the_official_client_discovers_built_in_and_platform_resources(tmp_path: Path) -> None:
@@ -92,15 +91,16 @@ async def test_a_watcher_sees_the_sandbox_own_changes_as_they_happen(tmp_path: P
         core = client.CoreV1Api(kube(sandbox))
         listed = await call(core.list_namespaced_pod, "cto", label_selector="app=rex-worker")
         events: list[dict[str, Any]] = []
-        stream = watch_events(
+        rv = listed.metadata.resource_version
+        watching = await start_watch(
+            sandbox,
+            events,
             core.list_namespaced_pod,
             "cto",
             label_selector="app=rex-worker",
-            resource_version=listed.metadata.resource_version,
+            resource_version=rv,
             timeout_seconds=60,
         )
-        watching = asyncio.create_task(call(collect, stream, events))
-        await eventually(lambda: sandbox.api.store.watcher_count() > 0, what="the watch connected")
         await advance(sandbox, clock, 120)  # twelve scenario minutes: the leak reaches the limit
 
         def oom_seen() -> bool:

@@ -7,7 +7,6 @@ back on the same port, where a watch resumes from its last resourceVersion with 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +17,14 @@ from urllib3.exceptions import MaxRetryError, ProtocolError
 
 from healer_common.testing import eventually
 from healer_sandbox import kinds
-from tests.integration.sandbox_support import call, kube, running_sandbox, watch_events
+from tests.integration.sandbox_support import call, collect, kube, running_sandbox, start_watch, watch_events
 
 pytestmark = pytest.mark.integration
 
 
-def collect(stream: Any, into: list[dict[str, Any]]) -> None:
-    into.extend(
-        {
-            "type": e["type"],
-            "name": e["raw_object"]["metadata"]["name"],
-            "rv": e["raw_object"]["metadata"]["resourceVersion"],
-        }
-        for e in stream
-    )
+def seen(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Each event as (type, name, resourceVersion)."""
+    return [(e["type"], e["object"]["metadata"]["name"], e["object"]["metadata"]["resourceVersion"]) for e in events]
 
 
 async def test_stopping_the_api_cuts_watches_and_it_comes_back_on_the_same_port_to_resume_them(tmp_path: Path) -> None:
@@ -40,15 +33,16 @@ async def test_stopping_the_api_cuts_watches_and_it_comes_back_on_the_same_port_
         url = sandbox.kube.url
         listed = await call(core.list_namespaced_pod, "cto", label_selector="app=build-worker")
         before: list[dict[str, Any]] = []
-        stream = watch_events(
+        rv = listed.metadata.resource_version
+        watching = await start_watch(
+            sandbox,
+            before,
             core.list_namespaced_pod,
             "cto",
             label_selector="app=build-worker",
-            resource_version=listed.metadata.resource_version,
+            resource_version=rv,
             timeout_seconds=120,
         )
-        watching = asyncio.create_task(call(collect, stream, before))
-        await eventually(lambda: sandbox.api.store.watcher_count() > 0, what="the watch connected")
 
         async with httpx.AsyncClient(base_url=sandbox.control.url) as control:
             stopped = (await control.post("/kube-api/stop", params={"seconds": "4"})).json()
@@ -64,7 +58,7 @@ async def test_stopping_the_api_cuts_watches_and_it_comes_back_on_the_same_port_
         assert sandbox.kube.url == url
 
         after: list[dict[str, Any]] = []
-        resume_from = before[-1]["rv"] if before else listed.metadata.resource_version
+        resume_from = seen(before)[-1][2] if before else str(listed.metadata.resource_version)
         stream = watch_events(
             core.list_namespaced_pod,
             "cto",
@@ -73,7 +67,7 @@ async def test_stopping_the_api_cuts_watches_and_it_comes_back_on_the_same_port_
             timeout_seconds=2,
         )
         await call(collect, stream, after)
-        added = {e["name"] for e in after if e["type"] == "ADDED"}
+        added = {name for kind, name, _ in seen(after) if kind == "ADDED"}
         assert len(added) == 2, "the two pods started during the outage"
-        assert not {(e["name"], e["rv"]) for e in after} & {(e["name"], e["rv"]) for e in before}, "nothing repeated"
-        assert all(int(e["rv"]) > int(str(resume_from)) for e in after)
+        assert not set(seen(after)) & set(seen(before)), "nothing repeated"
+        assert all(int(rv) > int(resume_from) for _, _, rv in seen(after))

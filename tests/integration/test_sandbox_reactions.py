@@ -58,22 +58,25 @@ async def test_scaling_a_deployment_up_spreads_its_load_and_down_concentrates_it
     clock = manual_clock()
     async with running_sandbox(tmp_path, "leaking-pod", clock=clock) as sandbox:
         apps = client.AppsV1Api(kube(sandbox))
+
+        async def scaled_to(replicas: int) -> dict[str, float]:
+            """Each rex pod's memory once the Deployment runs `replicas` pods."""
+            await call(apps.patch_namespaced_deployment_scale, "rex-worker", "cto", {"spec": {"replicas": replicas}})
+
+            def settled() -> bool:
+                status = apps.read_namespaced_deployment("rex-worker", "cto").status
+                return bool(status.replicas == status.ready_replicas == replicas)
+
+            await eventually(lambda: call(settled), what=f"{replicas} replicas")
+            await advance(sandbox, clock, 1)
+            return await rex_memory(sandbox)
+
         await advance(sandbox, clock, 30)
         alone = max((await rex_memory(sandbox)).values())
-        await call(apps.patch_namespaced_deployment_scale, "rex-worker", "cto", {"spec": {"replicas": 2}})
-        await eventually(
-            lambda: call(lambda: apps.read_namespaced_deployment("rex-worker", "cto").status.ready_replicas == 2)
-        )
-        await advance(sandbox, clock, 1)
-        spread = await rex_memory(sandbox)
+        spread = await scaled_to(2)
         assert len(spread) == 2
         assert max(spread.values()) < alone * 0.6
-        await call(apps.patch_namespaced_deployment_scale, "rex-worker", "cto", {"spec": {"replicas": 1}})
-        await eventually(
-            lambda: call(lambda: apps.read_namespaced_deployment("rex-worker", "cto").status.replicas == 1)
-        )
-        await advance(sandbox, clock, 1)
-        concentrated = await rex_memory(sandbox)
+        concentrated = await scaled_to(1)
         assert len(concentrated) == 1
         assert next(iter(concentrated.values())) > max(spread.values()) * 1.6
 
