@@ -83,6 +83,7 @@ def _after_token(token: str) -> tuple[str, str]:
 class KubeApiServer(kmock.KubernetesEmulator):
     clock: Clock = attrs.field(factory=SystemClock)
     history: int = 20_000
+    bookmark_s: float = 60.0  # a watcher that allows bookmarks gets one after this long without an event
     pod_logs: PodLogs | None = None
     on_change: Callable[[str, str], None] | None = None  # (method, path) after every change a client makes
     store: ObjectStore = attrs.field(init=False)
@@ -251,7 +252,9 @@ class KubeApiServer(kmock.KubernetesEmulator):
                 if start_rv >= 0:
                     visible = functools.partial(self._visible, request, resource, matches=matches)
                     deadline = asyncio.get_running_loop().time() + timeout
-                    await self._follow(response, queue, start_rv, deadline, visible)
+                    wants_bookmarks = request.params.get("allowWatchBookmarks") in {"true", "1"}
+                    bookmark = functools.partial(self._bookmark, resource) if wants_bookmarks else None
+                    await self._follow(response, queue, start_rv, deadline=deadline, visible=visible, bookmark=bookmark)
             return response
         finally:
             self.store.unsubscribe(resource, queue)
@@ -261,17 +264,36 @@ class KubeApiServer(kmock.KubernetesEmulator):
         response: web.StreamResponse,
         queue: asyncio.Queue[WatchEvent],
         start_rv: int,
+        *,
         deadline: float,
         visible: Callable[[WatchEvent], bool],
+        bookmark: Callable[[], dict[str, Any]] | None,
     ) -> None:
-        """Stream the changes after `start_rv` that the watcher may see, until the deadline (timeoutSeconds)."""
-        while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+        """Stream the changes after `start_rv` that the watcher may see, until the deadline (timeoutSeconds);
+        after `bookmark_s` without one, a BOOKMARK with the current resourceVersion (if the watcher allows)."""
+        loop = asyncio.get_running_loop()
+        quiet_until = loop.time() + self.bookmark_s
+        while (now := loop.time()) < deadline:
+            wait = (min(deadline, quiet_until) if bookmark else deadline) - now
             try:
-                change = await asyncio.wait_for(queue.get(), remaining)
+                change = await asyncio.wait_for(queue.get(), max(0.0, wait))
             except TimeoutError:
-                return
+                if bookmark is not None and loop.time() >= quiet_until:
+                    await response.write(json.dumps(bookmark()).encode() + b"\n")
+                    quiet_until = loop.time() + self.bookmark_s
+                continue
             if change.rv > start_rv and visible(change):
                 await response.write(json.dumps(change.wire()).encode() + b"\n")
+                quiet_until = loop.time() + self.bookmark_s
+
+    def _bookmark(self, resource: kmock.resource) -> dict[str, Any]:
+        """A BOOKMARK event: nothing changed for this watcher up to the current resourceVersion."""
+        version = f"{resource.group}/{resource.version}".lstrip("/")
+        metadata = {"resourceVersion": str(self.store.rv)}
+        return {
+            "type": "BOOKMARK",
+            "object": {"kind": self.store.kind(resource), "apiVersion": version, "metadata": metadata},
+        }
 
     # writing ---------------------------------------------------------------------------------------------
     def _body(self, request: kmock.Request) -> Any:

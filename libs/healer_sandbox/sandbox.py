@@ -51,6 +51,7 @@ class SandboxConfig:
     scrape_interval_s: float = 5.0
     retention_s: float = 3600.0
     watch_history: int = 20_000  # watch events kept for resuming watches; older resourceVersions get 410 Gone
+    watch_bookmark_s: float = 60.0  # a quiet watch that allows bookmarks gets one this often
 
     @property
     def kubeconfig(self) -> Path:
@@ -83,7 +84,11 @@ class Sandbox:
         self.logs = LogStore(LOG_LINES)
         self.series = SeriesStore(int(config.retention_s / config.scrape_interval_s) + 1)
         self.api = KubeApiServer(
-            clock=self.clock, history=config.watch_history, pod_logs=self.logs.pod_lines, on_change=self._client_changed
+            clock=self.clock,
+            history=config.watch_history,
+            bookmark_s=config.watch_bookmark_s,
+            pod_logs=self.logs.pod_lines,
+            on_change=self._client_changed,
         )
         self.world = World(
             self.api.store,

@@ -1,6 +1,8 @@
 """One scrape of the simulated exporters (cAdvisor, kubelet, node-exporter, kube-state-metrics, cert-manager,
 Argo CD, the apps' own exporters): every metric signal of `healer_common.signals` the cluster's state
-implies right now, with the labels signals.py lists for it (plus `node` where a real exporter has it).
+implies right now, with exactly the labels signals.py lists for it, which are what the collector's query
+pack aggregates by (`max by (namespace, pod, container) (...)`). Topology (nodes, owners, the pods that
+mount a volume) is in the objects, where a collector finds it on a real cluster too.
 
 Working sets come from the plays (a leak) or from each pod's usual use of its limit (annotation
 `memory-at-rest` on the pod template), shared among the Deployment's replicas, so scaling moves them.
@@ -52,6 +54,10 @@ def _request(spec: dict[str, Any]) -> float:
     return parse_quantity(spec.get("resources", {}).get("requests", {}).get("memory", "256Mi"))
 
 
+def _cpu_request(spec: dict[str, Any]) -> float:
+    return parse_quantity(spec.get("resources", {}).get("requests", {}).get("cpu", "100m"))
+
+
 def containers(
     cluster: Cluster, now: dt.datetime, used: MutableMapping[str, float], requested: MutableMapping[str, float]
 ) -> Iterator[Sample]:
@@ -59,7 +65,7 @@ def containers(
     for pod in cluster.store.items(kinds.PODS):
         metadata = meta(pod)
         node = pod["spec"].get("nodeName") or ""
-        labels = {"namespace": metadata["namespace"], "pod": metadata["name"], "node": node}
+        labels = {"namespace": metadata["namespace"], "pod": metadata["name"]}
         annotations = metadata.get("annotations") or {}
         at_rest = float(annotations.get(MEMORY_AT_REST, 0.3))
         share = (
@@ -77,15 +83,21 @@ def containers(
             used[node] += ratio * _limit(specs[name])
             used[f"ns/{metadata['namespace']}"] += ratio * _limit(specs[name])
             requested[metadata["namespace"]] += _request(specs[name])
+            requested[f"node/{node}"] += _request(specs[name])
+            requested[f"cpu/{node}"] += _cpu_request(specs[name])
 
 
-def nodes(cluster: Cluster, now: dt.datetime, used: MutableMapping[str, float]) -> Iterator[Sample]:
+def nodes(
+    cluster: Cluster, now: dt.datetime, used: MutableMapping[str, float], requested: MutableMapping[str, float]
+) -> Iterator[Sample]:
     pods = Counter(p["spec"].get("nodeName") for p in cluster.store.items(kinds.PODS) if running(p))
     for node in cluster.store.items(kinds.NODES):
         name = meta(node)["name"]
         allocatable = node["status"]["allocatable"]
         memory = parse_quantity(allocatable["memory"])
         yield "node_memory_usage_ratio", {"node": name}, min(1.0, 0.08 + used[name] / memory)
+        yield "node_memory_request_ratio", {"node": name}, requested[f"node/{name}"] / memory
+        yield "node_cpu_request_ratio", {"node": name}, requested[f"cpu/{name}"] / parse_quantity(allocatable["cpu"])
         yield (
             "node_cpu_usage_ratio",
             {"node": name},
@@ -95,21 +107,9 @@ def nodes(cluster: Cluster, now: dt.datetime, used: MutableMapping[str, float]) 
 
 
 def volumes(cluster: Cluster) -> Iterator[Sample]:
-    mounted: dict[str, list[str]] = defaultdict(list)
-    for pod in cluster.store.items(kinds.PODS):
-        for volume in pod["spec"].get("volumes") or []:
-            if claim := (volume.get("persistentVolumeClaim") or {}).get("claimName"):
-                mounted[f"{meta(pod)['namespace']}/{claim}"].append(meta(pod)["name"])
     for pvc in cluster.store.items(kinds.PVCS):
         ref = f"{meta(pvc)['namespace']}/{meta(pvc)['name']}"
         labels = {"namespace": meta(pvc)["namespace"], "persistentvolumeclaim": meta(pvc)["name"]}
-        pv = cluster.store.get(kinds.PVS, None, pvc["spec"].get("volumeName", ""))
-        for term in ((pv or {}).get("spec", {}).get("nodeAffinity") or {}).get("required", {}).get(
-            "nodeSelectorTerms"
-        ) or []:
-            labels["node"] = term["matchExpressions"][0]["values"][0]
-        if mounted.get(ref):
-            labels["mounted_by"] = ",".join(sorted(mounted[ref]))
         at_rest = float((meta(pvc).get("annotations") or {}).get(USAGE, 0.3))
         yield "pvc_usage_ratio", labels, cluster.pvc_usage.get(ref, at_rest)
 
@@ -136,7 +136,7 @@ def samples(cluster: Cluster, now: dt.datetime) -> list[Sample]:
     used: defaultdict[str, float] = defaultdict(float)
     requested: defaultdict[str, float] = defaultdict(float)
     found = list(containers(cluster, now, used, requested))
-    found += nodes(cluster, now, used)
+    found += nodes(cluster, now, used, requested)
     found += volumes(cluster)
     found += platform(cluster, now)
     for namespace, bytes_requested in requested.items():

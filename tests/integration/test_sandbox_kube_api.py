@@ -140,6 +140,26 @@ async def test_a_watch_resumes_from_its_resource_version_and_an_expired_one_gets
         assert gone.value.status == 410
 
 
+async def test_a_quiet_watch_that_allows_bookmarks_gets_them_with_the_current_resource_version(tmp_path: Path) -> None:
+    async with running_sandbox(tmp_path, watch_bookmark_s=0.3) as sandbox:
+        core = client.CoreV1Api(kube(sandbox))
+        start = (await call(core.list_namespaced_secret, "cto")).metadata.resource_version
+        await call(core.create_namespaced_pod, "cto", pod("unrelated"))
+        events: list[dict[str, Any]] = []
+        quiet = watch_events(
+            core.list_namespaced_secret,
+            "cto",
+            field_selector="type=kubernetes.io/tls",
+            resource_version=start,
+            allow_watch_bookmarks=True,
+            timeout_seconds=2,
+        )
+        await call(collect, quiet, events)
+        assert events
+        assert {e["type"] for e in events} == {"BOOKMARK"}
+        assert int(events[-1]["object"]["metadata"]["resourceVersion"]) > int(str(start))
+
+
 async def test_writes_are_answered_with_the_statuses_and_errors_of_an_api_server(tmp_path: Path) -> None:
     async with running_sandbox(tmp_path) as sandbox:
         core = client.CoreV1Api(kube(sandbox))

@@ -131,8 +131,14 @@ async def test_a_cleanup_job_and_a_bigger_volume_relieve_a_filling_pvc(tmp_path:
         await advance(sandbox, clock, 80)
         [(labels, full)] = await prometheus(sandbox, "pvc_usage_ratio", persistentvolumeclaim="build-cache")
         assert full > 0.8
-        assert labels["node"] == "sandbox-node-2"
-        assert labels["mounted_by"].startswith("build-cache-")
+        assert labels == {"namespace": "cto", "persistentvolumeclaim": "build-cache"}
+        claim = await call(core.read_namespaced_persistent_volume_claim, "build-cache", "cto")
+        volume = await call(core.read_persistent_volume, claim.spec.volume_name)
+        [term] = volume.spec.node_affinity.required.node_selector_terms
+        assert term.match_expressions[0].values == ["sandbox-node-2"], "a local volume: the node it fills"
+        [mounter] = (await call(core.list_namespaced_pod, "cto", label_selector="app=build-cache")).items
+        assert mounter.spec.node_name == "sandbox-node-2"
+        assert [v.persistent_volume_claim.claim_name for v in mounter.spec.volumes] == ["build-cache"]
         await call(batch.create_namespaced_job, "cto", cleanup_job())
         await advance(sandbox, clock, 8)  # its pod works 30 scenario seconds (3 s here), then it is Complete
         job = await call(batch.read_namespaced_job, "clean-build-cache", "cto")

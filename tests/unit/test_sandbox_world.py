@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from healer_common.clock import ManualClock
+from healer_common.signals import METRICS
 from healer_sandbox import certs, kinds, scenario
 from healer_sandbox.apiserver import KubeApiServer
 from healer_sandbox.cluster import container_statuses
@@ -175,9 +176,5 @@ def test_pod_signals_carry_the_topology_the_correlator_ranks_by() -> None:
         for p in world.series.instant("container_memory_usage_ratio", clock.now().timestamp())
         if p.labels["container"] == "rex"
     )
-    assert series.labels == {
-        "namespace": "cto",
-        "pod": meta(pod)["name"],
-        "container": "rex",
-        "node": pod["spec"]["nodeName"],
-    }
+    assert series.labels == {"namespace": "cto", "pod": meta(pod)["name"], "container": "rex"}, "signals.py's labels"
+    assert set(series.labels) == set(METRICS["container_memory_usage_ratio"].labels)
