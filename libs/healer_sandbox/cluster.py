@@ -50,6 +50,7 @@ class Cluster:
     gauges: dict[tuple[str, LabelSet], float] = field(default_factory=dict)
     git_heads: dict[str, GitHead] = field(default_factory=dict)
     narrate: Callable[[str], None] = field(default=lambda _: None)  # tells the operator what the scenarios do
+    _hashes: dict[tuple[str, int], str] = field(default_factory=dict)
     _ips: itertools.count[int] = field(default_factory=lambda: itertools.count(2))
 
     def __post_init__(self) -> None:
@@ -74,6 +75,13 @@ class Cluster:
 
     def owned(self, owner: dict[str, Any], resource: kmock.resource) -> list[dict[str, Any]]:
         return [obj for key, obj in self.store.owned_by(meta(owner).get("uid", "")) if key[0] == resource]
+
+    def template_hash(self, deployment: dict[str, Any]) -> str:
+        """The Deployment's pod-template-hash, computed once per generation (the template only changes with it)."""
+        key = (meta(deployment)["uid"], int(meta(deployment).get("generation", 1)))
+        if key not in self._hashes:
+            self._hashes[key] = objects.template_hash(deployment["spec"]["template"])
+        return self._hashes[key]
 
     def pods_of_deployment(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
         return [pod for rs in self.owned(deployment, kinds.REPLICASETS) for pod in self.owned(rs, kinds.PODS)]

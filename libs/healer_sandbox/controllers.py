@@ -39,7 +39,7 @@ def _alive(pod: dict[str, Any]) -> bool:
 
 def _current_replicaset(cluster: Cluster, deployment: dict[str, Any], owned: list[dict[str, Any]]) -> dict[str, Any]:
     """The ReplicaSet of the Deployment's template: an old one revived (rollback) or a new revision."""
-    wanted = objects.template_hash(deployment["spec"]["template"])
+    wanted = cluster.template_hash(deployment)
     newest = max((_revision(rs) for rs in owned), default=0)
     current = next((rs for rs in owned if (meta(rs).get("labels") or {}).get("pod-template-hash") == wanted), None)
     if current is None:

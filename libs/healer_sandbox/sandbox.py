@@ -33,6 +33,7 @@ from healer_sandbox.series import SeriesStore
 from healer_sandbox.world import World
 
 LOG_LINES = 200_000
+STEP_GAP_S = 0.05  # a burst of client writes is answered by one step of the control loops, not one each
 log = get_logger("sandbox")
 
 
@@ -158,6 +159,7 @@ class Sandbox:
                 next_scrape = loop.time() + self.config.scrape_interval_s
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poked.wait(), self.config.tick_s)
+            await asyncio.sleep(STEP_GAP_S)
 
     # the outage knob -------------------------------------------------------------------------------------
     async def stop_kube_api(self, seconds: float | None = None) -> None:

@@ -1,11 +1,13 @@
 """The sandbox's object store: every object the API serves, with the bookkeeping a real API server does.
 
-It keeps objects in kmock's `ObjectsArray` (one current version each, so memory stays flat over a long run)
-and adds what kmock leaves out: a cluster-wide resourceVersion, uids, generations, finalizers and
-deletionTimestamp, garbage collection of dependents through ownerReferences, a bounded history of watch
-events (so a watch resumes from a resourceVersion, or gets 410 Gone when it is too old), and a fan-out of
-every change to the live watchers. Both the HTTP API (apiserver.py) and the sandbox's own controllers write
-through here, so a watcher sees the sandbox's changes exactly like the ones made by clients.
+It keeps objects in kmock's `ObjectsArray` (one current version each, so memory stays flat over a long
+run), reads them from a plain index beside it (kmock's versioned views cost microseconds a read, and the
+control loops read every pod every tick), and adds what kmock leaves out: a cluster-wide resourceVersion,
+uids, generations, finalizers and deletionTimestamp, garbage collection of dependents through
+ownerReferences, a bounded history of watch events (so a watch resumes from a resourceVersion, or gets
+410 Gone when it is too old), and a fan-out of every change to the live watchers. Both the HTTP API
+(apiserver.py) and the sandbox's own controllers write through here, so a watcher sees the sandbox's
+changes exactly like the ones made by clients.
 
 Stored objects are never modified in place: every write stores a new dict, so a dict handed to a watcher
 or a reader stays a snapshot. Readers must not mutate what they get.
@@ -85,14 +87,12 @@ class ObjectStore:
         self._watchers: dict[kmock.resource, set[asyncio.Queue[WatchEvent]]] = defaultdict(set)
         self._owned: dict[str, set[ObjectKey]] = defaultdict(set)
         self._keys: dict[kmock.resource, dict[ObjectKey, None]] = defaultdict(dict)  # per resource, in order
+        self._current: dict[ObjectKey, dict[str, Any]] = {}  # what _objects holds, as plain dicts
         self.listeners: list[Callable[[WatchEvent], None]] = []
 
     # reading ---------------------------------------------------------------------------------------------
     def get(self, resource: kmock.resource, namespace: str | None, name: str) -> dict[str, Any] | None:
-        key = (resource, namespace, name)
-        if key not in self._objects:
-            return None
-        return self._objects[key].raw
+        return self._current.get((resource, namespace, name))
 
     def require(self, resource: kmock.resource, namespace: str | None, name: str) -> dict[str, Any]:
         found = self.get(resource, namespace, name)
@@ -103,15 +103,15 @@ class ObjectStore:
     def items(self, resource: kmock.resource, namespace: str | None = None) -> Iterator[dict[str, Any]]:
         """Every object of a resource (in one namespace, or all when None), in insertion order."""
         for key in list(self._keys.get(resource, ())):
-            if (namespace is None or key[1] == namespace) and key in self._objects:
-                yield self._objects[key].raw
+            if (namespace is None or key[1] == namespace) and key in self._current:
+                yield self._current[key]
 
     def count(self, resource: kmock.resource) -> int:
         return len(self._keys.get(resource, ()))
 
     def owned_by(self, uid: str) -> list[tuple[ObjectKey, dict[str, Any]]]:
         """The objects whose ownerReferences name `uid` (a controller's pods, a deployment's replicasets)."""
-        return [(key, self._objects[key].raw) for key in list(self._owned.get(uid, ())) if key in self._objects]
+        return [(key, self._current[key]) for key in list(self._owned.get(uid, ())) if key in self._current]
 
     def namespaced(self, resource: kmock.resource) -> bool:
         return resource not in self.resources or self.resources[resource].namespaced is not False
@@ -160,7 +160,7 @@ class ObjectStore:
             raise ApiError(422, "Invalid", "metadata.name: Required value: name or generateName is required")
         namespace = metadata.get("namespace") if self.namespaced(resource) else None
         key = (resource, namespace, name)
-        if key in self._objects:
+        if key in self._current:
             raise ApiError(409, "AlreadyExists", f'{resource.plural} "{name}" already exists', name=name)
         rv = self.rv + 1
         metadata.update(
@@ -176,7 +176,7 @@ class ObjectStore:
         if dry_run:
             return stored
         self._next_rv()
-        self._objects[key] = stored
+        self._objects[key] = self._current[key] = stored
         self._index(key, stored, None)
         self._emit(resource, "ADDED", stored, rv)
         return stored
@@ -213,7 +213,7 @@ class ObjectStore:
             return self._remove(resource, (resource, namespace, name), stored)
         self._next_rv()
         key = (resource, namespace, name)
-        self._objects[key] = stored
+        self._objects[key] = self._current[key] = stored
         self._index(key, stored, old)
         self._emit(resource, "MODIFIED", stored, rv)
         return stored
@@ -247,7 +247,7 @@ class ObjectStore:
     ) -> dict[str, Any]:
         rv = self._next_rv()
         gone = {**last, "metadata": {**meta(last), "resourceVersion": str(rv)}}
-        del self._objects[key]
+        del self._objects[key], self._current[key]
         self._index(key, None, last)
         self._emit(resource, "DELETED", gone, rv)
         uid = meta(last).get("uid", "")
@@ -255,7 +255,7 @@ class ObjectStore:
             if orphan:
                 refs = [r for r in meta(dependent).get("ownerReferences") or [] if r.get("uid") != uid]
                 self.write(dependent_key[0], {**dependent, "metadata": {**meta(dependent), "ownerReferences": refs}})
-            elif dependent_key in self._objects:
+            elif dependent_key in self._current:
                 self.delete(*dependent_key)
         self._owned.pop(uid, None)
         return gone

@@ -21,6 +21,7 @@ from tests.integration.sandbox_support import advance, call, kube, loki_lines, m
 
 pytestmark = pytest.mark.integration
 ARGO = ("argoproj.io", "v1alpha1")
+REVISION = "deployment.kubernetes.io/revision"
 
 
 def pods_of(core: client.CoreV1Api, app: str) -> list[client.V1Pod]:
@@ -201,9 +202,13 @@ async def test_rolling_back_a_bad_config_stops_its_dns_error_logs(tmp_path: Path
             "cto",
             {"spec": {"template": {"spec": {"containers": [{"name": "gateway", "env": env}]}}}},
         )
-        await eventually(
-            lambda: call(lambda: apps.read_namespaced_deployment("gateway", "cto").status.updated_replicas == 2)
-        )
+
+        def rolled_back() -> bool:
+            deployment = apps.read_namespaced_deployment("gateway", "cto")
+            status, revision = deployment.status, deployment.metadata.annotations[REVISION]
+            return bool(revision == "3" and status.replicas == status.updated_replicas == 2)  # old pods gone
+
+        await eventually(lambda: call(rolled_back), what="the rollback rolled out")
         await advance(sandbox, clock, 2)
         since = clock.now()
         await advance(sandbox, clock, 10)
