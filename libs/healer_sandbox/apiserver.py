@@ -67,6 +67,16 @@ def _success(name: str, kind: str, code: int = 200) -> dict[str, Any]:
     }
 
 
+def _resource_list(payload: dict[str, Any], resource: kmock.resource) -> dict[str, Any]:
+    """kmock's APIResourceList, corrected as kubectl needs it: the core group's groupVersion is `v1`, and
+    subresources (`pods/log`, `deployments/scale`) carry no short names or categories of their own."""
+    entries = [
+        {**entry, "shortNames": [], "categories": []} if "/" in entry["name"] else entry
+        for entry in payload["resources"]
+    ]
+    return {**payload, "groupVersion": f"{resource.group}/{resource.version}".lstrip("/"), "resources": entries}
+
+
 def _continue_token(namespace: str | None, name: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([namespace, name]).encode()).decode()
 
@@ -142,7 +152,9 @@ class KubeApiServer(kmock.KubernetesEmulator):
         """API discovery, answered by kmock's scaffold from its resource table."""
         resource = request.resource
         if resource is not None and resource.version is not None:
-            return _json(await self._serve_version(request))
+            listed = await self._serve_version(request)
+            assert isinstance(listed, dict)  # kmock's scaffold answers discovery with plain JSON
+            return _json(_resource_list(listed, resource))
         if resource is not None and resource.group:
             return _json(await self._serve_group(request))
         paths = {

@@ -23,6 +23,7 @@ from healer_sandbox.logs import LogStore
 from healer_sandbox.store import ObjectStore, meta
 
 LabelSet = tuple[tuple[str, str], ...]
+MAX_STREAMS = 10_000  # label dicts of log streams kept for reuse
 ContainerKey = tuple[str, str]  # (pod uid, container name)
 
 
@@ -51,6 +52,7 @@ class Cluster:
     git_heads: dict[str, GitHead] = field(default_factory=dict)
     narrate: Callable[[str], None] = field(default=lambda _: None)  # tells the operator what the scenarios do
     _hashes: dict[tuple[str, int], str] = field(default_factory=dict)
+    _streams: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
     _ips: itertools.count[int] = field(default_factory=lambda: itertools.count(2))
 
     def __post_init__(self) -> None:
@@ -115,18 +117,23 @@ class Cluster:
         return str(ipaddress.ip_address("10.244.0.0") + next(self._ips))
 
     def log(self, pod: dict[str, Any], container: str, line: str, level: str, now: dt.datetime) -> None:
-        """A line as a log shipper labels it: namespace, pod, container, app, job, node_name, level."""
-        labels = meta(pod).get("labels") or {}
-        app = labels.get("app", meta(pod)["name"])
-        stream = {
-            "namespace": meta(pod)["namespace"],
-            "pod": meta(pod)["name"],
-            "container": container,
-            "app": app,
-            "job": f"{meta(pod)['namespace']}/{app}",
-            "node_name": pod.get("spec", {}).get("nodeName", ""),
-            "level": level,
-        }
+        """A line as a log shipper labels it: namespace, pod, container, app, job, node_name, level. Lines of
+        one stream share one label dict, so a long run's logs cost their text, not their labels."""
+        key = (meta(pod)["uid"], container, level)
+        stream = self._streams.get(key)
+        if stream is None:
+            if len(self._streams) > MAX_STREAMS:
+                self._streams.clear()
+            app = (meta(pod).get("labels") or {}).get("app", meta(pod)["name"])
+            stream = self._streams[key] = {
+                "namespace": meta(pod)["namespace"],
+                "pod": meta(pod)["name"],
+                "container": container,
+                "app": app,
+                "job": f"{meta(pod)['namespace']}/{app}",
+                "node_name": pod.get("spec", {}).get("nodeName", ""),
+                "level": level,
+            }
         self.logs.add(int(now.timestamp() * 1_000_000_000), stream, line)
 
 

@@ -32,7 +32,7 @@ from healer_sandbox.logs import LogStore
 from healer_sandbox.series import SeriesStore
 from healer_sandbox.world import World
 
-LOG_LINES = 200_000
+LOG_LINES = 100_000  # hours of the scenarios' logs at the default speed
 STEP_GAP_S = 0.05  # a burst of client writes is answered by one step of the control loops, not one each
 log = get_logger("sandbox")
 

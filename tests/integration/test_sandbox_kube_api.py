@@ -218,3 +218,16 @@ async def test_deployments_scale_through_their_scale_subresource_and_delete_with
         await call(apps.delete_namespaced_deployment, "build-worker", "cto")
         await eventually(lambda: workers_are(0), what="the deployment's pods collected with it")
         assert not (await call(apps.list_namespaced_replica_set, "cto", label_selector="app=build-worker")).items
+
+
+async def test_discovery_is_what_kubectl_expects_of_the_core_group_and_subresources(tmp_path: Path) -> None:
+    async with running_sandbox(tmp_path) as sandbox, httpx.AsyncClient(base_url=sandbox.kube.url) as http:
+        core = (await http.get("/api/v1")).json()
+        assert core["groupVersion"] == "v1"
+        by_name = {r["name"]: r for r in core["resources"]}
+        assert by_name["pods"]["shortNames"] == ["po"]
+        assert by_name["pods/eviction"]["shortNames"] == []
+        assert by_name["nodes"]["namespaced"] is False
+        apps = (await http.get("/apis/apps/v1")).json()
+        assert apps["groupVersion"] == "apps/v1"
+        assert {r["name"]: r for r in apps["resources"]}["deployments/scale"]["shortNames"] == []
