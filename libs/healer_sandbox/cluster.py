@@ -47,6 +47,7 @@ class Cluster:
     unpullable: set[str] = field(default_factory=set)
     memory: dict[ContainerKey, float] = field(default_factory=dict)
     restart_at: dict[ContainerKey, dt.datetime] = field(default_factory=dict)
+    crashing: set[ContainerKey] = field(default_factory=set)  # containers that crash soon after each start
     pvc_usage: dict[str, float] = field(default_factory=dict)
     gauges: dict[tuple[str, LabelSet], float] = field(default_factory=dict)
     git_heads: dict[str, GitHead] = field(default_factory=dict)

@@ -99,7 +99,8 @@ def _container(
             return old or {}
         cluster.restart_at.pop(key, None)
         cluster.record(pod, "Started", f"Started container {spec['name']}")
-        return _running(spec["name"], spec["image"], restarts, now, (old or {}).get("lastState"))
+        restarted = _running(spec["name"], spec["image"], restarts, now, (old or {}).get("lastState"))
+        return {**restarted, "ready": key not in cluster.crashing}  # a crashing process fails its readiness
     if spec["image"] in cluster.unpullable:
         return _pull_failure(cluster, pod, spec, old, now)
     cluster.restart_at.pop(key, None)
@@ -176,6 +177,14 @@ def kubelet(cluster: Cluster, now: dt.datetime) -> None:
 
 def oom_kill(cluster: Cluster, pod: dict[str, Any], container: str, now: dt.datetime) -> None:
     """The kernel kills a container over its memory limit; the kubelet restarts it after its back-off."""
+    kill(cluster, pod, container, now, reason="OOMKilled", exit_code=137)
+
+
+def kill(
+    cluster: Cluster, pod: dict[str, Any], container: str, now: dt.datetime, *, reason: str, exit_code: int
+) -> None:
+    """A running container ends (`reason`, `exit_code`); the kubelet restarts it after its CrashLoopBackOff
+    delay, which doubles with each restart (10 s to 5 minutes of scenario time)."""
     statuses = container_statuses(pod)
     old = statuses.get(container)
     if old is None or "running" not in (old.get("state") or {}):
@@ -184,12 +193,8 @@ def oom_kill(cluster: Cluster, pod: dict[str, Any], container: str, now: dt.date
     back_off = min(300.0, 10.0 * 2 ** (restarts - 1))
     cluster.restart_at[(meta(pod)["uid"], container)] = now + cluster.wall(back_off)
     cluster.memory.pop((meta(pod)["uid"], container), None)
-    terminated = {
-        "exitCode": 137,
-        "reason": "OOMKilled",
-        "startedAt": old["state"]["running"]["startedAt"],
-        "finishedAt": rfc3339(now),
-    }
+    began = old["state"]["running"]["startedAt"]
+    terminated = {"exitCode": exit_code, "reason": reason, "startedAt": began, "finishedAt": rfc3339(now)}
     message = f"back-off {int(back_off)}s restarting failed container={container} pod={meta(pod)['name']}"
     statuses[container] = _waiting(
         container, old["image"], restarts, reason="CrashLoopBackOff", message=message, last={"terminated": terminated}
@@ -204,9 +209,8 @@ def oom_kill(cluster: Cluster, pod: dict[str, Any], container: str, now: dt.date
         for c in conditions
     ]
     cluster.put_status(kinds.PODS, pod, status)
-    cluster.narrate(
-        f"{meta(pod)['namespace']}/{meta(pod)['name']}: container {container} OOMKilled (restart {restarts})"
-    )
+    where = f"{meta(pod)['namespace']}/{meta(pod)['name']}"
+    cluster.narrate(f"{where}: container {container} {reason} (exit {exit_code}, restart {restarts})")
     cluster.record(
         pod, "BackOff", f"Back-off restarting failed container {container} in pod {meta(pod)['name']}", warning=True
     )

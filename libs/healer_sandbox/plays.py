@@ -1,8 +1,9 @@
 """What scenarios play, one runner per kind of play in scenario.py, stepped by the world every tick with the
 scenario time that has passed. Runners change the cluster the way the real cause would: a leak raises a
 container's working set until the kernel kills it; a filling volume rises until a cleanup Job runs or the
-volume grows; a Git push moves an Application's target; a deploy changes a Deployment's template; pods
-write log lines; exporters' gauges and queues move, and ease off when their Deployment scales up.
+volume grows; a Git push moves an Application's target; a deploy changes a Deployment's template; a bad
+config crash-loops a Deployment until it is rolled out again; pods write log lines (maybe only while a
+dependency is down); exporters' gauges and queues move, and ease off when their Deployment scales up.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any, Protocol
 
 from healer_sandbox import kinds
 from healer_sandbox.cluster import Cluster, GitHead, container_statuses, running, started_at
-from healer_sandbox.kubelet import oom_kill
-from healer_sandbox.scenario import Backlog, Gauge, LogLines, MemoryLeak, PvcFill, Rollout, Spec, SyncDrift
+from healer_sandbox.kubelet import kill, oom_kill
+from healer_sandbox.scenario import Backlog, CrashLoop, Gauge, LogLines, MemoryLeak, PvcFill, Rollout, Spec, SyncDrift
 from healer_sandbox.store import meta
 from healer_sandbox.units import parse_quantity
 
@@ -149,6 +150,32 @@ class RolloutRun:
         cluster.narrate(f"{self.spec.deployment}: rolled out image {changed['image']} env {self.spec.env or '{}'}")
 
 
+@dataclass
+class CrashLoopRun:
+    spec: CrashLoop
+    base_replicas: dict[str, int] = field(default_factory=dict)
+    template: str | None = None  # the template that crashes; a rollout to another one ends it
+
+    def step(self, cluster: Cluster, now: dt.datetime) -> None:
+        deployment = cluster.get(kinds.DEPLOYMENTS, self.spec.deployment)
+        if deployment is None or cluster.elapsed(now) < self.spec.at:
+            return
+        if self.template is None:
+            self.template = cluster.template_hash(deployment)
+            cluster.narrate(f"{self.spec.deployment}: its containers start crashing (exit {self.spec.exit_code})")
+        for pod in cluster.pods_of_deployment(deployment):
+            crashing = (meta(pod).get("labels") or {}).get("pod-template-hash") == self.template
+            for name, status in container_statuses(pod).items():
+                key = (meta(pod)["uid"], name)
+                if not crashing:
+                    cluster.crashing.discard(key)
+                    continue
+                cluster.crashing.add(key)
+                began = started_at(status)
+                if began is not None and cluster.scenario_seconds(began, now) >= self.spec.after:
+                    kill(cluster, pod, name, now, reason="Error", exit_code=self.spec.exit_code)
+
+
 def _env(pod: dict[str, Any]) -> dict[str, str]:
     first = pod["spec"]["containers"][0]
     return {e["name"]: e.get("value", "") for e in first.get("env") or []}
@@ -166,7 +193,7 @@ class LogLinesRun:
         elapsed = cluster.elapsed(now)
         passed, self.last = (elapsed - self.last if self.last >= 0 else 0.0), elapsed
         deployment = cluster.get(kinds.DEPLOYMENTS, self.spec.deployment)
-        if deployment is None or elapsed < self.spec.at:
+        if deployment is None or elapsed < self.spec.at or not self._dependency_down(cluster):
             return
         for pod in cluster.pods_of_deployment(deployment):
             env = _env(pod)
@@ -177,6 +204,13 @@ class LogLinesRun:
             while self.owed[uid] >= 1:
                 self.owed[uid] -= 1
                 self._write(cluster, pod, now)
+
+    def _dependency_down(self, cluster: Cluster) -> bool:
+        """True without a `while_down`; else whether that Deployment has no ready replica."""
+        if self.spec.while_down is None:
+            return True
+        dependency = cluster.get(kinds.DEPLOYMENTS, self.spec.while_down)
+        return int((dependency or {}).get("status", {}).get("readyReplicas", 0)) == 0
 
     def _write(self, cluster: Cluster, pod: dict[str, Any], now: dt.datetime) -> None:
         text = self.spec.lines[self.written % len(self.spec.lines)]
@@ -233,6 +267,7 @@ RUNNERS: dict[type[Spec], Any] = {
     PvcFill: PvcFillRun,
     SyncDrift: SyncDriftRun,
     Rollout: RolloutRun,
+    CrashLoop: CrashLoopRun,
     LogLines: LogLinesRun,
     Gauge: GaugeRun,
     Backlog: BacklogRun,

@@ -2,8 +2,8 @@
 all run on), loaded and validated at start so that a mistake names the file, the field and the reason.
 
 A scenario declares the objects it needs (nodes, deployments, volumes, Argo CD applications, certificates)
-and the `plays` that drive it over scenario time (a memory leak, a filling volume, a drift, a rollout, log
-lines, gauges and backlogs of the metric signals in `healer_common.signals`). Scenario time runs `speed`
+and the `plays` that drive it over scenario time (a memory leak, a filling volume, a drift, a rollout, a
+crash loop, log lines, gauges and backlogs of the metric signals in `healer_common.signals`). Scenario time runs `speed`
 times faster than the wall clock, so an hour-long incident plays in minutes. See the README's sandbox section.
 """
 
@@ -148,9 +148,20 @@ class Rollout(Spec):
     pullable: bool = True
 
 
+class CrashLoop(Spec):
+    """From `at`, the Deployment's containers exit (`exit_code`) `after` each start and never get ready:
+    CrashLoopBackOff, until the Deployment is rolled out again (a restart or a rollback changes its template)."""
+
+    deployment: Ref
+    at: Duration = 0.0
+    after: Duration = 5.0
+    exit_code: int = Field(1, ge=1, le=255)
+
+
 class LogLines(Spec):
-    """Pods of the Deployment (those with `when_env` in their environment, if given) log `lines` in turn,
-    `per_minute` per pod; `{pod}` and `{n}` are filled in."""
+    """Pods of the Deployment (those with `when_env` in their environment, if given; only while the
+    `while_down` Deployment has no ready replica, if given) log `lines` in turn, `per_minute` per pod;
+    `{pod}`, `{namespace}` and `{n}` are filled in."""
 
     deployment: Ref
     lines: list[str] = Field(min_length=1)
@@ -158,6 +169,7 @@ class LogLines(Spec):
     level: Literal["debug", "info", "warn", "error"] = "error"
     at: Duration = 0.0
     when_env: dict[str, str] = Field(default_factory=dict)
+    while_down: Ref | None = None
 
 
 class Gauge(Spec):
@@ -197,6 +209,7 @@ class PlayEntry(Spec):
     pvc_fill: PvcFill | None = None
     sync_drift: SyncDrift | None = None
     rollout: Rollout | None = None
+    crash_loop: CrashLoop | None = None
     log_lines: LogLines | None = None
     gauge: Gauge | None = None
     backlog: Backlog | None = None
@@ -235,7 +248,12 @@ class Scenario(Spec):
             for claim in d.volumes:
                 if f"{d.namespace}/{claim}" not in volumes:
                     raise ValueError(f"deployment {d.ref} mounts volume {claim}, which is not under volumes")
-        wanted = {"deployment": deployments, "consumers": deployments, "shared_by": deployments}
+        wanted = {
+            "deployment": deployments,
+            "consumers": deployments,
+            "shared_by": deployments,
+            "while_down": deployments,
+        }
         wanted |= {"pvc": volumes, "application": applications}
         for index, entry in enumerate(self.plays):
             for field, known in wanted.items():

@@ -105,7 +105,7 @@ async def test_loki_returns_the_matching_lines_as_streams_newest_first_within_th
         start = clock.now()
         await advance(sandbox, clock, 20)
         params = {
-            "query": '{namespace="cto", app="gateway"} |= "lookup" != "reconnect"',
+            "query": '{namespace="cto", app="gateway"} |~ "misbehaving|name resolution" != "cache miss"',
             "start": str(int(start.timestamp() * 1e9)),
             "limit": "5",
         }
@@ -116,7 +116,7 @@ async def test_loki_returns_the_matching_lines_as_streams_newest_first_within_th
             assert reply["data"]["resultType"] == "streams"
             entries = [(int(t), line, s["stream"]) for s in reply["data"]["result"] for t, line in s["values"]]
             assert len(entries) == 5
-            assert all("no such host" in line for _, line, _ in entries)
+            assert all("server misbehaving" in line for _, line, _ in entries)
             assert all(stream["level"] == "error" and stream["pod"].startswith("gateway-") for _, _, stream in entries)
             newest = max(t for t, _, _ in entries)
             assert newest <= int(clock.now().timestamp() * 1e9)
@@ -131,7 +131,7 @@ async def test_loki_counts_lines_over_time_and_refuses_what_it_cannot_parse(tmp_
         start = clock.now()
         await advance(sandbox, clock, 30)
         params = {
-            "query": 'sum by (app) (count_over_time({namespace="cto"} |= "no such host" [1m]))',
+            "query": 'sum by (app) (count_over_time({namespace="cto"} |= "server misbehaving" [1m]))',
             "start": start.isoformat(),
             "end": clock.now().isoformat(),
             "step": "10s",

@@ -188,27 +188,31 @@ async def test_rolling_back_a_bad_image_ends_the_image_pull_backoff(tmp_path: Pa
         assert deployment.status.ready_replicas == 1
 
 
-async def test_rolling_back_a_bad_config_stops_its_dns_error_logs(tmp_path: Path) -> None:
+async def test_restarting_a_crash_looping_coredns_brings_its_endpoints_back_and_stops_dns_errors(
+    tmp_path: Path,
+) -> None:
     clock = manual_clock()
     async with running_sandbox(tmp_path, "dns-failures", clock=clock) as sandbox:
-        apps = client.AppsV1Api(kube(sandbox))
+        api = kube(sandbox)
+        apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
         await advance(sandbox, clock, 20)
-        errors = '{namespace="cto", app="gateway"} |= "no such host"'
+        errors = '{namespace="cto", app="gateway"} |~ "misbehaving|name resolution"'
         assert await loki_lines(sandbox, errors, clock.now() - dt.timedelta(minutes=5))
-        env = [{"name": "REDIS_HOST", "value": "redis.cto.svc"}]
-        await call(
-            apps.patch_namespaced_deployment,
-            "gateway",
-            "cto",
-            {"spec": {"template": {"spec": {"containers": [{"name": "gateway", "env": env}]}}}},
-        )
+        [subset] = (await call(core.read_namespaced_endpoints, "coredns", "kube-system")).subsets or []
+        assert not subset.addresses, "no ready CoreDNS pod"
+        assert len(subset.not_ready_addresses or []) == 2
+        restart = {"kubectl.kubernetes.io/restartedAt": clock.now().isoformat()}  # `kubectl rollout restart`
+        patch = {"spec": {"template": {"metadata": {"annotations": restart}}}}
+        await call(apps.patch_namespaced_deployment, "coredns", "kube-system", patch)
 
-        def rolled_back() -> bool:
-            deployment = apps.read_namespaced_deployment("gateway", "cto")
+        def restarted() -> bool:
+            deployment = apps.read_namespaced_deployment("coredns", "kube-system")
             status, revision = deployment.status, deployment.metadata.annotations[REVISION]
-            return bool(revision == "3" and status.replicas == status.updated_replicas == 2)  # old pods gone
+            return bool(revision == "2" and status.replicas == status.ready_replicas == 2)  # the old pods gone
 
-        await eventually(lambda: call(rolled_back), what="the rollback rolled out")
+        await eventually(lambda: call(restarted), what="CoreDNS restarted and ready")
+        [subset] = (await call(core.read_namespaced_endpoints, "coredns", "kube-system")).subsets or []
+        assert len(subset.addresses or []) == 2
         await advance(sandbox, clock, 2)
         since = clock.now()
         await advance(sandbox, clock, 10)

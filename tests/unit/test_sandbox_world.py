@@ -87,9 +87,16 @@ def out_of_sync(world: World) -> bool:
     return bool(app and app["status"]["sync"]["status"] == "OutOfSync")
 
 
+def dns_down(world: World) -> bool:
+    """CoreDNS's Service has no ready endpoint (EndpointsEmpty) and the gateway logs failed lookups."""
+    endpoints = world.cluster.store.get(kinds.ENDPOINTS, "kube-system", "coredns") or {}
+    ready = [a for subset in endpoints.get("subsets") or [] for a in subset.get("addresses") or []]
+    return not ready and dns_failures(world)
+
+
 def dns_failures(world: World) -> bool:
     return bool(
-        world.cluster.logs.select(parse_log_query('{namespace="cto", app="gateway"} |= "no such host"'), 0, 2**63)
+        world.cluster.logs.select(parse_log_query('{namespace="cto", app="gateway"} |= "server misbehaving"'), 0, 2**63)
     )
 
 
@@ -101,7 +108,7 @@ TRIGGERS: dict[str, tuple[str, Callable[[World], bool]]] = {
         lambda w: (value(w, "certificate_expiry_seconds", certificate="gateway-tls") or 1e9) < 7 * 86400,
     ),
     "H4": ("bad-image", pull_failing),
-    "H5": ("dns-failures", dns_failures),
+    "H5": ("dns-failures", dns_down),
     "H6": ("db-pool", lambda w: (value(w, "db_connection_pool_usage_ratio", database="agents-db") or 0) >= 0.99),
     "H7": ("queue-growing", lambda w: (value(w, "queue_depth", queue="builds") or 0) > 1000),
     "H8": ("leaking-pod", oom_killed),
