@@ -110,6 +110,7 @@ def argocd(cluster: Cluster, now: dt.datetime) -> None:
         health = "Degraded" if drifted and head and head.degraded else "Healthy"
         if status.get("sync", {}).get("status") != sync_status:
             status["sync"] = {**status.get("sync", {}), "status": sync_status, "revision": target}
+            status["reconciledAt"] = rfc3339(now)  # the comparison that found the change
         if status.get("health", {}).get("status") != health:
             message = "Deployment has exceeded its progress deadline" if health == "Degraded" else None
             status["health"] = {
