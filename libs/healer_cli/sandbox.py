@@ -16,7 +16,7 @@ import httpx
 import typer
 from rich.table import Table
 
-from healer_cli.runtime import console, errors, run
+from healer_cli.runtime import console, errors, run, settings_or_exit
 from healer_common.logging import configure_logging
 from healer_sandbox import ENDPOINTS_FILE
 
@@ -83,7 +83,8 @@ def sandbox(
             plan = scenarios.parse(path.read_text(), str(path))
             console.print(f"[bold]{name}[/bold] ({', '.join(plan.alerts)}): {plan.summary}", highlight=False)
         return
-    configure_logging("INFO", "auto", service="sandbox")
+    log = settings_or_exit(None).log  # HEALER_LOG__*: `healer up` asks its children for console lines
+    configure_logging(log.level, log.format, service="sandbox")
     config = SandboxConfig(
         workdir=data_dir.resolve(),
         scenarios=scenario or [],
