@@ -64,8 +64,15 @@ async def test_make_run_starts_the_sandbox_and_the_remediator_heals_its_pods_for
             return bool(now) and all(p.metadata.uid != rex.metadata.uid for p in now)
 
         await eventually(replaced, timeout=90, interval=0.5, what="the OOMKilled pod deleted and replaced")
-        await eventually(lambda: any(r["state"] == "acted" for r in remediations), what="a remediation that acted")
-        acted = next(r for r in remediations if r["state"] == "acted")
+
+        def on_rex(remediation: dict[str, Any]) -> bool:
+            return bool(
+                remediation["state"] == "acted" and (remediation.get("target") or {}).get("name") == rex.metadata.name
+            )
+
+        await eventually(lambda: any(on_rex(r) for r in remediations), what="the remediation that restarted it")
+        acted = next(r for r in remediations if on_rex(r))
+        assert acted["dry_run"] is False
         assert [s["outcome"] for s in acted["steps"]] == ["ok"], "live, not a dry run"
     finally:
         await connection.close()
