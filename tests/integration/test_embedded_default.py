@@ -51,8 +51,8 @@ class Up:
         )
 
 
-@pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
+def start_up(tmp_path: Path, *options: str) -> Up:
+    """`healer up` on free ports, as `make run` starts it (plus `options`)."""
     nats_port, redis_port = free_port(), free_port()
     log = tmp_path / "up.log"
     env = {
@@ -63,11 +63,21 @@ def up(tmp_path: Path) -> Iterator[Up]:
     args = ["up", "--data-dir", str(tmp_path / "data"), "--nats-port", str(nats_port), "--redis-port", str(redis_port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "healer_cli", *args], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path
+            [sys.executable, "-m", "healer_cli", *args, *options],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
         )
-    running = Up(process, log, nats_port, redis_port)
+    return Up(process, log, nats_port, redis_port)
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    """`healer up --no-sandbox`: no cluster, so the built-in demo incident plays."""
+    running = start_up(tmp_path, "--no-sandbox")
     yield running
-    stop_with_descendants(process)
+    stop_with_descendants(running.process)
 
 
 def stop_with_descendants(process: subprocess.Popen[bytes]) -> None:
