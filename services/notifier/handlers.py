@@ -15,7 +15,8 @@ QUIET_STATES = frozenset({"planned"})
 def register(svc: Service, dispatcher: Dispatcher) -> None:
     @svc.consume(NOTIFIER_INCIDENTS)
     async def on_incident(incident: Incident) -> None:
-        await dispatcher.deliver(for_incident(incident))
+        if incident.notify:  # the correlator's call: group_wait/interval, repeat, silences, inhibition
+            await dispatcher.deliver(for_incident(incident))
 
     @svc.consume(NOTIFIER_REMEDIATIONS)
     async def on_remediation(run: Remediation) -> None:
