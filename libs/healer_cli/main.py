@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from healer_cli import config, emit, schema, status, watch
+from healer_cli import config, emit, history, schema, silence, status, watch
 from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
 from healer_common.bus import VERSION
 
@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 app.add_typer(emit.app, name="emit")
 app.add_typer(config.app, name="config")
+app.add_typer(silence.app, name="silence")
+app.command("history")(history.command)
 
 
 @app.command()
