@@ -182,8 +182,16 @@ def _default_inhibit_rules() -> list[dict[str, Any]]:
 
 class CorrelatorSettings(Section):
     group_by: list[str] = Field(
-        default_factory=lambda: ["cluster", "namespace", "alertname"],
-        description="alert labels whose values put alerts into one incident",
+        default_factory=lambda: [
+            "cluster",
+            "namespace",
+            "alertname",
+            "node",
+            "deployment",
+            "statefulset",
+            "application",
+        ],
+        description="alert labels whose values put alerts into one incident (topology joins more, see topology)",
     )
     group_wait_s: float = Field(0.0, ge=0, description="wait this long after a group's first alert before notifying")
     group_interval_s: float = Field(
@@ -195,6 +203,11 @@ class CorrelatorSettings(Section):
     topology: list[TopologyLabel] = Field(
         default_factory=_default_topology,
         description="an alert joins an open incident whose firing alerts share one of these (same node, same owner)",
+    )
+    topology_window_s: float = Field(
+        180.0,
+        gt=0,
+        description="alerts under one node or Application that is not itself alerting join when this close in time",
     )
     change_window_s: float = Field(
         1800.0, gt=0, description="changes (deploys, config, flags) this long before an incident weigh as its cause"

@@ -29,7 +29,9 @@ def config_of(cfg: CorrelatorSettings) -> CorrelatorConfig:
         cfg.cooccurrence_min_support, cfg.cooccurrence_min_confidence, cfg.cooccurrence_min_lift
     )
     return CorrelatorConfig(
-        policy=GroupingPolicy(tuple(cfg.group_by), frozenset(cfg.topology), thresholds),
+        policy=GroupingPolicy(
+            tuple(cfg.group_by), frozenset(cfg.topology), thresholds, _seconds(cfg.topology_window_s)
+        ),
         timing=NotifyTiming(
             _seconds(cfg.group_wait_s), _seconds(cfg.group_interval_s), _seconds(cfg.repeat_interval_s)
         ),

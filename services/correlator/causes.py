@@ -69,7 +69,7 @@ def _topology(alerts: Sequence[AlertSummary], cluster: str) -> list[CauseCandida
             under.setdefault(anchor, []).append(alert)
     found = []
     for anchor, members in under.items():
-        own = [a for a in alerts if is_own(a, anchor)]
+        own = [a for a in alerts if is_own(a.resource, anchor)]
         if len(members) < 2 and not own:
             continue
         covered = {a.fingerprint for a in members} | {a.fingerprint for a in own}
@@ -81,7 +81,7 @@ def _topology(alerts: Sequence[AlertSummary], cluster: str) -> list[CauseCandida
                 kind="topology",
                 description=f"{len(covered)} of {len(alerts)} alerts are on {anchor}{itself}",
                 score=_score(SCOPE_WEIGHT[anchor.kind] * value),
-                resource=anchor.resource,
+                resource=own[0].resource if own else anchor.resource,
                 evidence=sorted(covered),
                 suggested_actions=for_anchor(anchor),
             )

@@ -1,6 +1,6 @@
 """Recent changes and what each app runs where, in Redis.
 
-correlator:changes:<cluster>  zset  ChangeRecord JSON -> epoch seconds it happened (kept KEEP_S)
+correlator:changes:<cluster>  zset  ChangeRecord JSON -> epoch seconds it happened (the latest KEEP)
 correlator:app:<app key>      hash  "version:<cluster>" -> last version deployed there,
                                     "firing:<cluster>" -> JSON list of alert ids firing for it there
 """
@@ -17,7 +17,8 @@ from healer_common.state import KeySpace
 from services.correlator.changes import ChangeRecord
 from services.correlator.environments import AppView
 
-KEEP_S = 2 * 86_400.0
+KEEP = 10_000
+"""Changes kept per cluster, newest by time: days of deploys, and a replayed history is not cut short."""
 
 
 class ChangeStore:
@@ -37,7 +38,7 @@ class ChangeStore:
         at = change.at.timestamp()
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(key, {change.model_dump_json(): at}, nx=True)
-            pipe.zremrangebyscore(key, "-inf", at - KEEP_S)
+            pipe.zremrangebyrank(key, 0, -KEEP - 1)
             anchor = change.anchor
             if change.what == "deploy" and change.to_version and anchor is not None and anchor.app_key:
                 pipe.hset(self._app(anchor.app_key), f"version:{change.cluster}", change.to_version)

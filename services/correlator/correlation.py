@@ -77,7 +77,8 @@ class Correlator:
             if await self.stores.incidents.is_stale(alert):
                 return
             found = await self.stores.incidents.lookup(alert.cluster, lookup_fields(alert, policy))
-            types = {alert_type(a.labels) for i in found.values() for a in i.alerts} | {alert_type(alert.labels)}
+            types = {alert_type(a.labels) for f in found.values() for i in f for a in i.alerts}
+            types.add(alert_type(alert.labels))
             stats, last_seen = await self.stores.links.read(alert.cluster, types)
             join = choose_incident(alert, policy, found, stats)
             group = group_for(alert.labels, alert.cluster, policy)
@@ -98,7 +99,7 @@ class Correlator:
             return
         async with self.stores.incidents.locked(change.cluster):
             found = await self.stores.incidents.lookup(change.cluster, [change.anchor.key])
-            await self._refresh(list({i.incident_id: i for i in found.values()}.values()))
+            await self._refresh(found.get(change.anchor.key, []))
 
     async def tick(self) -> None:
         await self._follow_silences()

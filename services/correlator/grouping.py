@@ -6,8 +6,10 @@ Three ways in, tried in this order:
 2. **Same group labels**, the way Alertmanager users know: alerts with equal values of `group_by` (in one
    cluster) share an incident while it is open.
 3. **Same place in the cluster** (topology.py): an alert joins an open incident whose firing alerts share its
-   node, Deployment, StatefulSet, owner or ArgoCD Application. So a node under memory pressure and the
-   twenty pods OOMKilled on it are one incident, whatever namespaces the pods are in.
+   Deployment, StatefulSet or owner; or its node or ArgoCD Application when that object is itself alerting,
+   or when their alerts started within `window` of each other. So a node under memory pressure and the
+   twenty pods OOMKilled on it are one incident, whatever namespaces the pods are in, while a pod that
+   merely shares a node with an hour-old problem is not.
 4. **A learned link** (cooccurrence.py): an alert of type B joins the open incident in its namespace that
    holds a firing A, when B has followed A often and far more than chance (a failing database, then the
    queue backlog it causes).
@@ -18,14 +20,18 @@ The correlator looks up candidate incidents by the `lookup_fields` of the alert 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from healer_common.alerts import Alert
 from healer_common.incidents import AlertSummary, Incident
 from healer_common.messages import Labels, stable_id
 from services.correlator.cooccurrence import LinkStats, LinkThresholds, alert_type
-from services.correlator.topology import Anchor, AnchorKind, anchors_of, summary_anchors
+from services.correlator.topology import Anchor, AnchorKind, anchors_of, is_own, summary_anchors
+
+BROAD: frozenset[AnchorKind] = frozenset({"node", "application"})
+TIMED: frozenset[AnchorKind] = frozenset({"node"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class GroupingPolicy:
     group_by: tuple[str, ...]
     topology: frozenset[AnchorKind] = frozenset()
     links: LinkThresholds | None = None
+    window: dt.timedelta = dt.timedelta(minutes=3)
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,21 @@ def index_fields(incident: Incident, policy: GroupingPolicy) -> list[str]:
     return sorted(fields)
 
 
-def _shares(incident: Incident, anchor: Anchor) -> bool:
-    return any(anchor in summary_anchors(a, incident.cluster) for a in incident.firing_alerts)
+def _near(incident: Incident, anchor: Anchor, alert: Alert, window: dt.timedelta) -> bool:
+    """Whether the alert belongs with the incident's firing alerts under `anchor`.
+
+    Pods of one workload (Deployment, StatefulSet, owner) failing together are one problem. A node or an
+    Application is broader: sharing it joins only when the incident holds its own alert (the node's
+    MemoryPressure, the Application Degraded), or, for a node, when the alerts on it started within `window`
+    of each other (twenty pods OOMKilled in two minutes, the node's alert among them). An Application's
+    Deployments spread over the cluster, so time alone does not join them.
+    """
+    under = [a for a in incident.firing_alerts if anchor in summary_anchors(a, incident.cluster)]
+    if not under or anchor.kind not in BROAD:
+        return bool(under)
+    if any(is_own(a.resource, anchor) for a in under):
+        return True
+    return anchor.kind in TIMED and any(abs(a.starts_at - alert.starts_at) <= window for a in under)
 
 
 def _linked(alert: Alert, firing: Iterable[AlertSummary], links: LinkStats, thresholds: LinkThresholds) -> str | None:
@@ -102,24 +122,30 @@ def _linked(alert: Alert, firing: Iterable[AlertSummary], links: LinkStats, thre
     return None
 
 
+def _first(found: Mapping[str, Sequence[Incident]], field: str) -> Incident | None:
+    return next(iter(found.get(field, ())), None)
+
+
 def choose_incident(
-    alert: Alert, policy: GroupingPolicy, found: Mapping[str, Incident], links: LinkStats
+    alert: Alert, policy: GroupingPolicy, found: Mapping[str, Sequence[Incident]], links: LinkStats
 ) -> Join | None:
-    """The open incident the alert joins, and why; None opens a new one (or ignores a stray resolve)."""
-    own = found.get(f"alert:{alert.fingerprint}")
-    if own is not None:
+    """The open incident the alert joins, and why; None opens a new one (or ignores a stray resolve).
+
+    `found` holds, per lookup field, the open incidents the index points at (oldest first)."""
+    if (own := _first(found, f"alert:{alert.fingerprint}")) is not None:
         return Join(own, "the same alert")
     if not alert.firing:
         return None
     key, labels = group_of(alert, policy)
-    if (same := found.get(f"group:{key}")) is not None:
+    if (same := _first(found, f"group:{key}")) is not None:
         return Join(same, "the same " + ", ".join(f"{k}={v}" for k, v in labels.items() if v))
     for anchor in _joining_anchors(alert.labels, alert.cluster, alert.namespace, policy):
-        if (near := found.get(anchor.key)) is not None and _shares(near, anchor):
-            return Join(near, f"the same {anchor.kind} {anchor.name}")
+        for near in found.get(anchor.key, ()):
+            if _near(near, anchor, alert, policy.window):
+                return Join(near, f"the same {anchor.kind} {anchor.name}")
     ns = _namespace_field(alert.cluster, alert.namespace)
-    neighbour = found.get(ns) if ns and policy.links is not None else None
-    if neighbour is not None and policy.links is not None:
-        why = _linked(alert, neighbour.firing_alerts, links, policy.links)
-        return Join(neighbour, why) if why else None
+    for neighbour in found.get(ns, ()) if ns and policy.links is not None else ():
+        here = [a for a in neighbour.firing_alerts if a.labels.get("namespace") == alert.namespace]
+        if policy.links is not None and (why := _linked(alert, here, links, policy.links)):
+            return Join(neighbour, why)
     return None

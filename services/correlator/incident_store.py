@@ -42,8 +42,8 @@ class IncidentStore:
         self._notify = keys("correlator", "notify")
         self._due = keys("correlator", "due")
 
-    def _index(self, cluster: str) -> str:
-        return self._keys("correlator", "index", cluster)
+    def _index(self, cluster: str, field: str) -> str:
+        return self._keys("correlator", "index", cluster, field)
 
     def _closed(self, fingerprint: str) -> str:
         return self._keys("correlator", "closed", fingerprint)
@@ -62,15 +62,22 @@ class IncidentStore:
         closed = await self._redis.get(self._closed(alert.fingerprint))
         return closed is not None and dt.datetime.fromisoformat(str(closed)) >= alert.starts_at
 
-    async def lookup(self, cluster: str, fields: Sequence[str]) -> dict[str, Incident]:
-        """The open incidents the index fields point at, by field."""
-        ids = await self._redis.hmget(self._index(cluster), list(fields))
-        wanted = sorted({i for i in ids if i})
+    async def lookup(self, cluster: str, fields: Sequence[str]) -> dict[str, list[Incident]]:
+        """The open incidents each index field points at, oldest first."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for field in fields:
+                pipe.smembers(self._index(cluster, field))
+            members: list[set[str]] = await pipe.execute()
+        wanted = sorted({str(i) for ids in members for i in ids})
         if not wanted:
             return {}
         bodies = await self._redis.hmget(self._open, wanted)
         incidents = {i: Incident.model_validate_json(b) for i, b in zip(wanted, bodies, strict=True) if b}
-        return {f: incidents[i] for f, i in zip(fields, ids, strict=True) if i in incidents}
+        return {
+            field: sorted((incidents[i] for i in ids if i in incidents), key=lambda i: (i.opened_at, i.incident_id))
+            for field, ids in zip(fields, members, strict=True)
+            if any(i in incidents for i in ids)
+        }
 
     async def get(self, incident_id: str) -> Incident | None:
         raw = await self._redis.hget(self._open, incident_id)
@@ -102,20 +109,17 @@ class IncidentStore:
                 pipe.zrem(self._due, due_member(incident))
             else:
                 pipe.zadd(self._due, {due_member(incident): due.timestamp()})
-            if fields:
-                pipe.hset(self._index(incident.cluster), mapping=dict.fromkeys(fields, incident.incident_id))
+            for field in fields:
+                pipe.sadd(self._index(incident.cluster, field), incident.incident_id)
             await pipe.execute()
 
     async def _close(self, incident: Incident, fields: Sequence[str]) -> None:
-        index = self._index(incident.cluster)
-        pointing = await self._redis.hmget(index, list(fields)) if fields else []
-        mine = [f for f, i in zip(fields, pointing, strict=True) if i == incident.incident_id]
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self._open, incident.incident_id)
             pipe.hdel(self._notify, incident.incident_id)
             pipe.zrem(self._due, due_member(incident))
-            if mine:
-                pipe.hdel(index, *mine)
+            for field in fields:
+                pipe.srem(self._index(incident.cluster, field), incident.incident_id)
             for alert in incident.alerts:
                 pipe.set(self._closed(alert.fingerprint), alert.starts_at.isoformat(), ex=CLOSED_TTL_S)
             await pipe.execute()

@@ -82,9 +82,9 @@ def summary_anchors(alert: AlertSummary, cluster: str) -> list[Anchor]:
     return anchors_of(alert.labels, cluster, alert.labels.get("namespace"))
 
 
-def is_own(alert: AlertSummary, anchor: Anchor) -> bool:
-    """Whether the alert is about the anchor itself (the node's MemoryPressure), not something under it."""
-    resource = alert.resource
+def is_own(resource: ResourceRef | None, anchor: Anchor) -> bool:
+    """Whether an alert on `resource` is about the anchor itself (the node's MemoryPressure), not something
+    under it."""
     if resource is None or resource.kind != anchor.object_kind or resource.name != anchor.name:
         return False
     return not anchor.namespace or resource.namespace == anchor.namespace

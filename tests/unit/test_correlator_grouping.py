@@ -28,22 +28,25 @@ class Index:
 
     def __init__(self, policy: GroupingPolicy = POLICY, links: LinkStats = NO_LINKS) -> None:
         self.policy, self.links = policy, links
-        self.fields: dict[str, str] = {}
+        self.fields: dict[str, set[str]] = {}
         self.incidents: dict[str, Incident] = {}
+
+    def found(self, alert: Alert) -> dict[str, list[Incident]]:
+        return {
+            f: [self.incidents[i] for i in sorted(self.fields[f]) if i in self.incidents]
+            for f in lookup_fields(alert, self.policy)
+            if f in self.fields
+        }
 
     def play(self, *alerts: Alert) -> list[Incident]:
         for one in alerts:
-            found = {
-                f: self.incidents[self.fields[f]]
-                for f in lookup_fields(one, self.policy)
-                if self.fields.get(f) in self.incidents
-            }
-            join = choose_incident(one, self.policy, found, self.links)
+            join = choose_incident(one, self.policy, self.found(one), self.links)
             group = group_for(one.labels, one.cluster, self.policy)
             incident = apply_alert(join.incident if join else None, one, group, one.starts_at)
             if incident is not None:
                 self.incidents[incident.incident_id] = incident
-                self.fields |= dict.fromkeys(index_fields(incident, self.policy), incident.incident_id)
+                for field in index_fields(incident, self.policy):
+                    self.fields.setdefault(field, set()).add(incident.incident_id)
         return list(self.incidents.values())
 
 
@@ -138,9 +141,7 @@ def test_the_join_says_why() -> None:
     index = Index()
     index.play(node_alert("n1"))
     pod = pod_alert("p1", node="n1", starts_at=at(1))
-    found = {f: next(iter(index.incidents.values())) for f in lookup_fields(pod, POLICY) if f in index.fields}
-
-    join = choose_incident(pod, POLICY, found, NO_LINKS)
+    join = choose_incident(pod, POLICY, index.found(pod), NO_LINKS)
 
     assert join is not None
     assert join.why == "the same node n1"
@@ -172,3 +173,24 @@ def test_a_missing_group_label_groups_as_empty() -> None:
     _, labels = group_of(alert("H8"), GroupingPolicy(group_by=("alertname", "team")))
 
     assert labels == {"alertname": "H8", "team": ""}
+
+
+def test_a_pod_sharing_only_a_node_with_an_older_problem_stays_apart() -> None:
+    incidents = Index().play(
+        pod_alert("p1", namespace="a", node="n1"), pod_alert("p2", namespace="b", node="n1", starts_at=at(30))
+    )
+
+    assert len(incidents) == 2
+
+
+def test_once_the_node_itself_alerts_its_pods_join_however_late() -> None:
+    incidents = Index().play(node_alert("n1"), pod_alert("p2", namespace="b", node="n1", starts_at=at(30)))
+
+    assert len(incidents) == 1
+
+
+def test_a_deployment_joins_its_failing_pods_however_far_apart() -> None:
+    first = pod_alert("gw-1", alert_id="A7", reason="CrashLoopBackOff", namespace="a", deployment="gw", node="n1")
+    later = pod_alert("gw-2", alert_id="H5", reason="ProbeFailed", namespace="a", deployment="gw", starts_at=at(40))
+
+    assert len(Index().play(first, later)) == 1
