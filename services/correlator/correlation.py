@@ -13,8 +13,11 @@ problem. Three inputs drive it:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from healer_common.alerts import Alert
 from healer_common.bus import Service
@@ -33,10 +36,16 @@ from services.correlator.environments import app_firing
 from services.correlator.grouping import GroupingPolicy, choose_incident, group_for, index_fields, lookup_fields
 from services.correlator.incident_store import IncidentStore
 from services.correlator.inhibitor_store import InhibitorStore
-from services.correlator.link_store import LinkStore
+from services.correlator.link_store import LastSeen, LinkStore
 from services.correlator.muting import is_source
 from services.correlator.notify_timing import NotifyTiming, decide
 from services.correlator.revision import Surroundings, apply_alert, derive, next_revision
+
+T = TypeVar("T")
+
+
+async def _ready(value: T) -> T:
+    return value
 
 
 @dataclass(frozen=True)
@@ -71,27 +80,38 @@ class Correlator:
 
     # inputs ----------------------------------------------------------------------------------------------
     async def on_alert(self, alert: Alert) -> None:
-        policy = self.config.policy
-        async with self.stores.incidents.locked(alert.cluster):
-            await self.load_silences()
-            if await self.stores.incidents.is_stale(alert):
+        policy, stores = self.config.policy, self.stores
+        async with stores.incidents.locked(alert.cluster):
+            _, stale, found = await asyncio.gather(
+                self.load_silences(),
+                stores.incidents.is_stale(alert),
+                stores.incidents.lookup(alert.cluster, lookup_fields(alert, policy)),
+            )
+            if stale:
                 return
-            found = await self.stores.incidents.lookup(alert.cluster, lookup_fields(alert, policy))
             types = {alert_type(a.labels) for f in found.values() for i in f for a in i.alerts}
-            types.add(alert_type(alert.labels))
-            stats, last_seen = await self.stores.links.read(alert.cluster, types)
+            stats, last_seen = await stores.links.read(alert.cluster, {*types, alert_type(alert.labels)})
             join = choose_incident(alert, policy, found, stats)
             group = group_for(alert.labels, alert.cluster, policy)
-            now = self.svc.clock.now()
-            incident = apply_alert(join.incident if join else None, alert, group, now, join.why if join else "")
+            incident = apply_alert(
+                join.incident if join else None, alert, group, self.svc.clock.now(), join.why if join else ""
+            )
             if incident is None:
                 return
-            if alert.firing:
-                await self.stores.links.record(alert.cluster, alert_type(alert.labels), alert.starts_at, last_seen)
-            muting_changed = is_source(alert.labels, self.config.rules) and await self.stores.inhibitors.track(alert)
+            muting_changed = await self._learn(alert, last_seen)
             await self._publish(incident, f"{alert.alert_id} {alert.status}", stats)
             if muting_changed:
                 await self._refresh(await self._open_in(alert.cluster, but=incident.incident_id))
+
+    async def _learn(self, alert: Alert, last_seen: LastSeen) -> bool:
+        """Count the alert in the learned links and keep it if it can mute others; whether that set changed."""
+        writes: list[Awaitable[object]] = []
+        if alert.firing:
+            writes.append(self.stores.links.record(alert.cluster, alert_type(alert.labels), alert.starts_at, last_seen))
+        if is_source(alert.labels, self.config.rules):
+            writes.append(self.stores.inhibitors.track(alert))
+        done = await asyncio.gather(*writes)
+        return bool(is_source(alert.labels, self.config.rules) and done[-1])
 
     async def on_change(self, event: ChangeEvent) -> None:
         change = change_record(event, self.svc.clock.now())
@@ -111,44 +131,52 @@ class Correlator:
 
     # revisions -------------------------------------------------------------------------------------------
     async def _surroundings(self, incident: Incident, stats: LinkStats | None = None) -> Surroundings:
-        if stats is None:
-            stats, _ = await self.stores.links.read(incident.cluster, {alert_type(a.labels) for a in incident.alerts})
+        """Everything `derive` needs besides the incident, read concurrently."""
         window = self.config.change_window
         first = min(a.starts_at for a in incident.alerts)
         last = max(a.starts_at for a in incident.alerts)
+        sources, changes, apps, (learned, _) = await asyncio.gather(
+            self.stores.inhibitors.firing(incident.cluster),
+            self.stores.changes.between(incident.cluster, first - window, last),
+            self.stores.changes.apps(app_firing(incident)),
+            self._stats(incident) if stats is None else _ready((stats, {})),
+        )
         return Surroundings(
             silences=self._silences,
             rules=self.config.rules,
-            sources=await self.stores.inhibitors.firing(incident.cluster),
-            ranking=RankingInputs(
-                await self.stores.changes.between(incident.cluster, first - window, last),
-                stats,
-                self.config.thresholds,
-                window,
-            ),
-            apps=await self.stores.changes.apps(app_firing(incident)),
+            sources=sources,
+            ranking=RankingInputs(changes, learned, self.config.thresholds, window),
+            apps=apps,
         )
 
+    async def _stats(self, incident: Incident) -> tuple[LinkStats, LastSeen]:
+        return await self.stores.links.read(incident.cluster, {alert_type(a.labels) for a in incident.alerts})
+
     async def _publish(self, incident: Incident, why: str, stats: LinkStats | None = None) -> None:
-        """Derive, decide whether to tell people, publish, save and audit one new revision."""
+        """Derive, decide whether to tell people, publish, then save and audit one new revision."""
         now = self.svc.clock.now()
-        derived = derive(incident, await self._surroundings(incident, stats), now)
-        decision = decide(derived, await self.stores.incidents.notify_state(derived), self.config.timing, now)
+        around, state = await asyncio.gather(
+            self._surroundings(incident, stats), self.stores.incidents.notify_state(incident)
+        )
+        derived = derive(incident, around, now)
+        decision = decide(derived, state, self.config.timing, now)
         final = derived.model_copy(update={"notify": decision.notify})
         await self.svc.publish(final)
-        await self.stores.incidents.save(final, decision.state, decision.due, index_fields(final, self.config.policy))
-        await self.stores.changes.set_firing(final.cluster, app_firing(final))
         top = final.causes[0].description if final.causes else "unknown"
-        await self.svc.audit(
-            "incident",
-            final.state,
-            target=final.title,
-            reason=f"{why}; {len(final.alerts)} alert(s); notify: {decision.why}; likely cause: {top}",
-            incident_id=final.incident_id,
-            event_id=stable_id(final.event_id, "audit"),
-            revision=final.revision,
-            notify=final.notify,
-            silenced=final.silenced,
+        await asyncio.gather(
+            self.stores.incidents.save(final, decision.state, decision.due, index_fields(final, self.config.policy)),
+            self.stores.changes.set_firing(final.cluster, app_firing(final)),
+            self.svc.audit(
+                "incident",
+                final.state,
+                target=final.title,
+                reason=f"{why}; {len(final.alerts)} alert(s); notify: {decision.why}; likely cause: {top}",
+                incident_id=final.incident_id,
+                event_id=stable_id(final.event_id, "audit"),
+                revision=final.revision,
+                notify=final.notify,
+                silenced=final.silenced,
+            ),
         )
 
     async def _refresh(self, incidents: list[Incident]) -> None:
