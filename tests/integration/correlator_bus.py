@@ -5,11 +5,15 @@ the incident revisions the correlator answers with.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import json
+import os
+import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from healer_common.busclient import BusClient, RawMessage
@@ -81,3 +85,20 @@ async def drained(bus: BusClient, *consumers: ConsumerSpec) -> None:
         await eventually(
             functools.partial(consumer_drained, bus, consumer), timeout=60, what=f"{consumer.durable} drained"
         )
+
+
+async def healer(config: Path, *args: str) -> str:
+    """Run the `healer` command as a user would, with these settings; its standard output."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")}, "HEALER_CONFIG": str(config)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "healer_cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, f"healer {' '.join(args)} failed: {err.decode()}"
+    return out.decode()

@@ -5,11 +5,8 @@ silenced and inhibited alerts are recorded in their incidents and never notified
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import os
-import sys
 from typing import Any
 
 import pytest
@@ -19,30 +16,10 @@ from healer_common.busclient import BusClient
 from healer_common.events import ResourceRef
 from healer_common.streams import CORRELATOR_ALERTS, NOTIFIER_INCIDENTS
 from healer_common.testing import HttpPeer, Recorder, ServiceRunner, recording
-from tests.integration.correlator_bus import Body, audited, drained, incident_where, revisions
+from tests.integration.correlator_bus import Body, audited, drained, healer, incident_where, revisions
 from tests.unit.correlator_samples import make_alert, node_alert, pod_alert, resolved
 
 pytestmark = pytest.mark.integration
-
-
-async def healer(services: ServiceRunner, *args: str) -> str:
-    """Run the `healer` command as a user would, with the test's settings; its standard output."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")},
-        "HEALER_CONFIG": str(services.config_path),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "healer_cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, f"healer {' '.join(args)} failed: {err.decode()}"
-    return out.decode()
 
 
 def now() -> dt.datetime:
@@ -77,10 +54,10 @@ async def test_a_silenced_alert_is_recorded_never_told_and_told_once_its_silence
 ) -> None:
     async with recording(bus, bus.space.all_incidents, bus.space.all_audit) as seen:
         out = await healer(
-            running, "silence", "--duration", "20s", "--reason", "scheduled maintenance", "node=worker-7"
+            running.config_path, "silence", "--duration", "20s", "--reason", "scheduled maintenance", "node=worker-7"
         )
         silence_id = out.split()[1]
-        (listed,) = json.loads(await healer(running, "silence", "list", "--json"))
+        (listed,) = json.loads(await healer(running.config_path, "silence", "list", "--json"))
         assert (listed["silence_id"], listed["state"], listed["reason"]) == (
             silence_id,
             "active",
@@ -108,12 +85,14 @@ async def test_expiring_a_silence_early_tells_people_at_once_and_is_audited_by_w
     running: ServiceRunner, bus: BusClient, http_peer: HttpPeer
 ) -> None:
     async with recording(bus, bus.space.all_incidents, bus.space.all_audit) as seen:
-        out = await healer(running, "silence", "-d", "2h", "-r", "disk swap", "--author", "ana", 'pod=~"db-.*"')
+        out = await healer(
+            running.config_path, "silence", "-d", "2h", "-r", "disk swap", "--author", "ana", 'pod=~"db-.*"'
+        )
         silence_id = out.split()[1]
         await bus.publish(pod_alert("db-0", alert_id="H2", reason="DiskPressure", starts_at=now()))
         await revision_where(seen, "a silenced incident", lambda i: i["silenced"])
 
-        await healer(running, "silence", "expire", silence_id, "--author", "ben")
+        await healer(running.config_path, "silence", "expire", silence_id, "--author", "ben")
         await seen.wait_for(audited("cli", "silence", "expired"), what="the CLI's audit")
         ended = await seen.wait_for(audited("correlator", "silence", "expired"), timeout=60, what="correlator's audit")
         loud = await revision_where(seen, "told once expired", lambda i: i["notify"])
@@ -122,7 +101,9 @@ async def test_expiring_a_silence_early_tells_people_at_once_and_is_audited_by_w
     assert json.loads(ended.data)["reason"] == "expired early by ben; it was: disk swap (by ana)"
     assert loud["silenced"] is False
     assert len(told(http_peer)) == 1
-    assert json.loads(await healer(running, "silence", "list", "--json")) == [], "an ended silence is not in force"
+    assert json.loads(await healer(running.config_path, "silence", "list", "--json")) == [], (
+        "an ended silence is not in force"
+    )
 
 
 async def test_a_failing_database_mutes_the_queue_backlog_it_causes_until_it_recovers(

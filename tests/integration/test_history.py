@@ -3,11 +3,8 @@ running: oldest first, filtered by namespace, alerts alone on request, and as JS
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from healer_common.settings import Settings
 from healer_common.testing import write_settings
 from services.correlator.grouping import group_for
 from services.correlator.revision import open_incident
+from tests.integration.correlator_bus import healer
 from tests.unit.correlator_samples import POLICY, pod_alert, resolved
 from tests.unit.samples import remediation
 
@@ -24,21 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 async def history(settings: Settings, tmp_path: Path, *args: str) -> list[str]:
-    config = write_settings(settings, tmp_path / "healer.yaml")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")}, "HEALER_CONFIG": str(config)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "healer_cli",
-        "history",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, err.decode()
-    return out.decode().splitlines()
+    return (await healer(write_settings(settings, tmp_path / "healer.yaml"), "history", *args)).splitlines()
 
 
 async def test_history_reads_alerts_incidents_and_remediations_back_by_time(

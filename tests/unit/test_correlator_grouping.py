@@ -108,33 +108,29 @@ def test_a_resolve_for_an_alert_no_incident_holds_opens_nothing() -> None:
     assert Index().play(resolved(pod_alert("p1"), at(1))) == []
 
 
-def test_a_learned_link_joins_the_backlog_to_the_failing_database_in_its_namespace() -> None:
-    database = make_alert("H6", ResourceRef(kind="Database", namespace="shop", name="orders-db"))
-    backlog = make_alert("H7", ResourceRef(kind="Queue", namespace="shop", name="orders"), starts_at=at(2))
-    policy = GroupingPolicy(("cluster", "namespace", "alertname"), POLICY.topology, LinkThresholds())
-    learned = LinkStats(
-        window=dt.timedelta(minutes=10),
-        span=dt.timedelta(days=10),
-        counts={"H6": 20, "H7": 20},
-        pairs={("H6", "H7"): 18},
-    )
+DATABASE = make_alert("H6", ResourceRef(kind="Database", namespace="shop", name="orders-db"))
+BACKLOG = make_alert("H7", ResourceRef(kind="Queue", namespace="shop", name="orders"), starts_at=at(2))
+LINKING = GroupingPolicy(("cluster", "namespace", "alertname"), POLICY.topology, LinkThresholds())
 
-    assert len(Index(policy, learned).play(database, backlog)) == 1
-    assert len(Index(policy, NO_LINKS).play(database, backlog)) == 2, "nothing learned yet: apart"
+
+def learned(span: dt.timedelta, database_alerts: int) -> LinkStats:
+    """18 of 20 backlogs had a failing database within 10 minutes before, over `span` of history."""
+    return LinkStats(dt.timedelta(minutes=10), span, {"H6": database_alerts, "H7": 20}, {("H6", "H7"): 18})
+
+
+def test_a_learned_link_joins_the_backlog_to_the_failing_database_in_its_namespace() -> None:
+    assert len(Index(LINKING, learned(dt.timedelta(days=10), 20)).play(DATABASE, BACKLOG)) == 1
+    assert len(Index(LINKING, NO_LINKS).play(DATABASE, BACKLOG)) == 2, "nothing learned yet: apart"
 
 
 def test_a_link_no_better_than_chance_does_not_join() -> None:
-    database = make_alert("H6", ResourceRef(kind="Database", namespace="shop", name="orders-db"))
-    backlog = make_alert("H7", ResourceRef(kind="Queue", namespace="shop", name="orders"), starts_at=at(2))
-    policy = GroupingPolicy(("cluster", "namespace", "alertname"), POLICY.topology, LinkThresholds())
-    everywhere = LinkStats(
-        window=dt.timedelta(minutes=10),
-        span=dt.timedelta(hours=2),
-        counts={"H6": 12, "H7": 20},
-        pairs={("H6", "H7"): 18},
-    )
+    assert len(Index(LINKING, learned(dt.timedelta(hours=2), 12)).play(DATABASE, BACKLOG)) == 2
 
-    assert len(Index(policy, everywhere).play(database, backlog)) == 2
+
+def test_a_link_joins_only_alerts_in_the_namespace_of_the_cause() -> None:
+    elsewhere = make_alert("H7", ResourceRef(kind="Queue", namespace="billing", name="invoices"), starts_at=at(2))
+
+    assert len(Index(LINKING, learned(dt.timedelta(days=10), 20)).play(DATABASE, elsewhere)) == 2
 
 
 def test_the_join_says_why() -> None:
