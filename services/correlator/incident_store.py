@@ -22,7 +22,7 @@ from healer_common.incidents import Incident
 from healer_common.state import KeySpace
 from services.correlator.notify_timing import NotifyState
 
-LOCK_TIMEOUT_S = 30.0
+LOCK_TIMEOUT_S = 10.0  # an orphaned lock (a holder cancelled mid-acquire) frees itself within a shutdown grace
 CLOSED_TTL_S = 7 * 86_400
 
 
