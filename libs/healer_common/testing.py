@@ -7,6 +7,7 @@ Loaded as a pytest plugin (`pytest_plugins = ["healer_common.testing"]` in tests
                                 share the servers without seeing each other's messages
     bus                         a connected BusClient for those settings, streams created
     kube                        the kmock Kubernetes emulator on a loopback port, with a kubeconfig
+    prometheus                  Debian's `prometheus` on a loopback port scraping an exporter the test fills
     services                    starts Healer services as real OS processes and stops them after the test
 
 and `eventually` (await a condition with a deadline) and `Recorder` (collect what is published on a subject).
@@ -34,13 +35,14 @@ from typing import Any, TypeVar
 import kmock
 import nats.aio.msg
 import nats.js.errors
+import prometheus_client
 import pytest
 import yaml
 from pydantic import SecretStr
 
 from healer_common.busclient import BusClient, RawMessage
 from healer_common.heartbeat import read_heartbeats
-from healer_common.servers import ServerProcess, start_nats, start_redis
+from healer_common.servers import LOOPBACK, ServerProcess, free_port, start_nats, start_prometheus, start_redis
 from healer_common.settings import Settings, load_settings
 from healer_common.state import KeySpace, connect_redis
 from healer_common.streams import ConsumerSpec
@@ -191,8 +193,10 @@ class KubeEmulator:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="kube-emulator", daemon=True)
         self._stack: contextlib.AsyncExitStack | None = None
+        self._server: kmock.Server | None = None
         self.emulator: kmock.KubernetesEmulator | None = None
         self.url = ""
+        self.port: int | None = None
 
     def start(self) -> KubeEmulator:
         self._thread.start()
@@ -202,10 +206,31 @@ class KubeEmulator:
     async def _enter(self) -> None:
         self._stack = contextlib.AsyncExitStack()
         self.emulator = await self._stack.enter_async_context(kmock.KubernetesEmulator())
-        server = await self._stack.enter_async_context(kmock.Server(self.emulator))
-        self.url = str(server.url).rstrip("/")
+        await self._serve()
+
+    async def _serve(self) -> None:
+        self._server = kmock.Server(self._em(), port=self.port)
+        await self._server.__aenter__()
+        # A stopped API server drops its watchers at once; aiohttp would otherwise wait a minute for them.
+        self._server.server.runner._shutdown_timeout = 0.2  # type: ignore[union-attr]
+        self.url = str(self._server.url).rstrip("/")
+        self.port = self._server.port
+
+    async def _close_server(self) -> None:
+        if self._server is not None:
+            await self._server.__aexit__(None, None, None)
+            self._server = None
+
+    def stop_server(self) -> None:
+        """Take the API server down (connections refused, watches cut); its objects stay for `start_server`."""
+        self._call(self._close_server())
+
+    def start_server(self) -> None:
+        """Serve the same objects again on the same port, as an API server coming back would."""
+        self._call(self._serve())
 
     def stop(self) -> None:
+        self._call(self._close_server())
         if self._stack is not None:
             self._call(self._stack.aclose())
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -231,6 +256,21 @@ class KubeEmulator:
             self._em().objects[kmock.resource(group, version, plural), namespace, name] = body
 
         self._call(put())
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call the emulator's API over HTTP (so watchers see the change) and return the JSON answer.
+
+        e.g. `kube.api("PATCH", "/api/v1/namespaces/cto/pods/rex-1", {"status": {...}})`.
+        """
+
+        async def call() -> dict[str, Any]:
+            async with self._em().request(method, path, json=body) as response:
+                answer: dict[str, Any] = await response.json()
+                if response.status >= 400:
+                    raise RuntimeError(f"{method} {path} answered {response.status}: {answer}")
+                return answer
+
+        return self._call(call())
 
     def get(self, group: str, version: str, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         async def get() -> dict[str, Any] | None:
@@ -296,6 +336,24 @@ class HttpPeer:
             if (method is None or str(r.method.value).upper() == method.upper())
             and (path is None or r.url.path == path)
         ]
+
+
+# Prometheus ---------------------------------------------------------------------------------------------------
+@dataclass
+class PrometheusHarness:
+    """A real Prometheus scraping, every second, an exporter whose series the test sets with prometheus-client.
+
+    `registry` is the exporter's: create Gauges and Counters on it as kube-state-metrics or node-exporter
+    would name them; `url` is the Prometheus HTTP API the collector reads.
+    """
+
+    server: ServerProcess
+    registry: prometheus_client.CollectorRegistry
+    exporter_url: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
 
 
 # service processes --------------------------------------------------------------------------------------------
@@ -466,6 +524,23 @@ def kube(tmp_path: Path) -> Iterator[KubeEmulator]:
     emulator.write_kubeconfig(tmp_path / "kubeconfig")
     yield emulator
     emulator.stop()
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[PrometheusHarness]:
+    registry = prometheus_client.CollectorRegistry()
+    port = free_port()
+    exporter, thread = prometheus_client.start_http_server(port, addr=LOOPBACK, registry=registry)
+    try:
+        server = start_prometheus(tmp_path / "prometheus", [f"{LOOPBACK}:{port}"])
+    except Exception:
+        exporter.shutdown()
+        raise
+    yield PrometheusHarness(server, registry, f"http://{LOOPBACK}:{port}")
+    server.stop()
+    exporter.shutdown()
+    exporter.server_close()
+    thread.join(5)
 
 
 @pytest.fixture
