@@ -1,0 +1,164 @@
+"""The loki source: LogQL queries for the lines that matter, published as `healer.log.v1` with their stream
+labels (and the topology of the pod they name), where the detector's patterns and signatures read them.
+
+Each named query reads `/loki/api/v1/query_range` forward from where its last run ended, re-reading
+`overlap_s` for lines Loki ingested late; a line read twice is published once (its id is its stream, time and
+text, and recently published ids are remembered). A run that hits `limit` goes on from its last line next
+time. Lines carry `query` (which query found them) and a `level` (the stream's own, or read from the line).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from healer_common.clock import Clock
+from healer_common.collector_settings import LokiSourceSettings, RetrySettings
+from healer_common.events import LogData
+from healer_common.messages import stable_id
+from services.collector.observations import Emission, LogRecord, Observation
+from services.collector.outbox import Outbox
+from services.collector.sight import SourceSight
+from services.collector.sources.http_reads import Refused, Unreachable, get_json
+
+SOURCE = "loki"
+Enrich = Callable[[dict[str, str]], dict[str, str]]
+_ANY_NAMESPACE = '{namespace=~".+"}'
+# Most specific first: a line both queries find is published with the first query's name.
+DEFAULT_QUERIES = {
+    "dns": _ANY_NAMESPACE
+    + ' |~ "(?i)(no such host|nxdomain|servfail|server misbehaving|temporary failure in name resolution'
+    + '|dns lookup failed|i/o timeout.*:53)"',
+    "database": _ANY_NAMESPACE
+    + ' |~ "(?i)(too many (clients|connections)|connection pool (exhausted|timed out|is full)'
+    + '|remaining connection slots|could not obtain (a )?connection|deadlock detected|slow query)"',
+    "queue": _ANY_NAMESPACE
+    + ' |~ "(?i)(queue (is )?full|queue backlog|backlog of|consumer timeout|messages? (dropped|rejected)'
+    + '|redelivered)"',
+    "errors": _ANY_NAMESPACE + ' |~ "(?i)(error|exception|fatal|panic|traceback)"',
+}
+_LEVELS = (
+    (re.compile(r"(?i)\b(fatal|panic|critical)\b"), "critical"),
+    (re.compile(r"(?i)\b(error|err|exception|traceback)\b"), "error"),
+    (re.compile(r"(?i)\b(warn|warning)\b"), "warning"),
+)
+LEVEL_LABELS = ("level", "detected_level", "severity")
+NANOSECONDS = 1_000_000_000
+
+
+def level_of(labels: dict[str, str], line: str) -> str:
+    for key in LEVEL_LABELS:
+        if labels.get(key):
+            return labels[key].lower()[:16]
+    return next((level for pattern, level in _LEVELS if pattern.search(line)), "info")
+
+
+def records_from(answer: Any, query: str, enrich: Enrich) -> tuple[list[LogRecord], int]:
+    """The lines of a `query_range` answer (resultType streams), oldest first, and the newest line's time in ns
+    (Loki's own precision, which a datetime does not keep)."""
+    found = []
+    newest = 0
+    for stream in ((answer or {}).get("data") or {}).get("result") or []:
+        labels = {k: str(v) for k, v in (stream.get("stream") or {}).items()}
+        enriched = enrich({**labels, "query": query})
+        for value in stream.get("values") or []:
+            stamp, line = str(value[0]), str(value[1])
+            if not line or not stamp.isdigit():
+                continue
+            newest = max(newest, int(stamp))
+            when = dt.datetime.fromtimestamp(int(stamp) / NANOSECONDS, tz=dt.UTC)
+            data = LogData(line=line[:65_536], level=level_of(labels, line), labels=enriched)
+            key = stable_id(sorted(labels.items()), stamp, line)
+            found.append(LogRecord(data, when, f"loki/{key}"))
+    return sorted(found, key=lambda r: r.time), newest
+
+
+class RecentKeys:
+    """The keys of the last `size` lines published, so an overlapping window does not publish them again."""
+
+    def __init__(self, size: int) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def fresh(self, records: list[LogRecord]) -> list[LogRecord]:
+        new = []
+        for record in records:
+            if record.key not in self._keys:
+                self._keys[record.key] = None
+                new.append(record)
+        while len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+        return new
+
+
+class LokiSource:
+    def __init__(
+        self,
+        url: str,
+        *,
+        settings: LokiSourceSettings,
+        retry: RetrySettings,
+        sight: SourceSight,
+        outbox: Outbox,
+        enrich: Enrich,
+        clock: Clock,
+    ) -> None:
+        self._url = url.rstrip("/")
+        self._settings = settings
+        self._retry = retry
+        self._sight = sight
+        self._outbox = outbox
+        self._enrich = enrich
+        self._clock = clock
+        self._queries = {**(DEFAULT_QUERIES if settings.default_queries else {}), **settings.queries}
+        self._cursors: dict[str, tuple[int, bool]] = {}  # query -> (where the next run starts, may it overlap)
+        self._recent = RecentKeys(settings.limit * max(1, len(self._queries)) * 4)
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(base_url=self._url, timeout=self._settings.timeout_s) as http:
+            while True:
+                started = time.monotonic()
+                await self.read(http)
+                await asyncio.sleep(max(0.0, self._settings.interval_s - (time.monotonic() - started)))
+
+    async def read(self, http: httpx.AsyncClient) -> None:
+        """One run of every query: new lines published, the sight told how it went."""
+        now = int(self._clock.now().timestamp() * NANOSECONDS)
+        records: list[LogRecord] = []
+        seen: list[Observation] = []
+        for name, logql in self._queries.items():
+            try:
+                answer = await get_json(
+                    http, "/loki/api/v1/query_range", self._params(name, logql, now), self._retry, self._clock
+                )
+            except Unreachable as exc:
+                seen += self._sight.unreachable(name, str(exc), self._clock.now())
+                break
+            except Refused as exc:
+                seen += self._sight.degraded(name, f"query {name}: {exc}", self._clock.now())
+                continue
+            found, newest = records_from(answer, name, self._enrich)
+            truncated = len(found) >= self._settings.limit
+            self._cursors[name] = (newest + 1, False) if truncated else (now, True)
+            records += self._recent.fresh(found)
+            seen += self._sight.reached(name, self._clock.now())
+        await self._outbox.emit(SOURCE, Emission(conditions=seen, logs=records))
+
+    def _params(self, name: str, logql: str, now: int) -> dict[str, Any]:
+        start, may_overlap = self._cursors.get(name, (now - int(self._settings.interval_s * NANOSECONDS), True))
+        if may_overlap:
+            start -= int(self._settings.overlap_s * NANOSECONDS)
+        return {
+            "query": logql,
+            "start": max(0, start),
+            "end": now,
+            "limit": self._settings.limit,
+            "direction": "forward",
+        }
