@@ -162,8 +162,9 @@ class ResourceWatch:
         name, status = self.resource.name, exc.status
         if status == 410:
             self._version = None
-        elif status == 404:
-            self._deliver(Contact(name, "reached"))  # not served here (no such CRD): nothing to read, not an error
+        elif status == 404:  # not served here (no such CRD): none of them, and no error
+            self._deliver(Contact(name, "reached"))
+            self._deliver(Listed(name, []))
             self._stopping.wait(ABSENT_RETRY_S)
         else:
             outcome: Literal["unreachable", "degraded"] = "degraded" if status == 403 else "unreachable"

@@ -35,6 +35,10 @@ from services.collector.sources.workloads import DeploymentTracker, TopologyFeed
 from services.collector.topology import Topology
 
 ARGOCD_RESOURCES = frozenset({"applications"})
+LINKS_FIRST = frozenset({"replicasets", "persistentvolumeclaims"})
+"""Kinds the topology links pods through: listed before the rest, so the first word about a pod already
+names its Deployment (up to LINKS_WAIT_S, so an unreachable server does not hold the rest back)."""
+LINKS_WAIT_S = 10.0
 DRAIN = 500  # news handled per wake-up before the loop yields to the rest of the collector
 
 
@@ -75,14 +79,29 @@ class KubernetesSource:
             ResourceWatch(self._api, RESOURCES[name], self._settings, self._retry, deliver) for name in self._trackers
         ]
         executor = ThreadPoolExecutor(max_workers=len(watches), thread_name_prefix=f"watch-{self._outbox.cluster}")
-        threads = [loop.run_in_executor(executor, watch.run) for watch in watches]
+        links = [w for w in watches if w.resource.name in LINKS_FIRST]
+        threads = [loop.run_in_executor(executor, watch.run) for watch in links]
         try:
+            await self._until_listed({w.resource.name for w in links}, queue)
+            threads += [loop.run_in_executor(executor, watch.run) for watch in watches if watch not in links]
             await self._consume(queue)
         finally:
             for watch in watches:
                 watch.interrupt()
             await asyncio.gather(*threads, return_exceptions=True)
             executor.shutdown(wait=False)
+
+    async def _until_listed(self, resources: set[str], queue: asyncio.Queue[WatchNews]) -> None:
+        deadline = time.monotonic() + LINKS_WAIT_S
+        waiting = set(resources)
+        while waiting and (left := deadline - time.monotonic()) > 0:
+            try:
+                news = await asyncio.wait_for(queue.get(), timeout=left)
+            except TimeoutError:
+                return
+            await self.handle(news)
+            if isinstance(news, Listed):
+                waiting.discard(news.resource)
 
     async def _consume(self, queue: asyncio.Queue[WatchNews]) -> None:
         next_resync = time.monotonic() + self._settings.resync_s
