@@ -536,8 +536,9 @@ def prometheus(tmp_path: Path) -> Iterator[PrometheusHarness]:
     except Exception:
         exporter.shutdown()
         raise
-    yield PrometheusHarness(server, registry, f"http://{LOOPBACK}:{port}")
-    server.stop()
+    harness = PrometheusHarness(server, registry, f"http://{LOOPBACK}:{port}")
+    yield harness
+    harness.server.stop()  # the test may have replaced it (a Prometheus restarted on its port)
     exporter.shutdown()
     exporter.server_close()
     thread.join(5)

@@ -5,6 +5,7 @@ can pin it.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 
@@ -32,3 +33,15 @@ class Backoff:
     def tries(self) -> int:
         """Failed tries since the last success."""
         return self._tries
+
+
+def stop_if_cancelled() -> None:
+    """Raise CancelledError when the current task is being cancelled, whatever an inner library made of it.
+
+    A cancellation that lands as an HTTP read times out can come back from httpx as a timeout (anyio turns
+    the two into one); a retry loop that caught it would then retry forever and the collector would never
+    stop. Every loop that catches a failure and tries again calls this first.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

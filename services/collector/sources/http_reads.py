@@ -16,7 +16,7 @@ import httpx
 
 from healer_common.clock import Clock
 from healer_common.collector_settings import RetrySettings
-from services.collector.backoff import Backoff
+from services.collector.backoff import Backoff, stop_if_cancelled
 from services.collector.sources.ratelimit import seconds_until
 
 MAX_RETRY_AFTER_S = 30.0
@@ -53,8 +53,10 @@ async def get_json(
         try:
             response = await http.get(path, params=params)
         except httpx.TransportError as exc:
+            stop_if_cancelled()
             error, failure = f"{type(exc).__name__}: {exc}".strip(": "), Unreachable
         else:
+            stop_if_cancelled()
             if response.status_code < 400:
                 try:
                     return response.json()

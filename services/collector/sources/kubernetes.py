@@ -96,7 +96,8 @@ class KubernetesSource:
         waiting = set(resources)
         while waiting and (left := deadline - time.monotonic()) > 0:
             try:
-                news = await asyncio.wait_for(queue.get(), timeout=left)
+                async with asyncio.timeout(left):  # not wait_for: in 3.11 it can swallow a cancellation
+                    news = await queue.get()
             except TimeoutError:
                 return
             await self.handle(news)
@@ -107,7 +108,8 @@ class KubernetesSource:
         next_resync = time.monotonic() + self._settings.resync_s
         while True:
             try:
-                news = await asyncio.wait_for(queue.get(), timeout=max(0.0, next_resync - time.monotonic()))
+                async with asyncio.timeout(max(0.0, next_resync - time.monotonic())):
+                    news = await queue.get()
             except TimeoutError:
                 await self.resync()
                 next_resync = time.monotonic() + self._settings.resync_s

@@ -27,7 +27,7 @@ from cryptography import x509
 from healer_common.clock import Clock
 from healer_common.collector_settings import ProbesSettings, ProbeTarget, RetrySettings
 from healer_common.events import MetricSample
-from services.collector.backoff import Backoff
+from services.collector.backoff import Backoff, stop_if_cancelled
 from services.collector.observations import Emission, observe
 from services.collector.outbox import Outbox
 from services.collector.sources.ratelimit import RateLimit, rate_limit
@@ -111,6 +111,7 @@ class ProbesSource:
             while True:
                 started = time.monotonic()
                 outcome = await self.probe(http, target)
+                stop_if_cancelled()
                 await self._outbox.emit(SOURCE, probe_emission(outcome, self._memory, self._clock.now()))
                 interval = target.interval_s or self._settings.interval_s
                 await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
@@ -134,6 +135,7 @@ class ProbesSource:
                 error = f"no answer from {target.url} within {self._settings.timeout_s}s"
             except httpx.TransportError as exc:
                 error = f"{type(exc).__name__} on {target.url}: {exc}"
+            stop_if_cancelled()
             if attempt < self._retry.attempts:
                 await asyncio.sleep(backoff.next())
         return ProbeOutcome(target, None, time.monotonic() - started, error=error)
