@@ -29,6 +29,11 @@ KUBERNETES_RESOURCES = (
 )
 
 
+def repeated(names: list[str]) -> list[str]:
+    """The names that occur more than once, for validators of lists that must name each item once."""
+    return sorted({name for name in names if names.count(name) > 1})
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -152,7 +157,6 @@ class ProbesSettings(_Section):
     @field_validator("targets")
     @classmethod
     def _unique_names(cls, value: list[ProbeTarget]) -> list[ProbeTarget]:
-        names = [t.name for t in value]
-        if duplicates := sorted({n for n in names if names.count(n) > 1}):
-            raise ValueError(f"probe names must be unique; repeated: {', '.join(duplicates)}")
+        if twice := repeated([t.name for t in value]):
+            raise ValueError(f"probe names must be unique; repeated: {', '.join(twice)}")
         return value

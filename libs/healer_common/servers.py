@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,17 +85,24 @@ class ServerProcess:
                 self.process.wait(timeout)
 
 
-def _wait_listening(server: ServerProcess, timeout: float, log: Path) -> None:
+def _wait_listening(
+    server: ServerProcess, timeout: float, log: Path, ready: Callable[[ServerProcess], bool] | None = None
+) -> None:
+    """Until the server listens (or `ready` says it is ready); a server that exits or never does is an error."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"{server.name} exited with {server.process.returncode} at start:\n{tail}")
-        if port_in_use(server.port, server.host):
+        if (ready or _listens)(server):
             return
         time.sleep(0.02)
     server.stop()
-    raise RuntimeError(f"{server.name} did not listen on {server.host}:{server.port} within {timeout}s")
+    raise RuntimeError(f"{server.name} was not ready on {server.host}:{server.port} within {timeout}s")
+
+
+def _listens(server: ServerProcess) -> bool:
+    return port_in_use(server.port, server.host)
 
 
 def _check_free(name: str, port: int, host: str, flag: str) -> None:
@@ -183,20 +191,11 @@ def prometheus_config(targets: list[str], scrape_interval_s: float) -> str:
     return json.dumps(config, indent=2)
 
 
-def _wait_ready(server: ServerProcess, timeout: float, log: Path) -> None:
+def _answers_queries(server: ServerProcess) -> bool:
     """Prometheus listens before it has loaded its TSDB; /-/ready says when it answers queries."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode} at start:\n{tail}")
-        ready_url = f"{server.url}/-/ready"
-        with contextlib.suppress(OSError), urllib.request.urlopen(ready_url, timeout=1) as response:  # noqa: S310 - our loopback URL
-            if response.status == 200:
-                return
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"{server.name} was not ready on {server.host}:{server.port} within {timeout}s")
+    with contextlib.suppress(OSError), urllib.request.urlopen(f"{server.url}/-/ready", timeout=1) as response:  # noqa: S310 - our loopback URL
+        return bool(response.status == 200)
+    return False
 
 
 def start_prometheus(
@@ -219,5 +218,5 @@ def start_prometheus(
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     server = ServerProcess("prometheus", proc, host, port, data_dir, "http")
-    _wait_ready(server, 30.0, log)
+    _wait_listening(server, 30.0, log, _answers_queries)
     return server

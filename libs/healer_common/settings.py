@@ -29,6 +29,7 @@ from healer_common.collector_settings import (
     ProbesSettings,
     PrometheusSourceSettings,
     RetrySettings,
+    repeated,
 )
 from healer_common.errors import ConfigError
 from healer_common.subjects import SubjectSpace
@@ -163,9 +164,8 @@ class CollectorSettings(Section):
     @field_validator("clusters")
     @classmethod
     def _unique_cluster_names(cls, value: list[CollectedCluster]) -> list[CollectedCluster]:
-        names = [c.name for c in value]
-        if repeated := sorted({n for n in names if names.count(n) > 1}):
-            raise ValueError(f"cluster names must be unique; repeated: {', '.join(repeated)}")
+        if twice := repeated([c.name for c in value]):
+            raise ValueError(f"cluster names must be unique; repeated: {', '.join(twice)}")
         return value
 
 

@@ -356,6 +356,12 @@ class PrometheusHarness:
         return self.server.url
 
 
+def answer(status: int, payload: Any = None, headers: dict[str, str] | None = None) -> Any:
+    """A peer's answer with a status of its own, for reactions computed per request (`peer.handler[...] <<
+    (lambda request: answer(429, ...))`). Give every such answer a status: kmock keeps the last one it sent."""
+    return kmock.Response(status=status, payload=payload, headers=headers)  # type: ignore[attr-defined] # not in kmock's __all__
+
+
 # service processes --------------------------------------------------------------------------------------------
 @dataclass
 class ServiceProcess:

@@ -22,6 +22,7 @@ from healer_common.subjects import SubjectSpace
 from services.collector.backoff import Backoff
 from services.collector.outbox import Outbox, Publish
 from services.collector.sight import SourceSight, cluster_health
+from services.collector.sources.http_reads import Polling
 from services.collector.sources.kubernetes import KubernetesSource, build_trackers, source_of
 from services.collector.sources.loki import LokiSource
 from services.collector.sources.probes import ProbesSource
@@ -80,27 +81,16 @@ class ClusterReader:
 
     def _add_http_sources(self, cluster: CollectedCluster) -> None:
         """Prometheus and Loki: their reads already retried, one failed read makes them Unreachable."""
-        settings, outbox, enrich, clock = self._settings, self.outbox, self.topology.enrich, self._clock
+        settings = self._settings
+
+        def polling(source: str, url: str) -> Polling:
+            sight = self._sight(source, 1)
+            return Polling(url, settings.retry, sight, self.outbox, self.topology.enrich, self._clock)
+
         if url := cluster.prometheus_url or settings.prometheus_url:
-            self.runners["prometheus"] = PrometheusSource(
-                url,
-                settings=settings.prometheus,
-                retry=settings.retry,
-                sight=self._sight("prometheus", 1),
-                outbox=outbox,
-                enrich=enrich,
-                clock=clock,
-            ).run
+            self.runners["prometheus"] = PrometheusSource(polling("prometheus", url), settings.prometheus).run
         if url := cluster.loki_url or settings.loki_url:
-            self.runners["loki"] = LokiSource(
-                url,
-                settings=settings.loki,
-                retry=settings.retry,
-                sight=self._sight("loki", 1),
-                outbox=outbox,
-                enrich=enrich,
-                clock=clock,
-            ).run
+            self.runners["loki"] = LokiSource(polling("loki", url), settings.loki).run
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._supervise(name, run)) for name, run in self.runners.items()]

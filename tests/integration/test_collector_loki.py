@@ -17,9 +17,10 @@ import pytest
 from healer_common.busclient import BusClient
 from healer_common.clock import SystemClock
 from healer_common.collector_settings import LokiSourceSettings, RetrySettings
-from healer_common.testing import HttpPeer, Recorder, eventually, recording
+from healer_common.testing import HttpPeer, Recorder, answer, eventually, recording
 from services.collector.outbox import Outbox
 from services.collector.sight import SourceSight
+from services.collector.sources.http_reads import Polling
 from services.collector.sources.loki import LokiSource
 from services.collector.topology import Topology
 
@@ -38,11 +39,11 @@ class LokiPeer:
         now = int(dt.datetime.now(dt.UTC).timestamp() * 1e9)
         self.lines.append((labels, now - 1_000_000_000, line))  # a second ago, as Loki has it after ingestion
 
-    def answer(self, request: kmock.Request) -> Any:
+    def query_range(self, request: kmock.Request) -> Any:
         params = request.params
         pattern = re.search(r'\|~ "(.*)"$', params["query"])
         if pattern is None:
-            return kmock.Response(status=400, payload=b"parse error at line 1, col 1: syntax error")
+            return answer(400, b"parse error at line 1, col 1: syntax error")
         start, end = int(params["start"]), int(params["end"])
         streams: dict[tuple[tuple[str, str], ...], list[list[str]]] = {}
         for labels, stamp, line in self.lines:
@@ -50,7 +51,7 @@ class LokiPeer:
                 streams.setdefault(tuple(sorted(labels.items())), []).append([str(stamp), line])
         result = [{"stream": dict(key), "values": values} for key, values in streams.items()]
         body = {"status": "success", "data": {"resultType": "streams", "result": result, "stats": {}}}
-        return kmock.Response(status=200, payload=body)  # an explicit status: kmock keeps the last one it sent
+        return answer(200, body)  # an explicit status: kmock keeps the last one it sent
 
 
 def loki_source(url: str, bus: BusClient, **settings: Any) -> tuple[LokiSource, SourceSight]:
@@ -58,9 +59,7 @@ def loki_source(url: str, bus: BusClient, **settings: Any) -> tuple[LokiSource, 
     sight = SourceSight("loki", clock.now(), unreachable_after=1)
     options = LokiSourceSettings(**{"timeout_s": 2.0, **settings})
     outbox = Outbox(bus.publish_raw, bus.space, "prod-eu-1", clock)
-    return LokiSource(
-        url, settings=options, retry=QUICK, sight=sight, outbox=outbox, enrich=Topology().enrich, clock=clock
-    ), sight
+    return LokiSource(Polling(url, QUICK, sight, outbox, Topology().enrich, clock), options), sight
 
 
 def lines(seen: Recorder) -> list[dict[str, Any]]:
@@ -75,7 +74,7 @@ async def test_lines_loki_finds_arrive_once_as_log_events_with_their_stream_and_
     http_peer: HttpPeer, bus: BusClient
 ) -> None:
     loki = LokiPeer()
-    http_peer.handler[f"get {PATH}"] << loki.answer
+    http_peer.handler[f"get {PATH}"] << loki.query_range
     gateway = {"namespace": "cto", "app": "gateway"}
     loki.add(gateway, "error: dial tcp: lookup redis.cto.svc: no such host")
     loki.add({"namespace": "db", "app": "orders"}, "FATAL: sorry, too many clients already")
@@ -109,7 +108,7 @@ async def test_a_query_loki_cannot_parse_degrades_the_source_and_the_others_go_o
     http_peer: HttpPeer, bus: BusClient
 ) -> None:
     loki = LokiPeer()
-    http_peer.handler[f"get {PATH}"] << loki.answer
+    http_peer.handler[f"get {PATH}"] << loki.query_range
     loki.add({"namespace": "cto", "app": "api"}, "Traceback (most recent call last):")
     collector, sight = loki_source(http_peer.url, bus, queries={"mine": '{app="api"} |= "oops" | json |'})
 
@@ -129,10 +128,8 @@ async def test_a_query_loki_cannot_parse_degrades_the_source_and_the_others_go_o
 async def test_too_many_requests_is_retried_after_the_time_loki_asks_for(http_peer: HttpPeer, bus: BusClient) -> None:
     loki = LokiPeer()
     loki.add({"namespace": "cto", "app": "api"}, "error: upstream reset")
-    refusals = iter(
-        [kmock.Response(status=429, headers={"Retry-After": "1"}, payload=b"too many outstanding requests")]
-    )
-    http_peer.handler[f"get {PATH}"] << (lambda request: next(refusals, None) or loki.answer(request))
+    refusals = iter([answer(429, b"too many outstanding requests", {"Retry-After": "1"})])
+    http_peer.handler[f"get {PATH}"] << (lambda request: next(refusals, None) or loki.query_range(request))
     collector, sight = loki_source(
         http_peer.url, bus, default_queries=False, queries={"errors": '{app="api"} |~ "error"'}
     )
@@ -154,7 +151,7 @@ async def test_a_failing_or_silent_loki_is_unreachable_and_says_so(http_peer: Ht
         await asyncio.sleep(1.5)  # longer than the source waits
         return {"status": "success", "data": {"resultType": "streams", "result": []}}
 
-    http_peer.handler[f"get {PATH}"] << kmock.Response(status=500, payload=b"internal error: too many tenants")
+    http_peer.handler[f"get {PATH}"] << answer(500, b"internal error: too many tenants")
     failing, failing_sight = loki_source(
         http_peer.url, bus, default_queries=False, queries={"errors": '{a="b"} |~ "x"'}
     )

@@ -7,25 +7,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import ipaddress
 import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import kmock
 import pytest
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from healer_common.busclient import BusClient, RawMessage
 from healer_common.clock import SystemClock
 from healer_common.collector_settings import ProbesSettings, ProbeTarget, RetrySettings
 from healer_common.servers import LOOPBACK, free_port
-from healer_common.testing import HttpPeer, Recorder, recording
+from healer_common.testing import HttpPeer, Recorder, answer, recording
 from services.collector.outbox import Outbox
+from services.collector.sources import samples
 from services.collector.sources.probes import ProbesSource
 
 pytestmark = pytest.mark.integration
@@ -66,9 +61,7 @@ def github_headers(remaining: int, reset_in_s: int) -> dict[str, str]:
 
 
 async def test_a_healthy_api_reports_success_latency_and_the_quota_left(http_peer: HttpPeer, bus: BusClient) -> None:
-    http_peer.handler["get /rate_limit"] << kmock.Response(
-        status=200, headers=github_headers(4000, 600), payload={"resources": {}}
-    )
+    http_peer.handler["get /rate_limit"] << answer(200, {"resources": {}}, github_headers(4000, 600))
     github = ProbeTarget(name="github", url=f"{http_peer.url}/rate_limit")
 
     async with probing(bus, github) as seen:
@@ -89,9 +82,7 @@ async def test_an_exhausted_quota_answered_with_429_is_a_failed_probe_that_says_
     http_peer: HttpPeer, bus: BusClient
 ) -> None:
     headers = github_headers(0, 42) | {"Retry-After": "42"}
-    http_peer.handler["get /user"] << kmock.Response(
-        status=429, headers=headers, payload={"message": "API rate limit exceeded"}
-    )
+    http_peer.handler["get /user"] << answer(429, {"message": "API rate limit exceeded"}, headers)
 
     async with probing(bus, ProbeTarget(name="github", url=f"{http_peer.url}/user")) as seen:
         failed = await seen.wait_for(condition("ProbeFailed"), what="ProbeFailed")
@@ -107,7 +98,7 @@ async def test_an_exhausted_quota_answered_with_429_is_a_failed_probe_that_says_
 
 async def test_a_failing_service_is_reported_down_then_up_again(http_peer: HttpPeer, bus: BusClient) -> None:
     answers = iter([503, 503])
-    http_peer.handler["get /healthz"] << (lambda: kmock.Response(status=next(answers, 200), payload={"status": "?"}))
+    http_peer.handler["get /healthz"] << (lambda: answer(next(answers, 200), payload={"status": "?"}))
 
     async with probing(bus, ProbeTarget(name="api", url=f"{http_peer.url}/healthz")) as seen:
         await seen.wait_for(condition("ProbeSucceeded"), what="the recovery")
@@ -139,25 +130,10 @@ async def test_a_silent_service_is_a_failed_probe_after_its_timeout_and_retry(bu
 async def tls_peer(tmp_path: Path) -> AsyncIterator[tuple[str, Path, dt.datetime]]:
     """An HTTPS server on 127.0.0.1 with a certificate (its own CA) that expires in 20 days."""
     expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=20)).replace(microsecond=0)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOOPBACK)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(expires - dt.timedelta(days=90))
-        .not_valid_after(expires)
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    certificate, key = samples.self_signed_certificate(expires, LOOPBACK)
     cert_file, key_file = tmp_path / "tls.crt", tmp_path / "tls.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    cert_file.write_bytes(certificate)
+    key_file.write_bytes(key)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
 

@@ -20,11 +20,22 @@ from healer_common.testing import PrometheusHarness, Recorder, eventually, recor
 from services.collector.outbox import Outbox
 from services.collector.sight import SourceSight
 from services.collector.sources import samples
+from services.collector.sources.http_reads import Polling
 from services.collector.sources.prometheus import PrometheusSource
 from services.collector.topology import Topology
 
 pytestmark = pytest.mark.integration
 QUICK = RetrySettings(attempts=2, backoff_s=0.1, max_backoff_s=0.2)
+EXPORTED = {
+    "container_memory_usage_ratio",
+    "node_memory_usage_ratio",
+    "pvc_usage_ratio",
+    "node_memory_request_ratio",
+    "container_restarts",
+    "db_connection_pool_usage_ratio",
+    "queue_depth",
+}
+"""The signals `export_a_cluster` feeds; each query sees them from the first scrape after its own time."""
 
 
 def export_a_cluster(prometheus: PrometheusHarness) -> None:
@@ -57,16 +68,8 @@ def source(
     clock = SystemClock()
     sight = SourceSight("prometheus", clock.now(), unreachable_after=1)
     outbox = Outbox(bus.publish_raw, bus.space, "prod-eu-1", clock)
-    found = PrometheusSource(
-        url,
-        settings=settings,
-        retry=QUICK,
-        sight=sight,
-        outbox=outbox,
-        enrich=(topology or Topology()).enrich,
-        clock=clock,
-    )
-    return found, sight
+    polling = Polling(url, QUICK, sight, outbox, (topology or Topology()).enrich, clock)
+    return PrometheusSource(polling, settings), sight
 
 
 def published(seen: Recorder) -> dict[str, list[dict[str, Any]]]:
@@ -96,7 +99,7 @@ async def test_the_default_pack_turns_exporter_metrics_into_the_detector_s_signa
 
         async def all_signals_in() -> bool:
             await collector.read(http)
-            return {"container_memory_usage_ratio", "db_connection_pool_usage_ratio"} <= set(published(seen))
+            return set(published(seen)) >= EXPORTED
 
         await eventually(all_signals_in, timeout=60, interval=0.5, what="Prometheus to have scraped the exporter")
 

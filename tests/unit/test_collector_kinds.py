@@ -6,10 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from services.collector.sources import samples
 from services.collector.sources.certificates import ExpiryTracker
@@ -24,19 +20,7 @@ NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
 
 def self_signed(not_after: dt.datetime) -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "api.example.com")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_after - dt.timedelta(days=90))
-        .not_valid_after(not_after)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM)
+    return samples.self_signed_certificate(not_after, "api.example.com")[0]
 
 
 # nodes --------------------------------------------------------------------------------------------------------

@@ -3,23 +3,14 @@ metric they publish, and mistakes are refused at start with the reason."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from healer_common.errors import ConfigError
-from healer_common.settings import LEGACY_ENV, load_settings
+from healer_common.settings import load_settings
 from healer_common.signals import METRICS
 from services.collector.sources.prometheus_pack import DEFAULT_QUERIES, default_pack
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("HEALER_") or name in LEGACY_ENV:
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
 
 
 def test_with_no_clusters_listed_the_collector_reads_the_one_cluster_every_service_shares() -> None:

@@ -21,6 +21,7 @@ from services.collector.observations import (
     parse_time,
     rfc3339,
 )
+from services.collector.sources.tracker import Tracker
 from services.collector.transitions import TransitionMemory
 
 ACTIVE = {"Pending": "CodeRunPending", "Running": "CodeRunRunning"}
@@ -60,7 +61,7 @@ def phase_since(run: Json, phase: str) -> dt.datetime | None:
     return None
 
 
-class CodeRunTracker:
+class CodeRunTracker(Tracker):
     def __init__(self) -> None:
         self._memory = TransitionMemory()
         self._phases: dict[ObjectKey, tuple[str, dt.datetime]] = {}
@@ -80,7 +81,3 @@ class CodeRunTracker:
 
     def keys(self) -> list[ObjectKey]:
         return list(self._phases)
-
-    def resync(self, now: dt.datetime) -> Emission:
-        del now
-        return Emission()

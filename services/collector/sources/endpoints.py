@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from services.collector.observations import Emission, Json, ObjectKey, Observation, object_key, observe
+from services.collector.sources.tracker import Tracker
 from services.collector.transitions import TransitionMemory
 
 
@@ -70,7 +71,7 @@ class ServiceEndpoints:
         return EndpointsSide(self)
 
 
-class ServicesSide:
+class ServicesSide(Tracker):
     """The Services watch's view of `ServiceEndpoints`."""
 
     def __init__(self, state: ServiceEndpoints) -> None:
@@ -87,12 +88,8 @@ class ServicesSide:
     def keys(self) -> list[ObjectKey]:
         return self._state.service_keys()
 
-    def resync(self, now: dt.datetime) -> Emission:
-        del now
-        return Emission()
 
-
-class EndpointsSide:
+class EndpointsSide(Tracker):
     """The Endpoints watch's view of `ServiceEndpoints`."""
 
     def __init__(self, state: ServiceEndpoints) -> None:
@@ -108,7 +105,3 @@ class EndpointsSide:
 
     def keys(self) -> list[ObjectKey]:
         return self._state.endpoints_keys()
-
-    def resync(self, now: dt.datetime) -> Emission:
-        del now
-        return Emission()

@@ -1,5 +1,5 @@
-"""Reading a JSON HTTP API the way the prometheus and loki sources need: retried with backoff and jitter,
-honouring Retry-After, and failing with the decision the failure asks for.
+"""Reading a JSON HTTP API the way the prometheus and loki sources need: polled every interval, each read
+retried with backoff and jitter, honouring Retry-After, and failing with the decision the failure asks for.
 
     Unreachable   no useful answer after every try: connection refused, timeout, 5xx, 401. The source
                   reports it to its sight (sight.py), which says SourceUnreachable.
@@ -10,6 +10,9 @@ honouring Retry-After, and failing with the decision the failure asks for.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -17,7 +20,11 @@ import httpx
 from healer_common.clock import Clock
 from healer_common.collector_settings import RetrySettings
 from services.collector.backoff import Backoff, stop_if_cancelled
+from services.collector.outbox import Outbox
+from services.collector.sight import SourceSight
 from services.collector.sources.ratelimit import seconds_until
+
+Enrich = Callable[[dict[str, str]], dict[str, str]]
 
 MAX_RETRY_AFTER_S = 30.0
 
@@ -70,3 +77,29 @@ async def get_json(
         if attempt < retry.attempts:
             await asyncio.sleep(min(MAX_RETRY_AFTER_S, delay) if delay is not None else backoff.next())
     raise failure(error)
+
+
+@dataclass(frozen=True)
+class Polling:
+    """One polled API and what its source reports through: retries, sight, outbox, topology, clock."""
+
+    url: str
+    retry: RetrySettings
+    sight: SourceSight
+    outbox: Outbox
+    enrich: Enrich
+    clock: Clock
+
+    async def get_json(self, http: httpx.AsyncClient, path: str, params: dict[str, Any]) -> Any:
+        return await get_json(http, path, params, self.retry, self.clock)
+
+    async def every(
+        self, interval_s: float, timeout_s: float, read: Callable[[httpx.AsyncClient], Awaitable[None]]
+    ) -> None:
+        """Run `read` every `interval_s` on one client of the API, until cancelled."""
+        async with httpx.AsyncClient(base_url=self.url.rstrip("/"), timeout=timeout_s) as http:
+            while True:
+                started = time.monotonic()
+                await read(http)
+                stop_if_cancelled()
+                await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))

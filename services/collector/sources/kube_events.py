@@ -22,6 +22,7 @@ from services.collector.observations import (
     observe,
     parse_time,
 )
+from services.collector.sources.tracker import Tracker
 from services.collector.topology import Topology
 
 EVENT_CONDITIONS = {("Pod", "Evicted"): "Evicted"}
@@ -39,7 +40,7 @@ def event_count(event: Json) -> int:
     return int((event.get("series") or {}).get("count") or event.get("count") or 1)
 
 
-class EventTracker:
+class EventTracker(Tracker):
     def __init__(self, topology: Topology, history_after_s: float) -> None:
         self._topology = topology
         self._history_after_s = history_after_s
@@ -88,7 +89,3 @@ class EventTracker:
 
     def keys(self) -> list[ObjectKey]:
         return list(self._counts)
-
-    def resync(self, now: dt.datetime) -> Emission:
-        del now
-        return Emission()

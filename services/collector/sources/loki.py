@@ -9,27 +9,20 @@ time. Lines carry `query` (which query found them) and a `level` (the stream's o
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from healer_common.clock import Clock
-from healer_common.collector_settings import LokiSourceSettings, RetrySettings
+from healer_common.collector_settings import LokiSourceSettings
 from healer_common.events import LogData
 from healer_common.messages import stable_id
 from services.collector.observations import Emission, LogRecord, Observation
-from services.collector.outbox import Outbox
-from services.collector.sight import SourceSight
-from services.collector.sources.http_reads import Refused, Unreachable, get_json
+from services.collector.sources.http_reads import Enrich, Polling, Refused, Unreachable
 
 SOURCE = "loki"
-Enrich = Callable[[dict[str, str]], dict[str, str]]
 _ANY_NAMESPACE = '{namespace=~".+"}'
 # Most specific first: a line both queries find is published with the first query's name.
 DEFAULT_QUERIES = {
@@ -99,57 +92,37 @@ class RecentKeys:
 
 
 class LokiSource:
-    def __init__(
-        self,
-        url: str,
-        *,
-        settings: LokiSourceSettings,
-        retry: RetrySettings,
-        sight: SourceSight,
-        outbox: Outbox,
-        enrich: Enrich,
-        clock: Clock,
-    ) -> None:
-        self._url = url.rstrip("/")
+    def __init__(self, polling: Polling, settings: LokiSourceSettings) -> None:
+        self._polling = polling
         self._settings = settings
-        self._retry = retry
-        self._sight = sight
-        self._outbox = outbox
-        self._enrich = enrich
-        self._clock = clock
         self._queries = {**(DEFAULT_QUERIES if settings.default_queries else {}), **settings.queries}
         self._cursors: dict[str, tuple[int, bool]] = {}  # query -> (where the next run starts, may it overlap)
         self._recent = RecentKeys(settings.limit * max(1, len(self._queries)) * 4)
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(base_url=self._url, timeout=self._settings.timeout_s) as http:
-            while True:
-                started = time.monotonic()
-                await self.read(http)
-                await asyncio.sleep(max(0.0, self._settings.interval_s - (time.monotonic() - started)))
+        await self._polling.every(self._settings.interval_s, self._settings.timeout_s, self.read)
 
     async def read(self, http: httpx.AsyncClient) -> None:
         """One run of every query: new lines published, the sight told how it went."""
-        now = int(self._clock.now().timestamp() * NANOSECONDS)
+        polling, clock, sight = self._polling, self._polling.clock, self._polling.sight
+        now = int(clock.now().timestamp() * NANOSECONDS)
         records: list[LogRecord] = []
         seen: list[Observation] = []
         for name, logql in self._queries.items():
             try:
-                answer = await get_json(
-                    http, "/loki/api/v1/query_range", self._params(name, logql, now), self._retry, self._clock
-                )
+                answer = await polling.get_json(http, "/loki/api/v1/query_range", self._params(name, logql, now))
             except Unreachable as exc:
-                seen += self._sight.unreachable(name, str(exc), self._clock.now())
+                seen += sight.unreachable(name, str(exc), clock.now())
                 break
             except Refused as exc:
-                seen += self._sight.degraded(name, f"query {name}: {exc}", self._clock.now())
+                seen += sight.degraded(name, f"query {name}: {exc}", clock.now())
                 continue
-            found, newest = records_from(answer, name, self._enrich)
+            found, newest = records_from(answer, name, polling.enrich)
             truncated = len(found) >= self._settings.limit
             self._cursors[name] = (newest + 1, False) if truncated else (now, True)
             records += self._recent.fresh(found)
-            seen += self._sight.reached(name, self._clock.now())
-        await self._outbox.emit(SOURCE, Emission(conditions=seen, logs=records))
+            seen += sight.reached(name, clock.now())
+        await polling.outbox.emit(SOURCE, Emission(conditions=seen, logs=records))
 
     def _params(self, name: str, logql: str, now: int) -> dict[str, Any]:
         start, may_overlap = self._cursors.get(name, (now - int(self._settings.interval_s * NANOSECONDS), True))

@@ -9,26 +9,19 @@ history with `query_range`, so the detector's trends and predictions have data a
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import math
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from healer_common.clock import Clock
-from healer_common.collector_settings import PrometheusQuery, PrometheusSourceSettings, RetrySettings
+from healer_common.collector_settings import PrometheusQuery, PrometheusSourceSettings
 from healer_common.events import MetricSample
 from services.collector.observations import Emission, Observation
-from services.collector.outbox import Outbox
-from services.collector.sight import SourceSight
-from services.collector.sources.http_reads import Refused, Unreachable, get_json
+from services.collector.sources.http_reads import Enrich, Polling, Refused, Unreachable
 from services.collector.sources.prometheus_pack import default_pack
 
 SOURCE = "prometheus"
-Enrich = Callable[[dict[str, str]], dict[str, str]]
 
 
 def samples_from(answer: Any, metric: str, enrich: Enrich) -> list[MetricSample]:
@@ -52,53 +45,34 @@ def samples_from(answer: Any, metric: str, enrich: Enrich) -> list[MetricSample]
 
 
 class PrometheusSource:
-    def __init__(
-        self,
-        url: str,
-        *,
-        settings: PrometheusSourceSettings,
-        retry: RetrySettings,
-        sight: SourceSight,
-        outbox: Outbox,
-        enrich: Enrich,
-        clock: Clock,
-    ) -> None:
-        self._url = url.rstrip("/")
+    def __init__(self, polling: Polling, settings: PrometheusSourceSettings) -> None:
+        self._polling = polling
         self._settings = settings
-        self._retry = retry
-        self._sight = sight
-        self._outbox = outbox
-        self._enrich = enrich
-        self._clock = clock
         self._queries = (default_pack() if settings.default_queries else []) + list(settings.queries)
         self._backfilled = settings.backfill_s <= 0
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(base_url=self._url, timeout=self._settings.timeout_s) as http:
-            while True:
-                started = time.monotonic()
-                await self.read(http)
-                await asyncio.sleep(max(0.0, self._settings.interval_s - (time.monotonic() - started)))
+        await self._polling.every(self._settings.interval_s, self._settings.timeout_s, self.read)
 
     async def read(self, http: httpx.AsyncClient) -> None:
         """One run of every query: samples published, the sight told how it went."""
-        now = self._clock.now()
+        polling, clock, sight = self._polling, self._polling.clock, self._polling.sight
         samples: list[MetricSample] = []
         seen: list[Observation] = []
         for query in self._queries:
             try:
-                answer = await get_json(http, *self._request(query, now), self._retry, self._clock)
+                answer = await polling.get_json(http, *self._request(query, clock.now()))
             except Unreachable as exc:
-                seen += self._sight.unreachable(query.metric, str(exc), self._clock.now())
+                seen += sight.unreachable(query.metric, str(exc), clock.now())
                 break
             except Refused as exc:
-                seen += self._sight.degraded(query.metric, f"{query.metric}: {exc}", self._clock.now())
+                seen += sight.degraded(query.metric, f"{query.metric}: {exc}", clock.now())
                 continue
-            samples += samples_from(answer, query.metric, self._enrich)
-            seen += self._sight.reached(query.metric, self._clock.now())
+            samples += samples_from(answer, query.metric, polling.enrich)
+            seen += sight.reached(query.metric, clock.now())
         else:
             self._backfilled = True
-        await self._outbox.emit(SOURCE, Emission(conditions=seen, samples=samples))
+        await polling.outbox.emit(SOURCE, Emission(conditions=seen, samples=samples))
 
     def _request(self, query: PrometheusQuery, now: dt.datetime) -> tuple[str, dict[str, Any]]:
         if self._backfilled:

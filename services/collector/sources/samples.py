@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import ipaddress
 import uuid
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from services.collector.observations import Json, rfc3339
 
@@ -215,3 +221,29 @@ def warning_event(name: str, reason: str, message: str, involved: Json, when: dt
         "lastTimestamp": rfc3339(when),
         "source": {"component": "kubelet"},
     }
+
+
+def self_signed_certificate(not_after: dt.datetime, host: str = "127.0.0.1") -> tuple[bytes, bytes]:
+    """A certificate for `host` (an IP address or a name) that is its own CA, and its key, both PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    try:
+        alternative: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        alternative = x509.DNSName(host)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_after - dt.timedelta(days=90))
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName([alternative]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), private

@@ -23,7 +23,10 @@ class Tracker(Protocol):
 
     def keys(self) -> Iterable[ObjectKey]: ...
 
-    def resync(self, now: dt.datetime) -> Emission: ...
+    def resync(self, now: dt.datetime) -> Emission:
+        """What time alone has changed; most kinds change only when their objects do (inherit this)."""
+        del now
+        return Emission()
 
 
 Evaluate = Callable[[Json, dt.datetime], list[Observation]]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from healer_common.events import ChangeData, ResourceRef
 from services.collector.observations import ChangeRecord, Emission, Json, ObjectKey, object_key
+from services.collector.sources.tracker import Tracker
 from services.collector.topology import Topology
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -56,7 +57,7 @@ def rollout_changes(key: ObjectKey, before: Rollout, after: Rollout) -> list[Cha
     return found
 
 
-class DeploymentTracker:
+class DeploymentTracker(Tracker):
     def __init__(self) -> None:
         self._rollouts: dict[ObjectKey, Rollout] = {}
 
@@ -77,12 +78,8 @@ class DeploymentTracker:
     def keys(self) -> list[ObjectKey]:
         return list(self._rollouts)
 
-    def resync(self, now: dt.datetime) -> Emission:
-        del now
-        return Emission()
 
-
-class TopologyFeed:
+class TopologyFeed(Tracker):
     """ReplicaSets and PVCs: nothing to emit, only links for the topology every pod signal is labelled with."""
 
     def __init__(self, topology: Topology, kind: str) -> None:
@@ -105,7 +102,3 @@ class TopologyFeed:
 
     def keys(self) -> list[ObjectKey]:
         return list(self._keys)
-
-    def resync(self, now: dt.datetime) -> Emission:
-        del now
-        return Emission()
