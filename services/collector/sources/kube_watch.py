@@ -13,6 +13,8 @@ replays every object as ADDED on each watch; the trackers' transition memory mak
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import threading
@@ -142,6 +144,25 @@ class ResourceWatch:
         if (response := self._response) is not None:
             response.shutdown()
 
+    def start(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        """Run in a daemon thread of its own (a read blocked past shutdown must not hold the process); the
+        future is done when the thread is."""
+        done: asyncio.Future[None] = loop.create_future()
+
+        def finished() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        def run() -> None:
+            try:
+                self.run()
+            finally:
+                with contextlib.suppress(RuntimeError):  # the loop closed before this read gave up
+                    loop.call_soon_threadsafe(finished)
+
+        threading.Thread(target=run, name=f"watch-{self.resource.name}", daemon=True).start()
+        return done
+
     def run(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -184,7 +205,11 @@ class ResourceWatch:
         items: list[Json] = []
         token: str | None = None
         while True:
-            page = json.loads(self._call(limit=self._settings.page_size, _continue=token).data)
+            self._response = response = self._call(limit=self._settings.page_size, _continue=token)
+            try:
+                page = json.loads(response.data)
+            finally:
+                self._response = None
             items += page.get("items") or []
             meta = page.get("metadata") or {}
             token = meta.get("continue")

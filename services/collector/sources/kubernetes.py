@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from kubernetes import client
 
@@ -39,6 +38,7 @@ LINKS_FIRST = frozenset({"replicasets", "persistentvolumeclaims"})
 """Kinds the topology links pods through: listed before the rest, so the first word about a pod already
 names its Deployment (up to LINKS_WAIT_S, so an unreachable server does not hold the rest back)."""
 LINKS_WAIT_S = 10.0
+STOP_WAIT_S = 5.0  # threads still waiting for an answer after this are left to die with the process
 DRAIN = 500  # news handled per wake-up before the loop yields to the rest of the collector
 
 
@@ -78,18 +78,17 @@ class KubernetesSource:
         watches = [
             ResourceWatch(self._api, RESOURCES[name], self._settings, self._retry, deliver) for name in self._trackers
         ]
-        executor = ThreadPoolExecutor(max_workers=len(watches), thread_name_prefix=f"watch-{self._outbox.cluster}")
         links = [w for w in watches if w.resource.name in LINKS_FIRST]
-        threads = [loop.run_in_executor(executor, watch.run) for watch in links]
+        threads = [watch.start(loop) for watch in links]
         try:
             await self._until_listed({w.resource.name for w in links}, queue)
-            threads += [loop.run_in_executor(executor, watch.run) for watch in watches if watch not in links]
+            threads += [watch.start(loop) for watch in watches if watch not in links]
             await self._consume(queue)
         finally:
             for watch in watches:
                 watch.interrupt()
-            await asyncio.gather(*threads, return_exceptions=True)
-            executor.shutdown(wait=False)
+            if threads:
+                await asyncio.wait(threads, timeout=STOP_WAIT_S)
 
     async def _until_listed(self, resources: set[str], queue: asyncio.Queue[WatchNews]) -> None:
         deadline = time.monotonic() + LINKS_WAIT_S
