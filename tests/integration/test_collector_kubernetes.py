@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from healer_common.busclient import BusClient, RawMessage
+from healer_common.clusters import ClusterHealth, read_cluster_health
 from healer_common.collector_settings import KubernetesSourceSettings
-from healer_common.testing import KubeEmulator, Recorder, ServiceRunner, recording
+from healer_common.settings import CollectedCluster
+from healer_common.state import KeySpace, connect_redis
+from healer_common.testing import KubeEmulator, Recorder, ServiceRunner, eventually, recording
 from services.collector.sources import samples
 
 pytestmark = pytest.mark.integration
@@ -168,3 +172,43 @@ async def test_argocd_drift_is_reported_on_its_own_source_with_the_revisions(
     labels = event(drift)["data"]["labels"]
     assert (labels["revision"], labels["deployed_revision"], labels["application"]) == ("def456", "abc123", "platform")
     assert dt.datetime.fromisoformat(labels["since"]) > recent(120)
+
+
+async def test_one_collector_reads_two_clusters_and_every_event_names_its_own(
+    services: ServiceRunner, kube: KubeEmulator, bus: BusClient, tmp_path: Path
+) -> None:
+    staging = KubeEmulator().start()
+    try:
+        kube.put("", "v1", "pods", "cto", samples.pod("rex-1", containers=[samples.waiting("rex", "ErrImagePull")]))
+        staging.put("", "v1", "pods", "cto", samples.pod("rex-1"))
+        services.configure(
+            "collector",
+            clusters=[
+                CollectedCluster(name="prod", kubeconfig=tmp_path / "kubeconfig"),
+                CollectedCluster(name="staging", kubeconfig=staging.write_kubeconfig(tmp_path / "staging")),
+            ],
+        )
+        async with recording(bus, bus.space.all_events) as seen:
+            services.start("collector")
+            pulled = await seen.wait_for(condition("ErrImagePull", "rex-1"), timeout=60, what="prod's pull failure")
+            ready = await seen.wait_for(condition("Ready", "rex-1"), what="staging's ready pod")
+        redis = connect_redis(services.settings)
+        try:
+            keys = KeySpace(services.settings.redis.key_prefix)
+            healths = await eventually(lambda: _both_reported(redis, keys), what="both clusters' health")
+        finally:
+            await redis.aclose()
+    finally:
+        staging.stop()
+
+    assert (event(pulled)["cluster"], event(ready)["cluster"]) == ("prod", "staging")
+    assert {h.cluster: h.state for h in healths} == {"prod": "Healthy", "staging": "Healthy"}
+
+
+async def _both_reported(redis: Redis, keys: KeySpace) -> list[ClusterHealth] | None:
+    found = await read_cluster_health(redis, keys)
+    return (
+        found
+        if {h.cluster for h in found} == {"prod", "staging"} and all(h.state == "Healthy" for h in found)
+        else None
+    )
