@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.collector.sources.loki import RecentKeys, level_of, records_from
+from services.collector.sources.loki import DEFAULT_QUERIES, RecentKeys, level_of, line_filters, records_from
 from services.collector.sources.prometheus import samples_from
 from services.collector.sources.ratelimit import rate_limit, seconds_until
 
@@ -85,7 +85,7 @@ def test_loki_streams_become_lines_with_their_labels_the_query_and_a_level() -> 
         },
     }
 
-    found, newest = records_from(answer, "dns", plain)
+    found, newest, _ = records_from(answer, "dns", plain)
 
     assert [(r.data.line, r.data.level) for r in found] == [
         ("level=warn msg=retrying", "warning"),
@@ -93,6 +93,30 @@ def test_loki_streams_become_lines_with_their_labels_the_query_and_a_level() -> 
     ]
     assert found[0].data.labels == {"namespace": "cto", "app": "gateway", "query": "dns"}
     assert newest == 1767603601000000001
+
+
+def test_a_line_a_lax_server_returns_that_the_query_does_not_match_is_not_attributed_to_it() -> None:
+    answer = {
+        "data": {
+            "result": [
+                {
+                    "stream": {"app": "x"},
+                    "values": [["1767603600000000000", "GET /healthz 200"], ["1767603601000000000", "no such host"]],
+                }
+            ]
+        }
+    }
+
+    page = records_from(answer, "dns", plain, line_filters(DEFAULT_QUERIES["dns"]))
+
+    assert [r.data.line for r in page.records] == ["no such host"]
+    assert page.received == 2, "the cursor and the limit count every line the server sent"
+
+
+def test_logql_regex_filters_are_read_in_both_quotings() -> None:
+    filters = line_filters('{app="api"} |~ `timeout \\d+s` |= "x" |~ "(?i)refused"')
+
+    assert [f.pattern for f in filters] == ["timeout \\d+s", "(?i)refused"]
 
 
 def test_a_stream_level_label_wins_over_guessing_from_the_line() -> None:
@@ -105,8 +129,8 @@ def test_a_line_read_twice_is_published_once() -> None:
     answer = {"data": {"result": [{"stream": {"app": "x"}, "values": [["1767603600000000000", "error: boom"]]}]}}
     recent = RecentKeys(10)
 
-    first, _ = records_from(answer, "errors", plain)
-    second, _ = records_from(answer, "errors", plain)
+    first = records_from(answer, "errors", plain).records
+    second = records_from(answer, "errors", plain).records
 
     assert len(recent.fresh(first)) == 1
     assert recent.fresh(second) == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -53,11 +53,35 @@ def level_of(labels: dict[str, str], line: str) -> str:
     return next((level for pattern, level in _LEVELS if pattern.search(line)), "info")
 
 
-def records_from(answer: Any, query: str, enrich: Enrich) -> tuple[list[LogRecord], int]:
-    """The lines of a `query_range` answer (resultType streams), oldest first, and the newest line's time in ns
-    (Loki's own precision, which a datetime does not keep)."""
+_REGEX_FILTER = re.compile(r'\|~\s*(?:"((?:[^"\\]|\\.)*)"|`([^`]*)`)')
+
+
+def line_filters(logql: str) -> list[re.Pattern[str]]:
+    """The `|~` regex filters of a LogQL query, to hold lines to them again: a real Loki already has, a lax
+    stand-in may not, and a line must not be labelled with a query it does not match. [] when any of them is
+    not a Python regex (RE2 mostly is)."""
+    try:
+        return [
+            re.compile(quoted.encode().decode("unicode_escape") if quoted else raw)
+            for quoted, raw in _REGEX_FILTER.findall(logql)
+        ]
+    except (re.error, UnicodeDecodeError):
+        return []
+
+
+class Page(NamedTuple):
+    records: list[LogRecord]
+    """the lines that pass the query's filters, oldest first"""
+    newest_ns: int
+    """the newest line's time in ns (Loki's own precision, which a datetime does not keep)"""
+    received: int
+    """lines in the answer, kept or not: as many as the limit means there are more"""
+
+
+def records_from(answer: Any, query: str, enrich: Enrich, filters: list[re.Pattern[str]] | None = None) -> Page:
+    """The lines of a `query_range` answer (resultType streams)."""
     found = []
-    newest = 0
+    newest = received = 0
     for stream in ((answer or {}).get("data") or {}).get("result") or []:
         labels = {k: str(v) for k, v in (stream.get("stream") or {}).items()}
         enriched = enrich({**labels, "query": query})
@@ -65,12 +89,14 @@ def records_from(answer: Any, query: str, enrich: Enrich) -> tuple[list[LogRecor
             stamp, line = str(value[0]), str(value[1])
             if not line or not stamp.isdigit():
                 continue
-            newest = max(newest, int(stamp))
+            newest, received = max(newest, int(stamp)), received + 1
+            if filters and not all(f.search(line) for f in filters):
+                continue
             when = dt.datetime.fromtimestamp(int(stamp) / NANOSECONDS, tz=dt.UTC)
             data = LogData(line=line[:65_536], level=level_of(labels, line), labels=enriched)
             key = stable_id(sorted(labels.items()), stamp, line)
             found.append(LogRecord(data, when, f"loki/{key}"))
-    return sorted(found, key=lambda r: r.time), newest
+    return Page(sorted(found, key=lambda r: r.time), newest, received)
 
 
 class RecentKeys:
@@ -96,6 +122,7 @@ class LokiSource:
         self._polling = polling
         self._settings = settings
         self._queries = {**(DEFAULT_QUERIES if settings.default_queries else {}), **settings.queries}
+        self._filters = {name: line_filters(logql) for name, logql in self._queries.items()}
         self._cursors: dict[str, tuple[int, bool]] = {}  # query -> (where the next run starts, may it overlap)
         self._recent = RecentKeys(settings.limit * max(1, len(self._queries)) * 4)
 
@@ -117,10 +144,10 @@ class LokiSource:
             except Refused as exc:
                 seen += sight.degraded(name, f"query {name}: {exc}", clock.now())
                 continue
-            found, newest = records_from(answer, name, polling.enrich)
-            truncated = len(found) >= self._settings.limit
-            self._cursors[name] = (newest + 1, False) if truncated else (now, True)
-            records += self._recent.fresh(found)
+            page = records_from(answer, name, polling.enrich, self._filters[name])
+            truncated = page.received >= self._settings.limit
+            self._cursors[name] = (page.newest_ns + 1, False) if truncated else (now, True)
+            records += self._recent.fresh(page.records)
             seen += sight.reached(name, clock.now())
         await polling.outbox.emit(SOURCE, Emission(conditions=seen, logs=records))
 
