@@ -1,9 +1,10 @@
 """What the collector can see: each source's health, and from them the cluster's.
 
 A source reports each contact with its system: reached, unreachable (connection refused, timeout, 5xx, 401)
-or degraded (one part refused: a 403 on secrets, a bad query). After `unreachable_after` unreachable contacts
-in a row, with no success between, the source is Unreachable and says so with a `SourceUnreachable`
-condition (the detector's H0); the first success after that says `SourceHealthy`. A source never goes quiet.
+or degraded (one part refused: a 403 on secrets, a bad query). When one part (a watched kind, a query) has
+failed to connect `unreachable_after` times in a row, its retries spent, with no success of any part between,
+the source is Unreachable and says so with a `SourceUnreachable` condition (the detector's H0); the first
+success of any part after that says `SourceHealthy`. A source never goes quiet.
 
 The cluster is Unreachable when its Kubernetes API is (since then), Degraded when any source is in trouble
 (the reason names which), and Healthy otherwise. Pure: the sources call it, the outbox publishes what it
@@ -29,20 +30,19 @@ class SourceSight:
         self.since = now
         self.error: str | None = None
         self._unreachable_after = unreachable_after
-        self._failures = 0
+        self._failures: dict[str, int] = {}
         self._reached_once = False
         self._degraded: dict[str, str] = {}
         self._announced: str | None = None
 
     def reached(self, part: str, now: dt.datetime) -> list[Observation]:
-        self._failures = 0
+        self._failures.clear()  # any part that gets through shows the system can be reached
         self._reached_once = True
         self._degraded.pop(part, None)
         return self._settle(now)
 
     def unreachable(self, part: str, error: str, now: dt.datetime) -> list[Observation]:
-        del part  # any part failing to connect counts: they all talk to the same system
-        self._failures += 1
+        self._failures[part] = self._failures.get(part, 0) + 1
         self.error = error
         return self._settle(now)
 
@@ -55,7 +55,7 @@ class SourceSight:
         return SourceHealth(source=self.source, state=self.state, since=self.since, error=error)
 
     def _state(self) -> SourceState:
-        if self._failures >= self._unreachable_after:
+        if max(self._failures.values(), default=0) >= self._unreachable_after:
             return "Unreachable"
         if self._degraded:
             return "Degraded"

@@ -19,23 +19,33 @@ def reasons(found: list[Observation]) -> list[str]:
     return [o.condition.reason for o in found]
 
 
-def test_a_source_is_unreachable_only_after_its_tries_run_out_and_says_so_once() -> None:
+def test_a_source_is_unreachable_only_when_a_part_s_tries_run_out_and_says_so_once() -> None:
     sight = SourceSight("kubernetes", T0, unreachable_after=3)
     sight.reached("pods", T0)
 
-    first = sight.unreachable("pods", "connection refused", at(1))
-    second = sight.unreachable("nodes", "connection refused", at(2))
+    blip = [sight.unreachable(part, "connection refused", at(1)) for part in ("pods", "nodes", "events")]
+    sight.unreachable("pods", "connection refused", at(2))
     third = sight.unreachable("pods", "connection refused", at(3))
-    fourth = sight.unreachable("pods", "connection refused", at(4))
+    fourth = sight.unreachable("nodes", "connection refused", at(4))
 
-    assert (first, second, fourth) == ([], [], [])
+    assert blip == [[], [], []], "every watch cut at once by one restart is not yet an outage"
     assert reasons(third) == ["SourceUnreachable"]
+    assert fourth == []
     condition = third[0].condition
     assert condition.resource.kind == "Source"
     assert condition.resource.name == "kubernetes"
     assert condition.message == "kubernetes cannot be read: connection refused"
     assert sight.state == "Unreachable"
     assert sight.since == at(3)
+
+
+def test_a_success_between_failures_starts_the_count_again() -> None:
+    sight = SourceSight("kubernetes", T0, unreachable_after=2)
+    sight.unreachable("pods", "timeout", at(1))
+    sight.reached("nodes", at(2))
+
+    assert sight.unreachable("pods", "timeout", at(3)) == []
+    assert sight.health().state == "Healthy"
 
 
 def test_a_source_that_reads_again_says_it_is_healthy() -> None:
@@ -78,7 +88,7 @@ def test_the_cluster_is_unreachable_when_its_api_is_since_then_and_degraded_for_
     prom.unreachable("q", "HTTP 503: down", at(2))
     degraded = cluster_health("prod", [kube, prom], healthy, at(3))
     for second in (4, 5, 6):
-        kube.unreachable("pods", "connection refused", at(second))
+        kube.unreachable("pods", "connection refused", at(second))  # one watch, its three tries
     unreachable = cluster_health("prod", [kube, prom], degraded, at(7))
 
     assert str(healthy) == "Healthy"
