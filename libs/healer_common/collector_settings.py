@@ -53,7 +53,7 @@ class KubernetesSourceSettings(_Section):
         default_factory=lambda: list(KUBERNETES_RESOURCES), description="which kinds of objects to watch"
     )
     resync_s: float = Field(
-        10.0, gt=0, description="re-evaluate watched objects this often: timers (not ready after 30 s), expiry metrics"
+        10.0, gt=0, description="re-evaluate watched objects this often: what time alone changes, expiry metrics"
     )
     watch_timeout_s: int = Field(
         300, ge=10, description="server-side length of one watch request; it is then resumed from its resourceVersion"
@@ -63,10 +63,6 @@ class KubernetesSourceSettings(_Section):
     )
     connect_timeout_s: float = Field(5.0, gt=0, description="time to connect to the API server")
     page_size: int = Field(500, ge=1, description="objects per page when listing (limit/continue)")
-    not_ready_after_s: float = Field(30.0, ge=0, description="a running container not ready this long is reported")
-    terminated_after_s: float = Field(
-        60.0, ge=0, description="a container terminated non-zero this long in a running pod is reported as such"
-    )
     restarts_threshold: int = Field(3, ge=1, description="restarts of a not-ready container that count as dead")
     history_after_s: float = Field(
         300.0,

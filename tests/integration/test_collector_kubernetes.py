@@ -150,7 +150,8 @@ async def test_a_rollout_is_a_change_and_a_pod_that_recovers_says_ready_once(
     assert change.subject == bus.space.events("kubernetes", "change")
     assert (data["what"], data["from"], data["to"]) == ("deploy", "example/api:1.4.2", "example/api:1.5.0")
     assert data["resource"] == {"kind": "Deployment", "namespace": "cto", "name": "api", "container": None}
-    assert conditions_about(seen, "rex-1") == ["CrashLoopBackOff", "Ready"], "an unchanged state is not said twice"
+    said = conditions_about(seen, "rex-1")
+    assert said == ["PodRunning", "CrashLoopBackOff", "Ready"], "an unchanged state is not said twice"
     assert len([m for m in seen.messages if m.subject.endswith(".change")]) == 1
 
 

@@ -75,7 +75,7 @@ async def test_lines_loki_finds_arrive_once_as_log_events_with_their_stream_and_
 ) -> None:
     loki = LokiPeer()
     http_peer.handler[f"get {PATH}"] << loki.query_range
-    gateway = {"namespace": "cto", "app": "gateway"}
+    gateway = {"namespace": "cto", "app": "gateway", "pod": "gateway-5f7-x2"}
     loki.add(gateway, "error: dial tcp: lookup redis.cto.svc: no such host")
     loki.add({"namespace": "db", "app": "orders"}, "FATAL: sorry, too many clients already")
     loki.add(gateway, "request served in 3ms")
@@ -98,9 +98,14 @@ async def test_lines_loki_finds_arrive_once_as_log_events_with_their_stream_and_
         ("FATAL: sorry, too many clients already", "database", "critical"),
         ("panic: queue is full, dropping job 42", "queue", "critical"),
     ]
-    assert found[0]["labels"] == {"namespace": "cto", "app": "gateway", "query": "dns"}
+    assert found[0]["labels"] == {"namespace": "cto", "app": "gateway", "pod": "gateway-5f7-x2", "query": "dns"}
     assert all(m.subject == bus.space.events("loki", "log") for m in seen.messages if m.subject.endswith(".log"))
-    assert reasons(seen) == ["SourceHealthy"]
+    assert reasons(seen) == ["SourceHealthy", "DNSFailure"], "the failed lookup is also a condition about its pod"
+    failure = next(
+        b["data"] for b in seen.bodies() if b["type"] == "healer.condition.v1" and b["data"]["reason"] == "DNSFailure"
+    )
+    assert failure["resource"] == {"kind": "Pod", "namespace": "cto", "name": "gateway-5f7-x2", "container": None}
+    assert failure["labels"]["host"] == "redis.cto.svc"
     assert sight.health().state == "Healthy"
 
 

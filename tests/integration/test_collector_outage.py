@@ -121,7 +121,7 @@ async def test_an_api_server_down_for_30s_is_reported_unreachable_then_watched_a
     repeated = {key: n for key, n in per_pod.items() if n > 1}
     assert not repeated, f"the replay after the outage repeated conditions: {repeated}"
     assert per_pod[("agent-7", "CrashLoopBackOff")] == 1
-    assert sum(per_pod.values()) == PODS + 2, "each pod said Ready once; agent-7 its crash; late-1 its pull failure"
+    assert sum(per_pod.values()) == 2 * PODS + 3, "each pod: Running and Ready once; agent-7 its crash; late-1 both"
 
 
 async def _state(runner: ServiceRunner, state: str) -> bool:

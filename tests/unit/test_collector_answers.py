@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.collector.sources.loki import DEFAULT_QUERIES, RecentKeys, level_of, line_filters, records_from
+from services.collector.sources.loki import (
+    DEFAULT_QUERIES,
+    RecentKeys,
+    dns_failures,
+    host_looked_up,
+    level_of,
+    line_filters,
+    records_from,
+)
 from services.collector.sources.prometheus import samples_from
 from services.collector.sources.ratelimit import rate_limit, seconds_until
 
@@ -117,6 +125,46 @@ def test_logql_regex_filters_are_read_in_both_quotings() -> None:
     filters = line_filters('{app="api"} |~ `timeout \\d+s` |= "x" |~ "(?i)refused"')
 
     assert [f.pattern for f in filters] == ["timeout \\d+s", "(?i)refused"]
+
+
+@pytest.mark.parametrize(
+    ("line", "host"),
+    [
+        ("dial tcp: lookup redis.cto.svc on 10.96.0.10:53: no such host", "redis.cto.svc"),
+        ("curl: (6) Could not resolve host: api.github.com", "api.github.com"),
+        ("Error: getaddrinfo ENOTFOUND db.internal", "db.internal"),
+        ("Failed to resolve 'api.openai.com' ([Errno -2] Name or service not known)", "api.openai.com"),
+        ("dns: NXDOMAIN for queue.cto.svc.cluster.local", "queue.cto.svc.cluster.local"),
+        ("temporary failure in name resolution", "an unknown host"),
+    ],
+)
+def test_a_failed_lookup_names_the_host_as_each_resolver_prints_it(line: str, host: str) -> None:
+    assert host_looked_up(line) == host
+
+
+def test_each_failed_lookup_in_a_pod_s_stream_is_a_dns_failure_about_that_pod() -> None:
+    answer = {
+        "data": {
+            "result": [
+                {
+                    "stream": {"namespace": "cto", "pod": "api-1"},
+                    "values": [
+                        ["1767603600000000000", "lookup db.cto: no such host"],
+                        ["1767603601000000000", "lookup db.cto: no such host"],
+                    ],
+                },
+                {
+                    "stream": {"namespace": "cto", "app": "batch"},
+                    "values": [["1767603600000000000", "lookup db.cto: no such host"]],
+                },
+            ]
+        }
+    }
+
+    failures = dns_failures(records_from(answer, "dns", plain).records)
+
+    assert [(f.condition.resource.name, f.condition.labels["host"]) for f in failures] == [("api-1", "db.cto")] * 2
+    assert failures[0].condition.message == "lookup of db.cto failed: lookup db.cto: no such host"
 
 
 def test_a_stream_level_label_wins_over_guessing_from_the_line() -> None:

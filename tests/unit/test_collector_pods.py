@@ -4,6 +4,7 @@ topology labels the correlator ranks root causes by, and nothing twice."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -24,15 +25,20 @@ def reasons(found: list[Observation]) -> list[str]:
     return [o.condition.reason for o in found]
 
 
-def observed(pod: dict, place: dict[str, str] | None = None) -> list[Observation]:  # type: ignore[type-arg]
+def observed(pod: dict[str, Any], place: dict[str, str] | None = None) -> list[Observation]:
     return pod_observations(pod, place or {}, RULES, NOW)
 
 
-def test_a_running_pod_with_ready_containers_is_ready() -> None:
-    found = observed(samples.pod("rex-1"))
+def about(found: list[Observation], reason: str) -> Observation:
+    return next(o for o in found if o.condition.reason == reason)
 
-    assert reasons(found) == ["Ready"]
-    assert found[0].condition.labels == {"namespace": "cto", "pod": "rex-1"}
+
+def test_a_running_pod_with_ready_containers_is_running_since_its_start_and_ready() -> None:
+    found = observed(samples.pod("rex-1", startTime="2026-01-05T08:40:00Z"))
+
+    assert reasons(found) == ["PodRunning", "Ready"]
+    assert about(found, "Ready").condition.labels == {"namespace": "cto", "pod": "rex-1"}
+    assert about(found, "PodRunning").condition.labels["since"] == "2026-01-05T08:40:00Z"
 
 
 def test_an_oom_kill_names_the_container_its_limit_and_the_restarts() -> None:
@@ -40,17 +46,17 @@ def test_an_oom_kill_names_the_container_its_limit_and_the_restarts() -> None:
 
     found = observed(samples.pod("rex-1", containers=[container], memory_limit="512Mi"))
 
-    oom = next(o for o in found if o.condition.reason == "OOMKilled")
+    oom = about(found, "OOMKilled")
     assert oom.condition.resource.container == "rex"
     assert oom.condition.message == "container rex was OOMKilled (limit 512Mi)"
     assert oom.condition.labels["restarts"] == "2"
-    assert reasons(found) == ["OOMKilled"], "a pod just OOM-killed is not reported Ready in the same breath"
+    assert reasons(found) == ["PodRunning", "OOMKilled"], "a pod just OOM-killed is not Ready in the same breath"
 
 
 def test_an_oom_kill_long_ago_is_history_not_news() -> None:
     container = samples.running("rex", restarts=1) | {"lastState": samples.terminated("OOMKilled", 137, ago(3600))}
 
-    assert reasons(observed(samples.pod("rex-1", containers=[container]))) == ["Ready"]
+    assert reasons(observed(samples.pod("rex-1", containers=[container]))) == ["PodRunning", "Ready"]
 
 
 @pytest.mark.parametrize("reason", ["ImagePullBackOff", "ErrImagePull"])
@@ -68,45 +74,48 @@ def test_a_crash_loop_carries_the_restarts_summed_over_containers() -> None:
 
     found = observed(samples.pod("rex-1", containers=containers))
 
-    assert reasons(found) == ["CrashLoopBackOff"]
-    assert found[0].condition.labels["restarts"] == "5"
+    assert reasons(found) == ["PodRunning", "CrashLoopBackOff"]
+    assert about(found, "CrashLoopBackOff").condition.labels["restarts"] == "5"
 
 
 @pytest.mark.parametrize(
     ("container", "method"),
     [
-        (samples.running("rex", ready=False, started=ago(45)), "not_ready_timeout"),
-        (samples.running("rex", ready=False, restarts=3, started=ago(5)), "restart_count"),
+        (samples.running("rex", ready=False, started=ago(5)), "not_ready"),
+        (samples.running("rex", ready=False, restarts=3), "restart_count"),
         (
-            {"name": "rex", "ready": False, "restartCount": 0, "state": samples.terminated("Error", 1, ago(10))},
+            samples.running("rex", ready=False, restarts=1) | {"lastState": samples.terminated("Error", 2, ago(9))},
             "non_zero_exit",
         ),
         (
-            {"name": "rex", "ready": False, "restartCount": 0, "state": samples.terminated("Error", 2, ago(90))},
+            {"name": "rex", "ready": False, "restartCount": 0, "state": samples.terminated("Error", 1, ago(10))},
             "terminated_non_zero",
         ),
     ],
 )
-def test_a_running_pod_with_a_dead_container_reports_how_it_was_seen(container: dict, method: str) -> None:  # type: ignore[type-arg]
+def test_a_running_pod_with_a_dead_container_reports_how_it_was_seen(container: dict[str, Any], method: str) -> None:
     found = observed(samples.pod("rex-1", containers=[container]))
 
-    assert reasons(found) == ["ContainerNotReady"]
-    assert found[0].condition.labels["method"] == method
-    assert found[0].condition.resource.container == "rex"
+    dead = about(found, "ContainerNotReady")
+    assert dead.condition.labels["method"] == method
+    assert dead.condition.resource.container == "rex"
 
 
-def test_a_container_starting_up_is_given_its_grace() -> None:
-    assert observed(samples.pod("rex-1", containers=[samples.running("rex", ready=False, started=ago(5))])) == []
+def test_a_not_ready_container_is_reported_at_once_for_the_detector_to_hold() -> None:
+    """A2's "not ready after 30 s" is the detector's hold; the collector says what it sees when it sees it."""
+    starting = samples.pod("rex-1", containers=[samples.running("rex", ready=False, started=NOW)])
+
+    assert reasons(observed(starting)) == ["PodRunning", "ContainerNotReady"]
 
 
-def test_a_pod_whose_ready_condition_stays_false_is_reported_by_conditions() -> None:
+def test_a_pod_whose_ready_condition_stays_false_with_ready_containers_is_reported_by_conditions() -> None:
     conditions = [{"type": "Ready", "status": "False", "lastTransitionTime": "2026-01-05T08:58:00Z"}]
-    pod = samples.pod("rex-1", containers=[samples.running("rex", ready=False)], conditions=conditions)
+    pod = samples.pod("rex-1", containers=[samples.running("rex")], conditions=conditions)
+    pod["status"]["containerStatuses"] = []  # readiness gates: no container status to blame
 
     found = observed(pod)
 
-    assert reasons(found) == ["ContainerNotReady"]
-    assert found[0].condition.labels["method"] == "conditions_false"
+    assert about(found, "ContainerNotReady").condition.labels["method"] == "conditions_false"
 
 
 def test_failed_and_evicted_pods_say_so() -> None:
@@ -129,7 +138,7 @@ def test_every_pod_signal_carries_its_topology() -> None:
 
     found = tracker.observe(pod, NOW).conditions
 
-    assert found[0].condition.labels | {} == {
+    assert about(found, "CrashLoopBackOff").condition.labels == {
         "namespace": "cto",
         "pod": "api-7d9-x2",
         "container": "api",
@@ -152,7 +161,7 @@ def test_a_pod_seen_again_unchanged_is_not_reported_again() -> None:
     again = tracker.observe(crashing, NOW)
     after_resync = tracker.resync(NOW)
 
-    assert reasons(first.conditions) == ["CrashLoopBackOff"]
+    assert reasons(first.conditions) == ["PodRunning", "CrashLoopBackOff"]
     assert not again
     assert not after_resync
 
@@ -170,15 +179,17 @@ def test_a_new_crash_of_the_same_loop_is_news_and_so_is_the_recovery() -> None:
     assert reasons(recovered.conditions) == ["Ready"]
 
 
-def test_a_container_that_stays_unready_is_reported_when_its_grace_runs_out_at_resync() -> None:
+def test_a_pod_becomes_ready_at_resync_once_its_oom_kill_is_history() -> None:
     tracker = PodTracker(Topology(), RULES)
-    pod = samples.pod("rex-1", containers=[samples.running("rex", ready=False, started=NOW)])
+    killed = samples.running("rex", restarts=1) | {"lastState": samples.terminated("OOMKilled", 137, ago(10))}
 
-    assert not tracker.observe(pod, NOW)
-    later = tracker.resync(NOW + dt.timedelta(seconds=31))
+    assert reasons(tracker.observe(samples.pod("rex-1", containers=[killed]), NOW).conditions) == [
+        "PodRunning",
+        "OOMKilled",
+    ]
+    later = tracker.resync(NOW + dt.timedelta(seconds=RULES.history_after_s))
 
-    assert reasons(later.conditions) == ["ContainerNotReady"]
-    assert later.conditions[0].condition.labels["method"] == "not_ready_timeout"
+    assert reasons(later.conditions) == ["Ready"]
 
 
 def test_a_removed_pod_is_forgotten_so_a_new_one_of_that_name_is_reported() -> None:
@@ -188,4 +199,4 @@ def test_a_removed_pod_is_forgotten_so_a_new_one_of_that_name_is_reported() -> N
     tracker.remove(("cto", "rex-1"), NOW)
 
     assert tracker.keys() == []
-    assert reasons(tracker.observe(samples.pod("rex-1"), NOW).conditions) == ["Ready"]
+    assert reasons(tracker.observe(samples.pod("rex-1"), NOW).conditions) == ["PodRunning", "Ready"]

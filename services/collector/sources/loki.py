@@ -5,6 +5,8 @@ Each named query reads `/loki/api/v1/query_range` forward from where its last ru
 `overlap_s` for lines Loki ingested late; a line read twice is published once (its id is its stream, time and
 text, and recently published ids are remembered). A run that hits `limit` goes on from its last line next
 time. Lines carry `query` (which query found them) and a `level` (the stream's own, or read from the line).
+A line the `dns` query finds in a pod's stream is also a `DNSFailure` condition about that pod, naming the
+host (H5 counts them: each failed lookup is one).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import httpx
 from healer_common.collector_settings import LokiSourceSettings
 from healer_common.events import LogData
 from healer_common.messages import stable_id
-from services.collector.observations import Emission, LogRecord, Observation
+from services.collector.observations import Emission, LogRecord, Observation, observe
 from services.collector.sources.http_reads import Enrich, Polling, Refused, Unreachable
 
 SOURCE = "loki"
@@ -37,6 +39,17 @@ DEFAULT_QUERIES = {
     + '|redelivered)"',
     "errors": _ANY_NAMESPACE + ' |~ "(?i)(error|exception|fatal|panic|traceback)"',
 }
+DNS_QUERY = "dns"
+_LOOKED_UP = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"lookup ([\w.-]+)",  # Go: dial tcp: lookup redis.cto.svc on 10.96.0.10:53: no such host
+        r"could not resolve host:? ?([\w.-]+)",  # curl
+        r"getaddrinfo \w+ ([\w.-]+)",  # Node.js: getaddrinfo ENOTFOUND api.example.com
+        r"failed to resolve '([^']+)'",  # Python urllib3
+        r"(?:nxdomain|servfail)\D*?([\w-]+(?:\.[\w-]+)+)",
+    )
+)
 _LEVELS = (
     (re.compile(r"(?i)\b(fatal|panic|critical)\b"), "critical"),
     (re.compile(r"(?i)\b(error|err|exception|traceback)\b"), "error"),
@@ -99,6 +112,35 @@ def records_from(answer: Any, query: str, enrich: Enrich, filters: list[re.Patte
     return Page(sorted(found, key=lambda r: r.time), newest, received)
 
 
+def host_looked_up(line: str) -> str:
+    """The name a failed lookup was for, as the common resolvers and HTTP clients print it."""
+    return next((found.group(1) for pattern in _LOOKED_UP if (found := pattern.search(line))), "an unknown host")
+
+
+def dns_failures(records: list[LogRecord]) -> list[Observation]:
+    """A DNSFailure about the pod each line's stream names (lines of streams that name no pod are logs only)."""
+    found = []
+    for record in records:
+        labels = record.data.labels
+        namespace, pod = labels.get("namespace"), labels.get("pod")
+        if not (namespace and pod):
+            continue
+        host = host_looked_up(record.data.line)
+        message = f"lookup of {host} failed: {record.data.line}"
+        found.append(
+            observe(
+                "Pod",
+                (namespace, pod),
+                "DNSFailure",
+                labels={**labels, "host": host},
+                message=message,
+                container=labels.get("container"),
+                occurrence=record.key,
+            )
+        )
+    return found
+
+
 class RecentKeys:
     """The keys of the last `size` lines published, so an overlapping window does not publish them again."""
 
@@ -135,6 +177,7 @@ class LokiSource:
         now = int(clock.now().timestamp() * NANOSECONDS)
         records: list[LogRecord] = []
         seen: list[Observation] = []
+        failures: list[Observation] = []
         for name, logql in self._queries.items():
             try:
                 answer = await polling.get_json(http, "/loki/api/v1/query_range", self._params(name, logql, now))
@@ -147,9 +190,11 @@ class LokiSource:
             page = records_from(answer, name, polling.enrich, self._filters[name])
             truncated = page.received >= self._settings.limit
             self._cursors[name] = (page.newest_ns + 1, False) if truncated else (now, True)
-            records += self._recent.fresh(page.records)
+            fresh = self._recent.fresh(page.records)
+            records += fresh
+            failures += dns_failures(fresh) if name == DNS_QUERY else []
             seen += sight.reached(name, clock.now())
-        await polling.outbox.emit(SOURCE, Emission(conditions=seen, logs=records))
+        await polling.outbox.emit(SOURCE, Emission(conditions=seen + failures, logs=records))
 
     def _params(self, name: str, logql: str, now: int) -> dict[str, Any]:
         start, may_overlap = self._cursors.get(name, (now - int(self._settings.interval_s * NANOSECONDS), True))

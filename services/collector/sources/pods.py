@@ -6,14 +6,17 @@
     ImagePullBackOff,
     ErrImagePull        a container waits for an image that does not come
     CrashLoopBackOff    a container keeps crashing; labels.restarts is the sum over containers
-    ContainerNotReady   the pod runs but a container is dead or never became ready (A2); labels.method says how:
-                        terminated_non_zero (> 60 s), non_zero_exit, restart_count (>= 3), not_ready_timeout
-                        (> 30 s), conditions_false (ContainersReady/Ready false > 30 s)
+    ContainerNotReady   the pod runs but a container is dead or not ready (A2); labels.method says how, as
+                        soon as it is seen (the detector holds each method as long as it must: not_ready 30 s,
+                        terminated_non_zero 60 s): terminated_non_zero (it stopped with a non-zero code),
+                        non_zero_exit (it did, and has not come back ready), restart_count (>= 3 restarts),
+                        not_ready, conditions_false (ContainersReady or Ready false, every container ready)
+    PodRunning          phase Running; labels.since is when the pod started (A8 times agent steps from it)
     Failed, Evicted     the pod's phase is Failed (Evicted when the kubelet evicted it)
     Ready, Succeeded    the recoveries
 
 Every condition carries the pod's topology labels (topology.py). Called by the kubernetes source for each
-pod it sees and again at each resync, since "not ready for 30 s" becomes true without any change to the pod.
+pod it sees and again at each resync, since an OOM kill becomes history without any change to the pod.
 """
 
 from __future__ import annotations
@@ -31,19 +34,12 @@ IMAGE_PULL = frozenset({"ImagePullBackOff", "ErrImagePull"})
 
 @dataclass(frozen=True)
 class PodRules:
-    not_ready_after_s: float = 30.0
-    terminated_after_s: float = 60.0
     restarts_threshold: int = 3
     history_after_s: float = 300.0
 
     @classmethod
     def from_settings(cls, settings: KubernetesSourceSettings) -> PodRules:
-        return cls(
-            settings.not_ready_after_s,
-            settings.terminated_after_s,
-            settings.restarts_threshold,
-            settings.history_after_s,
-        )
+        return cls(settings.restarts_threshold, settings.history_after_s)
 
 
 @dataclass(frozen=True)
@@ -83,12 +79,21 @@ def pod_observations(pod: Json, place: dict[str, str], rules: PodRules, now: dt.
     restarts = sum(int(s.get("restartCount") or 0) for s in statuses)
     seen = _Seen(key, labels, restarts, _memory_limits(pod), rules, now)
     found = [trouble for container in statuses for trouble in _container_troubles(seen, container)]
-    if phase != "Running" or found:
+    if phase != "Running":
+        return found
+    found.insert(0, _running(pod, labels))
+    if len(found) > 1:
         return found
     if _all_ready(status):
         occurrence = f"{restarts}@{_condition(status, 'Ready').get('lastTransitionTime', '')}"
-        return [observe("Pod", key, "Ready", labels=labels, occurrence=occurrence)]
-    return _not_ready(seen, status)
+        return [*found, observe("Pod", key, "Ready", labels=labels, occurrence=occurrence)]
+    return found + _not_ready(seen, status)
+
+
+def _running(pod: Json, labels: dict[str, str]) -> Observation:
+    started = (pod.get("status") or {}).get("startTime") or (pod.get("metadata") or {}).get("creationTimestamp")
+    since = {"since": str(started)} if started else {}
+    return observe("Pod", object_key(pod), "PodRunning", labels={**labels, **since}, occurrence=str(started or ""))
 
 
 def _container_troubles(seen: _Seen, container: Json) -> list[Observation]:
@@ -135,8 +140,7 @@ def _not_ready(seen: _Seen, status: Json) -> list[Observation]:
         return found
     for kind in ("ContainersReady", "Ready"):
         condition = _condition(status, kind)
-        since = parse_time(condition.get("lastTransitionTime"))
-        if condition.get("status") == "False" and since and seen.age(since) >= seen.rules.not_ready_after_s:
+        if condition.get("status") == "False":
             message = f"pod condition {kind} is False since {condition.get('lastTransitionTime')}"
             labels = {**seen.labels, "method": "conditions_false"}
             return [observe("Pod", seen.key, "ContainerNotReady", labels=labels, message=message, occurrence=kind)]
@@ -146,18 +150,15 @@ def _not_ready(seen: _Seen, status: Json) -> list[Observation]:
 def _dead_container_method(seen: _Seen, container: Json) -> str | None:
     if container.get("ready"):
         return None
-    state = container.get("state") or {}
-    terminated = state.get("terminated") or {}
+    terminated = (container.get("state") or {}).get("terminated") or {}
+    last = (container.get("lastState") or {}).get("terminated") or {}
     if terminated and int(terminated.get("exitCode") or 0) != 0:
-        finished = parse_time(terminated.get("finishedAt"))
-        long_dead = finished is not None and seen.age(finished) >= seen.rules.terminated_after_s
-        return "terminated_non_zero" if long_dead else "non_zero_exit"
+        return "terminated_non_zero"
+    if last and int(last.get("exitCode") or 0) != 0:
+        return "non_zero_exit"
     if int(container.get("restartCount") or 0) >= seen.rules.restarts_threshold:
         return "restart_count"
-    started = parse_time((state.get("running") or {}).get("startedAt"))
-    if started is not None and seen.age(started) >= seen.rules.not_ready_after_s:
-        return "not_ready_timeout"
-    return None
+    return "not_ready"
 
 
 def _all_ready(status: Json) -> bool:
