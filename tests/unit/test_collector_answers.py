@@ -135,6 +135,7 @@ def test_logql_regex_filters_are_read_in_both_quotings() -> None:
         ("Error: getaddrinfo ENOTFOUND db.internal", "db.internal"),
         ("Failed to resolve 'api.openai.com' ([Errno -2] Name or service not known)", "api.openai.com"),
         ("dns: NXDOMAIN for queue.cto.svc.cluster.local", "queue.cto.svc.cluster.local"),
+        ("[Errno -3] Temporary failure in name resolution: redis.cto.svc", "redis.cto.svc"),
         ("temporary failure in name resolution", "an unknown host"),
     ],
 )

@@ -48,6 +48,7 @@ _LOOKED_UP = tuple(
         r"getaddrinfo \w+ ([\w.-]+)",  # Node.js: getaddrinfo ENOTFOUND api.example.com
         r"failed to resolve '([^']+)'",  # Python urllib3
         r"(?:nxdomain|servfail)\D*?([\w-]+(?:\.[\w-]+)+)",
+        r"(?:name resolution|name or service not known|no such host)\W+([\w-]+(?:\.[\w-]+)+)",  # glibc, Python
     )
 )
 _LEVELS = (
