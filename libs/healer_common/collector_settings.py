@@ -128,6 +128,9 @@ class LokiSourceSettings(_Section):
         5.0, ge=0, description="each run re-reads this much of the last window, for lines Loki ingested late"
     )
     default_queries: bool = Field(True, description="run the built-in queries (errors, DNS, database, queue)")
+    dns_failure_every_s: float = Field(
+        10.0, ge=0, description="at most one DNSFailure per pod and host this often, however many lines say so"
+    )
     queries: dict[str, str] = Field(
         default_factory=dict, description="your own LogQL queries by name; a built-in one of the same name is replaced"
     )

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from services.collector.sources.loki import (
     DEFAULT_QUERIES,
+    DnsFailures,
     RecentKeys,
-    dns_failures,
     host_looked_up,
     level_of,
     line_filters,
@@ -143,28 +143,20 @@ def test_a_failed_lookup_names_the_host_as_each_resolver_prints_it(line: str, ho
     assert host_looked_up(line) == host
 
 
-def test_each_failed_lookup_in_a_pod_s_stream_is_a_dns_failure_about_that_pod() -> None:
+def test_failed_lookups_in_a_pod_s_stream_are_dns_failures_about_that_pod_a_few_a_minute() -> None:
+    lines = [[str(1767603600_000000000 + i * 1_000_000_000), "lookup db.cto: no such host"] for i in range(25)]
     answer = {
         "data": {
             "result": [
-                {
-                    "stream": {"namespace": "cto", "pod": "api-1"},
-                    "values": [
-                        ["1767603600000000000", "lookup db.cto: no such host"],
-                        ["1767603601000000000", "lookup db.cto: no such host"],
-                    ],
-                },
-                {
-                    "stream": {"namespace": "cto", "app": "batch"},
-                    "values": [["1767603600000000000", "lookup db.cto: no such host"]],
-                },
+                {"stream": {"namespace": "cto", "pod": "api-1"}, "values": lines},
+                {"stream": {"namespace": "cto", "app": "batch"}, "values": lines[:1]},
             ]
         }
     }
 
-    failures = dns_failures(records_from(answer, "dns", plain).records)
+    failures = DnsFailures(every_s=10).of(records_from(answer, "dns", plain).records)
 
-    assert [(f.condition.resource.name, f.condition.labels["host"]) for f in failures] == [("api-1", "db.cto")] * 2
+    assert [(f.condition.resource.name, f.condition.labels["host"]) for f in failures] == [("api-1", "db.cto")] * 3
     assert failures[0].condition.message == "lookup of db.cto failed: lookup db.cto: no such host"
 
 

@@ -6,7 +6,7 @@ Each named query reads `/loki/api/v1/query_range` forward from where its last ru
 text, and recently published ids are remembered). A run that hits `limit` goes on from its last line next
 time. Lines carry `query` (which query found them) and a `level` (the stream's own, or read from the line).
 A line the `dns` query finds in a pod's stream is also a `DNSFailure` condition about that pod, naming the
-host (H5 counts them: each failed lookup is one).
+host (H5 counts them), at most one per pod and host every `dns_failure_every_s`.
 """
 
 from __future__ import annotations
@@ -118,28 +118,40 @@ def host_looked_up(line: str) -> str:
     return next((found.group(1) for pattern in _LOOKED_UP if (found := pattern.search(line))), "an unknown host")
 
 
-def dns_failures(records: list[LogRecord]) -> list[Observation]:
-    """A DNSFailure about the pod each line's stream names (lines of streams that name no pod are logs only)."""
-    found = []
-    for record in records:
-        labels = record.data.labels
-        namespace, pod = labels.get("namespace"), labels.get("pod")
-        if not (namespace and pod):
-            continue
-        host = host_looked_up(record.data.line)
-        message = f"lookup of {host} failed: {record.data.line}"
-        found.append(
-            observe(
-                "Pod",
-                (namespace, pod),
-                "DNSFailure",
-                labels={**labels, "host": host},
-                message=message,
-                container=labels.get("container"),
-                occurrence=record.key,
+class DnsFailures:
+    """A DNSFailure about the pod each line's stream names, at most one per pod and host every `every_s` of
+    log time: H5 counts failures in minutes, and a resolver retrying in a loop prints hundreds. Lines of
+    streams that name no pod stay logs only."""
+
+    def __init__(self, every_s: float) -> None:
+        self._every_s = every_s
+        self._last: dict[tuple[str, str, str], dt.datetime] = {}
+
+    def of(self, records: list[LogRecord]) -> list[Observation]:
+        found = []
+        for record in records:
+            labels = record.data.labels
+            namespace, pod = labels.get("namespace"), labels.get("pod")
+            if not (namespace and pod):
+                continue
+            host = host_looked_up(record.data.line)
+            last = self._last.get((namespace, pod, host))
+            if last is not None and (record.time - last).total_seconds() < self._every_s:
+                continue
+            self._last[(namespace, pod, host)] = record.time
+            message = f"lookup of {host} failed: {record.data.line}"
+            found.append(
+                observe(
+                    "Pod",
+                    (namespace, pod),
+                    "DNSFailure",
+                    labels={**labels, "host": host},
+                    message=message,
+                    container=labels.get("container"),
+                    occurrence=record.key,
+                )
             )
-        )
-    return found
+        return found
 
 
 class RecentKeys:
@@ -168,6 +180,7 @@ class LokiSource:
         self._filters = {name: line_filters(logql) for name, logql in self._queries.items()}
         self._cursors: dict[str, tuple[int, bool]] = {}  # query -> (where the next run starts, may it overlap)
         self._recent = RecentKeys(settings.limit * max(1, len(self._queries)) * 4)
+        self._dns_failures = DnsFailures(settings.dns_failure_every_s)
 
     async def run(self) -> None:
         await self._polling.every(self._settings.interval_s, self._settings.timeout_s, self.read)
@@ -193,7 +206,7 @@ class LokiSource:
             self._cursors[name] = (page.newest_ns + 1, False) if truncated else (now, True)
             fresh = self._recent.fresh(page.records)
             records += fresh
-            failures += dns_failures(fresh) if name == DNS_QUERY else []
+            failures += self._dns_failures.of(fresh) if name == DNS_QUERY else []
             seen += sight.reached(name, clock.now())
         await polling.outbox.emit(SOURCE, Emission(conditions=seen + failures, logs=records))
 
