@@ -16,12 +16,15 @@ from healer_common.settings import ClusterSettings
 SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
-def api_client(cluster: ClusterSettings, *, connections: int | None = None) -> client.ApiClient | None:
+def api_client(
+    cluster: ClusterSettings, *, connections: int | None = None, retries: int | None = None
+) -> client.ApiClient | None:
     """An ApiClient for the configured cluster, or None when no cluster is configured.
 
     In a pod with a mounted service-account token and no kubeconfig set, the pod's own cluster is used, as
     every in-cluster Kubernetes client does. `connections` sizes the connection pool for callers that hold
-    many requests open at once (the collector's watches); the client's default suits everyone else.
+    many requests open at once (the collector's watches); `retries` replaces urllib3's own quiet retries for
+    callers that retry with their own backoff. The client's defaults suit everyone else.
     """
     configuration = client.Configuration()
     if cluster.in_cluster or (cluster.kubeconfig is None and SERVICE_ACCOUNT_TOKEN.is_file()):
@@ -41,4 +44,6 @@ def api_client(cluster: ClusterSettings, *, connections: int | None = None) -> c
             ) from None
     if connections is not None:
         configuration.connection_pool_maxsize = connections
+    if retries is not None:
+        configuration.retries = retries
     return client.ApiClient(configuration)

@@ -64,7 +64,7 @@ class ClusterReader:
 
     def _add_kubernetes(self, cluster: CollectedCluster) -> None:
         trackers = build_trackers(self._settings.kubernetes, self._settings.argocd.enabled, self.topology)
-        api = api_client(cluster, connections=len(trackers) + 4) if trackers else None
+        api = api_client(cluster, connections=len(trackers) + 4, retries=0) if trackers else None  # we retry
         if api is None:
             return
         for source in sorted({source_of(resource) for resource in trackers}):
