@@ -139,6 +139,23 @@ class StuckCodeRun(_Section):
     )
 
 
+class TrendSettings(_Section):
+    metrics: list[str] = Field(
+        default_factory=lambda: ["pvc_usage_ratio", "node_filesystem_usage_ratio"],
+        description="metrics whose threshold crossing is predicted (under their rule's id, predicted=true)",
+    )
+    horizon_s: float = Field(1_800.0, gt=0, description="predict a crossing at most this far ahead")
+    slot_s: float = Field(60.0, gt=0, description="a trend is re-fitted once per slot of this many seconds")
+    window_slots: int = Field(60, ge=10, le=1_440, description="slots of history each trend fit uses")
+    min_confidence: float = Field(0.6, ge=0, le=1, description="predict only with at least this confidence")
+    track_above: float = Field(
+        0.5, ge=0, le=1, description="follow a series' trend once it is past this share of its threshold"
+    )
+    withdraw_after_slots: int = Field(
+        3, ge=1, description="withdraw a prediction after this many fits in a row see no crossing"
+    )
+
+
 class RuleSettings(_Section):
     """One section per rule; `detector.overrides` refers to them by these names."""
 
@@ -184,6 +201,7 @@ class DetectorSettings(_Section):
         600.0, gt=0, description="a series silent this long is forgotten and its alerts resolve"
     )
     rules: RuleSettings = RuleSettings()
+    trend: TrendSettings = TrendSettings()
     overrides: dict[str, dict[str, dict[str, Any]]] = Field(
         default_factory=dict,
         description="per cluster, cluster/namespace or */namespace: rule section -> field -> value",

@@ -6,6 +6,7 @@ from healer_common.bus import Service, run_service
 from services.detector.evaluation import Evaluation
 from services.detector.handlers import register
 from services.detector.held_conditions import ConditionCatalogue
+from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES, METRIC_RULES
 from services.detector.series import SeriesIndex
@@ -18,12 +19,14 @@ def compose(svc: Service) -> Evaluation:
     """The detector on a service; returns its evaluation, which tests watch."""
     cfg = svc.settings.detector
     book = RuleBook(cfg)
+    index = SeriesIndex()
     evaluation = Evaluation(
-        ConditionCatalogue.build(CONDITION_RULES, cfg),
-        book,
-        WatchStore(svc.redis, svc.keys),
-        ThresholdEngine(METRIC_RULES, book, SeriesIndex(), cfg.stale_after_s),
-        FiringSeriesAlerts(svc.redis, svc.keys),
+        catalogue=ConditionCatalogue.build(CONDITION_RULES, cfg),
+        book=book,
+        watches=WatchStore(svc.redis, svc.keys),
+        thresholds=ThresholdEngine(METRIC_RULES, book, index, cfg.stale_after_s),
+        predictions=PredictionEngine(METRIC_RULES, book, index, cfg.trend),
+        series_alerts=FiringSeriesAlerts(svc.redis, svc.keys),
     )
     svc.on_start(evaluation.start)
     register(svc, evaluation, cfg.tick_s)

@@ -2,7 +2,8 @@
 and returns the alerts to publish. handlers.py calls it per event and on the timer; app.py builds it.
 
     condition events  -> held_conditions.py over the object's watches (watch_store.py, Redis)
-    metric samples    -> thresholds.py over in-memory lanes (series.py, lanes.py); firing alerts in Redis
+    metric samples    -> thresholds.py over in-memory lanes (series.py, lanes.py), and predictions.py over
+                         the trends of the series worth predicting; their firing alerts in Redis
     the timer         -> both: due watches claimed from Redis, every lane checked at once
 """
 
@@ -13,6 +14,7 @@ import datetime as dt
 from healer_common.alerts import Alert
 from healer_common.events import ConditionEvent, MetricBatchEvent, MetricEvent, MetricSample
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
+from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
 from services.detector.series_alert_store import FiringSeriesAlerts
 from services.detector.thresholds import ThresholdEngine
@@ -22,21 +24,26 @@ from services.detector.watch_store import WatchStore
 class Evaluation:
     def __init__(
         self,
+        *,
         catalogue: ConditionCatalogue,
         book: RuleBook,
         watches: WatchStore,
         thresholds: ThresholdEngine,
+        predictions: PredictionEngine,
         series_alerts: FiringSeriesAlerts,
     ) -> None:
         self.catalogue = catalogue
         self.book = book
         self.watches = watches
         self.thresholds = thresholds
+        self.predictions = predictions
         self.series_alerts = series_alerts
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
     async def start(self) -> None:
-        self.thresholds.restore(await self.series_alerts.load())
+        firing = await self.series_alerts.load()
+        self.thresholds.restore(firing)
+        self.predictions.restore(firing)
 
     async def condition(self, event: ConditionEvent, now: dt.datetime) -> list[Alert]:
         key = object_key(event.cluster, event.data.resource)
@@ -54,7 +61,7 @@ class Evaluation:
         else:
             samples = event.data.samples
         batches = self.thresholds.index.batch(event.cluster, samples, default_time, self.thresholds.by_metric)
-        alerts = self.thresholds.observe(batches, now)
+        alerts = self.thresholds.observe(batches, now) + self.predictions.observe(batches, now)
         if alerts:
             await self.series_alerts.record(alerts)
         return alerts
