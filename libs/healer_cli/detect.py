@@ -1,6 +1,7 @@
 """`healer detect`: the detector's own code over files, for trying it on your data and for benchmarks.
 
     healer detect trend --input series.csv --threshold T --output predictions.csv
+    healer detect anomalies --input series.csv --output scores.csv
 
 Input is CSV with a header and `timestamp,value` columns (timestamps as ISO 8601, `YYYY-MM-DD HH:MM:SS` in
 UTC, or unix seconds); every output row answers its input row using only that row and the ones before it,
@@ -18,6 +19,7 @@ from typing import Annotated
 import typer
 
 from healer_cli.runtime import ConfigOption, console, settings_or_exit
+from services.detector.anomaly import AnomalyScorer, anomaly_params
 from services.detector.trend import TrendParams, TrendTracker
 
 app = typer.Typer(help="Run the detector's trend, anomaly and log-pattern code over files.", no_args_is_help=True)
@@ -84,5 +86,23 @@ def trend_command(
                 crossing = format_like(analysis.crossing, written) if analysis.crossing is not None else ""
                 confidence = f"{analysis.confidence:.4f}" if analysis.crossing is not None else ""
             out.writerow([written, f"{value:g}", crossing, confidence])
+            rows += 1
+    console.print(f"wrote {rows} rows to {output}")
+
+
+@app.command("anomalies")
+def anomalies_command(
+    input_path: Annotated[Path, InputOption],
+    output: Annotated[Path, OutputOption],
+    config: Path | None = ConfigOption,
+) -> None:
+    """Score every row's anomaly in [0, 1] against the series' own baseline, as the service does."""
+    scorer = AnomalyScorer(anomaly_params(settings_or_exit(config).detector.anomaly))
+    rows = 0
+    with output.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["timestamp", "value", "anomaly_score"])
+        for written, seconds, value in read_series(input_path):
+            out.writerow([written, f"{value:g}", f"{scorer.observe(seconds, value).score:.6f}"])
             rows += 1
     console.print(f"wrote {rows} rows to {output}")

@@ -156,6 +156,23 @@ class TrendSettings(_Section):
     )
 
 
+class AnomalySettings(_Section):
+    metrics: list[str] = Field(
+        default_factory=lambda: ["queue_depth", "db_query_duration_p99_seconds", "network_errors_per_second"],
+        description="metrics scored against their learnt baseline (alerts under their rule's id, anomaly=true)",
+    )
+    max_series: int = Field(500, ge=0, description="at most this many series get a baseline (about 0.5 MB each)")
+    baseline_points: int = Field(2_016, ge=100, description="samples in the rolling baseline (a week at 5 min)")
+    slow_points: int = Field(24, ge=2, description="samples averaged for the slow surprise (a shift in behaviour)")
+    seasonal_ratio: float = Field(
+        0.3, gt=0, le=1, description="a series follows the clock when its day-ago differences spread this much less"
+    )
+    warmup: int = Field(150, ge=0, description="samples before anything scores (cold start)")
+    sigma: float = Field(2.0, gt=0, description="alert only at this many robust standard deviations or more")
+    alert_score: float = Field(0.9, gt=0, le=1, description="alert when the anomaly score reaches this")
+    resolve_for_s: float = Field(600.0, ge=0, description="an anomaly alert resolves after this long without one")
+
+
 class RuleSettings(_Section):
     """One section per rule; `detector.overrides` refers to them by these names."""
 
@@ -202,6 +219,7 @@ class DetectorSettings(_Section):
     )
     rules: RuleSettings = RuleSettings()
     trend: TrendSettings = TrendSettings()
+    anomaly: AnomalySettings = AnomalySettings()
     overrides: dict[str, dict[str, dict[str, Any]]] = Field(
         default_factory=dict,
         description="per cluster, cluster/namespace or */namespace: rule section -> field -> value",

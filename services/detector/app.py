@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from healer_common.bus import Service, run_service
+from services.detector.baselines import BaselineEngine
 from services.detector.evaluation import Evaluation
 from services.detector.handlers import register
 from services.detector.held_conditions import ConditionCatalogue
@@ -26,6 +27,7 @@ def compose(svc: Service) -> Evaluation:
         watches=WatchStore(svc.redis, svc.keys),
         thresholds=ThresholdEngine(METRIC_RULES, book, index, cfg.stale_after_s),
         predictions=PredictionEngine(METRIC_RULES, book, index, cfg.trend),
+        baselines=BaselineEngine(METRIC_RULES, index, cfg.anomaly),
         series_alerts=FiringSeriesAlerts(svc.redis, svc.keys),
     )
     svc.on_start(evaluation.start)

@@ -3,7 +3,8 @@ and returns the alerts to publish. handlers.py calls it per event and on the tim
 
     condition events  -> held_conditions.py over the object's watches (watch_store.py, Redis)
     metric samples    -> thresholds.py over in-memory lanes (series.py, lanes.py), and predictions.py over
-                         the trends of the series worth predicting; their firing alerts in Redis
+                         the trends of the series worth predicting, baselines.py over anomaly baselines;
+                         their firing alerts in Redis
     the timer         -> both: due watches claimed from Redis, every lane checked at once
 """
 
@@ -13,6 +14,7 @@ import datetime as dt
 
 from healer_common.alerts import Alert
 from healer_common.events import ConditionEvent, MetricBatchEvent, MetricEvent, MetricSample
+from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
 from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
@@ -30,6 +32,7 @@ class Evaluation:
         watches: WatchStore,
         thresholds: ThresholdEngine,
         predictions: PredictionEngine,
+        baselines: BaselineEngine,
         series_alerts: FiringSeriesAlerts,
     ) -> None:
         self.catalogue = catalogue
@@ -37,6 +40,8 @@ class Evaluation:
         self.watches = watches
         self.thresholds = thresholds
         self.predictions = predictions
+        self.baselines = baselines
+        self.wanted = dict.fromkeys((*thresholds.by_metric, *baselines.metrics), True)
         self.series_alerts = series_alerts
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
@@ -60,8 +65,9 @@ class Evaluation:
             samples = [MetricSample(name=data.name, value=data.value, labels=data.labels, time=event.time)]
         else:
             samples = event.data.samples
-        batches = self.thresholds.index.batch(event.cluster, samples, default_time, self.thresholds.by_metric)
+        batches = self.thresholds.index.batch(event.cluster, samples, default_time, self.wanted)
         alerts = self.thresholds.observe(batches, now) + self.predictions.observe(batches, now)
+        alerts += self.baselines.observe(batches, now)
         if alerts:
             await self.series_alerts.record(alerts)
         return alerts
