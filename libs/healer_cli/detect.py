@@ -2,6 +2,7 @@
 
     healer detect trend --input series.csv --threshold T --output predictions.csv
     healer detect anomalies --input series.csv --output scores.csv
+    healer detect log-templates --input app.log --output structured.csv
 
 Input is CSV with a header and `timestamp,value` columns (timestamps as ISO 8601, `YYYY-MM-DD HH:MM:SS` in
 UTC, or unix seconds); every output row answers its input row using only that row and the ones before it,
@@ -20,6 +21,7 @@ import typer
 
 from healer_cli.runtime import ConfigOption, console, settings_or_exit
 from services.detector.anomaly import AnomalyScorer, anomaly_params
+from services.detector.log_templates import LogTemplates
 from services.detector.trend import TrendParams, TrendTracker
 
 app = typer.Typer(help="Run the detector's trend, anomaly and log-pattern code over files.", no_args_is_help=True)
@@ -105,4 +107,21 @@ def anomalies_command(
         for written, seconds, value in read_series(input_path):
             out.writerow([written, f"{value:g}", f"{scorer.observe(seconds, value).score:.6f}"])
             rows += 1
+    console.print(f"wrote {rows} rows to {output}")
+
+
+@app.command("log-templates")
+def log_templates_command(
+    input_path: Annotated[Path, typer.Option("--input", "-i", exists=True, dir_okay=False, help="a log file")],
+    output: Annotated[Path, OutputOption],
+) -> None:
+    """Mine a template per line, in order and online: LineId,EventId,EventTemplate (LogHub's shape)."""
+    miner = LogTemplates()
+    rows = 0
+    with input_path.open(encoding="utf-8", errors="replace") as lines, output.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["LineId", "EventId", "EventTemplate"])
+        for rows, line in enumerate(lines, start=1):
+            template = miner.add(line)
+            out.writerow([rows, f"E{template.template_id}", template.text])
     console.print(f"wrote {rows} rows to {output}")

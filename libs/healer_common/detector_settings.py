@@ -173,6 +173,25 @@ class AnomalySettings(_Section):
     resolve_for_s: float = Field(600.0, ge=0, description="an anomaly alert resolves after this long without one")
 
 
+class LogSettings(_Section):
+    similarity: float = Field(0.6, gt=0, le=1, description="Drain: how alike a line must be to join a template")
+    burst_count: int = Field(5, ge=1, description="lines of one failure signature within the window that fire")
+    window_s: float = Field(60.0, gt=0, description="the window in which a signature's lines are counted")
+    quiet_s: float = Field(300.0, gt=0, description="a signature silent this long resolves its alert")
+    max_streams: int = Field(200, ge=1, description="log streams (by app, pod or namespace) mined at once")
+    signatures: dict[str, str] = Field(
+        default_factory=lambda: {
+            "H5": r"(?i)connection refused|no such host|name resolution|could not resolve|network is unreachable"
+            r"|no route to host|connection reset|i/o timeout|dial tcp|handshake timeout|dns",
+            "H6": r"(?i)too many connections|connection pool|pool exhausted|deadlock|lock wait timeout"
+            r"|slow query|database is locked|could not obtain connection|max_connections",
+            "H7": r"(?i)queue (?:is )?full|backlog|rejected execution|capacity exceeded|consumer lag|throttl",
+            "H8": r"(?i)out of memory|oomkill|cannot allocate memory|java\.lang\.OutOfMemoryError",
+        },
+        description="catalogue id -> pattern a template must match to be that alert's failure signature",
+    )
+
+
 class RuleSettings(_Section):
     """One section per rule; `detector.overrides` refers to them by these names."""
 
@@ -220,6 +239,7 @@ class DetectorSettings(_Section):
     rules: RuleSettings = RuleSettings()
     trend: TrendSettings = TrendSettings()
     anomaly: AnomalySettings = AnomalySettings()
+    logs: LogSettings = LogSettings()
     overrides: dict[str, dict[str, dict[str, Any]]] = Field(
         default_factory=dict,
         description="per cluster, cluster/namespace or */namespace: rule section -> field -> value",

@@ -7,6 +7,7 @@ from services.detector.baselines import BaselineEngine
 from services.detector.evaluation import Evaluation
 from services.detector.handlers import register
 from services.detector.held_conditions import ConditionCatalogue
+from services.detector.log_signatures import LogSignatures
 from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES, METRIC_RULES
@@ -28,6 +29,7 @@ def compose(svc: Service) -> Evaluation:
         thresholds=ThresholdEngine(METRIC_RULES, book, index, cfg.stale_after_s),
         predictions=PredictionEngine(METRIC_RULES, book, index, cfg.trend),
         baselines=BaselineEngine(METRIC_RULES, index, cfg.anomaly),
+        logs=LogSignatures(cfg.logs),
         series_alerts=FiringSeriesAlerts(svc.redis, svc.keys),
     )
     svc.on_start(evaluation.start)

@@ -5,7 +5,8 @@ and returns the alerts to publish. handlers.py calls it per event and on the tim
     metric samples    -> thresholds.py over in-memory lanes (series.py, lanes.py), and predictions.py over
                          the trends of the series worth predicting, baselines.py over anomaly baselines;
                          their firing alerts in Redis
-    the timer         -> both: due watches claimed from Redis, every lane checked at once
+    log lines         -> log_signatures.py: templates mined per stream, bursts of failure signatures
+    the timer         -> all of them: due watches claimed from Redis, every lane checked at once
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 
 from healer_common.alerts import Alert
-from healer_common.events import ConditionEvent, MetricBatchEvent, MetricEvent, MetricSample
+from healer_common.events import ConditionEvent, LogEvent, MetricBatchEvent, MetricEvent, MetricSample
 from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
+from services.detector.log_signatures import LogSignatures
 from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
 from services.detector.series_alert_store import FiringSeriesAlerts
@@ -33,6 +35,7 @@ class Evaluation:
         thresholds: ThresholdEngine,
         predictions: PredictionEngine,
         baselines: BaselineEngine,
+        logs: LogSignatures,
         series_alerts: FiringSeriesAlerts,
     ) -> None:
         self.catalogue = catalogue
@@ -41,6 +44,7 @@ class Evaluation:
         self.thresholds = thresholds
         self.predictions = predictions
         self.baselines = baselines
+        self.logs = logs
         self.wanted = dict.fromkeys((*thresholds.by_metric, *baselines.metrics), True)
         self.series_alerts = series_alerts
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
@@ -72,8 +76,12 @@ class Evaluation:
             await self.series_alerts.record(alerts)
         return alerts
 
+    def log_line(self, event: LogEvent, now: dt.datetime) -> list[Alert]:
+        return self.logs.observe(event, now)
+
     async def tick(self, now: dt.datetime) -> list[Alert]:
         alerts = self.thresholds.tick(now)
+        alerts += self.logs.tick(now)
         if alerts:
             await self.series_alerts.record(alerts)
         for key, fingerprint in await self.watches.claim_due(now):
