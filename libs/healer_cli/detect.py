@@ -114,9 +114,10 @@ def anomalies_command(
 def log_templates_command(
     input_path: Annotated[Path, typer.Option("--input", "-i", exists=True, dir_okay=False, help="a log file")],
     output: Annotated[Path, OutputOption],
+    config: Path | None = ConfigOption,
 ) -> None:
     """Mine a template per line, in order and online: LineId,EventId,EventTemplate (LogHub's shape)."""
-    miner = LogTemplates()
+    miner = LogTemplates(settings_or_exit(config).detector.logs.similarity)
     rows = 0
     with input_path.open(encoding="utf-8", errors="replace") as lines, output.open("w", newline="") as handle:
         out = csv.writer(handle)

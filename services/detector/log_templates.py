@@ -9,7 +9,10 @@ Three steps, each general (nothing here knows a particular system):
 2. Masks: values that are never part of an event's identity become `<*>` before mining: IP addresses and
    ports, hex numbers, UUIDs, paths, numbers, and numeric runs inside identifiers (`blk_-123`, `node-246`).
 3. Drain (Drain3's streaming fixed-depth tree): a masked message joins the most similar template of its
-   length and first tokens, or starts a new one; templates generalise as they absorb lines.
+   length and first tokens, or starts a new one; templates generalise as they absorb lines. Two changes to
+   Drain's similarity: a masked value facing a template's wildcard counts half a match (Drain counts it
+   as none, so heavily masked lines never rejoin their template), and a short message may differ from its
+   template in one word whatever the threshold (`Invalid user admin` / `Invalid user guest`).
 
 Pure; used by log_signatures.py (the service) and `healer detect log-templates`.
 """
@@ -19,7 +22,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
+from drain3.drain import Drain
 from drain3.template_miner import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
 
@@ -42,6 +47,8 @@ HEADERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 HEADER_SAMPLE = 200
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 MASKS: tuple[tuple[str, str], ...] = (
+    (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b", "<*>"),  # a hex word: address, hash
+    (r"<\d+(?:\.\d+)?\s?(?:ms|sec|s|min)\b", "<*>"),  # "<1 sec": a duration too short to say
     (rf"\b{_DAY}\s+{MONTH}\s+\d{{1,2}}\s+{_TIME}(?:\s+\d{{4}})?", "<*>"),  # a date written out
     (r"(?<![\w.])[\w.-]+\.[A-Za-z]{2,}:\d+\b", "<*>"),  # host:port
     (r"\((?:[^()\s]*)\)", "(<*>)"),  # a parenthesised single value, or nothing
@@ -107,8 +114,28 @@ class HeaderShape:
         self.decided = True
 
 
+class _Drain(Drain):  # type: ignore[misc] # drain3 is untyped
+    """Drain, counting a masked value against a template's wildcard as a match.
+
+    Drain scores similarity by the tokens equal to the template's and skips the template's wildcards, so a
+    message whose values were all masked can never reach the threshold against its own template: with heavy
+    masking every such line would start a template of its own.
+    """
+
+    def fast_match(self, cluster_ids: Any, tokens: list[str], sim_th: float, include_params: bool) -> Any:
+        """A short message may differ from its template in one word; a long one in its share of words."""
+        return super().fast_match(cluster_ids, tokens, min(sim_th, 1 - 1.5 / max(len(tokens), 1)), include_params)
+
+    def get_seq_distance(self, seq1: list[str], seq2: list[str], include_params: bool) -> tuple[float, int]:
+        similarity, params = super().get_seq_distance(seq1, seq2, include_params)
+        if include_params or not seq1:
+            return similarity, params
+        masked = sum(1 for a, b in zip(seq1, seq2, strict=True) if a == b == self.param_str)
+        return similarity + 0.5 * masked / len(seq1), params
+
+
 class LogTemplates:
-    def __init__(self, similarity: float = 0.6, depth: int = 4) -> None:
+    def __init__(self, similarity: float = 0.75, depth: int = 4) -> None:
         config = TemplateMinerConfig()
         config.drain_sim_th = similarity
         config.drain_depth = depth
@@ -116,6 +143,9 @@ class LogTemplates:
         config.drain_extra_delimiters = ["="]
         config.mask_prefix, config.mask_suffix = "<", ">"
         self._miner = TemplateMiner(config=config)
+        self._miner.drain = _Drain(
+            sim_th=similarity, depth=depth, extra_delimiters=config.drain_extra_delimiters, param_str="<*>"
+        )
         self._header = HeaderShape()
 
     def add(self, line: str) -> Template:
