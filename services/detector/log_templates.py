@@ -45,6 +45,9 @@ HEADERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 HEADER_SAMPLE = 200
+HEADER_COLUMNS = 8
+SHORT_FROM = 4  # fewer words than this and every word counts
+_NUMBER = re.compile(r"[-+]?\d+(?:[.:,-]\d+)*")
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 MASKS: tuple[tuple[str, str], ...] = (
     (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b", "<*>"),  # a hex word: address, hash
@@ -77,41 +80,52 @@ def mask(message: str) -> str:
 
 
 class HeaderShape:
-    """The header shape of one stream, chosen from its first lines by majority."""
+    """The header shape of one stream, chosen from its first lines by majority.
+
+    When no named shape fits most lines, leading columns that are numbers in nearly every line (ids,
+    counters, epochs: `134681 node-246 unix.hw state_change 1077804742 1 ...`) are taken as the header, up
+    to the last such column among the first few.
+    """
 
     def __init__(self) -> None:
         self._seen: Counter[str] = Counter()
+        self._numeric: Counter[int] = Counter()
         self._lines = 0
         self.chosen: re.Pattern[str] | None = None
         self.decided = False
 
     def message(self, line: str) -> str:
-        pattern: re.Pattern[str] | None
-        if not self.decided:
-            self._lines += 1
-            for name, pattern in HEADERS:
-                if pattern.match(line):
-                    self._seen[name] += 1
-                    break
-            if self._lines >= HEADER_SAMPLE:
-                self._decide()
-            shapes = [p for n, p in HEADERS if n == self._leader()]
-            pattern = shapes[0] if shapes else None
-        else:
-            pattern = self.chosen
+        pattern = self.chosen if self.decided else self._learn(line)
         found = pattern.match(line) if pattern else None
         return found.group("msg") if found else line
 
-    def _leader(self) -> str | None:
-        if not self._seen:
-            return None
-        name, count = self._seen.most_common(1)[0]
-        return name if count * 2 > self._lines else None
+    def _learn(self, line: str) -> re.Pattern[str] | None:
+        self._lines += 1
+        for name, shape in HEADERS:
+            if shape.match(line):
+                self._seen[name] += 1
+                break
+        for position, token in enumerate(line.split()[:HEADER_COLUMNS]):
+            if _NUMBER.fullmatch(token):
+                self._numeric[position] += 1
+        pattern = self._leader()
+        if self._lines >= HEADER_SAMPLE:
+            self.chosen, self.decided = pattern, True
+        return pattern
 
-    def _decide(self) -> None:
-        leader = self._leader()
-        self.chosen = next((p for n, p in HEADERS if n == leader), None)
-        self.decided = True
+    def _leader(self) -> re.Pattern[str] | None:
+        if self._seen:
+            name, count = self._seen.most_common(1)[0]
+            if count * 2 > self._lines:
+                return next(p for n, p in HEADERS if n == name)
+        columns = [p for p in range(HEADER_COLUMNS) if self._numeric[p] >= 0.95 * self._lines]
+        if self._lines < 10 or not columns:
+            return None
+        return _columns(max(columns) + 1)
+
+
+def _columns(count: int) -> re.Pattern[str]:
+    return re.compile(rf"^(?:\S+\s+){{{count}}}(?P<msg>.*)$")
 
 
 class _Drain(Drain):  # type: ignore[misc] # drain3 is untyped
@@ -124,7 +138,8 @@ class _Drain(Drain):  # type: ignore[misc] # drain3 is untyped
 
     def fast_match(self, cluster_ids: Any, tokens: list[str], sim_th: float, include_params: bool) -> Any:
         """A short message may differ from its template in one word; a long one in its share of words."""
-        return super().fast_match(cluster_ids, tokens, min(sim_th, 1 - 1.5 / max(len(tokens), 1)), include_params)
+        threshold = min(sim_th, 1 - 1.5 / len(tokens)) if len(tokens) >= SHORT_FROM else sim_th
+        return super().fast_match(cluster_ids, tokens, threshold, include_params)
 
     def get_seq_distance(self, seq1: list[str], seq2: list[str], include_params: bool) -> tuple[float, int]:
         similarity, params = super().get_seq_distance(seq1, seq2, include_params)
