@@ -161,7 +161,7 @@ class AnomalySettings(_Section):
         default_factory=lambda: ["queue_depth", "db_query_duration_p99_seconds", "network_errors_per_second"],
         description="metrics scored against their learnt baseline (alerts under their rule's id, anomaly=true)",
     )
-    max_series: int = Field(500, ge=0, description="at most this many series get a baseline (about 0.5 MB each)")
+    max_series: int = Field(100, ge=0, description="at most this many series get a baseline (about 0.5 MB each)")
     baseline_points: int = Field(2_016, ge=100, description="samples in the rolling baseline (a week at 5 min)")
     slow_points: int = Field(24, ge=2, description="samples averaged for the slow surprise (a shift in behaviour)")
     seasonal_ratio: float = Field(

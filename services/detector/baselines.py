@@ -13,6 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from healer_common.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
 from healer_common.detector_settings import AnomalySettings
 from services.detector.anomaly import AnomalyScore, AnomalyScorer, anomaly_params
@@ -58,6 +61,12 @@ class BaselineEngine:
                     found = baseline.scorer.observe(when, value)
                     alerts += self._judge(number, baseline, found, when=when, value=value, now=now)
         return alerts
+
+    def _with_baseline(self, batch: MetricBatch) -> npt.NDArray[np.bool_]:
+        """All samples while baselines can still be started; after that, only those of series that have one."""
+        if len(self._baselines) < self._cfg.max_series:
+            return np.ones(batch.series.size, np.bool_)
+        return np.isin(batch.series, np.fromiter(self._baselines, np.int64, len(self._baselines)))
 
     def _start(self, number: int, alert_id: str) -> Baseline | None:
         if len(self._baselines) >= self._cfg.max_series:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from healer_common.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
 from healer_common.detector_settings import TrendSettings
 from services.detector.raising import firing_alert, held_for, resolved_alert
@@ -43,6 +46,7 @@ class PredictionEngine:
         self._cfg = cfg
         self._followed: dict[int, Followed] = {}
         self._restored: dict[str, Alert] = {}
+        self._gate = np.full(0, np.nan)  # per series: the value from which its trend is followed
 
     def restore(self, firing: list[Alert]) -> None:
         """Predictions a previous process left firing, so they are withdrawn or come true, not forgotten."""
@@ -58,13 +62,32 @@ class PredictionEngine:
             batch = batches.get(metric)
             if batch is None:
                 continue
+            chosen = self._worth_following(batch, rule)
             for number, value, when in zip(
-                batch.series.tolist(), batch.values.tolist(), batch.times.tolist(), strict=True
+                batch.series[chosen].tolist(), batch.values[chosen].tolist(), batch.times[chosen].tolist(), strict=True
             ):
                 followed = self._followed.get(number) or self._follow(number, rule, value)
                 if followed is not None and (analysis := followed.tracker.observe(when, value)) is not None:
                     alerts += self._judge(number, followed, analysis, now)
         return alerts
+
+    def _worth_following(self, batch: MetricBatch, rule: MetricRule) -> npt.NDArray[np.bool_]:
+        """Samples of followed series, or past `track_above` of their threshold: one comparison per sample."""
+        if self._gate.size < len(self._index):
+            grown = np.full(max(len(self._index), 2 * self._gate.size), np.nan)
+            grown[: self._gate.size] = self._gate
+            self._gate = grown
+        gate = self._gate[batch.series]
+        for number in np.unique(batch.series[np.isnan(gate)]).tolist():
+            series = self._index.series[number]
+            threshold = rule.limits(self._book.scope(series.cluster, series.namespace)).threshold
+            self._gate[number] = threshold * self._cfg.track_above
+        gate = self._gate[batch.series]
+        sign = 1.0 if rule.above else -1.0
+        return (sign * batch.values >= sign * gate) | np.isin(batch.series, self._followed_numbers())
+
+    def _followed_numbers(self) -> npt.NDArray[np.int64]:
+        return np.fromiter(self._followed, np.int64, len(self._followed))
 
     def _follow(self, number: int, rule: MetricRule, value: float) -> Followed | None:
         series = self._index.series[number]
