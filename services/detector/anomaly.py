@@ -26,6 +26,7 @@ import bisect
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from healer_common.detector_settings import AnomalySettings
 
@@ -76,6 +77,14 @@ class RollingOrder:
     def __len__(self) -> int:
         return len(self._arrived)
 
+    def values(self) -> list[float]:
+        """In arrival order, for a snapshot."""
+        return list(self._arrived)
+
+    def load(self, values: list[float]) -> None:
+        for value in values[-self._size :]:
+            self.add(value)
+
     def add(self, value: float) -> None:
         if len(self._arrived) == self._size:
             oldest = self._arrived.popleft()
@@ -115,6 +124,34 @@ class AnomalyScorer:
         self._quiet = 0
         self._quieted_by = math.inf
         self.seen = 0
+
+    _WINDOWS = ("_values", "_changes", "_daily", "_weekly", "_fast", "_slow")
+
+    def state(self) -> dict[str, Any]:
+        """Everything learnt, as JSON-ready data: a restarted detector resumes the baseline from it."""
+        windows = {name: getattr(self, name).values() for name in self._WINDOWS}
+        return {
+            **windows,
+            "recent": list(self._recent),
+            "history": list(self._history),
+            "times": self._times,
+            "lag": self._lag,
+            "quiet": self._quiet,
+            "quieted_by": None if math.isinf(self._quieted_by) else self._quieted_by,
+            "seen": self.seen,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], params: AnomalyParams | None = None) -> AnomalyScorer:
+        scorer = cls(params)
+        for name in cls._WINDOWS:
+            getattr(scorer, name).load(state[name])
+        scorer._recent.extend(state["recent"])
+        scorer._history.extend(state["history"])
+        scorer._times, scorer._lag, scorer._quiet = list(state["times"]), int(state["lag"]), int(state["quiet"])
+        scorer._quieted_by = math.inf if state["quieted_by"] is None else float(state["quieted_by"])
+        scorer.seen = int(state["seen"])
+        return scorer
 
     def observe(self, time: float, value: float) -> AnomalyScore:
         self._learn_spacing(time)

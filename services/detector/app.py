@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from healer_common.bus import Service, run_service
+from services.detector.baseline_store import BaselineStore
 from services.detector.baselines import BaselineEngine
 from services.detector.evaluation import Evaluation
 from services.detector.handlers import register
@@ -15,6 +16,8 @@ from services.detector.series import SeriesIndex
 from services.detector.series_alert_store import FiringSeriesAlerts
 from services.detector.thresholds import ThresholdEngine
 from services.detector.watch_store import WatchStore
+
+BASELINE_SAVE_S = 60.0
 
 
 def compose(svc: Service) -> Evaluation:
@@ -31,8 +34,11 @@ def compose(svc: Service) -> Evaluation:
         baselines=BaselineEngine(METRIC_RULES, index, cfg.anomaly),
         logs=LogSignatures(cfg.logs),
         series_alerts=FiringSeriesAlerts(svc.redis, svc.keys),
+        baseline_store=BaselineStore(svc.redis, svc.keys),
     )
     svc.on_start(evaluation.start)
+    svc.on_stop(evaluation.save_baselines)
+    svc.every(BASELINE_SAVE_S)(evaluation.save_baselines)
     register(svc, evaluation, cfg.tick_s)
     return evaluation
 

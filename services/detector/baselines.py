@@ -4,14 +4,17 @@ metric's rule id (H7 for queue_depth, H6 for query latency ...) with label anoma
 warning, resolved once no anomaly has been seen for `resolve_for_s`.
 
 A baseline is a week of samples (about half a megabyte), so at most `max_series` series get one, first come
-first served. Its state lives in this process; see the README ("Detector: scaling out") for what that means
-with several replicas. Pure; evaluation.py feeds it the same batches as the threshold rules.
+first served. Baselines live in this process and are saved to Redis every minute and on shutdown
+(baseline_store.py), so a restarted or replacing replica resumes them; see the README ("Detector: scaling
+out") for what that means with several replicas at once. Pure; evaluation.py feeds it the same batches as
+the threshold rules.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +45,19 @@ class BaselineEngine:
         self._index = index
         self._cfg = cfg
         self._baselines: dict[int, Baseline] = {}
+        self._saved: dict[str, dict[str, Any]] = {}
+
+    def restore(self, saved: dict[str, dict[str, Any]]) -> None:
+        """Baselines a previous process saved (`snapshot`), by series; each is resumed when its series reports."""
+        self._saved.update(saved)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Every baseline's state by series (`name{labels}` with the cluster), for Redis."""
+        return {self._key(n): b.scorer.state() for n, b in self._baselines.items()}
+
+    def _key(self, number: int) -> str:
+        series = self._index.series[number]
+        return f"{series.cluster}/{series.text()}"
 
     @property
     def metrics(self) -> frozenset[str]:
@@ -71,7 +87,10 @@ class BaselineEngine:
     def _start(self, number: int, alert_id: str) -> Baseline | None:
         if len(self._baselines) >= self._cfg.max_series:
             return None
-        baseline = self._baselines[number] = Baseline(AnomalyScorer(anomaly_params(self._cfg)), alert_id)
+        params = anomaly_params(self._cfg)
+        saved = self._saved.pop(self._key(number), None) if self._saved else None
+        scorer = AnomalyScorer.from_state(saved, params) if saved else AnomalyScorer(params)
+        baseline = self._baselines[number] = Baseline(scorer, alert_id)
         return baseline
 
     def _judge(

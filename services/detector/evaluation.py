@@ -15,6 +15,7 @@ import datetime as dt
 
 from healer_common.alerts import Alert
 from healer_common.events import ConditionEvent, LogEvent, MetricBatchEvent, MetricEvent, MetricSample
+from services.detector.baseline_store import BaselineStore
 from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
 from services.detector.log_signatures import LogSignatures
@@ -37,6 +38,7 @@ class Evaluation:
         baselines: BaselineEngine,
         logs: LogSignatures,
         series_alerts: FiringSeriesAlerts,
+        baseline_store: BaselineStore,
     ) -> None:
         self.catalogue = catalogue
         self.book = book
@@ -47,12 +49,17 @@ class Evaluation:
         self.logs = logs
         self.wanted = dict.fromkeys((*thresholds.by_metric, *baselines.metrics), True)
         self.series_alerts = series_alerts
+        self.baseline_store = baseline_store
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
     async def start(self) -> None:
         firing = await self.series_alerts.load()
         self.thresholds.restore(firing)
         self.predictions.restore(firing)
+        self.baselines.restore(await self.baseline_store.load())
+
+    async def save_baselines(self) -> None:
+        await self.baseline_store.save(self.baselines.snapshot())
 
     async def condition(self, event: ConditionEvent, now: dt.datetime) -> list[Alert]:
         key = object_key(event.cluster, event.data.resource)

@@ -20,9 +20,12 @@ from healer_common.bus import Service
 from healer_common.busclient import BusClient
 from healer_common.clock import ManualClock
 from healer_common.settings import Settings
+from healer_common.state import KeySpace, connect_redis
 from healer_common.streams import DETECTOR_EVENTS
 from healer_common.testing import Recorder, consumer_drained, eventually, recording
+from services.detector.anomaly import AnomalyScorer
 from services.detector.app import compose
+from services.detector.baseline_store import BaselineStore
 from services.detector.evaluation import Evaluation
 from tests.unit.detector_cases import CASES, Case, Signal
 
@@ -173,3 +176,22 @@ async def test_a_filling_volume_is_predicted_before_it_fills_through_the_service
     (predicted,) = seen.bodies()
     assert (predicted["alert_id"], predicted["status"], predicted["severity"]) == ("H2", "firing", "warning")
     assert predicted["labels"]["predicted_crossing"] > detector.clock.now().isoformat()
+
+
+async def test_anomaly_baselines_are_kept_in_redis_for_the_next_detector(
+    detector: RunningDetector, bus: BusClient, healer_settings: Settings
+) -> None:
+    labels = {"namespace": "cto", "queue": "builds"}
+    for depth in (40, 42, 39, 41):
+        await detector.report(Signal(labels, metric="queue_depth", value=depth))
+    await detector.settled()
+
+    await detector.evaluation.save_baselines()
+
+    redis = connect_redis(healer_settings)
+    try:
+        saved = await BaselineStore(redis, KeySpace(healer_settings.redis.key_prefix)).load()
+    finally:
+        await redis.aclose()
+    (state,) = saved.values()
+    assert AnomalyScorer.from_state(state).seen == 4

@@ -6,6 +6,7 @@ spike or a lasting shift, unmoved by a daily rhythm yet alert to a missing daily
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,19 @@ def test_an_anomalous_queue_raises_h7_and_resolves_when_it_settles() -> None:
     assert "sigma from its baseline" in spike.annotations["summary"]
     assert anomalies[-1].status == "resolved"
     assert anomalies[-1].fingerprint == spike.fingerprint
+
+
+def test_a_saved_baseline_resumes_exactly_where_it_left_off() -> None:
+    rng = np.random.default_rng(7)
+    values = rng.normal(50, 5, 900)
+    values[850] = 110
+    whole = AnomalyScorer()
+    first = [whole.observe(T0 + i * STEP, float(v)).score for i, v in enumerate(values)]
+
+    before = AnomalyScorer()
+    for i, v in enumerate(values[:600]):
+        before.observe(T0 + i * STEP, float(v))
+    resumed = AnomalyScorer.from_state(json.loads(json.dumps(before.state())))
+    later = [resumed.observe(T0 + i * STEP, float(v)).score for i, v in enumerate(values[600:], start=600)]
+
+    assert later == first[600:]
