@@ -22,7 +22,7 @@ import numpy.typing as npt
 from healer_common.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
 from healer_common.detector_settings import AnomalySettings
 from services.detector.anomaly import AnomalyScore, AnomalyScorer, anomaly_params
-from services.detector.raising import firing_alert, resolved_alert
+from services.detector.raising import firing_alert, resolved_alert, utc_at
 from services.detector.rules.model import MetricRule
 from services.detector.series import MetricBatch, SeriesIndex, resource_of
 
@@ -33,10 +33,6 @@ class Baseline:
     alert_id: str
     alert: Alert | None = None
     last_anomaly: float = 0.0
-
-
-def _utc(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
 class BaselineEngine:
@@ -103,9 +99,9 @@ class BaselineEngine:
                 baseline.alert = self._firing(number, baseline, found, when=when, value=value, now=now)
                 return [baseline.alert]
         elif baseline.alert is not None and when - baseline.last_anomaly >= self._cfg.resolve_for_s:
-            evidence = Evidence(kind="series", summary=f"back within its baseline at {value:g}", time=_utc(when))
+            evidence = Evidence(kind="series", summary=f"back within its baseline at {value:g}", time=utc_at(when))
             resolved = resolved_alert(
-                baseline.alert, ends_at=_utc(when), evidence=evidence, cause=f"baseline-{when}", now=now
+                baseline.alert, ends_at=utc_at(when), evidence=evidence, cause=f"baseline-{when}", now=now
             )
             baseline.alert = None
             return [resolved]
@@ -121,6 +117,7 @@ class BaselineEngine:
         against = "the same time yesterday or last week" if found.seasonal else "its baseline"
         how = f"{series.name} = {value:g} is {found.sigmas:.1f} sigma from {against} (anomaly score {found.score:.2f})"
         target = str(resource) if resource else series.text()
+        starts = utc_at(when)
         return firing_alert(
             alert_id=baseline.alert_id,
             severity="warning",
@@ -130,8 +127,8 @@ class BaselineEngine:
             labels={**series.labels, "metric": series.name, "anomaly": "true", "anomaly_score": f"{found.score:.2f}"},
             summary=f"{CATALOGUE[baseline.alert_id].name} anomaly: {target} {how}",
             description=f"{series.text()}: {how}",
-            starts_at=_utc(when),
-            evidence=[Evidence(kind="series", summary=how, ref=series.text()[:2_048], values=[value], time=_utc(when))],
+            starts_at=starts,
+            evidence=[Evidence(kind="series", summary=how, ref=series.text()[:2_048], values=[value], time=starts)],
             cause=f"baseline-{when}",
             now=now,
         )

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from healer_common.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
 from healer_common.detector_settings import TrendSettings
-from services.detector.raising import firing_alert, held_for, resolved_alert
+from services.detector.raising import firing_alert, held_for, resolved_alert, utc_at
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule
 from services.detector.series import MetricBatch, SeriesIndex, resource_of
@@ -32,10 +32,6 @@ class Followed:
     threshold: float
     alert: Alert | None = None
     misses: int = 0
-
-
-def _utc(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
 class PredictionEngine:
@@ -123,10 +119,10 @@ class PredictionEngine:
             return [followed.alert]
         if followed.alert is not None and (crossed or followed.misses >= self._cfg.withdraw_after_slots):
             why = "came true: the threshold is crossed" if crossed else "withdrawn: the trend turned"
-            evidence = Evidence(kind="series", summary=why, time=_utc(analysis.time))
+            evidence = Evidence(kind="series", summary=why, time=utc_at(analysis.time))
             cause = f"trend-{analysis.time}"
             resolved = resolved_alert(
-                followed.alert, ends_at=_utc(analysis.time), evidence=evidence, cause=cause, now=now
+                followed.alert, ends_at=utc_at(analysis.time), evidence=evidence, cause=cause, now=now
             )
             followed.alert = None
             return [resolved]
@@ -153,16 +149,16 @@ class PredictionEngine:
                 **series.labels,
                 "metric": series.name,
                 "predicted": "true",
-                "predicted_crossing": _utc(analysis.crossing).isoformat(),
+                "predicted_crossing": utc_at(analysis.crossing).isoformat(),
                 "confidence": f"{analysis.confidence:.2f}",
                 "rate_per_minute": f"{analysis.rate_per_minute:.4g}",
                 "model": analysis.model,
             },
             summary=f"{CATALOGUE[rule.alert_id].name} predicted: {target} {how}",
             description=f"{series.text()} {how} (confidence {analysis.confidence:.2f}, {analysis.model} trend)",
-            starts_at=_utc(analysis.time),
+            starts_at=utc_at(analysis.time),
             evidence=[
-                Evidence(kind="series", summary=how[:2_048], ref=series.text()[:2_048], time=_utc(analysis.time))
+                Evidence(kind="series", summary=how[:2_048], ref=series.text()[:2_048], time=utc_at(analysis.time))
             ],
             cause=f"trend-{analysis.time}",
             now=now,
