@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from healer_common.bus import Service, run_service
 from services.detector.baseline_store import BaselineStore
 from services.detector.baselines import BaselineEngine
@@ -18,6 +20,17 @@ from services.detector.thresholds import ThresholdEngine
 from services.detector.watch_store import WatchStore
 
 BASELINE_SAVE_S = 60.0
+GC_FREEZE_S = 10.0
+
+
+async def freeze_long_lived() -> None:
+    """Move what is alive now (the series index, lanes, baselines) out of the garbage collector's scans.
+
+    The detector keeps hundreds of thousands of long-lived objects while each metric batch allocates
+    thousands of short-lived ones; every full collection walked all the long-lived ones again, which cost a
+    third of the throughput. Frozen objects are still freed by reference counting when they go.
+    """
+    gc.freeze()
 
 
 def compose(svc: Service) -> Evaluation:
@@ -39,6 +52,7 @@ def compose(svc: Service) -> Evaluation:
     svc.on_start(evaluation.start)
     svc.on_stop(evaluation.save_baselines)
     svc.every(BASELINE_SAVE_S)(evaluation.save_baselines)
+    svc.every(GC_FREEZE_S)(freeze_long_lived)
     register(svc, evaluation, cfg.tick_s)
     return evaluation
 
