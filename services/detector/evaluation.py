@@ -88,13 +88,14 @@ class Evaluation:
 
     async def tick(self, now: dt.datetime) -> list[Alert]:
         alerts = self.thresholds.tick(now)
-        alerts += self.logs.tick(now)
         if alerts:
             await self.series_alerts.record(alerts)
+        alerts += self.logs.tick(now)
         for key, fingerprint in await self.watches.claim_due(now):
             async with self.watches.locked(key):
                 watch = await self.watches.one(key, fingerprint)
-                if watch is None:
+                if watch is None:  # forgotten meanwhile: drop its timer too
+                    await self.watches.save(key, {fingerprint: None}, {})
                     continue
                 step = on_due(watch, self.catalogue, now)
                 await self._save(key, step.watches or {fingerprint: watch})
