@@ -96,7 +96,7 @@ class MemoryPressure(_Section):
 class SilentAgentFailure(_Section):
     for_s: float = Field(0.0, ge=0, description="A2: how long a dead container is tolerated by default")
     method_for_s: dict[str, float] = Field(
-        default_factory=lambda: {"not_ready": 30.0, "terminated_non_zero": 60.0},
+        default_factory=lambda: {"not_ready": 30.0, "conditions_false": 30.0, "terminated_non_zero": 60.0},
         description="A2: per detection method (labels.method), how long it must hold",
     )
 
