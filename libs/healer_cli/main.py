@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from healer_cli import ack, analyze, config, emit, history, memory, sandbox, schema, silence, status, watch
+from healer_cli import ack, analyze, config, detect, emit, history, memory, sandbox, schema, silence, status, watch
 from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
 from healer_common.bus import VERSION
 
@@ -27,6 +27,7 @@ app.command("predict")(analyze.predict_command)
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(silence.app, name="silence")
 app.command("history")(history.command)
+app.add_typer(detect.app, name="detect")
 
 
 @app.command()
