@@ -1,73 +1,93 @@
-# mypy: disable-error-code="union-attr,index"
-# (the official client's models make every field Optional, as the API may omit any; these tests read fields
-# the sandbox always sets, and a missing one fails the test as surely as a type error would)
-"""The outage knob as the lead's end-to-end check will use it: the control endpoint takes the Kubernetes
-API away for a while (open watches are cut, calls are refused) while the cluster lives on, and brings it
-back on the same port, where a watch resumes from its last resourceVersion with nothing repeated."""
+"""The sandbox's Kubernetes API stops for 30 seconds under a running `healer up`: the collector reports the
+cluster Unreachable meanwhile (`healer status` says so and exits 1), watches again once the API is back, and
+does not flood duplicate events about objects that did not change.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import nats
 import pytest
-from kubernetes import client
-from urllib3.exceptions import MaxRetryError, ProtocolError
 
+from healer_common.servers import port_in_use
 from healer_common.testing import eventually
-from healer_sandbox import kinds
-from tests.integration.sandbox_support import call, collect, kube, running_sandbox, start_watch, watch_events
+from tests.integration.test_embedded_default import Up, start_up, stop_with_descendants
 
 pytestmark = pytest.mark.integration
+OUTAGE_S = 30.0
 
 
-def seen(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """Each event as (type, name, resourceVersion)."""
-    return [(e["type"], e["object"]["metadata"]["name"], e["object"]["metadata"]["resourceVersion"]) for e in events]
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    running = start_up(tmp_path)
+    yield running
+    stop_with_descendants(running.process)
 
 
-async def test_stopping_the_api_cuts_watches_and_it_comes_back_on_the_same_port_to_resume_them(tmp_path: Path) -> None:
-    async with running_sandbox(tmp_path, "queue-growing") as sandbox:
-        core = client.CoreV1Api(kube(sandbox))
-        url = sandbox.kube.url
-        listed = await call(core.list_namespaced_pod, "cto", label_selector="app=build-worker")
-        before: list[dict[str, Any]] = []
-        rv = listed.metadata.resource_version
-        watching = await start_watch(
-            sandbox,
-            before,
-            core.list_namespaced_pod,
-            "cto",
-            label_selector="app=build-worker",
-            resource_version=rv,
-            timeout_seconds=120,
-        )
+def cluster_state(up: Up) -> str | None:
+    result = up.healer("status", "--all", "--json")
+    clusters = json.loads(result.stdout).get("clusters", []) if result.stdout.strip() else []
+    return clusters[0]["state"] if clusters else None
 
-        async with httpx.AsyncClient(base_url=sandbox.control.url) as control:
-            stopped = (await control.post("/kube-api/stop", params={"seconds": "4"})).json()
-        assert stopped["kube_api_serving"] is False
-        assert stopped["kube_api_resumes_at"] is not None
-        with pytest.raises(ProtocolError):
-            await watching
-        with pytest.raises(MaxRetryError):
-            await call(core.list_namespaced_pod, "cto", _request_timeout=2)
 
-        sandbox.api.store.patch(kinds.DEPLOYMENTS, "cto", "build-worker", {"spec": {"replicas": 3}})  # life goes on
-        await eventually(lambda: sandbox.kube.serving, timeout=30, what="the API back")
-        assert sandbox.kube.url == url
+@pytest.mark.timeout(400)
+async def test_a_30s_api_outage_is_reported_unreachable_then_watched_again_without_a_flood(
+    up: Up, tmp_path: Path
+) -> None:
+    await eventually(lambda: port_in_use(up.nats_port), timeout=60, what="nats-server listening")
+    conditions: list[tuple[float, str, str]] = []  # (when, object, reason), everything the collector says
+    nc = await nats.connect(f"nats://127.0.0.1:{up.nats_port}")
 
-        after: list[dict[str, Any]] = []
-        resume_from = seen(before)[-1][2] if before else str(listed.metadata.resource_version)
-        stream = watch_events(
-            core.list_namespaced_pod,
-            "cto",
-            label_selector="app=build-worker",
-            resource_version=resume_from,
-            timeout_seconds=2,
-        )
-        await call(collect, stream, after)
-        added = {name for kind, name, _ in seen(after) if kind == "ADDED"}
-        assert len(added) == 2, "the two pods started during the outage"
-        assert not set(seen(after)) & set(seen(before)), "nothing repeated"
-        assert all(int(rv) > int(resume_from) for _, _, rv in seen(after))
+    async def on_event(msg: Any) -> None:
+        data = json.loads(msg.data).get("data", {})
+        if "resource" in data and "reason" in data:
+            resource = data["resource"]
+            thing = f"{resource['kind']}/{resource.get('namespace')}/{resource['name']}"
+            conditions.append((time.monotonic(), thing, data["reason"]))
+
+    try:
+        await nc.subscribe("healer.events.kubernetes.>", cb=on_event)
+        await eventually(lambda: cluster_state(up) == "Healthy", timeout=120, interval=1, what="cluster Healthy")
+        await asyncio.sleep(20)  # the first sync is over; a stretch of the scenarios as they normally run
+        quiet = [c for c in conditions if c[0] >= time.monotonic() - 20]
+        last_said = {thing: reason for _, thing, reason in conditions}
+        stop = up.healer("sandbox", "outage", str(OUTAGE_S), "--data-dir", str(tmp_path / "data" / "sandbox"))
+        assert stop.returncode == 0, stop.stderr
+        stopped_at = time.monotonic()
+
+        await eventually(lambda: cluster_state(up) == "Unreachable", timeout=20, interval=1, what="Unreachable")
+        while time.monotonic() - stopped_at < OUTAGE_S - 3:
+            assert cluster_state(up) == "Unreachable", "the cluster looked reachable during the outage"
+            assert up.healer("status", "--all").returncode == 1
+            await asyncio.sleep(2)
+
+        await eventually(lambda: cluster_state(up) == "Healthy", timeout=90, interval=1, what="Healthy again")
+        await asyncio.sleep(20)
+        after = [(thing, reason) for when, thing, reason in conditions if when >= stopped_at]
+    finally:
+        await nc.close()
+
+    repeated = sorted(said_again(conditions, stopped_at))
+    print(f"{len(last_said)} objects reported before; {len(quiet)} conditions in a normal 20 s; after the outage")
+    print(f"{len(after)} conditions, {len(repeated)} repeating an object's last state: {repeated[:10]}")
+    assert len(last_said) >= 20, "the sandbox should have had plenty of objects to repeat"
+    assert not repeated, f"objects whose unchanged state was sent again after the outage: {repeated}"
+    assert len(after) <= 2 * len(quiet) + 10, "far more conditions after the outage than in a normal stretch"
+
+
+def said_again(conditions: list[tuple[float, str, str]], since: float) -> set[str]:
+    """Objects the collector told the same state twice in a row, the second time after `since`: a duplicate,
+    as opposed to a real change and back."""
+    last: dict[str, str] = {}
+    repeated = set()
+    for when, thing, reason in conditions:
+        if when >= since and last.get(thing) == reason:
+            repeated.add(f"{thing}: {reason}")
+        last[thing] = reason
+    return repeated
