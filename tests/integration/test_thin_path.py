@@ -102,7 +102,10 @@ async def test_oomkilled_pod_is_alerted_restarted_notified_and_remembered(
         await _assert_every_service_audited(seen)
 
     answer = await _remembered(bus, "H8 restart-pod rex-1")
-    assert any(m.record.metadata.success is True and m.record.metadata.method == "restart-pod" for m in answer.matches)
+    assert any(
+        m.record.metadata.success is True and m.record.metadata.method == "oom-restart-then-scale"
+        for m in answer.matches
+    )
 
 
 async def _assert_every_service_audited(seen: Recorder) -> None:
