@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import httpx
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from healer_common.bus import Service
 from healer_common.messages import stable_id
@@ -19,6 +18,7 @@ from healer_common.remediations import ApprovalRequest, RemediationStep
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.catalogue import CATALOGUE
 from services.remediator.actions.plans import (
+    CLUSTER_ERRORS,
     ActionContext,
     ActionFailed,
     ActionPlan,
@@ -35,7 +35,7 @@ from services.remediator.playbooks import PlaybookAction
 from services.remediator.run_state import Act, Ask, PendingUndo, RunState, Undo, Work
 from services.remediator.switches import Switches
 
-PLAN_ERRORS = (ActionFailed, TemplateError, ApiException, httpx.HTTPError, OSError)
+PLAN_ERRORS = (ActionFailed, TemplateError, *CLUSTER_ERRORS)
 
 
 @dataclass(frozen=True)

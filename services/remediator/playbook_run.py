@@ -250,7 +250,7 @@ class PlaybookRun:
         action = self._current()
         before, after = self.state.health_before, self.state.health
         was = before.firing if before else 0
-        worse = f"health got worse after {action.type}: {after.firing} firing alert(s) (was {was})"
+        worse = f"health got worse after {action.type}: {after.firing} kinds of alert firing (was {was})"
         undo = tuple(u for u in self.state.undos if u.index == action.index)
         self.state.outcomes[action.name] = False
         if undo and self.state.playbook.rollback.enabled:

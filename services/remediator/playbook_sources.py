@@ -13,10 +13,10 @@ from importlib import resources
 from pathlib import Path
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from healer_common.errors import ConfigError
 from services.remediator.actions.cluster import list_items
+from services.remediator.actions.plans import CLUSTER_ERRORS
 from services.remediator.playbooks import ActionTraits, Playbook, compile_playbook, compile_text
 
 GROUP, VERSION, PLURAL = "healer.platform", "v1", "remediationplaybooks"
@@ -104,7 +104,7 @@ class PlaybookLibrary:
         if self._api is not None:
             try:
                 self._cluster, bad = await cluster_playbooks(self._api, self._traits)
-            except (ApiException, OSError) as exc:
+            except CLUSTER_ERRORS as exc:
                 errors.append(f"cannot list RemediationPlaybooks in the cluster: {exc}")
             else:
                 errors += [str(e) for e in bad]

@@ -4,10 +4,9 @@ decision on `healer.audit.remediator`, and the run's remediation record in the c
 
 from __future__ import annotations
 
-from kubernetes.client.exceptions import ApiException
-
 from healer_common.bus import Service
 from healer_common.messages import stable_id
+from services.remediator.actions.plans import CLUSTER_ERRORS
 from services.remediator.playbook_run import PlaybookRun
 from services.remediator.records import RecordWriter
 
@@ -42,5 +41,5 @@ class RunReporter:
         if changed and self._records is not None and not run.dry_run:
             try:
                 await self._records.write(state)
-            except (ApiException, OSError) as exc:
+            except CLUSTER_ERRORS as exc:
                 self._svc.log.warning("record_not_written", remediation_id=run.remediation_id, error=str(exc))

@@ -26,7 +26,11 @@ class _State(BaseModel):
 
 
 class Health(_State):
-    """How bad the incident looks: an action that raises either number made things worse."""
+    """How bad the incident looks: an action that raises either number made things worse.
+
+    `firing` counts distinct alert ids, not alerts: a restarted pod that fails again fires the same alert under
+    its successor's name, which is not a new problem; a different alert (a crash loop after a rollback) is.
+    """
 
     firing: int = 0
     worst: int = 0
@@ -37,7 +41,8 @@ class Health(_State):
 
 def health_of(incident: Incident) -> Health:
     firing = incident.firing_alerts
-    return Health(firing=len(firing), worst=max((SEVERITY_RANK[a.severity] for a in firing), default=0))
+    kinds = {a.alert_id for a in firing}
+    return Health(firing=len(kinds), worst=max((SEVERITY_RANK[a.severity] for a in firing), default=0))
 
 
 class PendingUndo(_State):

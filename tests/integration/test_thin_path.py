@@ -50,7 +50,7 @@ async def publish_condition(bus: BusClient, pod_name: str, reason: str) -> None:
 
 
 @pytest.fixture
-async def healer(services: ServiceRunner, kube: KubeEmulator, http_peer: HttpPeer, tmp_path):  # type: ignore[no-untyped-def]
+async def healer(kube: KubeEmulator, services: ServiceRunner, http_peer: HttpPeer, tmp_path):  # type: ignore[no-untyped-def]
     kube.put("", "v1", "pods", "cto", pod("cto", "rex-1", {"agent": "5DLabs-Rex"}))
     http_peer.handler["post /hook"] << {"ok": True}
     services.configure("cluster", kubeconfig=tmp_path / "kubeconfig")

@@ -359,3 +359,15 @@ def approval(*, on_timeout: str) -> ApprovalRequest:
             "on_timeout": on_timeout,
         }
     )
+
+
+def test_the_same_alert_on_a_restarted_pods_successor_is_not_harm() -> None:
+    clock, engine = ManualClock(T0), new_run()
+    engine.incident_changed(incident(alert(), state="opened"), clock.now())
+    engine.start(clock.now())
+    engine.acted(step("restart_pod"), None, clock.now())
+    successor = alert(resource=pod("rex-1-b7x2"), starts_at=T0 + dt.timedelta(seconds=40))
+
+    assert engine.incident_changed(incident(alert(), successor, state="updated", revision=2), clock.advance(40)) is None
+
+    assert engine.state.phase == "verifying", "still waiting to see whether the restart holds"

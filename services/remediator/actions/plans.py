@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from pydantic import BaseModel, ConfigDict
@@ -24,6 +25,10 @@ from healer_common.settings import RemediatorSettings
 
 class ActionFailed(Exception):
     """The action cannot be planned or carried out; the message says why, for the step and the audit."""
+
+
+CLUSTER_ERRORS = (ApiException, urllib3.exceptions.HTTPError, httpx.HTTPError, OSError)
+"""What talking to the cluster or a webhook can raise: refused, unreachable, timed out."""
 
 
 class Params(BaseModel):
@@ -132,7 +137,7 @@ async def carry_out(action: str, plan: ActionPlan, clock: Clock, *, dry_run: boo
     for call in plan.calls:
         try:
             await call.perform()
-        except (ApiException, httpx.HTTPError, ActionFailed, OSError) as exc:
+        except (*CLUSTER_ERRORS, ActionFailed) as exc:
             failures.append(f"{call.description} -> {_failure(exc)}")
             if not call.independent:
                 break

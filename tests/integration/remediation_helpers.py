@@ -1,0 +1,109 @@
+"""What the remediator's service tests share: playbook files, incidents published as the correlator would,
+predicates over what the remediator publishes, and the `healer` command run as a user runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from healer_common.busclient import BusClient, RawMessage
+from healer_common.events import ResourceRef
+from healer_common.incidents import Incident
+from healer_common.testing import KubeEmulator, Recorder, ServiceRunner
+from tests.unit.samples import T0, alert, incident
+
+
+def playbook_doc(name: str, *actions: dict[str, Any], alerts: tuple[str, ...] = ("H8",), **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "healer.platform/v1",
+        "kind": "RemediationPlaybook",
+        "metadata": {"name": name},
+        "spec": {"priority": 50, "trigger": {"alerts": list(alerts)}, "actions": list(actions), **spec},
+    }
+
+
+def write_playbooks(folder: Path, *documents: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "playbooks.yaml"
+    path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+    return path
+
+
+def opened(incident_id: str, target: ResourceRef, alert_id: str = "H8", **labels: str) -> Incident:
+    fired = alert(alert_id, resource=target, namespace=target.namespace or "cto")
+    fired = fired.evolve(labels={**fired.labels, **labels})
+    return incident(fired).evolve(incident_id=incident_id, event_id=f"{incident_id}-1")
+
+
+def resolved(open_incident: Incident, revision: int = 2) -> Incident:
+    alerts = [a.model_copy(update={"status": "resolved"}) for a in open_incident.alerts]
+    return open_incident.evolve(
+        state="resolved",
+        revision=revision,
+        alerts=alerts,
+        resolved_at=T0,
+        event_id=f"{open_incident.incident_id}-{revision}",
+    )
+
+
+def remediation(state: str | None = None, **fields: Any) -> Callable[[RawMessage], bool]:
+    """Matches a Remediation published in `state` (any state when None) with these top-level fields."""
+
+    def match(msg: RawMessage) -> bool:
+        if ".remediations." not in msg.subject:
+            return False
+        body = json.loads(msg.data)
+        return (state is None or body["state"] == state) and all(body.get(k) == v for k, v in fields.items())
+
+    return match
+
+
+def audit(
+    action: str | None = None, decision: str | None = None, *, service: str = "remediator"
+) -> Callable[[RawMessage], bool]:
+    def match(msg: RawMessage) -> bool:
+        if not msg.subject.endswith(f".audit.{service}"):
+            return False
+        body = json.loads(msg.data)
+        return (action is None or body["action"] == action) and (decision is None or body["decision"] == decision)
+
+    return match
+
+
+def bodies(seen: Recorder, predicate: Callable[[RawMessage], bool]) -> list[dict[str, Any]]:
+    return [json.loads(m.data) for m in seen.messages if predicate(m)]
+
+
+async def healer(services: ServiceRunner, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run `healer ARGS` with the test's settings, as a user would; (exit code, stdout and stderr)."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("HEALER_")}
+    child_env.update({"HEALER_CONFIG": str(services.config_path), "COLUMNS": "200", **(env or {})})
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "healer_cli",
+        *args,
+        env=child_env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    return int(process.returncode or 0), output.decode(errors="replace")
+
+
+def cluster_changes(kube: KubeEmulator) -> list[tuple[str, str]]:
+    """Mutating requests other than Healer's own remediation records."""
+    return [(m, p) for m, p in kube.mutating_requests() if "/remediationrecords" not in p]
+
+
+async def publish(bus: BusClient, *messages: Incident) -> None:
+    for message in messages:
+        await bus.publish(message)
