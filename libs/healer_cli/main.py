@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from healer_cli import audit, config, emit, playbooks, remediation, schema, status, watch
+from healer_cli import ack, audit, config, emit, playbooks, remediation, schema, status, watch
 from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
 from healer_common.bus import VERSION
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(emit.app, name="emit")
 app.add_typer(config.app, name="config")
+app.command("ack")(ack.ack)
 app.add_typer(playbooks.app, name="playbooks")
 remediation.register(app)
 audit.register(app)

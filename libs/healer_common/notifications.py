@@ -7,12 +7,13 @@ from typing import Literal
 from pydantic import Field
 
 from healer_common.alerts import Severity
-from healer_common.messages import Message
+from healer_common.messages import Labels, Message
 
 NotificationKind = Literal[
     "incident_opened",
     "incident_updated",
     "incident_resolved",
+    "incident_acknowledged",
     "remediation",
     "approval_request",
     "escalation",
@@ -31,3 +32,10 @@ class Notification(Message):
     title: str
     text: str
     fields: dict[str, str] = Field(default_factory=dict)
+    labels: Labels = Field(
+        default_factory=dict,
+        description="what routes match on: the incident's common alert labels plus alertname, severity, "
+        "cluster and namespace",
+    )
+    fingerprint: str | None = Field(None, description="the primary alert's fingerprint (GitHub finds its issue by it)")
+    target: str | None = Field(None, description="what the incident is about, e.g. pod cto/rex-1")

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -22,7 +22,17 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from healer_common import notifier_config
+from healer_common.detector_settings import DetectorSettings
 from healer_common.errors import ConfigError
+from healer_common.notifier_config import (
+    CHANNEL_NAMES,
+    DEFAULT_RECEIVER,
+    ChannelName,
+    DeliveryPolicy,
+    EscalationPolicy,
+    RootRoute,
+)
 from healer_common.subjects import SubjectSpace
 
 STREAM_KEYS = ("EVENTS", "ALERTS", "INCIDENTS", "REMEDIATIONS", "AUDIT", "DLQ")  # streams.py names them
@@ -129,29 +139,6 @@ class CollectorSettings(Section):
     prometheus_url: str | None = Field(None, description="Prometheus HTTP API base URL")
     loki_url: str | None = Field(None, description="Loki HTTP API base URL")
     max_event_bytes: int = Field(1_048_576, gt=0, description="largest event accepted on the HTTP ingest")
-
-
-class DetectorSettings(Section):
-    recovery_reasons: list[str] = Field(
-        default_factory=lambda: ["Ready", "Running", "Healthy", "Recovered", "Resolved", "Succeeded"],
-        description="condition reasons that resolve alerts raised by earlier conditions on the same resource",
-    )
-    condition_alerts: dict[str, str] = Field(
-        default_factory=lambda: {
-            "OOMKilled": "H8",
-            "MemoryPressure": "H8",
-            "ImagePullBackOff": "H4",
-            "ErrImagePull": "H4",
-            "CrashLoopBackOff": "A7",
-            "Failed": "A7",
-            "Error": "A7",
-            "DNSFailure": "H5",
-            "DiskPressure": "H2",
-            "OutOfSync": "H1",
-            "CertificateExpiring": "H3",
-        },
-        description="condition reason -> catalogue id for conditions that fire at once",
-    )
 
 
 class CorrelatorSettings(Section):
@@ -264,10 +251,88 @@ class NotifierSettings(Section):
     console: bool = Field(True, description="print notifications on the notifier's standard output")
     webhook_url: str | None = Field(None, description="POST every notification as signed JSON to this URL")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for X-Healer-Signature")
-    slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming-webhook URL")
+    slack_webhook_url: SecretStr | None = Field(
+        None, description="Slack incoming-webhook URL; posts without threads when no slack_token is set"
+    )
+    slack_token: SecretStr | None = Field(
+        None, description="Slack bot token (xoxb-...): one thread per incident, its root message kept up to date"
+    )
+    slack_channel: str = Field("#healer", description="Slack channel (name or id) that incident threads go to")
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
     pagerduty_routing_key: SecretStr | None = Field(None, description="PagerDuty Events API v2 routing key")
+    pagerduty_events_url: str = Field(
+        "https://events.pagerduty.com/v2/enqueue", description="PagerDuty Events API v2 endpoint"
+    )
+    pagerduty_webhook_secret: SecretStr | None = Field(
+        None,
+        description="secret of the PagerDuty v3 webhook subscription whose acknowledgements arrive on the "
+        "notifier's POST /pagerduty/webhook; the endpoint refuses everything while unset",
+    )
     github_token: SecretStr | None = Field(None, description="GitHub token for issues about workflow failures")
+    github_repo: str | None = Field(
+        None, pattern=r"^[\w.-]+/[\w.-]+$", description="owner/repo where agent-workflow failures become issues"
+    )
+    github_api_url: str = Field("https://api.github.com", description="GitHub REST API base URL")
+    github_family_window_s: float = Field(
+        1800.0, ge=0, description="an open issue of the same alert id younger than this gets a comment, not a twin"
+    )
+    smtp_host: str | None = Field(None, description="SMTP server for the daily digest; no digest while unset")
+    smtp_port: int = Field(587, gt=0, le=65_535, description="SMTP port")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls on a plain port, tls from the first byte (465), or none (local relays)"
+    )
+    smtp_username: str | None = Field(None, description="SMTP login, if the server wants one")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password")
+    digest_from: str = Field("healer@localhost", description="From: of the daily digest")
+    digest_to: list[str] = Field(default_factory=list, description="recipients of the daily digest")
+    digest_at: str = Field(
+        "08:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="UTC time of day the digest of the 24 hours before goes out",
+    )
     timeout_s: float = Field(5.0, gt=0, description="HTTP timeout per delivery attempt")
+    receivers: dict[str, list[ChannelName]] = Field(
+        default_factory=dict,
+        description=f"named channel sets routes send to; '{DEFAULT_RECEIVER}' (every configured channel) needs none",
+    )
+    route: RootRoute = RootRoute()
+    escalations: dict[str, EscalationPolicy] = Field(
+        default_factory=dict, description="named escalation policies (levels with delay and channels) for routes"
+    )
+    escalation_tick_s: float = Field(5.0, gt=0, description="how often due escalation levels are looked for")
+    delivery: DeliveryPolicy = DeliveryPolicy()
+
+    def configured_channels(self) -> list[ChannelName]:
+        """The channels that have what they need to deliver, in CHANNEL_NAMES order."""
+        ready: dict[ChannelName, bool] = {
+            "console": self.console,
+            "webhook": self.webhook_url is not None,
+            "slack": self.slack_token is not None or self.slack_webhook_url is not None,
+            "pagerduty": self.pagerduty_routing_key is not None,
+            "github": self.github_token is not None and self.github_repo is not None,
+        }
+        return [name for name in CHANNEL_NAMES if ready[name]]
+
+    @model_validator(mode="after")
+    def _routes_refer_to_what_exists(self) -> NotifierSettings:
+        """A route naming a missing receiver or policy, or a channel with no credentials, fails at load."""
+        problems = [*notifier_config.route_problems(self.route, set(self.receivers), set(self.escalations))]
+        usable = set(self.configured_channels())
+        named = [(f"receivers.{n}", c) for n, cs in self.receivers.items() for c in cs]
+        named += [
+            (f"escalations.{n}.levels.{i}", c)
+            for n, p in self.escalations.items()
+            for i, level in enumerate(p.levels)
+            for c in level.channels
+        ]
+        problems += [
+            f"notifier.{where}: channel {channel} is not configured ({notifier_config.NEEDS[channel]})"
+            for where, channel in named
+            if channel not in usable
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class MemorySettings(Section):
@@ -377,6 +442,11 @@ def unknown_env(environ: dict[str, str] | os._Environ[str]) -> list[str]:
     return problems
 
 
+def _got(value: Any) -> str:
+    """The offending value, unless it is a whole section: that would print its secrets too."""
+    return "" if isinstance(value, dict) else f" (got {value!r})"
+
+
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Load and validate settings, or raise ConfigError naming each bad field and why."""
     if typos := unknown_env(os.environ):
@@ -389,7 +459,7 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']} (got {err.get('input')!r})"
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}{_got(err.get('input'))}"
             for err in exc.errors()
         )
         source = str(config or os.environ.get("HEALER_CONFIG") or "environment")

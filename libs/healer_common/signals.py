@@ -56,6 +56,13 @@ CONDITIONS: dict[str, ConditionSignal] = {
         ),
         ConditionSignal("Failed", "Pod", "pod phase Failed", ("Ready", "Succeeded")),
         ConditionSignal("Evicted", "Pod", "the pod was evicted; message says why", ("Ready",)),
+        ConditionSignal(
+            "PodRunning",
+            "Pod",
+            "pod phase Running; labels.since is its start time (agent pods: labels.agent)",
+            ("Succeeded", "Failed"),
+        ),
+        ConditionSignal("DNSFailure", "Pod", "a name lookup from the pod failed; message names the host", ("Ready",)),
         ConditionSignal("Ready", "Pod", "every container of the pod is ready (a recovery)"),
         ConditionSignal("Succeeded", "Pod", "pod phase Succeeded (a recovery)"),
         # nodes

@@ -1,19 +1,37 @@
-"""Composes the detector: settings -> rules and state -> handlers."""
+"""Composes the detector: settings -> rules, state and engines -> handlers."""
 
 from __future__ import annotations
 
 from healer_common.bus import Service, run_service
-from services.detector.alert_state import ActiveAlerts
-from services.detector.conditions import ConditionRules
+from services.detector.evaluation import Evaluation
 from services.detector.handlers import register
+from services.detector.held_conditions import ConditionCatalogue
+from services.detector.rule_config import RuleBook
+from services.detector.rules import CONDITION_RULES, METRIC_RULES
+from services.detector.series import SeriesIndex
+from services.detector.series_alert_store import FiringSeriesAlerts
+from services.detector.thresholds import ThresholdEngine
+from services.detector.watch_store import WatchStore
+
+
+def compose(svc: Service) -> Evaluation:
+    """The detector on a service; returns its evaluation, which tests watch."""
+    cfg = svc.settings.detector
+    book = RuleBook(cfg)
+    evaluation = Evaluation(
+        ConditionCatalogue.build(CONDITION_RULES, cfg),
+        book,
+        WatchStore(svc.redis, svc.keys),
+        ThresholdEngine(METRIC_RULES, book, SeriesIndex(), cfg.stale_after_s),
+        FiringSeriesAlerts(svc.redis, svc.keys),
+    )
+    svc.on_start(evaluation.start)
+    register(svc, evaluation, cfg.tick_s)
+    return evaluation
 
 
 def setup(svc: Service) -> None:
-    cfg = svc.settings.detector
-    rules = ConditionRules(
-        alert_for_reason=dict(cfg.condition_alerts), recovery_reasons=frozenset(cfg.recovery_reasons)
-    )
-    register(svc, rules, ActiveAlerts(svc.redis, svc.keys))
+    compose(svc)
 
 
 def main() -> None:

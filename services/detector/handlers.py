@@ -1,16 +1,27 @@
-"""The detector's subscriber: one durable consumer over every event, typed in, alerts out."""
+"""The detector's subscriber: one durable consumer over every event, typed in, alerts out; and the timer
+that evaluates what holds without new events."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from healer_common.alerts import Alert
 from healer_common.bus import Service
 from healer_common.codec import encode
-from healer_common.events import AlertmanagerWebhook, ChangeEvent, ConditionEvent, Event
+from healer_common.events import (
+    AlertmanagerWebhook,
+    ChangeEvent,
+    ConditionEvent,
+    Event,
+    MetricBatchEvent,
+    MetricEvent,
+)
 from healer_common.messages import stable_id
 from healer_common.streams import DETECTOR_EVENTS
-from services.detector.alert_state import ActiveAlerts
 from services.detector.alertmanager import alerts_from_webhook
-from services.detector.conditions import ConditionRules, evaluate_condition, object_key
+from services.detector.evaluation import Evaluation
+from services.detector.held_conditions import object_key
 
 
 def ordering_key(event: Event | AlertmanagerWebhook) -> str:
@@ -22,24 +33,39 @@ def ordering_key(event: Event | AlertmanagerWebhook) -> str:
     return f"{event.cluster}/{event.source}"
 
 
-def register(svc: Service, rules: ConditionRules, active: ActiveAlerts) -> None:
+def register(svc: Service, evaluation: Evaluation, tick_s: float) -> None:
+    async def forward_change(event: ChangeEvent) -> list[Alert]:
+        await svc.publish_raw(svc.space.changes(event.cluster), encode(event), {"Nats-Msg-Id": f"change-{event.id}"})
+        return []
+
+    async def webhook(event: AlertmanagerWebhook) -> list[Alert]:
+        return alerts_from_webhook(event, svc.clock.now())
+
+    async def condition(event: ConditionEvent) -> list[Alert]:
+        return await evaluation.condition(event, svc.clock.now())
+
+    async def metrics(event: MetricBatchEvent | MetricEvent) -> list[Alert]:
+        return await evaluation.metrics(event, svc.clock.now())
+
+    route: dict[type, Callable[[Any], Awaitable[list[Alert]]]] = {
+        AlertmanagerWebhook: webhook,
+        ConditionEvent: condition,
+        MetricBatchEvent: metrics,
+        MetricEvent: metrics,
+        ChangeEvent: forward_change,
+    }
+
     @svc.consume(DETECTOR_EVENTS, order_by=ordering_key)
     async def on_event(event: Event | AlertmanagerWebhook) -> None:
-        if isinstance(event, AlertmanagerWebhook):
-            for alert in alerts_from_webhook(event, svc.clock.now()):
+        handle = route.get(type(event))
+        if handle is not None:
+            for alert in await handle(event):
                 await raise_alert(alert)
-        elif isinstance(event, ConditionEvent):
-            await on_condition(event)
-        elif isinstance(event, ChangeEvent):
-            await svc.publish_raw(
-                svc.space.changes(event.cluster), encode(event), {"Nats-Msg-Id": f"change-{event.id}"}
-            )
 
-    async def on_condition(event: ConditionEvent) -> None:
-        key = object_key(event.cluster, event.data.resource)
-        for alert in evaluate_condition(event, rules, await active.of_object(key), svc.clock.now()):
+    @svc.every(tick_s)
+    async def evaluate_held() -> None:
+        for alert in await evaluation.tick(svc.clock.now()):
             await raise_alert(alert)
-            await active.record(key, alert)
 
     async def raise_alert(alert: Alert) -> None:
         await svc.publish(alert)

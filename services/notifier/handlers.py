@@ -1,23 +1,55 @@
-"""The notifier's subscribers: incidents and remediation runs in, notifications out."""
+"""The notifier's subscribers and endpoint: incidents, remediation runs and acknowledgements in, notifications
+out (flow.py says what each one means); PagerDuty's acknowledgement webhook in, an IncidentAck out.
+"""
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from healer_common.bus import Service
-from healer_common.incidents import Incident
+from healer_common.httpserver import RouteHandler
+from healer_common.incidents import Incident, IncidentAck
 from healer_common.remediations import Remediation
-from healer_common.streams import NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
-from services.notifier.dispatch import Dispatcher
-from services.notifier.render import for_incident, for_remediation
+from healer_common.streams import NOTIFIER_ACKS, NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
+from services.notifier.channels import pagerduty_webhook
+from services.notifier.flow import NotifierFlow
 
-QUIET_STATES = frozenset({"planned"})
+PAGERDUTY_WEBHOOK_PATH = "/pagerduty/webhook"
 
 
-def register(svc: Service, dispatcher: Dispatcher) -> None:
-    @svc.consume(NOTIFIER_INCIDENTS)
+def register(svc: Service, flow: NotifierFlow) -> None:
+    @svc.consume(NOTIFIER_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
-        await dispatcher.deliver(for_incident(incident))
+        await flow.incident(incident)
 
-    @svc.consume(NOTIFIER_REMEDIATIONS)
+    @svc.consume(NOTIFIER_REMEDIATIONS, order_by=lambda run: run.incident_id)
     async def on_remediation(run: Remediation) -> None:
-        if run.state not in QUIET_STATES:
-            await dispatcher.deliver(for_remediation(run))
+        await flow.remediation(run)
+
+    @svc.consume(NOTIFIER_ACKS)
+    async def on_ack(ack: IncidentAck) -> None:
+        await flow.acknowledged(ack)
+
+    svc.every(svc.settings.notifier.escalation_tick_s)(flow.escalation_tick)
+    svc.route("POST", PAGERDUTY_WEBHOOK_PATH, pagerduty_acks(svc))
+
+
+def pagerduty_acks(svc: Service) -> RouteHandler:
+    """POST /pagerduty/webhook: a signed v3 webhook; an acknowledgement becomes an IncidentAck on the bus."""
+    secret = svc.settings.notifier.pagerduty_webhook_secret
+
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.read()
+        if secret is None:
+            return web.json_response({"error": "set HEALER_NOTIFIER__PAGERDUTY_WEBHOOK_SECRET first"}, status=403)
+        if not pagerduty_webhook.signed(secret.get_secret_value(), body, request.headers.get("X-PagerDuty-Signature")):
+            return web.json_response({"error": "bad or missing X-PagerDuty-Signature"}, status=401)
+        try:
+            ack = pagerduty_webhook.ack_from(body)
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        if ack is not None:
+            await svc.publish(ack)
+        return web.json_response({"accepted": ack is not None}, status=202)
+
+    return receive

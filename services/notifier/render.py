@@ -6,10 +6,11 @@ sent-log (sent_log.py) keeps it from going out twice.
 
 from __future__ import annotations
 
-from healer_common.incidents import Incident
+from healer_common.incidents import Incident, IncidentAck
 from healer_common.messages import stable_id
 from healer_common.notifications import Notification, NotificationKind
 from healer_common.remediations import Remediation
+from services.notifier.routing import incident_labels
 
 _INCIDENT_KIND: dict[str, NotificationKind] = {
     "opened": "incident_opened",
@@ -28,6 +29,11 @@ _REMEDIATION_VERB = {
     "rolled_back": "was rolled back",
     "skipped": "was skipped",
 }
+
+
+def plain_title(title: str) -> str:
+    """`[OPENED] memory pressure ...` -> `memory pressure ...`, for channels that show the state on their own."""
+    return title.split("] ", 1)[1] if title.startswith("[") and "] " in title else title
 
 
 def for_incident(incident: Incident) -> Notification:
@@ -53,24 +59,51 @@ def for_incident(incident: Incident) -> Notification:
             "revision": str(incident.revision),
             "cluster": incident.cluster,
         },
+        labels=incident_labels(incident),
+        fingerprint=incident.primary.fingerprint,
+        target=str(incident.primary.resource) if incident.primary.resource else None,
     )
 
 
-def for_remediation(run: Remediation) -> Notification:
+def for_remediation(run: Remediation, labels: dict[str, str] | None = None) -> Notification:
+    """A remediation step; `labels` are those of its incident, so it follows the incident's routes."""
     mode = " (dry run)" if run.dry_run else ""
     detail = run.steps[-1].detail if run.steps else run.reason
     where = run.target or f"cluster {run.cluster}"
+    asking = run.state == "awaiting_approval"
+    text = detail or run.reason
+    if asking:
+        text = (
+            f"{run.reason or text} Approve with `healer approve {run.remediation_id}` or refuse with "
+            f"`healer deny {run.remediation_id}` (or through the remediator's approval endpoint)."
+        )
     return Notification(
-        notification_id=stable_id("remediation", run.remediation_id, run.state)[:24],
-        kind="approval_request" if run.state == "awaiting_approval" else "remediation",
+        notification_id=stable_id("remediation", run.remediation_id, run.state, run.revision)[:24],
+        kind="approval_request" if asking else "remediation",
         incident_id=run.incident_id,
         remediation_id=run.remediation_id,
         severity="warning" if run.state in {"failed", "rolled_back", "awaiting_approval"} else "info",
         cluster=run.cluster,
         namespace=run.target.namespace if run.target else None,
         title=f"Remediation {run.playbook} on {where} {_REMEDIATION_VERB[run.state]}{mode}",
-        text=detail or run.reason,
+        text=text,
         correlation_id=run.incident_id,
         time=run.time,
         fields={"remediation": run.remediation_id, "state": run.state, "incident": run.incident_id},
+        labels=labels or {"alertname": run.alert_ids[0] if run.alert_ids else "", "cluster": run.cluster},
+        target=str(run.target) if run.target else None,
+    )
+
+
+def for_ack(ack: IncidentAck, incident: Notification) -> Notification:
+    """Someone took the incident: said on the channels that heard of it (PagerDuty acknowledges)."""
+    why = f" ({ack.reason})" if ack.reason else ""
+    return incident.evolve(
+        event_id=stable_id("ack", ack.event_id),
+        notification_id=stable_id("ack", ack.event_id)[:24],
+        kind="incident_acknowledged",
+        title=f"[ACKNOWLEDGED] {plain_title(incident.title)}",
+        text=f"Acknowledged by {ack.by} via {ack.source}{why}; escalation stopped.",
+        fields={**incident.fields, "acknowledged_by": ack.by, "ack_source": ack.source},
+        time=ack.time,
     )

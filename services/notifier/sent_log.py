@@ -1,4 +1,6 @@
-"""Which notification went out on which channel, in Redis for a week: no duplicate after a redelivery."""
+"""Which notification went out on which channel, and how it ended (delivered, or given up), in Redis for a week:
+no duplicate after a redelivery, and no second try of what the receiver refused for good.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +19,12 @@ class SentLog:
     def _key(self, notification_id: str, channel: str) -> str:
         return self._keys("notifier", "sent", notification_id, channel)
 
-    async def was_sent(self, notification_id: str, channel: str) -> bool:
-        return bool(await self._redis.exists(self._key(notification_id, channel)))
+    async def outcome(self, notification_id: str, channel: str) -> str | None:
+        """`delivered` or `failed` once the channel is done with the notification; None while it is owed."""
+        found = await self._redis.get(self._key(notification_id, channel))
+        return None if found is None else "delivered" if found == "1" else str(found)
 
-    async def mark_sent(self, notification_id: str, channel: str) -> None:
-        await self._redis.set(self._key(notification_id, channel), "1", ex=KEEP_S)
+    async def mark(self, notification_id: str, channel: str, outcome: str) -> None:
+        await self._redis.set(
+            self._key(notification_id, channel), "1" if outcome == "delivered" else outcome, ex=KEEP_S
+        )

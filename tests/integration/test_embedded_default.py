@@ -107,8 +107,9 @@ async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_lette
         assert (tess["alert_id"], tess["status"], tess["namespace"]) == ("H8", "firing", "cto")
 
         await js.publish("healer.events.custom.demo", b'{"specversion": "1.0", "type": "healer.condition.v1"}')
-        after = condition_event("cto/cleo-3", "ImagePullBackOff", source="newcomer")
-        await js.publish("healer.events.custom.demo", after.model_dump_json().encode())
+        for reason in ("ErrImagePull", "ImagePullBackOff"):  # H4 fires on repeated pull failures
+            after = condition_event("cto/cleo-3", reason, source="newcomer")
+            await js.publish("healer.events.custom.demo", after.model_dump_json().encode())
         await eventually(lambda: letters, what="a dead letter")
         assert "Field required" in str(letters[0]["reason"])
         assert letters[0]["service"] == "detector"

@@ -1,5 +1,6 @@
 """The generic webhook channel: signed JSON out, and every failure the receiver can answer turned into
-"try again later" with a delay that respects what the receiver asked for.
+"try again later" carrying what the receiver asked for (its Retry-After; 0 when it said nothing, and the
+dispatcher's backoff decides), or "refused for good".
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pytest
 
 from healer_common.errors import Permanent, Retryable
 from healer_common.notifications import Notification
-from services.notifier.channels.webhook import WebhookChannel, retry_after, signature
+from services.notifier.channels.http_answers import retry_after
+from services.notifier.channels.webhook import WebhookChannel, signature
 from services.notifier.render import for_incident
 from tests.unit.samples import incident
 
@@ -115,7 +117,7 @@ async def test_a_server_error_is_retried(status: int) -> None:
     with pytest.raises(Retryable, match=f"HTTP {status}") as caught:
         await send(answer(status))
 
-    assert caught.value.delay == 2.0
+    assert caught.value.delay == 0.0, "no Retry-After: the dispatcher's backoff decides"
 
 
 async def test_a_client_error_is_given_up_at_once_and_says_it_was_refused() -> None:
@@ -133,14 +135,14 @@ async def test_an_unreachable_receiver_is_retried(error: httpx.HTTPError) -> Non
     with pytest.raises(Retryable, match=f"webhook unreachable: {type(error).__name__}") as caught:
         await send(down)
 
-    assert caught.value.delay == 2.0
+    assert caught.value.delay == 0.0
 
 
 @pytest.mark.parametrize(
     ("header", "delay"),
-    [(None, 2.0), ("", 2.0), ("0", 0.0), ("2.5", 2.5), ("-5", 0.0), ("soon", 2.0), ("nan", 2.0), ("inf", 2.0)],
+    [(None, 0.0), ("", 0.0), ("0", 0.0), ("2.5", 2.5), ("-5", 0.0), ("soon", 0.0), ("nan", 0.0), ("inf", 0.0)],
 )
-def test_retry_after_reads_seconds_and_falls_back_when_unusable(header: str | None, delay: float) -> None:
+def test_retry_after_reads_seconds_and_means_no_wish_when_unusable(header: str | None, delay: float) -> None:
     assert retry_after(header) == delay
 
 

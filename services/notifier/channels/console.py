@@ -16,6 +16,9 @@ class ConsoleChannel:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stdout
 
+    def wants(self, notification: Notification) -> bool:  # noqa: ARG002 - the console shows everything
+        return True
+
     async def send(self, notification: Notification) -> None:
         when = notification.time.strftime("%H:%M:%S")
         self._stream.write(f"{when} {_MARK[notification.severity]} {notification.title} — {notification.text}\n")

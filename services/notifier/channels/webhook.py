@@ -6,33 +6,15 @@ Headers: `X-Healer-Timestamp` (unix seconds) and `X-Healer-Signature: sha256=<he
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import hmac
-import math
 import time
 
 import httpx
 
 from healer_common.codec import encode
-from healer_common.errors import Permanent, Retryable
 from healer_common.notifications import Notification
-
-DEFAULT_RETRY_S = 2.0
-
-
-def retry_after(value: str | None) -> float:
-    """Seconds to wait from a Retry-After header, delta-seconds or an HTTP-date (RFC 9110); a default if unusable."""
-    if not value:
-        return DEFAULT_RETRY_S
-    try:
-        delay = float(value)
-    except ValueError:
-        try:
-            delay = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return DEFAULT_RETRY_S
-    return max(0.0, delay) if math.isfinite(delay) else DEFAULT_RETRY_S
+from services.notifier.channels.http_answers import check, unreachable
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -48,6 +30,9 @@ class WebhookChannel:
         self._secret = secret
         self._http = http
 
+    def wants(self, notification: Notification) -> bool:  # noqa: ARG002 - a webhook receiver gets everything
+        return True
+
     async def send(self, notification: Notification) -> None:
         body = encode(notification)
         headers = {"content-type": "application/json", "user-agent": "healer-notifier"}
@@ -58,10 +43,5 @@ class WebhookChannel:
         try:
             response = await self._http.post(self._url, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise Retryable(f"webhook unreachable: {type(exc).__name__}", delay=2.0) from None
-        if response.status_code == 429 or response.status_code >= 500:
-            delay = retry_after(response.headers.get("retry-after"))
-            raise Retryable(f"webhook answered HTTP {response.status_code}", delay=delay)
-        if response.status_code >= 400:
-            # A 4xx other than 429 will not get better by retrying: give up on this channel, say why.
-            raise Permanent(f"webhook refused the notification: HTTP {response.status_code} {response.text[:200]}")
+            raise unreachable("webhook", exc) from None
+        check(response, "webhook")

@@ -1,0 +1,79 @@
+"""Where events meet the rules: loads the state an event needs, runs the pure engines, saves what changed
+and returns the alerts to publish. handlers.py calls it per event and on the timer; app.py builds it.
+
+    condition events  -> held_conditions.py over the object's watches (watch_store.py, Redis)
+    metric samples    -> thresholds.py over in-memory lanes (series.py, lanes.py); firing alerts in Redis
+    the timer         -> both: due watches claimed from Redis, every lane checked at once
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from healer_common.alerts import Alert
+from healer_common.events import ConditionEvent, MetricBatchEvent, MetricEvent, MetricSample
+from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
+from services.detector.rule_config import RuleBook
+from services.detector.series_alert_store import FiringSeriesAlerts
+from services.detector.thresholds import ThresholdEngine
+from services.detector.watch_store import WatchStore
+
+
+class Evaluation:
+    def __init__(
+        self,
+        catalogue: ConditionCatalogue,
+        book: RuleBook,
+        watches: WatchStore,
+        thresholds: ThresholdEngine,
+        series_alerts: FiringSeriesAlerts,
+    ) -> None:
+        self.catalogue = catalogue
+        self.book = book
+        self.watches = watches
+        self.thresholds = thresholds
+        self.series_alerts = series_alerts
+        self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
+
+    async def start(self) -> None:
+        self.thresholds.restore(await self.series_alerts.load())
+
+    async def condition(self, event: ConditionEvent, now: dt.datetime) -> list[Alert]:
+        key = object_key(event.cluster, event.data.resource)
+        async with self.watches.locked(key):
+            cfg = self.book.scope(event.cluster, event.data.resource.namespace)
+            step = on_condition(event, await self.watches.of_object(key), self.catalogue, cfg, now)
+            await self._save(key, step.watches)
+        return step.alerts
+
+    async def metrics(self, event: MetricBatchEvent | MetricEvent, now: dt.datetime) -> list[Alert]:
+        default_time = (event.time or now).timestamp()
+        if isinstance(event, MetricEvent):
+            data = event.data
+            samples = [MetricSample(name=data.name, value=data.value, labels=data.labels, time=event.time)]
+        else:
+            samples = event.data.samples
+        batches = self.thresholds.index.batch(event.cluster, samples, default_time, self.thresholds.by_metric)
+        alerts = self.thresholds.observe(batches, now)
+        if alerts:
+            await self.series_alerts.record(alerts)
+        return alerts
+
+    async def tick(self, now: dt.datetime) -> list[Alert]:
+        alerts = self.thresholds.tick(now)
+        if alerts:
+            await self.series_alerts.record(alerts)
+        for key, fingerprint in await self.watches.claim_due(now):
+            async with self.watches.locked(key):
+                watch = await self.watches.one(key, fingerprint)
+                if watch is None:
+                    continue
+                step = on_due(watch, self.catalogue, now)
+                await self._save(key, step.watches or {fingerprint: watch})
+                alerts += step.alerts
+        self.evaluated_at = now
+        return alerts
+
+    async def _save(self, key: str, changes: dict[str, Watch | None]) -> None:
+        due = {fp: due_at(w, self.catalogue.flap) if w is not None else None for fp, w in changes.items()}
+        await self.watches.save(key, changes, due)

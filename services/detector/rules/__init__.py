@@ -1,0 +1,45 @@
+"""The alert catalogue as rules, one module per catalogue id: where "where is H3 decided?" is answered.
+
+    h0_observability_gap   h1_sync_drift   h2_resource_exhaustion   h3_certificate_expiry   h4_image_pull
+    h5_network             h6_database     h7_queue_backlog         h8_memory_pressure
+    a2_silent_agent_failure   a7_pod_failure   a8_step_timeout   a9_stuck_coderun
+
+A1, A3, A4 and A5 read GitHub pull-request data that no collector reads yet; they are not here.
+"""
+
+from __future__ import annotations
+
+from services.detector.rules import (
+    a2_silent_agent_failure,
+    a7_pod_failure,
+    a8_step_timeout,
+    a9_stuck_coderun,
+    h0_observability_gap,
+    h1_sync_drift,
+    h2_resource_exhaustion,
+    h3_certificate_expiry,
+    h4_image_pull,
+    h5_network,
+    h6_database,
+    h7_queue_backlog,
+    h8_memory_pressure,
+)
+from services.detector.rules.model import ConditionRule, MetricRule
+
+_MODULES = (
+    h0_observability_gap,
+    h1_sync_drift,
+    h2_resource_exhaustion,
+    h3_certificate_expiry,
+    h4_image_pull,
+    h5_network,
+    h6_database,
+    h7_queue_backlog,
+    h8_memory_pressure,
+    a2_silent_agent_failure,
+    a7_pod_failure,
+    a8_step_timeout,
+    a9_stuck_coderun,
+)
+CONDITION_RULES: tuple[ConditionRule, ...] = tuple(r for m in _MODULES for r in m.RULES if isinstance(r, ConditionRule))
+METRIC_RULES: tuple[MetricRule, ...] = tuple(r for m in _MODULES for r in m.RULES if isinstance(r, MetricRule))

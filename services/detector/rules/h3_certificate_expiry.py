@@ -1,0 +1,29 @@
+"""H3 certificate expiry: a certificate (cert-manager Certificate, TLS Secret or a probed endpoint) that
+expires within `h3.warn_days`; critical within `h3.critical_days`. Renewal moves the expiry far past the
+limit and resolves it; `h3.hysteresis_days` keeps an expiry hovering at the limit from flapping.
+"""
+
+from __future__ import annotations
+
+from healer_common.detector_settings import RuleSettings
+from services.detector.rules.model import Limits, MetricRule
+
+DAY_S = 86_400.0
+
+
+def _expiry(cfg: RuleSettings) -> Limits:
+    h3 = cfg.h3
+    return Limits(
+        threshold=h3.warn_days * DAY_S,
+        clear=(h3.warn_days + h3.hysteresis_days) * DAY_S,
+        for_s=0.0,
+        resolve_for_s=0.0,
+        severity="warning",
+        critical=h3.critical_days * DAY_S,
+    )
+
+
+RULES = (
+    MetricRule("H3", "certificate_expiry_seconds", _expiry, above=False, what="seconds to expiry"),
+    MetricRule("H3", "probe_tls_expiry_seconds", _expiry, above=False, what="seconds to expiry"),
+)

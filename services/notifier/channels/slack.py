@@ -1,0 +1,85 @@
+"""Slack through its Web API (slack-sdk): `chat.postMessage` for an incident's root message and its thread
+replies (`thread_ts`), `chat.update` to keep the root's status current in place. What to call is decided in
+slack_messages.py; where the root is kept, in slack_roots.py. Sample answers: samples/slack_*.json.
+
+Slack answers errors as HTTP 200 with `{"ok": false, "error": ...}` (slack-sdk raises SlackApiError), and
+rate limits as HTTP 429 with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from healer_common.errors import Permanent, Retryable
+from healer_common.notifications import Notification
+from services.notifier.channels.http_answers import retry_after
+from services.notifier.channels.slack_messages import RootMessage, SlackOp, plan, reply_content
+from services.notifier.channels.slack_roots import SlackRoots
+
+RETRY_LATER = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+
+def slack_client(token: str, base_url: str, session: aiohttp.ClientSession, timeout_s: float) -> AsyncWebClient:
+    """slack-sdk's client on our own session; its retry handlers are off: dispatch.py owns retries."""
+    url = base_url if base_url.endswith("/") else base_url + "/"
+    return AsyncWebClient(token=token, base_url=url, session=session, timeout=int(timeout_s), retry_handlers=[])
+
+
+class SlackChannel:
+    name = "slack"
+
+    def __init__(self, client: AsyncWebClient, channel: str, roots: SlackRoots) -> None:
+        self._client = client
+        self._channel = channel
+        self._roots = roots
+
+    def wants(self, notification: Notification) -> bool:  # noqa: ARG002 - Slack hears every kind
+        return True
+
+    async def send(self, notification: Notification) -> None:
+        if notification.incident_id is None:
+            text, blocks = reply_content(notification)
+            await self._call("chat_postMessage", channel=self._channel, text=text, blocks=blocks)
+            return
+        root = await self._roots.get(notification.incident_id)
+        for op in plan(notification, root, self._channel):
+            root = await self._run(op, root)
+
+    async def _run(self, op: SlackOp, root: RootMessage | None) -> RootMessage:
+        """One Slack call; returns the root as it stands after it (kept in Redis as soon as Slack has it)."""
+        assert op.root is not None
+        if root is None:
+            answer = await self._call("chat_postMessage", channel=self._channel, text=op.text, blocks=op.blocks)
+            posted = dataclasses.replace(op.root, channel=answer["channel"], ts=answer["ts"])
+            await self._roots.put(posted)
+            return posted
+        if op.kind == "update_root":
+            await self._call("chat_update", channel=root.channel, ts=root.ts, text=op.text, blocks=op.blocks)
+            updated = dataclasses.replace(op.root, channel=root.channel, ts=root.ts)
+            await self._roots.put(updated)
+            return updated
+        await self._call("chat_postMessage", channel=root.channel, thread_ts=root.ts, text=op.text, blocks=op.blocks)
+        return root
+
+    async def _call(self, method: str, **arguments: Any) -> dict[str, Any]:
+        try:
+            response = await getattr(self._client, method)(**arguments)
+        except SlackApiError as exc:
+            raise _decision(exc) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise Retryable(f"slack unreachable: {type(exc).__name__}", delay=0.0) from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+
+def _decision(exc: SlackApiError) -> Retryable | Permanent:
+    status = exc.response.status_code
+    error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
+    if status == 429 or status >= 500 or error in RETRY_LATER:
+        wait = retry_after(exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after"))
+        return Retryable(f"slack answered HTTP {status} {error}".strip(), delay=wait)
+    return Permanent(f"slack refused the message: HTTP {status} {error or 'no error given'}")
