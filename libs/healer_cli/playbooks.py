@@ -110,9 +110,10 @@ def show(name: str, config: Path | None = ConfigOption) -> None:
     if playbook is None:
         errors.print(f"no playbook named {name!r}; `healer playbooks list` shows them")
         raise typer.Exit(1)
-    scores = run(confidences(settings)) or {}
-    console.print(f"# source: {playbook.source}; confidence {scores.get(name, Confidence())}", markup=False)
-    console.print(yaml.safe_dump(playbook.document, sort_keys=False), markup=False, highlight=False)
+    scores = run(confidences(settings))
+    score = "unknown (Redis is unreachable)" if scores is None else str(scores.get(name, Confidence()))
+    console.print(f"# source: {playbook.source}; confidence {score}", markup=False, soft_wrap=True)
+    console.print(yaml.safe_dump(playbook.document, sort_keys=False), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -68,6 +68,7 @@ class PlaybookRun:
             api_calls="; ".join(step.api_calls),
         )
         self._publish(now, state="acted")
+        self.state.healing_acted = self.state.healing_acted or action.verifies
         if action.verifies and not self.state.resolved and not self.state.manual:
             window = action.timeout_s or self.state.verify_window_s
             self._wait(now, "verifying", window)
@@ -273,8 +274,10 @@ class PlaybookRun:
             )
         elif state.resolved:
             self._finish(now, "skipped", "the alert resolved before any action was needed")
-        elif state.manual and acted and all(state.outcomes.values()):
-            self._finish(now, "succeeded", "done (a run by hand: not verified against an alert)")
+        elif acted and (state.manual or not state.healing_acted) and all(state.outcomes.values()):
+            done = ", ".join(s.action for s in acted)
+            why = "a run by hand: not verified against an alert" if state.manual else "Healer does not heal this itself"
+            self._finish(now, "succeeded", f"done: {done} ({why})")
         else:
             tried = ", ".join(n for n in state.outcomes) or "nothing"
             self._finish(now, "failed", f"not healed: {tried} did not resolve the alert")

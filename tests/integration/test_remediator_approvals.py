@@ -79,6 +79,8 @@ async def test_a_rollback_denied_over_http_stops_and_changes_nothing(
         endpoint = next(w for w in asked["approval"]["answer_with"] if w.startswith("POST ")).split()[1]
 
         async with httpx.AsyncClient() as http:
+            waiting = (await http.get(endpoint.rsplit("/", 1)[0])).json()["awaiting_approval"]
+            assert [r["remediation_id"] for r in waiting] == [asked["remediation_id"]]
             answer = await http.post(endpoint, json={"decision": "deny", "by": "bob", "reason": "not during the sale"})
             assert answer.status_code == 202, answer.text
             again = await http.post(endpoint, json={"decision": "approve", "by": "eve"})

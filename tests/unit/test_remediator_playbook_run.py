@@ -371,3 +371,15 @@ def test_the_same_alert_on_a_restarted_pods_successor_is_not_harm() -> None:
     assert engine.incident_changed(incident(alert(), successor, state="updated", revision=2), clock.advance(40)) is None
 
     assert engine.state.phase == "verifying", "still waiting to see whether the restart holds"
+
+
+def test_a_playbook_that_only_tells_people_ends_done_not_failed() -> None:
+    engine = new_run(playbook({"type": "notify"}, {"type": "escalate"}))
+    acts(engine.start(T0), "notify")
+    acts(engine.acted(step("notify"), None, T0), "escalate")
+
+    engine.acted(step("escalate"), None, T0)
+
+    assert engine.state.run.state == "succeeded"
+    assert engine.state.run.reason == "done: notify, escalate (Healer does not heal this itself)"
+    assert not engine.state.healing_acted, "such a run says nothing about healing: no confidence, no breaker"
