@@ -61,6 +61,14 @@ async def load_library(settings: Settings) -> PlaybookLibrary:
     return library
 
 
+def playbook_or_exit(settings: Settings, name: str) -> Playbook:
+    playbook = run(load_library(settings)).get(name)
+    if playbook is None:
+        errors.print(f"no playbook named {name!r}; `healer playbooks list` shows them")
+        raise typer.Exit(1)
+    return playbook
+
+
 async def confidences(settings: Settings) -> dict[str, Confidence] | None:
     """Each playbook's track record, or None when Redis cannot be reached."""
     redis = connect_redis(settings)
@@ -106,10 +114,7 @@ def list_command(config: Path | None = ConfigOption) -> None:
 def show(name: str, config: Path | None = ConfigOption) -> None:
     """One playbook as written, where it comes from, and its confidence."""
     settings = settings_or_exit(config)
-    playbook = run(load_library(settings)).get(name)
-    if playbook is None:
-        errors.print(f"no playbook named {name!r}; `healer playbooks list` shows them")
-        raise typer.Exit(1)
+    playbook = playbook_or_exit(settings, name)
     scores = run(confidences(settings))
     score = "unknown (Redis is unreachable)" if scores is None else str(scores.get(name, Confidence()))
     console.print(f"# source: {playbook.source}; confidence {score}", markup=False, soft_wrap=True)
@@ -131,10 +136,7 @@ def validate(file: Path) -> None:
 def edit(name: str, config: Path | None = ConfigOption) -> None:
     """Edit a playbook in $EDITOR; saved only if it validates (built-ins are saved as an override file)."""
     settings = settings_or_exit(config)
-    playbook = run(load_library(settings)).get(name)
-    if playbook is None:
-        errors.print(f"no playbook named {name!r}")
-        raise typer.Exit(1)
+    playbook = playbook_or_exit(settings, name)
     before = yaml.safe_dump(playbook.document, sort_keys=False)
     after = click.edit(before, extension=".yaml")
     if after is None or after == before:
@@ -171,10 +173,7 @@ def run_command(
     from healer_cli.playbook_rehearsal import print_rehearsal  # noqa: PLC0415 - only the dry run needs it
 
     settings = settings_or_exit(config)
-    playbook = run(load_library(settings)).get(name)
-    if playbook is None:
-        errors.print(f"no playbook named {name!r}")
-        raise typer.Exit(1)
+    playbook = playbook_or_exit(settings, name)
     aim = parse_target(target)
     if dry_run:
         run(print_rehearsal(settings, playbook, aim))

@@ -39,6 +39,13 @@ PLAN_ERRORS = (ActionFailed, TemplateError, *CLUSTER_ERRORS)
 
 
 @dataclass(frozen=True)
+class Settled:
+    """An action that will not run as planned; `next` is what the engine asked for instead."""
+
+    next: Work | None
+
+
+@dataclass(frozen=True)
 class Execution:
     svc: Service
     api: client.ApiClient | None
@@ -90,18 +97,24 @@ class Execution:
         )
         return await CATALOGUE[action.type].plan(self.context(state), state.target, params)
 
-    async def _act(self, engine: PlaybookRun, action: PlaybookAction) -> Work | None:
-        state, now = engine.state, self.svc.clock.now()
+    async def _vetted(self, engine: PlaybookRun, action: PlaybookAction) -> ActionPlan | Settled:
+        """The action's plan, or what the engine decided once it could not be planned or a guard refused it."""
+        now = self.svc.clock.now()
         try:
-            plan = await self._plan(state, action)
+            plan = await self._plan(engine.state, action)
         except PLAN_ERRORS as exc:
-            return engine.acted(
-                failed_step(action.type, f"cannot plan {action.type}: {exc}", self.svc.clock), None, now
-            )
+            step = failed_step(action.type, f"cannot plan {action.type}: {exc}", self.svc.clock)
+            return Settled(engine.acted(step, None, now))
         if reason := refusal(plan.obj, plan.labels, self.guards):
             engine.refused(action.type, reason, now, policy="guard")
-            return None
-        dry_run = state.run.dry_run
+            return Settled(None)
+        return plan
+
+    async def _act(self, engine: PlaybookRun, action: PlaybookAction) -> Work | None:
+        plan = await self._vetted(engine, action)
+        if isinstance(plan, Settled):
+            return plan.next
+        state, now, dry_run = engine.state, self.svc.clock.now(), engine.state.run.dry_run
         if plan.cluster_change and plan.calls and not dry_run:
             action_id = stable_id(state.run.remediation_id, action.index, state.attempt)
             taken = await self.limits.reserve_action(action_id, now, self.cfg.rate_window_s)
@@ -115,16 +128,10 @@ class Execution:
         return engine.acted(outcome.step, outcome.undo, self.svc.clock.now())
 
     async def _ask(self, engine: PlaybookRun, action: PlaybookAction) -> Work | None:
+        plan = await self._vetted(engine, action)
+        if isinstance(plan, Settled):
+            return plan.next
         state, now = engine.state, self.svc.clock.now()
-        try:
-            plan = await self._plan(state, action)
-        except PLAN_ERRORS as exc:
-            return engine.acted(
-                failed_step(action.type, f"cannot plan {action.type}: {exc}", self.svc.clock), None, now
-            )
-        if reason := refusal(plan.obj, plan.labels, self.guards):
-            engine.refused(action.type, reason, now, policy="guard")
-            return None
         run_id = state.run.remediation_id
         request = ApprovalRequest(
             action=action.type,

@@ -31,10 +31,7 @@ def _when(score: float) -> dt.datetime:
 class LimitStore:
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
         self._redis = redis
-        self._keys = keys
-
-    def _key(self, *parts: str) -> str:
-        return self._keys("remediator", *parts)
+        self._key = KeySpace(keys("remediator"))
 
     async def reserve_action(self, action_id: str, now: dt.datetime, window_s: float) -> list[dt.datetime]:
         """Record an action about to be taken; the times of all actions in the window, this one included."""

@@ -31,10 +31,7 @@ class RunBusy(Retryable):
 class RunStore:
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
         self._redis = redis
-        self._keys = keys
-
-    def _key(self, *parts: str) -> str:
-        return self._keys("remediator", *parts)
+        self._key = KeySpace(keys("remediator"))
 
     async def save(self, state: RunState) -> None:
         """Store the run; a run with its verdict leaves `active`, one with no timer left leaves `due`."""

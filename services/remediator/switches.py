@@ -29,10 +29,7 @@ class Pause(BaseModel):
 class Switches:
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
         self._redis = redis
-        self._keys = keys
-
-    def _key(self, *parts: str) -> str:
-        return self._keys("remediator", *parts)
+        self._key = KeySpace(keys("remediator"))
 
     async def pause(self, by: str, reason: str, now: dt.datetime) -> Pause:
         pause = Pause(by=by, reason=reason, at=now)

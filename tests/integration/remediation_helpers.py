@@ -99,6 +99,15 @@ async def healer(services: ServiceRunner, *args: str, env: dict[str, str] | None
     return int(process.returncode or 0), output.decode(errors="replace")
 
 
+async def start_remediator(services: ServiceRunner, tmp_path: Path, **settings: Any) -> None:
+    """The remediator on the emulator's kubeconfig, with quick timers; request `kube` before `services` in a
+    test's arguments, so the emulator outlives the remediator."""
+    services.configure("cluster", kubeconfig=tmp_path / "kubeconfig")
+    services.configure("remediator", **{"memory_timeout_s": 0.2, "tick_s": 0.2, **settings})
+    services.start("remediator")
+    await services.wait_running("remediator")
+
+
 def cluster_changes(kube: KubeEmulator) -> list[tuple[str, str]]:
     """Mutating requests other than Healer's own remediation records."""
     return [(m, p) for m, p in kube.mutating_requests() if "/remediationrecords" not in p]

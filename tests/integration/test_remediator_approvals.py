@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -14,17 +13,18 @@ from healer_common.busclient import BusClient
 from healer_common.events import ResourceRef
 from healer_common.testing import KubeEmulator, ServiceRunner, recording
 from tests.integration.cluster_objects import seed_deployment
-from tests.integration.remediation_helpers import audit, cluster_changes, healer, opened, publish, remediation, resolved
+from tests.integration.remediation_helpers import (
+    audit,
+    cluster_changes,
+    healer,
+    opened,
+    publish,
+    remediation,
+    resolved,
+    start_remediator,
+)
 
 pytestmark = pytest.mark.integration
-
-
-# `kube` comes before `services` in each test's arguments, so the emulator outlives the remediator.
-async def start(services: ServiceRunner, tmp_path: Path, **settings: Any) -> None:
-    services.configure("cluster", kubeconfig=tmp_path / "kubeconfig")
-    services.configure("remediator", **{"memory_timeout_s": 0.2, "tick_s": 0.2, **settings})
-    services.start("remediator")
-    await services.wait_running("remediator")
 
 
 def image_of(kube: KubeEmulator, name: str) -> str:
@@ -43,7 +43,7 @@ def bad_image(kube: KubeEmulator) -> ResourceRef:
 async def test_an_approved_rollback_waits_then_rolls_back_and_is_verified(
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, bad_image: ResourceRef, tmp_path: Path
 ) -> None:
-    await start(services, tmp_path)
+    await start_remediator(services, tmp_path)
     incident = opened("inc-approve", bad_image, "H4")
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(bus, incident)
@@ -72,7 +72,7 @@ async def test_an_approved_rollback_waits_then_rolls_back_and_is_verified(
 async def test_a_rollback_denied_over_http_stops_and_changes_nothing(
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, bad_image: ResourceRef, tmp_path: Path
 ) -> None:
-    await start(services, tmp_path)
+    await start_remediator(services, tmp_path)
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(bus, opened("inc-deny", bad_image, "H4"))
         asked = json.loads((await seen.wait_for(remediation("awaiting_approval"), what="approval request")).data)
@@ -103,7 +103,9 @@ async def test_an_unanswered_rollback_follows_its_timeout_policy(
     verdict: str,
     image: str,
 ) -> None:
-    await start(services, tmp_path, approval_timeout_s=2.0, approval_on_timeout={"rollback_deployment": policy})
+    await start_remediator(
+        services, tmp_path, approval_timeout_s=2.0, approval_on_timeout={"rollback_deployment": policy}
+    )
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(bus, opened(f"inc-timeout-{policy}", bad_image, "H4"))
         await seen.wait_for(remediation("awaiting_approval"), what="approval request")

@@ -23,18 +23,11 @@ from tests.integration.remediation_helpers import (
     playbook_doc,
     publish,
     remediation,
+    start_remediator,
     write_playbooks,
 )
 
 pytestmark = pytest.mark.integration
-
-
-# `kube` comes before `services` in each test's arguments, so the emulator outlives the remediator.
-async def start(services: ServiceRunner, tmp_path: Path, **settings: Any) -> None:
-    services.configure("cluster", kubeconfig=tmp_path / "kubeconfig")
-    services.configure("remediator", **{"memory_timeout_s": 0.2, "tick_s": 0.2, **settings})
-    services.start("remediator")
-    await services.wait_running("remediator")
 
 
 def oom_pod(kube: KubeEmulator, name: str = "rex", **labels: str) -> ResourceRef:
@@ -49,7 +42,7 @@ async def test_a_dry_run_makes_zero_mutating_requests_and_says_what_it_would_do(
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     target = oom_pod(kube)
-    await start(services, tmp_path, dry_run=True)
+    await start_remediator(services, tmp_path, dry_run=True)
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(bus, opened("inc-dry", target))
 
@@ -70,7 +63,7 @@ async def test_a_playbook_marked_dry_run_changes_nothing_while_others_act(
     rehearsal = playbook_doc("rehearse-restart", {"type": "restart_pod"}, dryRun=True)
     folder = tmp_path / "playbooks"
     write_playbooks(folder, rehearsal)
-    await start(services, tmp_path, playbook_paths=[folder])
+    await start_remediator(services, tmp_path, playbook_paths=[folder])
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(bus, opened("inc-pb-dry", target))
 
@@ -84,7 +77,7 @@ async def test_playbooks_run_dry_run_prints_the_exact_calls_and_makes_none(
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     target = oom_pod(kube)
-    await start(services, tmp_path)
+    await start_remediator(services, tmp_path)
 
     code, output = await healer(
         services, "playbooks", "run", "oom-restart-then-scale", "--target", f"cto/{target.name}", "--dry-run"
@@ -101,7 +94,7 @@ async def test_the_rate_limit_refuses_the_action_past_its_budget_and_audits_the_
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     first, second = oom_pod(kube, "rex"), oom_pod(kube, "tess")
-    await start(services, tmp_path, rate_limit=1)
+    await start_remediator(services, tmp_path, rate_limit=1)
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(bus, opened("inc-rate-1", first))
         await seen.wait_for(remediation("acted", incident_id="inc-rate-1"), what="the first restart")
@@ -123,7 +116,7 @@ async def test_a_pod_with_the_protect_label_is_never_touched(
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     target = oom_pod(kube, **{"healer.platform/exclude": "true"})
-    await start(services, tmp_path)
+    await start_remediator(services, tmp_path)
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(bus, opened("inc-protected", target))
 
@@ -138,7 +131,7 @@ async def test_the_kill_switch_skips_remediations_until_resumed(
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     target = oom_pod(kube)
-    await start(services, tmp_path)
+    await start_remediator(services, tmp_path)
     code, output = await healer(services, "pause", "--by", "ops", "--reason", "maintenance window")
     assert code == 0, output
     async with recording(bus, f"{bus.space.root}.>") as seen:
@@ -162,7 +155,7 @@ async def test_one_remediation_holds_a_deployment_at_a_time_and_then_it_cools_do
     sibling = pod_of(kube.get("apps", "v1", "replicasets", "cto", "rex-1abc"), "cto", "rex-1abc-x2")
     kube.put("", "v1", "pods", "cto", sibling)
     second = ResourceRef(kind="Pod", namespace="cto", name="rex-1abc-x2")
-    await start(services, tmp_path, cooldown_s=0)
+    await start_remediator(services, tmp_path, cooldown_s=0)
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(bus, opened("inc-first", first))
         run = json.loads((await seen.wait_for(remediation("acted", incident_id="inc-first"), what="first run")).data)
@@ -184,7 +177,7 @@ async def test_a_sure_memory_is_applied_directly_and_the_audit_names_it(
         await msg.respond(MemoryAnswer(recommendation=recommendation).model_dump_json().encode())
 
     memory = await bus.nc.subscribe(bus.space.memory_query, cb=answer)
-    await start(services, tmp_path, memory_timeout_s=5.0)
+    await start_remediator(services, tmp_path, memory_timeout_s=5.0)
     try:
         async with recording(bus, f"{bus.space.root}.>") as seen:
             await publish(bus, opened("inc-memory", target))
@@ -203,7 +196,7 @@ async def test_every_run_is_kept_as_a_remediation_record_and_healer_audit_reads_
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     kube.put("", "v1", "pods", "cto", pod_of(None, "cto", "lonely-1"))
-    await start(services, tmp_path)
+    await start_remediator(services, tmp_path)
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(bus, opened("inc-record", ResourceRef(kind="Pod", namespace="cto", name="lonely-1")))
         acted = json.loads((await seen.wait_for(remediation("acted"), what="restart")).data)

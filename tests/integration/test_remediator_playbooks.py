@@ -14,24 +14,24 @@ from healer_common.busclient import BusClient
 from healer_common.events import ResourceRef
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recording
 from tests.integration.cluster_objects import seed_deployment
-from tests.integration.remediation_helpers import cluster_changes, healer, opened, playbook_doc, publish, remediation
+from tests.integration.remediation_helpers import (
+    cluster_changes,
+    healer,
+    opened,
+    playbook_doc,
+    publish,
+    remediation,
+    start_remediator,
+)
 
 pytestmark = pytest.mark.integration
-
-
-# `kube` comes before `services` in each test's arguments, so the emulator outlives the remediator.
-async def start(services: ServiceRunner, tmp_path: Path, **settings: object) -> None:
-    services.configure("cluster", kubeconfig=tmp_path / "kubeconfig")
-    services.configure("remediator", **{"memory_timeout_s": 0.2, "tick_s": 0.2, **settings})
-    services.start("remediator")
-    await services.wait_running("remediator")
 
 
 async def test_a_playbook_run_by_hand_goes_through_the_remediator_and_earns_confidence(
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     _, pod = seed_deployment(kube, "cto", "rex", replicas=1)
-    await start(services, tmp_path)
+    await start_remediator(services, tmp_path)
 
     code, output = await healer(services, "playbooks", "run", "queue-backlog-scale", "--target", "Deployment/cto/rex")
 
@@ -48,7 +48,7 @@ async def test_a_playbook_run_by_hand_on_a_protected_target_is_refused(
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     seed_deployment(kube, "cto", "vault", labels={"healer.platform/exclude": "true"})
-    await start(services, tmp_path)
+    await start_remediator(services, tmp_path)
 
     code, output = await healer(services, "playbooks", "run", "queue-backlog-scale", "--target", "Deployment/cto/vault")
 
@@ -66,7 +66,7 @@ async def test_a_playbook_from_the_cluster_replaces_the_builtin_of_its_name(
     )
     notify_only["metadata"]["namespace"] = "healer"
     kube.put("healer.platform", "v1", "remediationplaybooks", "healer", notify_only)
-    await start(services, tmp_path)
+    await start_remediator(services, tmp_path)
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(
             bus, opened("inc-cluster-playbook", ResourceRef(kind="Pod", namespace="cto", name=pod["metadata"]["name"]))

@@ -14,8 +14,8 @@ from kubernetes import client
 from pydantic import Field, field_validator
 
 from healer_common.events import ResourceRef
-from services.remediator.actions.cluster import kube, labels_of, list_items, read_or_none
-from services.remediator.actions.plans import ActionContext, ActionFailed, ActionPlan, Call, Params, not_connected
+from services.remediator.actions.cluster import kube, labels_of, list_items, read_existing, require_kind
+from services.remediator.actions.plans import ActionContext, ActionPlan, Call, Params, not_connected
 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 MOUNT = "/data"
@@ -83,17 +83,13 @@ async def _node_using(core: client.CoreV1Api, namespace: str, claim: str) -> str
 
 async def plan(ctx: ActionContext, target: ResourceRef, raw: dict[str, Any]) -> ActionPlan:
     params = ClearTempFilesParams.model_validate(raw)
-    if target.kind != "PersistentVolumeClaim":
-        raise ActionFailed(f"clear_temp_files acts on PersistentVolumeClaims; the target is {target}")
-    namespace = target.namespace or "default"
+    namespace = require_kind("clear_temp_files", target, "PersistentVolumeClaim")
     job = f"healer-cleanup-{target.name[:30].rstrip('-.')}-{ctx.run.remediation_id[:8]}".lower()
     path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
     if ctx.api is None:
         return not_connected(f"clear old files in {target}", target, f"POST {path} (Job {job})")
     core = client.CoreV1Api(ctx.api)
-    claim = await read_or_none(core.read_namespaced_persistent_volume_claim, target.name, namespace)
-    if claim is None:
-        raise ActionFailed(f"{target} does not exist")
+    claim = await read_existing(core.read_namespaced_persistent_volume_claim, target.name, namespace, what=target)
     node = await _node_using(core, namespace, target.name)
     body = job_body(target.name, namespace, job, params, node)
     batch = client.BatchV1Api(ctx.api)

@@ -41,6 +41,21 @@ async def read_or_none(fn: Callable[..., Any], *args: Any) -> dict[str, Any] | N
         raise
 
 
+async def read_existing(fn: Callable[..., Any], *args: Any, what: ResourceRef) -> dict[str, Any]:
+    """An object the action needs; ActionFailed naming it when it does not exist."""
+    obj = await read_or_none(fn, *args)
+    if obj is None:
+        raise ActionFailed(f"{what} does not exist")
+    return obj
+
+
+def require_kind(action: str, target: ResourceRef, kind: str) -> str:
+    """The target's namespace, once the target is known to be of the kind the action acts on."""
+    if target.kind != kind:
+        raise ActionFailed(f"{action} acts on {kind} objects; the target is {target}")
+    return target.namespace or "default"
+
+
 async def list_items(
     fn: Callable[..., Any], *args: Any, label_selector: str | None = None, field_selector: str | None = None
 ) -> list[dict[str, Any]]:

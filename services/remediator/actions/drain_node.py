@@ -15,7 +15,16 @@ from kubernetes import client
 from pydantic import Field
 
 from healer_common.events import ResourceRef
-from services.remediator.actions.cluster import MERGE_PATCH, kube, labels_of, list_items, read_or_none, ref
+from services.remediator.actions.cluster import (
+    MERGE_PATCH,
+    kube,
+    labels_of,
+    list_items,
+    read_existing,
+    read_or_none,
+    ref,
+    require_kind,
+)
 from services.remediator.actions.plans import ActionContext, ActionFailed, ActionPlan, Call, Params, not_connected
 
 
@@ -87,13 +96,10 @@ async def _pods_on(ctx: ActionContext, node: str) -> tuple[list[ResourceRef], li
 
 async def plan(ctx: ActionContext, target: ResourceRef, raw: dict[str, Any]) -> ActionPlan:
     params = DrainNodeParams.model_validate(raw)
-    if target.kind != "Node":
-        raise ActionFailed(f"drain_node acts on nodes; the target is {target}")
+    require_kind("drain_node", target, "Node")
     if ctx.api is None:
         return not_connected(f"cordon and drain {target}", target, f"PATCH /api/v1/nodes/{target.name}")
-    node = await read_or_none(client.CoreV1Api(ctx.api).read_node, target.name)
-    if node is None:
-        raise ActionFailed(f"{target} does not exist")
+    node = await read_existing(client.CoreV1Api(ctx.api).read_node, target.name, what=target)
     was_cordoned = bool((node.get("spec") or {}).get("unschedulable"))
     evict, left = await _pods_on(ctx, target.name)
     calls = ([] if was_cordoned else [_cordon(ctx, target.name, True)]) + [

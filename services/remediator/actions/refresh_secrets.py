@@ -14,7 +14,7 @@ from kubernetes import client
 from pydantic import Field
 
 from healer_common.events import ResourceRef
-from services.remediator.actions.cluster import MERGE_PATCH, kube, labels_of, list_items, read_or_none
+from services.remediator.actions.cluster import MERGE_PATCH, kube, labels_of, list_items, read_existing, read_or_none
 from services.remediator.actions.plans import ActionContext, ActionFailed, ActionPlan, Call, Params, not_connected
 from services.remediator.merge_patch import merge_patch
 
@@ -81,9 +81,7 @@ async def plan(ctx: ActionContext, target: ResourceRef, raw: dict[str, Any]) -> 
     obj = ResourceRef(kind="Secret", namespace=namespace, name=secret)
     if ctx.api is None:
         return not_connected(f"restart the Deployments that use {obj}", obj)
-    current = await read_or_none(client.CoreV1Api(ctx.api).read_namespaced_secret, secret, namespace)
-    if current is None:
-        raise ActionFailed(f"{obj} does not exist")
+    current = await read_existing(client.CoreV1Api(ctx.api).read_namespaced_secret, secret, namespace, what=obj)
     users, left = await _consumers(ctx, namespace, secret)
     if not users:
         raise ActionFailed(f"no Deployment in {namespace} that Healer may restart uses {obj}")

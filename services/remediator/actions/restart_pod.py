@@ -8,8 +8,8 @@ from kubernetes import client
 from pydantic import Field
 
 from healer_common.events import ResourceRef
-from services.remediator.actions.cluster import kube, labels_of, read_or_none
-from services.remediator.actions.plans import ActionContext, ActionFailed, ActionPlan, Call, Params, not_connected
+from services.remediator.actions.cluster import kube, labels_of, read_existing, require_kind
+from services.remediator.actions.plans import ActionContext, ActionPlan, Call, Params, not_connected
 
 
 class RestartPodParams(Params):
@@ -18,16 +18,12 @@ class RestartPodParams(Params):
 
 async def plan(ctx: ActionContext, target: ResourceRef, raw: dict[str, Any]) -> ActionPlan:
     params = RestartPodParams.model_validate(raw)
-    if target.kind != "Pod":
-        raise ActionFailed(f"restart_pod acts on pods; the target is {target}")
-    namespace = target.namespace or "default"
+    namespace = require_kind("restart_pod", target, "Pod")
     path = f"/api/v1/namespaces/{namespace}/pods/{target.name}"
     if ctx.api is None:
         return not_connected(f"restart {target}", target, f"DELETE {path}")
     core = client.CoreV1Api(ctx.api)
-    pod = await read_or_none(core.read_namespaced_pod, target.name, namespace)
-    if pod is None:
-        raise ActionFailed(f"{target} no longer exists; there is nothing to restart")
+    pod = await read_existing(core.read_namespaced_pod, target.name, namespace, what=target)
     grace = params.grace_period_seconds
     extra = {} if grace is None else {"grace_period_seconds": grace}
 

@@ -9,7 +9,7 @@ from typing import Any
 from kubernetes import client
 
 from healer_common.events import ResourceRef
-from services.remediator.actions.cluster import MERGE_PATCH, kube, labels_of, read_or_none, short_json
+from services.remediator.actions.cluster import MERGE_PATCH, kube, labels_of, read_existing, require_kind, short_json
 from services.remediator.actions.plans import ActionContext, ActionFailed, ActionPlan, Call, Params, not_connected
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
@@ -33,16 +33,14 @@ def operation(app: dict[str, Any], params: RetrySyncParams, remediation_id: str)
 
 async def plan(ctx: ActionContext, target: ResourceRef, raw: dict[str, Any]) -> ActionPlan:
     params = RetrySyncParams.model_validate(raw)
-    if target.kind != "Application":
-        raise ActionFailed(f"retry_sync acts on ArgoCD Applications; the target is {target}")
-    namespace = target.namespace or "argocd"
+    namespace = require_kind("retry_sync", target, "Application")
     path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{target.name}"
     if ctx.api is None:
         return not_connected(f"sync {target} again", target, f"PATCH {path}")
     custom = client.CustomObjectsApi(ctx.api)
-    app = await read_or_none(custom.get_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, target.name)
-    if app is None:
-        raise ActionFailed(f"{target} does not exist")
+    app = await read_existing(
+        custom.get_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, target.name, what=target
+    )
     running = ((app.get("status") or {}).get("operationState") or {}).get("phase") == "Running"
     if running:
         raise ActionFailed(f"{target} is already syncing; not starting another sync")
