@@ -274,7 +274,7 @@ class RemediationCoordinator:
             return
         await self.admission.release(state)
         run = state.run
-        if not run.dry_run and state.healing_acted and run.state in {"succeeded", "failed", "rolled_back"}:
+        if not run.dry_run and state.healing_tried and run.state in {"succeeded", "failed", "rolled_back"}:
             succeeded = run.state == "succeeded"
             await self.track.record(run.playbook, succeeded)
             await self.admission.switches.record_outcome(RunOutcome(self.svc.clock.now(), succeeded))

@@ -57,6 +57,7 @@ class PlaybookRun:
         self.state.run = self.state.run.evolve(steps=[*self.state.run.steps, step], reason=step.detail)
         if undo is not None and action.reversal != "none":
             self._keep_undo(action, dict(undo), now)
+        self.state.healing_tried = self.state.healing_tried or action.verifies
         if step.outcome == "failed":
             self._note(now, action.type, "failed", step.detail, api_calls="; ".join(step.api_calls))
             return self._failed_attempt(action, now, step.detail)
@@ -68,7 +69,6 @@ class PlaybookRun:
             api_calls="; ".join(step.api_calls),
         )
         self._publish(now, state="acted")
-        self.state.healing_acted = self.state.healing_acted or action.verifies
         if action.verifies and not self.state.resolved and not self.state.manual:
             window = action.timeout_s or self.state.verify_window_s
             self._wait(now, "verifying", window)
@@ -274,7 +274,7 @@ class PlaybookRun:
             )
         elif state.resolved:
             self._finish(now, "skipped", "the alert resolved before any action was needed")
-        elif acted and (state.manual or not state.healing_acted) and all(state.outcomes.values()):
+        elif acted and (state.manual or not state.healing_tried) and all(state.outcomes.values()):
             done = ", ".join(s.action for s in acted)
             why = "a run by hand: not verified against an alert" if state.manual else "Healer does not heal this itself"
             self._finish(now, "succeeded", f"done: {done} ({why})")

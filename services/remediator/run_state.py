@@ -88,7 +88,7 @@ class RunState(_State):
     retry_paused_s: float = 30.0
     decisions: list[Note] = Field(default_factory=list)
     revisions: int = 0  # publications so far; the next one is revision + 1
-    healing_acted: bool = False  # an action judged by the alert ran: the verdict is about healing
+    healing_tried: bool = False  # an action judged by the alert was tried: the verdict is about healing
 
     @property
     def action(self) -> PlaybookAction | None:

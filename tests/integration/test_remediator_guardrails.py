@@ -219,3 +219,25 @@ async def test_every_run_is_kept_as_a_remediation_record_and_healer_audit_reads_
     decisions = [line.split()[3:5] for line in output.splitlines() if " remediator " in line]
     assert decisions == [["memory", "memory_consulted"], ["plan", "planned"], ["restart_pod", "acted"]]
     assert "restart_pod acted pod cto/lonely-1 — restart pod cto/lonely-1" in output
+
+
+async def test_the_circuit_breaker_stops_acting_when_recent_remediations_fail(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
+) -> None:
+    folder = tmp_path / "playbooks"
+    write_playbooks(folder, playbook_doc("restart-only", {"type": "restart_pod"}))
+    await start_remediator(services, tmp_path, playbook_paths=[folder], breaker_min_runs=2, breaker_min_success=0.5)
+    gone = [ResourceRef(kind="Pod", namespace="cto", name=f"ghost-{i}") for i in range(3)]
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        for i, target in enumerate(gone[:2]):
+            await publish(bus, opened(f"inc-ghost-{i}", target))
+            await seen.wait_for(remediation("failed", incident_id=f"inc-ghost-{i}"), what=f"failed run {i}")
+        await publish(bus, opened("inc-ghost-2", gone[2]))
+
+        skipped = json.loads(
+            (await seen.wait_for(remediation("skipped", incident_id="inc-ghost-2"), what="breaker")).data
+        )
+
+    assert skipped["reason"] == (
+        "circuit breaker opened: 0% of the last 2 remediations succeeded, below 50% (remediator.breaker_min_success)"
+    )

@@ -382,4 +382,4 @@ def test_a_playbook_that_only_tells_people_ends_done_not_failed() -> None:
 
     assert engine.state.run.state == "succeeded"
     assert engine.state.run.reason == "done: notify, escalate (Healer does not heal this itself)"
-    assert not engine.state.healing_acted, "such a run says nothing about healing: no confidence, no breaker"
+    assert not engine.state.healing_tried, "such a run says nothing about healing: no confidence, no breaker"
