@@ -71,13 +71,11 @@ class Execution:
 
     def context(self, state: RunState) -> ActionContext:
         run = state.run
-        primary = [a for a in run.alert_ids if a == state.labels.get("alertname")]
-        alerts = tuple(primary + [a for a in run.alert_ids if a not in primary])
         run_context = RunContext(
             remediation_id=run.remediation_id,
             incident_id=run.incident_id,
             cluster=run.cluster,
-            alert_ids=alerts,
+            alert_ids=tuple(run.alert_ids),  # the primary alert first
             target=state.target,
             labels=state.labels,
             title=state.title,
