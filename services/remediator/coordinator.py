@@ -36,7 +36,7 @@ from services.remediator.playbook_sources import PlaybookLibrary
 from services.remediator.playbooks import Playbook
 from services.remediator.reporting import RunReporter
 from services.remediator.run_state import Act, RunState, Work, health_of
-from services.remediator.runs import RunBusy, RunStore
+from services.remediator.runs import TURN_WAIT_S, RunBusy, RunStore
 from services.remediator.story import incident_story
 
 ACTING_TIMEOUT_S = 300.0
@@ -122,7 +122,7 @@ class RemediationCoordinator:
         """Timers that fell due, and the target locks of runs still in progress."""
         for run_id in await self.runs.due(self.svc.clock.now()):
             with contextlib.suppress(RunBusy):
-                await self._drive(run_id, lambda engine, now: engine.timer(now))
+                await self._drive(run_id, lambda engine, now: engine.timer(now), wait_s=0.0)
         for run_id in await self.runs.active():
             state = await self.runs.get(run_id)
             if state is not None:
@@ -245,9 +245,9 @@ class RemediationCoordinator:
         return answer
 
     # driving ------------------------------------------------------------------------------------------------
-    async def _drive(self, run_id: str, event: Event) -> bool:
+    async def _drive(self, run_id: str, event: Event, wait_s: float = TURN_WAIT_S) -> bool:
         """Apply one event to a run and do what follows; False when there is no such run."""
-        async with self.runs.turn(run_id):
+        async with self.runs.turn(run_id, wait_s):
             state = await self.runs.get(run_id)
             if state is None:
                 return False

@@ -10,8 +10,10 @@ plus a timer, never a handler awaiting for minutes, and any replica can carry a 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
@@ -22,6 +24,7 @@ from services.remediator.run_state import RunState
 
 KEEP_DONE_S = 7 * 86_400
 TURN_S = 120.0
+TURN_WAIT_S = 5.0
 
 
 class RunBusy(Retryable):
@@ -83,11 +86,15 @@ class RunStore:
         await self._redis.srem(self._key("active"), run_id)
 
     @contextlib.asynccontextmanager
-    async def turn(self, run_id: str) -> AsyncIterator[None]:
-        """Hold the run's mutex while changing it; RunBusy if another replica holds it."""
+    async def turn(self, run_id: str, wait_s: float = TURN_WAIT_S) -> AsyncIterator[None]:
+        """Hold the run's mutex while changing it. Another replica's (or handler's) turn is short, so it is
+        waited for a moment; RunBusy (a redelivery later) only if it lasts longer than `wait_s`."""
         key = self._key("turn", run_id)
-        if not await self._redis.set(key, "1", nx=True, px=int(TURN_S * 1000)):
-            raise RunBusy(f"run {run_id} is being changed by another replica", delay=1.0)
+        deadline = time.monotonic() + wait_s
+        while not await self._redis.set(key, "1", nx=True, px=int(TURN_S * 1000)):
+            if time.monotonic() > deadline:
+                raise RunBusy(f"run {run_id} is being changed elsewhere", delay=1.0)
+            await asyncio.sleep(0.02)
         try:
             yield
         finally:
