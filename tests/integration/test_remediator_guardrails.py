@@ -241,3 +241,19 @@ async def test_the_circuit_breaker_stops_acting_when_recent_remediations_fail(
     assert skipped["reason"] == (
         "circuit breaker opened: 0% of the last 2 remediations succeeded, below 50% (remediator.breaker_min_success)"
     )
+
+
+async def test_remediations_past_the_concurrency_ceiling_are_refused(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
+) -> None:
+    first, second = oom_pod(kube, "rex"), oom_pod(kube, "tess")
+    await start_remediator(services, tmp_path, max_concurrent=1)
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        await publish(bus, opened("inc-busy-1", first))
+        await seen.wait_for(remediation("acted", incident_id="inc-busy-1"), what="the first run, now verifying")
+        await publish(bus, opened("inc-busy-2", second))
+
+        skipped = json.loads((await seen.wait_for(remediation("skipped", incident_id="inc-busy-2"), what="2nd")).data)
+
+    assert skipped["reason"] == "1 remediations are in progress, the most allowed at once (remediator.max_concurrent)"
+    assert kube.get("", "v1", "pods", "cto", second.name) is not None
