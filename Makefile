@@ -53,6 +53,9 @@ typecheck: install ## mypy --strict over libraries, services, tests and benchmar
 bench: install ## run the benchmarks and print their figures (never part of `make test`)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/notifier.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/correlator.py
 	$(BIN)/python bench/remediator.py
 
 clean: ## remove the venv, caches and local data of `make run`

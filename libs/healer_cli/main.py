@@ -8,7 +8,22 @@ from typing import Annotated
 
 import typer
 
-from healer_cli import ack, audit, config, emit, playbooks, remediation, schema, status, watch
+from healer_cli import (
+    ack,
+    analyze,
+    audit,
+    config,
+    emit,
+    history,
+    memory,
+    playbooks,
+    remediation,
+    sandbox,
+    schema,
+    silence,
+    status,
+    watch,
+)
 from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
 from healer_common.bus import VERSION
 
@@ -21,6 +36,12 @@ app = typer.Typer(
 app.add_typer(emit.app, name="emit")
 app.add_typer(config.app, name="config")
 app.command("ack")(ack.ack)
+app.add_typer(memory.app, name="memory")
+app.command("analyze")(analyze.analyze_command)
+app.command("predict")(analyze.predict_command)
+app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(silence.app, name="silence")
+app.command("history")(history.command)
 app.add_typer(playbooks.app, name="playbooks")
 remediation.register(app)
 audit.register(app)
@@ -31,14 +52,20 @@ def up(
     data_dir: Annotated[Path, typer.Option(help="where NATS, Redis and memory keep their data")] = Path(".healer"),
     nats_port: Annotated[int, typer.Option(envvar="HEALER_UP_NATS_PORT", help="port for nats-server")] = 4222,
     redis_port: Annotated[int, typer.Option(envvar="HEALER_UP_REDIS_PORT", help="port for redis-server")] = 6379,
-    play_demo: Annotated[bool, typer.Option("--demo/--no-demo", help="play the built-in demo incident")] = True,
+    play_demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="play the built-in demo incident (only without the sandbox)")
+    ] = True,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox/--no-sandbox", help="start the sandbox cluster and point the services at it")
+    ] = True,
     config: Path | None = ConfigOption,
 ) -> None:
-    """Start everything on this machine: NATS, Redis and the six services (what `make run` does)."""
+    """Start everything on this machine: NATS, Redis, the sandbox cluster and the six services (`make run`)."""
     from healer_cli.up import up as run_up  # noqa: PLC0415 - keeps other commands quick to start
 
     absolute_config = config.resolve() if config else None
-    raise typer.Exit(run(run_up(data_dir.resolve(), nats_port, redis_port, play_demo, absolute_config)))
+    code = run(run_up(data_dir.resolve(), nats_port, redis_port, play_demo, absolute_config, sandbox))
+    raise typer.Exit(code)
 
 
 @app.command("status")

@@ -1,15 +1,18 @@
 """`healer up` (= `make run`): the whole system on one machine, from nothing but pip-installed wheels.
 
 It starts `nats-server` with JetStream and `redis-server` as child processes with their data in
-`--data-dir`, then the six services as separate OS processes, relays their output with a name prefix,
-restarts a service that crashes (with backoff), prints what runs where, plays a short demo incident, and on
-Ctrl-C or SIGTERM stops the services first and the servers last.
+`--data-dir`, then the sandbox cluster (`healer sandbox`, unless `--no-sandbox` or a cluster is configured)
+and, once it serves, the six services as separate OS processes pointed at it (its kubeconfig, its Prometheus
+and Loki URLs); relays their output with a name prefix, restarts a child that crashes (with backoff), prints
+what runs where, plays a short demo incident when there is no sandbox, and on Ctrl-C or SIGTERM stops the
+children first and the servers last.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -23,9 +26,10 @@ from healer_cli.demo import DEMO_POD, DEMO_STEPS, condition_event
 from healer_cli.runtime import console, errors
 from healer_common.busclient import BusClient
 from healer_common.heartbeat import read_heartbeats
-from healer_common.servers import LOOPBACK, ServerProcess, start_nats, start_redis
+from healer_common.servers import LOOPBACK, ServerProcess, free_port, start_nats, start_redis
 from healer_common.settings import SERVICES, Settings, load_settings
 from healer_common.state import KeySpace, connect_redis
+from healer_sandbox import ENDPOINTS_FILE
 
 COLOURS = {
     "collector": "cyan",
@@ -34,7 +38,9 @@ COLOURS = {
     "remediator": "yellow",
     "notifier": "green",
     "memory-bridge": "bright_black",
+    "sandbox": "red",
 }
+SANDBOX_READY_S = 120.0
 MAX_BACKOFF_S = 30.0
 STABLE_AFTER_S = 60.0
 
@@ -45,6 +51,7 @@ class Child:
 
     name: str
     env: dict[str, str]
+    command: tuple[str, ...] = ()  # arguments after the interpreter; default `-m services.<name>`
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
     started_at: float = 0.0
@@ -73,8 +80,7 @@ class Supervisor:
     async def start(self, child: Child) -> None:
         child.process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            child.module,
+            *(child.command or ("-m", child.module)),
             env=child.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -137,12 +143,19 @@ def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Pa
     return env
 
 
-def _where(nats: ServerProcess, redis: ServerProcess, settings: Settings, data_dir: Path) -> Table:
+def _where(
+    nats: ServerProcess, redis: ServerProcess, settings: Settings, data_dir: Path, sandbox: dict[str, str] | None
+) -> Table:
     table = Table(title="Healer is starting", title_justify="left")
     table.add_column("part")
     table.add_column("where")
     table.add_row("nats-server (JetStream)", f"{nats.url}  store: {data_dir / 'nats' / 'jetstream'}")
     table.add_row("redis-server", f"{redis.url}  data: {data_dir / 'redis'}")
+    if sandbox:
+        table.add_row("sandbox: Kubernetes API", f"{sandbox['kube_api']}  kubeconfig: {sandbox['kubeconfig']}")
+        table.add_row("sandbox: Prometheus", sandbox["prometheus"])
+        table.add_row("sandbox: Loki", sandbox["loki"])
+        table.add_row("sandbox: control", f"{sandbox['control']}  (healer sandbox outage SECONDS)")
     for name in SERVICES:
         table.add_row(name, f"http://{settings.http.host}:{settings.http_port(name)}/metrics")
     table.add_row("alerts", f"subscribe to {settings.space.all_alerts} on {nats.url}")
@@ -187,7 +200,66 @@ async def _play_demo(settings: Settings, stop: asyncio.Event) -> None:
             )
 
 
-async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config: Path | None) -> int:
+def _sandbox_child(env: dict[str, str], folder: Path) -> Child:
+    """`healer sandbox` on free ports, so that a restart after a crash comes back where the services look."""
+    ports = {f"--{name}-port": str(free_port()) for name in ("kube", "prometheus", "loki", "control")}
+    command = ("-m", "healer_cli", "sandbox", "--data-dir", str(folder), *(x for p in ports.items() for x in p))
+    return Child("sandbox", env, command)
+
+
+async def _sandbox_endpoints(folder: Path, stop: asyncio.Event) -> dict[str, str] | None:
+    """The sandbox's endpoints once it serves (it writes sandbox.json then), or None if it never does."""
+    deadline = time.monotonic() + SANDBOX_READY_S
+    endpoints = folder / ENDPOINTS_FILE
+    while time.monotonic() < deadline and not stop.is_set():
+        if endpoints.is_file():
+            found: dict[str, str] = json.loads(endpoints.read_text())
+            return found
+        await asyncio.sleep(0.2)
+    return None
+
+
+def _pointed_at(env: dict[str, str], sandbox: dict[str, str]) -> dict[str, str]:
+    """The services' environment, pointed at the sandbox: the remediator acts on it, the collector reads it."""
+    return {
+        **env,
+        "HEALER_CLUSTER__KUBECONFIG": sandbox["kubeconfig"],
+        "HEALER_COLLECTOR__PROMETHEUS_URL": sandbox["prometheus"],
+        "HEALER_COLLECTOR__LOKI_URL": sandbox["loki"],
+    }
+
+
+async def _start_sandbox(
+    supervisor: Supervisor, cluster: Child, folder: Path, stop: asyncio.Event, watchers: list[asyncio.Task[None]]
+) -> dict[str, str] | None:
+    """Start the sandbox and wait until it serves; None (stopping everything) if it never does."""
+    (folder / ENDPOINTS_FILE).unlink(missing_ok=True)
+    watchers.append(asyncio.create_task(supervisor.watch(cluster)))
+    endpoints = await _sandbox_endpoints(folder, stop)
+    if endpoints is None and not stop.is_set():
+        errors.print(f"[red]the sandbox cluster did not start within {SANDBOX_READY_S:.0f}s; stopping[/red]")
+        stop.set()
+    return endpoints
+
+
+def _start_services(
+    supervisor: Supervisor, env: dict[str, str], watchers: list[asyncio.Task[None]], skip: Child | None
+) -> None:
+    for child in supervisor.children:
+        if child is not skip:
+            child.env = env
+            watchers.append(asyncio.create_task(supervisor.watch(child)))
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config: Path | None, sandbox: bool) -> int:
     """Run everything until a signal; `data_dir` and `config` are absolute paths."""
     nats = start_nats(data_dir / "nats", nats_port, LOOPBACK)
     try:
@@ -200,15 +272,23 @@ async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config
     env = _service_env(settings, nats_url, redis_url, data_dir)
     if config is not None:
         env["HEALER_CONFIG"] = str(config)
-    console.print(_where(nats, redis, settings, data_dir))
-    supervisor = Supervisor([Child(name, env) for name in SERVICES])
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    watchers = [asyncio.create_task(supervisor.watch(child)) for child in supervisor.children]
-    demo_task = asyncio.create_task(_play_demo(settings, stop)) if demo else None
+    if sandbox and settings.cluster.configured:
+        console.print("a cluster is configured in the settings, so the sandbox cluster is not started")
+    stop = _stop_on_signals()
+    folder = data_dir / "sandbox"
+    cluster = _sandbox_child(env, folder) if sandbox and not settings.cluster.configured else None
+    supervisor = Supervisor([*([cluster] if cluster else []), *(Child(name, env) for name in SERVICES)])
+    watchers: list[asyncio.Task[None]] = []
+    demo_task: asyncio.Task[None] | None = None
+    endpoints = None
     try:
+        if cluster is not None:
+            endpoints = await _start_sandbox(supervisor, cluster, folder, stop, watchers)
+        if not stop.is_set():
+            _start_services(supervisor, _pointed_at(env, endpoints) if endpoints else env, watchers, cluster)
+            console.print(_where(nats, redis, settings, data_dir, endpoints))
+            if demo and cluster is None:
+                demo_task = asyncio.create_task(_play_demo(settings, stop))
         await stop.wait()
     finally:
         console.print("[bold]stopping Healer…[/bold]")
@@ -221,4 +301,4 @@ async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config
         redis.stop()
         nats.stop()
         console.print("[bold]stopped.[/bold]")
-    return 0
+    return 1 if cluster is not None and endpoints is None else 0

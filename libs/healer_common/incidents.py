@@ -31,6 +31,17 @@ class AlertSummary(Frozen):
     summary: str = ""
     starts_at: AwareDatetime
     ends_at: AwareDatetime | None = None
+    silenced_by: list[str] = Field(
+        default_factory=list, description="ids of the silences that mute this alert (recorded, never notified)"
+    )
+    inhibited_by: list[str] = Field(
+        default_factory=list,
+        description="'<rule>: <fingerprint>' of each firing alert that mutes this one through an inhibition rule",
+    )
+
+    @property
+    def muted(self) -> bool:
+        return bool(self.silenced_by or self.inhibited_by)
 
 
 class CauseCandidate(Frozen):
@@ -42,6 +53,17 @@ class CauseCandidate(Frozen):
     resource: ResourceRef | None = None
     evidence: list[str] = Field(default_factory=list)
     suggested_actions: list[str] = Field(default_factory=list)
+
+
+class EnvironmentDifference(Frozen):
+    """How the same app stands in another watched environment (cluster), e.g. prod against staging."""
+
+    app: str = Field(description="the app both environments run, e.g. 'deployment cto/gateway'")
+    environment: str = Field(description="the other environment's cluster")
+    version_here: str | None = Field(None, description="last version deployed here, when a change said so")
+    version_there: str | None = None
+    firing_there: list[str] = Field(default_factory=list, description="alert ids firing there for the same app")
+    summary: str
 
 
 class TimelineEntry(Frozen):
@@ -67,13 +89,16 @@ class Incident(Message):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     opened_at: AwareDatetime
     resolved_at: AwareDatetime | None = None
-    silenced: bool = False
+    silenced: bool = Field(False, description="every firing alert is muted by a silence (see alerts[].silenced_by)")
     notify: bool = Field(
         True,
         description="the correlator's call (group_wait, group_interval, repeat_interval, silences, inhibition): "
         "whether this revision is worth telling people; consumers that act (the remediator) read every revision",
     )
     acknowledged_by: str | None = None
+    environment_differences: list[EnvironmentDifference] = Field(
+        default_factory=list, description="the same app in other watched environments, when it differs"
+    )
 
     @property
     def alert_ids(self) -> list[str]:

@@ -55,6 +55,14 @@ def redis_server_binary() -> str:
     return found
 
 
+def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+    """A server in its own process group: a Ctrl-C at the terminal reaches whoever started it, which stops
+    it in order (services first, servers last), instead of killing it under the services' feet."""
+    return subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0
+    )
+
+
 @dataclass
 class ServerProcess:
     name: str
@@ -125,7 +133,7 @@ def start_nats(
         "-n",
         f"healer-{port}",
     ]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = _spawn(args)
     server = ServerProcess("nats-server", proc, host, port, data_dir, "nats")
     _wait_listening(server, 15.0, log)
     return server
@@ -157,7 +165,7 @@ def start_redis(
         "--protected-mode",
         "yes",
     ]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = _spawn(args)
     server = ServerProcess("redis-server", proc, host, port, data_dir, "redis")
     _wait_listening(server, 15.0, log)
     return server

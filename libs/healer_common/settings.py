@@ -25,6 +25,7 @@ from pydantic_settings import (
 from healer_common import notifier_config
 from healer_common.detector_settings import DetectorSettings
 from healer_common.errors import ConfigError
+from healer_common.matchers import InhibitionRule
 from healer_common.notifier_config import (
     CHANNEL_NAMES,
     DEFAULT_RECEIVER,
@@ -141,10 +142,43 @@ class CollectorSettings(Section):
     max_event_bytes: int = Field(1_048_576, gt=0, description="largest event accepted on the HTTP ingest")
 
 
+TopologyLabel = Literal["node", "deployment", "statefulset", "owner", "application"]
+
+
+def _default_topology() -> list[TopologyLabel]:
+    return ["node", "deployment", "statefulset", "owner", "application"]
+
+
+def _default_inhibit_rules() -> list[dict[str, Any]]:
+    # Plain data, validated into InhibitionRule on load (validate_default), so the README table can show it.
+    return [
+        {
+            "name": "node NotReady mutes its pods",
+            "source_matchers": ['reason="NotReady"', 'node=~".+"', 'pod=""'],
+            "target_matchers": ['pod=~".+"'],
+            "equal": ["cluster", "node"],
+        },
+        {
+            "name": "failing database mutes the queue backlog it causes",
+            "source_matchers": ['alertname="H6"'],
+            "target_matchers": ['alertname="H7"'],
+            "equal": ["cluster", "namespace"],
+        },
+    ]
+
+
 class CorrelatorSettings(Section):
     group_by: list[str] = Field(
-        default_factory=lambda: ["cluster", "namespace", "alertname"],
-        description="alert labels whose values put alerts into one incident",
+        default_factory=lambda: [
+            "cluster",
+            "namespace",
+            "alertname",
+            "node",
+            "deployment",
+            "statefulset",
+            "application",
+        ],
+        description="alert labels whose values put alerts into one incident (topology joins more, see topology)",
     )
     group_wait_s: float = Field(0.0, ge=0, description="wait this long after a group's first alert before notifying")
     group_interval_s: float = Field(
@@ -152,6 +186,38 @@ class CorrelatorSettings(Section):
     )
     repeat_interval_s: float = Field(
         4 * 3600.0, ge=0, description="re-notify an unchanged open incident after this long"
+    )
+    topology: list[TopologyLabel] = Field(
+        default_factory=_default_topology,
+        description="an alert joins an open incident whose firing alerts share one of these (same node, same owner)",
+    )
+    topology_window_s: float = Field(
+        180.0,
+        gt=0,
+        description="alerts under one node or Application that is not itself alerting join when this close in time",
+    )
+    change_window_s: float = Field(
+        1800.0, gt=0, description="changes (deploys, config, flags) this long before an incident weigh as its cause"
+    )
+    cooccurrence_window_s: float = Field(
+        600.0, gt=0, description="B counts as following A when it fires within this long after A (learned links)"
+    )
+    cooccurrence_min_support: int = Field(
+        5, ge=1, description="how often B must have followed A before the link ranks causes or joins incidents"
+    )
+    cooccurrence_min_confidence: float = Field(
+        0.5, ge=0, le=1, description="share of B alerts preceded by A needed to join B to an open A incident"
+    )
+    cooccurrence_min_lift: float = Field(
+        3.0, ge=1, description="how many times more often than chance A must precede B to join B to A's incident"
+    )
+    inhibit_rules: list[InhibitionRule] = Field(
+        default_factory=_default_inhibit_rules,
+        validate_default=True,
+        description="while a source alert fires, matching target alerts with equal labels are muted",
+    )
+    tick_s: float = Field(
+        1.0, gt=0, description="how often group_wait, group_interval, repeat_interval and silence ends are checked"
     )
 
 
@@ -338,7 +404,60 @@ class NotifierSettings(Section):
 class MemorySettings(Section):
     openmemory_url: str | None = Field(None, description="OpenMemory server; the embedded store is used when unset")
     openmemory_api_key: SecretStr | None = Field(None, description="OpenMemory API key (sent as x-api-key)")
+    openmemory_user_id: str | None = Field(
+        None, description="user_id sent to OpenMemory <= 1.3.0, which scopes by it; newer servers scope by the key"
+    )
+    openmemory_timeout_s: float = Field(5.0, gt=0, description="HTTP timeout per OpenMemory call")
+    openmemory_retries: int = Field(
+        3, ge=0, le=10, description="retries of an OpenMemory call on connection errors, 429 and 503, with backoff"
+    )
     store_path: Path = Field(Path(".healer/memory.sqlite3"), description="embedded store when no OpenMemory")
+    salience_floor: float = Field(
+        0.3, ge=0, le=1, description="memories whose decayed salience is below this are stale and never selected"
+    )
+    min_relevance: float = Field(
+        0.2, ge=0, le=1, description="matches less relevant than this (0-1) are left out of answers"
+    )
+    reinforce_boost: float = Field(
+        0.15, ge=0, le=1, description="salience added to a memory that contributed to a successful remediation"
+    )
+    reinforce_on_query: bool = Field(
+        False, description="also reinforce every memory a query returns (OpenMemory does; off keeps reads pure)"
+    )
+    repeat_weight: float = Field(
+        10.0,
+        ge=1,
+        description="how many observations one outcome on the same workload and alert counts as in a "
+        "recommendation's confidence; 10 lets one verified fix of the same incident reach 0.917",
+    )
+    prediction_salience: float = Field(
+        0.8, ge=0, le=1, description="only patterns whose salience is above this raise H10 predictions"
+    )
+    recent_window_s: float = Field(
+        3600.0, gt=0, description="alerts and changes this recent are the current conditions predictions match"
+    )
+    prediction_lead_s: float = Field(
+        3600.0, gt=0, description="a weekly pattern raises H10 this long before its hour comes"
+    )
+    analysis_idle_s: float = Field(
+        900.0, gt=0, description="memory-bridge analyses history once no alert or incident was seen this long"
+    )
+    analysis_interval_s: float = Field(
+        86_400.0, gt=0, description="at most one idle-time analysis per this many seconds"
+    )
+    analysis_window_s: float = Field(
+        7 * 86_400.0, gt=0, description="how much history the idle-time analysis reads (a week finds weekly patterns)"
+    )
+    correlation_window_s: float = Field(
+        1800.0, gt=0, description="an alert this soon after another (or after a change) counts as following it"
+    )
+    min_support: int = Field(3, ge=2, description="a pattern needs at least this many occurrences to be reported")
+    exhaustion_threshold: float = Field(
+        0.8, gt=0, le=1, description="usage ratio at which a resource counts as exhausted (H2's 80 %)"
+    )
+    exhaustion_horizon_s: float = Field(
+        7 * 86_400.0, gt=0, description="exhaustion predicted further ahead than this is not reported"
+    )
 
 
 class _LegacyEnvSource(PydanticBaseSettingsSource):

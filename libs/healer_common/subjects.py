@@ -10,6 +10,8 @@
     {root}.approvals.<remediation id>   remediations.ApprovalDecision
     {root}.playbook_runs.<playbook>     remediations.PlaybookRunRequest (`healer playbooks run`)
     {root}.memory.query | .add          memory.MemoryQuery / MemoryAdd (core request/reply, not stored)
+    {root}.memory.list | .stats         memory.MemoryListRequest / MemoryStatsRequest (request/reply)
+    {root}.memory.predict               memory.PredictionRequest (request/reply): what memory expects next
     {root}.audit.<service>              audit.AuditRecord
     {root}.dlq.<service>                health.DeadLetter
 
@@ -31,7 +33,7 @@ from healer_common.audit import AuditRecord
 from healer_common.events import CHANGE_ADAPTER, EVENT_ADAPTER, AlertmanagerWebhook
 from healer_common.health import DeadLetter
 from healer_common.incidents import Incident, IncidentAck
-from healer_common.memory import MemoryAdd, MemoryQuery
+from healer_common.memory import MemoryAdd, MemoryListRequest, MemoryQuery, MemoryStatsRequest, PredictionRequest
 from healer_common.messages import Message
 from healer_common.remediations import ApprovalDecision, PlaybookRunRequest, Remediation
 
@@ -130,6 +132,18 @@ class SubjectSpace:
     def memory_add(self) -> str:
         return f"{self.root}.memory.add"
 
+    @property
+    def memory_list(self) -> str:
+        return f"{self.root}.memory.list"
+
+    @property
+    def memory_stats(self) -> str:
+        return f"{self.root}.memory.stats"
+
+    @property
+    def memory_predict(self) -> str:
+        return f"{self.root}.memory.predict"
+
     # audit and dead letters
     def audit(self, service: str) -> str:
         return f"{self.root}.audit.{subject_token(service)}"
@@ -176,7 +190,13 @@ _FAMILY_MODELS: dict[str, type[BaseModel]] = {
     "audit": AuditRecord,
     "dlq": DeadLetter,
 }
-_MEMORY_MODELS: dict[str, type[BaseModel]] = {"query": MemoryQuery, "add": MemoryAdd}
+_MEMORY_MODELS: dict[str, type[BaseModel]] = {
+    "query": MemoryQuery,
+    "add": MemoryAdd,
+    "list": MemoryListRequest,
+    "stats": MemoryStatsRequest,
+    "predict": PredictionRequest,
+}
 
 
 def model_for(space: SubjectSpace, subject: str) -> type[BaseModel] | TypeAdapter[Any]:

@@ -1,16 +1,59 @@
-"""Composes the correlator: settings -> grouping policy and incident store -> handlers."""
+"""Composes the correlator: settings -> grouping, timing, inhibition and ranking config -> Redis stores ->
+the Correlator -> handlers.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from healer_common.bus import Service, run_service
+from healer_common.settings import CorrelatorSettings
+from healer_common.silence_store import SilenceStore
+from services.correlator.change_store import ChangeStore
+from services.correlator.cooccurrence import LinkThresholds
+from services.correlator.correlation import Correlator, CorrelatorConfig, Stores
 from services.correlator.grouping import GroupingPolicy
 from services.correlator.handlers import register
 from services.correlator.incident_store import IncidentStore
+from services.correlator.inhibitor_store import InhibitorStore
+from services.correlator.link_store import LinkStore
+from services.correlator.notify_timing import NotifyTiming
+
+
+def _seconds(value: float) -> dt.timedelta:
+    return dt.timedelta(seconds=value)
+
+
+def config_of(cfg: CorrelatorSettings) -> CorrelatorConfig:
+    thresholds = LinkThresholds(
+        cfg.cooccurrence_min_support, cfg.cooccurrence_min_confidence, cfg.cooccurrence_min_lift
+    )
+    return CorrelatorConfig(
+        policy=GroupingPolicy(
+            tuple(cfg.group_by), frozenset(cfg.topology), thresholds, _seconds(cfg.topology_window_s)
+        ),
+        timing=NotifyTiming(
+            _seconds(cfg.group_wait_s), _seconds(cfg.group_interval_s), _seconds(cfg.repeat_interval_s)
+        ),
+        rules=list(cfg.inhibit_rules),
+        thresholds=thresholds,
+        change_window=_seconds(cfg.change_window_s),
+    )
 
 
 def setup(svc: Service) -> None:
-    policy = GroupingPolicy(group_by=tuple(svc.settings.correlator.group_by))
-    register(svc, policy, IncidentStore(svc.redis, svc.keys))
+    cfg = svc.settings.correlator
+    redis, keys = svc.redis, svc.keys
+    stores = Stores(
+        incidents=IncidentStore(redis, keys),
+        links=LinkStore(redis, keys, _seconds(cfg.cooccurrence_window_s)),
+        changes=ChangeStore(redis, keys),
+        inhibitors=InhibitorStore(redis, keys),
+        silences=SilenceStore(redis, keys),
+    )
+    correlator = Correlator(svc, config_of(cfg), stores)
+    svc.on_start(correlator.on_start)
+    register(svc, correlator)
 
 
 def main() -> None:

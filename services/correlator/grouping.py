@@ -1,125 +1,151 @@
-"""Alerts into incidents, the way Alertmanager users know: alerts with the same values of the `group_by`
-labels belong to one incident; a repeated or redelivered alert changes nothing; the incident resolves when
-its last alert does.
+"""Which incident an alert belongs to.
 
-`apply_alert` is a pure function of the open incident (if any), the alert and the time; handlers.py loads
-and saves the open incident around it under a per-group lock.
+Three ways in, tried in this order:
+
+1. **Its own incident**: an alert already held (a repeat, a redelivery, its resolution) goes back to it.
+2. **Same group labels**, the way Alertmanager users know: alerts with equal values of `group_by` (in one
+   cluster) share an incident while it is open.
+3. **Same place in the cluster** (topology.py): an alert joins an open incident whose firing alerts share its
+   Deployment, StatefulSet or owner; or its node or ArgoCD Application when that object is itself alerting,
+   or when their alerts started within `window` of each other. So a node under memory pressure and the
+   twenty pods OOMKilled on it are one incident, whatever namespaces the pods are in, while a pod that
+   merely shares a node with an hour-old problem is not.
+4. **A learned link** (cooccurrence.py): an alert of type B joins the open incident in its namespace that
+   holds a firing A, when B has followed A often and far more than chance (a failing database, then the
+   queue backlog it causes).
+
+The correlator looks up candidate incidents by the `lookup_fields` of the alert in an index that
+`index_fields` maintains; `choose_incident` decides. Pure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from healer_common.alerts import SEVERITY_RANK, Alert
-from healer_common.incidents import AlertSummary, CauseCandidate, Incident, TimelineEntry
-from healer_common.messages import stable_id
+from healer_common.alerts import Alert
+from healer_common.incidents import AlertSummary, Incident
+from healer_common.messages import Labels, stable_id
+from services.correlator.cooccurrence import LinkStats, LinkThresholds, alert_type
+from services.correlator.topology import Anchor, AnchorKind, anchors_of, is_own, summary_anchors
 
-MAX_TIMELINE = 200
+BROAD: frozenset[AnchorKind] = frozenset({"node", "application"})
+TIMED: frozenset[AnchorKind] = frozenset({"node"})
 
 
 @dataclass(frozen=True)
 class GroupingPolicy:
     group_by: tuple[str, ...]
+    topology: frozenset[AnchorKind] = frozenset()
+    links: LinkThresholds | None = None
+    window: dt.timedelta = dt.timedelta(minutes=3)
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Join:
+    incident: Incident
+    why: str
+
+
+def group_for(labels: Labels, cluster: str, policy: GroupingPolicy) -> Group:
+    """The label group; the cluster is always part of it, whatever `group_by` says (state is per cluster)."""
+    values = {name: labels.get(name, "") for name in policy.group_by}
+    return Group(stable_id(cluster, *sorted(values.items()))[:16], values)
 
 
 def group_of(alert: Alert, policy: GroupingPolicy) -> tuple[str, dict[str, str]]:
-    """The group key and the labels that define it."""
-    labels = {name: alert.labels.get(name, "") for name in policy.group_by}
-    return stable_id(*sorted(labels.items()))[:16], labels
+    group = group_for(alert.labels, alert.cluster, policy)
+    return group.key, group.labels
 
 
-def _summary(alert: Alert) -> AlertSummary:
-    return AlertSummary(
-        fingerprint=alert.fingerprint,
-        alert_id=alert.alert_id,
-        status=alert.status,
-        severity=alert.severity,
-        resource=alert.resource,
-        labels=alert.labels,
-        summary=alert.summary(),
-        starts_at=alert.starts_at,
-        ends_at=alert.ends_at,
-    )
+def _joining_anchors(labels: Labels, cluster: str, namespace: str | None, policy: GroupingPolicy) -> list[Anchor]:
+    return [a for a in anchors_of(labels, cluster, namespace) if a.kind in policy.topology]
 
 
-def _primary_cause(alerts: list[AlertSummary]) -> list[CauseCandidate]:
-    first = min(alerts, key=lambda a: a.starts_at)
-    return [
-        CauseCandidate(
-            kind="time-order",
-            description=f"earliest alert: {first.summary}",
-            score=1.0 if len(alerts) == 1 else 0.5,
-            resource=first.resource,
-            evidence=[first.fingerprint],
-        )
-    ]
+def _namespace_field(cluster: str, namespace: str | None) -> str | None:
+    return f"namespace:{cluster}/{namespace}" if namespace else None
 
 
-def _title(alerts: list[AlertSummary]) -> str:
-    first = min(alerts, key=lambda a: a.starts_at)
-    more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
-    return f"{first.summary}{more}"
+def lookup_fields(alert: Alert, policy: GroupingPolicy) -> list[str]:
+    """Index fields that may point at the incident this alert belongs to, most direct first."""
+    fields = [f"alert:{alert.fingerprint}", f"group:{group_of(alert, policy)[0]}"]
+    fields += [a.key for a in _joining_anchors(alert.labels, alert.cluster, alert.namespace, policy)]
+    if policy.links is not None and (ns := _namespace_field(alert.cluster, alert.namespace)):
+        fields.append(ns)
+    return fields
 
 
-def _severity(alerts: list[AlertSummary]) -> str:
-    relevant = [a for a in alerts if a.status == "firing"] or alerts
-    return max((a.severity for a in relevant), key=SEVERITY_RANK.__getitem__)
+def index_fields(incident: Incident, policy: GroupingPolicy) -> list[str]:
+    """The fields that should point at this incident: each alert, each group, and the firing alerts' places;
+    for a resolved incident, every field any of its alerts could have set (so that all are cleared)."""
+    fields = {f"alert:{a.fingerprint}" for a in incident.alerts}
+    fields |= {f"group:{group_for(a.labels, incident.cluster, policy).key}" for a in incident.alerts}
+    placed = incident.alerts if incident.state == "resolved" else incident.firing_alerts
+    for alert in placed:
+        namespace = alert.labels.get("namespace")
+        fields |= {a.key for a in _joining_anchors(alert.labels, incident.cluster, namespace, policy)}
+        if policy.links is not None and (ns := _namespace_field(incident.cluster, namespace)):
+            fields.add(ns)
+    return sorted(fields)
 
 
-def _open(alert: Alert, group_key: str, group_labels: dict[str, str], now: dt.datetime) -> Incident:
-    incident_id = stable_id(group_key, alert.fingerprint, alert.starts_at.isoformat())[:16]
-    alerts = [_summary(alert)]
-    return Incident(
-        event_id=stable_id(incident_id, 1),
-        correlation_id=incident_id,
-        incident_id=incident_id,
-        state="opened",
-        revision=1,
-        title=_title(alerts),
-        severity=alert.severity,
-        cluster=alert.cluster,
-        namespace=alert.namespace,
-        group_key=group_key,
-        group_labels=group_labels,
-        alerts=alerts,
-        causes=_primary_cause(alerts),
-        timeline=[TimelineEntry(time=now, kind="opened", text=f"{alert.alert_id} firing: {alert.summary()}")],
-        opened_at=now,
-        time=now,
-    )
+def _near(incident: Incident, anchor: Anchor, alert: Alert, window: dt.timedelta) -> bool:
+    """Whether the alert belongs with the incident's firing alerts under `anchor`.
+
+    Pods of one workload (Deployment, StatefulSet, owner) failing together are one problem. A node or an
+    Application is broader: sharing it joins only when the incident holds its own alert (the node's
+    MemoryPressure, the Application Degraded), or, for a node, when the alerts on it started within `window`
+    of each other (twenty pods OOMKilled in two minutes, the node's alert among them). An Application's
+    Deployments spread over the cluster, so time alone does not join them.
+    """
+    under = [a for a in incident.firing_alerts if anchor in summary_anchors(a, incident.cluster)]
+    if not under or anchor.kind not in BROAD:
+        return bool(under)
+    if any(is_own(a.resource, anchor) for a in under):
+        return True
+    return anchor.kind in TIMED and any(abs(a.starts_at - alert.starts_at) <= window for a in under)
 
 
-def apply_alert(
-    incident: Incident | None, alert: Alert, group_key: str, group_labels: dict[str, str], now: dt.datetime
-) -> Incident | None:
-    """The incident after this alert, or None when the alert changes nothing (a duplicate, a stray resolve)."""
-    if incident is None:
-        return _open(alert, group_key, group_labels, now) if alert.firing else None
-    known = {a.fingerprint: a for a in incident.alerts}
-    previous = known.get(alert.fingerprint)
-    if previous is not None and previous.status == alert.status:
+def _linked(alert: Alert, firing: Iterable[AlertSummary], links: LinkStats, thresholds: LinkThresholds) -> str | None:
+    effect = alert_type(alert.labels)
+    for cause in sorted({alert_type(a.labels) for a in firing}):
+        link = links.link(cause, effect)
+        if thresholds.joins(link) and link is not None:
+            return f"{cause} usually precedes {effect} ({link.confidence:.0%}, {link.lift:.1f}x chance)"
+    return None
+
+
+def _first(found: Mapping[str, Sequence[Incident]], field: str) -> Incident | None:
+    return next(iter(found.get(field, ())), None)
+
+
+def choose_incident(
+    alert: Alert, policy: GroupingPolicy, found: Mapping[str, Sequence[Incident]], links: LinkStats
+) -> Join | None:
+    """The open incident the alert joins, and why; None opens a new one (or ignores a stray resolve).
+
+    `found` holds, per lookup field, the open incidents the index points at (oldest first)."""
+    if (own := _first(found, f"alert:{alert.fingerprint}")) is not None:
+        return Join(own, "the same alert")
+    if not alert.firing:
         return None
-    if previous is None and not alert.firing:
-        return None
-    known[alert.fingerprint] = _summary(alert)
-    alerts = sorted(known.values(), key=lambda a: a.starts_at)
-    resolved = all(a.status == "resolved" for a in alerts)
-    verb = "firing" if alert.firing else "resolved"
-    timeline = [
-        *incident.timeline,
-        TimelineEntry(time=now, kind=verb, text=f"{alert.alert_id} {verb}: {alert.summary()}"),
-    ]
-    revision = incident.revision + 1
-    return incident.evolve(
-        event_id=stable_id(incident.incident_id, revision),
-        state="resolved" if resolved else "updated",
-        revision=revision,
-        title=_title(alerts),
-        severity=_severity(alerts),
-        alerts=alerts,
-        causes=_primary_cause(alerts),
-        timeline=timeline[-MAX_TIMELINE:],
-        resolved_at=now if resolved else None,
-        time=now,
-    )
+    key, labels = group_of(alert, policy)
+    if (same := _first(found, f"group:{key}")) is not None:
+        return Join(same, "the same " + ", ".join(f"{k}={v}" for k, v in labels.items() if v))
+    for anchor in _joining_anchors(alert.labels, alert.cluster, alert.namespace, policy):
+        for near in found.get(anchor.key, ()):
+            if _near(near, anchor, alert, policy.window):
+                return Join(near, f"the same {anchor.kind} {anchor.name}")
+    ns = _namespace_field(alert.cluster, alert.namespace)
+    for neighbour in found.get(ns, ()) if ns and policy.links is not None else ():
+        here = [a for a in neighbour.firing_alerts if a.labels.get("namespace") == alert.namespace]
+        if policy.links is not None and (why := _linked(alert, here, links, policy.links)):
+            return Join(neighbour, why)
+    return None

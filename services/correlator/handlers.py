@@ -1,30 +1,31 @@
-"""The correlator's subscriber: alerts in, incidents out."""
+"""The correlator's subscribers: alerts and changes in, incident revisions out, and a timer for what is due.
+
+Alerts of one cluster are handled one at a time, in order (`order_by`), because grouping across topology
+needs to see every earlier alert of the cluster; clusters run concurrently.
+"""
 
 from __future__ import annotations
 
 from healer_common.alerts import Alert
 from healer_common.bus import Service
-from healer_common.messages import stable_id
-from healer_common.streams import CORRELATOR_ALERTS
-from services.correlator.grouping import GroupingPolicy, apply_alert, group_of
-from services.correlator.incident_store import IncidentStore
+from healer_common.events import ChangeEvent
+from healer_common.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES
+from services.correlator.correlation import Correlator
 
 
-def register(svc: Service, policy: GroupingPolicy, store: IncidentStore) -> None:
-    @svc.consume(CORRELATOR_ALERTS, order_by=lambda alert: group_of(alert, policy)[0])
+def by_cluster(alert: Alert) -> str:
+    return alert.cluster
+
+
+def register(svc: Service, correlator: Correlator) -> None:
+    @svc.consume(CORRELATOR_ALERTS, order_by=by_cluster)
     async def on_alert(alert: Alert) -> None:
-        group_key, group_labels = group_of(alert, policy)
-        async with store.locked(group_key):
-            incident = apply_alert(await store.get(group_key), alert, group_key, group_labels, svc.clock.now())
-            if incident is not None:
-                await svc.publish(incident)
-                await store.save(incident)
-                await svc.audit(
-                    "incident",
-                    incident.state,
-                    target=incident.title,
-                    reason=f"{alert.alert_id} {alert.status} ({len(incident.alerts)} alert(s) in the group)",
-                    incident_id=incident.incident_id,
-                    event_id=stable_id(incident.event_id, "audit"),
-                    revision=incident.revision,
-                )
+        await correlator.on_alert(alert)
+
+    @svc.consume(CORRELATOR_CHANGES)
+    async def on_change(change: ChangeEvent) -> None:
+        await correlator.on_change(change)
+
+    @svc.every(svc.settings.correlator.tick_s)
+    async def tick() -> None:
+        await correlator.tick()

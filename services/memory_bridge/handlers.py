@@ -1,35 +1,166 @@
-"""memory-bridge's subscribers: outcomes in, answers out."""
+"""memory-bridge's subscribers: outcomes, alerts, changes and incidents in; answers, predictions and H10 out."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from healer_common.alerts import Alert
 from healer_common.bus import Service
-from healer_common.memory import MemoryAdd, MemoryAdded, MemoryAnswer, MemoryQuery
+from healer_common.errors import HealerError
+from healer_common.events import ChangeEvent
+from healer_common.incidents import Incident
+from healer_common.memory import (
+    MemoryAdd,
+    MemoryAdded,
+    MemoryAnswer,
+    MemoryListing,
+    MemoryListRequest,
+    MemoryQuery,
+    MemoryStats,
+    MemoryStatsRequest,
+    PredictionAnswer,
+    PredictionRequest,
+)
+from healer_common.messages import stable_id
 from healer_common.remediations import Remediation
-from healer_common.streams import MEMORY_REMEDIATIONS
+from healer_common.streams import MEMORY_ALERTS, MEMORY_CHANGES, MEMORY_INCIDENTS, MEMORY_REMEDIATIONS
+from services.memory_bridge.bridge import MemoryBridge
+from services.memory_bridge.foresight import Foresight
+from services.memory_bridge.idle import IdleAnalysis
+from services.memory_bridge.occurrences import from_alert, from_change
 from services.memory_bridge.outcomes import outcome_memory
-from services.memory_bridge.simple_store import SimpleMemoryStore
+from services.memory_bridge.prediction import GENERATOR
+
+T = TypeVar("T")
 
 
-def register(svc: Service, store: SimpleMemoryStore) -> None:
+async def answering(work: Awaitable[T], failed: Callable[[str], T]) -> T:
+    """A reply even when memory cannot answer: the error goes back to the asker instead of a timeout."""
+    try:
+        return await work
+    except HealerError as exc:
+        return failed(f"{type(exc).__name__}: {exc}")
+
+
+async def learn_from(svc: Service, bridge: MemoryBridge, run: Remediation) -> None:
+    """Remember a finished run; if it worked, reinforce the memories it rested on (once, not on redelivery)."""
+    added = await bridge.remember(outcome_memory(run))
+    if added.deduplicated:
+        return
+    helped = run.state == "succeeded" and not run.dry_run
+    reinforced = await bridge.reinforce(run.memory_ids) if helped else []
+    await svc.audit(
+        "remember_outcome",
+        "recorded",
+        target=str(run.target or ""),
+        reason=f"{run.playbook} {run.state}",
+        remediation_id=run.remediation_id,
+        incident_id=run.incident_id,
+        memory_id=added.memory_id,
+        reinforced=",".join(r.memory_id for r in reinforced),
+    )
+
+
+async def announce(svc: Service, alerts: list[Alert]) -> None:
+    """Publish H10s raised or resolved, and audit each raised one (a decision that others may act on)."""
+    for alert in alerts:
+        await svc.publish(alert)
+        if alert.firing:
+            await svc.audit(
+                "predict",
+                "raised",
+                target=alert.labels.get("predicts", ""),
+                reason=alert.annotations.get("summary", ""),
+                event_id=stable_id(alert.event_id, "audit"),
+                memory_id=alert.labels.get("pattern", ""),
+                confidence=alert.annotations.get("confidence", ""),
+            )
+
+
+def register(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: IdleAnalysis) -> None:
+    register_learning(svc, bridge, foresight, idle)
+    register_foresight(svc, foresight)
+    register_answers(svc, bridge, foresight)
+
+
+def register_learning(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: IdleAnalysis) -> None:
+    """Outcomes in; incidents for knowing when the system is quiet; the idle-time analysis."""
+
     @svc.consume(MEMORY_REMEDIATIONS)
     async def on_remediation(run: Remediation) -> None:
         if run.final:
-            added = await store.add(outcome_memory(run))
-            if not added.deduplicated:
-                await svc.audit(
-                    "remember_outcome",
-                    "recorded",
-                    target=str(run.target or ""),
-                    reason=f"{run.playbook} {run.state}",
-                    remediation_id=run.remediation_id,
-                    incident_id=run.incident_id,
-                    memory_id=added.memory_id,
-                )
+            await learn_from(svc, bridge, run)
+
+    @svc.consume(MEMORY_INCIDENTS)
+    async def on_incident(incident: Incident) -> None:
+        foresight.recent.incident(incident.incident_id, is_open=incident.state != "resolved", now=svc.clock.now())
+
+    @svc.every(min(60.0, svc.settings.memory.analysis_idle_s))
+    async def sleep_time() -> None:
+        if idle.due(svc.clock.now()):
+            report = await idle.run(svc.clock.now())
+            await svc.audit(
+                "analyze",
+                "learned",
+                reason=f"{report.insights_stored} insights ({report.insights_new} new) from "
+                f"{report.counts.alerts} alerts since {report.window_start:%Y-%m-%d %H:%M}",
+                insights=report.insights_stored,
+                new=report.insights_new,
+            )
+
+
+def register_foresight(svc: Service, foresight: Foresight) -> None:
+    """Alerts and changes in as current conditions; H10s out; `healer.memory.predict` answered."""
+    backend = foresight.bridge.backend.name
+
+    @svc.consume(MEMORY_ALERTS)
+    async def on_alert(alert: Alert) -> None:
+        if alert.generator != GENERATOR:
+            await announce(svc, await foresight.observe(from_alert(alert)))
+
+    @svc.consume(MEMORY_CHANGES)
+    async def on_change(change: ChangeEvent) -> None:
+        await announce(svc, await foresight.observe(from_change(change, svc.clock.now())))
+
+    @svc.every(30.0)
+    async def look_ahead() -> None:
+        await announce(svc, await foresight.tick())
+
+    @svc.reply(svc.space.memory_predict)
+    async def on_predict(request: PredictionRequest) -> PredictionAnswer:
+        return await answering(_predictions(foresight, request), lambda e: PredictionAnswer(backend=backend, error=e))
+
+
+def register_answers(svc: Service, bridge: MemoryBridge, foresight: Foresight) -> None:
+    """`healer.memory.query`, `.add`, `.list` and `.stats`: always answered, with the error if need be."""
+    backend = bridge.backend.name
 
     @svc.reply(svc.space.memory_query)
     async def on_query(question: MemoryQuery) -> MemoryAnswer:
-        return await store.query(question)
+        now = svc.clock.now()
+        conditions = foresight.recent.current(now, namespace=question.namespace, cluster=question.cluster)
+        return await answering(bridge.answer(question, conditions), lambda e: MemoryAnswer(backend=backend, error=e))
 
     @svc.reply(svc.space.memory_add)
     async def on_add(item: MemoryAdd) -> MemoryAdded:
-        return await store.add(item)
+        added = await answering(bridge.remember(item), lambda e: MemoryAdded(memory_id="", error=e))
+        if item.metadata.pattern is not None:
+            foresight.forget_patterns()  # a new insight (the CronJob's analysis) predicts from now on
+        return added
+
+    @svc.reply(svc.space.memory_list)
+    async def on_list(request: MemoryListRequest) -> MemoryListing:
+        return await answering(bridge.listing(request), lambda e: MemoryListing(backend=backend, error=e))
+
+    @svc.reply(svc.space.memory_stats)
+    async def on_stats(request: MemoryStatsRequest) -> MemoryStats:
+        del request
+        return await answering(bridge.stats(), lambda e: MemoryStats(backend=backend, error=e))
+
+
+async def _predictions(foresight: Foresight, request: PredictionRequest) -> PredictionAnswer:
+    found = await foresight.predictions(request)
+    return PredictionAnswer(
+        predictions=found, backend=foresight.bridge.backend.name, correlation_id=request.correlation_id
+    )

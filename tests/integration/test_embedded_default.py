@@ -6,6 +6,7 @@ services; a plain nats-py subscriber of `healer.alerts.*` sees the demo incident
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import psutil
 import pytest
 
 from healer_cli.demo import condition_event
@@ -49,8 +51,8 @@ class Up:
         )
 
 
-@pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
+def start_up(tmp_path: Path, *options: str) -> Up:
+    """`healer up` on free ports, as `make run` starts it (plus `options`)."""
     nats_port, redis_port = free_port(), free_port()
     log = tmp_path / "up.log"
     env = {
@@ -61,13 +63,38 @@ def up(tmp_path: Path) -> Iterator[Up]:
     args = ["up", "--data-dir", str(tmp_path / "data"), "--nats-port", str(nats_port), "--redis-port", str(redis_port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "healer_cli", *args], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path
+            [sys.executable, "-m", "healer_cli", *args, *options],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
         )
-    running = Up(process, log, nats_port, redis_port)
+    return Up(process, log, nats_port, redis_port)
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    """`healer up --no-sandbox`: no cluster, so the built-in demo incident plays."""
+    running = start_up(tmp_path, "--no-sandbox")
     yield running
-    if process.poll() is None:
+    stop_with_descendants(running.process)
+
+
+def stop_with_descendants(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C first (healer up stops what it started); whatever is left after that is killed, so a failed
+    test never leaves NATS, Redis or services running."""
+    if process.poll() is not None:
+        return
+    descendants = psutil.Process(process.pid).children(recursive=True)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+    for child in descendants:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
 
 
 async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_letters_bad_input(up: Up) -> None:
@@ -84,6 +111,7 @@ async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_lette
 
     await nc.subscribe("healer.alerts.*", cb=on_alert)
     await nc.subscribe("healer.dlq.>", cb=on_letter)
+    await nc.flush()  # the subscriptions reach the server now, not after the blocking `healer status` below
     try:
         await eventually(lambda: up.healer("status", "--all").returncode == 0, timeout=60, interval=1, what="healthy")
         status = json.loads(up.healer("status", "--all", "--json").stdout)

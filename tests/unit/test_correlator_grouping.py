@@ -1,5 +1,5 @@
-"""Alerts into incidents the way Alertmanager users expect: grouped by labels, duplicates change nothing, and
-the incident resolves with its last alert.
+"""Which incident an alert joins: Alertmanager's label groups, the same place in the cluster (node, owner,
+Deployment, Application), and links learned from history. Played through the index the correlator keeps.
 """
 
 from __future__ import annotations
@@ -7,114 +7,140 @@ from __future__ import annotations
 import datetime as dt
 
 from healer_common.alerts import Alert
+from healer_common.events import ResourceRef
 from healer_common.incidents import Incident
-from services.correlator.grouping import GroupingPolicy, apply_alert, group_of
-from tests.unit.samples import T0, alert, pod
-
-POLICY = GroupingPolicy(group_by=("cluster", "namespace", "alertname"))
-LATER = T0 + dt.timedelta(minutes=1)
-
-
-def apply(incident: Incident | None, change: Alert, now: dt.datetime = T0) -> Incident | None:
-    key, labels = group_of(change, POLICY)
-    return apply_alert(incident, change, key, labels, now)
-
-
-def opened(first: Alert) -> Incident:
-    incident = apply(None, first)
-    assert incident is not None
-    return incident
+from services.correlator.cooccurrence import NO_LINKS, LinkStats, LinkThresholds
+from services.correlator.grouping import (
+    GroupingPolicy,
+    choose_incident,
+    group_for,
+    group_of,
+    index_fields,
+    lookup_fields,
+)
+from services.correlator.revision import apply_alert
+from tests.unit.correlator_samples import POLICY, at, make_alert, node_alert, pod_alert, resolved
+from tests.unit.samples import alert
 
 
-def resolve(firing: Alert, at: dt.datetime) -> Alert:
-    return firing.evolve(status="resolved", ends_at=at)
+class Index:
+    """The correlator's loop over an in-memory index: what Redis holds in production."""
+
+    def __init__(self, policy: GroupingPolicy = POLICY, links: LinkStats = NO_LINKS) -> None:
+        self.policy, self.links = policy, links
+        self.fields: dict[str, set[str]] = {}
+        self.incidents: dict[str, Incident] = {}
+
+    def found(self, alert: Alert) -> dict[str, list[Incident]]:
+        return {
+            f: [self.incidents[i] for i in sorted(self.fields[f]) if i in self.incidents]
+            for f in lookup_fields(alert, self.policy)
+            if f in self.fields
+        }
+
+    def play(self, *alerts: Alert) -> list[Incident]:
+        for one in alerts:
+            join = choose_incident(one, self.policy, self.found(one), self.links)
+            group = group_for(one.labels, one.cluster, self.policy)
+            incident = apply_alert(join.incident if join else None, one, group, one.starts_at)
+            if incident is not None:
+                self.incidents[incident.incident_id] = incident
+                for field in index_fields(incident, self.policy):
+                    self.fields.setdefault(field, set()).add(incident.incident_id)
+        return list(self.incidents.values())
 
 
-def test_the_first_firing_alert_opens_an_incident() -> None:
-    first = alert("H8", resource=pod("rex-1"))
+def test_a_node_under_memory_pressure_and_its_oomkilled_pods_are_one_incident() -> None:
+    pods = [pod_alert(f"p{i}", namespace=f"team-{i % 3}", node="n1", starts_at=at(i * 0.1)) for i in range(20)]
 
-    incident = opened(first)
+    incidents = Index().play(*pods[:10], node_alert("n1", starts_at=at(0.5)), *pods[10:])
 
-    assert (incident.state, incident.revision) == ("opened", 1)
-    assert incident.severity == "critical"
-    assert (incident.cluster, incident.namespace) == ("default", "cto")
-    assert [a.fingerprint for a in incident.alerts] == [first.fingerprint]
-    assert incident.title == first.summary()
-    assert incident.group_labels == {"cluster": "default", "namespace": "cto", "alertname": "H8"}
-    assert incident.opened_at == T0
-    assert incident.resolved_at is None
-    assert [entry.kind for entry in incident.timeline] == ["opened"]
-    assert incident.causes[0].evidence == [first.fingerprint]
-    assert incident.correlation_id == incident.incident_id
+    assert len(incidents) == 1
+    assert len(incidents[0].alerts) == 21
 
 
-def test_a_resolve_for_an_alert_no_incident_holds_is_ignored() -> None:
-    stray = resolve(alert(), LATER)
+def test_pods_on_another_node_in_another_namespace_stay_apart() -> None:
+    incidents = Index().play(
+        pod_alert("p1", namespace="a", node="n1"), pod_alert("p2", namespace="b", node="n2", starts_at=at(1))
+    )
 
-    assert apply(None, stray) is None
-    assert apply(opened(alert(resource=pod("rex-1"))), resolve(alert(resource=pod("rex-9")), LATER)) is None
-
-
-def test_a_duplicate_alert_changes_nothing() -> None:
-    first = alert()
-    incident = opened(first)
-
-    assert apply(incident, first, LATER) is None
-    assert apply(incident, first.evolve(event_id="redelivered"), LATER) is None
+    assert len(incidents) == 2
 
 
-def test_a_second_alert_of_the_group_updates_the_incident() -> None:
-    first = alert("H8", severity="warning", resource=pod("rex-1"))
-    second = alert("H8", severity="critical", resource=pod("rex-2"), starts_at=LATER)
-    incident = opened(first)
+def test_alerts_on_pods_of_one_deployment_join_whatever_their_alert() -> None:
+    crash = pod_alert("gw-1", alert_id="A7", reason="CrashLoopBackOff", deployment="gateway", node="n1")
+    oom = pod_alert("gw-2", reason="OOMKilled", deployment="gateway", node="n2", starts_at=at(2))
 
-    updated = apply(incident, second, LATER)
+    incidents = Index().play(crash, oom)
 
-    assert updated is not None
-    assert (updated.state, updated.revision) == ("updated", 2)
-    assert updated.incident_id == incident.incident_id
-    assert updated.severity == "critical"
-    assert [a.fingerprint for a in updated.alerts] == [first.fingerprint, second.fingerprint]
-    assert updated.title == f"{first.summary()} (+1 more)"
-    assert [entry.kind for entry in updated.timeline] == ["opened", "firing"]
-    assert updated.timeline[-1].time == LATER
-    assert updated.event_id != incident.event_id
-    assert updated.opened_at == T0
+    assert len(incidents) == 1
 
 
-def test_the_incident_resolves_when_its_last_alert_resolves() -> None:
-    first = alert("H8", severity="critical", resource=pod("rex-1"))
-    second = alert("H8", severity="warning", resource=pod("rex-2"), starts_at=LATER)
-    incident = apply(opened(first), second, LATER)
-    assert incident is not None
+def test_a_shared_node_joins_only_while_an_alert_on_it_still_fires() -> None:
+    first = pod_alert("p1", namespace="a", node="n1")
+    index = Index()
+    index.play(first, pod_alert("p9", namespace="a", node="n9", starts_at=at(1)), resolved(first, at(2)))
 
-    half = apply(incident, resolve(first, LATER), LATER + dt.timedelta(minutes=1))
-    assert half is not None
-    assert (half.state, half.revision, half.resolved_at) == ("updated", 3, None)
-    assert half.severity == "warning"  # only the firing alerts count while some fire
-    assert [a.fingerprint for a in half.firing_alerts] == [second.fingerprint]
+    incidents = index.play(pod_alert("p2", namespace="b", node="n1", starts_at=at(3)))
 
-    done_at = LATER + dt.timedelta(minutes=2)
-    done = apply(half, resolve(second, done_at), done_at)
-    assert done is not None
-    assert (done.state, done.revision, done.resolved_at) == ("resolved", 4, done_at)
-    assert done.firing_alerts == []
-    assert [entry.kind for entry in done.timeline] == ["opened", "firing", "resolved", "resolved"]
+    assert len(incidents) == 2, "p2 shares n1 only with a resolved alert: a new incident"
 
 
-def test_a_redelivered_resolve_after_resolution_changes_nothing() -> None:
-    first = alert()
-    done = apply(opened(first), resolve(first, LATER), LATER)
-    assert done is not None
+def test_with_topology_off_only_the_group_labels_join() -> None:
+    policy = GroupingPolicy(group_by=("cluster", "namespace", "alertname"))
 
-    assert apply(done, resolve(first, LATER), LATER) is None
+    incidents = Index(policy).play(pod_alert("p1", namespace="a", node="n1"), node_alert("n1", starts_at=at(1)))
+
+    assert len(incidents) == 2
 
 
-def test_the_same_input_builds_the_same_incident_ids() -> None:
-    first = alert()
+def test_a_resolve_goes_back_to_the_incident_that_holds_its_alert() -> None:
+    pod = pod_alert("p1", namespace="a", node="n1")
+    index = Index()
+    index.play(node_alert("n1"), pod)
 
-    assert opened(first).incident_id == opened(first).incident_id
-    assert opened(first).event_id == opened(first).event_id
+    (incident,) = index.play(resolved(pod, at(5)))
+
+    assert [a.status for a in incident.alerts if a.fingerprint == pod.fingerprint] == ["resolved"]
+
+
+def test_a_resolve_for_an_alert_no_incident_holds_opens_nothing() -> None:
+    assert Index().play(resolved(pod_alert("p1"), at(1))) == []
+
+
+DATABASE = make_alert("H6", ResourceRef(kind="Database", namespace="shop", name="orders-db"))
+BACKLOG = make_alert("H7", ResourceRef(kind="Queue", namespace="shop", name="orders"), starts_at=at(2))
+LINKING = GroupingPolicy(("cluster", "namespace", "alertname"), POLICY.topology, LinkThresholds())
+
+
+def learned(span: dt.timedelta, database_alerts: int) -> LinkStats:
+    """18 of 20 backlogs had a failing database within 10 minutes before, over `span` of history."""
+    return LinkStats(dt.timedelta(minutes=10), span, {"H6": database_alerts, "H7": 20}, {("H6", "H7"): 18})
+
+
+def test_a_learned_link_joins_the_backlog_to_the_failing_database_in_its_namespace() -> None:
+    assert len(Index(LINKING, learned(dt.timedelta(days=10), 20)).play(DATABASE, BACKLOG)) == 1
+    assert len(Index(LINKING, NO_LINKS).play(DATABASE, BACKLOG)) == 2, "nothing learned yet: apart"
+
+
+def test_a_link_no_better_than_chance_does_not_join() -> None:
+    assert len(Index(LINKING, learned(dt.timedelta(hours=2), 12)).play(DATABASE, BACKLOG)) == 2
+
+
+def test_a_link_joins_only_alerts_in_the_namespace_of_the_cause() -> None:
+    elsewhere = make_alert("H7", ResourceRef(kind="Queue", namespace="billing", name="invoices"), starts_at=at(2))
+
+    assert len(Index(LINKING, learned(dt.timedelta(days=10), 20)).play(DATABASE, elsewhere)) == 2
+
+
+def test_the_join_says_why() -> None:
+    index = Index()
+    index.play(node_alert("n1"))
+    pod = pod_alert("p1", node="n1", starts_at=at(1))
+    join = choose_incident(pod, POLICY, index.found(pod), NO_LINKS)
+
+    assert join is not None
+    assert join.why == "the same node n1"
 
 
 def test_group_of_takes_the_values_of_the_group_by_labels() -> None:
@@ -124,32 +150,43 @@ def test_group_of_takes_the_values_of_the_group_by_labels() -> None:
     assert len(key) == 16
 
 
-def test_alerts_with_the_same_group_labels_share_a_group() -> None:
-    a = alert("H8", resource=pod("rex-1"))
-    b = alert("H8", resource=pod("rex-2"), severity="warning", starts_at=LATER)
-
-    assert group_of(a, POLICY)[0] == group_of(b, POLICY)[0]
-
-
 def test_alerts_differing_in_a_group_by_label_are_grouped_apart() -> None:
     base = group_of(alert("H8", namespace="cto"), POLICY)[0]
 
+    assert group_of(alert("H8", namespace="cto", starts_at=at(1)), POLICY)[0] == base
     assert group_of(alert("H4", namespace="cto"), POLICY)[0] != base
     assert group_of(alert("H8", namespace="play"), POLICY)[0] != base
     assert group_of(alert("H8", namespace="cto", cluster="prod"), POLICY)[0] != base
 
 
-def test_a_missing_group_label_groups_as_empty() -> None:
-    policy = GroupingPolicy(group_by=("alertname", "team"))
+def test_the_cluster_always_separates_groups_even_when_not_grouped_by() -> None:
+    policy = GroupingPolicy(group_by=("alertname",))
 
-    _, labels = group_of(alert("H8"), policy)
+    assert group_of(alert("H8", cluster="prod"), policy)[0] != group_of(alert("H8", cluster="staging"), policy)[0]
+
+
+def test_a_missing_group_label_groups_as_empty() -> None:
+    _, labels = group_of(alert("H8"), GroupingPolicy(group_by=("alertname", "team")))
 
     assert labels == {"alertname": "H8", "team": ""}
 
 
-def test_grouping_by_namespace_alone_puts_different_alerts_into_one_incident() -> None:
-    policy = GroupingPolicy(group_by=("namespace",))
-    oom = alert("H8", resource=pod("rex-1"))
-    pull = alert("H4", severity="warning", resource=pod("rex-2"), starts_at=LATER)
+def test_a_pod_sharing_only_a_node_with_an_older_problem_stays_apart() -> None:
+    incidents = Index().play(
+        pod_alert("p1", namespace="a", node="n1"), pod_alert("p2", namespace="b", node="n1", starts_at=at(30))
+    )
 
-    assert group_of(oom, policy)[0] == group_of(pull, policy)[0]
+    assert len(incidents) == 2
+
+
+def test_once_the_node_itself_alerts_its_pods_join_however_late() -> None:
+    incidents = Index().play(node_alert("n1"), pod_alert("p2", namespace="b", node="n1", starts_at=at(30)))
+
+    assert len(incidents) == 1
+
+
+def test_a_deployment_joins_its_failing_pods_however_far_apart() -> None:
+    first = pod_alert("gw-1", alert_id="A7", reason="CrashLoopBackOff", namespace="a", deployment="gw", node="n1")
+    later = pod_alert("gw-2", alert_id="H5", reason="ProbeFailed", namespace="a", deployment="gw", starts_at=at(40))
+
+    assert len(Index().play(first, later)) == 1

@@ -1,5 +1,5 @@
-"""What Healer remembers of a finished remediation: what was done, where, how long it took, and whether it
-worked; a dry run is remembered without a verdict.
+"""What Healer remembers of a finished remediation: what was done, where, with what, how long it took, and
+whether it worked; runs that did nothing (dry, skipped, denied) are remembered without a verdict.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ def test_a_succeeded_run_is_remembered_as_a_success() -> None:
     assert memory.metadata.success is True
     assert memory.content == (
         "H8 on pod cto/rex-1 in cluster default: playbook restart-pod (restart_pod) succeeded. "
-        "delete the pod so its controller starts a fresh one"
+        "delete the pod so its controller starts a fresh one [remediation rem-1]"
     )
 
 
-@pytest.mark.parametrize("state", ["failed", "rolled_back", "skipped"])
-def test_a_run_that_did_not_succeed_is_remembered_as_a_failure(state: RemediationState) -> None:
+@pytest.mark.parametrize("state", ["failed", "rolled_back"])
+def test_a_run_that_acted_and_did_not_succeed_is_remembered_as_a_failure(state: RemediationState) -> None:
     assert outcome_memory(remediation(state)).metadata.success is False
 
 
@@ -32,6 +32,18 @@ def test_a_dry_run_is_remembered_without_a_verdict() -> None:
 
     assert memory.metadata.success is None
     assert "succeeded (dry run)." in memory.content
+
+
+@pytest.mark.parametrize("state", ["skipped", "denied"])
+def test_a_run_that_never_acted_says_nothing_about_its_playbook(state: RemediationState) -> None:
+    assert outcome_memory(remediation(state)).metadata.success is None
+
+
+def test_the_memory_keeps_the_parameters_the_run_acted_with() -> None:
+    run = remediation("succeeded")
+    step = run.steps[0].model_copy(update={"params": {"memory_limit": "1Gi", "grace_s": 30}})
+
+    assert outcome_memory(run.evolve(steps=[step])).metadata.params == {"memory_limit": "1Gi", "grace_s": 30}
 
 
 def test_the_memory_says_where_what_and_how_long() -> None:

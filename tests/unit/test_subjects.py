@@ -14,7 +14,7 @@ from healer_common.audit import AuditRecord
 from healer_common.events import EVENT_ADAPTER, AlertmanagerWebhook
 from healer_common.health import DeadLetter
 from healer_common.incidents import Incident
-from healer_common.memory import MemoryAdd, MemoryQuery
+from healer_common.memory import MemoryAdd, MemoryListRequest, MemoryQuery, MemoryStatsRequest, PredictionRequest
 from healer_common.messages import Message
 from healer_common.remediations import ApprovalDecision, Remediation
 from healer_common.subjects import SUBJECTS, SubjectSpace, headers_for, model_for, subject_for, subject_token
@@ -68,6 +68,9 @@ def test_the_default_space_builds_the_documented_subjects() -> None:
     assert SUBJECTS.approvals("rem-1") == "healer.approvals.rem-1"
     assert SUBJECTS.memory_query == "healer.memory.query"
     assert SUBJECTS.memory_add == "healer.memory.add"
+    assert SUBJECTS.memory_list == "healer.memory.list"
+    assert SUBJECTS.memory_stats == "healer.memory.stats"
+    assert SUBJECTS.memory_predict == "healer.memory.predict"
     assert SUBJECTS.audit("memory-bridge") == "healer.audit.memory-bridge"
     assert SUBJECTS.dlq("detector") == "healer.dlq.detector"
 
@@ -119,6 +122,9 @@ def test_family_names_a_subject_without_its_ids() -> None:
         ("healer.dlq.detector", DeadLetter),
         ("healer.memory.query", MemoryQuery),
         ("healer.memory.add", MemoryAdd),
+        ("healer.memory.list", MemoryListRequest),
+        ("healer.memory.stats", MemoryStatsRequest),
+        ("healer.memory.predict", PredictionRequest),
         ("healer.events.alertmanager.team-a", AlertmanagerWebhook),
     ],
 )

@@ -1,0 +1,122 @@
+"""`healer sandbox`: the sandbox cluster on its own (what `healer up` starts before the services), and
+`healer sandbox outage SECONDS`, which takes a running sandbox's Kubernetes API away for a while.
+
+Point anything at it with the kubeconfig and the URLs it prints: kubectl, the collector, the remediator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import httpx
+import typer
+from rich.table import Table
+
+from healer_cli.runtime import console, errors, run, settings_or_exit
+from healer_common.logging import configure_logging
+from healer_sandbox import ENDPOINTS_FILE
+
+if TYPE_CHECKING:
+    from healer_sandbox.sandbox import SandboxConfig
+
+app = typer.Typer(help="The sandbox cluster: Kubernetes, Prometheus and Loki APIs playing real incidents.")
+DEFAULT_DIR = Path(".healer/sandbox")
+Port = Annotated[int, typer.Option(min=0, max=65535)]
+
+
+def where(endpoints: dict[str, str]) -> Table:
+    table = Table(title="The sandbox cluster", title_justify="left")
+    table.add_column("part")
+    table.add_column("where")
+    for part in ("kubeconfig", "kube_api", "prometheus", "loki", "control"):
+        table.add_row(part.replace("_", "-"), endpoints[part])
+    return table
+
+
+async def _serve(config: SandboxConfig) -> int:
+    from healer_sandbox.sandbox import Sandbox  # noqa: PLC0415 - keeps other commands quick
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Sandbox(config) as sandbox:
+        console.print(where(sandbox.endpoints()))
+        console.print(f"scenarios: {', '.join(sandbox.world.scenarios) or 'none'}; speed x{config.speed:g}")
+        console.print(f"try: kubectl --kubeconfig {config.kubeconfig} get pods -A", highlight=False)
+        await stop.wait()
+        console.print("[bold]stopping the sandbox…[/bold]")
+    return 0
+
+
+@app.callback(invoke_without_command=True)
+def sandbox(
+    ctx: typer.Context,
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", "-s", help="a scenario name or YAML file; repeat; default all")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(min=0.01, envvar="HEALER_SANDBOX_SPEED", help="scenario time / wall time")
+    ] = 10.0,
+    pods: Annotated[int, typer.Option(min=0, envvar="HEALER_SANDBOX_PODS", help="this many more ordinary pods")] = 0,
+    data_dir: Annotated[
+        Path, typer.Option(envvar="HEALER_SANDBOX_DIR", help="where the kubeconfig goes")
+    ] = DEFAULT_DIR,
+    kube_port: Port = 0,
+    prometheus_port: Port = 0,
+    loki_port: Port = 0,
+    control_port: Port = 0,
+    list_scenarios: Annotated[bool, typer.Option("--list", help="list the built-in scenarios and exit")] = False,
+) -> None:
+    """Run the sandbox cluster until Ctrl-C: prints its kubeconfig and its Prometheus and Loki URLs."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from healer_sandbox import scenario as scenarios  # noqa: PLC0415 - keeps other commands quick
+    from healer_sandbox.sandbox import SandboxConfig  # noqa: PLC0415
+
+    if list_scenarios:
+        for name, path in scenarios.builtin_files().items():
+            plan = scenarios.parse(path.read_text(), str(path))
+            console.print(f"[bold]{name}[/bold] ({', '.join(plan.alerts)}): {plan.summary}", highlight=False)
+        return
+    log = settings_or_exit(None).log  # HEALER_LOG__*: `healer up` asks its children for console lines
+    configure_logging(log.level, log.format, service="sandbox")
+    config = SandboxConfig(
+        workdir=data_dir.resolve(),
+        scenarios=scenario or [],
+        speed=speed,
+        pods=pods,
+        kube_port=kube_port,
+        prometheus_port=prometheus_port,
+        loki_port=loki_port,
+        control_port=control_port,
+    )
+    raise typer.Exit(run(_serve(config)))
+
+
+@app.command()
+def outage(
+    seconds: Annotated[float, typer.Argument(min=0, help="how long the Kubernetes API stays away")],
+    data_dir: Annotated[
+        Path, typer.Option(envvar="HEALER_SANDBOX_DIR", help="the running sandbox's folder")
+    ] = DEFAULT_DIR,
+) -> None:
+    """Stop a running sandbox's Kubernetes API for SECONDS (open watches are cut), then start it again."""
+    endpoints_file = data_dir / ENDPOINTS_FILE
+    if not endpoints_file.is_file():
+        errors.print(
+            f"no running sandbox: {endpoints_file} does not exist (is `healer sandbox` or `healer up` running?)"
+        )
+        raise typer.Exit(1)
+    control = json.loads(endpoints_file.read_text())["control"]
+    try:
+        reply = httpx.post(f"{control}/kube-api/stop", params={"seconds": seconds}, timeout=10)
+    except httpx.HTTPError as exc:
+        errors.print(f"cannot reach the sandbox's control endpoint {control}: {exc}")
+        raise typer.Exit(1) from None
+    reply.raise_for_status()
+    console.print(f"the Kubernetes API at {reply.json()['kube_api']} is stopped for {seconds:g}s")

@@ -1,0 +1,328 @@
+"""The scenario format: YAML files in `scenarios/` (one incident each, plus `cluster.yaml`, the platform they
+all run on), loaded and validated at start so that a mistake names the file, the field and the reason.
+
+A scenario declares the objects it needs (nodes, deployments, volumes, Argo CD applications, certificates)
+and the `plays` that drive it over scenario time (a memory leak, a filling volume, a drift, a rollout, a
+crash loop, log lines, gauges and backlogs of the metric signals in `healer_common.signals`). Scenario time runs `speed`
+times faster than the wall clock, so an hour-long incident plays in minutes. See the README's sandbox section.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from healer_common.errors import ConfigError
+from healer_common.signals import METRICS
+from healer_sandbox.units import parse_duration, parse_quantity
+
+BASE = "cluster"  # the platform every scenario runs on; always loaded
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+Quantity = Annotated[float, BeforeValidator(parse_quantity), Field(gt=0)]
+Ratio = Annotated[float, Field(ge=0, le=1.5)]
+Ref = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", max_length=63)]
+
+
+class ScenarioError(ConfigError):
+    """A scenario file that cannot be played: its path, the field and the reason."""
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeSpec(Spec):
+    name: Name
+    cpu: str = "8"
+    memory: Quantity = parse_quantity("32Gi")
+    pods: int = Field(110, ge=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class DeploymentSpec(Spec):
+    name: Name
+    namespace: Name
+    image: str
+    replicas: int = Field(1, ge=0)
+    container: Name | None = None
+    memory_limit: Quantity = parse_quantity("512Mi")
+    memory_request: Quantity = parse_quantity("256Mi")
+    cpu_request: str = "100m"
+    env: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    application: Name | None = None
+    volumes: list[Name] = Field(default_factory=list)
+    service_port: int | None = Field(None, ge=1, le=65535)
+    memory_at_rest: Ratio = 0.3
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class VolumeSpec(Spec):
+    name: Name
+    namespace: Name
+    capacity: Quantity
+    node: Name | None = None
+    storage_class: str = "local-path"
+    usage: Ratio = 0.3
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class ApplicationSpec(Spec):
+    name: Name
+    namespace: Name = "argocd"
+    project: str = "default"
+    repo: str
+    path: str
+    revision: str
+    destination_namespace: Name
+    chart_version: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class CertificateSpec(Spec):
+    name: Name
+    namespace: Name
+    dns_names: list[str] = Field(min_length=1)
+    expires_in: Duration
+    valid_for: Duration = parse_duration("90d")
+    renew_before: Duration = parse_duration("30d")
+    issuer: str = "letsencrypt-prod"
+    secret: Name | None = None
+
+    @property
+    def secret_name(self) -> str:
+        return self.secret or self.name
+
+
+class MemoryLeak(Spec):
+    """Each container's working set starts at `start` of its limit and grows `per_minute` until `oom_at`,
+    when the kernel kills it (OOMKilled) and the kubelet restarts it. Divided among replicas."""
+
+    deployment: Ref
+    start: Ratio
+    per_minute: Annotated[float, Field(gt=0)]
+    oom_at: Ratio = 1.0
+
+
+class PvcFill(Spec):
+    """The volume fills `per_minute` from `start`, up to `max`; a Job mounting it clears it to `cleanup_to`."""
+
+    pvc: Ref
+    start: Ratio
+    per_minute: Annotated[float, Field(gt=0)]
+    max: Ratio = 0.99
+    cleanup_to: Ratio = 0.3
+
+
+class SyncDrift(Spec):
+    """At `at` the Git target moves ahead by `behind` commits and the Application goes OutOfSync."""
+
+    application: Ref
+    at: Duration = 0.0
+    behind: int = Field(3, ge=1)
+    target_revision: str
+    degraded: bool = False
+
+
+class Rollout(Spec):
+    """At `at` the Deployment's template changes (a deploy): a new image and/or environment."""
+
+    deployment: Ref
+    at: Duration
+    image: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    pullable: bool = True
+
+
+class CrashLoop(Spec):
+    """From `at`, the Deployment's containers exit (`exit_code`) `after` each start and never get ready:
+    CrashLoopBackOff, until the Deployment is rolled out again (a restart or a rollback changes its template)."""
+
+    deployment: Ref
+    at: Duration = 0.0
+    after: Duration = 5.0
+    exit_code: int = Field(1, ge=1, le=255)
+
+
+class LogLines(Spec):
+    """Pods of the Deployment (those with `when_env` in their environment, if given; only while the
+    `while_down` Deployment has no ready replica, if given) log `lines` in turn, `per_minute` per pod;
+    `{pod}`, `{namespace}` and `{n}` are filled in."""
+
+    deployment: Ref
+    lines: list[str] = Field(min_length=1)
+    per_minute: Annotated[float, Field(gt=0)]
+    level: Literal["debug", "info", "warn", "error"] = "error"
+    at: Duration = 0.0
+    when_env: dict[str, str] = Field(default_factory=dict)
+    while_down: Ref | None = None
+
+
+class Gauge(Spec):
+    """A metric signal going from `start` at `per_minute` (from `at`), kept within [min, max]; with
+    `shared_by` the value is load shared by that Deployment's replicas (scaling up lowers it)."""
+
+    signal: str
+    labels: dict[str, str]
+    start: float
+    per_minute: float = 0.0
+    at: Duration = 0.0
+    min: float = 0.0
+    max: float = float("inf")
+    shared_by: Ref | None = None
+
+    @model_validator(mode="after")
+    def _known_signal(self) -> Gauge:
+        if self.signal not in METRICS:
+            raise ValueError(f"signal {self.signal!r} is not in healer_common.signals.METRICS")
+        missing = [k for k in METRICS[self.signal].labels if k not in self.labels]
+        if missing:
+            raise ValueError(f"labels lack {', '.join(missing)}, which signal {self.signal} carries")
+        return self
+
+
+class Backlog(Gauge):
+    """A queue: `per_minute` jobs arrive, each replica of `consumers` takes `drain_per_replica` a minute."""
+
+    consumers: Ref
+    drain_per_replica: Annotated[float, Field(ge=0)]
+
+
+class PlayEntry(Spec):
+    """One entry of `plays`: exactly one key, the play's kind."""
+
+    memory_leak: MemoryLeak | None = None
+    pvc_fill: PvcFill | None = None
+    sync_drift: SyncDrift | None = None
+    rollout: Rollout | None = None
+    crash_loop: CrashLoop | None = None
+    log_lines: LogLines | None = None
+    gauge: Gauge | None = None
+    backlog: Backlog | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PlayEntry:
+        if len(self.model_fields_set) != 1:
+            raise ValueError(f"a play has exactly one key, one of: {', '.join(PlayEntry.model_fields)}")
+        return self
+
+    @property
+    def play(self) -> Spec:
+        play: Spec = getattr(self, next(iter(self.model_fields_set)))
+        return play
+
+
+class Scenario(Spec):
+    name: Name
+    summary: str
+    alerts: list[str] = Field(default_factory=list, description="the alerts this scenario is meant to raise")
+    nodes: list[NodeSpec] = Field(default_factory=list)
+    namespaces: list[Name] = Field(default_factory=list)
+    deployments: list[DeploymentSpec] = Field(default_factory=list)
+    volumes: list[VolumeSpec] = Field(default_factory=list)
+    applications: list[ApplicationSpec] = Field(default_factory=list)
+    certificates: list[CertificateSpec] = Field(default_factory=list)
+    plays: list[PlayEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Scenario:
+        """Plays and deployments refer only to what this file declares, so a scenario reads on its own."""
+        deployments = {d.ref for d in self.deployments}
+        volumes = {v.ref for v in self.volumes}
+        applications = {a.ref for a in self.applications}
+        for d in self.deployments:
+            for claim in d.volumes:
+                if f"{d.namespace}/{claim}" not in volumes:
+                    raise ValueError(f"deployment {d.ref} mounts volume {claim}, which is not under volumes")
+        wanted = {
+            "deployment": deployments,
+            "consumers": deployments,
+            "shared_by": deployments,
+            "while_down": deployments,
+        }
+        wanted |= {"pvc": volumes, "application": applications}
+        for index, entry in enumerate(self.plays):
+            for field, known in wanted.items():
+                ref = getattr(entry.play, field, None)
+                if ref is not None and ref not in known:
+                    kind = next(iter(entry.model_fields_set))
+                    raise ValueError(f"plays[{index}].{kind}.{field}: {ref} is not declared in this scenario")
+        return self
+
+    def used_namespaces(self) -> list[str]:
+        items: list[DeploymentSpec | VolumeSpec | ApplicationSpec | CertificateSpec] = [
+            *self.deployments,
+            *self.volumes,
+            *self.applications,
+            *self.certificates,
+        ]
+        found = [*self.namespaces, *(i.namespace for i in items), *(a.destination_namespace for a in self.applications)]
+        return list(dict.fromkeys(found))
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "<top>"
+
+
+def parse(text: str, source: str) -> Scenario:
+    """A scenario from YAML text; ScenarioError names `source`, the field and the reason."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"not valid YAML: {exc}", source=source) from None
+    if not isinstance(data, dict):
+        raise ScenarioError("a scenario is a YAML mapping with name, summary and plays", source=source)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_where(tuple(err['loc']))}: {err['msg'].removeprefix('Value error, ')}"
+            + (f" (got {err['input']!r})" if err["type"] != "missing" and not isinstance(err["input"], dict) else "")
+            for err in exc.errors()
+        )
+        raise ScenarioError(f"invalid scenario: {problems}", source=source) from None
+
+
+def builtin_files() -> dict[str, Path]:
+    """The scenarios shipped in the package, by name (file stem), the base cluster excluded."""
+    folder = Path(str(resources.files("healer_sandbox") / "scenarios"))
+    return {p.stem: p for p in sorted(folder.glob("*.yaml")) if p.stem != BASE}
+
+
+def base_cluster() -> Scenario:
+    path = Path(str(resources.files("healer_sandbox") / "scenarios" / f"{BASE}.yaml"))
+    return parse(path.read_text(), str(path))
+
+
+def load(choices: list[str]) -> list[Scenario]:
+    """Scenarios by name (built in) or by path to a YAML file; none chosen means all built-in ones."""
+    builtin = builtin_files()
+    chosen: list[Scenario] = []
+    for choice in choices or list(builtin):
+        path = builtin.get(choice) or Path(choice)
+        if not path.is_file():
+            raise ScenarioError(
+                f"no scenario {choice!r}: give a file path or one of {', '.join(builtin)}", field="--scenario"
+            )
+        chosen.append(parse(path.read_text(), str(path)))
+    names = [s.name for s in chosen]
+    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+        raise ScenarioError(f"scenario {', '.join(duplicates)} chosen twice", field="--scenario")
+    return chosen

@@ -1,0 +1,43 @@
+"""`healer silence` refuses what it cannot mean before touching any server, saying what is wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from typer.testing import CliRunner
+
+from healer_cli.main import app
+from healer_cli.silence import new_silence
+from tests.unit.samples import T0
+
+
+def test_a_silence_is_built_from_what_the_user_typed() -> None:
+    silence = new_silence(['node="worker-3"', "alertname=~H.*"], "1h30m", "kernel upgrade", "ana", T0)
+
+    assert silence.ends_at - silence.starts_at == dt.timedelta(minutes=90)
+    assert silence.matches({"node": "worker-3", "alertname": "H8"})
+    assert not silence.matches({"node": "worker-4", "alertname": "H8"})
+    assert silence.describe() == 'node="worker-3" alertname=~"H.*" by ana: kernel upgrade'
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--duration", "2x", "--reason", "r", "node=n1"], "'2x' is not a duration"),
+        (["--duration", "2h", "--reason", "r", "node~n1"], "bad matcher 'node~n1'"),
+        (["add", "--duration", "2h", "--reason", "r", 'pod=~"("'], "is not a valid regular expression"),
+    ],
+)
+def test_a_bad_duration_or_matcher_is_refused_with_the_reason(args: list[str], complaint: str) -> None:
+    result = CliRunner().invoke(app, ["silence", *args])
+
+    assert result.exit_code == 2
+    assert complaint in result.output
+
+
+def test_a_silence_needs_a_reason() -> None:
+    result = CliRunner().invoke(app, ["silence", "--duration", "2h", "node=n1"])
+
+    assert result.exit_code == 2
+    assert "--reason" in result.output
