@@ -261,6 +261,12 @@ class RemediatorSettings(Section):
     cooldown_s: float = Field(
         600.0, ge=0, description="after acting on a target, refuse new remediations of it for this long"
     )
+    recurrence_window_s: float = Field(
+        1800.0,
+        ge=0,
+        description="an alert back this soon after a verified fix means the fix did not hold: "
+        "the next run goes on after it (and is not held back by the cooldown)",
+    )
     max_concurrent: int = Field(5, ge=1, description="remediations in progress at once, across replicas")
     lock_ttl_s: float = Field(
         120.0,

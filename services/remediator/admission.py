@@ -31,8 +31,9 @@ class Admission:
     switches: Switches
     clock: Clock
 
-    async def refusal(self, state: RunState, target_labels: dict[str, str]) -> str | None:
-        """Why this run may not start, or None (and then it holds its target's lock and counts as active)."""
+    async def refusal(self, state: RunState, target_labels: dict[str, str], *, recurring: bool = False) -> str | None:
+        """Why this run may not start, or None (and then it holds its target's lock and counts as active). A run
+        that goes on after a fix that did not hold is not a repeat, so the cooldown does not hold it back."""
         now = self.clock.now()
         if (pause := await self.switches.paused()) is not None:
             return str(pause)
@@ -46,9 +47,8 @@ class Admission:
         if reason := refusal(state.target, target_labels, self.guards):
             return reason
         key = (state.workload or state.target).key
-        if reason := cooldown_refusal(
-            str(state.workload or state.target), await self.limits.last_acted(key), now, self.cfg.cooldown_s
-        ):
+        last = None if recurring else await self.limits.last_acted(key)
+        if reason := cooldown_refusal(str(state.workload or state.target), last, now, self.cfg.cooldown_s):
             return reason
         return await self._reserve(state, key)
 

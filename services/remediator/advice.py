@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from healer_common.memory import MemoryAnswer
 from services.remediator.playbooks import Playbook
+from services.remediator.run_state import Fix
 
 
 @dataclass(frozen=True)
@@ -43,3 +45,17 @@ def advise(answer: MemoryAnswer | None, matched: Playbook, playbooks: Sequence[P
             reason = f"{said}; starting {matched.name} at {action.type} directly"
             return Advice(matched, action.index, rec.memory_id, rec.confidence, reason)
     return Advice(matched, reason=f"{said}, which is neither a playbook nor an action of {matched.name}; following it")
+
+
+def recurrence(fix: Fix | None, playbook: Playbook, now: dt.datetime, window_s: float) -> str | None:
+    """Why this incident continues an earlier run: the same playbook verified a fix of this target less than
+    `window_s` ago, and the alert is back, so that fix did not hold. None when it does not."""
+    if fix is None or fix.playbook != playbook.name or (now - fix.at).total_seconds() > window_s:
+        return None
+    if not any(a.name == fix.action for a in playbook.actions):
+        return None
+    ago = (now - fix.at).total_seconds()
+    return (
+        f"the alert is back {ago:.0f}s after {fix.action} fixed it (remediation {fix.remediation_id}): "
+        f"{fix.action} did not hold, so {playbook.name} goes on after it"
+    )

@@ -26,7 +26,7 @@ from healer_common.remediations import ApprovalDecision, PlaybookRunRequest, Rem
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.cluster import inspect_target
 from services.remediator.admission import Admission
-from services.remediator.advice import Advice, advise
+from services.remediator.advice import Advice, advise, recurrence
 from services.remediator.breaker import RunOutcome
 from services.remediator.execution import Execution
 from services.remediator.learning import TrackRecord
@@ -35,7 +35,7 @@ from services.remediator.playbook_run import PlaybookRun
 from services.remediator.playbook_sources import PlaybookLibrary
 from services.remediator.playbooks import Playbook
 from services.remediator.reporting import RunReporter
-from services.remediator.run_state import Act, RunState, Work, health_of
+from services.remediator.run_state import Act, Fix, RunState, Work, health_of
 from services.remediator.runs import TURN_WAIT_S, RunBusy, RunStore
 from services.remediator.story import incident_story
 
@@ -174,12 +174,22 @@ class RemediationCoordinator:
             state.health = health_of(incident)
         engine = PlaybookRun(state)
         self._note_memory(engine, advice)
+        recurred = None if advice.applied or new.manual else await self._recurrence(state)
         async with self.runs.turn(new.run_id):
-            if reason := await self.admission.refusal(state, labels):
+            if reason := await self.admission.refusal(state, labels, recurring=recurred is not None):
                 engine.skip(reason, self.svc.clock.now())
+            elif recurred is not None:
+                fix, why = recurred
+                await self._run(engine, engine.start(self.svc.clock.now(), why=why, failed=fix.action))
             else:
                 await self._run(engine, engine.start(self.svc.clock.now(), advice.first, advice.reason))
             await self._settle(engine, was_final=False)
+
+    async def _recurrence(self, state: RunState) -> tuple[Fix, str] | None:
+        """The earlier fix of this target that did not hold, if the alert is back within the window."""
+        fix = await self.runs.last_fix((state.workload or state.target).key)
+        why = recurrence(fix, state.playbook, self.svc.clock.now(), self._cfg.recurrence_window_s)
+        return (fix, why) if fix is not None and why is not None else None
 
     async def _new_state(self, new: NewRun, advice: Advice, workload: ResourceRef | None) -> RunState:
         playbook, now = advice.playbook, self.svc.clock.now()
@@ -274,6 +284,14 @@ class RemediationCoordinator:
             return
         await self.admission.release(state)
         run = state.run
+        if run.state == "succeeded" and state.healed_by and not run.dry_run:
+            fix = Fix(
+                playbook=run.playbook,
+                action=state.healed_by,
+                remediation_id=run.remediation_id,
+                at=self.svc.clock.now(),
+            )
+            await self.runs.remember_fix((state.workload or state.target).key, fix, self._cfg.recurrence_window_s)
         if not run.dry_run and state.healing_tried and run.state in {"succeeded", "failed", "rolled_back"}:
             succeeded = run.state == "succeeded"
             await self.track.record(run.playbook, succeeded)

@@ -35,12 +35,22 @@ class PlaybookRun:
         self.notes: list[Note] = []
 
     # what the coordinator reports ---------------------------------------------------------------------------
-    def start(self, now: dt.datetime, first: int | None = None, why: str = "") -> Work | None:
+    def start(
+        self, now: dt.datetime, first: int | None = None, why: str = "", failed: str | None = None
+    ) -> Work | None:
+        """Begin with the first action that applies; or at `first` (memory's advice); or after `failed`, an
+        earlier fix of this target that did not hold (its alert came back), counted as failed."""
         self._publish(now, state="planned")
         self._note(now, "plan", "planned", self.state.run.reason or self.state.playbook.description)
+        actions = self.state.playbook.actions
         if first is not None:
-            self._note(now, self.state.playbook.actions[first].type, "chosen", why)
-            return self._begin(self.state.playbook.actions[first])
+            self._note(now, actions[first].type, "chosen", why)
+            return self._begin(actions[first])
+        held = next((a for a in actions if a.name == failed), None)
+        if held is not None:
+            self.state.outcomes[held.name] = False
+            self._note(now, held.type, "recurred", why)
+            return self._next(now, after=held.index)
         return self._next(now, after=-1)
 
     def skip(self, reason: str, now: dt.datetime) -> None:
@@ -268,6 +278,7 @@ class PlaybookRun:
         if state.resolved and acted:
             took = (now - state.run.started_at).total_seconds()
             healed = next((n for n, ok in reversed(state.outcomes.items()) if ok), acted[-1].action)
+            state.healed_by = healed
             dry = " (dry run: nothing was done; it resolved by itself)" if state.run.dry_run else ""
             self._finish(
                 now, "succeeded", f"verified: the alert resolved {took:.1f}s after the run started, after {healed}{dry}"

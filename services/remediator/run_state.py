@@ -64,6 +64,15 @@ class Note(_State):
     details: dict[str, AuditValue] = Field(default_factory=dict)
 
 
+class Fix(_State):
+    """A verified fix of a target, remembered for a while: if the alert comes back, the fix did not hold."""
+
+    playbook: str
+    action: str  # the action's name in the playbook, e.g. restart
+    remediation_id: str
+    at: dt.datetime
+
+
 class RunState(_State):
     run: Remediation
     playbook: Playbook
@@ -89,6 +98,7 @@ class RunState(_State):
     decisions: list[Note] = Field(default_factory=list)
     revisions: int = 0  # publications so far; the next one is revision + 1
     healing_tried: bool = False  # an action judged by the alert was tried: the verdict is about healing
+    healed_by: str | None = None  # the action after which the alert resolved, once verified
 
     @property
     def action(self) -> PlaybookAction | None:

@@ -3,6 +3,7 @@ plus a timer, never a handler awaiting for minutes, and any replica can carry a 
 
     run:<id>                 the RunState (JSON), kept a week after the run is done
     incident-run:<incident>  which run answers an incident (set once: a redelivered incident finds it)
+    fix:<target>             the last verified fix of a target (playbook, action), for recurrences
     due                      sorted set: run id -> when its next timer falls due
     active                   set of runs without a verdict yet (the concurrency ceiling counts them)
     turn:<id>                short mutex: one replica changes a run at a time
@@ -20,7 +21,7 @@ from redis.asyncio import Redis
 
 from healer_common.errors import Retryable
 from healer_common.state import KeySpace
-from services.remediator.run_state import RunState
+from services.remediator.run_state import Fix, RunState
 
 KEEP_DONE_S = 7 * 86_400
 TURN_S = 120.0
@@ -67,6 +68,14 @@ class RunStore:
     async def for_incident(self, incident_id: str) -> str | None:
         run_id = await self._redis.get(self._key("incident-run", incident_id))
         return str(run_id) if run_id else None
+
+    async def remember_fix(self, target: str, fix: Fix, ttl_s: float) -> None:
+        if ttl_s > 0:
+            await self._redis.set(self._key("fix", target), fix.model_dump_json(), px=int(ttl_s * 1000))
+
+    async def last_fix(self, target: str) -> Fix | None:
+        raw = await self._redis.get(self._key("fix", target))
+        return Fix.model_validate_json(raw) if raw else None
 
     async def due(self, now: dt.datetime) -> list[str]:
         return [str(r) for r in await self._redis.zrangebyscore(self._key("due"), "-inf", now.timestamp())]

@@ -16,9 +16,19 @@ import pytest
 
 from healer_cli.demo import condition_event
 from healer_common.busclient import BusClient
+from healer_common.events import ResourceRef
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recording
 from tests.integration.cluster_objects import pod_of, seed_deployment
-from tests.integration.remediation_helpers import audit, playbook_doc, remediation, write_playbooks
+from tests.integration.remediation_helpers import (
+    audit,
+    opened,
+    playbook_doc,
+    publish,
+    remediation,
+    resolved,
+    start_remediator,
+    write_playbooks,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -104,3 +114,27 @@ async def test_an_oom_loop_is_restarted_then_scaled_up_then_scaled_back_when_the
         lambda: "Remediation oom-restart-then-scale on pod" in services.running["notifier"].log(),
         what="the notifier telling people",
     )
+
+
+async def test_a_restart_that_does_not_hold_sends_the_next_incident_straight_to_the_scale_up(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
+) -> None:
+    _, first = seed_deployment(kube, "cto", "rex", replicas=1)
+    first_pod = ResourceRef(kind="Pod", namespace="cto", name=first["metadata"]["name"])
+    await start_remediator(services, tmp_path)
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        once = opened("inc-first-oom", first_pod)
+        await publish(bus, once)
+        await seen.wait_for(remediation("acted", incident_id="inc-first-oom"), what="the restart")
+        await publish(bus, resolved(once))
+        await seen.wait_for(remediation("succeeded", incident_id="inc-first-oom"), what="the restart verified")
+
+        successor = pod_of(kube.get("apps", "v1", "replicasets", "cto", "rex-1abc"), "cto", "rex-1abc-x9")
+        kube.put("", "v1", "pods", "cto", successor)
+        await publish(bus, opened("inc-again", ResourceRef(kind="Pod", namespace="cto", name="rex-1abc-x9")))
+        again = json.loads((await seen.wait_for(remediation("acted", incident_id="inc-again"), what="2nd run")).data)
+        noted = json.loads((await seen.wait_for(audit("restart_pod", "recurred"), what="the recurrence")).data)
+
+    assert [s["action"] for s in again["steps"]] == ["scale_up"], "not another restart: the first did not hold"
+    assert "restart did not hold, so oom-restart-then-scale goes on after it" in noted["reason"]
+    assert replicas(kube) == 2

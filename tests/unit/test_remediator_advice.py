@@ -3,12 +3,17 @@ playbook, and say which and why."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+import pytest
 
 from healer_common.memory import MemoryAnswer, Recommendation
 from services.remediator.actions.catalogue import CATALOGUE
-from services.remediator.advice import advise
+from services.remediator.advice import advise, recurrence
 from services.remediator.playbook_sources import builtin_playbooks
+from services.remediator.run_state import Fix
+from tests.unit.samples import T0
 
 PLAYBOOKS = builtin_playbooks(CATALOGUE)
 OOM = next(p for p in PLAYBOOKS if p.name == "oom-restart-then-scale")
@@ -67,3 +72,25 @@ def test_without_an_answer_the_playbook_is_followed() -> None:
 
     assert not advice.applied
     assert advice.reason == "memory did not answer in time; following the playbook"
+
+
+def fix(action: str = "restart", playbook: str = "oom-restart-then-scale", seconds_ago: float = 60) -> Fix:
+    return Fix(playbook=playbook, action=action, remediation_id="rem-1", at=T0 - dt.timedelta(seconds=seconds_ago))
+
+
+def test_an_alert_back_soon_after_a_fix_continues_the_playbook_after_that_fix() -> None:
+    reason = recurrence(fix(), OOM, T0, window_s=1800)
+
+    assert reason == (
+        "the alert is back 60s after restart fixed it (remediation rem-1): restart did not hold, "
+        "so oom-restart-then-scale goes on after it"
+    )
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [None, fix(seconds_ago=1801), fix(playbook="failing-pod-restart"), fix(action="drain")],
+    ids=["no fix", "too long ago", "another playbook", "an action this playbook lacks"],
+)
+def test_other_histories_start_the_playbook_afresh(earlier: Fix | None) -> None:
+    assert recurrence(earlier, OOM, T0, window_s=1800) is None

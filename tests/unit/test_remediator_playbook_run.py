@@ -383,3 +383,25 @@ def test_a_playbook_that_only_tells_people_ends_done_not_failed() -> None:
     assert engine.state.run.state == "succeeded"
     assert engine.state.run.reason == "done: notify, escalate (Healer does not heal this itself)"
     assert not engine.state.healing_tried, "such a run says nothing about healing: no confidence, no breaker"
+
+
+def test_a_run_after_a_fix_that_did_not_hold_starts_with_the_fallback() -> None:
+    engine = new_run()
+
+    work = engine.start(T0, why="the alert is back", failed="restart")
+
+    acts(work, "scale_up")
+    assert engine.state.outcomes == {"restart": False}
+    assert [(n.action, n.decision) for n in engine.notes] == [("plan", "planned"), ("restart_pod", "recurred")]
+
+
+def test_a_verified_run_remembers_which_action_healed() -> None:
+    clock, engine = ManualClock(T0), new_run()
+    engine.start(clock.now())
+    engine.acted(step("restart_pod"), None, clock.now())
+    engine.timer(clock.advance(121))
+    engine.acted(step("scale_up"), None, clock.now())
+
+    engine.incident_changed(resolved(), clock.advance(10))
+
+    assert engine.state.healed_by == "scale"
