@@ -1,133 +1,145 @@
-"""The remediator benchmark: time from alert to action, and from action to verified recovery, per scenario.
-Prints one figure per line, `name value unit`.
+"""The remediator benchmark on the sandbox cluster's scenarios: time from alert to action, and from action to
+verified recovery. Prints one figure per line, `name value unit`.
 
-    python bench/remediator.py [--runs 10]
+    python bench/remediator.py [--runs 5] [--speed 30]
 
-It starts its own nats-server and redis-server on free loopback ports, the Kubernetes emulator (kmock), and the
-correlator, remediator and memory-bridge as processes. Each run publishes a firing alert as the detector would
-(so the detector's own hold times are not counted), waits for the remediator's action (`acted`), plays the
-cluster's answer on the emulator as soon as the action shows there (the pod replaced, the Job done, the sync
-done, the rollout done), publishes the alert's resolution, and waits for the verdict (`succeeded`).
+It starts its own nats-server and redis-server on free loopback ports and the correlator, remediator and
+memory-bridge as processes; each run starts a fresh sandbox (`healer_sandbox`, one scenario, on the same
+port, so the remediator's kubeconfig stays valid), waits for the scenario's trouble, publishes the alert as
+the detector would (the detector's own hold times are not counted), and follows the run:
 
-    alert_to_action      alert published -> the action made on the cluster (the run's `acted` received);
-                         for bad-image it includes an approval given at once on healer.approvals.<id>
-    action_to_verified   `acted` received -> `succeeded` received: the cluster's answer (instant here), the
-                         resolution through the correlator, and the remediator's verification
+    alert_to_action      alert published -> the action made on the sandbox (the run's `acted` received);
+                         bad-image includes an approval given at once on healer.approvals.<id>
+    action_to_verified   `acted` -> `succeeded`: the sandbox's own recovery (a fresh pod up, the Job done,
+                         the sync done, the rollout back), seen by polling its API, the alert's resolution
+                         published at once, and the correlator's and remediator's share
 
-Scenarios: oom-restart (H8 on a pod), pvc-cleanup (H2 on a PVC), argocd-drift (H1 on an Application),
-bad-image (H4 on a pod; rollback after approval). The sandbox cluster, when present, answers with its own
-timing instead of at once; these figures are Healer's share of the time.
+Scenarios: leaking-pod (H8 on the pod: restart), pvc-filling (H2 on the PVC: clean-up Job), argocd-drift
+(H1 on the Application: sync), bad-image (H4 on the pod: rollback, after approval). Cooldowns and recurrence
+are off, so that each run starts its playbook afresh.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kubernetes import client
+
 from healer_common.alerts import Alert, alert_fingerprint
 from healer_common.busclient import BusClient
 from healer_common.events import ResourceRef
+from healer_common.kube import api_client
+from healer_common.logging import configure_logging
 from healer_common.remediations import ApprovalDecision, Remediation
-from healer_common.servers import start_nats, start_redis
-from healer_common.settings import Settings
-from healer_common.testing import KubeEmulator, ServiceRunner, eventually, isolated_settings
+from healer_common.servers import free_port, start_nats, start_redis
+from healer_common.settings import ClusterSettings, Settings
+from healer_common.testing import ServiceRunner, eventually, isolated_settings
+from healer_sandbox.sandbox import Sandbox, SandboxConfig
+from services.remediator.actions.cluster import kube
 
-Effect = Callable[[KubeEmulator], bool]
+Probe = Callable[[client.ApiClient], Awaitable[Any]]
 
 
 def figure(name: str, value: float, unit: str) -> None:
     print(f"{name} {value:.6g} {unit}", flush=True)
 
 
-def meta(namespace: str | None, name: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "uid": f"uid-{namespace}-{name}", **({"namespace": namespace} if namespace else {}), **extra}
+async def pods(api: client.ApiClient, app: str) -> list[dict[str, Any]]:
+    listed = await kube(client.CoreV1Api(api).list_namespaced_pod, "cto", label_selector=f"app={app}")
+    return list(listed["items"])
 
 
-def seed_workload(kube: KubeEmulator, ns: str, revisions: int = 1) -> ResourceRef:
-    """Deployment `app` with one ReplicaSet per revision and one pod of the last; the pod's ref."""
-    template = {
-        "metadata": {"labels": {"app": "app"}},
-        "spec": {"containers": [{"name": "app", "image": f"app:{revisions}"}]},
-    }
-    annotations = {"deployment.kubernetes.io/revision": str(revisions)}
-    dep = {"metadata": meta(ns, "app", annotations=annotations), "spec": {"replicas": 1, "template": template}}
-    kube.put("apps", "v1", "deployments", ns, dep)
-    for r in range(1, revisions + 1):
-        owner = [{"kind": "Deployment", "name": "app", "uid": dep["metadata"]["uid"]}]
-        rs_meta = meta(ns, f"app-{r}", ownerReferences=owner, annotations={"deployment.kubernetes.io/revision": str(r)})
-        rs_template = {**template, "spec": {"containers": [{"name": "app", "image": f"app:{r}"}]}}
-        kube.put("apps", "v1", "replicasets", ns, {"metadata": rs_meta, "spec": {"template": rs_template}})
-    owner = [{"kind": "ReplicaSet", "name": f"app-{revisions}", "uid": f"uid-{ns}-app-{revisions}"}]
-    kube.put(
-        "",
-        "v1",
-        "pods",
-        ns,
-        {"metadata": meta(ns, "app-x1", ownerReferences=owner), "spec": {}, "status": {"phase": "Running"}},
-    )
-    return ResourceRef(kind="Pod", namespace=ns, name="app-x1")
+def waiting_reason(pod: dict[str, Any]) -> str:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or [{}]
+    return str(((statuses[0].get("state") or {}).get("waiting") or {}).get("reason") or "")
+
+
+def running(pod: dict[str, Any]) -> bool:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or [{}]
+    return "running" in (statuses[0].get("state") or {})
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
     alert_id: str
-    seed: Callable[[KubeEmulator, str], ResourceRef]
-    effect: Callable[[KubeEmulator, ResourceRef], bool]  # the action shows on the cluster
+    trouble: Callable[[client.ApiClient], Awaitable[ResourceRef | None]]  # the target once the trouble shows
+    recovered: Callable[[client.ApiClient, ResourceRef], Awaitable[bool]]
     approve: bool = False
 
 
-def _pvc(kube: KubeEmulator, ns: str) -> ResourceRef:
-    kube.put("", "v1", "persistentvolumeclaims", ns, {"metadata": meta(ns, "data"), "spec": {}})
-    return ResourceRef(kind="PersistentVolumeClaim", namespace=ns, name="data")
+async def _leaking_pod(api: client.ApiClient) -> ResourceRef | None:
+    found = await pods(api, "rex-worker")
+    return (
+        ResourceRef(kind="Pod", namespace="cto", name=found[0]["metadata"]["name"], container="rex") if found else None
+    )
 
 
-def _app(kube: KubeEmulator, ns: str) -> ResourceRef:
-    app = {
-        "metadata": meta(ns, "shop"),
-        "spec": {"source": {"targetRevision": "main"}},
-        "status": {"sync": {"status": "OutOfSync"}},
-    }
-    kube.put("argoproj.io", "v1alpha1", "applications", ns, app)
-    return ResourceRef(kind="Application", namespace=ns, name="shop")
+async def _replaced(api: client.ApiClient, target: ResourceRef) -> bool:
+    fresh = [p for p in await pods(api, "rex-worker") if p["metadata"]["name"] != target.name]
+    return any(running(p) for p in fresh)
 
 
-def _job_created(kube: KubeEmulator, ref: ResourceRef) -> bool:
-    return any(m == "POST" and p.endswith(f"/namespaces/{ref.namespace}/jobs") for m, p in kube.mutating_requests())
+async def _full_volume(api: client.ApiClient) -> ResourceRef | None:
+    del api
+    return ResourceRef(kind="PersistentVolumeClaim", namespace="cto", name="build-cache")
 
 
-def _synced(kube: KubeEmulator, ref: ResourceRef) -> bool:
-    app = kube.get("argoproj.io", "v1alpha1", "applications", ref.namespace, ref.name)
-    return bool(app and app.get("operation"))
+async def _cleaned(api: client.ApiClient, target: ResourceRef) -> bool:
+    jobs = await kube(client.BatchV1Api(api).list_namespaced_job, target.namespace)
+    return any((j.get("status") or {}).get("succeeded") for j in jobs["items"])
 
 
-def _rolled_back(kube: KubeEmulator, ref: ResourceRef) -> bool:
-    dep = kube.get("apps", "v1", "deployments", ref.namespace, "app")
-    return bool(dep and dep["spec"]["template"]["spec"]["containers"][0]["image"] == "app:1")
+async def _drifted(api: client.ApiClient) -> ResourceRef | None:
+    custom = client.CustomObjectsApi(api)
+    app = await kube(
+        custom.get_namespaced_custom_object, "argoproj.io", "v1alpha1", "argocd", "applications", "cto-agents"
+    )
+    if ((app.get("status") or {}).get("sync") or {}).get("status") != "OutOfSync":
+        return None
+    return ResourceRef(kind="Application", namespace="argocd", name="cto-agents")
+
+
+async def _synced(api: client.ApiClient, target: ResourceRef) -> bool:
+    custom = client.CustomObjectsApi(api)
+    app = await kube(
+        custom.get_namespaced_custom_object, "argoproj.io", "v1alpha1", "argocd", "applications", target.name
+    )
+    return ((app.get("status") or {}).get("sync") or {}).get("status") == "Synced"
+
+
+async def _bad_image(api: client.ApiClient) -> ResourceRef | None:
+    stuck = [p for p in await pods(api, "cleo-api") if waiting_reason(p) in {"ImagePullBackOff", "ErrImagePull"}]
+    return (
+        ResourceRef(kind="Pod", namespace="cto", name=stuck[0]["metadata"]["name"], container="cleo") if stuck else None
+    )
+
+
+async def _rolled_back(api: client.ApiClient, target: ResourceRef) -> bool:
+    now = await pods(api, "cleo-api")
+    return bool(now) and all(running(p) for p in now) and all(p["metadata"]["name"] != target.name for p in now)
 
 
 SCENARIOS = (
-    Scenario(
-        "oom_restart",
-        "H8",
-        seed_workload,
-        lambda kube, ref: kube.get("", "v1", "pods", ref.namespace, ref.name) is None,
-    ),
-    Scenario("pvc_cleanup", "H2", _pvc, _job_created),
-    Scenario("argocd_drift", "H1", _app, _synced),
-    Scenario("bad_image", "H4", lambda kube, ns: seed_workload(kube, ns, revisions=2), _rolled_back, approve=True),
+    Scenario("leaking-pod", "H8", _leaking_pod, _replaced),
+    Scenario("pvc-filling", "H2", _full_volume, _cleaned),
+    Scenario("argocd-drift", "H1", _drifted, _synced),
+    Scenario("bad-image", "H4", _bad_image, _rolled_back, approve=True),
 )
 
 
-def alert(alert_id: str, target: ResourceRef, status: str) -> Alert:
+def alert(alert_id: str, target: ResourceRef, status: str, started: dt.datetime) -> Alert:
+    """The alert as the detector publishes it; one trouble is one `started` (the incident's identity)."""
     labels = {"alertname": alert_id, "severity": "critical", "cluster": "default", "namespace": target.namespace or ""}
     fingerprint = alert_fingerprint(alert_id, "default", target, {"alertname": alert_id})
     return Alert.model_validate(
@@ -140,48 +152,44 @@ def alert(alert_id: str, target: ResourceRef, status: str) -> Alert:
             "namespace": target.namespace,
             "resource": target.model_dump(),
             "labels": labels,
-            "starts_at": "2026-01-05T09:00:00Z",
-            "event_id": f"{fingerprint}-{status}",
+            "starts_at": started.isoformat(),
+            "event_id": f"{fingerprint}-{status}-{started.timestamp()}",
         }
     )
 
 
 class RunWatch:
-    """Remediations as they are published, by target and state, with the time each arrived."""
+    """Remediations as published, by incident target and state, with the time each arrived."""
 
     def __init__(self) -> None:
         self.seen: dict[tuple[str, str], tuple[float, Remediation]] = {}
-        self.changed = asyncio.Event()
+
+    def forget(self) -> None:
+        self.seen.clear()
 
     async def on_message(self, msg: Any) -> None:
         run = Remediation.model_validate_json(msg.data)
         self.seen.setdefault((str(run.target), run.state), (time.perf_counter(), run))
-        self.changed.set()
 
     async def wait(self, target: ResourceRef, state: str) -> tuple[float, Remediation]:
-        def found() -> tuple[float, Remediation] | None:
-            return self.seen.get((str(target), state))
-
-        result: tuple[float, Remediation] = await eventually(
-            found, timeout=60, interval=0.005, what=f"{state} on {target}"
+        found: tuple[float, Remediation] = await eventually(
+            lambda: self.seen.get((str(target), state)), timeout=120, interval=0.005, what=f"{state} on {target}"
         )
-        return result
+        return found
 
 
-async def one_run(
-    bus: BusClient, kube: KubeEmulator, watch: RunWatch, scenario: Scenario, ns: str
-) -> tuple[float, float]:
-    target = scenario.seed(kube, ns)
+async def one_run(bus: BusClient, api: client.ApiClient, watch: RunWatch, scenario: Scenario) -> tuple[float, float]:
+    target: ResourceRef = await eventually(lambda: scenario.trouble(api), timeout=120, interval=0.1, what=scenario.name)
+    watch.forget()
+    began = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    await bus.publish(alert(scenario.alert_id, target, "firing"))
+    await bus.publish(alert(scenario.alert_id, target, "firing", began))
     if scenario.approve:
         _, asking = await watch.wait(target, "awaiting_approval")
         await bus.publish(ApprovalDecision(remediation_id=asking.remediation_id, decision="approve", by="bench"))
     acted_at, _ = await watch.wait(target, "acted")
-    await eventually(
-        lambda: scenario.effect(kube, target), timeout=30, interval=0.005, what="the action on the cluster"
-    )
-    await bus.publish(alert(scenario.alert_id, target, "resolved"))
+    await eventually(lambda: scenario.recovered(api, target), timeout=120, interval=0.05, what="the sandbox's recovery")
+    await bus.publish(alert(scenario.alert_id, target, "resolved", began))
     verified_at, _ = await watch.wait(target, "succeeded")
     return acted_at - started, verified_at - acted_at
 
@@ -192,40 +200,53 @@ def report(name: str, seconds: list[float]) -> None:
     figure(f"{name}_max", ms[-1], "ms")
 
 
-async def bench(settings: Settings, workdir: Path, kube: KubeEmulator, runs: int) -> None:
+async def scenario_runs(bus: BusClient, watch: RunWatch, scenario: Scenario, box: SandboxConfig, runs: int) -> None:
+    times = []
+    for _ in range(runs):
+        box = SandboxConfig(**{**box.__dict__, "scenarios": [scenario.name]})
+        async with Sandbox(box):
+            api = api_client(ClusterSettings(kubeconfig=box.kubeconfig))
+            assert api is not None
+            try:
+                times.append(await one_run(bus, api, watch, scenario))
+            finally:
+                await asyncio.to_thread(api.close)
+    name = scenario.name.replace("-", "_")
+    report(f"remediator_{name}_alert_to_action", [t[0] for t in times])
+    report(f"remediator_{name}_action_to_verified", [t[1] for t in times])
+
+
+async def bench(settings: Settings, workdir: Path, runs: int, speed: float) -> None:
+    box = SandboxConfig(workdir=workdir / "sandbox", speed=speed, kube_port=free_port(), tick_s=0.1)
     runner = ServiceRunner(settings, workdir)
-    runner.configure("cluster", kubeconfig=kube.write_kubeconfig(workdir / "kubeconfig"))
-    runner.configure("remediator", rate_limit=100_000, tick_s=0.1, memory_timeout_s=1.0)
+    runner.configure("cluster", kubeconfig=box.kubeconfig)
+    runner.configure("remediator", rate_limit=100_000, cooldown_s=0, recurrence_window_s=0, tick_s=0.1)
     watch = RunWatch()
     try:
-        runner.start("correlator", "remediator", "memory-bridge")
-        await runner.wait_running(timeout=60)
+        async with Sandbox(box):  # its kubeconfig exists before the remediator starts
+            runner.start("correlator", "remediator", "memory-bridge")
+            await runner.wait_running(timeout=60)
         async with BusClient(settings, name="healer-bench") as bus:
             await bus.ensure_streams()
             subscription = await bus.nc.subscribe(bus.space.all_remediations, cb=watch.on_message)
             for scenario in SCENARIOS:
-                times = [
-                    await one_run(bus, kube, watch, scenario, f"{scenario.name.replace('_', '-')}-{i}")
-                    for i in range(runs)
-                ]
-                report(f"remediator_{scenario.name}_alert_to_action", [t[0] for t in times])
-                report(f"remediator_{scenario.name}_action_to_verified", [t[1] for t in times])
+                await scenario_runs(bus, watch, scenario, box, runs)
             figure("remediator_runs_per_scenario", runs, "runs")
+            figure("remediator_sandbox_speed", speed, "x")
             await subscription.unsubscribe()
     finally:
         runner.stop_all()
 
 
 async def main(args: argparse.Namespace) -> int:
+    configure_logging("WARNING", "console", service="bench")  # the sandbox narrates at info; figures only
     with tempfile.TemporaryDirectory(prefix="healer-bench-remediator-") as tmp:
         workdir = Path(tmp)
         nats, redis = start_nats(workdir / "nats"), start_redis(workdir / "redis")
-        kube = KubeEmulator().start()
         settings = isolated_settings(nats.url, f"{redis.url}/0", workdir, log={"level": "WARNING"})
         try:
-            await bench(settings, workdir, kube, args.runs)
+            await bench(settings, workdir, args.runs, args.speed)
         finally:
-            kube.stop()
             redis.stop()
             nats.stop()
     return 0
@@ -233,5 +254,6 @@ async def main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=10, help="runs of each scenario (each on its own namespace)")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each scenario, each on a fresh sandbox")
+    parser.add_argument("--speed", type=float, default=30.0, help="scenario seconds per real second")
     sys.exit(asyncio.run(main(parser.parse_args())))
