@@ -4,10 +4,7 @@ predicates over what the remediator publishes, and the `healer` command run as a
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,7 @@ import yaml
 from healer_common.busclient import BusClient, RawMessage
 from healer_common.events import ResourceRef
 from healer_common.incidents import Incident
-from healer_common.testing import KubeEmulator, Recorder, ServiceRunner
+from healer_common.testing import KubeEmulator, Recorder, ServiceRunner, run_healer
 from tests.unit.samples import T0, alert, incident
 
 
@@ -84,19 +81,8 @@ def bodies(seen: Recorder, predicate: Callable[[RawMessage], bool]) -> list[dict
 
 async def healer(services: ServiceRunner, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run `healer ARGS` with the test's settings, as a user would; (exit code, stdout and stderr)."""
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("HEALER_")}
-    child_env.update({"HEALER_CONFIG": str(services.config_path), "COLUMNS": "200", **(env or {})})
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "healer_cli",
-        *args,
-        env=child_env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    return int(process.returncode or 0), output.decode(errors="replace")
+    code, out, err = await run_healer(services.config_path, *args, env=env)
+    return code, out + err
 
 
 async def start_remediator(services: ServiceRunner, tmp_path: Path, **settings: Any) -> None:
