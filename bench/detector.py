@@ -1,7 +1,7 @@
 """The detector benchmark: metric samples per second through one detector process, the time it adds between
 an event and its alert, and its memory with 100,000 active series. One figure per line, `name value unit`.
 
-    python bench/detector.py [--series 100000] [--batch 5000] [--batches 80] [--latency-events 300]
+    python bench/detector.py [--series 100000] [--batch 1000] [--batches 400] [--latency-events 300]
 
 It starts its own nats-server and redis-server on free loopback ports and the detector as a process (as
 `make run` does), and stops everything when done.
@@ -182,8 +182,8 @@ async def main(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--series", type=int, default=100_000, help="distinct series in the throughput run")
-    parser.add_argument("--batch", type=int, default=5_000, help="samples per healer.metrics.v1 message")
-    parser.add_argument("--batches", type=int, default=80, help="messages in the throughput run")
+    parser.add_argument("--batch", type=int, default=1_000, help="samples per healer.metrics.v1 message")
+    parser.add_argument("--batches", type=int, default=400, help="messages in the throughput run")
     parser.add_argument("--latency-events", type=int, default=300, help="events timed from publish to alert")
     parser.add_argument("--load", type=float, default=50_000.0, help="samples/s streamed during the loaded run")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -13,6 +13,7 @@ from healer_cli import (
     analyze,
     audit,
     config,
+    detect,
     emit,
     history,
     memory,
@@ -42,6 +43,7 @@ app.command("predict")(analyze.predict_command)
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(silence.app, name="silence")
 app.command("history")(history.command)
+app.add_typer(detect.app, name="detect")
 app.add_typer(playbooks.app, name="playbooks")
 remediation.register(app)
 audit.register(app)

@@ -1,7 +1,9 @@
 """`healer status`: is every service up, are NATS and Redis healthy, and what is open right now.
 
 Reads heartbeats from Redis (each instance writes one every few seconds with a short TTL), asks NATS for its
-JetStream account, and lists open incidents. Exits 1 when anything is down, so scripts and probes can use it.
+JetStream account, reads the health of every cluster the collectors read (Healthy, Degraded(reason),
+Unreachable(since)), and lists open incidents. Exits 1 when anything is down (an Unreachable cluster
+included), so scripts and probes can use it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from rich.table import Table
+from rich.text import Text
 
 from healer_cli.runtime import console
 from healer_common.busclient import BusClient
+from healer_common.clusters import ClusterHealth, read_cluster_health
 from healer_common.health import Heartbeat
 from healer_common.heartbeat import read_heartbeats
 from healer_common.incidents import Incident
@@ -44,6 +48,7 @@ class StatusReport(BaseModel):
     nats: Check
     redis: Check
     services: list[ServiceStatus]
+    clusters: list[ClusterHealth] = Field(default_factory=list)
     incidents: list[Incident] = Field(default_factory=list)
 
 
@@ -56,25 +61,35 @@ async def _nats(settings: Settings) -> Check:
         return Check(ok=False, url=settings.nats.url, error=f"{type(exc).__name__}: {exc}")
 
 
-async def _redis(settings: Settings, with_incidents: bool) -> tuple[Check, list[Heartbeat], list[Incident]]:
+class _Stored(BaseModel):
+    """What Redis holds for `healer status`: heartbeats, cluster health, open incidents."""
+
+    beats: list[Heartbeat] = Field(default_factory=list)
+    clusters: list[ClusterHealth] = Field(default_factory=list)
+    incidents: list[Incident] = Field(default_factory=list)
+
+
+async def _redis(settings: Settings, with_incidents: bool) -> tuple[Check, _Stored]:
     redis = connect_redis(settings)
     keys = KeySpace(settings.redis.key_prefix)
     try:
         await redis.ping()
-        beats = await read_heartbeats(redis, keys)
-        incidents: list[Incident] = []
+        stored = _Stored(beats=await read_heartbeats(redis, keys), clusters=await read_cluster_health(redis, keys))
         if with_incidents:
             raw = await redis.hgetall(keys(*OPEN_INCIDENTS_KEY))
-            incidents = sorted((Incident.model_validate_json(v) for v in raw.values()), key=lambda i: i.opened_at)
-        return Check(ok=True, url=settings.redis.url), beats, incidents
+            stored.incidents = sorted(
+                (Incident.model_validate_json(v) for v in raw.values()), key=lambda i: i.opened_at
+            )
+        return Check(ok=True, url=settings.redis.url), stored
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
-        return Check(ok=False, url=settings.redis.url, error=f"{type(exc).__name__}: {exc}"), [], []
+        return Check(ok=False, url=settings.redis.url, error=f"{type(exc).__name__}: {exc}"), _Stored()
     finally:
         await redis.aclose()
 
 
 async def gather(settings: Settings, *, with_incidents: bool) -> StatusReport:
-    nats, (redis, beats, incidents) = await asyncio.gather(_nats(settings), _redis(settings, with_incidents))
+    nats, (redis, stored) = await asyncio.gather(_nats(settings), _redis(settings, with_incidents))
+    beats = stored.beats
     now = dt.datetime.now(dt.UTC)
     stale = dt.timedelta(seconds=settings.bus.heartbeat_interval_s * 3)
     services = []
@@ -82,12 +97,32 @@ async def gather(settings: Settings, *, with_incidents: bool) -> StatusReport:
         mine = [b for b in beats if b.service == name]
         up = any(b.state == "running" and now - b.time < stale for b in mine)
         services.append(ServiceStatus(service=name, up=up, instances=mine))
-    ok = nats.ok and redis.ok and all(s.up for s in services)
-    return StatusReport(ok=ok, time=now, nats=nats, redis=redis, services=services, incidents=incidents)
+    reachable = all(c.state != "Unreachable" for c in stored.clusters)
+    ok = nats.ok and redis.ok and all(s.up for s in services) and reachable
+    return StatusReport(
+        ok=ok,
+        time=now,
+        nats=nats,
+        redis=redis,
+        services=services,
+        clusters=stored.clusters,
+        incidents=stored.incidents,
+    )
 
 
 def _mark(ok: bool) -> str:
     return "[green]up[/green]" if ok else "[red]DOWN[/red]"
+
+
+def _clusters(clusters: list[ClusterHealth]) -> Table:
+    table = Table(title="Clusters", title_justify="left")
+    for column in ("cluster", "health", "sources"):
+        table.add_column(column)
+    colour = {"Healthy": "green", "Degraded": "yellow", "Unreachable": "red"}
+    for health in clusters:
+        sources = ", ".join(f"{s.source} {s.state.lower()}" for s in health.sources)
+        table.add_row(health.cluster, Text(str(health), style=colour[health.state]), sources)
+    return table
 
 
 def render(report: StatusReport, *, as_json: bool, show_all: bool) -> None:
@@ -119,6 +154,8 @@ def render(report: StatusReport, *, as_json: bool, show_all: bool) -> None:
             detail,
         )
     console.print(table)
+    if report.clusters:
+        console.print(_clusters(report.clusters))
     if show_all:
         incidents = Table(title=f"Open incidents ({len(report.incidents)})", title_justify="left")
         for column in ("id", "severity", "opened", "title"):

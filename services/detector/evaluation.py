@@ -2,8 +2,11 @@
 and returns the alerts to publish. handlers.py calls it per event and on the timer; app.py builds it.
 
     condition events  -> held_conditions.py over the object's watches (watch_store.py, Redis)
-    metric samples    -> thresholds.py over in-memory lanes (series.py, lanes.py); firing alerts in Redis
-    the timer         -> both: due watches claimed from Redis, every lane checked at once
+    metric samples    -> thresholds.py over in-memory lanes (series.py, lanes.py), and predictions.py over
+                         the trends of the series worth predicting, baselines.py over anomaly baselines;
+                         their firing alerts in Redis
+    log lines         -> log_signatures.py: templates mined per stream, bursts of failure signatures
+    the timer         -> all of them: due watches claimed from Redis, every lane checked at once
 """
 
 from __future__ import annotations
@@ -11,8 +14,12 @@ from __future__ import annotations
 import datetime as dt
 
 from healer_common.alerts import Alert
-from healer_common.events import ConditionEvent, MetricBatchEvent, MetricEvent, MetricSample
+from healer_common.events import ConditionEvent, LogEvent, MetricBatchEvent, MetricEvent, MetricSample
+from services.detector.baseline_store import BaselineStore
+from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
+from services.detector.log_signatures import LogSignatures
+from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
 from services.detector.series_alert_store import FiringSeriesAlerts
 from services.detector.thresholds import ThresholdEngine
@@ -22,21 +29,37 @@ from services.detector.watch_store import WatchStore
 class Evaluation:
     def __init__(
         self,
+        *,
         catalogue: ConditionCatalogue,
         book: RuleBook,
         watches: WatchStore,
         thresholds: ThresholdEngine,
+        predictions: PredictionEngine,
+        baselines: BaselineEngine,
+        logs: LogSignatures,
         series_alerts: FiringSeriesAlerts,
+        baseline_store: BaselineStore,
     ) -> None:
         self.catalogue = catalogue
         self.book = book
         self.watches = watches
         self.thresholds = thresholds
+        self.predictions = predictions
+        self.baselines = baselines
+        self.logs = logs
+        self.wanted = dict.fromkeys((*thresholds.by_metric, *baselines.metrics), True)
         self.series_alerts = series_alerts
+        self.baseline_store = baseline_store
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
     async def start(self) -> None:
-        self.thresholds.restore(await self.series_alerts.load())
+        firing = await self.series_alerts.load()
+        self.thresholds.restore(firing)
+        self.predictions.restore(firing)
+        self.baselines.restore(await self.baseline_store.load())
+
+    async def save_baselines(self) -> None:
+        await self.baseline_store.save(self.baselines.snapshot())
 
     async def condition(self, event: ConditionEvent, now: dt.datetime) -> list[Alert]:
         key = object_key(event.cluster, event.data.resource)
@@ -53,20 +76,26 @@ class Evaluation:
             samples = [MetricSample(name=data.name, value=data.value, labels=data.labels, time=event.time)]
         else:
             samples = event.data.samples
-        batches = self.thresholds.index.batch(event.cluster, samples, default_time, self.thresholds.by_metric)
-        alerts = self.thresholds.observe(batches, now)
+        batches = self.thresholds.index.batch(event.cluster, samples, default_time, self.wanted)
+        alerts = self.thresholds.observe(batches, now) + self.predictions.observe(batches, now)
+        alerts += self.baselines.observe(batches, now)
         if alerts:
             await self.series_alerts.record(alerts)
         return alerts
+
+    def log_line(self, event: LogEvent, now: dt.datetime) -> list[Alert]:
+        return self.logs.observe(event, now)
 
     async def tick(self, now: dt.datetime) -> list[Alert]:
         alerts = self.thresholds.tick(now)
         if alerts:
             await self.series_alerts.record(alerts)
+        alerts += self.logs.tick(now)
         for key, fingerprint in await self.watches.claim_due(now):
             async with self.watches.locked(key):
                 watch = await self.watches.one(key, fingerprint)
-                if watch is None:
+                if watch is None:  # forgotten meanwhile: drop its timer too
+                    await self.watches.save(key, {fingerprint: None}, {})
                     continue
                 step = on_due(watch, self.catalogue, now)
                 await self._save(key, step.watches or {fingerprint: watch})

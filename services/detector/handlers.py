@@ -14,6 +14,7 @@ from healer_common.events import (
     ChangeEvent,
     ConditionEvent,
     Event,
+    LogEvent,
     MetricBatchEvent,
     MetricEvent,
 )
@@ -47,11 +48,15 @@ def register(svc: Service, evaluation: Evaluation, tick_s: float) -> None:
     async def metrics(event: MetricBatchEvent | MetricEvent) -> list[Alert]:
         return await evaluation.metrics(event, svc.clock.now())
 
+    async def log_line(event: LogEvent) -> list[Alert]:
+        return evaluation.log_line(event, svc.clock.now())
+
     route: dict[type, Callable[[Any], Awaitable[list[Alert]]]] = {
         AlertmanagerWebhook: webhook,
         ConditionEvent: condition,
         MetricBatchEvent: metrics,
         MetricEvent: metrics,
+        LogEvent: log_line,
         ChangeEvent: forward_change,
     }
 

@@ -82,3 +82,8 @@ def held_for(seconds: float) -> str:
     if seconds < 7_200:
         return f"{seconds / 60:.0f}m"
     return f"{seconds / 3_600:.1f}h"
+
+
+def utc_at(seconds: float) -> dt.datetime:
+    """A sample's unix time as the aware UTC datetime alerts carry."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)

@@ -20,7 +20,7 @@ import numpy as np
 
 from healer_common.alerts import CATALOGUE, Alert, Evidence, Severity, alert_fingerprint
 from services.detector.lanes import Ints, Lanes, Transitions
-from services.detector.raising import escalated_alert, firing_alert, held_for, resolved_alert
+from services.detector.raising import escalated_alert, firing_alert, held_for, resolved_alert, utc_at
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule
 from services.detector.series import MetricBatch, SeriesIndex, resource_of
@@ -35,10 +35,6 @@ class RuleLanes:
     lane_of: Ints = field(default_factory=lambda: np.full(0, -1, np.int64))
     severities: list[Severity] = field(default_factory=list)
     alerts: dict[int, Alert] = field(default_factory=dict)
-
-
-def _utc(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
 class ThresholdEngine:
@@ -114,7 +110,7 @@ class ThresholdEngine:
         alerts = []
         for kind, positions in (("fire", moved.fire), ("escalate", moved.escalate), ("resolve", moved.resolve)):
             for position in positions:
-                lane, at = int(lanes[position]), _utc(float(moved.at[position]))
+                lane, at = int(lanes[position]), utc_at(float(moved.at[position]))
                 alert = self._transition(book, lane, kind, at=at, cause=f"{cause}-{at.isoformat()}", now=now)
                 if alert is not None:
                     alerts.append(alert)

@@ -4,7 +4,8 @@ One hash per object (`detector:watch:<cluster>/<Kind>/<ns>/<name>`, field = fing
 as JSON), so a recovery finds every watch of its object in one read; and one sorted set of timers
 (`detector:due`, member `<object key>|<fingerprint>`, score = due time) that the periodic evaluation reads.
 A replica claims a due timer by removing it (ZREM returns 1 to one replica only), so two replicas never
-fire the same watch twice; the alert's stable event id covers the rest.
+fire the same watch twice, and puts it back `LEASE_S` later: if the replica dies before saving the watch's
+next timer, another replica takes the timer up then. The alert's stable event id covers the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from healer_common.state import KeySpace
 from services.detector.held_conditions import Watch
 
 DUE_BATCH = 500
+LEASE_S = 30.0
 
 
 class WatchStore:
@@ -70,6 +72,7 @@ class WatchStore:
         won = []
         for member in members:
             if await self._redis.zrem(self._due, str(member)):
+                await self._redis.zadd(self._due, {str(member): now.timestamp() + LEASE_S})
                 object_key, _, fingerprint = str(member).rpartition("|")
                 won.append((object_key, fingerprint))
         return won

@@ -24,10 +24,11 @@ from services.notifier.journal import Journal
 
 QUIET_STATES = frozenset({"planned"})
 """Remediation states nobody needs to hear about (the next state follows at once)."""
-INCIDENT_WAIT_S = 8.0
-INCIDENT_RETRY_S = 3.0
+INCIDENT_WAIT_S = 24.0
+INCIDENT_RETRY_S = 6.0
 """A remediation step that overtook its incident (two consumers) is redelivered every INCIDENT_RETRY_S until
-INCIDENT_WAIT_S after it was published, then goes alone: well inside the consumer's five deliveries."""
+INCIDENT_WAIT_S after it was published, then goes alone: inside the consumer's five deliveries, and long
+enough for an incident held up by a loaded machine (8 s was seen to be too short)."""
 RETRY_ESCALATION_S = 5.0
 
 

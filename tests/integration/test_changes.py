@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from healer_common.busclient import BusClient
 from healer_common.streams import EVENTS
-from healer_common.testing import ServiceRunner, recording
+from healer_common.testing import ServiceRunner, eventually, recording
 
 pytestmark = pytest.mark.integration
 
@@ -45,11 +46,21 @@ async def test_a_deploy_is_forwarded_once_to_its_clusters_change_subject(
             await bus.publish_raw(bus.space.custom_events("argocd"), change("deploy-42"))
         forwarded = await seen.wait_for(lambda m: True, what="forwarded change")
         await bus.publish_raw(bus.space.custom_events("argocd"), change("deploy-43"))
-        await seen.wait_count(lambda m: True, 2)
+        await seen.wait_for(lambda m: json.loads(m.data)["id"] == "deploy-43", what="the next change forwarded")
 
     assert forwarded.subject == bus.space.changes("prod-eu-1")
     body = json.loads(forwarded.data)
     assert body["data"]["to"] == "v1.5.0"
     assert body["data"]["from"] == "v1.4.2"
-    stored = [m async for m in bus.history(EVENTS, since, filter_subject=bus.space.all_changes)]
-    assert [json.loads(m.data)["id"] for m in stored] == ["deploy-42", "deploy-43"], "the retry is stored once"
+
+    async def stored() -> list[str]:
+        return [
+            json.loads(m.data)["id"] async for m in bus.history(EVENTS, since, filter_subject=bus.space.all_changes)
+        ]
+
+    await eventually(lambda: stored_count(stored, 2), what="both changes stored")
+    assert await stored() == ["deploy-42", "deploy-43"], "the retry is stored once"
+
+
+async def stored_count(stored: Callable[[], Awaitable[list[str]]], count: int) -> bool:
+    return len(await stored()) >= count

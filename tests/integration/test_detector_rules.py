@@ -20,9 +20,12 @@ from healer_common.bus import Service
 from healer_common.busclient import BusClient
 from healer_common.clock import ManualClock
 from healer_common.settings import Settings
+from healer_common.state import KeySpace, connect_redis
 from healer_common.streams import DETECTOR_EVENTS
 from healer_common.testing import Recorder, consumer_drained, eventually, recording
+from services.detector.anomaly import AnomalyScorer
 from services.detector.app import compose
+from services.detector.baseline_store import BaselineStore
 from services.detector.evaluation import Evaluation
 from tests.unit.detector_cases import CASES, Case, Signal
 
@@ -134,3 +137,61 @@ async def test_each_rule_fires_after_its_hold_resolves_and_does_not_flap(
             await detector.advance(5)
         assert len(alerts_of(seen, case)) <= 5, alerts_of(seen, case)
         assert alerts_of(seen, case)[-1] == (case.alert_id, "firing")
+
+
+async def test_a_burst_of_connection_failures_in_logs_raises_h5_through_the_service(
+    detector: RunningDetector, bus: BusClient
+) -> None:
+    async with recording(bus, bus.space.all_alerts) as seen:
+        for attempt in range(6):
+            line = f"dial tcp 10.0.0.{attempt}:5432: connect: connection refused (attempt {attempt})"
+            body: dict[str, Any] = {
+                "specversion": "1.0",
+                "id": uuid.uuid4().hex,
+                "source": "loki",
+                "type": "healer.log.v1",
+                "time": detector.clock.now().isoformat(),
+                "data": {"line": line, "level": "error", "labels": {"namespace": "cto", "app": "api"}},
+            }
+            await bus.publish_raw(bus.space.events("loki", "log"), json.dumps(body).encode(), {})
+        await seen.wait_count(lambda m: json.loads(m.data)["status"] == "firing", 1)
+
+        (alert,) = seen.bodies()
+        assert (alert["alert_id"], alert["resource"]["name"]) == ("H5", "api")
+        assert alert["evidence"][0]["kind"] == "log"
+        await detector.advance(400)
+        await seen.wait_count(lambda m: json.loads(m.data)["status"] == "resolved", 1)
+
+
+async def test_a_filling_volume_is_predicted_before_it_fills_through_the_service(
+    detector: RunningDetector, bus: BusClient
+) -> None:
+    labels = {"namespace": "cto", "persistentvolumeclaim": "data-0"}
+    async with recording(bus, bus.space.all_alerts) as seen:
+        for minute in range(40):  # 50 % + 0.5 %/min: 80 % at minute 60
+            await detector.report(Signal(labels, metric="pvc_usage_ratio", value=0.5 + 0.005 * minute))
+            await detector.advance(60)
+        await seen.wait_count(lambda m: json.loads(m.data)["labels"].get("predicted") == "true", 1)
+
+    (predicted,) = seen.bodies()
+    assert (predicted["alert_id"], predicted["status"], predicted["severity"]) == ("H2", "firing", "warning")
+    assert predicted["labels"]["predicted_crossing"] > detector.clock.now().isoformat()
+
+
+async def test_anomaly_baselines_are_kept_in_redis_for_the_next_detector(
+    detector: RunningDetector, bus: BusClient, healer_settings: Settings
+) -> None:
+    labels = {"namespace": "cto", "queue": "builds"}
+    for depth in (40, 42, 39, 41):
+        await detector.report(Signal(labels, metric="queue_depth", value=depth))
+    await detector.settled()
+
+    await detector.evaluation.save_baselines()
+
+    redis = connect_redis(healer_settings)
+    try:
+        saved = await BaselineStore(redis, KeySpace(healer_settings.redis.key_prefix)).load()
+    finally:
+        await redis.aclose()
+    (state,) = saved.values()
+    assert AnomalyScorer.from_state(state).seen == 4

@@ -143,7 +143,9 @@ async def test_a_workflow_failure_opens_one_github_issue_comments_on_it_and_clos
 
     await bus.publish(revision("opened", 1, alert_id="A7"))
     await publish_steps(bus, "running")
-    await eventually(lambda: http_peer.received("POST", f"{GH_ISSUES}/42/comments"), what="a comment on the step")
+    await eventually(
+        lambda: http_peer.received("POST", f"{GH_ISSUES}/42/comments"), timeout=60, what="a comment on the step"
+    )
     await bus.publish(revision("resolved", 2, alert_id="A7"))
     await eventually(lambda: http_peer.received("PATCH", f"{GH_ISSUES}/42"), what="the issue closed")
 

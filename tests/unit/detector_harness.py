@@ -12,7 +12,9 @@ from healer_common.alerts import Alert
 from healer_common.clock import ManualClock
 from healer_common.detector_settings import DetectorSettings
 from healer_common.events import EVENT_ADAPTER, ConditionEvent, MetricBatchEvent, ResourceRef
+from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
+from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES, METRIC_RULES
 from services.detector.series import SeriesIndex
@@ -66,7 +68,11 @@ class Detector:
         self.book = RuleBook(self.settings)
         self.catalogue = ConditionCatalogue.build(CONDITION_RULES, self.settings)
         self.watches: dict[str, dict[str, Watch]] = {}
-        self.engine = ThresholdEngine(METRIC_RULES, self.book, SeriesIndex(), self.settings.stale_after_s)
+        index = SeriesIndex()
+        self.engine = ThresholdEngine(METRIC_RULES, self.book, index, self.settings.stale_after_s)
+        self.predictions = PredictionEngine(METRIC_RULES, self.book, index, self.settings.trend)
+        self.baselines = BaselineEngine(METRIC_RULES, index, self.settings.anomaly)
+        self.wanted = dict.fromkeys((*self.engine.by_metric, *self.baselines.metrics), True)
         self.published: list[Alert] = []
 
     def condition(
@@ -91,8 +97,9 @@ class Detector:
     def metrics(self, samples: list[tuple[str, float, dict[str, str]]]) -> list[Alert]:
         event = metrics_event(samples, self.clock.now())
         now = self.clock.now()
-        batches = self.engine.index.batch("default", event.data.samples, now.timestamp(), self.engine.by_metric)
-        return self._publish(self.engine.observe(batches, now))
+        batches = self.engine.index.batch("default", event.data.samples, now.timestamp(), self.wanted)
+        alerts = self.engine.observe(batches, now) + self.predictions.observe(batches, now)
+        return self._publish(alerts + self.baselines.observe(batches, now))
 
     def advance(self, seconds: float, step_s: float = 1.0) -> list[Alert]:
         """Move the clock, running the timer every `step_s` as the service's periodic evaluation does."""

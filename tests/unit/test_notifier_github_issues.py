@@ -56,3 +56,17 @@ def test_a_recent_open_issue_of_the_same_alert_takes_a_comment_instead_of_a_twin
 
     assert choose_issue(issues, "fp-1", T0, WINDOW) == 3
     assert choose_issue(issues, "fp-1", T0 + dt.timedelta(minutes=2), WINDOW) is None, "31 minutes old: a new issue"
+
+
+def test_only_news_of_the_failure_opens_an_issue_a_lone_step_or_ack_does_not() -> None:
+    from healer_common.notifications import Notification  # noqa: PLC0415
+    from services.notifier.channels.github_issues import opens_issue  # noqa: PLC0415
+
+    def note(kind: str) -> Notification:
+        return Notification(notification_id="n", kind=kind, incident_id="i", title="t", text="x")
+
+    assert opens_issue(note("incident_opened"))
+    assert opens_issue(note("incident_updated"))
+    assert not opens_issue(note("remediation"))
+    assert not opens_issue(note("incident_acknowledged"))
+    assert not opens_issue(note("incident_resolved"))

@@ -69,10 +69,10 @@ class GitHubChannel:
                 await self._comment(number, notification)
                 await self._request("PATCH", f"issues/{number}", {"state": "closed", "state_reason": "completed"})
             return
-        if number is None:
-            await self._open(notification, alert_id)
-        else:
+        if number is not None:
             await self._comment(number, notification)
+        elif issues.opens_issue(notification):
+            await self._open(notification, alert_id)
 
     def _index(self, notification: Notification) -> str:
         return self._keys("notifier", "github", self._repo, notification.incident_id or "")

@@ -33,6 +33,15 @@ def workflow_alert(notification: Notification) -> str | None:
     return alert_id if entry is not None and entry.family == "agent-workflow" else None
 
 
+OPENING_KINDS = frozenset({"incident_opened", "incident_updated", "escalation"})
+
+
+def opens_issue(notification: Notification) -> bool:
+    """Only news of the failure itself opens an issue: a remediation step or an acknowledgement that finds no
+    issue (its incident was not heard of, or came late) is not a workflow failure of its own."""
+    return notification.kind in OPENING_KINDS
+
+
 def issue_title(notification: Notification, alert_id: str) -> str:
     pod = notification.labels.get("pod") or (notification.target or "").rsplit("/", 1)[-1] or notification.cluster
     return f"[HEAL-{alert_id}] {CATALOGUE[alert_id].name}: {pod}"

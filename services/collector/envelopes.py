@@ -1,0 +1,67 @@
+"""Emissions as CloudEvents on `healer.events.<source>.<kind>`, each naming its cluster.
+
+    conditions -> healer.condition.v1 on .condition, one event each, in order
+    samples    -> healer.metrics.v1 on .metrics, batched (at most `BATCH` samples per event)
+    changes    -> healer.change.v1 on .change (the detector forwards them on healer.changes.<cluster>)
+    logs       -> healer.log.v1 on .log
+
+Ids (the `Nats-Msg-Id`): a change or a log line is identified by what it is (its key), so the same rollout
+or line read twice is stored once; a condition transition is new by construction (transitions.py emits it
+once), so its id is fresh, and fixed for the retries of its publish. Pure: outbox.py publishes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from healer_common.codec import encode
+from healer_common.events import (
+    ChangeEvent,
+    ConditionEvent,
+    LogEvent,
+    MetricBatchData,
+    MetricBatchEvent,
+)
+from healer_common.messages import new_id, stable_id
+from healer_common.subjects import SubjectSpace
+from services.collector.observations import Emission
+
+BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Envelope:
+    subject: str
+    body: bytes
+    msg_id: str
+    kind: str
+
+
+def producer(source: str) -> str:
+    """The CloudEvents `source` attribute of what the collector publishes for one of its sources."""
+    return f"/healer/collector/{source}"
+
+
+def envelopes(
+    space: SubjectSpace, cluster: str, source: str, emission: Emission, now: dt.datetime
+) -> Iterator[Envelope]:
+    common = {"specversion": "1.0", "source": producer(source), "time": now, "cluster": cluster}
+    for observation in emission.conditions:
+        event_id = new_id()
+        event = ConditionEvent(type="healer.condition.v1", id=event_id, data=observation.condition, **common)
+        yield Envelope(space.events(source, "condition"), encode(event), event_id, "condition")
+    for change in emission.changes:
+        event_id = stable_id(cluster, "change", change.key)
+        deliberate = ChangeEvent(type="healer.change.v1", id=event_id, data=change.data, **common)
+        yield Envelope(space.events(source, "change"), encode(deliberate), event_id, "change")
+    for start in range(0, len(emission.samples), BATCH):
+        batch = MetricBatchData(samples=emission.samples[start : start + BATCH])
+        event_id = new_id()
+        metrics = MetricBatchEvent(type="healer.metrics.v1", id=event_id, data=batch, **common)
+        yield Envelope(space.events(source, "metrics"), encode(metrics), event_id, "metrics")
+    for record in emission.logs:
+        event_id = stable_id(cluster, "log", record.key)
+        line = LogEvent(type="healer.log.v1", id=event_id, data=record.data, **{**common, "time": record.time})
+        yield Envelope(space.events(source, "log"), encode(line), event_id, "log")

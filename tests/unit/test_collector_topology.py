@@ -1,0 +1,53 @@
+"""Where a pod or a PVC sits, so any source's signal about it carries the labels root causes are ranked by."""
+
+from __future__ import annotations
+
+from services.collector.sources import samples
+from services.collector.topology import Topology
+
+
+def test_a_pod_resolves_its_deployment_even_when_the_replicaset_comes_later() -> None:
+    topology = Topology()
+    topology.observe_pod(("cto", "api-7d9-x2"), samples.pod("api-7d9-x2", owner=("ReplicaSet", "api-7d9")))
+
+    before = topology.pod_labels(("cto", "api-7d9-x2"))
+    topology.observe_replicaset(("cto", "api-7d9"), samples.replicaset("api-7d9", "api"))
+    after = topology.pod_labels(("cto", "api-7d9-x2"))
+
+    assert "deployment" not in before
+    assert after["deployment"] == "api"
+    assert after["node"] == "node-1"
+
+
+def test_a_statefulset_pod_names_its_statefulset() -> None:
+    topology = Topology()
+    topology.observe_pod(("cto", "pg-0"), samples.pod("pg-0", owner=("StatefulSet", "pg")))
+
+    assert topology.pod_labels(("cto", "pg-0"))["statefulset"] == "pg"
+
+
+def test_a_pvc_knows_the_pods_that_mount_it_and_its_node() -> None:
+    topology = Topology()
+    topology.observe_pvc(("cto", "data-pg-0"), samples.pvc("data-pg-0", node_name="node-3"))
+    topology.observe_pod(("cto", "pg-0"), samples.pod("pg-0", claims=("data-pg-0",)))
+    topology.observe_pod(("cto", "backup"), samples.pod("backup", claims=("data-pg-0",)))
+    topology.forget_pod(("cto", "backup"))
+
+    assert topology.pvc_labels(("cto", "data-pg-0")) == {"mounted_by": "pg-0", "node": "node-3"}
+
+
+def test_samples_from_other_sources_are_enriched_but_keep_their_own_labels() -> None:
+    topology = Topology()
+    topology.observe_pod(("cto", "rex-1"), samples.pod("rex-1", node="node-9", labels={"agent": "5DLabs-Rex"}))
+
+    enriched = topology.enrich({"namespace": "cto", "pod": "rex-1", "container": "rex", "node": "from-prometheus"})
+    untouched = topology.enrich({"queue": "builds"})
+
+    assert enriched == {
+        "namespace": "cto",
+        "pod": "rex-1",
+        "container": "rex",
+        "node": "from-prometheus",
+        "agent": "5DLabs-Rex",
+    }
+    assert untouched == {"queue": "builds"}

@@ -1,0 +1,138 @@
+"""Log patterns as the on-call engineer meets them (synthetic logs, written here): lines of one event share a
+template whatever their values and header, different events do not; a burst of connection failures raises
+H5 for the stream and quiet resolves it; ordinary chatter raises nothing; and `healer detect log-templates`
+writes LogHub's shape, one row per line, in order.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from healer_cli.main import app
+from healer_common.detector_settings import LogSettings
+from healer_common.events import EVENT_ADAPTER, LogEvent
+from services.detector.log_signatures import LogSignatures
+from services.detector.log_templates import LogTemplates, mask
+
+T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+
+
+def synthetic_log(count: int, seed: int = 1) -> list[tuple[str, str]]:
+    """(line, event name) pairs in a log4j-like shape with varying values."""
+    rng = random.Random(seed)
+    events: dict[str, Callable[[], str]] = {
+        "start": lambda: f"Starting worker {rng.randint(1, 99)} on port {rng.randint(1024, 65535)}",
+        "fetch": lambda: f"Fetched {rng.randint(1, 10_000)} rows from table orders in {rng.random():.3f} s",
+        "peer": lambda: f"Connected to peer 10.0.{rng.randint(0, 255)}.{rng.randint(0, 255)}:{rng.randint(1, 9999)}",
+        "block": lambda: f"Received block blk_{rng.randint(-(10**12), 10**12)} of size {rng.randint(1, 10**8)}",
+        "stop": lambda: "Shutting down gracefully",
+    }
+    lines = []
+    for i in range(count):
+        name = rng.choice(list(events))
+        stamp = (T0 + dt.timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
+        level = rng.choice(["INFO", "WARN"])
+        lines.append((f"{stamp} {level} [main] com.example.Worker: {events[name]()}", name))
+    return lines
+
+
+def test_lines_of_one_event_share_a_template_and_different_events_do_not() -> None:
+    miner = LogTemplates()
+    groups: dict[str, set[int]] = {}
+    for line, name in synthetic_log(400):
+        groups.setdefault(name, set()).add(miner.add(line).template_id)
+
+    assert all(len(ids) == 1 for ids in groups.values()), groups
+    assert len({next(iter(ids)) for ids in groups.values()}) == len(groups)
+
+
+def test_syslog_headers_are_learnt_and_stripped() -> None:
+    miner = LogTemplates()
+    for i in range(250):
+        miner.add(f"Jun {1 + i % 28} 10:{i % 60:02d}:00 host{i % 7} sshd[{1000 + i}]: Accepted password for user{i}")
+
+    template = miner.add("Jun 30 11:00:00 host3 sshd[42]: Accepted password for admin")
+
+    assert template.text == "Accepted password for <*>"
+
+
+def test_masks_hide_values_not_words() -> None:
+    assert mask("GET /api/v1/users/42 from 192.168.1.20:5432 took 0x1f ms") == "GET <*> from <*> took <*> ms"
+    assert mask("retrying in 5 seconds (attempt 3)") == "retrying in <*> seconds (attempt <*>)"
+    written_out = "connection from 10.1.2.3 (host.example.org) at Fri Jul 1 09:00:00 2005"
+    assert mask(written_out) == "connection from <*> (<*>) at <*>"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=200), min_size=1, max_size=30))
+def test_any_line_gets_a_template(lines: list[str]) -> None:
+    miner = LogTemplates()
+    for line in lines:
+        assert miner.add(line).template_id >= 1
+
+
+def log_event(line: str, seconds: float, app_name: str = "gateway") -> LogEvent:
+    body = {
+        "specversion": "1.0",
+        "id": f"l-{seconds}",
+        "source": "loki",
+        "type": "healer.log.v1",
+        "time": (T0 + dt.timedelta(seconds=seconds)).isoformat(),
+        "data": {"line": line, "level": "error", "labels": {"namespace": "cto", "app": app_name}},
+    }
+    event = EVENT_ADAPTER.validate_python(body)
+    assert isinstance(event, LogEvent)
+    return event
+
+
+def test_a_burst_of_connection_failures_raises_h5_and_quiet_resolves_it() -> None:
+    signatures = LogSignatures(LogSettings())
+    alerts = []
+    for i in range(8):
+        line = f"dial tcp 10.0.3.{i}:6379: connect: connection refused (attempt {i})"
+        alerts += signatures.observe(log_event(line, i * 5.0), T0 + dt.timedelta(seconds=i * 5))
+
+    (fired,) = alerts
+    assert (fired.alert_id, fired.status) == ("H5", "firing")
+    assert fired.resource is not None
+    assert str(fired.resource) == "deployment cto/gateway"
+    assert fired.evidence[0].kind == "log"
+    assert "connection refused" in fired.labels["signature"]
+
+    assert signatures.tick(T0 + dt.timedelta(seconds=100)) == []
+    (resolved,) = signatures.tick(T0 + dt.timedelta(seconds=35 + 300))
+    assert (resolved.status, resolved.fingerprint) == ("resolved", fired.fingerprint)
+
+
+def test_ordinary_chatter_raises_nothing() -> None:
+    signatures = LogSignatures(LogSettings())
+    alerts = []
+    for i, (line, _) in enumerate(synthetic_log(300)):
+        alerts += signatures.observe(log_event(line, float(i)), T0 + dt.timedelta(seconds=i))
+
+    assert alerts == []
+
+
+def test_detect_log_templates_writes_loghub_shape(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    lines = synthetic_log(120, seed=2)
+    log.write_text("\n".join(line for line, _ in lines) + "\n")
+    output = tmp_path / "structured.csv"
+
+    result = CliRunner().invoke(app, ["detect", "log-templates", "--input", str(log), "--output", str(output)])
+
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(output.read_text().splitlines()))
+    assert [r["LineId"] for r in rows] == [str(i) for i in range(1, 121)]
+    by_event: dict[str, set[str]] = {}
+    for row, (_, name) in zip(rows, lines, strict=True):
+        by_event.setdefault(name, set()).add(row["EventId"])
+    assert all(len(ids) == 1 for ids in by_event.values())

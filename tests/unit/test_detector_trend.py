@@ -1,0 +1,148 @@
+"""Trend prediction as the on-call engineer relies on it: a filling volume is announced before it is full,
+with an honest crossing time; noise, outliers, a level shift and a daily swing are not mistaken for a fill;
+a prediction is withdrawn when the trend turns; and `healer detect trend` says the same thing row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from healer_cli.main import app
+from healer_common.detector_settings import DetectorSettings
+from services.detector.trend import DAY_S, TrendAnalysis, TrendParams, TrendTracker
+from tests.unit.detector_harness import Detector
+
+T0 = 1_767_600_000.0  # a Monday, 09:00 UTC
+MINUTE = 60.0
+PVC = {"namespace": "cto", "persistentvolumeclaim": "data-0"}
+
+
+def run(values: np.ndarray, threshold: float = 80.0) -> list[TrendAnalysis]:
+    tracker = TrendTracker(TrendParams(threshold=threshold))
+    found = []
+    for i, value in enumerate(values):
+        if (analysis := tracker.observe(T0 + i * MINUTE, float(value))) is not None:
+            found.append(analysis)
+    return found
+
+
+def test_a_steady_fill_is_predicted_to_cross_close_to_when_it_does() -> None:
+    rng = np.random.default_rng(1)
+    minutes = np.arange(400)
+    truth = T0 + 380 * MINUTE  # 40 % + 0.1 %/min reaches 78 % at minute 380
+    analyses = run(40 + 0.1 * minutes + rng.normal(0, 0.3, minutes.size), threshold=78)
+
+    (last,) = [a for a in analyses if a.time == T0 + 365 * MINUTE]  # a quarter of an hour before
+
+    assert last.crossing is not None
+    assert abs(last.crossing - truth) < 5 * MINUTE
+    assert last.rate_per_minute == pytest_approx(0.1, 0.02)
+    assert last.confidence > 0.9
+    assert last.time_to_threshold_s is not None
+
+
+def pytest_approx(value: float, tolerance: float) -> object:
+    import pytest  # noqa: PLC0415 - only this helper needs it
+
+    return pytest.approx(value, abs=tolerance)
+
+
+def test_noise_and_outliers_on_a_flat_series_predict_nothing() -> None:
+    rng = np.random.default_rng(2)
+    values = 70 + rng.normal(0, 2, 2_000)
+    values[rng.random(values.size) < 0.02] += 25
+
+    assert [a for a in run(values) if a.crossing is not None] == []
+
+
+def test_a_level_shift_is_not_mistaken_for_a_fill() -> None:
+    rng = np.random.default_rng(3)
+    values = np.where(np.arange(600) < 300, 50.0, 74.0) + rng.normal(0, 0.3, 600)
+
+    assert [a for a in run(values) if a.crossing is not None] == []
+
+
+def test_a_daily_swing_below_the_threshold_is_expected_not_extrapolated() -> None:
+    rng = np.random.default_rng(4)
+    minutes = np.arange(int(3 * DAY_S / MINUTE))
+    values = 55 + 22 * np.sin(2 * np.pi * minutes * MINUTE / DAY_S) + rng.normal(0, 0.3, minutes.size)
+
+    third_day = [a for a in run(values) if a.time >= T0 + 2 * DAY_S]
+
+    assert third_day
+    assert [a for a in third_day if a.crossing is not None] == []
+    assert "seasonal" in {a.model for a in third_day}  # yesterday's shape is known and used
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=150))
+def test_any_series_gets_a_well_formed_answer(values: list[float]) -> None:
+    for analysis in run(np.array(values)):
+        assert 0.0 <= analysis.confidence <= 1.0
+        assert analysis.crossing is None or analysis.crossing >= analysis.time
+
+
+def test_a_filling_pvc_raises_a_predicted_h2_that_the_real_one_then_replaces() -> None:
+    detector = Detector()
+    alerts = []
+    for minute in range(90):  # 50 % + 0.5 %/min: crosses 80 % at minute 60
+        alerts += detector.metric("pvc_usage_ratio", 0.50 + 0.005 * minute, PVC) + detector.advance(MINUTE)
+
+    predicted = [a for a in alerts if a.predicted]
+    real = [a for a in alerts if not a.predicted]
+    assert [(a.alert_id, a.status, a.severity) for a in predicted] == [
+        ("H2", "firing", "warning"),
+        ("H2", "resolved", "warning"),
+    ]
+    assert predicted[0].starts_at < real[0].starts_at
+    assert float(predicted[0].labels["confidence"]) >= 0.6
+    assert "predicted_crossing" in predicted[0].labels
+    assert predicted[0].fingerprint != real[0].fingerprint
+    assert predicted[1].evidence[-1].summary.startswith("came true")
+
+
+def test_a_prediction_is_withdrawn_when_the_fill_stops() -> None:
+    detector = Detector()
+    alerts = []
+    for minute in range(120):
+        usage = 0.50 + 0.005 * min(minute, 45)  # fills to 72.5 %, then stays
+        alerts += detector.metric("pvc_usage_ratio", usage, PVC) + detector.advance(MINUTE)
+
+    statuses = [(a.status, a.predicted) for a in alerts]
+    assert statuses == [("firing", True), ("resolved", True)]
+    assert alerts[1].evidence[-1].summary.startswith("withdrawn")
+
+
+def test_a_volume_far_below_its_threshold_is_not_followed() -> None:
+    detector = Detector(DetectorSettings())
+    for minute in range(120):
+        detector.metric("pvc_usage_ratio", 0.05 + 0.002 * minute, PVC)
+        detector.advance(MINUTE)
+
+    assert detector.published == []
+
+
+def test_detect_trend_writes_one_row_per_input_row(tmp_path: Path) -> None:
+    series = tmp_path / "series.csv"
+    rows = [("timestamp", "value")] + [
+        (f"2026-01-05 {9 + m // 60:02d}:{m % 60:02d}:00", f"{40 + 0.1 * m:.2f}") for m in range(400)
+    ]
+    series.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    output = tmp_path / "predictions.csv"
+
+    result = CliRunner().invoke(
+        app, ["detect", "trend", "--input", str(series), "--threshold", "78", "--output", str(output)]
+    )
+
+    assert result.exit_code == 0, result.output
+    written = list(csv.DictReader(output.read_text().splitlines()))
+    assert [r["timestamp"] for r in written] == [r[0] for r in rows[1:]]
+    assert written[0]["predicted_crossing"] == ""
+    assert written[370]["predicted_crossing"].startswith("2026-01-05 15:")  # 40 + 0.1 m = 78 at 15:20
+    assert float(written[370]["confidence"]) > 0.9
