@@ -4,9 +4,10 @@ incident scales the Deployment up (each pod then leaks at half the rate); once t
 verified, and when the rollback window ends the Deployment is scaled back down. Every step is audited, and
 told by the notifier.
 
-Until the collector reads clusters (its own issue), the test reports what it would: each OOMKill of a
-rex-worker container as an `OOMKilled` condition, a pod that is gone as `Recovered`, and a pod that has stayed
-up for a while since its last kill as `Ready`.
+The test reports the pods as the collector does (an `OOMKilled` condition for each kill, `Ready` once a pod
+has stayed up a while since), plus one thing the collector does not do yet: a pod that is gone is reported
+`Recovered`. Without that, the alert of a pod a restart replaced never resolves, and no restart could ever
+be verified (told to the lead: the collector's pod tracker emits nothing on removal).
 """
 
 from __future__ import annotations
