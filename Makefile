@@ -56,6 +56,7 @@ bench: install ## run the benchmarks and print their figures (never part of `mak
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/correlator.py
+	$(BIN)/python bench/remediator.py
 
 clean: ## remove the venv, caches and local data of `make run`
 	rm -rf $(VENV) .healer .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

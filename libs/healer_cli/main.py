@@ -8,7 +8,23 @@ from typing import Annotated
 
 import typer
 
-from healer_cli import ack, analyze, config, detect, emit, history, memory, sandbox, schema, silence, status, watch
+from healer_cli import (
+    ack,
+    analyze,
+    audit,
+    config,
+    detect,
+    emit,
+    history,
+    memory,
+    playbooks,
+    remediation,
+    sandbox,
+    schema,
+    silence,
+    status,
+    watch,
+)
 from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
 from healer_common.bus import VERSION
 
@@ -28,6 +44,9 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(silence.app, name="silence")
 app.command("history")(history.command)
 app.add_typer(detect.app, name="detect")
+app.add_typer(playbooks.app, name="playbooks")
+remediation.register(app)
+audit.register(app)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from pydantic import BaseModel, TypeAdapter
 from healer_common.alerts import Alert
 from healer_common.events import EVENT_ADAPTER, AlertmanagerWebhook
 from healer_common.incidents import Incident, IncidentAck
-from healer_common.remediations import ApprovalDecision, Remediation
+from healer_common.remediations import ApprovalDecision, PlaybookRunRequest, Remediation
 
 SCHEMAS: dict[str, type[BaseModel] | TypeAdapter[Any]] = {
     "event.schema.json": EVENT_ADAPTER,
@@ -22,6 +22,7 @@ SCHEMAS: dict[str, type[BaseModel] | TypeAdapter[Any]] = {
     "incident.schema.json": Incident,
     "remediation.schema.json": Remediation,
     "approval.schema.json": ApprovalDecision,
+    "playbook-run.schema.json": PlaybookRunRequest,
     "ack.schema.json": IncidentAck,
 }
 TITLES = {

@@ -360,7 +360,9 @@ class Service:
         self._redis_ok = True
 
     async def _tick(self, seconds: float, fn: Periodic) -> None:
-        while True:
+        # Checks the stop flag too: Python 3.11's wait_for (used by nats-py) can swallow a cancellation that
+        # lands as its inner call completes, and a periodic task must not outlive its service for that.
+        while not self._stop.is_set():
             try:
                 await fn()
             except asyncio.CancelledError:

@@ -5,6 +5,14 @@ State machine (each transition is published and audited):
     planned -> awaiting_approval -> approved | denied
     planned | approved -> running -> acted -> succeeded | failed -> rolled_back
     any -> skipped (a guard, a limit or the kill switch said no; the reason says which)
+
+A run is republished whole on every change (`revision` grows, `event_id` is unique per revision), like an
+incident: a run that restarts a pod and then scales its Deployment publishes `acted` twice, and a successful
+run whose temporary scale-up is undone when its rollback window ends publishes `succeeded` again with the
+scale-down as its last step. Consumers that de-duplicate key on (remediation_id, revision).
+
+Steps whose action is `notify` carry a message for people in `detail`; a step whose action is `escalate`
+asks the notifier to page the next level now.
 """
 
 from __future__ import annotations
@@ -57,6 +65,20 @@ class RemediationStep(Frozen):
     finished_at: AwareDatetime | None = None
 
 
+class ApprovalRequest(Frozen):
+    """What a run waiting for approval asks, and what happens when nobody answers."""
+
+    action: str = Field(description="the action type that needs a human's yes, e.g. rollback_deployment")
+    target: ResourceRef | None = None
+    summary: str = Field(description="what would be done, e.g. 'roll deployment cto/gw back to revision 4'")
+    api_calls: list[str] = Field(default_factory=list, description="the exact calls it would make")
+    expires_at: AwareDatetime
+    on_timeout: Literal["approve", "deny"]
+    answer_with: list[str] = Field(
+        default_factory=list, description="ways to answer, e.g. 'healer approve <id>', 'POST /approvals/<id>'"
+    )
+
+
 class Remediation(Message):
     """A playbook run against one incident's target."""
 
@@ -71,6 +93,8 @@ class Remediation(Message):
     steps: list[RemediationStep] = Field(default_factory=list)
     reason: str = ""
     requires_approval: bool = False
+    approval: ApprovalRequest | None = Field(default=None, description="set while the run awaits approval")
+    revision: int = Field(default=1, ge=1, description="grows with every publication of this run")
     memory_ids: list[str] = Field(default_factory=list, description="memories that informed this run")
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     started_at: AwareDatetime
@@ -79,6 +103,18 @@ class Remediation(Message):
     @property
     def final(self) -> bool:
         return self.state in FINAL_STATES
+
+
+class PlaybookRunRequest(Message):
+    """Run a playbook by hand (`healer playbooks run NAME --target ...`), through the remediator's guards."""
+
+    request_id: str = Field(min_length=1, max_length=64)
+    playbook: str = Field(min_length=1, max_length=253)
+    target: ResourceRef
+    cluster: str = "default"
+    dry_run: bool = False
+    by: str = Field(min_length=1, max_length=128)
+    reason: str | None = None
 
 
 class ApprovalDecision(Message):

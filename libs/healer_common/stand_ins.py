@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -135,6 +136,15 @@ class KubeEmulator:
 
     def mutating_requests(self) -> list[tuple[str, str]]:
         return [(m, p) for m, p in self.requests() if m in {"POST", "PUT", "PATCH", "DELETE"}]
+
+    def react(self, method: str, path: str | re.Pattern[str], reaction: Callable[[kmock.Request], Any]) -> None:
+        """Answer requests kmock does not serve by itself (the Eviction API, say) with `reaction`, which runs in
+        the emulator's loop and may change its objects (`self.emulator.objects`)."""
+
+        async def install() -> None:
+            self._em()[method, path] << reaction
+
+        self._call(install())
 
     def write_kubeconfig(self, path: Path, context: str = "emulator") -> Path:
         config = {

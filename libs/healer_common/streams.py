@@ -42,9 +42,9 @@ INCIDENTS = StreamSpec(
 )
 REMEDIATIONS = StreamSpec(
     "REMEDIATIONS",
-    lambda s: [f"{s.root}.remediations.>", f"{s.root}.approvals.>"],
+    lambda s: [f"{s.root}.remediations.>", f"{s.root}.approvals.>", f"{s.root}.playbook_runs.>"],
     90 * DAY,
-    "remediation runs and approval answers",
+    "remediation runs, approval answers and requests to run a playbook by hand",
 )
 AUDIT = StreamSpec("AUDIT", lambda s: [f"{s.root}.audit.>"], 365 * DAY, "every decision that acts on the world")
 DLQ = StreamSpec("DLQ", lambda s: [s.all_dlq], 14 * DAY, "input a service could not use, with the reason")
@@ -72,6 +72,7 @@ CORRELATOR_ALERTS = ConsumerSpec("correlator-alerts", ALERTS, lambda s: s.all_al
 CORRELATOR_CHANGES = ConsumerSpec("correlator-changes", EVENTS, lambda s: s.all_changes)
 REMEDIATOR_INCIDENTS = ConsumerSpec("remediator-incidents", INCIDENTS, lambda s: s.all_incidents, ack_wait_s=120.0)
 REMEDIATOR_APPROVALS = ConsumerSpec("remediator-approvals", REMEDIATIONS, lambda s: s.all_approvals)
+REMEDIATOR_RUN_REQUESTS = ConsumerSpec("remediator-run-requests", REMEDIATIONS, lambda s: s.all_playbook_runs)
 NOTIFIER_INCIDENTS = ConsumerSpec("notifier-incidents", INCIDENTS, lambda s: s.all_incidents, ack_wait_s=60.0)
 NOTIFIER_REMEDIATIONS = ConsumerSpec(
     "notifier-remediations", REMEDIATIONS, lambda s: s.all_remediations, ack_wait_s=60.0

@@ -8,6 +8,7 @@
     {root}.acks.<incident id>           incidents.IncidentAck
     {root}.remediations.<state>         remediations.Remediation
     {root}.approvals.<remediation id>   remediations.ApprovalDecision
+    {root}.playbook_runs.<playbook>     remediations.PlaybookRunRequest (`healer playbooks run`)
     {root}.memory.query | .add          memory.MemoryQuery / MemoryAdd (core request/reply, not stored)
     {root}.memory.list | .stats         memory.MemoryListRequest / MemoryStatsRequest (request/reply)
     {root}.memory.predict               memory.PredictionRequest (request/reply): what memory expects next
@@ -34,7 +35,7 @@ from healer_common.health import DeadLetter
 from healer_common.incidents import Incident, IncidentAck
 from healer_common.memory import MemoryAdd, MemoryListRequest, MemoryQuery, MemoryStatsRequest, PredictionRequest
 from healer_common.messages import Message
-from healer_common.remediations import ApprovalDecision, Remediation
+from healer_common.remediations import ApprovalDecision, PlaybookRunRequest, Remediation
 
 _UNSAFE_TOKEN = re.compile(r"[^A-Za-z0-9_-]+")
 ALERTMANAGER_SOURCE = "alertmanager"
@@ -115,6 +116,13 @@ class SubjectSpace:
     def all_approvals(self) -> str:
         return f"{self.root}.approvals.*"
 
+    def playbook_runs(self, playbook: str) -> str:
+        return f"{self.root}.playbook_runs.{subject_token(playbook)}"
+
+    @property
+    def all_playbook_runs(self) -> str:
+        return f"{self.root}.playbook_runs.*"
+
     # memory (request/reply)
     @property
     def memory_query(self) -> str:
@@ -178,6 +186,7 @@ _FAMILY_MODELS: dict[str, type[BaseModel]] = {
     "acks": IncidentAck,
     "remediations": Remediation,
     "approvals": ApprovalDecision,
+    "playbook_runs": PlaybookRunRequest,
     "audit": AuditRecord,
     "dlq": DeadLetter,
 }
@@ -213,6 +222,7 @@ _SUBJECT_OF: dict[type[Message], Callable[[SubjectSpace, Any], str]] = {
     IncidentAck: lambda space, m: space.acks(m.incident_id),
     Remediation: lambda space, m: space.remediations(m.state),
     ApprovalDecision: lambda space, m: space.approvals(m.remediation_id),
+    PlaybookRunRequest: lambda space, m: space.playbook_runs(m.playbook),
     AuditRecord: lambda space, m: space.audit(m.service),
     DeadLetter: lambda space, m: space.dlq(m.service),
 }

@@ -156,6 +156,25 @@ async def consumer_drained(bus: BusClient, spec: ConsumerSpec) -> bool:
     return bool(info.num_pending == 0 and info.num_ack_pending == 0 and (info.delivered.stream_seq or 0) > 0)
 
 
+async def run_healer(
+    config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> tuple[int, str, str]:
+    """Run the `healer` command as a user would, with the settings file `config`: (exit code, stdout, stderr)."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("HEALER_")}
+    child_env.update({"HEALER_CONFIG": str(config), "COLUMNS": "200", **(env or {})})
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "healer_cli",
+        *args,
+        env=child_env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=timeout)
+    return int(process.returncode or 0), out.decode(errors="replace"), err.decode(errors="replace")
+
+
 # settings for one test ----------------------------------------------------------------------------------------
 def _plain(value: Any) -> Any:
     """Settings as plain YAML-able data, secrets revealed (they are the test's own)."""

@@ -78,7 +78,7 @@ def for_remediation(run: Remediation, labels: dict[str, str] | None = None) -> N
             f"`healer deny {run.remediation_id}` (or through the remediator's approval endpoint)."
         )
     return Notification(
-        notification_id=stable_id("remediation", run.remediation_id, run.state)[:24],
+        notification_id=stable_id("remediation", run.remediation_id, run.state, run.revision)[:24],
         kind="approval_request" if asking else "remediation",
         incident_id=run.incident_id,
         remediation_id=run.remediation_id,

@@ -1,29 +1,79 @@
-"""Composes the remediator: settings -> cluster client, guards, pending store -> coordinator -> handlers."""
+"""Composes the remediator: settings -> cluster client, playbooks, Redis state, guards and limits -> the
+coordinator -> handlers and the approvals endpoint.
+"""
 
 from __future__ import annotations
 
+import httpx
+
 from healer_common.bus import Service, run_service
+from healer_common.errors import ConfigError
 from healer_common.kube import api_client
-from services.remediator.coordinator import RemediationCoordinator, RemediationPolicy
+from healer_common.settings import RemediatorSettings
+from services.remediator.actions.catalogue import CATALOGUE
+from services.remediator.admission import Admission
+from services.remediator.approvals_http import ApprovalEndpoint
+from services.remediator.coordinator import RemediationCoordinator
+from services.remediator.execution import Execution
 from services.remediator.guards import GuardPolicy
 from services.remediator.handlers import register
-from services.remediator.pending import PendingVerifications
+from services.remediator.learning import TrackRecord
+from services.remediator.limit_store import LimitStore
+from services.remediator.playbook_sources import PlaybookLibrary
+from services.remediator.records import RecordWriter
+from services.remediator.reporting import RunReporter
+from services.remediator.runs import RunStore
+from services.remediator.switches import Switches
+
+
+def guard_policy(cfg: RemediatorSettings, own_namespace: str) -> GuardPolicy:
+    return GuardPolicy(
+        own_namespace=own_namespace,
+        protected_name_prefixes=tuple(cfg.protected_name_prefixes),
+        exclude_label=cfg.exclude_label,
+        namespace_allow=tuple(cfg.namespace_allow),
+        namespace_deny=tuple(cfg.namespace_deny),
+    )
+
+
+def check_action_names(cfg: RemediatorSettings) -> None:
+    if unknown := sorted(set(cfg.approval_on_timeout) - set(CATALOGUE)):
+        raise ConfigError(
+            f"{', '.join(unknown)} is not an action type; known: {', '.join(sorted(CATALOGUE))}",
+            field="remediator.approval_on_timeout",
+        )
 
 
 def setup(svc: Service) -> None:
-    cfg = svc.settings.remediator
-    api = api_client(svc.settings.cluster)
-    policy = RemediationPolicy(
-        dry_run=cfg.dry_run,
-        verify_window_s=cfg.verify_window_s,
-        memory_timeout_s=cfg.memory_timeout_s,
-        guards=GuardPolicy(svc.settings.cluster.own_namespace, tuple(cfg.protected_name_prefixes), cfg.exclude_label),
+    cfg, cluster = svc.settings.remediator, svc.settings.cluster
+    check_action_names(cfg)
+    api = api_client(cluster)
+    library = PlaybookLibrary(CATALOGUE, cfg.playbook_paths, api, cluster=cfg.cluster_playbooks)
+    guards = guard_policy(cfg, cluster.own_namespace)
+    runs, limits, switches = (
+        RunStore(svc.redis, svc.keys),
+        LimitStore(svc.redis, svc.keys),
+        Switches(svc.redis, svc.keys),
     )
-    coordinator = RemediationCoordinator(svc, api, policy, PendingVerifications(svc.redis, svc.keys))
+    http = httpx.AsyncClient()
+    svc.on_stop(http.aclose)
+    coordinator = RemediationCoordinator(
+        svc=svc,
+        api=api,
+        library=library,
+        execution=Execution(svc, api, http, guards, limits, switches),
+        admission=Admission(cfg, guards, runs, limits, switches, svc.clock),
+        runs=runs,
+        track=TrackRecord(svc.redis, svc.keys),
+        reporter=RunReporter(svc, RecordWriter(api, cluster.own_namespace) if api is not None else None),
+    )
+    svc.on_start(coordinator.reload)
     if coordinator.dry_run:
         why = "remediator.dry_run is set" if api is not None else "no cluster is configured"
         svc.log.warning("dry_run", reason=f"{why}: actions are described, never made")
     svc.detail["mode"] = "dry-run" if coordinator.dry_run else "live"
+    svc.detail["playbooks"] = str(len(library.playbooks))
+    ApprovalEndpoint(svc, runs).install()
     register(svc, coordinator)
 
 

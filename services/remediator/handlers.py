@@ -1,19 +1,29 @@
-"""The remediator's subscribers: incidents in, remediation runs out."""
+"""The remediator's subscribers: incidents, approval answers and requests to run a playbook in; runs out (the
+coordinator publishes them). Timers and playbook reloads tick beside them.
+"""
 
 from __future__ import annotations
 
 from healer_common.bus import Service
 from healer_common.incidents import Incident
-from healer_common.streams import REMEDIATOR_INCIDENTS
+from healer_common.remediations import ApprovalDecision, PlaybookRunRequest
+from healer_common.streams import REMEDIATOR_APPROVALS, REMEDIATOR_INCIDENTS, REMEDIATOR_RUN_REQUESTS
 from services.remediator.coordinator import RemediationCoordinator
 
 
 def register(svc: Service, coordinator: RemediationCoordinator) -> None:
-    @svc.consume(REMEDIATOR_INCIDENTS)
+    @svc.consume(REMEDIATOR_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
-        if incident.state == "opened":
-            await coordinator.on_opened(incident)
-        elif incident.state == "resolved":
-            await coordinator.on_resolved(incident)
+        await coordinator.on_incident(incident)
 
-    svc.every(5.0)(coordinator.expire)
+    @svc.consume(REMEDIATOR_APPROVALS, order_by=lambda decision: decision.remediation_id)
+    async def on_approval(decision: ApprovalDecision) -> None:
+        await coordinator.on_approval(decision)
+
+    @svc.consume(REMEDIATOR_RUN_REQUESTS)
+    async def on_request(request: PlaybookRunRequest) -> None:
+        await coordinator.on_request(request)
+
+    cfg = svc.settings.remediator
+    svc.every(cfg.tick_s)(coordinator.tick)
+    svc.every(cfg.playbook_reload_s)(coordinator.reload)

@@ -50,7 +50,7 @@ async def publish_condition(bus: BusClient, pod_name: str, reason: str) -> None:
 
 
 @pytest.fixture
-async def healer(services: ServiceRunner, kube: KubeEmulator, http_peer: HttpPeer, tmp_path):  # type: ignore[no-untyped-def]
+async def healer(kube: KubeEmulator, services: ServiceRunner, http_peer: HttpPeer, tmp_path):  # type: ignore[no-untyped-def]
     kube.put("", "v1", "pods", "cto", pod("cto", "rex-1", {"agent": "5DLabs-Rex"}))
     http_peer.handler["post /hook"] << {"ok": True}
     services.configure("cluster", kubeconfig=tmp_path / "kubeconfig")
@@ -102,7 +102,10 @@ async def test_oomkilled_pod_is_alerted_restarted_notified_and_remembered(
         await _assert_every_service_audited(seen)
 
     answer = await _remembered(bus, "H8 restart-pod rex-1")
-    assert any(m.record.metadata.success is True and m.record.metadata.method == "restart-pod" for m in answer.matches)
+    assert any(
+        m.record.metadata.success is True and m.record.metadata.method == "oom-restart-then-scale"
+        for m in answer.matches
+    )
 
 
 async def _assert_every_service_audited(seen: Recorder) -> None:

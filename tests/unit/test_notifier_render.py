@@ -110,3 +110,10 @@ def test_a_remediation_without_steps_explains_itself_with_its_reason() -> None:
 
 def test_a_notification_is_dated_by_its_source_message() -> None:
     assert for_remediation(remediation()).time == T0
+
+
+def test_each_revision_of_a_run_is_told_even_in_the_same_state() -> None:
+    restarted = remediation("acted")
+    scaled = restarted.evolve(revision=restarted.revision + 1)
+
+    assert for_remediation(restarted).notification_id != for_remediation(scaled).notification_id

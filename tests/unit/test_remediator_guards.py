@@ -76,3 +76,28 @@ def test_a_cluster_scoped_target_is_judged_by_name_and_labels() -> None:
     assert (
         refusal(node, {"healer.platform/exclude": "true"}, POLICY) == "node n1 is labelled healer.platform/exclude=true"
     )
+
+
+def test_a_namespace_on_the_deny_list_is_refused() -> None:
+    policy = GuardPolicy("healer", (), "healer.platform/exclude", namespace_deny=("kube-system",))
+
+    assert refusal(pod("coredns-1", "kube-system"), {}, policy) == (
+        "pod kube-system/coredns-1 is in namespace 'kube-system', which remediator.namespace_deny lists"
+    )
+    assert refusal(pod("rex-1", "cto"), {}, policy) is None
+
+
+def test_with_an_allow_list_only_its_namespaces_may_be_acted_on() -> None:
+    policy = GuardPolicy("healer", (), "healer.platform/exclude", namespace_allow=("cto", "apps"))
+
+    assert refusal(pod("rex-1", "cto"), {}, policy) is None
+    assert refusal(pod("web-1", "shop"), {}, policy) == (
+        "pod shop/web-1 is in namespace 'shop', which remediator.namespace_allow does not list"
+    )
+    assert refusal(ResourceRef(kind="Node", name="n1"), {}, policy) is None, "cluster-scoped objects have no namespace"
+
+
+def test_healers_own_namespace_is_refused_even_when_allowed() -> None:
+    policy = GuardPolicy("healer", (), "healer.platform/exclude", namespace_allow=("healer",))
+
+    assert refusal(pod("worker-1", "healer"), {}, policy) is not None

@@ -1,50 +1,195 @@
-"""Which playbook answers an incident: chosen by the primary (earliest) alert's id and its target's kind."""
+"""The RemediationPlaybook format: what loads, what is refused (with the field and the reason), and the
+built-ins, which must answer every alert in the catalogue."""
 
 from __future__ import annotations
 
-import datetime as dt
+import copy
+from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from healer_common.events import ResourceRef
-from services.remediator.playbooks import BUILTIN, Action, Playbook, choose_playbook
-from tests.unit.samples import T0, alert, incident, pod
+from healer_common.alerts import CATALOGUE as ALERTS
+from healer_common.errors import ConfigError
+from services.remediator.actions.catalogue import CATALOGUE
+from services.remediator.playbook_sources import builtin_playbooks
+from services.remediator.playbooks import compile_playbook, compile_text, parse_duration
 
-
-@pytest.mark.parametrize("alert_id", ["H8", "A7", "A2"])
-def test_a_failing_pod_is_answered_by_restarting_it(alert_id: str) -> None:
-    playbook = choose_playbook(incident(alert(alert_id)))
-
-    assert playbook is not None
-    assert playbook.name == "restart-pod"
-    assert [(a.type, a.safe) for a in playbook.actions] == [("restart_pod", True)]
-
-
-def test_an_alert_no_playbook_covers_gets_none() -> None:
-    assert choose_playbook(incident(alert("H3"))) is None
-
-
-def test_a_matching_alert_on_another_kind_of_target_gets_none() -> None:
-    on_node = alert("H8", resource=ResourceRef(kind="Node", name="n1"))
-
-    assert choose_playbook(incident(on_node)) is None
-
-
-def test_an_alert_without_a_target_gets_none() -> None:
-    assert choose_playbook(incident(alert("H8").evolve(resource=None))) is None
+OOM: dict[str, Any] = {
+    "apiVersion": "healer.platform/v1",
+    "kind": "RemediationPlaybook",
+    "metadata": {"name": "oom"},
+    "spec": {
+        "trigger": {"alerts": ["H8"], "targetKinds": ["Pod"]},
+        "actions": [
+            {"type": "restart_pod", "timeout": "2m", "retry": {"attempts": 2, "backoff": "10s"}},
+            {"type": "scale_up", "condition": "restart_failed", "params": {"by": 2, "maxReplicas": 4}},
+        ],
+        "rollback": {"enabled": True, "window": "10m"},
+    },
+}
 
 
-def test_the_primary_alert_decides_not_the_others() -> None:
-    first = alert("H3", resource=pod("cert-1"))
-    second = alert("H8", resource=pod("rex-1"), starts_at=T0 + dt.timedelta(minutes=1))
-
-    assert choose_playbook(incident(second, first)) is None
-    assert choose_playbook(incident(first.evolve(starts_at=T0 + dt.timedelta(minutes=5)), second)) is not None
+def doc(**spec_changes: Any) -> dict[str, Any]:
+    document = copy.deepcopy(OOM)
+    document["spec"].update(spec_changes)
+    return document
 
 
-def test_the_first_matching_playbook_in_the_table_wins() -> None:
-    gentle = Playbook("evict", frozenset({"H8"}), "Pod", (Action("evict_pod", safe=True),), "evict")
-    table = (gentle, *BUILTIN)
+def rejection(document: Any) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        compile_playbook(document, CATALOGUE, "oom.yaml")
+    return caught.value
 
-    assert choose_playbook(incident(alert("H8")), table) is gentle
-    assert choose_playbook(incident(alert("A7")), table) is BUILTIN[0]
+
+def test_a_playbook_in_the_seed_format_loads_with_its_actions_resolved() -> None:
+    playbook = compile_playbook(OOM, CATALOGUE, "oom.yaml")
+
+    restart, scale = playbook.actions
+    assert (restart.name, restart.timeout_s, restart.attempts, restart.backoff_s) == ("restart", 120.0, 2, 10.0)
+    assert (scale.name, scale.condition, scale.params) == ("scale", "restart_failed", {"by": 2, "maxReplicas": 4})
+    assert scale.reversal == "temporary"
+    assert not restart.needs_approval
+    assert playbook.rollback.window == 600.0
+    assert playbook.source == "oom.yaml"
+
+
+def test_an_approval_required_action_always_needs_approval_and_a_safe_one_can_ask_for_it() -> None:
+    playbook = compile_playbook(
+        doc(actions=[{"type": "rollback_deployment"}, {"type": "restart_pod", "requireApproval": True}]),
+        CATALOGUE,
+        "x.yaml",
+    )
+
+    assert [a.needs_approval for a in playbook.actions] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"actions": [{"type": "reboot_cluster"}]}, "spec.actions[0].type", "unknown action type 'reboot_cluster'"),
+        ({"actions": [{"type": "scale_up", "params": {"by": 0}}]}, "spec.actions[0].params.by", "greater than"),
+        ({"actions": [{"type": "scale_up", "params": {"replicas": 3}}]}, "spec.actions[0].params.replicas", "Extra"),
+        (
+            {"actions": [{"type": "restart_pod"}, {"type": "scale_up", "condition": "drain_failed"}]},
+            "spec.actions[1].condition",
+            "'drain', which is not an earlier action",
+        ),
+        ({"actions": [{"type": "restart_pod", "condition": "maybe"}]}, "spec.actions[0].condition", "must be `always`"),
+        ({"actions": [{"type": "restart_pod", "timeout": "soon"}]}, "spec.actions[0].timeout", "not a duration"),
+        ({"actions": []}, "spec.actions", "at least 1"),
+        ({"trigger": {"alerts": ["h8"]}}, "spec.trigger.alerts", "not an alert id"),
+        ({"rollback": {"enabled": True, "window": -5}}, "spec.rollback.window", "positive"),
+        (
+            {"actions": [{"type": "clear_temp_files", "params": {"paths": ["../etc"]}}]},
+            "spec.actions[0].params.paths",
+            "inside the volume",
+        ),
+        (
+            {"actions": [{"type": "restart_pod"}, {"type": "restart_pod"}]},
+            "spec.actions[1].name",
+            "two actions are named 'restart'",
+        ),
+    ],
+)
+def test_a_bad_playbook_is_refused_naming_the_field_and_the_reason(
+    change: dict[str, Any], field: str, reason: str
+) -> None:
+    error = rejection(doc(**change))
+
+    assert error.field == field
+    assert reason in str(error)
+    assert "oom.yaml" in str(error)
+
+
+def test_a_document_of_another_kind_is_refused_at_its_kind() -> None:
+    error = rejection({**OOM, "kind": "Deployment"})
+
+    assert error.field == "kind"
+
+
+def test_one_bad_document_in_a_file_rejects_the_file_and_names_the_document() -> None:
+    bad = doc(actions=[{"type": "nope"}])
+    bad["metadata"] = {"name": "second"}
+    text = yaml.safe_dump_all([OOM, bad])
+
+    with pytest.raises(ConfigError, match=r"playbooks.yaml, document 2"):
+        compile_text(text, CATALOGUE, "playbooks.yaml")
+
+
+def test_two_playbooks_with_one_name_in_a_file_are_refused() -> None:
+    with pytest.raises(ConfigError, match="playbook names repeat: oom"):
+        compile_text(yaml.safe_dump_all([OOM, OOM]), CATALOGUE, "playbooks.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90.0), (90, 90.0), ("30s", 30.0), ("5m", 300.0), ("1h30m", 5400.0)]
+)
+def test_durations_read_as_seconds(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_the_builtin_playbooks_answer_every_alert_in_the_catalogue() -> None:
+    playbooks = builtin_playbooks(CATALOGUE)
+
+    covered = {alert for p in playbooks for alert in p.trigger.alerts}
+    assert covered == set(ALERTS)
+    assert all(p.source == "builtin" for p in playbooks)
+
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=8), st.lists(st.text(max_size=3), max_size=2)
+)
+_paths = [
+    ("spec", "trigger", "alerts"),
+    ("spec", "actions", 0, "type"),
+    ("spec", "actions", 0, "timeout"),
+    ("spec", "actions", 1, "condition"),
+    ("spec", "actions", 1, "params", "by"),
+    ("spec", "rollback", "window"),
+    ("metadata", "name"),
+    ("apiVersion",),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(path=st.sampled_from(_paths), value=_values)
+def test_any_mangled_field_either_loads_or_is_refused_with_a_config_error(path: tuple[Any, ...], value: Any) -> None:
+    document = copy.deepcopy(OOM)
+    node: Any = document
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+    try:
+        playbook = compile_playbook(document, CATALOGUE, "fuzz.yaml")
+    except ConfigError as exc:
+        error: ConfigError | None = exc
+    else:
+        error = None
+        assert playbook.actions, "a playbook that loads has actions"
+    if error is not None:
+        assert error.field, f"a refusal must name its field: {error}"
+        assert "fuzz.yaml" in str(error)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    types=st.lists(st.sampled_from(sorted(CATALOGUE)), min_size=1, max_size=5, unique=True),
+    failed=st.booleans(),
+)
+def test_any_chain_of_actions_conditioned_on_the_one_before_loads(types: list[str], failed: bool) -> None:
+    actions: list[dict[str, Any]] = []
+    params = {"database_failover": {"database": "orders"}, "disable_feature_flag": {"flag": "checkout"}}
+    for i, kind in enumerate(types):
+        action: dict[str, Any] = {"type": kind, "params": params.get(kind, {})}
+        if i:
+            action["condition"] = f"{CATALOGUE[types[i - 1]].verb}_{'failed' if failed else 'succeeded'}"
+        actions.append(action)
+
+    playbook = compile_playbook(doc(actions=actions), CATALOGUE, "chain.yaml")
+
+    assert [a.type for a in playbook.actions] == types
+    assert [a.needs_approval for a in playbook.actions] == [not CATALOGUE[t].safe for t in types]

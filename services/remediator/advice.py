@@ -1,0 +1,61 @@
+"""What to do with memory's answer: apply a remembered fix directly when memory is sure enough of it (above
+`memory_confidence`, 0.9 by default), else follow the matched playbook. A remembered fix is a playbook name
+(run that playbook) or an action type of the matched playbook (start there, skipping what came before).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from healer_common.memory import MemoryAnswer
+from services.remediator.playbooks import Playbook
+from services.remediator.run_state import Fix
+
+
+@dataclass(frozen=True)
+class Advice:
+    playbook: Playbook
+    first: int | None = None  # start at this action instead of the first that applies
+    memory_id: str | None = None
+    confidence: float | None = None
+    reason: str = ""
+
+    @property
+    def applied(self) -> bool:
+        return self.memory_id is not None
+
+
+def advise(answer: MemoryAnswer | None, matched: Playbook, playbooks: Sequence[Playbook], threshold: float) -> Advice:
+    if answer is None:
+        return Advice(matched, reason="memory did not answer in time; following the playbook")
+    rec = answer.recommendation
+    if rec is None:
+        return Advice(matched, reason=f"memory has no recommendation ({len(answer.matches)} related memories)")
+    said = f"memory recommends {rec.method} (confidence {rec.confidence:.2f}, memory {rec.memory_id})"
+    if rec.confidence <= threshold:
+        return Advice(matched, reason=f"{said}, not above {threshold:.2f}; following {matched.name}")
+    by_name = {p.name: p for p in playbooks}
+    if rec.method in by_name:
+        chosen = by_name[rec.method]
+        return Advice(chosen, None, rec.memory_id, rec.confidence, f"{said}; applying playbook {chosen.name} directly")
+    for action in matched.actions:
+        if rec.method in {action.type, action.name}:
+            reason = f"{said}; starting {matched.name} at {action.type} directly"
+            return Advice(matched, action.index, rec.memory_id, rec.confidence, reason)
+    return Advice(matched, reason=f"{said}, which is neither a playbook nor an action of {matched.name}; following it")
+
+
+def recurrence(fix: Fix | None, playbook: Playbook, now: dt.datetime, window_s: float) -> str | None:
+    """Why this incident continues an earlier run: the same playbook verified a fix of this target less than
+    `window_s` ago, and the alert is back, so that fix did not hold. None when it does not."""
+    if fix is None or fix.playbook != playbook.name or (now - fix.at).total_seconds() > window_s:
+        return None
+    if not any(a.name == fix.action for a in playbook.actions):
+        return None
+    ago = (now - fix.at).total_seconds()
+    return (
+        f"the alert is back {ago:.0f}s after {fix.action} fixed it (remediation {fix.remediation_id}): "
+        f"{fix.action} did not hold, so {playbook.name} goes on after it"
+    )

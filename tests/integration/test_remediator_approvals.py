@@ -1,0 +1,118 @@
+"""A rollback needs a human's approval: it waits (changing nothing), then proceeds or stops according to the
+answer (`healer approve`, the HTTP endpoint, or `healer.approvals.<id>`), or to its timeout policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from healer_common.busclient import BusClient
+from healer_common.events import ResourceRef
+from healer_common.testing import KubeEmulator, ServiceRunner, recording
+from tests.integration.cluster_objects import seed_deployment
+from tests.integration.remediation_helpers import (
+    audit,
+    cluster_changes,
+    healer,
+    opened,
+    publish,
+    remediation,
+    resolved,
+    start_remediator,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def image_of(kube: KubeEmulator, name: str) -> str:
+    deployment = kube.get("apps", "v1", "deployments", "cto", name)
+    assert deployment is not None
+    return str(deployment["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+@pytest.fixture
+def bad_image(kube: KubeEmulator) -> ResourceRef:
+    """Deployment cto/web at revision 3 (app:3, whose image cannot be pulled), revisions 1 and 2 kept."""
+    _, pod = seed_deployment(kube, "cto", "web", revisions=3)
+    return ResourceRef(kind="Pod", namespace="cto", name=pod["metadata"]["name"])
+
+
+async def test_an_approved_rollback_waits_then_rolls_back_and_is_verified(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, bad_image: ResourceRef, tmp_path: Path
+) -> None:
+    await start_remediator(services, tmp_path)
+    incident = opened("inc-approve", bad_image, "H4")
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        await publish(bus, incident)
+        asked = json.loads((await seen.wait_for(remediation("awaiting_approval"), what="approval request")).data)
+        assert asked["approval"]["api_calls"] == [
+            "PATCH /apis/apps/v1/namespaces/cto/deployments/web (spec.template of revision 2)"
+        ]
+        assert asked["approval"]["on_timeout"] == "deny"
+        assert cluster_changes(kube) == [], "nothing changes while the rollback waits"
+
+        code, output = await healer(
+            services, "approve", asked["remediation_id"], "--by", "alice", "--reason", "bad tag"
+        )
+        assert code == 0, output
+
+        await seen.wait_for(remediation("approved"), what="approved run")
+        acted = json.loads((await seen.wait_for(remediation("acted"), what="rollback")).data)
+        assert acted["steps"][-1]["detail"] == "roll back deployment cto/web from revision 3 to revision 2"
+        assert image_of(kube, "web") == "app:2"
+        await publish(bus, resolved(incident))
+        await seen.wait_for(remediation("succeeded"), what="verified rollback")
+        approval = await seen.wait_for(audit("rollback_deployment", "approved"), what="audited approval")
+        assert "approved by alice: bad tag" in json.loads(approval.data)["reason"]
+
+
+async def test_a_rollback_denied_over_http_stops_and_changes_nothing(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, bad_image: ResourceRef, tmp_path: Path
+) -> None:
+    await start_remediator(services, tmp_path)
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        await publish(bus, opened("inc-deny", bad_image, "H4"))
+        asked = json.loads((await seen.wait_for(remediation("awaiting_approval"), what="approval request")).data)
+        endpoint = next(w for w in asked["approval"]["answer_with"] if w.startswith("POST ")).split()[1]
+
+        async with httpx.AsyncClient() as http:
+            waiting = (await http.get(endpoint.rsplit("/", 1)[0])).json()["awaiting_approval"]
+            assert [r["remediation_id"] for r in waiting] == [asked["remediation_id"]]
+            answer = await http.post(endpoint, json={"decision": "deny", "by": "bob", "reason": "not during the sale"})
+            assert answer.status_code == 202, answer.text
+            again = await http.post(endpoint, json={"decision": "approve", "by": "eve"})
+
+        denied = json.loads((await seen.wait_for(remediation("denied"), what="denied run")).data)
+        assert denied["reason"] == "rollback_deployment denied by bob: not during the sale"
+        assert again.status_code in {202, 409}, "a second answer is refused or ignored, never applied"
+        assert cluster_changes(kube) == []
+        assert image_of(kube, "web") == "app:3"
+
+
+@pytest.mark.parametrize(("policy", "verdict", "image"), [("approve", "acted", "app:2"), ("deny", "denied", "app:3")])
+async def test_an_unanswered_rollback_follows_its_timeout_policy(
+    kube: KubeEmulator,
+    services: ServiceRunner,
+    bus: BusClient,
+    bad_image: ResourceRef,
+    tmp_path: Path,
+    policy: str,
+    verdict: str,
+    image: str,
+) -> None:
+    await start_remediator(
+        services, tmp_path, approval_timeout_s=2.0, approval_on_timeout={"rollback_deployment": policy}
+    )
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        await publish(bus, opened(f"inc-timeout-{policy}", bad_image, "H4"))
+        await seen.wait_for(remediation("awaiting_approval"), what="approval request")
+
+        await seen.wait_for(remediation(verdict), what=f"the run {verdict} by its timeout policy")
+
+        decision = "approved" if policy == "approve" else "denied"
+        noted = await seen.wait_for(audit("rollback_deployment", decision), what="audited timeout decision")
+        assert f"nobody answered in time; its timeout policy is {policy}" in json.loads(noted.data)["reason"]
+        assert image_of(kube, "web") == image

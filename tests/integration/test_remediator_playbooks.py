@@ -1,0 +1,100 @@
+"""Playbooks as the running remediator uses them: run by hand through its guards, read from the cluster as
+custom resources, learning a confidence from outcomes, and a bad playbook file stopping it at start with the
+field and the reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from healer_common.busclient import BusClient
+from healer_common.events import ResourceRef
+from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recording
+from tests.integration.cluster_objects import seed_deployment
+from tests.integration.remediation_helpers import (
+    cluster_changes,
+    healer,
+    opened,
+    playbook_doc,
+    publish,
+    remediation,
+    start_remediator,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_playbook_run_by_hand_goes_through_the_remediator_and_earns_confidence(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
+) -> None:
+    _, pod = seed_deployment(kube, "cto", "rex", replicas=1)
+    await start_remediator(services, tmp_path)
+
+    code, output = await healer(services, "playbooks", "run", "queue-backlog-scale", "--target", "Deployment/cto/rex")
+
+    assert code == 0, output
+    assert "succeeded: done: scale_up (a run by hand: not verified against an alert)" in output
+    assert cluster_changes(kube) == [("PATCH", "/apis/apps/v1/namespaces/cto/deployments/rex")]
+    code, listing = await healer(services, "playbooks", "list")
+    row = next(line for line in listing.splitlines() if "queue-backlog-scale" in line)
+    assert "0.67 ± 0.24 (1 ok, 0 failed)" in row
+    assert pod["metadata"]["name"]
+
+
+async def test_a_playbook_run_by_hand_on_a_protected_target_is_refused(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
+) -> None:
+    seed_deployment(kube, "cto", "vault", labels={"healer.platform/exclude": "true"})
+    await start_remediator(services, tmp_path)
+
+    code, output = await healer(services, "playbooks", "run", "queue-backlog-scale", "--target", "Deployment/cto/vault")
+
+    assert code == 1
+    assert "skipped: refused: deployment cto/vault is labelled healer.platform/exclude=true" in output
+    assert cluster_changes(kube) == []
+
+
+async def test_a_playbook_from_the_cluster_replaces_the_builtin_of_its_name(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
+) -> None:
+    _, pod = seed_deployment(kube, "cto", "rex")
+    notify_only = playbook_doc(
+        "oom-restart-then-scale", {"type": "notify", "params": {"message": "hands off {target}"}}
+    )
+    notify_only["metadata"]["namespace"] = "healer"
+    kube.put("healer.platform", "v1", "remediationplaybooks", "healer", notify_only)
+    await start_remediator(services, tmp_path)
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        await publish(
+            bus, opened("inc-cluster-playbook", ResourceRef(kind="Pod", namespace="cto", name=pod["metadata"]["name"]))
+        )
+
+        done = json.loads((await seen.wait_for(remediation("succeeded"), what="the cluster's playbook")).data)
+
+    assert [s["action"] for s in done["steps"]] == ["notify"]
+    assert done["steps"][0]["detail"] == f"hands off pod cto/{pod['metadata']['name']}"
+    assert cluster_changes(kube) == []
+
+
+async def test_a_bad_playbook_file_stops_the_remediator_at_start_naming_the_field(
+    kube: KubeEmulator, services: ServiceRunner, tmp_path: Path
+) -> None:
+    folder = tmp_path / "playbooks"
+    folder.mkdir()
+    bad = playbook_doc("typo", {"type": "restart_pod", "condition": "scale_failed"})
+    (folder / "typo.yaml").write_text(yaml.safe_dump(bad))
+    services.configure("remediator", playbook_paths=[folder])
+    services.start("remediator")
+    process = services.running["remediator"]
+
+    await eventually(lambda: not process.alive(), timeout=60, what="the remediator refusing to start")
+
+    assert process.process.returncode == 2
+    log = process.log()
+    assert "spec.actions[0].condition" in log
+    assert "'scale', which is not an earlier action" in log
+    assert str(folder / "typo.yaml") in log
+    services.running.pop("remediator")

@@ -1,0 +1,116 @@
+"""`healer playbooks validate | show | edit`, as an operator meets them: an error names the field and the
+reason, and an edit is saved only when it validates, to where the playbook lives."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from healer_cli.main import app
+from tests.integration.remediation_helpers import playbook_doc
+
+RESTART = playbook_doc("restart-it", {"type": "restart_pod", "timeout": "3m"})
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, unused_tcp_port: int) -> Path:
+    """A config whose playbook folder holds one playbook; Redis points at a closed port (no confidences)."""
+    folder = tmp_path / "playbooks"
+    folder.mkdir()
+    (folder / "restart.yaml").write_text(yaml.safe_dump(RESTART, sort_keys=False))
+    settings = {
+        "redis": {"url": f"redis://127.0.0.1:{unused_tcp_port}/0"},
+        "remediator": {"playbook_paths": [str(folder)]},
+    }
+    (tmp_path / "healer.yaml").write_text(yaml.safe_dump(settings))
+    return tmp_path
+
+
+def healer(workspace: Path, *args: str, editor: str | None = None) -> Any:
+    env = {"EDITOR": editor} if editor else {}
+    return CliRunner().invoke(app, [*args, "--config", str(workspace / "healer.yaml")], env=env)
+
+
+def editor(replace: str, by: str) -> str:
+    """An $EDITOR that replaces text in the file it is given."""
+    script = (
+        f"import sys, pathlib; p = pathlib.Path(sys.argv[1]); p.write_text(p.read_text().replace({replace!r}, {by!r}))"
+    )
+    return f"{shlex.quote(sys.executable)} -c {shlex.quote(script)}"
+
+
+def test_validate_accepts_a_good_file_and_names_its_playbooks(tmp_path: Path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text(yaml.safe_dump(RESTART))
+
+    result = CliRunner().invoke(app, ["playbooks", "validate", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert "valid: 1 playbook(s): restart-it" in result.output
+
+
+def test_validate_refuses_a_bad_file_naming_the_field_and_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(playbook_doc("bad", {"type": "scale_up", "params": {"maxReplicas": 0}})))
+
+    result = CliRunner().invoke(app, ["playbooks", "validate", str(path)])
+
+    assert result.exit_code == 1
+    assert "spec.actions[0].params.maxReplicas" in result.output
+    assert "greater than or equal to 1" in result.output
+
+
+def test_show_prints_the_playbook_as_written_and_where_it_comes_from(workspace: Path) -> None:
+    result = healer(workspace, "playbooks", "show", "restart-it")
+
+    assert result.exit_code == 0, result.output
+    assert f"source: {workspace / 'playbooks' / 'restart.yaml'}" in result.output
+    assert yaml.safe_load(result.output.split("\n", 1)[1])["spec"]["actions"] == [
+        {"type": "restart_pod", "timeout": "3m"}
+    ]
+
+
+def test_an_edit_that_validates_is_saved_back_to_its_file(workspace: Path) -> None:
+    result = healer(workspace, "playbooks", "edit", "restart-it", editor=editor("timeout: 3m", "timeout: 4m"))
+
+    assert result.exit_code == 0, result.output
+    saved = yaml.safe_load((workspace / "playbooks" / "restart.yaml").read_text())
+    assert saved["spec"]["actions"][0]["timeout"] == "4m"
+
+
+def test_an_edit_that_does_not_validate_is_not_saved(workspace: Path) -> None:
+    before = (workspace / "playbooks" / "restart.yaml").read_text()
+
+    result = healer(workspace, "playbooks", "edit", "restart-it", editor=editor("restart_pod", "reboot_node"))
+
+    assert result.exit_code == 1
+    assert "not saved" in result.output
+    assert "unknown action type 'reboot_node'" in result.output
+    assert (workspace / "playbooks" / "restart.yaml").read_text() == before
+
+
+def test_editing_a_builtin_writes_an_override_into_the_playbook_folder(workspace: Path) -> None:
+    result = healer(
+        workspace, "playbooks", "edit", "pvc-cleanup", editor=editor("olderThanMinutes: 60", "olderThanMinutes: 240")
+    )
+
+    assert result.exit_code == 0, result.output
+    override = yaml.safe_load((workspace / "playbooks" / "pvc-cleanup.yaml").read_text())
+    assert override["spec"]["actions"][0]["params"]["olderThanMinutes"] == 240
+    shown = healer(workspace, "playbooks", "show", "pvc-cleanup")
+    assert f"source: {workspace / 'playbooks' / 'pvc-cleanup.yaml'}" in shown.output
+
+
+def test_list_shows_every_playbook_and_says_when_confidences_are_unavailable(workspace: Path) -> None:
+    result = healer(workspace, "playbooks", "list")
+
+    assert result.exit_code == 0, result.output
+    assert "restart-it" in result.output
+    assert "oom-restart-then-scale" in result.output
+    assert "Redis is unreachable: confidences are not shown" in result.output

@@ -1,0 +1,96 @@
+"""What the remediator does with memory's answer: apply a sure recommendation directly, else follow the
+playbook, and say which and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from healer_common.memory import MemoryAnswer, Recommendation
+from services.remediator.actions.catalogue import CATALOGUE
+from services.remediator.advice import advise, recurrence
+from services.remediator.playbook_sources import builtin_playbooks
+from services.remediator.run_state import Fix
+from tests.unit.samples import T0
+
+PLAYBOOKS = builtin_playbooks(CATALOGUE)
+OOM = next(p for p in PLAYBOOKS if p.name == "oom-restart-then-scale")
+
+
+def answer(method: str, confidence: float) -> MemoryAnswer:
+    rec: dict[str, Any] = {
+        "method": method,
+        "confidence": confidence,
+        "memory_id": "mem-7",
+        "successes": 9,
+        "failures": 1,
+    }
+    return MemoryAnswer(recommendation=Recommendation.model_validate(rec))
+
+
+def test_a_sure_recommendation_of_an_action_starts_the_playbook_there() -> None:
+    advice = advise(answer("scale_up", 0.95), OOM, PLAYBOOKS, threshold=0.9)
+
+    assert advice.applied
+    assert advice.playbook is OOM
+    assert advice.first == 1
+    assert (advice.memory_id, advice.confidence) == ("mem-7", 0.95)
+    assert advice.reason == (
+        "memory recommends scale_up (confidence 0.95, memory mem-7); "
+        "starting oom-restart-then-scale at scale_up directly"
+    )
+
+
+def test_a_sure_recommendation_of_a_playbook_runs_that_playbook() -> None:
+    advice = advise(answer("failing-pod-restart", 0.97), OOM, PLAYBOOKS, threshold=0.9)
+
+    assert advice.playbook.name == "failing-pod-restart"
+    assert advice.first is None
+    assert advice.applied
+
+
+def test_a_recommendation_not_above_the_threshold_is_only_noted() -> None:
+    advice = advise(answer("scale_up", 0.9), OOM, PLAYBOOKS, threshold=0.9)
+
+    assert not advice.applied
+    assert advice.playbook is OOM
+    assert advice.first is None
+    assert "not above 0.90" in advice.reason
+
+
+def test_a_recommendation_naming_nothing_healer_knows_is_not_applied() -> None:
+    advice = advise(answer("reboot-everything", 0.99), OOM, PLAYBOOKS, threshold=0.9)
+
+    assert not advice.applied
+    assert "neither a playbook nor an action" in advice.reason
+
+
+def test_without_an_answer_the_playbook_is_followed() -> None:
+    advice = advise(None, OOM, PLAYBOOKS, threshold=0.9)
+
+    assert not advice.applied
+    assert advice.reason == "memory did not answer in time; following the playbook"
+
+
+def fix(action: str = "restart", playbook: str = "oom-restart-then-scale", seconds_ago: float = 60) -> Fix:
+    return Fix(playbook=playbook, action=action, remediation_id="rem-1", at=T0 - dt.timedelta(seconds=seconds_ago))
+
+
+def test_an_alert_back_soon_after_a_fix_continues_the_playbook_after_that_fix() -> None:
+    reason = recurrence(fix(), OOM, T0, window_s=1800)
+
+    assert reason == (
+        "the alert is back 60s after restart fixed it (remediation rem-1): restart did not hold, "
+        "so oom-restart-then-scale goes on after it"
+    )
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [None, fix(seconds_ago=1801), fix(playbook="failing-pod-restart"), fix(action="drain")],
+    ids=["no fix", "too long ago", "another playbook", "an action this playbook lacks"],
+)
+def test_other_histories_start_the_playbook_afresh(earlier: Fix | None) -> None:
+    assert recurrence(earlier, OOM, T0, window_s=1800) is None
