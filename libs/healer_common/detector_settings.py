@@ -221,7 +221,7 @@ class RuleSettings(_Section):
 
 class DetectorSettings(_Section):
     recovery_reasons: list[str] = Field(
-        default_factory=lambda: ["Ready", "Running", "Healthy", "Recovered", "Resolved", "Succeeded"],
+        default_factory=lambda: ["Ready", "Running", "Healthy", "Recovered", "Resolved", "Succeeded", "PodDeleted"],
         description="condition reasons that resolve alerts raised by earlier conditions on the same resource",
     )
     condition_alerts: dict[str, str] = Field(

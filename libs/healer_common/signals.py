@@ -64,6 +64,12 @@ CONDITIONS: dict[str, ConditionSignal] = {
         ),
         ConditionSignal("DNSFailure", "Pod", "a name lookup from the pod failed; message names the host", ("Ready",)),
         ConditionSignal("Ready", "Pod", "every container of the pod is ready (a recovery)"),
+        ConditionSignal(
+            "PodDeleted",
+            "Pod",
+            "a pod last reported in trouble is gone (deleted, evicted, replaced by its controller): what was "
+            "raised about it resolves; its replacement speaks for itself (a recovery)",
+        ),
         ConditionSignal("Succeeded", "Pod", "pod phase Succeeded (a recovery)"),
         # nodes
         ConditionSignal("MemoryPressure", "Node", "node condition MemoryPressure=True", ("NodeHealthy",)),

@@ -34,8 +34,9 @@ class TransitionMemory:
         new = [o for identity, o in current.items() if identity not in before]
         return sorted(new, key=lambda o: o.condition.reason in RECOVERIES)
 
-    def forget(self, key: Hashable) -> None:
-        self._last.pop(key, None)
+    def forget(self, key: Hashable) -> frozenset[Identity]:
+        """Forget an object; returns what was last said about it."""
+        return self._last.pop(key, frozenset())
 
     def __len__(self) -> int:
         return len(self._last)
@@ -43,3 +44,10 @@ class TransitionMemory:
 
 RECOVERIES = frozenset(reason for signal in CONDITIONS.values() for reason in signal.recovers)
 """Reasons that end others (signals.py says which), published after the problems they end."""
+NOT_TROUBLE = RECOVERIES | {"PodRunning", "CodeRunPending", "CodeRunRunning"}
+"""Reasons that describe a state, not a problem."""
+
+
+def in_trouble(last: frozenset[Identity]) -> bool:
+    """Whether an object's last emitted state holds a problem (an OOM kill, a pull failure ...)."""
+    return any(reason not in NOT_TROUBLE for reason, _, _ in last)

@@ -200,3 +200,18 @@ def test_a_removed_pod_is_forgotten_so_a_new_one_of_that_name_is_reported() -> N
 
     assert tracker.keys() == []
     assert reasons(tracker.observe(samples.pod("rex-1"), NOW).conditions) == ["PodRunning", "Ready"]
+
+
+def test_a_pod_gone_while_in_trouble_says_so_once_and_a_healthy_one_leaves_quietly() -> None:
+    tracker = PodTracker(Topology(), RULES)
+    killed = samples.running("rex", restarts=1) | {"lastState": samples.terminated("OOMKilled", 137, ago(10))}
+    tracker.observe(samples.pod("rex-1", containers=[killed]), NOW)
+    tracker.observe(samples.pod("tess-1"), NOW)
+
+    gone = tracker.remove(("cto", "rex-1"), NOW).conditions
+    quiet = tracker.remove(("cto", "tess-1"), NOW).conditions
+
+    assert reasons(gone) == ["PodDeleted"]
+    assert gone[0].condition.resource.name == "rex-1"
+    assert quiet == []
+    assert tracker.remove(("cto", "rex-1"), NOW).conditions == [], "said once"

@@ -216,3 +216,13 @@ def test_the_fingerprint_differs_per_pod_reason_namespace_and_cluster_but_not_co
 def test_object_key_names_the_object_and_ignores_the_container() -> None:
     assert object_key("prod", pod(container="rex")) == object_key("prod", pod()) == "prod/Pod/cto/rex-1"
     assert object_key("prod", ResourceRef(kind="Node", name="n1")) == "prod/Node/-/n1"
+
+
+def test_a_pod_gone_while_in_trouble_resolves_its_alerts() -> None:
+    detector = Detector()
+    oom = detector.condition("OOMKilled", pod(container="rex"))[0]
+
+    resolved = detector.condition("PodDeleted", pod())
+
+    assert [(a.fingerprint, a.status) for a in resolved] == [(oom.fingerprint, "resolved")]
+    assert list(detector.firing()) == []

@@ -224,10 +224,14 @@ class PodTracker:
         return Emission(conditions=self._cache.observe(obj, now))
 
     def remove(self, key: ObjectKey, now: dt.datetime) -> Emission:
+        """A pod last reported in trouble that is gone says so once, so its alerts resolve (a restarted pod's
+        replacement has another name and speaks for itself); a healthy pod's departure says nothing."""
         del now
+        labels = self._topology.pod_labels(key)
         self._topology.forget_pod(key)
-        self._cache.remove(key)
-        return Emission()
+        if not self._cache.remove(key):
+            return Emission()
+        return Emission(conditions=[observe("Pod", key, "PodDeleted", labels=labels, message="the pod is gone")])
 
     def keys(self) -> list[ObjectKey]:
         return list(self._cache.keys())

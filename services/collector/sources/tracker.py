@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from services.collector.observations import Emission, Json, ObjectKey, Observation, object_key
-from services.collector.transitions import TransitionMemory
+from services.collector.transitions import TransitionMemory, in_trouble
 
 
 class Tracker(Protocol):
@@ -46,9 +46,10 @@ class ConditionCache:
         kept = self._objects[key] = self._keep(obj)
         return self._memory.changes(key, self._evaluate(kept, now))
 
-    def remove(self, key: ObjectKey) -> Json | None:
-        self._memory.forget(key)
-        return self._objects.pop(key, None)
+    def remove(self, key: ObjectKey) -> bool:
+        """Forget an object; True when the last thing said about it was a problem (someone should hear it's gone)."""
+        self._objects.pop(key, None)
+        return in_trouble(self._memory.forget(key))
 
     def reevaluate(self, now: dt.datetime) -> list[Observation]:
         found: list[Observation] = []
