@@ -50,13 +50,18 @@ format: install ## apply ruff's fixes and formatting, regenerate schemas and the
 typecheck: install ## mypy --strict over libraries, services, tests and benchmarks
 	$(BIN)/mypy libs services tests bench
 
-bench: install ## run the benchmarks and print their figures (never part of `make test`)
+bench: install ## run every benchmark and print its figures (never part of `make test`; about 25 minutes)
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/collector.py
+	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/detector.py
+	$(BIN)/python bench/trend.py
+	$(BIN)/python bench/detector_quality.py
+	$(BIN)/python bench/correlator.py
+	$(BIN)/python bench/remediator.py
 	$(BIN)/python bench/notifier.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/analysis.py
-	$(BIN)/python bench/correlator.py
-	$(BIN)/python bench/remediator.py
 
 clean: ## remove the venv, caches and local data of `make run`
 	rm -rf $(VENV) .healer .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
