@@ -22,7 +22,7 @@ from services.detector.raising import firing_alert, held_for, resolved_alert, ut
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule
 from services.detector.series import MetricBatch, SeriesIndex, resource_of
-from services.detector.trend import TrendAnalysis, TrendParams, TrendTracker
+from services.detector.trend import TrendAnalysis, TrendTracker, trend_params
 
 
 @dataclass
@@ -91,14 +91,7 @@ class PredictionEngine:
         sign = 1.0 if rule.above else -1.0
         if sign * value < sign * limits.threshold * self._cfg.track_above:
             return None
-        params = TrendParams(
-            threshold=limits.threshold,
-            above=rule.above,
-            horizon_s=self._cfg.horizon_s,
-            slot_s=self._cfg.slot_s,
-            window_slots=self._cfg.window_slots,
-            min_confidence=self._cfg.min_confidence,
-        )
+        params = trend_params(self._cfg, threshold=limits.threshold, above=rule.above)
         followed = self._followed[number] = Followed(TrendTracker(params), rule, limits.threshold)
         if self._restored:
             followed.alert = self._restored.pop(self._fingerprint(number, rule), None)
