@@ -1,7 +1,8 @@
 """Predicted alerts: a metric rule's series whose trend (trend.py) will cross the rule's threshold within
 the horizon raises the rule's alert early, with label predicted="true" and severity warning; it is withdrawn
-(resolved) when the trend turns for `withdraw_after_slots` fits in a row, or when the value crosses, since
-the threshold rule then speaks for itself.
+(resolved) when the tracker stops predicting (the trend turned for `withdraw_after_slots` fits in a row:
+trend.py holds it, so `healer detect trend` says the same), or when the value crosses, since the threshold
+rule then speaks for itself.
 
 Only the metrics in `detector.trend.metrics` are followed, and a series only once it is past
 `track_above` of its threshold: a disk at 10 % has no crossing worth predicting, and a trend costs about a
@@ -31,7 +32,6 @@ class Followed:
     rule: MetricRule
     threshold: float
     alert: Alert | None = None
-    misses: int = 0
 
 
 class PredictionEngine:
@@ -106,11 +106,10 @@ class PredictionEngine:
         sign = 1.0 if followed.rule.above else -1.0
         crossed = sign * (analysis.value - followed.threshold) >= 0
         coming = analysis.crossing is not None and not crossed
-        followed.misses = 0 if coming else followed.misses + 1
         if followed.alert is None and coming:
             followed.alert = self._predicted(number, followed, analysis, now)
             return [followed.alert]
-        if followed.alert is not None and (crossed or followed.misses >= self._cfg.withdraw_after_slots):
+        if followed.alert is not None and not coming:
             why = "came true: the threshold is crossed" if crossed else "withdrawn: the trend turned"
             evidence = Evidence(kind="series", summary=why, time=utc_at(analysis.time))
             cause = f"trend-{analysis.time}"

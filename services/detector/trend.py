@@ -21,7 +21,7 @@ Pure: no clock but the samples' own times. Used by predictions.py (the service) 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,6 +45,7 @@ class TrendParams:
     profile_days: int = 2
     shift_z: float = 5.0
     bend_z: float = 3.0
+    withdraw_after_slots: int = 3
 
 
 def trend_params(cfg: TrendSettings, *, threshold: float, above: bool = True) -> TrendParams:
@@ -60,6 +61,7 @@ def trend_params(cfg: TrendSettings, *, threshold: float, above: bool = True) ->
         profile_days=cfg.profile_days,
         shift_z=cfg.shift_z,
         bend_z=cfg.bend_z,
+        withdraw_after_slots=cfg.withdraw_after_slots,
     )
 
 
@@ -97,6 +99,8 @@ class TrendTracker:
         self._last: tuple[float, float] | None = None
         self._pending: dict[str, dict[int, float]] = {"window": {}, "seasonal": {}}
         self._error = {"window": math.nan, "seasonal": math.nan}
+        self._standing: float | None = None  # the crossing last predicted, held until withdrawn
+        self._misses = 0
 
     def observe(self, time: float, value: float) -> TrendAnalysis | None:
         """Take one sample; the first sample of each slot closes the previous one and gets an analysis."""
@@ -142,7 +146,24 @@ class TrendTracker:
         if seasonal is not None:
             self._remember("seasonal", now, seasonal)
         chosen = seasonal if seasonal is not None and self._error["seasonal"] < self._error["window"] else window
-        return self._verdict(now, value, chosen)
+        return self._held(self._verdict(now, value, chosen))
+
+    def _held(self, analysis: TrendAnalysis) -> TrendAnalysis:
+        """A prediction stands until `withdraw_after_slots` fits in a row see no crossing.
+
+        One fit dipping under `min_confidence` (a noisy minute) would otherwise withdraw an alert only for the
+        next fit to raise it again. Held here, not in predictions.py, so that `healer detect trend` and the
+        bench report exactly what the service's alerts say."""
+        if analysis.crossing is not None:
+            self._standing, self._misses = analysis.crossing, 0
+            return analysis
+        if self._standing is None:
+            return analysis
+        self._misses += 1
+        if self._misses >= self.p.withdraw_after_slots:
+            self._standing = None
+            return analysis
+        return replace(analysis, crossing=max(self._standing, analysis.time))
 
     def _seasonal(self, times: Floats, values: Floats, now: float) -> Forecast | None:
         if self._profile is None:
