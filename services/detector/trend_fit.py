@@ -6,12 +6,15 @@ confidence. Two families of fit:
 
 - `window_forecast`, from the window alone. A Huber line: as efficient as least squares under Gaussian noise
   (points within two robust sigmas keep their full weight) while an outlier's pull is capped, which is what
-  lets it beat predict_linear on noisy series. Then two alternatives to the straight line, each used only
-  when it stands out from the noise by `shift_z` / `bend_z` standard deviations: a level shift (a step
-  somewhere in the window, with one slope either side), so a step is forecast as a new level instead of a
-  steep ramp; and a bend (a parabola), used only when it curves away from the threshold, so a rise that is
-  levelling off is not extrapolated into a crossing, while an accelerating one keeps the line (the later,
-  more cautious forecast).
+  lets it beat predict_linear on noisy series. Then three alternatives to the straight line, each used only
+  when it stands out from the noise by `shift_z` / `bend_z` standard deviations (judged on the window with
+  its spikes capped against their neighbours, not against the line, which would flatten a change):
+  a turn (the slope changed: the fit restarts at the change point and forecasts from what came after it,
+  so a fill that stopped or reversed is withdrawn within minutes, not once the window has forgotten it);
+  a level shift (a step somewhere in the window, one slope throughout), so a step is forecast as a new level
+  instead of a steep ramp; and a bend (a parabola), used only when it curves away from the threshold, so a
+  rise that is levelling off is not extrapolated into a crossing, while an accelerating one keeps the line
+  (the later, more cautious forecast).
 - `seasonal_forecast`, from the window and the series' daily profile (trend_profile.py): today's level
   relative to the same hours of earlier days, carried forward along their shape.
 
@@ -25,12 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 Floats = npt.NDArray[np.float64]
 MAD_SCALE = 1.4826  # median absolute deviation -> standard deviation under Gaussian noise
 HUBER_K = 2.0  # in robust sigmas: ~99 % of least squares' efficiency on Gaussian noise, outliers capped
 MIN_BEFORE_SHIFT = 5
 MIN_AFTER_SHIFT = 3  # fewer samples past a step look like outliers, which the Huber line already ignores
+MIN_AFTER_TURN = 6  # a new slope from fewer samples is mostly noise (and a spike at the end looks like one)
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class Forecast:
     values: Floats
     errors: Floats  # standard errors of `values`
     rate: float  # per slot, now
-    model: str  # linear, level-shift, bend or seasonal
+    model: str  # linear, level-shift, turn, bend or seasonal
 
 
 @dataclass(frozen=True)
@@ -91,12 +96,12 @@ def _along(coef: Floats, covariance: Floats, steps: Floats) -> tuple[Floats, Flo
     return powers @ coef, errors
 
 
-def _best_step(x: Floats, residuals: Floats, inverse: Floats) -> tuple[float, int]:
+def _best_step(x: Floats, residuals: Floats, inverse: Floats, min_after: int = MIN_AFTER_SHIFT) -> tuple[float, int]:
     """Of all steps (0 before sample k, 1 from it), the one that explains most of the line's residuals.
 
     Returns its sum of squares explained and k. Closed form per k (suffix sums), so all k cost O(n)."""
     n = x.size
-    ks = np.arange(MIN_BEFORE_SHIFT, n - MIN_AFTER_SHIFT + 1)
+    ks = np.arange(MIN_BEFORE_SHIFT, n - min_after + 1)
     if ks.size == 0:
         return 0.0, n
     after = np.arange(n, 0, -1, dtype=np.float64)[ks]
@@ -107,23 +112,66 @@ def _best_step(x: Floats, residuals: Floats, inverse: Floats) -> tuple[float, in
     return float(explained[best]), int(ks[best])
 
 
+def _despiked(y: Floats, trend: Floats) -> tuple[Floats, float]:
+    """The window with each sample's distance from its neighbours' median capped at the Huber corner, and the
+    noise's standard deviation from successive differences.
+
+    An outlier is a sample unlike its neighbours, a step or a turn is not: capping against the fitted line
+    instead would flatten the very change the alternatives look for. The neighbours are compared after the
+    `trend` is taken out, so the window's ends (mirrored for their missing neighbours) do not lag a slope.
+    Successive differences are likewise unmoved by a step or a bend, which inflate the line's residuals."""
+    floor = 1e-9 * (1.0 + float(np.mean(np.abs(y))))
+    noise = _robust_scale(np.diff(y), floor) / math.sqrt(2)
+    residuals = y - trend
+    local = np.median(sliding_window_view(np.pad(residuals, 2, mode="reflect"), 5), axis=1)
+    return trend + local + np.clip(residuals - local, -HUBER_K * noise, HUBER_K * noise), noise
+
+
+def _line_rss(sums: list[Floats]) -> Floats:
+    """Residual sum of squares of least squares lines, from their sums of (1, x, y, xx, xy, yy)."""
+    count, sx, sy, sxx, sxy, syy = sums
+    vxx = sxx - sx * sx / count
+    vxy = sxy - sx * sy / count
+    return np.maximum(syy - sy * sy / count - vxy * vxy / np.maximum(vxx, 1e-12), 0.0)
+
+
+def _best_break(x: Floats, y: Floats) -> tuple[float, int]:
+    """Of all splits into two unrelated lines (before sample k, from it), the one that explains most.
+
+    Returns the sum of squares it explains beyond one line, and k. Prefix sums make all k cost O(n)."""
+    n = x.size
+    ks = np.arange(MIN_BEFORE_SHIFT, n - MIN_AFTER_TURN + 1)
+    if ks.size == 0:
+        return 0.0, n
+    centred = y - float(np.median(y))  # sums of squares of raw values would lose the digits that matter
+    prefix = [np.concatenate([[0.0], np.cumsum(v)]) for v in (np.ones(n), x, centred, x * x, x * centred, centred**2)]
+    whole = float(_line_rss([p[-1:] for p in prefix])[0])
+    split = _line_rss([p[ks] for p in prefix]) + _line_rss([p[-1] - p[ks] for p in prefix])
+    best = int(np.argmin(split))
+    return whole - float(split[best]), int(ks[best])
+
+
 def window_forecast(x: Floats, y: Floats, steps: Floats, *, toward: float, shift_z: float, bend_z: float) -> Forecast:
     """The window's own forecast: a line, or a level shift or a bend when the data insist (see module doc).
 
     `toward` is +1 when the threshold lies above (a rise is the danger), -1 when below."""
     line = robust_line(x, y)
     design = np.column_stack([np.ones(x.size), x])
-    # outliers clipped to the Huber corner, so that the alternatives are judged on the same terms as the line
-    clipped = np.clip(line.residuals, -HUBER_K * line.scale, HUBER_K * line.scale)
-    cleaned = design @ np.array([line.level, line.slope]) + clipped
-    # noise from successive differences: a step or a bend inflates the line's residuals, not the differences
-    floor = 1e-9 * (1.0 + float(np.mean(np.abs(y))))
-    noise = max(_robust_scale(np.diff(cleaned), floor) / math.sqrt(2), 0.5 * line.scale)
+    cleaned, noise = _despiked(y, line.level + line.slope * x)
     inverse = np.linalg.inv(design.T @ design)
+    clipped = cleaned - design @ (inverse @ (design.T @ cleaned))  # least squares' residuals, despiked
     square = x * x
     curve = square - design @ (inverse @ (design.T @ square))  # x^2 residualised on (1, x)
     bend = float(curve @ clipped) ** 2 / max(float(curve @ curve), 1e-12)
     shift, at = _best_step(x, clipped, inverse)
+    turn, since = _best_break(x, cleaned)
+    newest_step, _ = _best_step(x, clipped, inverse, min_after=1)  # a step too new to use is still no turn
+    if turn - max(newest_step, bend) > (shift_z * noise) ** 2:
+        # the slope changed too: restart the fit at the change, and forecast from what came after it alone
+        recent = design[since:]
+        coef, recent_inverse = _weighted_fit(recent, cleaned[since:], np.ones(recent.shape[0]))
+        values, errors = _along(coef, recent_inverse * noise**2, steps)
+        return Forecast(values, errors, float(coef[1]), "turn")
     if shift > (shift_z * noise) ** 2 and shift > bend:
         after = (np.arange(x.size) >= at).astype(np.float64)
         full = np.column_stack([design, after])
