@@ -22,7 +22,7 @@ import typer
 from healer_cli.runtime import ConfigOption, console, settings_or_exit
 from services.detector.anomaly import AnomalyScorer, anomaly_params
 from services.detector.log_templates import LogTemplates
-from services.detector.trend import TrendParams, TrendTracker
+from services.detector.trend import TrendTracker, trend_params
 
 app = typer.Typer(help="Run the detector's trend, anomaly and log-pattern code over files.", no_args_is_help=True)
 
@@ -68,15 +68,7 @@ def trend_command(
 ) -> None:
     """Predict, row by row, when the series crosses THRESHOLD (within the horizon), and how sure that is."""
     cfg = settings_or_exit(config).detector.trend
-    params = TrendParams(
-        threshold=threshold,
-        above=not below,
-        horizon_s=cfg.horizon_s,
-        slot_s=cfg.slot_s,
-        window_slots=cfg.window_slots,
-        min_confidence=cfg.min_confidence,
-    )
-    tracker = TrendTracker(params)
+    tracker = TrendTracker(trend_params(cfg, threshold=threshold, above=not below))
     rows = 0
     with output.open("w", newline="") as handle:
         out = csv.writer(handle)

@@ -147,7 +147,19 @@ class TrendSettings(_Section):
     horizon_s: float = Field(1_800.0, gt=0, description="predict a crossing at most this far ahead")
     slot_s: float = Field(60.0, gt=0, description="a trend is re-fitted once per slot of this many seconds")
     window_slots: int = Field(60, ge=10, le=1_440, description="slots of history each trend fit uses")
-    min_confidence: float = Field(0.6, ge=0, le=1, description="predict only with at least this confidence")
+    min_confidence: float = Field(
+        0.5, ge=0, le=1, description="predict only when the crossing within the horizon is at least this likely"
+    )
+    profile_days: int = Field(
+        2, ge=0, le=7, description="days of a series' daily profile the trend forecasts along (0: window only)"
+    )
+    profile_slot_s: float = Field(900.0, gt=0, description="the daily profile keeps one mean per slot of this length")
+    shift_z: float = Field(
+        5.0, gt=0, description="a step in the window, in noise sigmas, that is forecast as a level shift, not a ramp"
+    )
+    bend_z: float = Field(
+        3.0, gt=0, description="curvature, in noise sigmas, that makes a rise levelling off forecast as one"
+    )
     track_above: float = Field(
         0.5, ge=0, le=1, description="follow a series' trend once it is past this share of its threshold"
     )

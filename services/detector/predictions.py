@@ -1,7 +1,8 @@
 """Predicted alerts: a metric rule's series whose trend (trend.py) will cross the rule's threshold within
 the horizon raises the rule's alert early, with label predicted="true" and severity warning; it is withdrawn
-(resolved) when the trend turns for `withdraw_after_slots` fits in a row, or when the value crosses, since
-the threshold rule then speaks for itself.
+(resolved) when the tracker stops predicting (the trend turned for `withdraw_after_slots` fits in a row:
+trend.py holds it, so `healer detect trend` says the same), or when the value crosses, since the threshold
+rule then speaks for itself.
 
 Only the metrics in `detector.trend.metrics` are followed, and a series only once it is past
 `track_above` of its threshold: a disk at 10 % has no crossing worth predicting, and a trend costs about a
@@ -22,7 +23,7 @@ from services.detector.raising import firing_alert, held_for, resolved_alert, ut
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule
 from services.detector.series import MetricBatch, SeriesIndex, resource_of
-from services.detector.trend import TrendAnalysis, TrendParams, TrendTracker
+from services.detector.trend import TrendAnalysis, TrendTracker, trend_params
 
 
 @dataclass
@@ -31,7 +32,6 @@ class Followed:
     rule: MetricRule
     threshold: float
     alert: Alert | None = None
-    misses: int = 0
 
 
 class PredictionEngine:
@@ -91,14 +91,7 @@ class PredictionEngine:
         sign = 1.0 if rule.above else -1.0
         if sign * value < sign * limits.threshold * self._cfg.track_above:
             return None
-        params = TrendParams(
-            threshold=limits.threshold,
-            above=rule.above,
-            horizon_s=self._cfg.horizon_s,
-            slot_s=self._cfg.slot_s,
-            window_slots=self._cfg.window_slots,
-            min_confidence=self._cfg.min_confidence,
-        )
+        params = trend_params(self._cfg, threshold=limits.threshold, above=rule.above)
         followed = self._followed[number] = Followed(TrendTracker(params), rule, limits.threshold)
         if self._restored:
             followed.alert = self._restored.pop(self._fingerprint(number, rule), None)
@@ -113,11 +106,10 @@ class PredictionEngine:
         sign = 1.0 if followed.rule.above else -1.0
         crossed = sign * (analysis.value - followed.threshold) >= 0
         coming = analysis.crossing is not None and not crossed
-        followed.misses = 0 if coming else followed.misses + 1
         if followed.alert is None and coming:
             followed.alert = self._predicted(number, followed, analysis, now)
             return [followed.alert]
-        if followed.alert is not None and (crossed or followed.misses >= self._cfg.withdraw_after_slots):
+        if followed.alert is not None and not coming:
             why = "came true: the threshold is crossed" if crossed else "withdrawn: the trend turned"
             evidence = Evidence(kind="series", summary=why, time=utc_at(analysis.time))
             cause = f"trend-{analysis.time}"

@@ -2,18 +2,18 @@
 
 Fed online, sample by sample (`TrendTracker.observe`); it answers once per slot (a minute by default) with a
 `TrendAnalysis`: the current level, the rate of change per minute, the predicted crossing time and a
-confidence in [0, 1]. Two forecasts compete, and the one whose recent forecasts came closer wins:
+confidence in [0, 1]. Two forecasts compete (trend_fit.py), and the one whose recent forecasts came closer
+wins:
 
-- linear: a robust line over the last `window_slots` slots. The slope is the median of three Theil-Sen
-  slopes (whole window, first half, second half), so outliers do not move it and a level shift (two flat
-  halves joined by a step) does not pass for a trend; the level is the robust line's value now.
-- seasonal: once a day of history exists, yesterday's profile (in `profile_slot_s` slots) shifted by the
-  median drift between today and yesterday over the window, so a daily swing is expected, not extrapolated.
+- window: from the last `window_slots` slots alone, the same window predict_linear is given. A Huber line,
+  or a level shift or a bend when the window insists on one.
+- seasonal: once earlier days are in the series' daily profile (trend_profile.py), today's level relative
+  to those days, carried along their shape, so a daily swing is expected rather than extrapolated.
 
-Each forecast is scored against what happened `score_slots` later (an exponentially weighted mean of the
-absolute errors), which is how daily seasonality gets noticed without any per-series setting. Confidence is
-the agreement of the pairwise slopes' signs times how far the trend stands above the noise (linear), or how
-far the forecast clears the threshold compared with the day-to-day noise (seasonal).
+Each forecast is scored against the value seen a horizon later (an exponentially weighted mean of squared
+errors), which is how daily seasonality gets noticed without any per-series setting. The confidence is the
+probability, under the chosen fit's standard errors, that the series is past the threshold within the
+horizon; a crossing is predicted when it is at least `min_confidence` (by default: more likely than not).
 
 Pure: no clock but the samples' own times. Used by predictions.py (the service) and `healer detect trend`.
 """
@@ -21,14 +21,16 @@ Pure: no clock but the samples' own times. Used by predictions.py (the service) 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-import numpy.typing as npt
 
-Floats = npt.NDArray[np.float64]
-DAY_S = 86_400.0
-MAD_SCALE = 1.4826
+from healer_common.detector_settings import TrendSettings
+from services.detector.trend_fit import Floats, Forecast, seasonal_forecast, window_forecast
+from services.detector.trend_profile import DAY_S, DailyProfile
+
+__all__ = ["DAY_S", "TrendAnalysis", "TrendParams", "TrendTracker", "trend_params"]
+SCORE_WEIGHT = 0.05  # of each new forecast error: the competition remembers about the last 20 slots
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,29 @@ class TrendParams:
     horizon_s: float = 1_800.0
     slot_s: float = 60.0
     window_slots: int = 60
+    min_confidence: float = 0.5
     profile_slot_s: float = 900.0
-    score_slots: int = 15
-    min_confidence: float = 0.6
+    profile_days: int = 2
+    shift_z: float = 5.0
+    bend_z: float = 3.0
+    withdraw_after_slots: int = 3
+
+
+def trend_params(cfg: TrendSettings, *, threshold: float, above: bool = True) -> TrendParams:
+    """A tracker's parameters from `detector.trend`: the service and `healer detect trend` share them."""
+    return TrendParams(
+        threshold=threshold,
+        above=above,
+        horizon_s=cfg.horizon_s,
+        slot_s=cfg.slot_s,
+        window_slots=cfg.window_slots,
+        min_confidence=cfg.min_confidence,
+        profile_slot_s=cfg.profile_slot_s,
+        profile_days=cfg.profile_days,
+        shift_z=cfg.shift_z,
+        bend_z=cfg.bend_z,
+        withdraw_after_slots=cfg.withdraw_after_slots,
+    )
 
 
 @dataclass(frozen=True)
@@ -59,53 +81,30 @@ class TrendAnalysis:
         return None if self.crossing is None else max(0.0, self.crossing - self.time)
 
 
-def theil_sen(times: Floats, values: Floats) -> tuple[float, float]:
-    """The median pairwise slope, and the share of pairwise slopes that agree with its sign."""
-    if times.size < 2:
-        return 0.0, 0.0
-    i, j = np.triu_indices(times.size, k=1)
-    dt = times[j] - times[i]
-    slopes = (values[j] - values[i])[dt > 0] / dt[dt > 0]
-    if slopes.size == 0:
-        return 0.0, 0.0
-    slope = float(np.median(slopes))
-    agree = float(np.mean(np.sign(slopes) == np.sign(slope))) if slope != 0 else 0.0
-    return slope, agree
-
-
-def _refined(times: Floats, values: Floats, slope: float, noise: float) -> float:
-    """Least squares over the points near the robust line: outliers out, then the efficient estimate."""
-    residuals = values - slope * times
-    near = np.abs(residuals - np.median(residuals)) <= 4.5 * noise
-    if near.sum() < 3:
-        return slope
-    t, v = times[near], values[near]
-    spread = float(np.sum((t - t.mean()) ** 2))
-    return float(np.sum((t - t.mean()) * (v - v.mean())) / spread) if spread > 0 else slope
-
-
 class TrendTracker:
     def __init__(self, params: TrendParams) -> None:
         self.p = params
         self._sign = 1.0 if params.above else -1.0
         self._times = np.full(params.window_slots, np.nan)
         self._values = np.full(params.window_slots, np.nan)
-        # the last day and a bit, by absolute profile slot: the mean of the slot's values, and which slot it is
-        span = DAY_S + (params.window_slots * params.slot_s + params.horizon_s) * 2
-        size = int(span // params.profile_slot_s) + 2
-        self._profile_sum = np.zeros(size)
-        self._profile_count = np.zeros(size)
-        self._profile_slot = np.full(size, -1, np.int64)
+        self._ahead = int(params.horizon_s // params.slot_s)
+        self._steps = np.arange(self._ahead + 1, dtype=np.float64)
+        reach = (params.window_slots + self._ahead) * params.slot_s
+        self._profile = (
+            DailyProfile(slot_s=params.profile_slot_s, days=params.profile_days, reach_s=reach)
+            if params.profile_days > 0
+            else None
+        )
         self._slot: int | None = None
         self._last: tuple[float, float] | None = None
-        self._first_time: float | None = None
-        self._pending: dict[str, dict[int, float]] = {"linear": {}, "seasonal": {}}
-        self._error = {"linear": math.nan, "seasonal": math.nan}
+        self._pending: dict[str, dict[int, float]] = {"window": {}, "seasonal": {}}
+        self._error = {"window": math.nan, "seasonal": math.nan}
+        self._standing: float | None = None  # the crossing last predicted, held until withdrawn
+        self._misses = 0
 
     def observe(self, time: float, value: float) -> TrendAnalysis | None:
         """Take one sample; the first sample of each slot closes the previous one and gets an analysis."""
         slot = int(time // self.p.slot_s)
-        self._first_time = time if self._first_time is None else self._first_time
         opens = self._slot is None or slot != self._slot
         if opens and self._last is not None:
             self._close(*self._last)
@@ -114,21 +113,18 @@ class TrendTracker:
         return self.analyse(time, value) if opens else None
 
     def _close(self, time: float, value: float) -> None:
+        """The slot's last sample joins the window and the profile, and scores the forecasts made for it."""
         self._times = np.roll(self._times, -1)
         self._values = np.roll(self._values, -1)
         self._times[-1], self._values[-1] = time, value
         slot = self._slot if self._slot is not None else 0
         for model, pending in self._pending.items():
             if (predicted := pending.pop(slot, None)) is not None:
-                error = abs(predicted - value)
+                error = (predicted - value) ** 2
                 previous = self._error[model]
-                self._error[model] = error if math.isnan(previous) else 0.9 * previous + 0.1 * error
-        number = int(time // self.p.profile_slot_s)
-        index = number % self._profile_slot.size
-        if self._profile_slot[index] != number:
-            self._profile_slot[index], self._profile_sum[index], self._profile_count[index] = number, 0.0, 0.0
-        self._profile_sum[index] += value
-        self._profile_count[index] += 1
+                self._error[model] = error if math.isnan(previous) else previous + SCORE_WEIGHT * (error - previous)
+        if self._profile is not None:
+            self._profile.add(time, value)
 
     def analyse(self, now: float, value: float) -> TrendAnalysis | None:
         """The analysis at `now`, over the closed slots of the window and the sample just taken."""
@@ -137,97 +133,71 @@ class TrendTracker:
             return None
         times = np.append(self._times[1:][known], now)
         values = np.append(self._values[1:][known], value)
-        linear = self._linear(times, values, now)
-        seasonal = self._seasonal(times, values, now)
-        use_seasonal = seasonal is not None and not (self._error["seasonal"] >= 0.8 * self._error["linear"])
-        return seasonal if use_seasonal and seasonal is not None else linear
-
-    def _linear(self, times: Floats, values: Floats, now: float) -> TrendAnalysis:
-        half = times.size // 2
-        whole, agree = theil_sen(times, values)
-        first, _ = theil_sen(times[:half], values[:half])
-        second, _ = theil_sen(times[half:], values[half:])
-        # noise around each half's own line: a step between the halves must not pass for noise
-        early, late = values[:half] - first * times[:half], values[half:] - second * times[half:]
-        noise = self._noise(np.concatenate([early - np.median(early), late - np.median(late)]))
-        whole = _refined(times, values, whole, noise)
-        first = _refined(times[:half], values[:half], first, noise)
-        second = _refined(times[half:], values[half:], second, noise)
-        half_error = noise / (float(np.std(times[half:])) * math.sqrt(times.size - half) + 1e-12)
-        if max(abs(first - second), abs(whole - first), abs(whole - second)) <= 4 * half_error:  # one straight trend
-            slope, recent = whole, values.size
-        else:  # a step or a bend: the most cautious of the three slopes, and the level of the recent half
-            slope, recent = min((whole, first, second), key=lambda s: self._sign * s), values.size - half
-        level = self._level(values[-recent:] - slope * (times[-recent:] - now), noise)
-        spread = float(np.std(times)) * math.sqrt(times.size)  # the slope's standard error is noise / spread
-        confidence = (1 - math.exp(-abs(slope) * spread / (2 * noise))) if agree > 0.5 else 0.0
-        self._remember("linear", now, level + slope * self.p.score_slots * self.p.slot_s)
-        crossing = None
-        if self._sign * slope > 0:
-            gap = (self.p.threshold - level) / slope
-            crossing = now + max(0.0, gap)
-        return self._verdict(now, values[-1], slope, crossing, confidence=confidence, model="linear")
-
-    @staticmethod
-    def _level(residuals: Floats, noise: float) -> float:
-        """The mean of the residuals near their median: as steady as a mean, as deaf to outliers as a median."""
-        middle = float(np.median(residuals))
-        near = residuals[np.abs(residuals - middle) <= 4.5 * noise]
-        return float(np.mean(near)) if near.size else middle
-
-    @staticmethod
-    def _noise(residuals: Floats) -> float:
-        return MAD_SCALE * float(np.median(np.abs(residuals - np.median(residuals)))) + 1e-12
-
-    def _seasonal(self, times: Floats, values: Floats, now: float) -> TrendAnalysis | None:
-        if self._first_time is None or now - self._first_time < DAY_S + self.p.window_slots * self.p.slot_s:
-            return None
-        yesterday = self._yesterday(times)
-        if np.isnan(yesterday).any():
-            return None
-        drifts = values - yesterday
-        drift = float(np.median(drifts))
-        noise = MAD_SCALE * float(np.median(np.abs(drifts - drift))) + 1e-12
-        steps = np.arange(1, int(self.p.horizon_s // self.p.slot_s) + 1, dtype=np.float64) * self.p.slot_s
-        future = self._yesterday(now + steps) + drift
-        self._remember(
-            "seasonal", now, float(future[self.p.score_slots - 1]) if future.size >= self.p.score_slots else drift
+        window = window_forecast(
+            (times - now) / self.p.slot_s,
+            values,
+            self._steps,
+            toward=self._sign,
+            shift_z=self.p.shift_z,
+            bend_z=self.p.bend_z,
         )
-        beyond = np.nonzero(self._sign * (future - self.p.threshold) >= 0)[0]
-        crossing = float(now + steps[beyond[0]]) if beyond.size else None
-        margin = float(np.max(self._sign * (future - self.p.threshold))) if future.size else 0.0
-        confidence = 1 - math.exp(-max(0.0, margin + 2 * noise) / (2 * noise)) if crossing is not None else 0.0
-        rate = float((future[min(future.size, 5) - 1] - values[-1]) / (min(future.size, 5) * self.p.slot_s))
-        return self._verdict(now, values[-1], rate, crossing, confidence=confidence, model="seasonal")
+        seasonal = self._seasonal(times, values, now)
+        self._remember("window", now, window)
+        if seasonal is not None:
+            self._remember("seasonal", now, seasonal)
+        chosen = seasonal if seasonal is not None and self._error["seasonal"] < self._error["window"] else window
+        return self._held(self._verdict(now, value, chosen))
 
-    def _yesterday(self, times: Floats) -> Floats:
-        """The profile's value a day before each time (linear between profile slot centres; NaN if unseen)."""
-        position = (times - DAY_S) / self.p.profile_slot_s - 0.5
-        lower = np.floor(position).astype(np.int64)
-        weight = position - lower
-        return self._profile_at(lower) * (1 - weight) + self._profile_at(lower + 1) * weight
+    def _held(self, analysis: TrendAnalysis) -> TrendAnalysis:
+        """A prediction stands until `withdraw_after_slots` fits in a row see no crossing.
 
-    def _profile_at(self, numbers: npt.NDArray[np.int64]) -> Floats:
-        index = numbers % self._profile_slot.size
-        seen = self._profile_slot[index] == numbers
-        means = self._profile_sum[index] / np.maximum(self._profile_count[index], 1)
-        return np.where(seen, means, np.nan)
+        One fit dipping under `min_confidence` (a noisy minute) would otherwise withdraw an alert only for the
+        next fit to raise it again. Held here, not in predictions.py, so that `healer detect trend` and the
+        bench report exactly what the service's alerts say."""
+        if analysis.crossing is not None:
+            self._standing, self._misses = analysis.crossing, 0
+            return analysis
+        if self._standing is None:
+            return analysis
+        self._misses += 1
+        if self._misses >= self.p.withdraw_after_slots:
+            self._standing = None
+            return analysis
+        return replace(analysis, crossing=max(self._standing, analysis.time))
 
-    def _remember(self, model: str, now: float, predicted: float) -> None:
-        slot = int(now // self.p.slot_s) + self.p.score_slots
-        self._pending[model][slot] = predicted
-        for stale in [s for s in self._pending[model] if s < slot - 2 * self.p.score_slots]:
-            del self._pending[model][stale]
+    def _seasonal(self, times: Floats, values: Floats, now: float) -> Forecast | None:
+        if self._profile is None:
+            return None
+        future = now + self._steps * self.p.slot_s
+        days = [self._profile.shape(times, future, k) for k in range(1, self.p.profile_days + 1)]
+        known = [day for day in days if day is not None]
+        return seasonal_forecast(values, known) if known else None
 
-    def _verdict(
-        self, now: float, value: float, slope: float, crossing: float | None, *, confidence: float, model: str
-    ) -> TrendAnalysis:
-        within = crossing is not None and crossing - now <= self.p.horizon_s and confidence >= self.p.min_confidence
+    def _remember(self, model: str, now: float, forecast: Forecast) -> None:
+        """Keep the forecast for the horizon's end, to be scored when that slot closes."""
+        slot = int(now // self.p.slot_s) + self._ahead
+        pending = self._pending[model]
+        pending[slot] = float(forecast.values[-1])
+        for stale in [s for s in pending if s < slot - 2 * self._ahead]:  # slots that never closed (gaps)
+            del pending[stale]
+
+    def _verdict(self, now: float, value: float, forecast: Forecast) -> TrendAnalysis:
+        """The first step past the threshold (interpolated between steps), and the chance it is crossed."""
+        margin = self._sign * (forecast.values - self.p.threshold)
+        beyond = np.nonzero(margin >= 0)[0]
+        crossing = None
+        if beyond.size:
+            i = int(beyond[0])
+            step = 0.0 if i == 0 else i - 1 + float(-margin[i - 1] / (margin[i] - margin[i - 1]))
+            crossing = now + step * self.p.slot_s
+        nearest = int(np.argmax(margin))
+        z = float(margin[nearest]) / max(float(forecast.errors[nearest]), 1e-12)
+        confidence = 0.5 * math.erfc(-z / math.sqrt(2))  # the normal distribution's P(past the threshold)
         return TrendAnalysis(
             time=now,
             value=float(value),
-            rate_per_minute=slope * 60.0,
-            crossing=crossing if within else None,
+            rate_per_minute=forecast.rate * 60.0 / self.p.slot_s,
+            crossing=crossing if confidence >= self.p.min_confidence else None,
             confidence=round(confidence, 4),
-            model=model,
+            model=forecast.model,
         )
