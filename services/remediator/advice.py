@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from healer_common.memory import MemoryAnswer
+from healer_common.remediations import FixNotHeld
 from services.remediator.playbooks import Playbook
 from services.remediator.run_state import Fix
 
@@ -58,4 +59,16 @@ def recurrence(fix: Fix | None, playbook: Playbook, now: dt.datetime, window_s: 
     return (
         f"the alert is back {ago:.0f}s after {fix.action} fixed it (remediation {fix.remediation_id}): "
         f"{fix.action} did not hold, so {playbook.name} goes on after it"
+    )
+
+
+def not_held(fix: Fix, now: dt.datetime) -> FixNotHeld:
+    """The earlier fix that did not hold, as the continuing run carries it (memory learns it failed)."""
+    back_after = max(0.0, (now - fix.at).total_seconds())
+    return FixNotHeld(
+        remediation_id=fix.remediation_id,
+        playbook=fix.playbook,
+        action=fix.action,
+        fixed_at=fix.at,
+        back_after_s=back_after,
     )

@@ -26,7 +26,7 @@ from healer_common.remediations import ApprovalDecision, PlaybookRunRequest, Rem
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.cluster import inspect_target
 from services.remediator.admission import Admission
-from services.remediator.advice import Advice, advise, recurrence
+from services.remediator.advice import Advice, advise, not_held, recurrence
 from services.remediator.breaker import RunOutcome
 from services.remediator.execution import Execution
 from services.remediator.learning import TrackRecord
@@ -180,6 +180,7 @@ class RemediationCoordinator:
                 engine.skip(reason, self.svc.clock.now())
             elif recurred is not None:
                 fix, why = recurred
+                engine.state.run = engine.state.run.evolve(continues=not_held(fix, self.svc.clock.now()))
                 await self._run(engine, engine.start(self.svc.clock.now(), why=why, failed=fix.action))
             else:
                 await self._run(engine, engine.start(self.svc.clock.now(), advice.first, advice.reason))
@@ -243,6 +244,7 @@ class RemediationCoordinator:
             text=f"{primary.alert_id} {primary.resource} {playbook.name} {incident.title}",
             alert_type=primary.alert_id,
             namespace=primary.resource.namespace if primary.resource else None,
+            service=primary.resource.name if primary.resource else None,  # memory counts a workload's pods as one
             cluster=incident.cluster,
         )
         try:

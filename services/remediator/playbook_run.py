@@ -286,6 +286,8 @@ class PlaybookRun:
             took = (now - state.run.started_at).total_seconds()
             healed = next((n for n, ok in reversed(state.outcomes.items()) if ok), acted[-1].action)
             state.healed_by = healed
+            if not state.run.dry_run:  # what memory remembers as the fix
+                state.run = state.run.evolve(healed_by=healed)
             dry = " (dry run: nothing was done; it resolved by itself)" if state.run.dry_run else ""
             self._finish(
                 now, "succeeded", f"verified: the alert resolved {took:.1f}s after the run started, after {healed}{dry}"

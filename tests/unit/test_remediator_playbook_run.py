@@ -420,3 +420,15 @@ def test_a_verified_run_remembers_which_action_healed() -> None:
     engine.incident_changed(resolved(), clock.advance(10))
 
     assert engine.state.healed_by == "scale"
+    assert engine.published[-1].healed_by == "scale", "memory learns the action that fixed it, not the playbook"
+
+
+def test_a_dry_run_names_no_healing_action() -> None:
+    clock, engine = ManualClock(T0), new_run(dry_run=True)
+    engine.start(clock.now())
+    engine.acted(step("restart_pod", "dry_run"), None, clock.now())
+
+    engine.incident_changed(resolved(), clock.advance(10))
+
+    assert engine.state.run.state == "succeeded"
+    assert engine.state.run.healed_by is None, "nothing was done, so nothing healed it"
