@@ -15,15 +15,14 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.table import Table
 
 from healer_cli.demo import DEMO_POD, DEMO_STEPS, condition_event
 from healer_cli.runtime import console, errors
+from healer_cli.supervisor import Child, Supervisor, stop_leftovers
 from healer_common.busclient import BusClient
 from healer_common.heartbeat import read_heartbeats
 from healer_common.servers import LOOPBACK, ServerProcess, free_port, start_nats, start_redis
@@ -31,104 +30,13 @@ from healer_common.settings import SERVICES, Settings, load_settings
 from healer_common.state import KeySpace, connect_redis
 from healer_sandbox import ENDPOINTS_FILE
 
-COLOURS = {
-    "collector": "cyan",
-    "detector": "magenta",
-    "correlator": "blue",
-    "remediator": "yellow",
-    "notifier": "green",
-    "memory-bridge": "bright_black",
-    "sandbox": "red",
-}
 SANDBOX_READY_S = 120.0
-MAX_BACKOFF_S = 30.0
-STABLE_AFTER_S = 60.0
-
-
-@dataclass
-class Child:
-    """One service process under supervision."""
-
-    name: str
-    env: dict[str, str]
-    command: tuple[str, ...] = ()  # arguments after the interpreter; default `-m services.<name>`
-    process: asyncio.subprocess.Process | None = None
-    restarts: int = 0
-    started_at: float = 0.0
-    relays: list[asyncio.Task[None]] = field(default_factory=list)
-
-    @property
-    def module(self) -> str:
-        return f"services.{self.name.replace('-', '_')}"
-
-
-async def _relay(name: str, stream: asyncio.StreamReader | None) -> None:
-    if stream is None:
-        return
-    colour = COLOURS.get(name, "white")
-    while line := await stream.readline():
-        text = line.decode(errors="replace").rstrip()
-        console.print(f"[{colour}]{name:>13}[/{colour}] │ ", end="", highlight=False)
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
-class Supervisor:
-    def __init__(self, children: list[Child]) -> None:
-        self.children = children
-        self.stopping = asyncio.Event()
-
-    async def start(self, child: Child) -> None:
-        child.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *(child.command or ("-m", child.module)),
-            env=child.env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL,
-        )
-        child.started_at = time.monotonic()
-        child.relays = [
-            asyncio.create_task(_relay(child.name, child.process.stdout)),
-            asyncio.create_task(_relay(child.name, child.process.stderr)),
-        ]
-
-    async def watch(self, child: Child) -> None:
-        """Keep one service running: restart it after a crash, backing off while it keeps crashing."""
-        while not self.stopping.is_set():
-            await self.start(child)
-            assert child.process is not None
-            code = await child.process.wait()
-            await asyncio.gather(*child.relays, return_exceptions=True)
-            if self.stopping.is_set():
-                return
-            if time.monotonic() - child.started_at > STABLE_AFTER_S:
-                child.restarts = 0
-            delay = min(MAX_BACKOFF_S, 2.0**child.restarts)
-            child.restarts += 1
-            errors.print(
-                f"[red]{child.name} exited with code {code}; restarting in {delay:.0f}s "
-                f"(restart #{child.restarts})[/red]"
-            )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), timeout=delay)
-
-    async def stop(self, grace_s: float = 10.0) -> None:
-        self.stopping.set()
-        running = [c.process for c in self.children if c.process and c.process.returncode is None]
-        for proc in running:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        for proc in running:
-            try:
-                await asyncio.wait_for(proc.wait(), timeout=max(0.1, deadline - time.monotonic()))
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
 
 
 def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
+    """The services' environment. Their one-line-per-message logs are for machines; on this terminal a newcomer
+    should read the sandbox's story and the notifications, so the services say only warnings unless
+    HEALER_LOG__LEVEL says otherwise (`healer watch` shows the flow in detail)."""
     env = dict(os.environ)
     env.update(
         {
@@ -139,6 +47,7 @@ def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Pa
         }
     )
     env.setdefault("HEALER_LOG__FORMAT", "console")
+    env.setdefault("HEALER_LOG__LEVEL", "WARNING")
     del settings
     return env
 
@@ -204,7 +113,8 @@ def _sandbox_child(env: dict[str, str], folder: Path) -> Child:
     """`healer sandbox` on free ports, so that a restart after a crash comes back where the services look."""
     ports = {f"--{name}-port": str(free_port()) for name in ("kube", "prometheus", "loki", "control")}
     command = ("-m", "healer_cli", "sandbox", "--data-dir", str(folder), *(x for p in ports.items() for x in p))
-    return Child("sandbox", env, command)
+    story = {"HEALER_LOG__LEVEL": os.environ.get("HEALER_LOG__LEVEL", "INFO")}  # what the scenarios do
+    return Child("sandbox", {**env, **story}, command)
 
 
 async def _sandbox_endpoints(folder: Path, stop: asyncio.Event) -> dict[str, str] | None:
@@ -261,6 +171,9 @@ def _stop_on_signals() -> asyncio.Event:
 
 async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config: Path | None, sandbox: bool) -> int:
     """Run everything until a signal; `data_dir` and `config` are absolute paths."""
+    pid_file = data_dir / "children.pids"
+    if leftovers := stop_leftovers(pid_file):
+        console.print(f"stopped {len(leftovers)} process(es) an earlier healer up left running: {leftovers}")
     nats = start_nats(data_dir / "nats", nats_port, LOOPBACK)
     try:
         redis = start_redis(data_dir / "redis", redis_port, LOOPBACK)
@@ -277,7 +190,8 @@ async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config
     stop = _stop_on_signals()
     folder = data_dir / "sandbox"
     cluster = _sandbox_child(env, folder) if sandbox and not settings.cluster.configured else None
-    supervisor = Supervisor([*([cluster] if cluster else []), *(Child(name, env) for name in SERVICES)])
+    children = [*([cluster] if cluster else []), *(Child(name, env) for name in SERVICES)]
+    supervisor = Supervisor(children, pid_file, servers=(nats.process.pid, redis.process.pid))
     watchers: list[asyncio.Task[None]] = []
     demo_task: asyncio.Task[None] | None = None
     endpoints = None

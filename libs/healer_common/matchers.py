@@ -1,8 +1,9 @@
 """Label matchers in the syntax Alertmanager users type (`alertname="H8"`, `node!=n1`, `pod=~"rex-.*"`,
 `severity!~info|warning`), and the inhibition rules built from them.
 
-Silences (silences.py) and inhibition rules (the correlator's settings) share them, and the CLI parses them
-from the command line, so they live in the contract. As in Alertmanager, a label an alert lacks matches as
+Silences (silences.py), inhibition rules (the correlator's settings), the notifier's routes and the sandbox's
+PromQL and LogQL selectors share them, and the CLI parses them from the command line, so they live in the
+contract. As in Alertmanager, a label an alert lacks matches as
 the empty string, and a regular expression must match the whole value.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -17,7 +19,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from healer_common.messages import Frozen, Labels
 
 MatchOp = Literal["=", "!=", "=~", "!~"]
-_MATCHER = re.compile(r"""^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$""", re.DOTALL)
+_MATCHER = re.compile(r"""^\s*([A-Za-z_][A-Za-z0-9_./-]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$""", re.DOTALL)
 _UNQUOTED = re.compile(r"""^[^"'\s]*$""")
 
 
@@ -44,7 +46,7 @@ def _unquote(text: str) -> str:
 class Matcher(Frozen):
     """One label condition; `Matcher.parse('pod=~"rex-.*"')` reads what a user types."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_./-]*$", description="Healer's labels include task-id")
     op: MatchOp
     value: str
 
@@ -72,7 +74,7 @@ class Matcher(Frozen):
             raise ValueError(f"bad matcher {text!r}: {exc}") from None
         return cls(name=name, op=op, value=value)
 
-    def matches(self, labels: Labels) -> bool:
+    def matches(self, labels: Mapping[str, str]) -> bool:
         value = labels.get(self.name, "")
         match self.op:
             case "=":

@@ -27,55 +27,19 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from healer_common.matchers import Matcher
+
 ChannelName = Literal["console", "webhook", "slack", "pagerduty", "github"]
 CHANNEL_NAMES: tuple[ChannelName, ...] = ("console", "webhook", "slack", "pagerduty", "github")
 DEFAULT_RECEIVER = "default"
 """The receiver that needs no declaring: every configured channel."""
 
-_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(\S*))\s*$')
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Matcher(_Strict):
-    """One Alertmanager matcher, `label=value`, `label!=value`, `label=~regex` or `label!~regex`.
-
-    A regex must match the whole value, as in Alertmanager; a label that is absent has the value "".
-    """
-
-    label: str
-    op: Literal["=", "!=", "=~", "!~"]
-    value: str
-
-    @classmethod
-    def parse(cls, text: str) -> Matcher:
-        found = _MATCHER.match(text)
-        if found is None:
-            raise ValueError(
-                f"matcher {text!r} is not label=value, label!=value, label=~regex or label!~regex "
-                '(quote values with spaces: team="core ops")'
-            )
-        label, op, quoted, bare = found.groups()
-        value = (quoted.replace('\\"', '"') if quoted is not None else bare) or ""
-        if op in {"=~", "!~"}:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"matcher {text!r} has a bad regular expression: {exc}") from None
-        return cls(label=label, op=op, value=value)
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        actual = labels.get(self.label, "")
-        if self.op == "=":
-            return actual == self.value
-        if self.op == "!=":
-            return actual != self.value
-        found = re.fullmatch(self.value, actual) is not None
-        return found if self.op == "=~" else not found
 
 
 def _matchers(value: object) -> object:

@@ -49,7 +49,9 @@ CERTIFICATE = CustomResource("cert-manager.io", "v1", "certificates", "Certifica
 APPLICATION = CustomResource("argoproj.io", "v1alpha1", "applications", "Application", ("app", "apps"), False)
 CODERUN = CustomResource("agents.platform", "v1", "coderuns", "CodeRun", ("cr",))
 PLAYBOOK = CustomResource("healer.platform", "v1", "remediationplaybooks", "RemediationPlaybook", ("rpb",))
-CUSTOM = (CERTIFICATE, APPLICATION, CODERUN, PLAYBOOK)
+# A cluster that runs Healer has its CRDs (deploy/k8s/base/crds): the remediator records every run there.
+RECORD = CustomResource("healer.platform", "v1", "remediationrecords", "RemediationRecord", ("rrec",))
+CUSTOM = (CERTIFICATE, APPLICATION, CODERUN, PLAYBOOK, RECORD)
 
 CERTIFICATES, APPLICATIONS, CODERUNS = CERTIFICATE.resource, APPLICATION.resource, CODERUN.resource
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")

@@ -15,7 +15,8 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from healer_sandbox.promql import Matcher, QueryError, parse_matchers
+from healer_common.matchers import Matcher
+from healer_sandbox.promql import QueryError, parse_matchers
 from healer_sandbox.units import parse_duration
 
 _LINE_FILTER = re.compile(r'\s*(\|=|!=|\|~|!~)\s*("(?:[^"\\]|\\.)*"|`[^`]*`)')
@@ -98,7 +99,7 @@ def parse_log_query(text: str) -> LogQuery:
             pass
         elif match := _LABEL_FILTER.match(rest):
             op = "=" if match.group(2) == "==" else match.group(2)
-            labels.append(Matcher(match.group(1), op, _string(match.group(3))))
+            labels.append(Matcher(name=match.group(1), op=op, value=_string(match.group(3))))
         else:
             raise QueryError(f"parse error: unsupported stage {rest.strip()[:40]!r}")
         rest = rest[match.end() :]

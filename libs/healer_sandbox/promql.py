@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from healer_common.matchers import Matcher
+
 _HEALER_LINE = re.compile(r"^\s*#\s*healer:\s*([A-Za-z_:][A-Za-z0-9_:]*)\s*$")
 _SELECTOR = re.compile(r"^\s*([A-Za-z_:][A-Za-z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.S)
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
@@ -20,22 +22,6 @@ _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]
 
 class QueryError(ValueError):
     """A query Prometheus would refuse (bad_data)."""
-
-
-@dataclass(frozen=True)
-class Matcher:
-    label: str
-    op: str
-    value: str
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        actual = labels.get(self.label, "")
-        if self.op == "=":
-            return actual == self.value
-        if self.op == "!=":
-            return actual != self.value
-        found = re.fullmatch(self.value, actual) is not None
-        return found if self.op == "=~" else not found
 
 
 @dataclass(frozen=True)
@@ -63,7 +49,7 @@ def parse_matchers(text: str) -> tuple[Matcher, ...]:
                 re.compile(value)
             except re.error as exc:
                 raise QueryError(f"bad regular expression {value!r}: {exc}") from None
-        found.append(Matcher(label, op, value))
+        found.append(Matcher(name=label, op=op, value=value))
         position = match.end()
     return tuple(found)
 

@@ -152,3 +152,24 @@ async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_lette
     assert not port_in_use(up.nats_port), "nats-server left running after Ctrl-C"
     assert not port_in_use(up.redis_port), "redis-server left running after Ctrl-C"
     assert "stopped." in up.output()
+
+
+async def test_a_healer_up_killed_outright_leaves_nothing_running_after_the_next_start(tmp_path: Path) -> None:
+    first = start_up(tmp_path, "--no-sandbox")
+    try:
+        await eventually(lambda: first.healer("status").returncode == 0, timeout=90, interval=1, what="healthy")
+        left = psutil.Process(first.process.pid).children(recursive=True)
+        first.process.kill()  # no chance to stop what it started: NATS, Redis and six services live on
+        first.process.wait(10)
+        assert all(p.is_running() for p in left)
+
+        second = start_up(tmp_path, "--no-sandbox")
+        try:
+            await eventually(lambda: "an earlier healer up left running" in second.output(), what="cleanup said")
+            _gone, alive = psutil.wait_procs(left, timeout=20)
+            assert not alive, f"left running: {[p.cmdline()[:3] for p in alive]}"
+            await eventually(lambda: second.healer("status").returncode == 0, timeout=90, interval=1, what="healthy")
+        finally:
+            stop_with_descendants(second.process)
+    finally:
+        stop_with_descendants(first.process)

@@ -12,7 +12,7 @@ import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import nats
 import pytest
@@ -72,6 +72,19 @@ async def test_make_run_starts_the_sandbox_and_the_remediator_heals_its_pods_for
         acted = next(r for r in remediations if on_rex(r))
         assert acted["dry_run"] is False
         assert [s["outcome"] for s in acted["steps"]] == ["ok"], "live, not a dry run"
+
+        custom = client.CustomObjectsApi(client_for(folder / "kubeconfig"))
+
+        async def recorded() -> list[dict[str, Any]]:  # what `kubectl -n healer get remediationrecords` shows
+            found = cast(
+                "dict[str, Any]",
+                await call(
+                    custom.list_namespaced_custom_object, "healer.platform", "v1", "healer", "remediationrecords"
+                ),
+            )
+            return [r for r in found["items"] if r["metadata"]["name"].endswith(acted["remediation_id"])]
+
+        await eventually(recorded, what="the remediation recorded in the cluster")
     finally:
         await connection.close()
 
