@@ -1,0 +1,206 @@
+"""Learning from outcomes, as a user sees it on the sandbox: the same incident, played twice, is healed faster
+the second time because memory remembers what healed it the first time.
+
+The whole pipeline runs on the sandbox cluster (the real collector reading its Kubernetes, Prometheus and Loki
+APIs, detector, correlator, remediator, notifier and memory-bridge), with the leaking-pod scenario held until
+replayed (`healer sandbox replay leaking-pod`, as a user would run it). The first time, the remediator follows
+its playbook: it restarts the pod, the fresh pod runs out of memory too, so the restart did not hold and the
+Deployment gets one more replica, which outlasts the leak. Memory-bridge remembers that the scale-up healed it
+and the restart did not hold. The second time, memory's recommendation is above the remediator's threshold,
+so the scale-up comes first: one step instead of two, and a shorter time to recovery.
+
+The collector's Prometheus source is off here: with it, a pod the remediator deleted right after an OOM kill
+sometimes got an H8 'container memory over limit ... for 60s' a minute after it was gone (its last reading),
+and the remediator then failed on a pod that no longer exists (not fixed yet; the OOM path is the pod watch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from healer_common.busclient import BusClient
+from healer_common.collector_settings import KubernetesSourceSettings
+from healer_common.testing import Recorder, ServiceRunner, eventually, recording
+from healer_sandbox.sandbox import Sandbox
+from services.remediator.actions.cluster import kube as read_json
+from tests.integration.remediation_helpers import audit, bodies, playbook_doc, write_playbooks
+from tests.integration.sandbox_support import kube, running_sandbox
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+SPEED = 30.0  # a pod OOMs 15 s after it starts; the leak's backlog lasts 38 s
+BACKLOG_S = 19 * 60 / SPEED
+OOM_PLAYBOOK = playbook_doc(
+    "oom-restart-then-scale",  # the built-in's steps, with windows that fit a test
+    {"type": "restart_pod", "timeout": "60s"},
+    {"type": "scale_up", "condition": "restart_failed", "timeout": "90s", "params": {"by": 1, "maxReplicas": 3}},
+    {"type": "create_coderun", "condition": "scale_failed"},
+    trigger={"alerts": ["H8"], "targetKinds": ["Pod"]},
+    rollback={"enabled": True, "window": "30s"},  # scaled back after the backlog (38 s) ends
+)
+
+
+@dataclass
+class Round:
+    """One play of the scenario: its incidents on rex-worker and its remediations, as published."""
+
+    replayed_at: dt.datetime
+    incidents: dict[str, list[dict[str, Any]]]
+    runs: dict[str, list[dict[str, Any]]]
+
+    def actions(self) -> list[str]:
+        """The actions taken, in order, across the play's runs (each run's last publication is complete)."""
+        ordered = sorted(self.runs.values(), key=lambda r: r[0]["started_at"])
+        return [s["action"] for r in ordered for s in r[-1]["steps"] if s["outcome"] == "ok"]
+
+    def healed_by(self) -> list[str]:
+        ordered = sorted(self.runs.values(), key=lambda r: r[0]["started_at"])
+        return [r[-1]["healed_by"] for r in ordered if r[-1]["healed_by"]]
+
+    def memory_applied(self, seen: Recorder) -> list[dict[str, Any]]:
+        """The remediator's audit records of memory's advice applied in this play's runs."""
+        return [b for b in bodies(seen, audit("memory", "memory_applied")) if b["remediation_id"] in self.runs]
+
+    @property
+    def recovered_in(self) -> str:
+        """The time to recovery as the closing note of the play's last incident says it."""
+        last = max(self.incidents.values(), key=lambda i: i[-1]["resolved_at"])[-1]
+        took = dt.datetime.fromisoformat(last["resolved_at"]) - dt.datetime.fromisoformat(last["opened_at"])
+        seconds = max(0, round(took.total_seconds()))
+        return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+    @property
+    def time_to_recovery_s(self) -> float:
+        opened = min(dt.datetime.fromisoformat(i[0]["opened_at"]) for i in self.incidents.values())
+        resolved = max(dt.datetime.fromisoformat(i[-1]["resolved_at"]) for i in self.incidents.values())
+        return (resolved - opened).total_seconds()
+
+
+def on_rex_worker(body: dict[str, Any]) -> bool:
+    resources = [a.get("resource") or {} for a in body.get("alerts", [])] + [body.get("target") or {}]
+    return any(str(r.get("name", "")).startswith("rex-worker") for r in resources)
+
+
+def after(seen: Recorder, since: int, family: str, key: str) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for msg in seen.messages[since:]:
+        if f".{family}." in msg.subject:
+            body = json.loads(msg.data)
+            if on_rex_worker(body):
+                found.setdefault(body[key], []).append(body)
+    return found
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    async with running_sandbox(tmp_path, "leaking-pod", speed=SPEED, hold=True) as running:
+        yield running
+
+
+async def replay(sandbox: Sandbox, scenario: str) -> None:
+    """`healer sandbox replay SCENARIO`, run as a user runs it (the sandbox serves from this test's loop)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "healer_cli",
+        "sandbox",
+        "replay",
+        scenario,
+        "--data-dir",
+        str(sandbox.config.workdir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0, out.decode()
+
+
+async def replicas(apps: client.AppsV1Api) -> int:
+    return int((await read_json(apps.read_namespaced_deployment, "rex-worker", "cto"))["spec"]["replicas"])
+
+
+async def play_once(sandbox: Sandbox, seen: Recorder, apps: client.AppsV1Api) -> Round:
+    since = len(seen.messages)
+    replayed_at = dt.datetime.now(dt.UTC)
+    await replay(sandbox, "leaking-pod")
+
+    def healed() -> bool:
+        runs = after(seen, since, "remediations", "remediation_id")
+        incidents = after(seen, since, "incidents", "incident_id")
+        return (
+            any(r[-1].get("healed_by") for r in runs.values())
+            and bool(incidents)
+            and all(i[-1]["state"] == "resolved" for i in incidents.values())
+        )
+
+    await eventually(healed, timeout=150, interval=0.5, what="the incident healed and resolved")
+    await asyncio.sleep(max(0.0, BACKLOG_S - (dt.datetime.now(dt.UTC) - replayed_at).total_seconds()) + 2)
+    await eventually(healed, timeout=30, interval=0.5, what="still resolved after the backlog")
+
+    async def scaled_back() -> bool:
+        return await replicas(apps) == 1
+
+    await eventually(scaled_back, timeout=60, interval=0.5, what="the scale-down at the window's end")
+    return Round(
+        replayed_at,
+        after(seen, since, "incidents", "incident_id"),
+        after(seen, since, "remediations", "remediation_id"),
+    )
+
+
+async def test_the_same_incident_played_twice_is_healed_by_the_remembered_fix_and_faster(
+    sandbox: Sandbox, services: ServiceRunner, bus: BusClient, tmp_path: Path
+) -> None:
+    write_playbooks(tmp_path / "playbooks", OOM_PLAYBOOK)
+    services.configure("cluster", kubeconfig=sandbox.config.kubeconfig)
+    services.configure(
+        "collector",
+        prometheus_url=None,  # see the module's docstring: a deleted pod's last memory reading can fire H8
+        loki_url=sandbox.loki.url,
+        kubernetes=KubernetesSourceSettings(history_after_s=8, resync_s=1),  # Ready 8 s after an OOM kill
+    )
+    services.configure(
+        "remediator",
+        playbook_paths=[tmp_path / "playbooks"],
+        tick_s=0.2,
+        memory_timeout_s=5.0,
+        cooldown_s=0,  # the second play comes within the default 10 minutes
+        recurrence_window_s=30,  # the restart's recurrence (15 s) is within it; the second play is not
+    )
+    services.start("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge")
+    await services.wait_running(timeout=60)
+    apps = client.AppsV1Api(kube(sandbox))
+
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        first = await play_once(sandbox, seen, apps)
+        second = await play_once(sandbox, seen, apps)
+    services.stop("remediator")  # before the sandbox goes: nothing acts on a cluster that is gone
+    print(f"time to recovery: first {first.time_to_recovery_s:.1f}s, second {second.time_to_recovery_s:.1f}s")
+
+    assert first.actions() == ["restart_pod", "scale_up"], "the first time: the playbook, restart then scale"
+    assert first.healed_by() == ["restart", "scale"]
+    assert first.memory_applied(seen) == [], "memory knew nothing yet (and the restart's recurrence outranks it)"
+
+    assert second.actions() == ["scale_up"], "the second time: the remembered fix first, and only"
+    assert second.healed_by() == ["scale"]
+    [applied] = second.memory_applied(seen)
+    [remembered] = {m for r in second.runs.values() for m in r[-1]["memory_ids"]}
+    assert applied["details"]["memory_id"] == remembered
+    assert float(applied["details"]["confidence"]) > 0.9
+    assert f"memory {remembered}" in applied["reason"]
+    assert "starting oom-restart-then-scale at scale_up" in applied["reason"]
+
+    assert second.time_to_recovery_s < first.time_to_recovery_s
+    notes = services.running["notifier"].log()
+    for played in (first, second):
+        assert f"recovered in {played.recovered_in}" in notes, f"the closing note of {played.recovered_in}"
