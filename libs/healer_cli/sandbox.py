@@ -1,5 +1,6 @@
-"""`healer sandbox`: the sandbox cluster on its own (what `healer up` starts before the services), and
-`healer sandbox outage SECONDS`, which takes a running sandbox's Kubernetes API away for a while.
+"""`healer sandbox`: the sandbox cluster on its own (what `healer up` starts before the services);
+`healer sandbox outage SECONDS`, which takes a running sandbox's Kubernetes API away for a while; and
+`healer sandbox replay SCENARIO`, which plays one of its scenarios again (the same incident, a second time).
 
 Point anything at it with the kubeconfig and the URLs it prints: kubectl, the collector, the remediator.
 """
@@ -57,12 +58,24 @@ async def _serve(config: SandboxConfig) -> int:
 def sandbox(
     ctx: typer.Context,
     scenario: Annotated[
-        list[str] | None, typer.Option("--scenario", "-s", help="a scenario name or YAML file; repeat; default all")
+        list[str] | None,
+        typer.Option(
+            "--scenario",
+            "-s",
+            envvar="HEALER_SANDBOX_SCENARIOS",
+            help="a scenario name or YAML file; repeat (or space-separated in the variable); default all",
+        ),
     ] = None,
     speed: Annotated[
         float, typer.Option(min=0.01, envvar="HEALER_SANDBOX_SPEED", help="scenario time / wall time")
     ] = 10.0,
     pods: Annotated[int, typer.Option(min=0, envvar="HEALER_SANDBOX_PODS", help="this many more ordinary pods")] = 0,
+    hold: Annotated[
+        bool,
+        typer.Option(
+            "--hold", envvar="HEALER_SANDBOX_HOLD", help="provision the scenarios, play each only when replayed"
+        ),
+    ] = False,
     data_dir: Annotated[
         Path, typer.Option(envvar="HEALER_SANDBOX_DIR", help="where the kubeconfig goes")
     ] = DEFAULT_DIR,
@@ -90,6 +103,7 @@ def sandbox(
         scenarios=scenario or [],
         speed=speed,
         pods=pods,
+        hold=hold,
         kube_port=kube_port,
         prometheus_port=prometheus_port,
         loki_port=loki_port,
@@ -98,25 +112,49 @@ def sandbox(
     raise typer.Exit(run(_serve(config)))
 
 
-@app.command()
-def outage(
-    seconds: Annotated[float, typer.Argument(min=0, help="how long the Kubernetes API stays away")],
-    data_dir: Annotated[
-        Path, typer.Option(envvar="HEALER_SANDBOX_DIR", help="the running sandbox's folder")
-    ] = DEFAULT_DIR,
-) -> None:
-    """Stop a running sandbox's Kubernetes API for SECONDS (open watches are cut), then start it again."""
+def _control(data_dir: Path) -> str:
+    """The running sandbox's control endpoint, from the file it writes once it serves."""
     endpoints_file = data_dir / ENDPOINTS_FILE
     if not endpoints_file.is_file():
         errors.print(
             f"no running sandbox: {endpoints_file} does not exist (is `healer sandbox` or `healer up` running?)"
         )
         raise typer.Exit(1)
-    control = json.loads(endpoints_file.read_text())["control"]
+    control: str = json.loads(endpoints_file.read_text())["control"]
+    return control
+
+
+def _post(control: str, path: str, **params: float) -> httpx.Response:
     try:
-        reply = httpx.post(f"{control}/kube-api/stop", params={"seconds": seconds}, timeout=10)
+        return httpx.post(f"{control}{path}", params=params, timeout=10)
     except httpx.HTTPError as exc:
         errors.print(f"cannot reach the sandbox's control endpoint {control}: {exc}")
         raise typer.Exit(1) from None
+
+
+SandboxDir = Annotated[Path, typer.Option(envvar="HEALER_SANDBOX_DIR", help="the running sandbox's folder")]
+
+
+@app.command()
+def outage(
+    seconds: Annotated[float, typer.Argument(min=0, help="how long the Kubernetes API stays away")],
+    data_dir: SandboxDir = DEFAULT_DIR,
+) -> None:
+    """Stop a running sandbox's Kubernetes API for SECONDS (open watches are cut), then start it again."""
+    reply = _post(_control(data_dir), "/kube-api/stop", seconds=seconds)
     reply.raise_for_status()
     console.print(f"the Kubernetes API at {reply.json()['kube_api']} is stopped for {seconds:g}s")
+
+
+@app.command()
+def replay(
+    scenario: Annotated[str, typer.Argument(help="the name of a scenario the sandbox plays, e.g. leaking-pod")],
+    data_dir: SandboxDir = DEFAULT_DIR,
+) -> None:
+    """Play SCENARIO again on the running sandbox from its beginning: the same incident on the same workload."""
+    reply = _post(_control(data_dir), f"/scenarios/{scenario}/replay")
+    if reply.status_code == 404:
+        errors.print(reply.json()["error"])
+        raise typer.Exit(1)
+    reply.raise_for_status()
+    console.print(f"scenario {scenario} plays again from its beginning (at {reply.json()['replays'][scenario]})")

@@ -13,6 +13,10 @@ scale-down as its last step. Consumers that de-duplicate key on (remediation_id,
 
 Steps whose action is `notify` carry a message for people in `detail`; a step whose action is `escalate`
 asks the notifier to page the next level now.
+
+What memory learns from a run rides on it: `healed_by`, the playbook action after which the alert resolved (a
+verified fix), and `continues`, the earlier verified fix of the same target that did not hold (its alert came
+back within the recurrence window, so this run goes on after it).
 """
 
 from __future__ import annotations
@@ -79,6 +83,16 @@ class ApprovalRequest(Frozen):
     )
 
 
+class FixNotHeld(Frozen):
+    """An earlier run's verified fix of the same target whose alert came back: that action did not hold."""
+
+    remediation_id: str = Field(description="the earlier run, whose fix was verified")
+    playbook: str
+    action: str = Field(description="the name of the action that fixed it for a while, e.g. restart")
+    fixed_at: AwareDatetime = Field(description="when the earlier run verified it")
+    back_after_s: float = Field(ge=0, description="how long after the fix the alert came back")
+
+
 class Remediation(Message):
     """A playbook run against one incident's target."""
 
@@ -97,6 +111,14 @@ class Remediation(Message):
     revision: int = Field(default=1, ge=1, description="grows with every publication of this run")
     memory_ids: list[str] = Field(default_factory=list, description="memories that informed this run")
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    healed_by: str | None = Field(
+        default=None,
+        description="set once verified (never in a dry run): the name of the playbook action after which the "
+        "alert resolved, e.g. scale (an action's name is its type's verb unless the playbook names it)",
+    )
+    continues: FixNotHeld | None = Field(
+        default=None, description="the earlier fix of this target that did not hold, which this run goes on after"
+    )
     started_at: AwareDatetime
     finished_at: AwareDatetime | None = None
 

@@ -15,6 +15,9 @@ from healer_common.errors import ConfigError
 RawHandler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 SHUTDOWN_S = 0.25  # open watches are cut at once, as when an API server goes away
+# A watch whose client went away ends, as on a real API server: aiohttp leaves a handler running after its
+# client hung up unless told to cancel it, and a watch handler waits for changes for ever.
+CANCEL_WHEN_CLIENT_GOES = True
 
 
 class Listener:
@@ -36,9 +39,12 @@ class Listener:
             return
         runner: web.AppRunner | web.ServerRunner
         if isinstance(self.app, web.Application):
-            runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=SHUTDOWN_S)
+            runner = web.AppRunner(
+                self.app, access_log=None, shutdown_timeout=SHUTDOWN_S, handler_cancellation=CANCEL_WHEN_CLIENT_GOES
+            )
         else:
-            runner = web.ServerRunner(web.Server(self.app, access_log=None), shutdown_timeout=SHUTDOWN_S)
+            server = web.Server(self.app, access_log=None, handler_cancellation=CANCEL_WHEN_CLIENT_GOES)
+            runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_S)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
         try:

@@ -4,6 +4,9 @@ container's working set until the kernel kills it; a filling volume rises until 
 volume grows; a Git push moves an Application's target; a deploy changes a Deployment's template; a bad
 config crash-loops a Deployment until it is rolled out again; pods write log lines (maybe only while a
 dependency is down); exporters' gauges and queues move, and ease off when their Deployment scales up.
+
+A runner counts its play's time from `since`: the sandbox's start, or the moment a replay began it again
+(`World.replay`), so a replayed scenario plays as it did the first time.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from healer_sandbox import kinds
-from healer_sandbox.cluster import Cluster, GitHead, container_statuses, running, started_at
+from healer_sandbox.cluster import Cluster, ContainerKey, GitHead, container_statuses, running, started_at
 from healer_sandbox.kubelet import kill, oom_kill
 from healer_sandbox.scenario import Backlog, CrashLoop, Gauge, LogLines, MemoryLeak, PvcFill, Rollout, Spec, SyncDrift
 from healer_sandbox.store import meta
@@ -32,16 +35,35 @@ def load_share(cluster: Cluster, ref: str, base_replicas: dict[str, int]) -> flo
     return base_replicas.get(ref, 1) / max(1, int(deployment["spec"].get("replicas", 1)))
 
 
+def play_seconds(cluster: Cluster, since: dt.datetime | None, now: dt.datetime) -> float:
+    """Scenario seconds since the play began: at the sandbox's start (`since` None), or when replayed."""
+    return cluster.elapsed(now) if since is None else cluster.scenario_seconds(since, now)
+
+
 @dataclass
 class MemoryLeakRun:
+    """Each running container's working set: `start` when it (re)starts, plus what it has leaked since, at
+    `per_minute` times its share of the load while the leak lasts; over `oom_at`, the kernel kills it."""
+
     spec: MemoryLeak
     base_replicas: dict[str, int]
+    since: dt.datetime | None = None
+    last: float | None = None  # play seconds at the previous step
+    began: dict[ContainerKey, dt.datetime] = field(default_factory=dict)  # each container's run, as last seen
+
+    def leaking_minutes(self, start: float, end: float) -> float:
+        """Scenario minutes of the play-time interval [start, end] during which the leak runs."""
+        stop = end if self.spec.lasts is None else min(end, self.spec.lasts)
+        return max(0.0, stop - max(0.0, start)) / 60
 
     def step(self, cluster: Cluster, now: dt.datetime) -> None:
+        played = play_seconds(cluster, self.since, now)
+        previous, self.last = (played if self.last is None else self.last), played
         deployment = cluster.get(kinds.DEPLOYMENTS, self.spec.deployment)
         if deployment is None:
             return
-        share = load_share(cluster, self.spec.deployment, self.base_replicas)
+        rate = self.spec.per_minute * load_share(cluster, self.spec.deployment, self.base_replicas)
+        seen: dict[ContainerKey, dt.datetime] = {}
         for pod in cluster.pods_of_deployment(deployment):
             if not running(pod):
                 continue
@@ -49,11 +71,17 @@ class MemoryLeakRun:
                 began = started_at(status)
                 if began is None:
                     continue
-                minutes = cluster.scenario_seconds(began, now) / 60
-                ratio = (self.spec.start + self.spec.per_minute * minutes) * share
-                cluster.memory[(meta(pod)["uid"], name)] = ratio
+                key = (meta(pod)["uid"], name)
+                seen[key] = began
+                if self.began.get(key) != began or key not in cluster.memory:  # (re)started, or first seen
+                    since_start = played - cluster.scenario_seconds(began, now)
+                    ratio = self.spec.start + rate * self.leaking_minutes(since_start, played)
+                else:
+                    ratio = cluster.memory[key] + rate * self.leaking_minutes(previous, played)
+                cluster.memory[key] = ratio
                 if ratio >= self.spec.oom_at:
                     oom_kill(cluster, pod, name, now)
+        self.began = seen
 
 
 def _mounts(job: dict[str, Any], claim: str) -> bool:
@@ -71,20 +99,22 @@ def _complete(job: dict[str, Any]) -> bool:
 class PvcFillRun:
     spec: PvcFill
     base_replicas: dict[str, int] = field(default_factory=dict)
-    base: float = -1.0  # usage at `since` (scenario seconds)
-    since: float = 0.0
+    since: dt.datetime | None = None
+    base: float = -1.0  # usage at `rebased_at` (play seconds)
+    rebased_at: float = 0.0
     capacity: float = 0.0
     cleaned: set[str] = field(default_factory=set)
 
     def _rebase(self, cluster: Cluster, now: dt.datetime, usage: float) -> None:
-        self.base, self.since = usage, cluster.elapsed(now)
+        self.base, self.rebased_at = usage, play_seconds(cluster, self.since, now)
 
     def step(self, cluster: Cluster, now: dt.datetime) -> None:
         pvc = cluster.get(kinds.PVCS, self.spec.pvc)
         if pvc is None:
             return
-        if self.base < 0:
+        if self.base < 0:  # the play (re)starts: Jobs that ran before it cleaned an earlier fill
             self._rebase(cluster, now, self.spec.start)
+            self.cleaned |= {meta(job)["uid"] for job in cluster.store.items(kinds.JOBS, meta(pvc)["namespace"])}
         usage = self.usage(cluster, now)
         capacity = parse_quantity(pvc.get("status", {}).get("capacity", {}).get("storage", "1"))
         if self.capacity and capacity != self.capacity:  # expanded: the same bytes over more room
@@ -98,7 +128,7 @@ class PvcFillRun:
         cluster.pvc_usage[self.spec.pvc] = self.usage(cluster, now)
 
     def usage(self, cluster: Cluster, now: dt.datetime) -> float:
-        grown = self.base + self.spec.per_minute * (cluster.elapsed(now) - self.since) / 60
+        grown = self.base + self.spec.per_minute * (play_seconds(cluster, self.since, now) - self.rebased_at) / 60
         return min(self.spec.max, grown)
 
 
@@ -106,10 +136,11 @@ class PvcFillRun:
 class SyncDriftRun:
     spec: SyncDrift
     base_replicas: dict[str, int] = field(default_factory=dict)
+    since: dt.datetime | None = None
     done: bool = False
 
     def step(self, cluster: Cluster, now: dt.datetime) -> None:
-        if not self.done and cluster.elapsed(now) >= self.spec.at:
+        if not self.done and play_seconds(cluster, self.since, now) >= self.spec.at:
             cluster.git_heads[self.spec.application] = GitHead(
                 self.spec.target_revision, self.spec.behind, self.spec.degraded
             )
@@ -123,10 +154,11 @@ class SyncDriftRun:
 class RolloutRun:
     spec: Rollout
     base_replicas: dict[str, int] = field(default_factory=dict)
+    since: dt.datetime | None = None
     done: bool = False
 
     def step(self, cluster: Cluster, now: dt.datetime) -> None:
-        if self.done or cluster.elapsed(now) < self.spec.at:
+        if self.done or play_seconds(cluster, self.since, now) < self.spec.at:
             return
         self.done = True
         deployment = cluster.get(kinds.DEPLOYMENTS, self.spec.deployment)
@@ -154,11 +186,12 @@ class RolloutRun:
 class CrashLoopRun:
     spec: CrashLoop
     base_replicas: dict[str, int] = field(default_factory=dict)
+    since: dt.datetime | None = None
     template: str | None = None  # the template that crashes; a rollout to another one ends it
 
     def step(self, cluster: Cluster, now: dt.datetime) -> None:
         deployment = cluster.get(kinds.DEPLOYMENTS, self.spec.deployment)
-        if deployment is None or cluster.elapsed(now) < self.spec.at:
+        if deployment is None or play_seconds(cluster, self.since, now) < self.spec.at:
             return
         if self.template is None:
             self.template = cluster.template_hash(deployment)
@@ -185,12 +218,13 @@ def _env(pod: dict[str, Any]) -> dict[str, str]:
 class LogLinesRun:
     spec: LogLines
     base_replicas: dict[str, int] = field(default_factory=dict)
+    since: dt.datetime | None = None
     owed: dict[str, float] = field(default_factory=dict)
     written: int = 0
     last: float = -1.0
 
     def step(self, cluster: Cluster, now: dt.datetime) -> None:
-        elapsed = cluster.elapsed(now)
+        elapsed = play_seconds(cluster, self.since, now)
         passed, self.last = (elapsed - self.last if self.last >= 0 else 0.0), elapsed
         deployment = cluster.get(kinds.DEPLOYMENTS, self.spec.deployment)
         if deployment is None or elapsed < self.spec.at or not self._dependency_down(cluster):
@@ -232,10 +266,11 @@ def _label_set(spec: Gauge) -> tuple[tuple[str, str], ...]:
 class GaugeRun:
     spec: Gauge
     base_replicas: dict[str, int]
+    since: dt.datetime | None = None
 
     def step(self, cluster: Cluster, now: dt.datetime) -> None:
         spec = self.spec
-        moved = spec.per_minute * max(0.0, cluster.elapsed(now) - spec.at) / 60
+        moved = spec.per_minute * max(0.0, play_seconds(cluster, self.since, now) - spec.at) / 60
         value = min(spec.max, max(spec.min, spec.start + moved))
         if spec.shared_by:
             value *= load_share(cluster, spec.shared_by, self.base_replicas)
@@ -246,11 +281,12 @@ class GaugeRun:
 class BacklogRun:
     spec: Backlog
     base_replicas: dict[str, int] = field(default_factory=dict)
+    since: dt.datetime | None = None
     depth: float = -1.0
     last: float = 0.0
 
     def step(self, cluster: Cluster, now: dt.datetime) -> None:
-        elapsed = cluster.elapsed(now)
+        elapsed = play_seconds(cluster, self.since, now)
         if self.depth < 0:
             self.depth, self.last = self.spec.start, elapsed
         passed, self.last = elapsed - self.last, elapsed
@@ -274,7 +310,8 @@ RUNNERS: dict[type[Spec], Any] = {
 }
 
 
-def runner(play: Spec, base_replicas: dict[str, int]) -> Runner:
-    """The runner of a play, by its kind (scenario.PlayEntry lists the same kinds)."""
-    made: Runner = RUNNERS[type(play)](play, base_replicas)
+def runner(play: Spec, base_replicas: dict[str, int], since: dt.datetime | None = None) -> Runner:
+    """The runner of a play, by its kind (scenario.PlayEntry lists the same kinds), its time counted from
+    `since` (None: the sandbox's start)."""
+    made: Runner = RUNNERS[type(play)](play, base_replicas, since=since)
     return made

@@ -3,11 +3,14 @@ Loki, and a control endpoint), the tick loop, and the files that tell others whe
 and `sandbox.json`).
 
 The control endpoint lets an operator or a test take the Kubernetes API away for a while, as an API
-server outage would, while the cluster lives on, and bring it back on the same port:
+server outage would, while the cluster lives on, and bring it back on the same port; and play a scenario
+again on demand (the same incident, on the same workload, a second time):
 
     POST /kube-api/stop?seconds=30    stop listening (cutting open watches); start again after 30 s
     POST /kube-api/start              start listening again now
-    GET  /status                      endpoints, scenarios, objects and watchers, whether the API is up
+    POST /scenarios/NAME/replay       play scenario NAME again from its beginning (or for the first time,
+                                      when the sandbox holds its scenarios: `hold`)
+    GET  /status                      endpoints, scenarios, replays, objects and watchers, whether the API is up
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class SandboxConfig:
     scenarios: list[str] = field(default_factory=list)  # names or YAML paths; none means all built-in ones
     speed: float = 10.0
     pods: int = 0
+    hold: bool = False  # provision the scenarios but play them only when replayed
     host: str = "127.0.0.1"
     kube_port: int = 0
     prometheus_port: int = 0
@@ -100,6 +104,7 @@ class Sandbox:
             base=scenario.base_cluster(),
             scenarios=chosen,
             filler_pods=config.pods,
+            hold=config.hold,
         )
         self.world.cluster.narrate = log.info
         host = config.host
@@ -200,6 +205,8 @@ class Sandbox:
             "kube_api_serving": self.kube.serving,
             "kube_api_resumes_at": self.resumes_at,
             "scenarios": self.world.scenarios,
+            "held": self.config.hold,
+            "replays": {name: at.isoformat() for name, at in self.world.replays.items()},
             "speed": self.config.speed,
             "resource_version": store.rv,
             "watchers": store.watcher_count(),
@@ -225,8 +232,17 @@ class Sandbox:
             await self.start_kube_api()
             return web.json_response(self.status())
 
+        async def replay(request: web.Request) -> web.Response:
+            try:
+                self.world.replay(request.match_info["name"])
+            except KeyError as exc:
+                return web.json_response({"error": exc.args[0]}, status=404)
+            self._poked.set()
+            return web.json_response(self.status())
+
         app = web.Application()
         app.router.add_get("/status", status)
         app.router.add_post("/kube-api/stop", stop)
         app.router.add_post("/kube-api/start", start)
+        app.router.add_post("/scenarios/{name}/replay", replay)
         return app

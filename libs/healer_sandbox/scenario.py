@@ -110,12 +110,15 @@ class CertificateSpec(Spec):
 
 class MemoryLeak(Spec):
     """Each container's working set starts at `start` of its limit and grows `per_minute` until `oom_at`,
-    when the kernel kills it (OOMKilled) and the kubelet restarts it. Divided among replicas."""
+    when the kernel kills it (OOMKilled) and the kubelet restarts it. The leak is in the work the Deployment
+    does, so it is divided among replicas: with two, each pod leaks half as fast (what a pod has leaked stays
+    until it restarts). With `lasts`, the work (and the leak) ends that long after the play starts."""
 
     deployment: Ref
     start: Ratio
     per_minute: Annotated[float, Field(gt=0)]
     oom_at: Ratio = 1.0
+    lasts: Duration | None = None
 
 
 class PvcFill(Spec):

@@ -1,7 +1,7 @@
 """The simulated cluster as one thing stepped by one clock: the store and the cluster's state, the control
-loops (controllers, kubelet, Argo CD, cert-manager, CodeRuns), the plays of the chosen scenarios, and the
-scrapes that feed the series. The sandbox process calls `step` every tick and `scrape` every scrape
-interval; tests call them directly with a manual clock.
+loops (controllers, kubelet, Argo CD, cert-manager, CodeRuns), the plays of the chosen scenarios (from the
+start, or held until `replay` asks for one), and the scrapes that feed the series. The sandbox process
+calls `step` every tick and `scrape` every scrape interval; tests call them directly with a manual clock.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class World:
         base: Scenario,
         scenarios: list[Scenario],
         filler_pods: int = 0,
+        hold: bool = False,
     ) -> None:
         self.cluster = Cluster(store, clock, speed, logs)
         self.series = series
@@ -56,9 +57,28 @@ class World:
         declared = provision.scenario(self.cluster, base)
         for plan in scenarios:
             declared |= provision.scenario(self.cluster, plan)
-        declared |= provision.filler(self.cluster, filler_pods)
-        self.plays: list[Runner] = [runner(e.play, declared) for plan in (base, *scenarios) for e in plan.plays]
+        self.declared = declared | provision.filler(self.cluster, filler_pods)
+        self.plans = {plan.name: plan for plan in scenarios}
+        self.playing: dict[str, list[Runner]] = {base.name: self._runners(base, None)}
+        if not hold:
+            self.playing |= {plan.name: self._runners(plan, None) for plan in scenarios}
+        self.replays: dict[str, dt.datetime] = {}
         self._expired_at = clock.now()
+
+    def _runners(self, plan: Scenario, since: dt.datetime | None) -> list[Runner]:
+        return [runner(entry.play, self.declared, since) for entry in plan.plays]
+
+    def replay(self, name: str) -> dt.datetime:
+        """Play scenario `name` again from its beginning, as if it started now (or for the first time, when
+        the sandbox holds its scenarios): its plays restart, over the objects as they are now."""
+        plan = self.plans.get(name)
+        if plan is None:
+            raise KeyError(f"no scenario {name!r} is loaded; loaded: {', '.join(self.plans) or 'none'}")
+        now = self.clock.now()
+        self.playing[name] = self._runners(plan, now)
+        self.replays[name] = now
+        self.cluster.narrate(f"scenario {name}: played again from its beginning")
+        return now
 
     @property
     def clock(self) -> Clock:
@@ -81,8 +101,9 @@ class World:
     def step(self) -> None:
         """One tick: the scenarios play on, then every control loop reacts."""
         now = self.clock.now()
-        for play in self.plays:
-            play.step(self.cluster, now)
+        for plays in self.playing.values():
+            for play in plays:
+                play.step(self.cluster, now)
         for loop in LOOPS:
             loop(self.cluster, now)
         if now - self._expired_at >= EXPIRE_EVERY:

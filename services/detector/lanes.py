@@ -38,6 +38,7 @@ _FLOAT_FIELDS = (
     "clear_since",
     "last_value",
     "last_time",
+    "last_gap",
     "window",
 )
 _GROWTH_FIELDS = ("ref_value", "ref_time", "cur_value", "cur_time", "peak")  # only growth checks keep these
@@ -80,6 +81,7 @@ class Lanes:
     clear_since: Floats
     last_value: Floats
     last_time: Floats
+    last_gap: Floats
     ref_value: Floats
     ref_time: Floats
     cur_value: Floats
@@ -130,6 +132,8 @@ class Lanes:
         calm = np.where(firing & cleared, np.where(np.isnan(calm), when, calm), np.nan)
         self.clear_since[lane] = calm
         self.last_value[lane] = value
+        gap = when - self.last_time[lane]
+        self.last_gap[lane] = np.where(gap > 0, gap, self.last_gap[lane])  # samples of one scrape are not a cadence
         self.last_time[lane] = when
         self.recent[lane, self.pos[lane]] = value
         self.pos[lane] = (self.pos[lane] + 1) % RECENT
@@ -162,12 +166,18 @@ class Lanes:
         return growing, ~growing
 
     def due(self, now: float, stale_after: float) -> tuple[Transitions, Ints]:
-        """The timer's view: breaches held long enough, recoveries held long enough, and stale lanes."""
+        """The timer's view: breaches held long enough, recoveries held long enough, and stale lanes.
+
+        A breach fires on the timer only while its series still reports: one that missed two of its samples
+        (the gap between its last two, plus a second) has ended, as a deleted pod's memory series does, and
+        fires nothing; Prometheus drops a pending alert whose series went stale in the same way."""
         n = self.size
         since, calm, last = self.breach_since[:n], self.clear_since[:n], self.last_time[:n]
         firing = self.firing[:n]
         stale = ~np.isnan(last) & (now - last > stale_after)
-        fire = ~firing & ~stale & ~np.isnan(since) & (now - since >= self.for_s[:n])
+        gap = self.last_gap[:n]
+        ended = ~np.isnan(gap) & (now - last > 2 * gap + 1.0)
+        fire = ~firing & ~stale & ~ended & ~np.isnan(since) & (now - since >= self.for_s[:n])
         resolve = firing & (stale | (~np.isnan(calm) & (now - calm >= self.resolve_for_s[:n])))
         idx = np.arange(n)
         at = np.full(n, now)
@@ -175,7 +185,14 @@ class Lanes:
 
     def forget(self, lanes: Ints) -> None:
         """Reset lanes whose series went silent; they start afresh if it reports again."""
-        for name in ("breach_since", "clear_since", "last_time", "last_value", *self._floats[len(_FLOAT_FIELDS) :]):
+        for name in (
+            "breach_since",
+            "clear_since",
+            "last_time",
+            "last_value",
+            "last_gap",
+            *self._floats[len(_FLOAT_FIELDS) :],
+        ):
             getattr(self, name)[lanes] = np.nan
         self.firing[lanes] = False
         self.critical[lanes] = False

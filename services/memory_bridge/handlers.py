@@ -29,7 +29,7 @@ from services.memory_bridge.bridge import MemoryBridge
 from services.memory_bridge.foresight import Foresight
 from services.memory_bridge.idle import IdleAnalysis
 from services.memory_bridge.occurrences import from_alert, from_change
-from services.memory_bridge.outcomes import outcome_memory
+from services.memory_bridge.outcomes import not_held_memory, outcome_memory
 from services.memory_bridge.prediction import GENERATOR
 
 T = TypeVar("T")
@@ -44,7 +44,10 @@ async def answering(work: Awaitable[T], failed: Callable[[str], T]) -> T:
 
 
 async def learn_from(svc: Service, bridge: MemoryBridge, run: Remediation) -> None:
-    """Remember a finished run; if it worked, reinforce the memories it rested on (once, not on redelivery)."""
+    """Remember a finished run (and the earlier fix it shows did not hold); if it worked, reinforce the
+    memories it rested on (once, not on redelivery)."""
+    lesson = not_held_memory(run)
+    not_held = await bridge.remember(lesson) if lesson is not None else None
     added = await bridge.remember(outcome_memory(run))
     if added.deduplicated:
         return
@@ -59,6 +62,7 @@ async def learn_from(svc: Service, bridge: MemoryBridge, run: Remediation) -> No
         incident_id=run.incident_id,
         memory_id=added.memory_id,
         reinforced=",".join(r.memory_id for r in reinforced),
+        did_not_hold=not_held.memory_id if not_held else "",
     )
 
 

@@ -40,7 +40,7 @@ def for_incident(incident: Incident) -> Notification:
     firing = len(incident.firing_alerts)
     cause = incident.causes[0].description if incident.causes else "unknown"
     if incident.state == "resolved":
-        text = f"Resolved after {len(incident.alerts)} alert(s)."
+        text = f"Resolved after {len(incident.alerts)} alert(s){_recovered_in(incident)}."
     else:
         text = f"{firing} firing alert(s): {', '.join(incident.alert_ids)}. Likely cause: {cause}."
     return Notification(
@@ -63,6 +63,15 @@ def for_incident(incident: Incident) -> Notification:
         fingerprint=incident.primary.fingerprint,
         target=str(incident.primary.resource) if incident.primary.resource else None,
     )
+
+
+def _recovered_in(incident: Incident) -> str:
+    """The time to recovery, from opened to resolved: the figure that shows whether healing got faster."""
+    if incident.resolved_at is None:
+        return ""
+    seconds = max(0, round((incident.resolved_at - incident.opened_at).total_seconds()))
+    minutes, rest = divmod(seconds, 60)
+    return f", recovered in {minutes}m {rest:02d}s" if minutes else f", recovered in {rest}s"
 
 
 def for_remediation(run: Remediation, labels: dict[str, str] | None = None) -> Notification:

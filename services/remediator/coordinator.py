@@ -26,7 +26,7 @@ from healer_common.remediations import ApprovalDecision, PlaybookRunRequest, Rem
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.cluster import inspect_target
 from services.remediator.admission import Admission
-from services.remediator.advice import Advice, advise, recurrence
+from services.remediator.advice import Advice, advise, heeding, not_held, recurrence
 from services.remediator.breaker import RunOutcome
 from services.remediator.execution import Execution
 from services.remediator.learning import TrackRecord
@@ -169,26 +169,32 @@ class RemediationCoordinator:
         if await self.runs.claim_incident(new.incident_id, new.run_id) is not None:
             return  # a redelivery, or another replica got here first
         labels, workload = await inspect_target(self.api, new.target) if self.api else ({}, None)
+        own = advice.matched or advice.playbook
+        recurred = None if new.manual else await self._recurrence((workload or new.target).key, own)
+        if recurred is not None:
+            advice = heeding(advice, *recurred)
         state = await self._new_state(new, advice, workload)
         if incident is not None:
             state.health = health_of(incident)
         engine = PlaybookRun(state)
         self._note_memory(engine, advice)
-        recurred = None if advice.applied or new.manual else await self._recurrence(state)
+        now = self.svc.clock.now()
+        if recurred is not None:  # memory learns from this run that the earlier fix did not hold
+            engine.state.run = engine.state.run.evolve(continues=not_held(recurred[0], now))
         async with self.runs.turn(new.run_id):
             if reason := await self.admission.refusal(state, labels, recurring=recurred is not None):
-                engine.skip(reason, self.svc.clock.now())
-            elif recurred is not None:
+                engine.skip(reason, now)
+            elif recurred is not None and not advice.applied:
                 fix, why = recurred
-                await self._run(engine, engine.start(self.svc.clock.now(), why=why, failed=fix.action))
+                await self._run(engine, engine.start(now, why=why, failed=fix.action))
             else:
-                await self._run(engine, engine.start(self.svc.clock.now(), advice.first, advice.reason))
+                await self._run(engine, engine.start(now, advice.first, advice.reason))
             await self._settle(engine, was_final=False)
 
-    async def _recurrence(self, state: RunState) -> tuple[Fix, str] | None:
+    async def _recurrence(self, key: str, playbook: Playbook) -> tuple[Fix, str] | None:
         """The earlier fix of this target that did not hold, if the alert is back within the window."""
-        fix = await self.runs.last_fix((state.workload or state.target).key)
-        why = recurrence(fix, state.playbook, self.svc.clock.now(), self._cfg.recurrence_window_s)
+        fix = await self.runs.last_fix(key)
+        why = recurrence(fix, playbook, self.svc.clock.now(), self._cfg.recurrence_window_s)
         return (fix, why) if fix is not None and why is not None else None
 
     async def _new_state(self, new: NewRun, advice: Advice, workload: ResourceRef | None) -> RunState:
@@ -243,6 +249,7 @@ class RemediationCoordinator:
             text=f"{primary.alert_id} {primary.resource} {playbook.name} {incident.title}",
             alert_type=primary.alert_id,
             namespace=primary.resource.namespace if primary.resource else None,
+            service=primary.resource.name if primary.resource else None,  # memory counts a workload's pods as one
             cluster=incident.cluster,
         )
         try:

@@ -9,8 +9,8 @@ Rules, in the order a run meets them:
   when it ends is failure. Its `retry.attempts` run it again before calling it failed.
 - Once the incident has resolved, healing actions no longer run unless their condition is `<name>_succeeded`;
   notify, escalate and hand-offs still do.
-- An action that made health worse (more firing alerts, or a worse severity) is undone when it can be and the
-  playbook's rollback is enabled; the run ends there.
+- An action that made health worse (more firing alerts, or a worse severity, with an alert that began after it)
+  is undone when it can be and the playbook's rollback is enabled; the run ends there.
 - Temporary changes (a scale-up) are undone when the playbook's rollback window ends, after the run's verdict.
 - Each change of state is published (a new revision) and each decision noted for the audit.
 """
@@ -121,8 +121,15 @@ class PlaybookRun:
         self._follow_target(incident)
         before = self.state.health_before
         if self.state.phase == "verifying" and before is not None and self.state.health.worse_than(before):
-            return self._harmed(now)
+            return self._harmed(now) if self._began_after_acting(incident) else None
         return None
+
+    def _began_after_acting(self, incident: Incident) -> bool:
+        """Whether an alert firing now began after the action: one that began before it (the crash loop an
+        OOM kill causes, reported a moment after the kill) is not the action's doing."""
+        steps = self.state.run.steps
+        acted_at = steps[-1].started_at if steps else self.state.run.started_at
+        return any(a.starts_at > acted_at for a in incident.firing_alerts)
 
     def timer(self, now: dt.datetime) -> Work | None:
         """A due time passed: what it means depends on what the run was waiting for."""
@@ -279,6 +286,8 @@ class PlaybookRun:
             took = (now - state.run.started_at).total_seconds()
             healed = next((n for n, ok in reversed(state.outcomes.items()) if ok), acted[-1].action)
             state.healed_by = healed
+            if not state.run.dry_run:  # what memory remembers as the fix
+                state.run = state.run.evolve(healed_by=healed)
             dry = " (dry run: nothing was done; it resolved by itself)" if state.run.dry_run else ""
             self._finish(
                 now, "succeeded", f"verified: the alert resolved {took:.1f}s after the run started, after {healed}{dry}"

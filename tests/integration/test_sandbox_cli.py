@@ -2,8 +2,8 @@
 # (the official client's models make every field Optional, as the API may omit any; these tests read fields
 # the sandbox always sets, and a missing one fails the test as surely as a type error would)
 """`healer sandbox` as a newcomer runs it: it prints its kubeconfig and URLs, kubectl's own client works
-against it, `healer sandbox outage` takes its API away for a while, a broken scenario file is refused with
-the field at fault, and Ctrl-C stops it cleanly."""
+against it, `healer sandbox outage` takes its API away for a while, `healer sandbox replay` plays a scenario
+again, a broken scenario file is refused with the field at fault, and Ctrl-C stops it cleanly."""
 
 from __future__ import annotations
 
@@ -86,6 +86,14 @@ async def test_healer_sandbox_prints_where_it_is_serves_the_client_and_stops_on_
     assert "stopped for 3s" in outage.stdout
     assert not port_in_use(kube_port)
     await eventually(lambda: port_in_use(kube_port), timeout=30, what="the API back on its port")
+
+    replayed = healer("sandbox", "replay", "leaking-pod", "--data-dir", str(folder))
+    assert replayed.returncode == 0, replayed.stderr
+    assert "scenario leaking-pod plays again from its beginning" in replayed.stdout
+    await eventually(lambda: "scenario leaking-pod: played again from its beginning" in log.read_text(), what="told")
+    unknown = healer("sandbox", "replay", "bad-image", "--data-dir", str(folder))
+    assert unknown.returncode == 1
+    assert "no scenario 'bad-image' is loaded; loaded: leaking-pod" in unknown.stderr
 
     process.send_signal(signal.SIGINT)
     assert process.wait(30) == 0, log.read_text()[-2000:]

@@ -55,7 +55,9 @@ async def test_a_deleted_pod_comes_back_fresh_under_its_replicaset_and_its_memor
         assert memory[new.metadata.name] < 0.65
 
 
-async def test_scaling_a_deployment_up_spreads_its_load_and_down_concentrates_it(tmp_path: Path) -> None:
+async def test_scaling_a_deployment_up_spreads_its_leak_and_down_concentrates_it(tmp_path: Path) -> None:
+    """The leak is in the work the pods share: with two replicas each pod leaks half as fast; what a pod has
+    leaked stays with it (scaling back down does not make it jump), and then leaks at the full rate again."""
     clock = manual_clock()
     async with running_sandbox(tmp_path, "leaking-pod", clock=clock) as sandbox:
         apps = client.AppsV1Api(kube(sandbox))
@@ -72,14 +74,25 @@ async def test_scaling_a_deployment_up_spreads_its_load_and_down_concentrates_it
             await advance(sandbox, clock, 1)
             return await rex_memory(sandbox)
 
-        await advance(sandbox, clock, 30)
-        alone = max((await rex_memory(sandbox)).values())
-        spread = await scaled_to(2)
+        async def growth(before: dict[str, float]) -> dict[str, float]:
+            """How much each pod's memory grows in six seconds (a scenario minute)."""
+            await advance(sandbox, clock, 6)
+            after = await rex_memory(sandbox)
+            return {pod: after[pod] - value for pod, value in before.items()}
+
+        await advance(sandbox, clock, 5)
+        alone = await growth(await rex_memory(sandbox))
+        spread_at = await scaled_to(2)
+        spread = await growth(spread_at)
+        concentrated_at = await scaled_to(1)
+        concentrated = await growth(concentrated_at)
+
+        [alone_rate] = alone.values()
         assert len(spread) == 2
-        assert max(spread.values()) < alone * 0.6
-        concentrated = await scaled_to(1)
-        assert len(concentrated) == 1
-        assert next(iter(concentrated.values())) > max(spread.values()) * 1.6
+        assert all(rate == pytest.approx(alone_rate / 2, rel=0.15) for rate in spread.values())
+        [(kept, at_scale_down)] = concentrated_at.items()
+        assert at_scale_down == pytest.approx(spread_at[kept] + spread[kept], abs=0.02), "no jump on scale-down"
+        assert concentrated[kept] == pytest.approx(alone_rate, rel=0.15)
 
 
 async def test_syncing_an_out_of_sync_application_makes_it_synced_and_records_the_operation(tmp_path: Path) -> None:

@@ -153,6 +153,17 @@ def test_every_pod_signal_carries_its_topology() -> None:
     }
 
 
+def test_an_oom_kill_is_reported_before_the_crash_loop_it_causes() -> None:
+    """The first alert names the incident and picks its playbook: memory pressure (H8), not pod failure (A7)."""
+    killed = samples.waiting("rex", "CrashLoopBackOff", restarts=1) | {
+        "lastState": samples.terminated("OOMKilled", 137, ago(1))
+    }
+
+    found = observed(samples.pod("rex-1", containers=[killed]))
+
+    assert reasons(found) == ["PodRunning", "OOMKilled", "CrashLoopBackOff"]
+
+
 def test_a_pod_seen_again_unchanged_is_not_reported_again() -> None:
     tracker = PodTracker(Topology(), RULES)
     crashing = samples.pod("rex-1", containers=[samples.waiting("rex", "CrashLoopBackOff", restarts=3)])

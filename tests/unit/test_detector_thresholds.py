@@ -102,6 +102,30 @@ def test_a_breach_held_without_new_samples_fires_on_the_timer() -> None:
     assert [(a.alert_id, a.status) for a in alerts] == [("H2", "firing")]
 
 
+def test_a_breach_whose_series_ended_does_not_fire_on_the_timer() -> None:
+    """A pod restarted by deletion while its memory was high: its series ends; no alert 60 s later."""
+    detector = Detector()
+    memory = {"namespace": "cto", "pod": "rex-worker-849626p577-znp7c", "container": "rex"}
+    detector.metric("container_memory_usage_ratio", 0.95, memory)
+    detector.advance(10)
+    detector.metric("container_memory_usage_ratio", 0.97, memory)
+
+    alerts = detector.advance(61)
+
+    assert alerts == []
+
+
+def test_a_breach_whose_series_keeps_reporting_fires_on_the_timer_between_samples() -> None:
+    detector = Detector()
+    memory = {"namespace": "cto", "pod": "rex-worker-849626p577-znp7c", "container": "rex"}
+    alerts = []
+    for _ in range(6):
+        detector.metric("container_memory_usage_ratio", 0.95, memory)
+        alerts += detector.advance(10.5)
+
+    assert [(a.alert_id, a.status) for a in alerts] == [("H8", "firing")]
+
+
 def test_per_namespace_overrides_set_a_series_threshold() -> None:
     detector = Detector(DetectorSettings(overrides={"*/ci": {"h7": {"depth": 50_000}}}))
     for _ in range(6):

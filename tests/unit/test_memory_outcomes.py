@@ -1,14 +1,20 @@
 """What Healer remembers of a finished remediation: what was done, where, with what, how long it took, and
-whether it worked; runs that did nothing (dry, skipped, denied) are remembered without a verdict.
+whether it worked; runs that did nothing (dry, skipped, denied) are remembered without a verdict. A verified
+fix is remembered by the action that healed it, and a fix that did not hold as that action's failure, so
+that after one OOM loop (restart, back again, scale-up) memory recommends the scale-up for that workload.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from healer_common.remediations import RemediationState
-from services.memory_bridge.outcomes import outcome_memory
-from tests.unit.samples import remediation
+from healer_common.memory import MemoryAdd, MemoryRecord
+from healer_common.remediations import FixNotHeld, Remediation, RemediationState
+from services.memory_bridge.outcomes import not_held_memory, outcome_memory
+from services.memory_bridge.recommendation import IncidentKind, recommend
+from tests.unit.samples import T0, pod, remediation
 
 
 def test_a_succeeded_run_is_remembered_as_a_success() -> None:
@@ -78,3 +84,112 @@ def test_a_redelivered_outcome_is_the_same_memory_and_each_state_a_new_one() -> 
 
 def test_the_memory_belongs_to_the_incident() -> None:
     assert outcome_memory(remediation()).correlation_id == "inc-1"
+
+
+# the action that healed, and the fix that did not hold ------------------------------------------------------
+OOM = "oom-restart-then-scale"
+
+
+def healed(run_id: str, action: str, pod_name: str, *, continues: FixNotHeld | None = None) -> Remediation:
+    run = remediation("succeeded", target=pod(pod_name))
+    return run.evolve(
+        remediation_id=run_id, incident_id=f"inc-{run_id}", playbook=OOM, healed_by=action, continues=continues
+    )
+
+
+def restart_not_held(seconds: float = 40.0) -> FixNotHeld:
+    return FixNotHeld(remediation_id="rem-1", playbook=OOM, action="restart", fixed_at=T0, back_after_s=seconds)
+
+
+def test_a_verified_fix_is_remembered_by_the_action_that_healed_it_with_its_playbook_beside() -> None:
+    memory = outcome_memory(healed("rem-2", "scale", "rex-worker-849626p577-scvrt"))
+
+    assert memory.metadata.method == "scale"
+    assert memory.metadata.success is True
+    assert "playbook oom-restart-then-scale (restart_pod) succeeded, healed by scale." in memory.content
+    assert memory.tags == ["alert:H8", f"playbook:{OOM}", "outcome:succeeded", "action:scale"]
+
+
+def test_a_run_that_failed_is_a_failure_of_its_playbook_whatever_it_tried() -> None:
+    memory = outcome_memory(remediation("failed").evolve(healed_by=None))
+
+    assert (memory.metadata.method, memory.metadata.success) == ("restart-pod", False)
+
+
+def test_a_run_that_goes_on_after_a_fix_records_that_the_fix_did_not_hold() -> None:
+    run = healed("rem-2", "scale", "rex-worker-849626p577-scvrt", continues=restart_not_held(40))
+
+    lesson = not_held_memory(run)
+
+    assert lesson is not None
+    assert lesson.metadata.method == "restart"
+    assert lesson.metadata.success is False
+    assert lesson.metadata.remediation_id == "rem-1", "the failure is the earlier run's"
+    assert (lesson.metadata.namespace, lesson.metadata.service) == ("cto", "rex-worker-849626p577-scvrt")
+    assert "restart (playbook oom-restart-then-scale, remediation rem-1) did not hold" in lesson.content
+    assert "back 40s after it was verified" in lesson.content
+    assert "outcome:did_not_hold" in lesson.tags
+    assert not_held_memory(run).event_id == lesson.event_id, "redelivered, it is the same memory"  # type: ignore[union-attr]
+
+
+def test_nothing_is_learnt_about_holding_from_a_run_that_continues_nothing_or_a_dry_run() -> None:
+    assert not_held_memory(healed("rem-2", "scale", "rex-worker-1")) is None
+    dry = healed("rem-2", "scale", "rex-worker-1", continues=restart_not_held()).evolve(dry_run=True)
+    assert not_held_memory(dry) is None
+
+
+def stored(item: MemoryAdd) -> MemoryRecord:
+    """The record memory-bridge keeps of an add (bridge.remember, without a backend)."""
+    return MemoryRecord(
+        memory_id=item.event_id,
+        type=item.type,
+        content=item.content,
+        metadata=item.metadata,
+        tags=item.tags,
+        salience=0.5,
+        created_at=item.time,
+        last_accessed_at=item.time,
+    )
+
+
+def one_oom_loop() -> list[MemoryRecord]:
+    """What memory holds after an OOM loop of cto/rex-worker: a restart verified, its alert back on the
+    fresh pod, then a scale-up verified by the run that went on after the restart."""
+    first = healed("rem-1", "restart", "rex-worker-849626p577-dqw6t")
+    second = healed("rem-2", "scale", "rex-worker-849626p577-scvrt", continues=restart_not_held())
+    lesson = not_held_memory(second)
+    assert lesson is not None
+    return [stored(outcome_memory(first)), stored(lesson), stored(outcome_memory(second))]
+
+
+def test_after_one_oom_loop_memory_recommends_the_scale_up_for_that_workload_above_0_9() -> None:
+    found = recommend(IncidentKind("H8", "cto", "rex-worker"), one_oom_loop(), T0 + dt.timedelta(minutes=5), 10.0)
+
+    assert found is not None
+    assert found.method == "scale"
+    assert found.confidence == pytest.approx(11 / 12, abs=1e-4)
+    assert (found.successes, found.failures) == (1, 0)
+
+
+def test_for_another_workload_the_same_loop_is_not_enough_to_act_on() -> None:
+    found = recommend(IncidentKind("H8", "cto", "cleo-api"), one_oom_loop(), T0 + dt.timedelta(minutes=5), 10.0)
+
+    assert found is not None
+    assert found.method == "scale"
+    assert found.confidence == pytest.approx(2 / 3, abs=1e-4)
+    assert found.confidence < 0.9
+
+
+def test_without_the_lesson_the_restart_that_did_not_last_would_be_as_good_as_the_scale_up() -> None:
+    """Why the lesson matters: one verified success each is a coin toss, and the toss goes to the restart."""
+    first, lesson, second = one_oom_loop()
+    kind, later = IncidentKind("H8", "cto", "rex-worker"), T0 + dt.timedelta(minutes=5)
+
+    tied = recommend(kind, [first, second], later, 10.0)
+    restart_alone = recommend(kind, [first, lesson], later, 10.0)
+
+    assert tied is not None
+    assert tied.method == "restart"
+    assert tied.confidence == pytest.approx(11 / 12, abs=1e-4)
+    assert restart_alone is not None
+    assert restart_alone.confidence == pytest.approx(0.5, abs=1e-4)

@@ -4,6 +4,8 @@ redelivery send nothing twice.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from healer_common.remediations import REMEDIATION_STATES, RemediationState
@@ -42,6 +44,13 @@ def test_an_incident_without_a_ranked_cause_says_unknown() -> None:
 
 def test_a_resolved_incident_says_how_many_alerts_it_had() -> None:
     assert for_incident(incident(state="resolved", revision=3)).text == "Resolved after 1 alert(s)."
+
+
+@pytest.mark.parametrize(("seconds", "said"), [(42.4, "recovered in 42s"), (312, "recovered in 5m 12s")])
+def test_the_closing_note_says_the_time_to_recovery(seconds: float, said: str) -> None:
+    opened = incident(state="resolved", revision=3)
+    closed = opened.evolve(resolved_at=opened.opened_at + dt.timedelta(seconds=seconds))
+    assert for_incident(closed).text == f"Resolved after 1 alert(s), {said}."
 
 
 def test_the_same_incident_revision_renders_the_same_notification_id() -> None:

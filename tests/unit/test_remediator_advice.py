@@ -10,7 +10,7 @@ import pytest
 
 from healer_common.memory import MemoryAnswer, Recommendation
 from services.remediator.actions.catalogue import CATALOGUE
-from services.remediator.advice import advise, recurrence
+from services.remediator.advice import advise, heeding, not_held, recurrence
 from services.remediator.playbook_sources import builtin_playbooks
 from services.remediator.run_state import Fix
 from tests.unit.samples import T0
@@ -94,3 +94,40 @@ def test_an_alert_back_soon_after_a_fix_continues_the_playbook_after_that_fix() 
 )
 def test_other_histories_start_the_playbook_afresh(earlier: Fix | None) -> None:
     assert recurrence(earlier, OOM, T0, window_s=1800) is None
+
+
+def test_a_fix_that_did_not_hold_is_carried_with_its_run_action_and_how_soon_it_came_back() -> None:
+    carried = not_held(fix("restart", seconds_ago=95), T0)
+
+    assert (carried.remediation_id, carried.playbook, carried.action) == ("rem-1", "oom-restart-then-scale", "restart")
+    assert carried.fixed_at == T0 - dt.timedelta(seconds=95)
+    assert carried.back_after_s == 95
+
+
+def test_a_fix_that_just_did_not_hold_outranks_memorys_advice_to_do_it_again() -> None:
+    """Memory saw the restart succeed a minute ago and does not know its alert is back."""
+    advice = advise(answer("restart", 0.92), OOM, PLAYBOOKS, threshold=0.9)
+
+    heeded = heeding(advice, fix("restart"), "restart did not hold")
+
+    assert not heeded.applied
+    assert heeded.playbook is OOM
+    assert heeded.first is None
+    assert (
+        heeded.reason == "memory recommends restart (confidence 0.92, memory mem-7), not applied: restart did not hold"
+    )
+
+
+def test_memorys_advice_that_starts_after_the_fix_that_did_not_hold_stands() -> None:
+    advice = advise(answer("scale", 0.95), OOM, PLAYBOOKS, threshold=0.9)
+
+    assert heeding(advice, fix("restart"), "restart did not hold") is advice
+
+
+def test_memorys_advice_to_run_another_playbook_is_set_aside_for_the_incidents_own() -> None:
+    advice = advise(answer("failing-pod-restart", 0.97), OOM, PLAYBOOKS, threshold=0.9)
+
+    heeded = heeding(advice, fix("restart"), "restart did not hold")
+
+    assert not heeded.applied
+    assert heeded.playbook is OOM

@@ -194,6 +194,21 @@ def test_harm_that_cannot_be_undone_fails_the_run_and_stops_it() -> None:
     assert "cannot be undone" in engine.state.run.reason
 
 
+def test_an_alert_that_began_before_the_action_is_not_its_harm() -> None:
+    """An OOM kill's crash loop (A7) reaches the incident a moment after the kill's H8 and the restart."""
+    clock = ManualClock(T0)
+    engine = new_run(playbook({"type": "restart_pod"}, {"type": "escalate", "condition": "restart_failed"}))
+    engine.incident_changed(incident(alert(), state="opened"), clock.now())
+    engine.start(clock.now())
+    engine.acted(step("restart_pod"), None, clock.now())
+    crash_loop = alert("A7", starts_at=T0 - dt.timedelta(milliseconds=5))
+
+    assert engine.incident_changed(incident(alert(), crash_loop, state="updated", revision=2), clock.advance(1)) is None
+
+    assert engine.state.phase == "verifying"
+    assert not any(n.decision == "harmful" for n in engine.notes)
+
+
 def test_an_approval_required_action_asks_and_runs_once_approved() -> None:
     clock, engine = ManualClock(T0), new_run(playbook({"type": "rollback_deployment"}))
     work = engine.start(clock.now())
@@ -405,3 +420,15 @@ def test_a_verified_run_remembers_which_action_healed() -> None:
     engine.incident_changed(resolved(), clock.advance(10))
 
     assert engine.state.healed_by == "scale"
+    assert engine.published[-1].healed_by == "scale", "memory learns the action that fixed it, not the playbook"
+
+
+def test_a_dry_run_names_no_healing_action() -> None:
+    clock, engine = ManualClock(T0), new_run(dry_run=True)
+    engine.start(clock.now())
+    engine.acted(step("restart_pod", "dry_run"), None, clock.now())
+
+    engine.incident_changed(resolved(), clock.advance(10))
+
+    assert engine.state.run.state == "succeeded"
+    assert engine.state.run.healed_by is None, "nothing was done, so nothing healed it"

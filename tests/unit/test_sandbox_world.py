@@ -25,7 +25,7 @@ TICK_S, SCRAPE_S = 0.5, 5.0
 WITHIN_S = 120.0  # leaves the collector and the detector three of the five minutes
 
 
-def make_world(*names: str, pods: int = 0) -> tuple[World, ManualClock]:
+def make_world(*names: str, pods: int = 0, hold: bool = False) -> tuple[World, ManualClock]:
     clock = ManualClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
     api = KubeApiServer(clock=clock)
     world = World(
@@ -37,6 +37,7 @@ def make_world(*names: str, pods: int = 0) -> tuple[World, ManualClock]:
         base=scenario.base_cluster(),
         scenarios=scenario.load(list(names)),
         filler_pods=pods,
+        hold=hold,
     )
     world.settle()
     return world, clock
@@ -138,6 +139,54 @@ def test_the_leaking_pod_climbs_is_killed_restarts_low_and_leaks_again() -> None
     assert any(b < a - 0.3 for a, b in itertools.pairwise(readings)), "it restarted low"
     events = {e["reason"] for e in world.cluster.store.items(kinds.EVENTS, "cto")}
     assert "BackOff" in events
+
+
+def rex_restarts(world: World) -> int:
+    return sum(s.get("restartCount", 0) for p in pods(world, "rex-worker") for s in container_statuses(p).values())
+
+
+def play_for(world: World, clock: ManualClock, seconds: float) -> None:
+    """Step the world for `seconds` of wall time."""
+    waited = 0.0
+    while waited < seconds:
+        clock.advance(TICK_S)
+        waited += TICK_S
+        world.step()
+
+
+def test_the_leak_ends_with_its_backlog_and_the_memory_it_took_stays() -> None:
+    world, clock = make_world("leaking-pod")
+    play_for(world, clock, 19 * 60 / SPEED)  # the 19 scenario minutes the backlog lasts
+    kills = rex_restarts(world)
+    before = dict(world.cluster.memory)
+
+    play_for(world, clock, 60)  # ten scenario minutes more: a pod still leaking would be killed again
+
+    assert rex_restarts(world) == kills
+    assert world.cluster.memory == before
+
+
+def test_a_held_scenario_plays_only_when_replayed_and_a_replay_plays_the_same_incident_again() -> None:
+    world, clock = make_world("leaking-pod", hold=True)
+    play_for(world, clock, 120)
+    assert not oom_killed(world), "held: nothing leaks until asked"
+
+    world.replay("leaking-pod")
+    first = play_until(world, clock, oom_killed, 60)
+    play_for(world, clock, 120)  # past the backlog: quiet again
+    killed, victims = rex_restarts(world), {meta(p)["name"] for p in pods(world, "rex-worker")}
+    world.replay("leaking-pod")
+    again = play_until(world, clock, lambda w: rex_restarts(w) > killed, 60)
+
+    assert again == pytest.approx(first, abs=1.0), "the same incident, as long in the making"
+    assert {meta(p)["name"] for p in pods(world, "rex-worker")} == victims, "on the same workload and pod"
+    assert world.replays["leaking-pod"] == clock.now() - dt.timedelta(seconds=again)
+
+
+def test_replaying_a_scenario_that_is_not_loaded_names_those_that_are() -> None:
+    world, _ = make_world("leaking-pod")
+    with pytest.raises(KeyError, match="no scenario 'bad-image' is loaded; loaded: leaking-pod"):
+        world.replay("bad-image")
 
 
 def test_the_certificate_expiry_is_read_from_the_pem_in_its_secret() -> None:

@@ -97,20 +97,22 @@ def _running(pod: Json, labels: dict[str, str]) -> Observation:
 
 
 def _container_troubles(seen: _Seen, container: Json) -> list[Observation]:
+    """A container's troubles, the cause before its consequence: an OOM kill before the crash loop it puts the
+    container in, so that the alert raised first (which names the incident and picks its playbook) is H8."""
     name = str(container.get("name", ""))
     waiting = (container.get("state") or {}).get("waiting") or {}
     reason = waiting.get("reason")
     found: list[Observation] = []
+    if oom := _oom_kill(seen, container):
+        limit = seen.limits.get(name)
+        message = f"container {name} was OOMKilled" + (f" (limit {limit})" if limit else "")
+        found.append(seen.about(name, "OOMKilled", oom, message, restarts=str(seen.restarts)))
     if reason in IMAGE_PULL:
         image = str(container.get("image", ""))
         found.append(seen.about(name, reason, image, waiting.get("message"), image=image))
     elif reason == "CrashLoopBackOff":
         occurrence = str(container.get("restartCount", 0))
         found.append(seen.about(name, reason, occurrence, waiting.get("message"), restarts=str(seen.restarts)))
-    if oom := _oom_kill(seen, container):
-        limit = seen.limits.get(name)
-        message = f"container {name} was OOMKilled" + (f" (limit {limit})" if limit else "")
-        found.append(seen.about(name, "OOMKilled", oom, message, restarts=str(seen.restarts)))
     return found
 
 
