@@ -1,7 +1,8 @@
 """Where events meet the rules: loads the state an event needs, runs the pure engines, saves what changed
 and returns the alerts to publish. handlers.py calls it per event and on the timer; app.py builds it.
 
-    condition events  -> held_conditions.py over the object's watches (watch_store.py, Redis)
+    condition events  -> held_conditions.py over the object's watches (watch_store.py, Redis); a PodDeleted
+                         also ends the pod's series in thresholds.py, so nothing fires about a pod gone
     metric samples    -> thresholds.py over in-memory lanes (series.py, lanes.py), and predictions.py over
                          the trends of the series worth predicting, baselines.py over anomaly baselines;
                          their firing alerts in Redis
@@ -24,6 +25,8 @@ from services.detector.rule_config import RuleBook
 from services.detector.series_alert_store import FiringSeriesAlerts
 from services.detector.thresholds import ThresholdEngine
 from services.detector.watch_store import WatchStore
+
+POD_DELETED = "PodDeleted"  # the collector's word for a pod gone while in trouble (healer_common.signals)
 
 
 class Evaluation:
@@ -67,7 +70,14 @@ class Evaluation:
             cfg = self.book.scope(event.cluster, event.data.resource.namespace)
             step = on_condition(event, await self.watches.of_object(key), self.catalogue, cfg, now)
             await self._save(key, step.watches)
-        return step.alerts
+        alerts = step.alerts
+        resource = event.data.resource
+        if event.data.reason == POD_DELETED and resource.kind == "Pod" and resource.namespace:
+            ended = self.thresholds.end_pod(event.cluster, resource.namespace, resource.name, event.time or now, now)
+            if ended:
+                await self.series_alerts.record(ended)
+            alerts = alerts + ended
+        return alerts
 
     async def metrics(self, event: MetricBatchEvent | MetricEvent, now: dt.datetime) -> list[Alert]:
         default_time = (event.time or now).timestamp()

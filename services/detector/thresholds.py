@@ -71,6 +71,32 @@ class ThresholdEngine:
                     book.lanes.forget(stale)
         return alerts
 
+    def end_pod(self, cluster: str, namespace: str, pod: str, at: dt.datetime, now: dt.datetime) -> list[Alert]:
+        """A pod reported gone (PodDeleted) ends its series at once: what they fire resolves, and a pending
+        breach is dropped. Without this a series that reported only once before its pod was deleted (a fresh
+        pod OOM-killed within one scrape interval, then restarted by deletion) has no cadence to tell it has
+        ended, and its breach fired on the timer `for_s` later, about a pod already gone."""
+        ended = np.array(
+            [
+                n
+                for n, s in enumerate(self.index.series)
+                if s.cluster == cluster and _names_pod(s.labels, namespace, pod)
+            ],
+            np.int64,
+        )
+        alerts: list[Alert] = []
+        for books in self.by_metric.values():
+            for book in books:
+                lanes = book.lane_of[ended[ended < book.lane_of.size]]
+                lanes = lanes[lanes >= 0]
+                for lane in lanes:
+                    if book.lanes.firing[lane] and (current := book.alerts.pop(int(lane), None)) is not None:
+                        evidence = self._evidence(book, int(lane), at)
+                        cause = f"PodDeleted-{at.isoformat()}"
+                        alerts.append(resolved_alert(current, ends_at=at, evidence=evidence, cause=cause, now=now))
+                book.lanes.forget(lanes)
+        return alerts
+
     def firing(self) -> list[Alert]:
         return [a for books in self.by_metric.values() for book in books for a in book.alerts.values()]
 
@@ -181,3 +207,7 @@ class ThresholdEngine:
         return Evidence(
             kind="series", summary=summary[:2_048], ref=text[:2_048], values=lanes.recent_values(lane), time=at
         )
+
+
+def _names_pod(labels: dict[str, str], namespace: str, pod: str) -> bool:
+    return labels.get("pod") == pod and labels.get("namespace") == namespace

@@ -83,7 +83,12 @@ class Detector:
         cfg = self.book.scope(event.cluster, resource.namespace)
         step = on_condition(event, list(self.watches.get(key, {}).values()), self.catalogue, cfg, self.clock.now())
         self._keep(key, step.watches)
-        return self._publish(step.alerts)
+        alerts = step.alerts
+        if reason == "PodDeleted" and resource.namespace:  # as evaluation.py does
+            alerts += self.engine.end_pod(
+                cluster, resource.namespace, resource.name, self.clock.now(), self.clock.now()
+            )
+        return self._publish(alerts)
 
     def report(self, signal: Signal) -> list[Alert]:
         if signal.metric:

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from healer_common.detector_settings import DetectorSettings
+from healer_common.events import ResourceRef
 from services.detector.lanes import Lanes
 from services.detector.rules.model import Limits
 from tests.unit.detector_harness import Detector
@@ -113,6 +114,33 @@ def test_a_breach_whose_series_ended_does_not_fire_on_the_timer() -> None:
     alerts = detector.advance(61)
 
     assert alerts == []
+
+
+def test_a_deleted_pods_single_breached_sample_fires_nothing_after_it_is_gone() -> None:
+    """A fresh pod read once at 0.95, OOM-killed and deleted before its next reading: one sample gives no cadence
+    to tell its series ended, so only the collector's PodDeleted can drop the pending breach."""
+    detector = Detector()
+    memory = {"namespace": "cto", "pod": "rex-worker-849626p577-znp7c", "container": "rex"}
+    detector.metric("container_memory_usage_ratio", 0.95, memory)
+    detector.condition("PodDeleted", ResourceRef(kind="Pod", namespace="cto", name="rex-worker-849626p577-znp7c"))
+
+    alerts = detector.advance(90)
+
+    assert [a for a in alerts if a.labels.get("metric") == "container_memory_usage_ratio"] == []
+
+
+def test_a_pod_deleted_while_its_memory_alert_fires_resolves_it_at_once() -> None:
+    detector = Detector()
+    memory = {"namespace": "cto", "pod": "rex-worker-849626p577-znp7c", "container": "rex"}
+    for _ in range(7):
+        detector.metric("container_memory_usage_ratio", 0.95, memory)
+        detector.advance(10.5)
+
+    alerts = detector.condition("PodDeleted", ResourceRef(kind="Pod", namespace="cto", name=memory["pod"]))
+
+    assert [(a.alert_id, a.status, a.labels.get("metric")) for a in alerts] == [
+        ("H8", "resolved", "container_memory_usage_ratio")
+    ]
 
 
 def test_a_breach_whose_series_keeps_reporting_fires_on_the_timer_between_samples() -> None:
