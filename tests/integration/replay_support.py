@@ -162,10 +162,9 @@ def configure_pipeline(services: ServiceRunner, sandbox: Sandbox, tmp_path: Path
     services.configure("cluster", kubeconfig=sandbox.config.kubeconfig)
     services.configure(
         "collector",
-        # Off: a pod the remediator deleted right after an OOM kill sometimes got an H8 'container memory over
-        # limit ... for 60s' a minute after it was gone (its last reading), and the remediator then failed on a
-        # pod that no longer exists. The OOM path this exercises is the pod watch.
-        prometheus_url=None,
+        # On, as in `make run`: a pod read once near its limit and then deleted by the remediator must not get
+        # an H8 a minute later (PodDeleted ends its series; tests/integration/test_detector_deleted_pod.py).
+        prometheus_url=sandbox.prometheus.url,
         loki_url=sandbox.loki.url,
         kubernetes=KubernetesSourceSettings(history_after_s=8, resync_s=1),  # Ready 8 s after an OOM kill
     )
