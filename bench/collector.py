@@ -1,7 +1,7 @@
 """The collector benchmark: how fast the collector turns a cluster of 2,000 pods into events, and how much
 memory it holds doing so. Prints one figure per line, `name value unit`.
 
-    python bench/collector.py [--pods 2000] [--nodes 20] [--churn 1000]
+    python bench/collector.py [--pods 2000] [--nodes 20] [--churn 1000] [--sandbox]
 
 It starts its own nats-server and redis-server on free loopback ports, the kmock Kubernetes emulator seeded
 with the pods (in Deployments, through ReplicaSets, with PVCs, Services and Endpoints on nodes), and the
@@ -14,6 +14,10 @@ collector as a process, like `make run` does against the sandbox.
    were reported again (0: no flood). Live patches are not used: the emulator takes about a dozen a
    second with 2,000 pods stored, which would measure the emulator, not the collector.
 3. The collector's RSS after each, and its CPU over 20 s of a quiet cluster.
+
+With `--sandbox` the cluster is the sandbox (`healer_sandbox`, all its scenarios playing, `--pods` extra
+pods) and the collector reads its Kubernetes, Prometheus and Loki APIs, as under `make run`: the initial
+sync, then RSS and CPU over 20 s of play (no outage: bench/sandbox.py and the outage test cover it).
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ import psutil
 
 from healer_common.busclient import BusClient
 from healer_common.collector_settings import KubernetesSourceSettings
+from healer_common.logging import configure_logging
 from healer_common.servers import start_nats, start_redis
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, isolated_settings
+from healer_sandbox.sandbox import Sandbox, SandboxConfig
 from services.collector.sources import samples
 
 
@@ -166,11 +172,46 @@ async def main(pods: int, nodes: int, changes: int) -> None:
             nats.stop()
 
 
+async def on_sandbox(pods: int) -> None:
+    configure_logging("WARNING", "console", service="bench")  # the sandbox narrates its plays at info
+    with tempfile.TemporaryDirectory(prefix="healer-bench-collector-") as tmp:
+        workdir = Path(tmp)
+        nats, redis = start_nats(workdir / "nats"), start_redis(workdir / "redis")
+        box = SandboxConfig(workdir=workdir / "sandbox", pods=pods)
+        try:
+            async with Sandbox(box) as sandbox:
+                settings = isolated_settings(
+                    nats.url,
+                    f"{redis.url}/0",
+                    workdir,
+                    cluster={"name": "sandbox", "kubeconfig": box.kubeconfig},
+                    collector={"prometheus_url": sandbox.prometheus.url, "loki_url": sandbox.loki.url},
+                    log={"format": "json", "level": "WARNING"},
+                )
+                runner = ServiceRunner(settings, workdir)
+                tally = Tally()
+                async with BusClient(settings, name="bench-collector") as bus:
+                    await bus.ensure_streams()
+                    sub = await bus.nc.subscribe(bus.space.all_events, cb=tally.on_message)
+                    try:
+                        figure("sandbox_pods", pods, "pods")
+                        await initial_sync(runner, tally, pods)
+                        await idle_cpu(runner)
+                        figure("collector_rss_after_play", rss_mb(runner), "MiB")
+                    finally:
+                        await sub.unsubscribe()
+                        runner.stop_all()
+        finally:
+            redis.stop()
+            nats.stop()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pods", type=int, default=2000)
     parser.add_argument("--nodes", type=int, default=20)
     parser.add_argument("--churn", type=int, default=1000, help="pods that change while the API server is down")
+    parser.add_argument("--sandbox", action="store_true", help="read the sandbox cluster instead of the emulator")
     args = parser.parse_args()
-    asyncio.run(main(args.pods, args.nodes, args.churn))
+    asyncio.run(on_sandbox(args.pods) if args.sandbox else main(args.pods, args.nodes, args.churn))
     sys.exit(0)
