@@ -103,7 +103,7 @@ async def test_oomkilled_pod_is_alerted_restarted_notified_and_remembered(
 
     answer = await _remembered(bus, "H8 restart-pod rex-1")
     assert any(
-        m.record.metadata.success is True and m.record.metadata.method == "oom-restart-then-scale"
+        m.record.metadata.success is True and m.record.metadata.method == "restart"  # the action that healed it
         for m in answer.matches
     )
 
