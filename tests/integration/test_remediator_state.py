@@ -57,7 +57,7 @@ async def test_a_second_turn_on_a_run_waits_for_the_first_and_gives_up_when_told
     await entered.wait()
     with pytest.raises(RunBusy):
         async with runs.turn("run-1", wait_s=0.0):
-            pass
+            order.append("a busy run let a second one in")  # never: the final order shows it
     second = asyncio.create_task(second_turn())
     release.set()
     await asyncio.gather(first, second)
