@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from healer_common.busclient import BusClient
 from healer_common.collector_settings import KubernetesSourceSettings
 from healer_common.logging import configure_logging
 from healer_common.servers import start_nats, start_redis
+from healer_common.settings import Settings
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, isolated_settings
 from healer_sandbox.sandbox import Sandbox, SandboxConfig
 from services.collector.sources import samples
@@ -138,6 +141,20 @@ async def resume(runner: ServiceRunner, kube: KubeEmulator, tally: Tally, change
     figure("collector_rss_after_resume", rss_mb(runner), "MiB")
 
 
+@contextlib.asynccontextmanager
+async def collecting(settings: Settings, workdir: Path) -> AsyncIterator[tuple[ServiceRunner, Tally]]:
+    """A collector to start (by `initial_sync`) and a tally of everything it publishes, both ended with the block."""
+    runner, tally = ServiceRunner(settings, workdir), Tally()
+    async with BusClient(settings, name="bench-collector") as bus:
+        await bus.ensure_streams()
+        sub = await bus.nc.subscribe(bus.space.all_events, cb=tally.on_message)
+        try:
+            yield runner, tally
+        finally:
+            await sub.unsubscribe()
+            runner.stop_all()
+
+
 async def main(pods: int, nodes: int, changes: int) -> None:
     with tempfile.TemporaryDirectory(prefix="healer-bench-collector-") as tmp:
         workdir = Path(tmp)
@@ -153,19 +170,11 @@ async def main(pods: int, nodes: int, changes: int) -> None:
                 collector={"kubernetes": KubernetesSourceSettings(resync_s=10.0)},
                 log={"format": "json", "level": "WARNING"},
             )
-            runner = ServiceRunner(settings, workdir)
-            tally = Tally()
-            async with BusClient(settings, name="bench-collector") as bus:
-                await bus.ensure_streams()
-                sub = await bus.nc.subscribe(bus.space.all_events, cb=tally.on_message)
-                try:
-                    figure("pods", pods, "pods")
-                    await initial_sync(runner, tally, pods)
-                    await resume(runner, kube, tally, changes)
-                    await idle_cpu(runner)
-                finally:
-                    await sub.unsubscribe()
-                    runner.stop_all()
+            async with collecting(settings, workdir) as (runner, tally):
+                figure("pods", pods, "pods")
+                await initial_sync(runner, tally, pods)
+                await resume(runner, kube, tally, changes)
+                await idle_cpu(runner)
         finally:
             kube.stop()
             redis.stop()
@@ -188,19 +197,11 @@ async def on_sandbox(pods: int) -> None:
                     collector={"prometheus_url": sandbox.prometheus.url, "loki_url": sandbox.loki.url},
                     log={"format": "json", "level": "WARNING"},
                 )
-                runner = ServiceRunner(settings, workdir)
-                tally = Tally()
-                async with BusClient(settings, name="bench-collector") as bus:
-                    await bus.ensure_streams()
-                    sub = await bus.nc.subscribe(bus.space.all_events, cb=tally.on_message)
-                    try:
-                        figure("sandbox_pods", pods, "pods")
-                        await initial_sync(runner, tally, pods)
-                        await idle_cpu(runner)
-                        figure("collector_rss_after_play", rss_mb(runner), "MiB")
-                    finally:
-                        await sub.unsubscribe()
-                        runner.stop_all()
+                async with collecting(settings, workdir) as (runner, tally):
+                    figure("sandbox_pods", pods, "pods")
+                    await initial_sync(runner, tally, pods)
+                    await idle_cpu(runner)
+                    figure("collector_rss_after_play", rss_mb(runner), "MiB")
         finally:
             redis.stop()
             nats.stop()
