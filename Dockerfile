@@ -35,6 +35,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # Then the project itself, without dev extras.
 COPY README.md ./
 COPY libs ./libs
+COPY apps ./apps
 COPY services ./services
 # pip compiles the bytecode here: at run time the root filesystem is read-only.
 RUN pip install --no-deps .

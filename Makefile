@@ -48,7 +48,7 @@ format: install ## apply ruff's fixes and formatting, regenerate schemas and the
 	$(BIN)/healer config table --write README.md
 
 typecheck: install ## mypy --strict over libraries, services, tests and benchmarks
-	$(BIN)/mypy libs services tests bench
+	$(BIN)/mypy libs apps services tests bench
 
 bench: install ## run every benchmark and print its figures (never part of `make test`; about 25 minutes)
 	$(BIN)/python bench/pipeline.py

@@ -33,9 +33,9 @@ from typing import Any
 import psutil
 from alert_history import CLUSTER, History, generate
 
-from healer_common.busclient import BusClient
-from healer_common.servers import start_nats, start_redis
-from healer_common.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES, INCIDENTS
+from healer_common.contract.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES, INCIDENTS
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.testing import ServiceRunner, consumer_drained, eventually, isolated_settings
 
 CHUNK = 500

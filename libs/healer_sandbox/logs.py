@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from healer_common.matchers import Matcher
+from healer_common.contract.matchers import Matcher
 from healer_sandbox.promql import QueryError, parse_matchers
 from healer_sandbox.units import parse_duration
 

@@ -16,16 +16,16 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from healer_common.codec import encode
-from healer_common.events import (
+from healer_common.contract.codec import encode
+from healer_common.contract.events import (
     ChangeEvent,
     ConditionEvent,
     LogEvent,
     MetricBatchData,
     MetricBatchEvent,
 )
-from healer_common.messages import new_id, stable_id
-from healer_common.subjects import SubjectSpace
+from healer_common.contract.messages import new_id, stable_id
+from healer_common.contract.subjects import SubjectSpace
 from services.collector.observations import Emission
 
 BATCH = 5_000

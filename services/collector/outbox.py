@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from healer_common.clock import Clock
+from healer_common.contract.subjects import SubjectSpace
 from healer_common.errors import Retryable
 from healer_common.logging import get_logger
-from healer_common.subjects import SubjectSpace
 from services.collector.envelopes import envelopes
 from services.collector.observations import Emission
 

@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from healer_common.messages import Labels
+from healer_common.contract.messages import Labels
 
 
 def alert_type(labels: Labels) -> str:

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from healer_common.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
-from healer_common.detector_settings import AnomalySettings
+from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
+from healer_common.settings.detector import AnomalySettings
 from services.detector.anomaly import AnomalyScore, AnomalyScorer, anomaly_params
 from services.detector.raising import firing_alert, resolved_alert, utc_at
 from services.detector.rules.model import MetricRule

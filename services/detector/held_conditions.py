@@ -22,10 +22,10 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from healer_common.alerts import CATALOGUE, SEVERITY_RANK, Alert, Evidence, Severity, alert_fingerprint
-from healer_common.detector_settings import DetectorSettings, RuleSettings
-from healer_common.events import ConditionData, ConditionEvent, ResourceRef
-from healer_common.signals import CONDITIONS
+from healer_common.contract.alerts import CATALOGUE, SEVERITY_RANK, Alert, Evidence, Severity, alert_fingerprint
+from healer_common.contract.events import ConditionData, ConditionEvent, ResourceRef
+from healer_common.contract.signals import CONDITIONS
+from healer_common.settings.detector import DetectorSettings, RuleSettings
 from services.detector.raising import escalated_alert, firing_alert, held_for, resolved_alert
 from services.detector.rules.model import ConditionRule, Hold
 

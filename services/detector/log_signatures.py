@@ -15,9 +15,9 @@ import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
-from healer_common.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
-from healer_common.detector_settings import LogSettings
-from healer_common.events import LogEvent, ResourceRef
+from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
+from healer_common.contract.events import LogEvent, ResourceRef
+from healer_common.settings.detector import LogSettings
 from services.detector.log_templates import LogTemplates
 from services.detector.raising import firing_alert, held_for, resolved_alert
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from healer_common.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
-from healer_common.detector_settings import TrendSettings
+from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
+from healer_common.settings.detector import TrendSettings
 from services.detector.raising import firing_alert, held_for, resolved_alert, utc_at
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule

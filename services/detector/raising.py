@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.alerts import CATALOGUE, Alert, Evidence, Severity, alert_labels
-from healer_common.events import ResourceRef
-from healer_common.messages import stable_id
+from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, Severity, alert_labels
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.messages import stable_id
 
 MAX_EVIDENCE = 8
 LABEL_LIMIT = 256

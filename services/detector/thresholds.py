@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from healer_common.alerts import CATALOGUE, Alert, Evidence, Severity, alert_fingerprint
+from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, Severity, alert_fingerprint
 from services.detector.lanes import Ints, Lanes, Transitions
 from services.detector.raising import escalated_alert, firing_alert, held_for, resolved_alert, utc_at
 from services.detector.rule_config import RuleBook

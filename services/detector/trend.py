@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from healer_common.detector_settings import TrendSettings
+from healer_common.settings.detector import TrendSettings
 from services.detector.trend_fit import Floats, Forecast, seasonal_forecast, window_forecast
 from services.detector.trend_profile import DAY_S, DailyProfile
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.memory import MemoryMatch, Recommendation
+from healer_common.contract.memory import MemoryMatch, Recommendation
 from services.memory_bridge.occurrences import Occurrence
 
 MAX_MEMORIES = 5

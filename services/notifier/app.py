@@ -5,8 +5,15 @@ from __future__ import annotations
 import aiohttp
 import httpx
 
-from healer_common.bus import Service, run_service
+from healer_common.runtime.bus import Service, run_service
 from healer_common.settings import NotifierSettings
+from services.notifier.adapters.digest_job import DigestJob
+from services.notifier.adapters.dispatch import Channel, Dispatcher
+from services.notifier.adapters.escalation_store import EscalationStore
+from services.notifier.adapters.flow import NotifierFlow
+from services.notifier.adapters.incident_book import IncidentBook
+from services.notifier.adapters.journal import Journal
+from services.notifier.adapters.sent_log import SentLog
 from services.notifier.channels.console import ConsoleChannel
 from services.notifier.channels.github import GitHubChannel, github_http
 from services.notifier.channels.pagerduty import PagerDutyChannel
@@ -15,14 +22,7 @@ from services.notifier.channels.slack_roots import SlackRoots
 from services.notifier.channels.slack_webhook import SlackWebhookChannel
 from services.notifier.channels.smtp import SmtpServer
 from services.notifier.channels.webhook import WebhookChannel
-from services.notifier.digest_job import DigestJob
-from services.notifier.dispatch import Channel, Dispatcher
-from services.notifier.escalation_store import EscalationStore
-from services.notifier.flow import NotifierFlow
 from services.notifier.handlers import register
-from services.notifier.incident_book import IncidentBook
-from services.notifier.journal import Journal
-from services.notifier.sent_log import SentLog
 
 DIGEST_CHECK_S = 30.0
 

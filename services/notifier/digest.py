@@ -13,8 +13,8 @@ import datetime as dt
 import html
 from dataclasses import dataclass
 
-from healer_common.incidents import AlertSummary, Incident
-from healer_common.remediations import Remediation
+from healer_common.contract.incidents import AlertSummary, Incident
+from healer_common.contract.remediations import Remediation
 
 DAY = dt.timedelta(days=1)
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from healer_common.bus import Service
-from healer_common.httpserver import RouteHandler
-from healer_common.incidents import Incident, IncidentAck
-from healer_common.remediations import Remediation
-from healer_common.streams import NOTIFIER_ACKS, NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
+from healer_common.contract.incidents import Incident, IncidentAck
+from healer_common.contract.remediations import Remediation
+from healer_common.contract.streams import NOTIFIER_ACKS, NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
+from healer_common.runtime.bus import Service
+from healer_common.runtime.httpserver import RouteHandler
+from services.notifier.adapters.flow import NotifierFlow
 from services.notifier.channels import pagerduty_webhook
-from services.notifier.flow import NotifierFlow
 
 PAGERDUTY_WEBHOOK_PATH = "/pagerduty/webhook"
 

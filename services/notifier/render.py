@@ -6,10 +6,10 @@ sent-log (sent_log.py) keeps it from going out twice.
 
 from __future__ import annotations
 
-from healer_common.incidents import Incident, IncidentAck
-from healer_common.messages import stable_id
-from healer_common.notifications import Notification, NotificationKind
-from healer_common.remediations import Remediation
+from healer_common.contract.incidents import Incident, IncidentAck
+from healer_common.contract.messages import stable_id
+from healer_common.contract.notifications import Notification, NotificationKind
+from healer_common.contract.remediations import Remediation
 from services.notifier.routing import incident_labels
 
 _INCIDENT_KIND: dict[str, NotificationKind] = {

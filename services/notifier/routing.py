@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from healer_common.incidents import Incident
-from healer_common.notifier_config import DEFAULT_RECEIVER, ChannelName, RootRoute, Route
+from healer_common.contract.incidents import Incident
+from healer_common.settings.notifier import DEFAULT_RECEIVER, ChannelName, RootRoute, Route
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from healer_common.alerts import Severity
+from healer_common.contract.alerts import Severity
 from healer_common.errors import ConfigError
 
 API_VERSION = "healer.platform/v1"

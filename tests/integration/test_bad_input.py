@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from healer_cli.demo import condition_event
-from healer_common.busclient import BusClient
-from healer_common.heartbeat import read_heartbeats
-from healer_common.state import KeySpace, connect_redis
-from healer_common.streams import DETECTOR_EVENTS
+from healer_common.contract.streams import DETECTOR_EVENTS
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.heartbeat import read_heartbeats
+from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.testing import ServiceRunner, consumer_drained, eventually, recording
 
 pytestmark = pytest.mark.integration

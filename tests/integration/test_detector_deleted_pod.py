@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from healer_common.busclient import BusClient
-from healer_common.collector_settings import KubernetesSourceSettings
+from healer_common.runtime.busclient import BusClient
+from healer_common.settings.collector import KubernetesSourceSettings
 from healer_common.testing import Recorder, ServiceRunner, eventually, recording
 from healer_sandbox import kinds
 from healer_sandbox.kubelet import oom_kill
 from healer_sandbox.sandbox import Sandbox
 from healer_sandbox.store import meta
 from services.remediator.actions.cluster import kube as call
-from tests.integration.sandbox_support import kube, running_sandbox
+from tests.support.sandbox_support import kube, running_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

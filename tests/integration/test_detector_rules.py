@@ -16,18 +16,18 @@ from typing import Any
 
 import pytest
 
-from healer_common.bus import Service
-from healer_common.busclient import BusClient
 from healer_common.clock import ManualClock
+from healer_common.contract.streams import DETECTOR_EVENTS
+from healer_common.runtime.bus import Service
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import Settings
-from healer_common.state import KeySpace, connect_redis
-from healer_common.streams import DETECTOR_EVENTS
 from healer_common.testing import Recorder, consumer_drained, eventually, recording
+from services.detector.adapters.baseline_store import BaselineStore
+from services.detector.adapters.evaluation import Evaluation
 from services.detector.anomaly import AnomalyScorer
 from services.detector.app import compose
-from services.detector.baseline_store import BaselineStore
-from services.detector.evaluation import Evaluation
-from tests.unit.detector_cases import CASES, Case, Signal
+from tests.support.detector_cases import CASES, Case, Signal
 
 pytestmark = pytest.mark.integration
 ONE_US = dt.timedelta(microseconds=1)

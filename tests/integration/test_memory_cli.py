@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from healer_common.busclient import BusClient
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import ServiceRunner, eventually, recording, write_settings
-from tests.analysis_history import GeneratedHistory, generate
-from tests.unit.samples import alert
+from tests.support.analysis_history import GeneratedHistory, generate
+from tests.support.samples import alert
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from healer_cli.demo import condition_event
-from healer_common.busclient import BusClient
-from healer_common.servers import ServerProcess, free_port, start_nats
+from healer_common.contract.streams import ALERTS
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.servers import ServerProcess, free_port, start_nats
 from healer_common.settings import Settings
-from healer_common.streams import ALERTS
 from healer_common.testing import ServiceRunner, eventually, isolated_settings
 
 pytestmark = pytest.mark.integration

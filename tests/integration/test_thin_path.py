@@ -13,10 +13,10 @@ from collections.abc import Callable
 import pytest
 
 from healer_cli.demo import condition_event
-from healer_common.busclient import BusClient, RawMessage
-from healer_common.memory import MemoryAnswer, MemoryQuery
+from healer_common.contract.memory import MemoryAnswer, MemoryQuery
+from healer_common.contract.streams import CORRELATOR_ALERTS, DETECTOR_EVENTS
+from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.settings import SERVICES
-from healer_common.streams import CORRELATOR_ALERTS, DETECTOR_EVENTS
 from healer_common.testing import (
     HttpPeer,
     KubeEmulator,

@@ -13,7 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from healer_cli.main import app
-from tests.integration.remediation_helpers import playbook_doc
+from tests.support.remediation_helpers import playbook_doc
 
 RESTART = playbook_doc("restart-it", {"type": "restart_pod", "timeout": "3m"})
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from healer_cli.main import app
 from healer_cli.silence import new_silence
-from tests.unit.samples import T0
+from tests.support.samples import T0
 
 
 def test_a_silence_is_built_from_what_the_user_typed() -> None:

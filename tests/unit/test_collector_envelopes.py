@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from healer_common.events import EVENT_ADAPTER, ChangeData, LogData, MetricSample, ResourceRef
-from healer_common.subjects import SubjectSpace
+from healer_common.contract.events import EVENT_ADAPTER, ChangeData, LogData, MetricSample, ResourceRef
+from healer_common.contract.subjects import SubjectSpace
 from services.collector.envelopes import BATCH, envelopes
 from services.collector.observations import ChangeRecord, Emission, LogRecord, observe
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.alerts import Alert
-from healer_common.events import ResourceRef
-from healer_common.incidents import Incident
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import Incident
 from services.correlator.cooccurrence import NO_LINKS, LinkStats, LinkThresholds
 from services.correlator.grouping import (
     GroupingPolicy,
@@ -19,8 +19,8 @@ from services.correlator.grouping import (
     lookup_fields,
 )
 from services.correlator.revision import apply_alert
-from tests.unit.correlator_samples import POLICY, at, make_alert, node_alert, pod_alert, resolved
-from tests.unit.samples import alert
+from tests.support.correlator_samples import POLICY, at, make_alert, node_alert, pod_alert, resolved
+from tests.support.samples import alert
 
 
 class Index:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.detector_settings import DetectorSettings
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
+from healer_common.settings.detector import DetectorSettings
 from services.detector.held_conditions import ConditionCatalogue, object_key, on_condition
 from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES
-from tests.unit.detector_harness import Detector, condition_event
-from tests.unit.samples import T0, pod
+from tests.support.detector_harness import Detector, condition_event
+from tests.support.samples import T0, pod
 
 APP = ResourceRef(kind="Application", namespace="argocd", name="payments")
 CODERUN = ResourceRef(kind="CodeRun", namespace="cto", name="run-7")

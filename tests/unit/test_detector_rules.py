@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from healer_common.alerts import Alert
-from tests.unit.detector_cases import CASES, Case
-from tests.unit.detector_harness import Detector
+from healer_common.contract.alerts import Alert
+from tests.support.detector_cases import CASES, Case
+from tests.support.detector_harness import Detector
 
 
 def troubled_for(detector: Detector, case: Case, seconds: float) -> list[Alert]:

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from healer_cli.main import app
-from healer_common.detector_settings import DetectorSettings
+from healer_common.settings.detector import DetectorSettings
 from services.detector.trend import DAY_S, TrendAnalysis, TrendParams, TrendTracker
-from tests.unit.detector_harness import Detector
+from tests.support.detector_harness import Detector
 
 T0 = 1_767_600_000.0  # a Monday, 09:00 UTC
 MINUTE = 60.0

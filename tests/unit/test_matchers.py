@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healer_common.matchers import InhibitionRule, Matcher
+from healer_common.contract.matchers import InhibitionRule, Matcher
 
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True)
 values = st.text(max_size=20)

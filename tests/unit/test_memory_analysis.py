@@ -13,19 +13,19 @@ import numpy as np
 import pytest
 
 from healer_common.clock import ManualClock
-from healer_common.events import ResourceRef
-from healer_common.remediations import Remediation, RemediationState
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.remediations import Remediation, RemediationState
 from healer_common.settings import MemorySettings
+from services.memory_bridge.adapters.analysis_runner import learn
+from services.memory_bridge.adapters.embedded_store import EmbeddedStore
 from services.memory_bridge.analysis.history import History
 from services.memory_bridge.analysis.insights import insight_memories
 from services.memory_bridge.analysis.report import AnalysisReport
-from services.memory_bridge.analysis.runner import learn
 from services.memory_bridge.analysis.sleep_time import analyze
 from services.memory_bridge.analysis.stats import binomial_sf, poisson_sf, theil_sen
 from services.memory_bridge.bridge import MemoryBridge
-from services.memory_bridge.embedded_store import EmbeddedStore
-from tests.analysis_history import START, GeneratedHistory, generate, precision_recall
-from tests.unit.samples import remediation
+from tests.support.analysis_history import START, GeneratedHistory, generate, precision_recall
+from tests.support.samples import remediation
 
 
 def report_of(week: GeneratedHistory, runs: tuple[Remediation, ...] = ()) -> AnalysisReport:

@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from healer_common.remediations import REMEDIATION_STATES, RemediationState
+from healer_common.contract.remediations import REMEDIATION_STATES, RemediationState
 from services.notifier.render import for_incident, for_remediation
-from tests.unit.samples import T0, alert, incident, pod, remediation
+from tests.support.samples import T0, alert, incident, pod, remediation
 
 
 @pytest.mark.parametrize(

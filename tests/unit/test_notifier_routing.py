@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from healer_common.contract.matchers import Matcher
 from healer_common.errors import ConfigError
-from healer_common.matchers import Matcher
-from healer_common.notifier_config import RootRoute
 from healer_common.settings import load_settings
+from healer_common.settings.notifier import RootRoute
 from services.notifier.routing import channels_for, incident_labels, match
-from tests.unit.samples import alert, incident, pod
+from tests.support.samples import alert, incident, pod
 
 ALL = ["console", "webhook", "slack", "pagerduty", "github"]
 

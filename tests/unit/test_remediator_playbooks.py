@@ -11,10 +11,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from healer_common.alerts import CATALOGUE as ALERTS
+from healer_common.contract.alerts import CATALOGUE as ALERTS
 from healer_common.errors import ConfigError
 from services.remediator.actions.catalogue import CATALOGUE
-from services.remediator.playbook_sources import builtin_playbooks
+from services.remediator.adapters.playbook_sources import builtin_playbooks
 from services.remediator.playbooks import compile_playbook, compile_text, parse_duration
 
 OOM: dict[str, Any] = {

@@ -222,7 +222,7 @@ def test_stream_retention_from_the_environment_names_the_stream_in_any_case(monk
 
 
 def test_the_stream_names_settings_accept_are_the_streams_that_exist() -> None:
+    from healer_common.contract.streams import STREAMS  # noqa: PLC0415
     from healer_common.settings import STREAM_KEYS  # noqa: PLC0415
-    from healer_common.streams import STREAMS  # noqa: PLC0415
 
     assert sorted(STREAM_KEYS) == sorted(spec.key for spec in STREAMS)

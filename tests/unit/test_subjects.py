@@ -9,16 +9,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from healer_common.alerts import Alert
-from healer_common.audit import AuditRecord
-from healer_common.events import EVENT_ADAPTER, AlertmanagerWebhook
-from healer_common.health import DeadLetter
-from healer_common.incidents import Incident
-from healer_common.memory import MemoryAdd, MemoryListRequest, MemoryQuery, MemoryStatsRequest, PredictionRequest
-from healer_common.messages import Message
-from healer_common.remediations import ApprovalDecision, Remediation
-from healer_common.subjects import SUBJECTS, SubjectSpace, headers_for, model_for, subject_for, subject_token
-from tests.unit.samples import T0, alert, incident, remediation
+from healer_common.contract.alerts import Alert
+from healer_common.contract.audit import AuditRecord
+from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerWebhook
+from healer_common.contract.health import DeadLetter
+from healer_common.contract.incidents import Incident
+from healer_common.contract.memory import (
+    MemoryAdd,
+    MemoryListRequest,
+    MemoryQuery,
+    MemoryStatsRequest,
+    PredictionRequest,
+)
+from healer_common.contract.messages import Message
+from healer_common.contract.remediations import ApprovalDecision, Remediation
+from healer_common.contract.subjects import SUBJECTS, SubjectSpace, headers_for, model_for, subject_for, subject_token
+from tests.support.samples import T0, alert, incident, remediation
 
 SAFE_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 

@@ -4,7 +4,7 @@ they must recover past `h6.hysteresis` for `h6.resolve_for_s` to resolve.
 
 from __future__ import annotations
 
-from healer_common.detector_settings import RuleSettings
+from healer_common.settings.detector import RuleSettings
 from services.detector.rules.model import Limits, MetricRule
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 
-from healer_common.signals import METRICS
+from healer_common.contract.signals import METRICS
 from services.memory_bridge.analysis.history import Series
 from services.memory_bridge.analysis.report import ExhaustionForecast
 from services.memory_bridge.analysis.stats import theil_sen

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from healer_common.notifications import Notification
+from healer_common.contract.notifications import Notification
 
 _MARK = {"critical": "!!", "warning": "! ", "info": "  "}
 

@@ -18,8 +18,8 @@ import httpx
 from redis.asyncio import Redis
 
 from healer_common.clock import Clock
-from healer_common.notifications import Notification
-from healer_common.state import KeySpace
+from healer_common.contract.notifications import Notification
+from healer_common.runtime.state import KeySpace
 from services.notifier.channels import github_issues as issues
 from services.notifier.channels.http_answers import check, unreachable
 

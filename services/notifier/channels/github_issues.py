@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from healer_common.alerts import CATALOGUE
-from healer_common.notifications import Notification
+from healer_common.contract.alerts import CATALOGUE
+from healer_common.contract.notifications import Notification
 
 _MARKER = "<!-- healer:fingerprint={} -->"
 _FOUND_MARKER = re.compile(r"<!-- healer:fingerprint=([A-Za-z0-9]+) -->")

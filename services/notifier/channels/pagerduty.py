@@ -13,7 +13,7 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, Field
 
-from healer_common.notifications import Notification
+from healer_common.contract.notifications import Notification
 from services.notifier.channels.http_answers import check, unreachable
 from services.notifier.render import plain_title
 

@@ -15,8 +15,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
-from healer_common.notifications import Notification
 from services.notifier.channels.http_answers import retry_after
 from services.notifier.channels.slack_messages import RootMessage, SlackOp, plan, reply_content
 from services.notifier.channels.slack_roots import SlackRoots

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 
-from healer_common.notifications import Notification
+from healer_common.contract.notifications import Notification
 from services.notifier.channels.http_answers import check, unreachable
 from services.notifier.channels.slack_messages import reply_content
 

@@ -12,8 +12,8 @@ import time
 
 import httpx
 
-from healer_common.codec import encode
-from healer_common.notifications import Notification
+from healer_common.contract.codec import encode
+from healer_common.contract.notifications import Notification
 from services.notifier.channels.http_answers import check, unreachable
 
 

@@ -1,0 +1,131 @@
+"""`healer analyze` and `healer predict`: memory's sleep-time analysis on demand (and in the healer-analyze
+CronJob), and what memory expects to happen next.
+
+    healer analyze --since 24h --output report.json
+    healer predict --namespace cto
+
+`analyze` reads the window's history back from JetStream, analyses it here, writes the JSON report, and
+teaches memory the insights through memory-bridge (`healer.memory.add`); it exits 1 if memory-bridge could
+not take them (the report is written all the same). `predict` asks memory-bridge (`healer.memory.predict`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from healer_cli.memory import WAIT_S, ask
+from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
+from healer_common.contract.memory import MemoryAdd, MemoryAdded, PredictionAnswer, PredictionRequest
+from healer_common.errors import Retryable
+from healer_common.runtime.busclient import BusClient
+from healer_common.settings import Settings
+
+if TYPE_CHECKING:
+    from services.memory_bridge.analysis.report import AnalysisReport
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_since(text: str) -> dt.timedelta:
+    """`90m`, `24h`, `7d`, `2w` as a timedelta; a typer error naming the form otherwise."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise typer.BadParameter(f"{text!r} is not a duration like 90m, 24h, 7d or 2w")
+    return dt.timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
+
+
+async def _analyze(settings: Settings, since: dt.timedelta, store: bool) -> AnalysisReport:
+    from services.memory_bridge.adapters.analysis_runner import run_analysis  # noqa: PLC0415 - keeps other commands quick
+
+    now = dt.datetime.now(dt.UTC)
+    unreachable: list[str] = []
+    async with BusClient(settings, name="healer-analyze") as bus:
+
+        async def remember(item: MemoryAdd) -> MemoryAdded:
+            """Through memory-bridge; once it did not answer, the rest are not tried (the report says so)."""
+            if not unreachable:
+                try:
+                    added: MemoryAdded = await bus.request(settings.space.memory_add, item, MemoryAdded, WAIT_S)
+                except Retryable as exc:
+                    unreachable.append(str(exc))
+                else:
+                    return added
+            return MemoryAdded(memory_id="", error=unreachable[0])
+
+        return await run_analysis(bus, settings.memory, now - since, now, remember if store else None)
+
+
+def _summary(report: AnalysisReport) -> None:
+    counts = report.counts
+    console.print(
+        f"analysed {report.window_start:%Y-%m-%d %H:%M} to {report.window_end:%Y-%m-%d %H:%M} UTC: "
+        f"{counts.alerts} alerts, {counts.changes} changes, {counts.remediations} remediations, "
+        f"{counts.series} series",
+        highlight=False,
+    )
+    findings = [
+        ("correlation", [c.description for c in report.correlations]),
+        ("temporal", [t.description for t in report.temporal]),
+        ("exhaustion", [f.description for f in report.exhaustion if f.exhausted_at]),
+        ("failure", [f.description for f in report.failures]),
+        ("playbook", [t.description for t in report.tuning]),
+    ]
+    for kind, lines in findings:
+        for line in lines:
+            console.print(f"  {kind:<12} {line}", highlight=False, markup=False)
+
+
+def analyze_command(
+    since: Annotated[str, typer.Option(help="how far back: 90m, 24h, 7d, 2w")] = "24h",
+    output: Annotated[Path | None, typer.Option(help="write the JSON report here")] = None,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="teach memory the insights")] = True,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Analyse history: alert correlations, temporal patterns, exhaustion, failure patterns, playbook ratings."""
+    settings = settings_or_exit(config)
+    report = run(_analyze(settings, parse_since(since), store))
+    if output is not None:
+        output.write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
+    _summary(report)
+    if store:
+        from services.memory_bridge.analysis.insights import insight_memories  # noqa: PLC0415 - as above
+
+        wanted = len(insight_memories(report, report.generated_at))
+        console.print(f"insights: {report.insights_stored} stored, {report.insights_new} new", highlight=False)
+        if report.insights_stored < wanted:
+            errors.print(f"memory-bridge took {report.insights_stored} of {wanted} insights; is it running?")
+            raise typer.Exit(1)
+
+
+def predict_command(
+    namespace: Annotated[str | None, typer.Option(help="only this namespace")] = None,
+    service: Annotated[str | None, typer.Option(help="only this workload")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the whole answer as JSON")] = False,
+    config: Path | None = ConfigOption,
+) -> None:
+    """What memory expects next: remembered patterns (salience above 0.8) that match current conditions."""
+    settings = settings_or_exit(config)
+    request = PredictionRequest(namespace=namespace, service=service)
+    answer: PredictionAnswer = run(ask(settings, settings.space.memory_predict, request, PredictionAnswer))
+    if as_json:
+        console.print_json(json.dumps(answer.model_dump(mode="json")))
+        return
+    if not answer.predictions:
+        console.print(f"memory expects nothing in particular{f' in {namespace}' if namespace else ''}")
+        return
+    table = Table(title="Predicted", title_justify="left")
+    for column in ("alert", "where", "expected", "confidence", "prevention", "because"):
+        table.add_column(column)
+    for p in answer.predictions:
+        where = "/".join(x for x in (p.namespace, p.service) if x) or "-"
+        when = f"{p.expected_at:%a %H:%M}" if p.expected_at else "soon"
+        table.add_row(p.predicts, where, when, f"{p.confidence:.0%}", p.prevention, p.reason[:120])
+    console.print(table)

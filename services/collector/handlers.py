@@ -1,0 +1,78 @@
+"""HTTP ingest for systems that cannot speak NATS: the same event contract over HTTP.
+
+    POST /events/{source}   a CloudEvent (structured mode, application/cloudevents+json or application/json)
+                            or a batch (a JSON array, application/cloudevents-batch+json)
+                            -> healer.events.custom.<source>
+    POST /alertmanager      an Alertmanager webhook payload -> healer.events.alertmanager.<receiver>
+
+A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
+is half-accepted. Events are published with `Nats-Msg-Id` = hash(source, id), so a sender's retry is dropped
+by the stream's duplicate window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import TypeAdapter, ValidationError
+
+from healer_common.contract.codec import describe, encode
+from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerWebhook, Event
+from healer_common.contract.messages import stable_id
+from healer_common.runtime.bus import Service
+
+_BATCH: TypeAdapter[list[Any]] = TypeAdapter(list[Any])
+
+
+def _problem(status: int, reason: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": reason, **extra}, status=status)
+
+
+class Ingest:
+    def __init__(self, svc: Service) -> None:
+        self._svc = svc
+
+    def install(self) -> None:
+        self._svc.route("POST", "/events/{source}", self.post_events)
+        self._svc.route("POST", "/events", self.post_events)
+        self._svc.route("POST", "/alertmanager", self.post_alertmanager)
+
+    async def _body(self, request: web.Request) -> bytes | web.Response:
+        limit = self._svc.settings.collector.max_event_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return _problem(413, f"body of {request.content_length} bytes exceeds collector.max_event_bytes={limit}")
+        body = await request.read()
+        return body if body else _problem(400, "empty body; expected a CloudEvent JSON object or an array of them")
+
+    async def post_events(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            items = _BATCH.validate_json(body) if body.lstrip()[:1] == b"[" else None
+            events: list[Event] = (
+                [EVENT_ADAPTER.validate_python(i) for i in items]
+                if items is not None
+                else [EVENT_ADAPTER.validate_json(body)]
+            )
+        except ValidationError as exc:
+            return _problem(400, describe(exc))
+        source = request.match_info.get("source", "http")
+        subject = self._svc.space.custom_events(source)
+        for event in events:
+            await self._svc.publish_raw(subject, encode(event), {"Nats-Msg-Id": stable_id(event.source, event.id)})
+        return web.json_response({"accepted": len(events), "subject": subject}, status=202)
+
+    async def post_alertmanager(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            payload = AlertmanagerWebhook.model_validate_json(body)
+        except ValidationError as exc:
+            return _problem(400, describe(exc))
+        subject = self._svc.space.alertmanager(payload.receiver)
+        msg_id = stable_id("alertmanager", body)
+        await self._svc.publish_raw(subject, body, {"Nats-Msg-Id": msg_id})
+        return web.json_response({"accepted": len(payload.alerts), "subject": subject}, status=202)
