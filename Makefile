@@ -50,7 +50,7 @@ format: install ## apply ruff's fixes and formatting, regenerate schemas and the
 typecheck: install ## mypy --strict over libraries, services, tests and benchmarks
 	$(BIN)/mypy libs apps services tests bench
 
-bench: install ## run every benchmark and print its figures (never part of `make test`; about 25 minutes)
+bench: install ## run every benchmark and print its figures (never part of `make test`; about 45 minutes)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/sandbox.py
@@ -60,6 +60,7 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/correlator.py
 	$(BIN)/python bench/remediator.py
 	$(BIN)/python bench/notifier.py
+	$(BIN)/python bench/storm.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/memory_replay.py
