@@ -26,14 +26,9 @@ import os
 import signal
 import socket
 import sys
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
-import nats
-import nats.aio.client
-import nats.aio.msg
-import nats.errors
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from nats.js import JetStreamContext
@@ -52,21 +47,20 @@ from healer_common.contract.streams import STREAMS, ConsumerSpec, StreamSpec
 from healer_common.contract.subjects import headers_for, model_for, subject_for
 from healer_common.errors import ConfigError, Retryable
 from healer_common.logging import configure_logging, get_logger
+from healer_common.runtime.batches import BatchConsumer, BatchHandler, BatchLoop
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
 from healer_common.runtime.ordering import KeyedSequencer
+from healer_common.runtime.publishing import NATS_DOWN, publish_many, with_retry
 from healer_common.runtime.state import KeySpace, connect_redis
-from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
+from healer_common.runtime.telemetry import configure_tracing, tracing_middleware
 from healer_common.settings import Settings, load_settings
 
 VERSION = "0.1.0"
-PUBLISH_DEADLINE_S = 30.0
+BATCH_FINISH_S = 10.0
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 Periodic = Callable[[], Awaitable[None]]
-
-
-NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
 
 
 def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = ()) -> NatsBroker:
@@ -135,6 +129,8 @@ class Service:
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._batches: list[BatchConsumer] = []
+        self._batch_tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._started_at = self.clock.now()
         self._redis_ok = False
@@ -177,6 +173,16 @@ class Service:
                     return await handler(*args, **kwargs)
 
             subscriber(in_order)
+            return handler
+
+        return register
+
+    def consume_batch(self, spec: ConsumerSpec, *, max_batch: int = 1_000) -> Callable[[BatchHandler], BatchHandler]:
+        """Register a handler that takes a list: every message that has arrived, up to `max_batch` (batches.py)."""
+        self.consumer_specs[spec.durable] = spec
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            self._batches.append(BatchConsumer(spec, handler, max_batch))
             return handler
 
         return register
@@ -228,21 +234,14 @@ class Service:
 
     async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
         stream = self._stream_for(subject)
-        deadline = time.monotonic() + PUBLISH_DEADLINE_S
-        delay = 0.2
         headers = {"content-type": "application/json", **headers}
-        while True:
-            try:
-                await self.broker.publish(body, subject, headers=headers, stream=stream, timeout=5.0)
-            except NATS_DOWN as exc:
-                if time.monotonic() > deadline:
-                    raise Retryable(f"could not publish to {subject}: {exc!r}", delay=5.0) from exc
-                self.log.warning("publish_retry", subject=subject, error=repr(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            else:
-                PUBLISHED.labels(self.name, self.space.family(subject)).inc()
-                return
+        await with_retry(
+            self, subject, lambda: self.broker.publish(body, subject, headers=headers, stream=stream, timeout=5.0)
+        )
+
+    async def publish_many(self, messages: Sequence[Message]) -> None:
+        """Many messages at once, in order per correlation id (publishing.py): what storms publish."""
+        await publish_many(self, messages)
 
     async def request(
         self, subject: str, message: Message, model: type[BaseModel] | TypeAdapter[Any], wait_s: float
@@ -253,6 +252,35 @@ class Service:
         except NATS_DOWN as exc:
             raise Retryable(f"no answer on {subject} within {wait_s}s: {exc!r}") from exc
         return decode(model, response.body)
+
+    def audit_record(
+        self,
+        action: str,
+        decision: str,
+        *,
+        target: str = "",
+        reason: str = "",
+        dry_run: bool = False,
+        incident_id: str | None = None,
+        remediation_id: str | None = None,
+        event_id: str | None = None,
+        **details: AuditValue,
+    ) -> AuditRecord:
+        """The record `audit` publishes, for publishing many with `publish_many`."""
+        return AuditRecord(
+            service=self.name,
+            actor=self.instance,
+            action=action,
+            decision=decision,
+            target=target,
+            reason=reason,
+            dry_run=dry_run,
+            incident_id=incident_id,
+            remediation_id=remediation_id,
+            details=details,
+            time=self.clock.now(),
+            **({"event_id": event_id} if event_id else {}),
+        )
 
     async def audit(
         self,
@@ -267,20 +295,11 @@ class Service:
         event_id: str | None = None,
         **details: AuditValue,
     ) -> AuditRecord:
-        record = AuditRecord(
-            service=self.name,
-            actor=self.instance,
-            action=action,
-            decision=decision,
-            target=target,
-            reason=reason,
-            dry_run=dry_run,
-            incident_id=incident_id,
-            remediation_id=remediation_id,
-            details=details,
-            time=self.clock.now(),
-            **({"event_id": event_id} if event_id else {}),
-        )
+        """Publish an AuditRecord and log it."""
+        record = self.audit_record(
+            action, decision, target=target, reason=reason, dry_run=dry_run, incident_id=incident_id,
+            remediation_id=remediation_id, event_id=event_id, **details,
+        )  # fmt: skip
         await self.publish(record)
         self.log.info("audit", action=action, decision=decision, target=target, reason=reason, dry_run=dry_run)
         return record
@@ -386,9 +405,21 @@ class Service:
         self.state = "running"
         self._periodic.append((self.settings.bus.heartbeat_interval_s, self.heartbeat))
         self._tasks = [asyncio.create_task(self._tick(s, fn)) for s, fn in self._periodic]
+        self._batch_tasks = [asyncio.create_task(BatchLoop(self, b).run(self._stop)) for b in self._batches]
         self.log.info("running", consumers=sorted(self.consumer_specs))
         await self._stop.wait()
         await self._shutdown()
+
+    async def _finish_batches(self) -> None:
+        """Let each batch loop finish the batch in hand (they watch the stop flag); cancel one that hangs."""
+        if not self._batch_tasks:
+            return
+        _, hanging = await asyncio.wait(self._batch_tasks, timeout=BATCH_FINISH_S)
+        for task in hanging:
+            task.cancel()
+        for task in self._batch_tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def _shutdown(self) -> None:
         self.state = "stopping"
@@ -398,6 +429,7 @@ class Service:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._finish_batches()
         await self.broker.stop()
         for hook in self._on_stop:
             try:

@@ -62,21 +62,29 @@ def _delivery_of(service: Service, msg: StreamMessage[Any]) -> _Delivery:
 
 
 def dead_letter_for(service: Service, msg: StreamMessage[Any], delivery: _Delivery, exc: BaseException) -> DeadLetter:
-    body: bytes = msg.body
+    headers = {k: str(v) for k, v in (msg.headers or {}).items()}
+    at = delivery.stream_seq or msg.message_id
+    return dead_letter(service.name, delivery.subject, msg.body, headers, delivery.deliveries, at, exc)
+
+
+def dead_letter(  # noqa: PLR0917 - the parts of one message, as both consumers' kinds hold them
+    service: str, subject: str, body: bytes, headers: dict[str, str], deliveries: int, at: object, exc: BaseException
+) -> DeadLetter:
+    """The dead-letter copy of one message (`at`: its stream sequence, or another id that names it once)."""
     try:
         payload, encoding = body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         payload, encoding = base64.b64encode(body).decode(), "base64"
     return DeadLetter(
-        event_id=stable_id(service.name, delivery.subject, delivery.stream_seq or msg.message_id),
-        service=service.name,
-        subject=delivery.subject,
+        event_id=stable_id(service, subject, at),
+        service=service,
+        subject=subject,
         reason=str(exc) or type(exc).__name__,
         error_type=type(exc).__name__,
         payload=payload,
         payload_encoding=encoding,
-        headers={k: str(v) for k, v in (msg.headers or {}).items()},
-        deliveries=delivery.deliveries,
+        headers=headers,
+        deliveries=deliveries,
     )
 
 

@@ -1,0 +1,199 @@
+"""Batch consumers: a handler that takes every message that has arrived (up to `max_batch`) at once.
+
+For inputs that come in storms and whose handling costs a round trip whatever its size: the correlator folds a
+batch of alerts into its incidents with a few Redis round trips, where one alert at a time would pay them per
+alert. Registered on the service runner (bus.py):
+
+    @svc.consume_batch(streams.CORRELATOR_ALERTS, max_batch=1000)
+    async def on_alerts(alerts: list[Alert]) -> None: ...
+
+It pulls from the same durable consumer `consume` would (replicas share it), straight from nats-py: a message
+costs its decoding and its ack, not a middleware stack. The rules are delivery.py's, per message:
+
+    the handler returned            -> every message of the batch is acked
+    a message that fails its model  -> acked once and copied to healer.dlq.<service>; the others go on
+    the handler raised Retryable    -> the batch is nak'ed with its delay (a dependency is down, a lease held)
+    the handler raised otherwise    -> each message is handled again on its own, so one bad message cannot
+                                       hold up the others; one that fails alone is nak'ed with backoff and
+                                       dead-lettered on its last delivery
+
+Messages are handed over in stream order and batches one after another, so what one publisher said in order
+is handled in order, as `consume(order_by=...)` promises. One canonical log line per batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from opentelemetry import propagate, trace
+
+from healer_common.contract.codec import decode
+from healer_common.contract.streams import ConsumerSpec
+from healer_common.contract.subjects import model_for
+from healer_common.errors import InvalidMessage, Permanent, Retryable
+from healer_common.runtime.delivery import MAX_BACKOFF_S, dead_letter
+from healer_common.runtime.telemetry import DEAD_LETTERS, HANDLE_SECONDS, MESSAGES
+
+if TYPE_CHECKING:
+    from healer_common.runtime.bus import Service
+
+BatchHandler = Callable[[list[Any]], Awaitable[None]]
+FETCH_WAIT_S = 1.0
+MAX_LINKS = 32
+
+
+@dataclass(frozen=True)
+class BatchConsumer:
+    spec: ConsumerSpec
+    handler: BatchHandler
+    max_batch: int
+
+    def config(self, subject: str) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.spec.durable,
+            filter_subject=subject,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=JsAckPolicy.EXPLICIT,
+            ack_wait=self.spec.ack_wait_s,
+            max_deliver=self.spec.max_deliver,
+            max_ack_pending=max(1_000, self.max_batch * 4),
+        )
+
+
+class BatchLoop:
+    """Pulls and handles one consumer's batches until the service stops; the current batch is finished first."""
+
+    def __init__(self, svc: Service, consumer: BatchConsumer) -> None:
+        self._svc = svc
+        self._consumer = consumer
+        self._subject = consumer.spec.subject(svc.space)
+        self._stream = consumer.spec.stream.name(svc.space)
+        self._family = svc.space.family(self._subject)
+        self._tracer = svc.tracer_provider.get_tracer("healer.batches")
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Serve until the service stops; a failure outside the handler (a consumer that could not be bound)
+        is logged and the loop starts over, so the consumer never silently stops."""
+        while not stopping.is_set():
+            try:
+                await self._serve(stopping)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._svc.log.exception("batch_loop_failed", subject=self._subject)
+                await asyncio.sleep(FETCH_WAIT_S)
+
+    async def _serve(self, stopping: asyncio.Event) -> None:
+        js = self._svc._jetstream()
+        await js.add_consumer(self._stream, self._consumer.config(self._subject))
+        sub = await js.pull_subscribe_bind(durable=self._consumer.spec.durable, stream=self._stream)
+        try:
+            while not stopping.is_set():
+                try:
+                    msgs = await sub.fetch(self._consumer.max_batch, timeout=FETCH_WAIT_S)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    continue
+                except nats.errors.Error as exc:  # a reconnect in progress: the next fetch tries again
+                    self._svc.log.warning("batch_fetch_failed", subject=self._subject, error=repr(exc))
+                    await asyncio.sleep(FETCH_WAIT_S)
+                    continue
+                if msgs:
+                    await self.handle(msgs)
+        finally:
+            try:
+                await sub.unsubscribe()
+            except (nats.errors.Error, OSError, TimeoutError) as exc:
+                self._svc.log.debug("batch_unsubscribe_failed", subject=self._subject, error=repr(exc))
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        started = time.perf_counter()
+        decoded: list[tuple[Msg, Any]] = []
+        for msg in msgs:
+            try:
+                decoded.append((msg, decode(model_for(self._svc.space, msg.subject), msg.data)))
+            except InvalidMessage as exc:
+                await self._dead_letter(msg, exc)
+                await msg.ack()
+        outcomes = {"ok": 0, "retry": 0, "dead_lettered": len(msgs) - len(decoded)}
+        if decoded:
+            with self._tracer.start_as_current_span(f"{self._family} process", links=_links(decoded)):
+                await self._run(decoded, outcomes)
+        self._record(len(msgs), outcomes, time.perf_counter() - started)
+
+    async def _run(self, decoded: list[tuple[Msg, Any]], outcomes: dict[str, int]) -> None:
+        try:
+            await self._consumer.handler([item for _, item in decoded])
+        except Retryable as exc:  # an outage or a held lease: the whole batch waits, nothing is wrong with it
+            for msg, _ in decoded:
+                outcomes[await self._failed(msg, exc)] += 1
+            return
+        except Exception as exc:  # noqa: BLE001 - each message is then tried alone, see the module's rules
+            if len(decoded) == 1:
+                outcomes[await self._failed(decoded[0][0], exc)] += 1
+                return
+            self._svc.log.warning("batch_failed", subject=self._subject, size=len(decoded), error=repr(exc))
+            for msg, item in decoded:
+                try:
+                    await self._consumer.handler([item])
+                except Exception as alone:  # noqa: BLE001 - retried or dead-lettered per message
+                    outcomes[await self._failed(msg, alone)] += 1
+                else:
+                    await msg.ack()
+                    outcomes["ok"] += 1
+            return
+        for msg, _ in decoded:
+            await msg.ack()
+        outcomes["ok"] += len(decoded)
+
+    async def _failed(self, msg: Msg, exc: Exception) -> str:
+        """Nak with backoff, or dead-letter a message that cannot succeed or had its last delivery."""
+        deliveries = msg.metadata.num_delivered
+        if isinstance(exc, Permanent) or deliveries >= self._consumer.spec.max_deliver:
+            await self._dead_letter(msg, exc)
+            await msg.term()
+            return "dead_lettered"
+        if isinstance(exc, Retryable):
+            delay = exc.delay
+        else:
+            self._svc.log.error("handler_error", subject=msg.subject, error=repr(exc), exc_info=exc)
+            delay = min(MAX_BACKOFF_S, 0.5 * 2 ** (deliveries - 1))
+        await msg.nak(delay=delay)
+        return "retry"
+
+    async def _dead_letter(self, msg: Msg, exc: BaseException) -> None:
+        svc = self._svc
+        headers = {k: str(v) for k, v in (msg.headers or {}).items()}
+        meta = msg.metadata
+        letter = dead_letter(svc.name, msg.subject, msg.data, headers, meta.num_delivered, meta.sequence.stream, exc)
+        await svc.publish(letter)
+        svc.counters.dead_lettered += 1
+        DEAD_LETTERS.labels(svc.name, self._family).inc()
+
+    def _record(self, size: int, outcomes: dict[str, int], elapsed: float) -> None:
+        svc = self._svc
+        HANDLE_SECONDS.labels(svc.name, self._family).observe(elapsed)
+        for outcome, count in outcomes.items():
+            if count:
+                MESSAGES.labels(svc.name, self._family, outcome).inc(count)
+        svc.counters.processed += size
+        svc.counters.failed += size - outcomes["ok"]
+        log = svc.log.info if outcomes["ok"] == size else svc.log.warning
+        log("handled_batch", subject=self._subject, size=size, ms=round(elapsed * 1000, 2), **outcomes)
+
+
+def _links(decoded: list[tuple[Msg, Any]]) -> list[trace.Link]:
+    """The batch's span links to the traces of (the first few of) its messages: each alert's path stays whole."""
+    links = []
+    for msg, _ in decoded[:MAX_LINKS]:
+        context = trace.get_current_span(propagate.extract(msg.headers or {})).get_span_context()
+        if context.is_valid:
+            links.append(trace.Link(context))
+    return links

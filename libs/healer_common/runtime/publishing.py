@@ -1,0 +1,86 @@
+"""Publishing to JetStream through a NATS outage, one message or many at once (the service runner's
+`publish`, `publish_raw` and `publish_many` in bus.py).
+
+A publish that fails because NATS is unreachable is retried with backoff for PUBLISH_DEADLINE_S, then
+raises Retryable, so the handler's input is redelivered later instead of lost. `publish_many` sends straight
+on nats-py, all at once: a message costs its encoding and its ack (about 80 µs of CPU here), where the
+broker's middleware stack costs 200 µs more; what a storm publishes (ten thousand alerts, a thousand incident
+revisions and their audit records) goes out in a fraction of the time. Messages sharing a key (by default
+their `correlation_id`: an alert's fingerprint, an incident's id) are still published one after another, in
+the order given; the W3C trace context of the current span travels in every message's headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import nats.errors
+from opentelemetry import propagate
+
+from healer_common.contract.codec import encode
+from healer_common.contract.messages import Message
+from healer_common.contract.subjects import headers_for, subject_for
+from healer_common.errors import Retryable
+from healer_common.runtime.telemetry import PUBLISHED
+
+if TYPE_CHECKING:
+    from healer_common.runtime.bus import Service
+
+PUBLISH_DEADLINE_S = 30.0
+CHUNK = 500
+NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
+
+
+async def with_retry(svc: Service, subject: str, send: Callable[[], Awaitable[Any]]) -> None:
+    """`send` until it succeeds, retrying through a NATS outage; Retryable once PUBLISH_DEADLINE_S passed."""
+    deadline = time.monotonic() + PUBLISH_DEADLINE_S
+    delay = 0.2
+    while True:
+        try:
+            await send()
+        except NATS_DOWN as exc:
+            if time.monotonic() > deadline:
+                raise Retryable(f"could not publish to {subject}: {exc!r}", delay=5.0) from exc
+            svc.log.warning("publish_retry", subject=subject, error=repr(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        else:
+            PUBLISHED.labels(svc.name, svc.space.family(subject)).inc()
+            return
+
+
+def _key(message: Message) -> str:
+    return message.correlation_id or message.event_id
+
+
+def waves(messages: Sequence[Message], key: Callable[[Message], str] = _key) -> list[list[Message]]:
+    """Messages in waves that may go out at once: the n-th message of each key in the n-th wave."""
+    found: list[list[Message]] = []
+    seen: dict[str, int] = {}
+    for message in messages:
+        n = seen.get(key(message), 0)
+        seen[key(message)] = n + 1
+        if n == len(found):
+            found.append([])
+        found[n].append(message)
+    return found
+
+
+async def publish_many(svc: Service, messages: Sequence[Message], key: Callable[[Message], str] = _key) -> None:
+    """Publish every message, concurrently but in order per key; Retryable if NATS stays unreachable."""
+    js = svc._jetstream()
+    trace: dict[str, str] = {}
+    propagate.inject(trace)
+
+    async def one(message: Message) -> None:
+        subject = subject_for(svc.space, message)
+        body = encode(message)
+        headers = {"content-type": "application/json", **trace, **headers_for(message)}
+        await with_retry(svc, subject, lambda: js.publish(subject, body, timeout=5.0, headers=headers))
+
+    for wave in waves(messages, key):
+        for start in range(0, len(wave), CHUNK):
+            await asyncio.gather(*(one(m) for m in wave[start : start + CHUNK]))
