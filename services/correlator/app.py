@@ -1,5 +1,5 @@
-"""Composes the correlator: settings -> grouping, timing, inhibition and ranking config -> Redis stores ->
-the Correlator -> handlers.
+"""Composes the correlator: settings -> grouping, timing, inhibition, ranking and size config -> Redis stores
+and the per-cluster leases -> the Correlator -> handlers.
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from healer_common.runtime.bus import Service, run_service
+from healer_common.runtime.lease import Leases
 from healer_common.runtime.silence_store import SilenceStore
 from healer_common.settings import CorrelatorSettings
 from services.correlator.adapters.change_store import ChangeStore
@@ -18,6 +19,7 @@ from services.correlator.cooccurrence import LinkThresholds
 from services.correlator.grouping import GroupingPolicy
 from services.correlator.handlers import register
 from services.correlator.notify_timing import NotifyTiming
+from services.correlator.revision import Limits
 
 
 def _seconds(value: float) -> dt.timedelta:
@@ -38,6 +40,7 @@ def config_of(cfg: CorrelatorSettings) -> CorrelatorConfig:
         rules=list(cfg.inhibit_rules),
         thresholds=thresholds,
         change_window=_seconds(cfg.change_window_s),
+        limits=Limits(cfg.revision_alerts, cfg.revision_max_bytes, cfg.label_value_max),
     )
 
 
@@ -51,7 +54,8 @@ def setup(svc: Service) -> None:
         inhibitors=InhibitorStore(redis, keys),
         silences=SilenceStore(redis, keys),
     )
-    correlator = Correlator(svc, config_of(cfg), stores)
+    leases = Leases(redis, keys, holder=svc.instance, ttl_s=cfg.lease_ttl_s)
+    correlator = Correlator(svc, config_of(cfg), stores, leases)
     svc.on_start(correlator.on_start)
     register(svc, correlator)
 

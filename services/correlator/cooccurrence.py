@@ -17,7 +17,8 @@ namespace (grouping.py). The counts live in Redis (link_store.py); this module i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from healer_common.contract.messages import Labels
@@ -32,6 +33,36 @@ def alert_type(labels: Labels) -> str:
 def followed(last_seen: Mapping[str, dt.datetime], kind: str, at: dt.datetime, window: dt.timedelta) -> list[str]:
     """The types that fired within `window` before an alert of `kind` at `at`: one pair count each."""
     return sorted(other for other, seen in last_seen.items() if other != kind and at - window <= seen <= at)
+
+
+@dataclass
+class Learned:
+    """What a batch of firing alerts teaches, to add to the stored counts in one write."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    last_seen: dict[str, dt.datetime] = field(default_factory=dict)
+    """Types whose last firing in the cluster moved later, and when."""
+    first: dt.datetime | None = None
+    last: dt.datetime | None = None
+
+
+def learn(
+    firing: Iterable[tuple[str, dt.datetime]], last_seen: Mapping[str, dt.datetime], window: dt.timedelta
+) -> Learned:
+    """Count each (type, time) of a batch, in order, as one alert at a time would: a pair with each type seen
+    within the window before it, earlier alerts of the same batch included."""
+    seen = dict(last_seen)
+    learned = Learned()
+    for kind, at in firing:
+        learned.counts[kind] += 1
+        for cause in followed(seen, kind, at, window):
+            learned.pairs[cause, kind] += 1
+        if kind not in seen or seen[kind] < at:
+            seen[kind] = learned.last_seen[kind] = at
+        learned.first = at if learned.first is None else min(learned.first, at)
+        learned.last = at
+    return learned
 
 
 @dataclass(frozen=True)
@@ -93,6 +124,12 @@ class LinkStats:
         chance = min(1.0, causes * self.window.total_seconds() / span_s)
         confidence = min(1.0, support / effects)
         return Link(cause, effect, support, confidence, confidence / chance)
+
+
+def joinable(stats: LinkStats, thresholds: LinkThresholds) -> frozenset[str]:
+    """The alert types some learned link is strong enough to join to an incident of another type: only these
+    need the open incidents of their namespace looked at (grouping.choose_incident's last way in)."""
+    return frozenset(effect for cause, effect in stats.pairs if thresholds.joins(stats.link(cause, effect)))
 
 
 NO_LINKS = LinkStats(window=dt.timedelta(minutes=10), span=dt.timedelta(0))

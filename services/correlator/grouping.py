@@ -15,7 +15,7 @@ Three ways in, tried in this order:
    queue backlog it causes).
 
 The correlator looks up candidate incidents by the `lookup_fields` of the alert in an index that
-`index_fields` maintains; `choose_incident` decides. Pure.
+`summary_fields` maintains (`index_fields` for a whole incident); `choose_incident` decides. Pure.
 """
 
 from __future__ import annotations
@@ -73,12 +73,24 @@ def _namespace_field(cluster: str, namespace: str | None) -> str | None:
     return f"namespace:{cluster}/{namespace}" if namespace else None
 
 
-def lookup_fields(alert: Alert, policy: GroupingPolicy) -> list[str]:
-    """Index fields that may point at the incident this alert belongs to, most direct first."""
+def lookup_fields(alert: Alert, policy: GroupingPolicy, *, with_namespace: bool = True) -> list[str]:
+    """Index fields that may point at the incident this alert belongs to, most direct first. The namespace's
+    incidents matter only to an alert that a learned link could join (`with_namespace`): loading every open
+    incident of a namespace for every alert is what made storms slow."""
     fields = [f"alert:{alert.fingerprint}", f"group:{group_of(alert, policy)[0]}"]
     fields += [a.key for a in _joining_anchors(alert.labels, alert.cluster, alert.namespace, policy)]
-    if policy.links is not None and (ns := _namespace_field(alert.cluster, alert.namespace)):
+    if with_namespace and policy.links is not None and (ns := _namespace_field(alert.cluster, alert.namespace)):
         fields.append(ns)
+    return fields
+
+
+def summary_fields(alert: AlertSummary, cluster: str, policy: GroupingPolicy) -> set[str]:
+    """The index fields one alert of an incident sets: itself, its group, its places, its namespace."""
+    namespace = alert.labels.get("namespace")
+    fields = {f"alert:{alert.fingerprint}", f"group:{group_for(alert.labels, cluster, policy).key}"}
+    fields |= {a.key for a in _joining_anchors(alert.labels, cluster, namespace, policy)}
+    if policy.links is not None and (ns := _namespace_field(cluster, namespace)):
+        fields.add(ns)
     return fields
 
 
@@ -89,10 +101,7 @@ def index_fields(incident: Incident, policy: GroupingPolicy) -> list[str]:
     fields |= {f"group:{group_for(a.labels, incident.cluster, policy).key}" for a in incident.alerts}
     placed = incident.alerts if incident.state == "resolved" else incident.firing_alerts
     for alert in placed:
-        namespace = alert.labels.get("namespace")
-        fields |= {a.key for a in _joining_anchors(alert.labels, incident.cluster, namespace, policy)}
-        if policy.links is not None and (ns := _namespace_field(incident.cluster, namespace)):
-            fields.add(ns)
+        fields |= summary_fields(alert, incident.cluster, policy)
     return sorted(fields)
 
 

@@ -1,7 +1,9 @@
-"""The correlator's subscribers: alerts and changes in, incident revisions out, and a timer for what is due.
+"""The correlator's subscribers: alerts (in batches) and changes in, incident revisions out, and a timer for
+what is due.
 
-Alerts of one cluster are handled one at a time, in order (`order_by`), because grouping across topology
-needs to see every earlier alert of the cluster; clusters run concurrently.
+Alerts are taken as they arrived, up to `correlator.batch_max` at a time (runtime/batches.py): one cluster's
+alerts are folded in their order under its lease, because grouping across topology needs to see every
+earlier alert of the cluster; clusters of one batch run side by side.
 """
 
 from __future__ import annotations
@@ -13,14 +15,10 @@ from healer_common.runtime.bus import Service
 from services.correlator.adapters.correlation import Correlator
 
 
-def by_cluster(alert: Alert) -> str:
-    return alert.cluster
-
-
 def register(svc: Service, correlator: Correlator) -> None:
-    @svc.consume(CORRELATOR_ALERTS, order_by=by_cluster)
-    async def on_alert(alert: Alert) -> None:
-        await correlator.on_alert(alert)
+    @svc.consume_batch(CORRELATOR_ALERTS, max_batch=svc.settings.correlator.batch_max)
+    async def on_alerts(alerts: list[Alert]) -> None:
+        await correlator.on_alerts(alerts)
 
     @svc.consume(CORRELATOR_CHANGES)
     async def on_change(change: ChangeEvent) -> None:

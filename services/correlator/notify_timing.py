@@ -1,17 +1,18 @@
-"""When an incident revision is worth telling people: `Incident.notify`, the correlator's call.
+"""When an incident revision is published, and whether it is worth telling people (`Incident.notify`).
 
-Alertmanager's timing, per incident:
+Alertmanager's timing, per incident (an aggregation group):
 
-- `group_wait`: a new incident is told only after this long, so the alerts that arrive together are told
-  together (0 tells at once);
-- `group_interval`: once told, a change (a new loud alert, one resolved or muted) is told at most this often;
-- `repeat_interval`: an open incident nobody has heard about for this long, and that did not change, is
-  told again.
+- `group_wait`: a new incident is published only this long after its first alert, so the alerts that arrive
+  together go out together (0 publishes at once);
+- `group_interval`: after that, what changed (alerts that joined or resolved, mutes, causes) is gathered and
+  published at most this often, one revision carrying all of it;
+- `repeat_interval`: an open incident that did not change, and that people were told of, is told again
+  after this long.
 
-Muted alerts (silenced or inhibited, muting.py) do not count: an incident whose firing alerts are all muted
-is never told, and a muted alert joining changes nothing worth telling. A resolution is told at once to
-those who were told of the incident, and never to those who were not. A revision that is not told now
-leaves a `due` time, when the correlator's timer publishes a revision that is. Pure.
+A resolution (every alert resolved) is published at once. `next_publication` says when; `decide` says, for
+the revision being published, whether it is told. Muted alerts (silenced or inhibited, muting.py) do not
+count: an incident whose firing alerts are all muted is never told, a muted alert joining tells nothing new,
+and a resolution is told to those who were told of the incident and never to those who were not. Pure.
 """
 
 from __future__ import annotations
@@ -33,21 +34,36 @@ class NotifyTiming:
 
 
 class NotifyState(BaseModel):
-    """What people have been told about one incident (kept beside it in Redis)."""
+    """What was published and told about one incident (kept beside it in Redis)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     opened_at: AwareDatetime
+    published_at: AwareDatetime | None = None
     told_at: AwareDatetime | None = None
     told_digest: str | None = None
+    recheck: bool = False
+    """Something around the incident changed (a silence, an inhibiting alert, a deploy): derive it again."""
 
 
 @dataclass(frozen=True)
 class NotifyDecision:
     notify: bool
     state: NotifyState
-    due: dt.datetime | None
     why: str
+
+
+def next_publication(state: NotifyState, *, changed: bool, resolved: bool, timing: NotifyTiming) -> dt.datetime | None:
+    """When the next revision is due: None when there is nothing to publish (and nobody to remind)."""
+    if resolved:
+        return state.published_at or state.opened_at
+    if state.published_at is None:
+        return state.opened_at + timing.group_wait
+    if changed or state.recheck:
+        return state.published_at + timing.group_interval
+    if state.told_at is not None:
+        return state.told_at + timing.repeat_interval
+    return None
 
 
 def loud_digest(incident: Incident) -> str:
@@ -60,19 +76,21 @@ def _quiet(incident: Incident) -> bool:
 
 
 def decide(incident: Incident, state: NotifyState, timing: NotifyTiming, now: dt.datetime) -> NotifyDecision:
+    """Whether the revision published now (`incident`, every alert derived) is told, and the state after it."""
+    published = state.model_copy(update={"published_at": now, "recheck": False})
     if incident.state == "resolved":
         was_told = state.told_at is not None
-        return NotifyDecision(was_told, state, None, "resolved" if was_told else "resolved before anyone was told")
+        return NotifyDecision(was_told, published, "resolved" if was_told else "resolved before anyone was told")
     if _quiet(incident):
-        return NotifyDecision(False, state, None, "every firing alert is muted")
+        return NotifyDecision(False, published, "every firing alert is muted")
     digest = loud_digest(incident)
     if state.told_at is None:
-        due, why = state.opened_at + timing.group_wait, "group_wait"
+        why = "group_wait over"
     elif digest != state.told_digest:
-        due, why = state.told_at + timing.group_interval, "group_interval"
+        why = "group_interval over"
+    elif now >= state.told_at + timing.repeat_interval:
+        why = "repeat_interval over"
     else:
-        due, why = state.told_at + timing.repeat_interval, "repeat_interval"
-    if now < due:
-        return NotifyDecision(False, state, due, f"waiting for {why}")
-    told = state.model_copy(update={"told_at": now, "told_digest": digest})
-    return NotifyDecision(True, told, now + timing.repeat_interval, f"{why} over")
+        return NotifyDecision(False, published, "nothing new to tell")
+    told = published.model_copy(update={"told_at": now, "told_digest": digest})
+    return NotifyDecision(True, told, why)

@@ -1,10 +1,12 @@
-"""How an incident changes, one revision at a time.
+"""How an incident changes, and what one of its revisions carries.
 
 `apply_alert` folds one alert into an incident (or opens one): only news changes it, so a repeated or
 redelivered alert, a stale firing after its own resolution, or a resolve for an alert the incident never
-held returns None. `derive` recomputes what follows from the alerts and the world around them: which alerts
-are muted, the ranked causes, other environments, title, severity and namespace. `next_revision` stamps a
-new revision. The correlator (correlation.py) loads the surroundings and publishes the result. Pure.
+held returns None. Changes gather in the stored incident until its next revision is due (notify_timing.py).
+`derive` recomputes what follows from the alerts and the world around them: which alerts are muted, the ranked
+causes, other environments, title, severity and namespace. `publishable` is the revision that goes out: the
+counts, what changed since the previous one, and as many alerts in full as its limits allow (`Limits`).
+The correlator (adapters/correlation.py) loads the surroundings and publishes the result. Pure.
 """
 
 from __future__ import annotations
@@ -24,6 +26,25 @@ from services.correlator.grouping import Group
 from services.correlator.muting import all_silenced, mute
 
 MAX_TIMELINE = 200
+CARRIED_TIMELINE = 50
+"""A revision carries the newest entries of the timeline; the store keeps MAX_TIMELINE."""
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big an incident's parts may grow (settings: correlator.revision_alerts, revision_max_bytes,
+    label_value_max)."""
+
+    revision_alerts: int = 100
+    revision_bytes: int = 262_144
+    value_chars: int = 1_024
+
+    def cut(self, text: str) -> str:
+        return text if len(text) <= self.value_chars else text[: self.value_chars - 1] + ELLIPSIS
+
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -37,15 +58,16 @@ class Surroundings:
     apps: Mapping[str, AppView]
 
 
-def summary_of(alert: Alert) -> AlertSummary:
+def summary_of(alert: Alert, limits: Limits = DEFAULT_LIMITS) -> AlertSummary:
+    """The alert as an incident keeps it, label values and summary cut to `limits.value_chars`."""
     return AlertSummary(
         fingerprint=alert.fingerprint,
         alert_id=alert.alert_id,
         status=alert.status,
         severity=alert.severity,
         resource=alert.resource,
-        labels=alert.labels,
-        summary=alert.summary(),
+        labels={name: limits.cut(value) for name, value in alert.labels.items()},
+        summary=limits.cut(alert.summary()),
         starts_at=alert.starts_at,
         ends_at=alert.ends_at,
     )
@@ -62,9 +84,9 @@ def _entry(now: dt.datetime, kind: str, text: str) -> TimelineEntry:
     return TimelineEntry(time=now, kind=kind, text=text)
 
 
-def open_incident(alert: Alert, group: Group, now: dt.datetime) -> Incident:
+def open_incident(alert: Alert, group: Group, now: dt.datetime, limits: Limits = DEFAULT_LIMITS) -> Incident:
     incident_id = stable_id(group.key, alert.fingerprint, alert.starts_at.isoformat())[:16]
-    summary = summary_of(alert)
+    summary = summary_of(alert, limits)
     return Incident(
         event_id=stable_id(incident_id, 1),
         correlation_id=incident_id,
@@ -78,34 +100,45 @@ def open_incident(alert: Alert, group: Group, now: dt.datetime) -> Incident:
         group_key=group.key,
         group_labels=group.labels,
         alerts=[summary],
+        alert_count=1,
+        firing_count=1,
+        changed=[alert.fingerprint],
+        changed_count=1,
         timeline=[_entry(now, "opened", f"{alert.alert_id} firing: {summary.summary}")],
         opened_at=now,
         time=now,
     )
 
 
-def apply_alert(
-    incident: Incident | None, alert: Alert, group: Group, now: dt.datetime, why: str = ""
+def apply_alert(  # noqa: PLR0917 - `why` and `limits` read naturally in place; the tests pass four
+    incident: Incident | None,
+    alert: Alert,
+    group: Group,
+    now: dt.datetime,
+    why: str = "",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Incident | None:
-    """The incident after this alert, or None when the alert is no news."""
+    """The incident after this alert (its revision not yet stamped: see `publishable`), or None when the alert
+    is no news. `changed` gathers the alerts that changed since the last revision."""
     if incident is None:
-        return open_incident(alert, group, now) if alert.firing else None
+        return open_incident(alert, group, now, limits) if alert.firing else None
     known = {a.fingerprint: a for a in incident.alerts}
     previous = known.get(alert.fingerprint)
     if previous is None and not alert.firing:
         return None
     if previous is not None and not is_news(previous, alert):
         return None
-    known[alert.fingerprint] = summary_of(alert)
+    summary = summary_of(alert, limits)
+    known[alert.fingerprint] = summary
     alerts = sorted(known.values(), key=lambda a: (a.starts_at, a.fingerprint))
     resolved = all(a.status == "resolved" for a in alerts)
     joined = f" (joined: {why})" if previous is None and why else ""
-    text = f"{alert.alert_id} {alert.status}: {alert.summary()}{joined}"
-    return next_revision(
-        incident,
-        now,
-        state="resolved" if resolved else "updated",
+    text = f"{alert.alert_id} {alert.status}: {summary.summary}{joined}"
+    changed = [f for f in incident.changed if f != alert.fingerprint] + [alert.fingerprint]
+    return incident.evolve(
+        state="resolved" if resolved else incident.state,
         alerts=alerts,
+        changed=changed,
         timeline=[*incident.timeline, _entry(now, alert.status, text)][-MAX_TIMELINE:],
         resolved_at=now if resolved else None,
     )
@@ -118,6 +151,62 @@ def next_revision(incident: Incident, now: dt.datetime, **changes: object) -> In
         **{"state": state, **changes},
         event_id=stable_id(incident.incident_id, revision),
         revision=revision,
+        time=now,
+    )
+
+
+def _size(model: AlertSummary | Incident) -> int:
+    return len(model.model_dump_json()) + 1
+
+
+def _carried(incident: Incident, changed: list[str], room: int, limits: Limits) -> list[AlertSummary]:
+    """Every alert when they fit; else the primary, the changed (newest first), then the newest firing."""
+    alerts = incident.alerts
+    sizes = {a.fingerprint: _size(a) for a in alerts}
+    if len(alerts) <= limits.revision_alerts and sum(sizes.values()) <= room:
+        return list(alerts)
+    by_fp = {a.fingerprint: a for a in alerts}
+    firing = sorted((a for a in alerts if a.status == "firing"), key=AlertSummary.last_news, reverse=True)
+    order = [incident.primary, *(by_fp[f] for f in changed if f in by_fp), *firing]
+    chosen: dict[str, AlertSummary] = {}
+    for alert in order:
+        if len(chosen) == limits.revision_alerts:
+            break
+        if alert.fingerprint not in chosen and (not chosen or sizes[alert.fingerprint] <= room):
+            chosen[alert.fingerprint] = alert
+            room -= sizes[alert.fingerprint]
+    return sorted(chosen.values(), key=lambda a: (a.starts_at, a.fingerprint))
+
+
+def publishable(incident: Incident, now: dt.datetime, *, first: bool, limits: Limits = DEFAULT_LIMITS) -> Incident:
+    """The revision to publish from the stored incident (every alert, derived): stamped, counted, and cut to
+    `limits`: what changed since the last revision first, the rest counted."""
+    by_fp = {a.fingerprint: a for a in incident.alerts}
+    changed = sorted((f for f in incident.changed if f in by_fp), key=lambda f: by_fp[f].last_news(), reverse=True)
+    revision = incident.revision if first else incident.revision + 1
+    state: IncidentState = "resolved" if incident.state == "resolved" else "opened" if first else "updated"
+    listed, room = [], limits.revision_bytes // 4
+    for fingerprint in changed:
+        room -= len(fingerprint) + 3
+        if room < 0:
+            break
+        listed.append(fingerprint)
+    shell = incident.model_copy(
+        update={
+            "alerts": [incident.primary],
+            "timeline": incident.timeline[-CARRIED_TIMELINE:],
+            "changed": listed,
+        }
+    )
+    room = limits.revision_bytes - _size(shell)
+    return shell.evolve(
+        alerts=_carried(incident, changed, room, limits),
+        alert_count=len(incident.alerts),
+        firing_count=len(incident.firing_alerts),
+        changed_count=len(changed),
+        state=state,
+        revision=revision,
+        event_id=stable_id(incident.incident_id, revision),
         time=now,
     )
 

@@ -40,6 +40,7 @@ async def the_rollout_named(seen: Recorder) -> Body:
 
 @pytest.fixture
 async def correlating(services: ServiceRunner) -> ServiceRunner:
+    services.configure("correlator", group_interval_s=1.0)  # a re-ranking goes out with the next revision
     services.start("detector", "correlator")
     await services.wait_running()
     return services

@@ -1,12 +1,15 @@
 """Incidents: the correlator's output, one per group of related alerts, on `healer.incidents.<state>`, and
 acknowledgements of them on `healer.acks.<incident id>`.
 
-An incident is republished whole on every change (`revision` grows), so a consumer that missed an update
-still holds the full picture after the next one. `causes` is ranked, most likely first.
+A revision is published at most once per `group_interval` per incident (the first after `group_wait`, a
+resolution at once), carrying what changed since the previous one (`changed`) and the counts; an incident
+small enough carries every alert, so a consumer that missed a revision holds the full picture after the next
+one. The correlator's store holds every alert of a bigger one. `causes` is ranked, most likely first.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -42,6 +45,10 @@ class AlertSummary(Frozen):
     @property
     def muted(self) -> bool:
         return bool(self.silenced_by or self.inhibited_by)
+
+    def last_news(self) -> dt.datetime:
+        """When this alert last changed: its end when resolved, else its start."""
+        return self.ends_at or self.starts_at
 
 
 class CauseCandidate(Frozen):
@@ -84,7 +91,20 @@ class Incident(Message):
     namespace: str | None = None
     group_key: str
     group_labels: Labels = Field(default_factory=dict)
-    alerts: list[AlertSummary] = Field(min_length=1)
+    alerts: list[AlertSummary] = Field(
+        min_length=1,
+        description="the alerts this revision carries in full: every one while they fit correlator.revision_alerts "
+        "and revision_max_bytes; beyond that the primary alert, those in `changed` (newest first), then the newest "
+        "firing ones. `alert_count` says how many the incident holds; the correlator's store keeps them all",
+    )
+    alert_count: int = Field(0, ge=0, description="alerts the incident holds, firing and resolved")
+    firing_count: int = Field(0, ge=0, description="firing alerts the incident holds")
+    changed: list[str] = Field(
+        default_factory=list,
+        description="fingerprints of the alerts that joined or changed since the previous revision (every alert in "
+        "the first), newest first; cut to fit the revision's byte budget (see changed_count)",
+    )
+    changed_count: int = Field(0, ge=0, description="alerts that joined or changed since the previous revision")
     causes: list[CauseCandidate] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     opened_at: AwareDatetime
@@ -99,6 +119,21 @@ class Incident(Message):
     environment_differences: list[EnvironmentDifference] = Field(
         default_factory=list, description="the same app in other watched environments, when it differs"
     )
+
+    @property
+    def total_alerts(self) -> int:
+        """Every alert the incident holds (a revision may carry fewer in `alerts`)."""
+        return max(self.alert_count, len(self.alerts))
+
+    @property
+    def total_firing(self) -> int:
+        return max(self.firing_count, len(self.firing_alerts))
+
+    @property
+    def changed_alerts(self) -> list[AlertSummary]:
+        """The carried alerts that joined or changed since the previous revision, newest first."""
+        wanted = set(self.changed)
+        return sorted((a for a in self.alerts if a.fingerprint in wanted), key=AlertSummary.last_news, reverse=True)
 
     @property
     def alert_ids(self) -> list[str]:

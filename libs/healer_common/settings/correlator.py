@@ -47,9 +47,14 @@ class CorrelatorSettings(Section):
         ],
         description="alert labels whose values put alerts into one incident (topology joins more, see topology)",
     )
-    group_wait_s: float = Field(0.0, ge=0, description="wait this long after a group's first alert before notifying")
+    group_wait_s: float = Field(
+        0.0, ge=0, description="publish (and notify) a new incident this long after its first alert, not before"
+    )
     group_interval_s: float = Field(
-        300.0, ge=0, description="wait this long before notifying about new alerts in a group"
+        300.0,
+        ge=0,
+        description="publish an incident's changes (new alerts, resolved ones, mutes) at most this often; "
+        "its full resolution goes out at once",
     )
     repeat_interval_s: float = Field(
         4 * 3600.0, ge=0, description="re-notify an unchanged open incident after this long"
@@ -82,6 +87,27 @@ class CorrelatorSettings(Section):
         default_factory=_default_inhibit_rules,
         validate_default=True,
         description="while a source alert fires, matching target alerts with equal labels are muted",
+    )
+    batch_max: int = Field(
+        1_000, ge=1, le=10_000, description="most alerts folded into the incidents at once (one Redis round trip)"
+    )
+    lease_ttl_s: float = Field(
+        10.0,
+        gt=0,
+        description="a cluster's lease (one writer per cluster) lapses this long after its holder stopped "
+        "renewing it; a holder whose lease lapsed publishes nothing more",
+    )
+    revision_alerts: int = Field(
+        100, ge=1, description="alerts a revision carries in full; a bigger incident carries its newest changes"
+    )
+    revision_max_bytes: int = Field(
+        262_144,
+        ge=16_384,
+        le=900_000,
+        description="largest revision published (NATS refuses messages over its max_payload, 1 MiB by default)",
+    )
+    label_value_max: int = Field(
+        1_024, ge=16, description="label values and summaries longer than this are cut in incidents (ending in …)"
     )
     tick_s: float = Field(
         1.0, gt=0, description="how often group_wait, group_interval, repeat_interval and silence ends are checked"

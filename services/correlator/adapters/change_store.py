@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from redis.asyncio import Redis
 
+from healer_common.runtime.lease import Command
 from healer_common.runtime.state import KeySpace
 from services.correlator.changes import ChangeRecord
 from services.correlator.environments import AppView
@@ -58,6 +59,10 @@ class ChangeStore:
                 pipe.hgetall(self._app(app))
             found = await pipe.execute()
         return {app: _view(fields) for app, fields in zip(wanted, found, strict=True) if fields}
+
+    def firing_writes(self, cluster: str, firing: Mapping[str, list[str]]) -> list[Command]:
+        """`set_firing` as commands, for the correlator's one fenced write per batch."""
+        return [("HSET", self._app(app), f"firing:{cluster}", json.dumps(ids)) for app, ids in sorted(firing.items())]
 
     async def set_firing(self, cluster: str, firing: Mapping[str, list[str]]) -> None:
         """Record which alerts fire for each app in this cluster (an empty list once they stop)."""

@@ -1,51 +1,57 @@
-"""The correlator's work on one input, between the handlers and the pure logic: load what the decision needs
-from Redis, decide (grouping.py, revision.py, notify_timing.py), publish the revision, save, audit.
+"""The correlator's work, between the handlers and the pure logic: load what a decision needs from Redis in a
+few round trips, decide (folding.py, publishing.py), publish the revisions that are due, write back what
+changed in one fenced write.
 
-Everything for one cluster happens under that cluster's lock, so replicas never open two incidents for one
-problem. Three inputs drive it:
+Everything for one cluster happens under that cluster's lease (runtime/lease.py), renewed while the work
+runs: replicas never open two incidents for one problem, and a replica that lost the lease publishes and
+writes nothing more. What it holds of the cluster stays in memory between batches (working.py). Inputs:
 
-- an alert (`on_alert`): joins or opens an incident, teaches the co-occurrence counts, and, when it can mute
-  others (an inhibition source), refreshes the cluster's other open incidents;
-- a change (`on_change`): kept for ranking; open incidents on the changed object are re-ranked;
-- the timer (`tick`): publishes the revisions whose group_wait, group_interval or repeat_interval has come,
-  re-applies silences when one was created, expired or ran out, and audits silences that ended.
+- a batch of alerts (`on_alerts`): each cluster's alerts folded into its incidents in arrival order, the
+  learned links counted, the inhibiting alerts kept (when they change, every other open incident of the
+  cluster is looked at again);
+- a change (`on_change`): kept for ranking; open incidents on the changed object are looked at again;
+- the timer (`tick`): incidents whose time has come; silences created, expired or run out (every open
+  incident is looked at again) and the audit of those that ended.
+
+An incident changed or looked at again is published when notify_timing.next_publication says (the first
+revision after group_wait, then at most once per group_interval, a resolution at once), else its time is
+written down for the timer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from healer_common.contract.alerts import Alert
+from healer_common.contract.audit import AuditRecord
 from healer_common.contract.events import ChangeEvent
 from healer_common.contract.incidents import Incident
 from healer_common.contract.matchers import InhibitionRule
-from healer_common.contract.messages import stable_id
+from healer_common.contract.messages import Labels, stable_id
 from healer_common.contract.silences import Silence
 from healer_common.runtime.bus import Service
+from healer_common.runtime.lease import Command, Lease, Leases
 from healer_common.runtime.silence_store import KEEP_ENDED_S, SilenceStore
 from healer_common.runtime.state import first_time
 from services.correlator.adapters.change_store import ChangeStore
 from services.correlator.adapters.incident_store import IncidentStore
 from services.correlator.adapters.inhibitor_store import InhibitorStore
-from services.correlator.adapters.link_store import LastSeen, LinkStore
+from services.correlator.adapters.link_store import LinkStore
+from services.correlator.adapters.working import ClusterWork, WorkingSets
 from services.correlator.causes import RankingInputs
 from services.correlator.changes import change_record
-from services.correlator.cooccurrence import LinkStats, LinkThresholds, alert_type
+from services.correlator.cooccurrence import LinkStats, LinkThresholds, alert_type, joinable, learn
 from services.correlator.environments import app_firing
-from services.correlator.grouping import GroupingPolicy, choose_incident, group_for, index_fields, lookup_fields
+from services.correlator.folding import Unsaved, fold
+from services.correlator.grouping import GroupingPolicy, lookup_fields
 from services.correlator.muting import is_source
-from services.correlator.notify_timing import NotifyTiming, decide
-from services.correlator.revision import Surroundings, apply_alert, derive, next_revision
-
-T = TypeVar("T")
-
-
-async def _ready(value: T) -> T:
-    return value
+from services.correlator.notify_timing import NotifyState, NotifyTiming, next_publication
+from services.correlator.publishing import Publication, publication
+from services.correlator.revision import Limits, Surroundings
 
 
 @dataclass(frozen=True)
@@ -64,142 +70,226 @@ class CorrelatorConfig:
     rules: list[InhibitionRule]
     thresholds: LinkThresholds
     change_window: dt.timedelta
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
+class Around:
+    """The cluster's surroundings read for one unit of work: inhibiting alerts and learned links."""
+
+    sources: dict[str, Labels]
+    stats: LinkStats
+
+
 class Correlator:
-    svc: Service
-    config: CorrelatorConfig
-    stores: Stores
-    _silences: list[Silence] = field(default_factory=list)
-    _silences_version: int = -1
-    _silence_view: tuple[int, frozenset[str]] = (-1, frozenset())
+    def __init__(self, svc: Service, config: CorrelatorConfig, stores: Stores, leases: Leases) -> None:
+        self.svc = svc
+        self.config = config
+        self.stores = stores
+        self.leases = leases
+        self.working = WorkingSets(stores.incidents)
+        self._silences: list[Silence] = []
+        self._silences_version = -1
+        self._silence_view: tuple[int, frozenset[str]] = (-1, frozenset())
 
     async def on_start(self) -> None:
         await self.load_silences()
 
-    # inputs ----------------------------------------------------------------------------------------------
-    async def on_alert(self, alert: Alert) -> None:
-        policy, stores = self.config.policy, self.stores
-        async with stores.incidents.locked(alert.cluster):
-            _, stale, found = await asyncio.gather(
-                self.load_silences(),
-                stores.incidents.is_stale(alert),
-                stores.incidents.lookup(alert.cluster, lookup_fields(alert, policy)),
-            )
-            if stale:
-                return
-            types = {alert_type(a.labels) for f in found.values() for i in f for a in i.alerts}
-            stats, last_seen = await stores.links.read(alert.cluster, {*types, alert_type(alert.labels)})
-            join = choose_incident(alert, policy, found, stats)
-            group = group_for(alert.labels, alert.cluster, policy)
-            incident = apply_alert(
-                join.incident if join else None, alert, group, self.svc.clock.now(), join.why if join else ""
-            )
-            if incident is None:
-                return
-            muting_changed = await self._learn(alert, last_seen)
-            await self._publish(incident, f"{alert.alert_id} {alert.status}", stats)
-            if muting_changed:
-                await self._refresh(await self._open_in(alert.cluster, but=incident.incident_id))
+    @contextlib.asynccontextmanager
+    async def _under(self, cluster: str) -> AsyncIterator[tuple[Lease, ClusterWork]]:
+        """The cluster's lease and what this process holds of it; a failure drops the latter."""
+        async with self.leases.held(f"correlator:{cluster}") as lease:
+            work = self.working.under(cluster, lease)
+            try:
+                yield lease, work
+            except BaseException:
+                self.working.forget(cluster)
+                raise
 
-    async def _learn(self, alert: Alert, last_seen: LastSeen) -> bool:
-        """Count the alert in the learned links and keep it if it can mute others; whether that set changed."""
-        writes: list[Awaitable[object]] = []
-        if alert.firing:
-            writes.append(self.stores.links.record(alert.cluster, alert_type(alert.labels), alert.starts_at, last_seen))
-        if is_source(alert.labels, self.config.rules):
-            writes.append(self.stores.inhibitors.track(alert))
-        done = await asyncio.gather(*writes)
-        return bool(is_source(alert.labels, self.config.rules) and done[-1])
+    async def _around(self, cluster: str) -> Around:
+        (stats, _), sources = await asyncio.gather(
+            self.stores.links.read_all(cluster), self.stores.inhibitors.firing(cluster)
+        )
+        return Around(sources, stats)
+
+    # inputs ----------------------------------------------------------------------------------------------------
+    async def on_alerts(self, alerts: list[Alert]) -> None:
+        """A batch, as it arrived: each cluster's alerts in order, clusters side by side."""
+        await self.load_silences()
+        by_cluster: dict[str, list[Alert]] = {}
+        for alert in alerts:
+            by_cluster.setdefault(alert.cluster, []).append(alert)
+        await asyncio.gather(*(self._alerts_of(cluster, batch) for cluster, batch in by_cluster.items()))
+
+    async def _alerts_of(self, cluster: str, alerts: list[Alert]) -> None:
+        cfg = self.config
+        async with self._under(cluster) as (lease, work):
+            (stats, last_seen), sources = await asyncio.gather(
+                self.stores.links.read_all(cluster), self.stores.inhibitors.firing(cluster)
+            )
+            wide = joinable(stats, cfg.thresholds)
+            fields = {
+                f for a in alerts for f in lookup_fields(a, cfg.policy, with_namespace=alert_type(a.labels) in wide)
+            }
+            await self.working.load(work, fields, alerts)
+            folded = fold(alerts, work.open, cfg.policy, stats, now=self.svc.clock.now(), limits=cfg.limits)
+            news = [f.alert for f in folded if f.incident is not None]
+            firing = ((alert_type(a.labels), a.starts_at) for a in news if a.firing)
+            writes = self.stores.links.record_many(cluster, learn(firing, last_seen, stats.window))
+            muting = self._track_sources(cluster, news, sources)
+            touched = set(work.open.unsaved)
+            if muting:  # what mutes others changed: every open incident of the cluster is looked at again
+                touched |= await self._recheck(work, self._open_ids(await self.stores.incidents.headers(), cluster))
+            await self._settle(lease, work, touched, Around(sources, stats), writes + muting)
+
+    def _track_sources(self, cluster: str, news: list[Alert], sources: dict[str, Labels]) -> list[Command]:
+        """Keep the firing alerts that can mute others (updating `sources`): the writes, none if unchanged."""
+        added: dict[str, Labels] = {}
+        removed: set[str] = set()
+        for alert in news:
+            if not is_source(alert.labels, self.config.rules):
+                continue
+            if alert.firing and alert.fingerprint not in sources:
+                added[alert.fingerprint] = sources[alert.fingerprint] = dict(alert.labels)
+            elif not alert.firing and sources.pop(alert.fingerprint, None) is not None:
+                removed.add(alert.fingerprint)
+                added.pop(alert.fingerprint, None)
+        return self.stores.inhibitors.writes(cluster, added, removed)
+
+    @staticmethod
+    def _open_ids(headers: Iterable[Incident], cluster: str) -> set[str]:
+        return {i.incident_id for i in headers if i.cluster == cluster}
+
+    async def _recheck(self, work: ClusterWork, incident_ids: set[str]) -> set[str]:
+        """Mark incidents to be derived again at their next revision (their surroundings changed)."""
+        await self.working.load_ids(work, incident_ids)
+        found = incident_ids & set(work.open.incidents)
+        for incident_id in found:
+            state = work.states.get(incident_id) or NotifyState(opened_at=work.open.incidents[incident_id].opened_at)
+            work.states[incident_id] = state.model_copy(update={"recheck": True})
+            work.open.unsaved.setdefault(incident_id, Unsaved())
+        return found
 
     async def on_change(self, event: ChangeEvent) -> None:
         change = change_record(event, self.svc.clock.now())
         if not await self.stores.changes.add(change) or change.anchor is None:
             return
-        async with self.stores.incidents.locked(change.cluster):
-            found = await self.stores.incidents.lookup(change.cluster, [change.anchor.key])
-            await self._refresh(found.get(change.anchor.key, []))
+        async with self._under(change.cluster) as (lease, work):
+            await self.working.load(work, [change.anchor.key])
+            touched = await self._recheck(work, set(work.open.index.get(change.anchor.key, ())))
+            if touched:
+                await self._settle(lease, work, touched, await self._around(change.cluster), [])
 
     async def tick(self) -> None:
         await self._follow_silences()
+        by_cluster: dict[str, set[str]] = {}
         for cluster, incident_id in await self.stores.incidents.due(self.svc.clock.now()):
-            async with self.stores.incidents.locked(cluster):
-                incident = await self.stores.incidents.get(incident_id)
-                if incident is not None:
-                    await self._publish_if_due(incident)
+            by_cluster.setdefault(cluster, set()).add(incident_id)
+        for cluster, incident_ids in by_cluster.items():
+            async with self._under(cluster) as (lease, work):
+                await self.working.load_ids(work, incident_ids)
+                found = incident_ids & set(work.open.incidents)
+                if found:
+                    await self._settle(lease, work, found, await self._around(cluster), [])
 
-    # revisions -------------------------------------------------------------------------------------------
-    async def _surroundings(self, incident: Incident, stats: LinkStats | None = None) -> Surroundings:
-        """Everything `derive` needs besides the incident, read concurrently."""
+    # publishing and writing back -------------------------------------------------------------------------------
+    async def _settle(
+        self, lease: Lease, work: ClusterWork, incident_ids: set[str], around: Around, writes: list[Command]
+    ) -> None:
+        """Publish the revisions that are due, then write back everything in one fenced write."""
+        now, timing = self.svc.clock.now(), self.config.timing
+        due, later = [], {}
+        for incident_id in sorted(incident_ids):
+            incident = work.open.incidents[incident_id]
+            state = work.states.setdefault(incident_id, NotifyState(opened_at=incident.opened_at))
+            resolved = incident.state == "resolved"
+            at = next_publication(state, changed=bool(incident.changed), resolved=resolved, timing=timing)
+            if at is not None and at <= now:
+                due.append(incident_id)
+            else:
+                later[incident_id] = at
+        published = await self._publish(lease, work, due, around, now)
+        commands = list(writes)
+        for incident_id, at in later.items():
+            incident, unsaved = work.open.incidents[incident_id], work.open.unsaved.get(incident_id, Unsaved())
+            commands += self.stores.incidents.save(incident, work.states[incident_id], at, unsaved)
+        commands += self._after_publishing(work, published)
+        await lease.write(commands)
+        for incident_id in incident_ids:
+            work.open.unsaved.pop(incident_id, None)
+            if incident_id in published and published[incident_id].stored.state == "resolved":
+                work.open.drop(incident_id)
+                work.states.pop(incident_id, None)
+
+    def _after_publishing(self, work: ClusterWork, published: dict[str, Publication]) -> list[Command]:
+        commands: list[Command] = []
+        for incident_id, done in published.items():
+            stored = done.stored
+            work.open.incidents[incident_id] = stored
+            work.states[incident_id] = done.state
+            commands += self.stores.changes.firing_writes(stored.cluster, app_firing(stored))
+            if stored.state == "resolved":
+                commands += self.stores.incidents.close(stored, self.config.policy)
+                continue
+            unsaved = work.open.unsaved.setdefault(incident_id, Unsaved())
+            unsaved.alerts |= done.remuted
+            at = next_publication(done.state, changed=False, resolved=False, timing=self.config.timing)
+            commands += self.stores.incidents.save(stored, done.state, at, unsaved)
+        return commands
+
+    async def _publish(
+        self, lease: Lease, work: ClusterWork, incident_ids: list[str], around: Around, now: dt.datetime
+    ) -> dict[str, Publication]:
+        if not incident_ids:
+            return {}
+        cfg = self.config
+        incidents = [work.open.incidents[i] for i in incident_ids]
+        surroundings = await self._surroundings(work.open.cluster, incidents, around)
+        done = {
+            i.incident_id: publication(
+                i, work.states[i.incident_id], surroundings, timing=cfg.timing, limits=cfg.limits, now=now
+            )
+            for i in incidents
+        }
+        revisions = [p.revision for p in done.values() if p.revision is not None]
+        records = [self._audit(p.revision, p.why) for p in done.values() if p.revision is not None]
+        lease.check()
+        await self.svc.publish_many([*revisions, *records])
+        return done
+
+    async def _surroundings(self, cluster: str, incidents: list[Incident], around: Around) -> Surroundings:
+        """What `derive` needs besides the incidents, for all of them at once."""
         window = self.config.change_window
-        first = min(a.starts_at for a in incident.alerts)
-        last = max(a.starts_at for a in incident.alerts)
-        sources, changes, apps, (learned, _) = await asyncio.gather(
-            self.stores.inhibitors.firing(incident.cluster),
-            self.stores.changes.between(incident.cluster, first - window, last),
-            self.stores.changes.apps(app_firing(incident)),
-            self._stats(incident) if stats is None else _ready((stats, {})),
+        first = min(a.starts_at for i in incidents for a in i.alerts)
+        last = max(a.starts_at for i in incidents for a in i.alerts)
+        apps = {app for i in incidents for app in app_firing(i)}
+        changes, views = await asyncio.gather(
+            self.stores.changes.between(cluster, first - window, last), self.stores.changes.apps(apps)
         )
         return Surroundings(
             silences=self._silences,
             rules=self.config.rules,
-            sources=sources,
-            ranking=RankingInputs(changes, learned, self.config.thresholds, window),
-            apps=apps,
+            sources=around.sources,
+            ranking=RankingInputs(changes, around.stats, self.config.thresholds, window),
+            apps=views,
         )
 
-    async def _stats(self, incident: Incident) -> tuple[LinkStats, LastSeen]:
-        return await self.stores.links.read(incident.cluster, {alert_type(a.labels) for a in incident.alerts})
-
-    async def _publish(self, incident: Incident, why: str, stats: LinkStats | None = None) -> None:
-        """Derive, decide whether to tell people, publish, then save and audit one new revision."""
-        now = self.svc.clock.now()
-        around, state = await asyncio.gather(
-            self._surroundings(incident, stats), self.stores.incidents.notify_state(incident)
-        )
-        derived = derive(incident, around, now)
-        decision = decide(derived, state, self.config.timing, now)
-        final = derived.model_copy(update={"notify": decision.notify})
-        await self.svc.publish(final)
-        top = final.causes[0].description if final.causes else "unknown"
-        await asyncio.gather(
-            self.stores.incidents.save(final, decision.state, decision.due, index_fields(final, self.config.policy)),
-            self.stores.changes.set_firing(final.cluster, app_firing(final)),
-            self.svc.audit(
-                "incident",
-                final.state,
-                target=final.title,
-                reason=f"{why}; {len(final.alerts)} alert(s); notify: {decision.why}; likely cause: {top}",
-                incident_id=final.incident_id,
-                event_id=stable_id(final.event_id, "audit"),
-                revision=final.revision,
-                notify=final.notify,
-                silenced=final.silenced,
-            ),
+    def _audit(self, revision: Incident, why: str) -> AuditRecord:
+        top = revision.causes[0].description if revision.causes else "unknown"
+        return self.svc.audit_record(
+            "incident",
+            revision.state,
+            target=revision.title,
+            reason=f"{revision.changed_count} alert(s) changed, {revision.alert_count} in all; notify: {why}; "
+            f"likely cause: {top}",
+            incident_id=revision.incident_id,
+            event_id=stable_id(revision.event_id, "audit"),
+            revision=revision.revision,
+            notify=revision.notify,
+            silenced=revision.silenced,
         )
 
-    async def _refresh(self, incidents: list[Incident]) -> None:
-        """Publish a revision of each incident whose derived parts changed (mutes, causes, environments)."""
-        now = self.svc.clock.now()
-        for incident in incidents:
-            derived = derive(incident, await self._surroundings(incident), now)
-            if derived != incident:
-                await self._publish(next_revision(derived, now), "re-evaluated")
-
-    async def _publish_if_due(self, incident: Incident) -> None:
-        now = self.svc.clock.now()
-        decision = decide(incident, await self.stores.incidents.notify_state(incident), self.config.timing, now)
-        if decision.notify:
-            await self._publish(next_revision(incident, now), decision.why)
-        else:
-            fields = index_fields(incident, self.config.policy)
-            await self.stores.incidents.save(incident, decision.state, decision.due, fields)
-
-    async def _open_in(self, cluster: str, but: str = "") -> list[Incident]:
-        return [i for i in await self.stores.incidents.all_open() if i.cluster == cluster and i.incident_id != but]
-
-    # silences --------------------------------------------------------------------------------------------
+    # silences --------------------------------------------------------------------------------------------------
     async def load_silences(self) -> int:
         """Re-read the silences when someone changed them (a counter in Redis says so); the version read."""
         version = await self.stores.silences.version()
@@ -209,7 +299,7 @@ class Correlator:
         return version
 
     async def _follow_silences(self) -> None:
-        """Re-apply silences when the set in force changed (created, expired, run out); audit the ended."""
+        """Look at every open incident again when the silences in force changed; audit the ended."""
         now = self.svc.clock.now()
         version = await self.load_silences()
         active = frozenset(s.silence_id for s in self._silences if s.active(now))
@@ -219,11 +309,12 @@ class Correlator:
         for silence in self._silences:
             if silence.ends_at <= now:
                 await self._audit_ended(silence)
-        for incident in await self.stores.incidents.all_open():
-            async with self.stores.incidents.locked(incident.cluster):
-                current = await self.stores.incidents.get(incident.incident_id)
-                if current is not None:
-                    await self._refresh([current])
+        headers = await self.stores.incidents.headers()
+        for cluster in sorted({i.cluster for i in headers}):
+            async with self._under(cluster) as (lease, work):
+                touched = await self._recheck(work, self._open_ids(headers, cluster))
+                if touched:
+                    await self._settle(lease, work, touched, await self._around(cluster), [])
         await self.stores.silences.drop_ended_before(now - dt.timedelta(seconds=KEEP_ENDED_S))
 
     async def _audit_ended(self, silence: Silence) -> None:

@@ -1,28 +1,35 @@
-"""Open incidents in Redis, so correlator replicas share them and a restart loses none.
+"""Open incidents in Redis, so correlator replicas share them and a restart loses none. Each incident is kept
+in parts, so that a batch writes what changed and not the whole incident again:
 
-correlator:open                 hash  incident id -> Incident JSON (what `healer status` lists)
-correlator:notify               hash  incident id -> NotifyState JSON (what people were told, when)
-correlator:due                  zset  "<cluster>/<incident id>" -> when the timer should look again
-correlator:index:<cluster>      hash  grouping.index_fields -> incident id (how an alert finds its incident)
-correlator:closed:<fingerprint> str   starts_at of the alert's last resolved firing (a week), so a
-                                      redelivered firing cannot reopen what is over
-correlator:lock:<cluster>       lock  one writer per cluster across replicas
+correlator:open                       hash  incident id -> its header: the incident with its primary alert only,
+                                            its counts and the changes not yet published (`healer status`)
+correlator:alerts:<incident id>       hash  fingerprint -> AlertSummary JSON: every alert of the incident
+correlator:timeline:<incident id>     list  TimelineEntry JSON, the newest revision.MAX_TIMELINE
+correlator:notify                     hash  incident id -> NotifyState JSON (what was published and told, when)
+correlator:due                        zset  "<cluster>/<incident id>" -> when the timer should look again
+correlator:index:<cluster>:<field>    set   incident ids (grouping.summary_fields: how an alert finds its incident)
+correlator:closed:<fingerprint>       str   starts_at of the alert's last resolved firing (a week), so a
+                                            redelivered firing cannot reopen what is over
+
+Reads are plain; writes are returned as commands for the cluster's lease to apply fenced (runtime/lease.py),
+so a correlator that lost its lease changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 
 from redis.asyncio import Redis
 
-from healer_common.contract.alerts import Alert
-from healer_common.contract.incidents import Incident
+from healer_common.contract.incidents import AlertSummary, Incident, TimelineEntry
+from healer_common.runtime.lease import Command
 from healer_common.runtime.state import KeySpace
+from services.correlator.folding import Unsaved
+from services.correlator.grouping import GroupingPolicy, summary_fields
 from services.correlator.notify_timing import NotifyState
+from services.correlator.revision import MAX_TIMELINE
 
-LOCK_TIMEOUT_S = 10.0  # an orphaned lock (a holder cancelled mid-acquire) frees itself within a shutdown grace
 CLOSED_TTL_S = 7 * 86_400
 
 
@@ -32,6 +39,18 @@ def open_incidents_key(keys: KeySpace) -> str:
 
 def due_member(incident: Incident) -> str:
     return f"{incident.cluster}/{incident.incident_id}"
+
+
+def header_of(incident: Incident) -> Incident:
+    """The incident as `correlator:open` keeps it: its primary alert and counts, not every alert."""
+    return incident.model_copy(
+        update={
+            "alerts": [incident.primary],
+            "timeline": [],
+            "alert_count": len(incident.alerts),
+            "firing_count": len(incident.firing_alerts),
+        }
+    )
 
 
 class IncidentStore:
@@ -48,78 +67,109 @@ class IncidentStore:
     def _closed(self, fingerprint: str) -> str:
         return self._keys("correlator", "closed", fingerprint)
 
-    @asynccontextmanager
-    async def locked(self, cluster: str) -> AsyncIterator[None]:
-        async with self._redis.lock(
-            self._keys("correlator", "lock", cluster), timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_TIMEOUT_S
-        ):
-            yield
+    def _alerts(self, incident_id: str) -> str:
+        return self._keys("correlator", "alerts", incident_id)
 
-    async def is_stale(self, alert: Alert) -> bool:
-        """A firing alert whose very firing (same start) was already resolved and closed."""
-        if not alert.firing:
-            return False
-        closed = await self._redis.get(self._closed(alert.fingerprint))
-        return closed is not None and dt.datetime.fromisoformat(str(closed)) >= alert.starts_at
+    def _timeline(self, incident_id: str) -> str:
+        return self._keys("correlator", "timeline", incident_id)
 
-    async def lookup(self, cluster: str, fields: Sequence[str]) -> dict[str, list[Incident]]:
-        """The open incidents each index field points at, oldest first."""
+    # reads -------------------------------------------------------------------------------------------------------
+    async def lookup(
+        self, cluster: str, fields: Sequence[str], fingerprints: Sequence[str]
+    ) -> tuple[dict[str, set[str]], dict[str, dt.datetime | None]]:
+        """In one round trip: the incident ids each index field points at, and each fingerprint's last closing."""
         async with self._redis.pipeline(transaction=False) as pipe:
             for field in fields:
                 pipe.smembers(self._index(cluster, field))
-            members: list[set[str]] = await pipe.execute()
-        wanted = sorted({str(i) for ids in members for i in ids})
+            for fingerprint in fingerprints:
+                pipe.get(self._closed(fingerprint))
+            found = await pipe.execute()
+        members, closings = found[: len(fields)], found[len(fields) :]
+        return (
+            {field: {str(i) for i in ids} for field, ids in zip(fields, members, strict=True)},
+            {
+                fp: dt.datetime.fromisoformat(str(c)) if c else None
+                for fp, c in zip(fingerprints, closings, strict=True)
+            },
+        )
+
+    async def load(self, incident_ids: Iterable[str]) -> dict[str, tuple[Incident, NotifyState]]:
+        """Whole incidents (every alert, the timeline) with their notify state; ids no longer open are left out."""
+        wanted = sorted(set(incident_ids))
         if not wanted:
             return {}
-        bodies = await self._redis.hmget(self._open, wanted)
-        incidents = {i: Incident.model_validate_json(b) for i, b in zip(wanted, bodies, strict=True) if b}
-        return {
-            field: sorted((incidents[i] for i in ids if i in incidents), key=lambda i: (i.opened_at, i.incident_id))
-            for field, ids in zip(fields, members, strict=True)
-            if any(i in incidents for i in ids)
-        }
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident_id in wanted:
+                pipe.hget(self._open, incident_id)
+                pipe.hvals(self._alerts(incident_id))
+                pipe.lrange(self._timeline(incident_id), 0, -1)
+                pipe.hget(self._notify, incident_id)
+            raw = await pipe.execute()
+        found = {}
+        for n, incident_id in enumerate(wanted):
+            header, alerts, timeline, state = raw[4 * n : 4 * n + 4]
+            if not header or not alerts:
+                continue
+            incident = Incident.model_validate_json(header)
+            summaries = sorted(
+                (AlertSummary.model_validate_json(a) for a in alerts), key=lambda a: (a.starts_at, a.fingerprint)
+            )
+            entries = [TimelineEntry.model_validate_json(e) for e in timeline]
+            whole = incident.model_copy(update={"alerts": summaries, "timeline": entries})
+            notify = NotifyState.model_validate_json(state) if state else NotifyState(opened_at=incident.opened_at)
+            found[incident_id] = (whole, notify)
+        return found
 
-    async def get(self, incident_id: str) -> Incident | None:
-        raw = await self._redis.hget(self._open, incident_id)
-        return Incident.model_validate_json(raw) if raw else None
-
-    async def all_open(self) -> list[Incident]:
+    async def headers(self) -> list[Incident]:
+        """Every open incident's header (primary alert and counts), oldest first."""
         raw = await self._redis.hgetall(self._open)
         return sorted((Incident.model_validate_json(v) for v in raw.values()), key=lambda i: i.opened_at)
 
-    async def notify_state(self, incident: Incident) -> NotifyState:
-        raw = await self._redis.hget(self._notify, incident.incident_id)
-        return NotifyState.model_validate_json(raw) if raw else NotifyState(opened_at=incident.opened_at)
-
     async def due(self, now: dt.datetime) -> list[tuple[str, str]]:
-        """(cluster, incident id) of incidents whose notification time has come."""
+        """(cluster, incident id) of incidents whose next look has come."""
         members = [str(m) for m in await self._redis.zrangebyscore(self._due, "-inf", now.timestamp())]
         return [(cluster, incident_id) for cluster, _, incident_id in (m.partition("/") for m in members)]
 
-    async def save(
-        self, incident: Incident, state: NotifyState, due: dt.datetime | None, fields: Sequence[str]
-    ) -> None:
-        if incident.state == "resolved":
-            await self._close(incident, fields)
-            return
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._open, incident.incident_id, incident.model_dump_json())
-            pipe.hset(self._notify, incident.incident_id, state.model_dump_json())
-            if due is None:
-                pipe.zrem(self._due, due_member(incident))
-            else:
-                pipe.zadd(self._due, {due_member(incident): due.timestamp()})
-            for field in fields:
-                pipe.sadd(self._index(incident.cluster, field), incident.incident_id)
-            await pipe.execute()
+    # writes ------------------------------------------------------------------------------------------------------
+    def save(self, incident: Incident, state: NotifyState, due: dt.datetime | None, unsaved: Unsaved) -> list[Command]:
+        """What changed in an open incident since it was last written."""
+        incident_id, cluster = incident.incident_id, incident.cluster
+        commands: list[Command] = [
+            ("HSET", self._open, incident_id, header_of(incident).model_dump_json()),
+            ("HSET", self._notify, incident_id, state.model_dump_json()),
+            ("ZADD", self._due, str(due.timestamp()), due_member(incident))
+            if due is not None
+            else ("ZREM", self._due, due_member(incident)),
+        ]
+        by_fp = {a.fingerprint: a for a in incident.alerts}
+        pairs = [x for fp in sorted(unsaved.alerts) if fp in by_fp for x in (fp, by_fp[fp].model_dump_json())]
+        if pairs:
+            commands.append(("HSET", self._alerts(incident_id), *pairs))
+        if unsaved.timeline:
+            timeline = self._timeline(incident_id)
+            commands.append(("RPUSH", timeline, *(e.model_dump_json() for e in unsaved.timeline)))
+            commands.append(("LTRIM", timeline, str(-MAX_TIMELINE), "-1"))
+        commands += [("SADD", self._index(cluster, field), incident_id) for field in sorted(unsaved.fields)]
+        return commands
 
-    async def _close(self, incident: Incident, fields: Sequence[str]) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(self._open, incident.incident_id)
-            pipe.hdel(self._notify, incident.incident_id)
-            pipe.zrem(self._due, due_member(incident))
-            for field in fields:
-                pipe.srem(self._index(incident.cluster, field), incident.incident_id)
-            for alert in incident.alerts:
-                pipe.set(self._closed(alert.fingerprint), alert.starts_at.isoformat(), ex=CLOSED_TTL_S)
-            await pipe.execute()
+    def close(self, incident: Incident, policy: GroupingPolicy) -> list[Command]:
+        """A resolved incident leaves the open set, its index and timers; its alerts' firings are closed."""
+        incident_id, cluster = incident.incident_id, incident.cluster
+        fields = set().union(*(summary_fields(a, cluster, policy) for a in incident.alerts))
+        commands: list[Command] = [
+            ("HDEL", self._open, incident_id),
+            ("HDEL", self._notify, incident_id),
+            ("DEL", self._alerts(incident_id), self._timeline(incident_id)),
+            ("ZREM", self._due, due_member(incident)),
+        ]
+        commands += [("SREM", self._index(cluster, field), incident_id) for field in sorted(fields)]
+        commands += [
+            ("SET", self._closed(a.fingerprint), a.starts_at.isoformat(), "EX", str(CLOSED_TTL_S))
+            for a in incident.alerts
+        ]
+        return commands
+
+    def schedule(self, incident: Incident, due: dt.datetime | None) -> list[Command]:
+        if due is None:
+            return [("ZREM", self._due, due_member(incident))]
+        return [("ZADD", self._due, str(due.timestamp()), due_member(incident))]

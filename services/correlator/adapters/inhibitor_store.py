@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from healer_common.contract.alerts import Alert
 from healer_common.contract.messages import Labels
+from healer_common.runtime.lease import Command
 from healer_common.runtime.state import KeySpace
 
 
@@ -27,6 +28,14 @@ class InhibitorStore:
     async def firing(self, cluster: str) -> dict[str, Labels]:
         raw = await self._redis.hgetall(self._key(cluster))
         return {str(fingerprint): json.loads(labels) for fingerprint, labels in raw.items()}
+
+    def writes(self, cluster: str, added: dict[str, Labels], removed: set[str]) -> list[Command]:
+        """The changes to the cluster's sources a batch made, for its one fenced write."""
+        key = self._key(cluster)
+        commands: list[Command] = [("HSET", key, fp, json.dumps(labels)) for fp, labels in sorted(added.items())]
+        if removed:
+            commands.append(("HDEL", key, *sorted(removed)))
+        return commands
 
     async def track(self, alert: Alert) -> bool:
         """Add a firing source alert or drop a resolved one; True when the set changed."""

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from redis.asyncio import Redis
 
 from healer_common.runtime.state import KeySpace
-from services.correlator.cooccurrence import LinkStats, followed
+from services.correlator.cooccurrence import Learned, LinkStats, followed
 
 LastSeen = dict[str, dt.datetime]
 
@@ -57,6 +57,39 @@ class LinkStore:
             pairs={p: int(c) for p, c in zip(pairs, pair_counts, strict=False) if c},
         )
         return stats, {k: dt.datetime.fromtimestamp(float(v), dt.UTC) for k, v in seen.items()}
+
+    async def read_all(self, cluster: str) -> tuple[LinkStats, LastSeen]:
+        """Every count (a batch may hold any type), and when each type last fired in the cluster. The pairs grow
+        with the square of the alert types seen together, a few hundred entries in practice."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._count)
+            pipe.hgetall(self._pairs)
+            pipe.hmget(self._span, ["first", "last"])
+            pipe.hgetall(self._last(cluster))
+            counts, pair_counts, (first, last), seen = await pipe.execute()
+        start, end = _time(first), _time(last)
+        pairs = {}
+        for name, count in pair_counts.items():
+            cause, _, effect = str(name).partition("|")
+            pairs[cause, effect] = int(count)
+        stats = LinkStats(
+            window=self._window,
+            span=(end - start) if start and end else dt.timedelta(0),
+            counts={str(k): int(c) for k, c in counts.items()},
+            pairs=pairs,
+        )
+        return stats, {str(k): dt.datetime.fromtimestamp(float(v), dt.UTC) for k, v in seen.items()}
+
+    def record_many(self, cluster: str, learned: Learned) -> list[tuple[str, ...]]:
+        """The writes that add a batch's counts (for the correlator's one write per batch)."""
+        writes: list[tuple[str, ...]] = []
+        writes += [("HINCRBY", self._count, kind, str(n)) for kind, n in learned.counts.items()]
+        writes += [("HINCRBY", self._pairs, _pair(a, b), str(n)) for (a, b), n in learned.pairs.items()]
+        writes += [("HSET", self._last(cluster), kind, str(at.timestamp())) for kind, at in learned.last_seen.items()]
+        if learned.first is not None and learned.last is not None:
+            writes.append(("HSETNX", self._span, "first", str(learned.first.timestamp())))
+            writes.append(("HSET", self._span, "last", str(learned.last.timestamp())))
+        return writes
 
     async def record(self, cluster: str, kind: str, at: dt.datetime, last_seen: LastSeen) -> None:
         """Count one firing alert of `kind` at `at`, and a pair with each type seen just before it."""
