@@ -64,21 +64,24 @@ def register(svc: Service, evaluation: Evaluation, tick_s: float) -> None:
     async def on_event(event: Event | AlertmanagerWebhook) -> None:
         handle = route.get(type(event))
         if handle is not None:
-            for alert in await handle(event):
-                await raise_alert(alert)
+            await raise_alerts(await handle(event))
 
     @svc.every(tick_s)
     async def evaluate_held() -> None:
-        for alert in await evaluation.tick(svc.clock.now()):
-            await raise_alert(alert)
+        await raise_alerts(await evaluation.tick(svc.clock.now()))
 
-    async def raise_alert(alert: Alert) -> None:
-        await svc.publish(alert)
-        await svc.audit(
-            f"alert_{alert.alert_id}",
-            alert.status,
-            target=alert.target,
-            reason=alert.summary(),
-            event_id=stable_id(alert.event_id, "audit"),
-            fingerprint=alert.fingerprint,
-        )
+    async def raise_alerts(alerts: list[Alert]) -> None:
+        """Each alert and its audit record, published at once (an Alertmanager webhook carries hundreds),
+        in order per fingerprint."""
+        records = [
+            svc.audit_record(
+                f"alert_{alert.alert_id}",
+                alert.status,
+                target=alert.target,
+                reason=alert.summary(),
+                event_id=stable_id(alert.event_id, "audit"),
+                fingerprint=alert.fingerprint,
+            )
+            for alert in alerts
+        ]
+        await svc.publish_many([*alerts, *records])

@@ -90,19 +90,26 @@ class Foresight:
 
     async def observe(self, occurrence: Occurrence) -> list[Alert]:
         """Take in an alert or change: H10s it fulfils are resolved, H10s it triggers are raised."""
+        return await self.observe_many([occurrence])
+
+    async def observe_many(self, occurrences: list[Occurrence]) -> list[Alert]:
+        """Take in a batch: H10s they fulfil are resolved; the patterns are matched once per namespace and
+        cluster the batch touched, not once per alert (a storm's alerts share a few)."""
         now = self.bridge.clock.now()
-        if not self.recent.note(occurrence, now):
+        noted = [o for o in occurrences if self.recent.note(o, now)]
+        if not noted:
             return []
-        fulfilled = [o for o in self.open.values() if o.fulfilled_by(occurrence)]
+        fulfilled = [o for o in self.open.values() if any(o.fulfilled_by(x) for x in noted)]
         for done in fulfilled:
             del self.open[done.alert.fingerprint]
         if fulfilled:
             await self.bridge.reinforce([o.prediction.memory_id for o in fulfilled])
             self.forget_patterns()
-        request = PredictionRequest(namespace=occurrence.namespace, cluster=occurrence.cluster)
-        return [resolved(o.alert, now, "came true") for o in fulfilled] + self._raise(
-            await self.predictions(request), now
-        )
+        raised = []
+        for namespace, cluster in sorted({(o.namespace, o.cluster) for o in noted}, key=str):
+            request = PredictionRequest(namespace=namespace, cluster=cluster)
+            raised += self._raise(await self.predictions(request), now)
+        return [resolved(o.alert, now, "came true") for o in fulfilled] + raised
 
     async def tick(self) -> list[Alert]:
         """Resolve lapsed predictions; raise those that time alone brings (weekly and daily patterns)."""

@@ -96,9 +96,11 @@ def register_learning(svc: Service, bridge: MemoryBridge, foresight: Foresight, 
         if run.final:
             await learn_from(svc, bridge, run)
 
-    @svc.consume(MEMORY_INCIDENTS)
-    async def on_incident(incident: Incident) -> None:
-        foresight.recent.incident(incident.incident_id, is_open=incident.state != "resolved", now=svc.clock.now())
+    @svc.consume_batch(MEMORY_INCIDENTS)
+    async def on_incidents(incidents: list[Incident]) -> None:
+        for incident in incidents:
+            is_open = incident.state != "resolved"
+            foresight.recent.incident(incident.incident_id, is_open=is_open, now=svc.clock.now())
 
     @svc.every(min(60.0, svc.settings.memory.analysis_idle_s))
     async def sleep_time() -> None:
@@ -118,10 +120,10 @@ def register_foresight(svc: Service, foresight: Foresight) -> None:
     """Alerts and changes in as current conditions; H10s out; `healer.memory.predict` answered."""
     backend = foresight.bridge.backend.name
 
-    @svc.consume(MEMORY_ALERTS)
-    async def on_alert(alert: Alert) -> None:
-        if alert.generator != GENERATOR:
-            await announce(svc, await foresight.observe(from_alert(alert)))
+    @svc.consume_batch(MEMORY_ALERTS)
+    async def on_alerts(alerts: list[Alert]) -> None:
+        seen = [from_alert(alert) for alert in alerts if alert.generator != GENERATOR]
+        await announce(svc, await foresight.observe_many(seen))
 
     @svc.consume(MEMORY_CHANGES)
     async def on_change(change: ChangeEvent) -> None:

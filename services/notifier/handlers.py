@@ -18,9 +18,9 @@ PAGERDUTY_WEBHOOK_PATH = "/pagerduty/webhook"
 
 
 def register(svc: Service, flow: NotifierFlow) -> None:
-    @svc.consume(NOTIFIER_INCIDENTS, order_by=lambda incident: incident.incident_id)
-    async def on_incident(incident: Incident) -> None:
-        await flow.incident(incident)
+    @svc.consume_batch(NOTIFIER_INCIDENTS, max_batch=svc.settings.notifier.batch_max)
+    async def on_incidents(incidents: list[Incident]) -> None:
+        await flow.incidents(incidents)
 
     @svc.consume(NOTIFIER_REMEDIATIONS, order_by=lambda run: run.incident_id)
     async def on_remediation(run: Remediation) -> None:

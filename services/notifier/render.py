@@ -36,13 +36,28 @@ def plain_title(title: str) -> str:
     return title.split("] ", 1)[1] if title.startswith("[") and "] " in title else title
 
 
+NEWEST_IN_TEXT = 5
+"""Alerts named in a notification's text; the rest are counted (and all are in `alerts`, for the webhook)."""
+
+
+def _news(incident: Incident) -> str:
+    """What changed since the previous revision: its count, the newest few by name."""
+    news = incident.changed_alerts
+    if not incident.changed_count or (incident.revision == 1 and incident.total_alerts == 1):
+        return ""
+    shown = "; ".join(f"{a.alert_id} {a.status}: {a.summary}" for a in news[:NEWEST_IN_TEXT])
+    more = incident.changed_count - min(len(news), NEWEST_IN_TEXT)
+    return f" {incident.changed_count} new or changed: {shown}" + (f"; and {more} more." if more > 0 else ".")
+
+
 def for_incident(incident: Incident) -> Notification:
-    firing = len(incident.firing_alerts)
+    firing, total = incident.total_firing, incident.total_alerts
     cause = incident.causes[0].description if incident.causes else "unknown"
     if incident.state == "resolved":
-        text = f"Resolved after {len(incident.alerts)} alert(s){_recovered_in(incident)}."
+        text = f"Resolved after {total} alert(s){_recovered_in(incident)}."
     else:
-        text = f"{firing} firing alert(s): {', '.join(incident.alert_ids)}. Likely cause: {cause}."
+        text = f"{firing} of {total} alert(s) firing: {', '.join(incident.alert_ids)}. Likely cause: {cause}."
+        text += _news(incident)
     return Notification(
         notification_id=stable_id("incident", incident.incident_id, incident.revision)[:24],
         kind=_INCIDENT_KIND[incident.state],
@@ -62,6 +77,7 @@ def for_incident(incident: Incident) -> Notification:
         labels=incident_labels(incident),
         fingerprint=incident.primary.fingerprint,
         target=str(incident.primary.resource) if incident.primary.resource else None,
+        alerts=incident.changed_alerts,
     )
 
 

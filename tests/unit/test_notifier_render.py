@@ -30,12 +30,26 @@ def test_an_open_incident_says_what_fires_and_the_likely_cause() -> None:
 
     notification = for_incident(held)
 
-    assert notification.text == "2 firing alert(s): H4, H8. Likely cause: earliest alert: H8 on rex-1."
+    assert notification.text == "2 of 2 alert(s) firing: H4, H8. Likely cause: earliest alert: H8 on rex-1."
     assert notification.title == f"[OPENED] {held.title}"
     assert (notification.severity, notification.cluster, notification.namespace) == ("critical", "default", "cto")
     assert notification.fields == {"incident": "inc-1", "revision": "1", "cluster": "default"}
     assert notification.correlation_id == notification.incident_id == "inc-1"
     assert notification.time == held.time
+
+
+def test_an_update_counts_what_changed_names_the_newest_and_carries_them_all() -> None:
+    joined = [alert("H8", resource=pod(f"rex-{i}"), starts_at=T0 + dt.timedelta(minutes=i)) for i in range(8)]
+    held = incident(*joined, state="updated", revision=2)
+    held = held.evolve(changed=[a.fingerprint for a in joined[1:]], changed_count=7, alert_count=8, firing_count=8)
+
+    notification = for_incident(held)
+
+    assert notification.text.startswith("8 of 8 alert(s) firing: H8. Likely cause: unknown. 7 new or changed: ")
+    assert notification.text.count("H8 firing:") == 5
+    assert notification.text.endswith("; and 2 more.")
+    assert "rex-7" in notification.text.split(";")[0], "newest first"
+    assert [a.fingerprint for a in notification.alerts] == [a.fingerprint for a in reversed(joined[1:])]
 
 
 def test_an_incident_without_a_ranked_cause_says_unknown() -> None:

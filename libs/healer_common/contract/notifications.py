@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from healer_common.contract.alerts import Severity
+from healer_common.contract.incidents import AlertSummary
 from healer_common.contract.messages import Labels, Message
 
 NotificationKind = Literal[
@@ -39,3 +40,8 @@ class Notification(Message):
     )
     fingerprint: str | None = Field(None, description="the primary alert's fingerprint (GitHub finds its issue by it)")
     target: str | None = Field(None, description="what the incident is about, e.g. pod cto/rex-1")
+    alerts: list[AlertSummary] = Field(
+        default_factory=list,
+        description="the alerts this notification tells of: those that joined or changed since the incident's "
+        "previous revision (every one in the first), newest first, as far as the revision carried them",
+    )

@@ -207,6 +207,9 @@ class NotifierSettings(Section):
         default_factory=dict, description="named escalation policies (levels with delay and channels) for routes"
     )
     escalation_tick_s: float = Field(5.0, gt=0, description="how often due escalation levels are looked for")
+    batch_max: int = Field(
+        256, ge=1, le=5_000, description="most incident revisions taken at once (notified side by side)"
+    )
     delivery: DeliveryPolicy = DeliveryPolicy()
 
     def configured_channels(self) -> list[ChannelName]:

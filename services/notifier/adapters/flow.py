@@ -6,6 +6,7 @@ anything those modules do not already decide.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from healer_common.clock import Clock
@@ -30,6 +31,8 @@ INCIDENT_RETRY_S = 6.0
 INCIDENT_WAIT_S after it was published, then goes alone: inside the consumer's five deliveries, and long
 enough for an incident held up by a loaded machine (8 s was seen to be too short)."""
 RETRY_ESCALATION_S = 5.0
+CONCURRENT_INCIDENTS = 64
+"""Incidents of one batch notified side by side (each incident's own revisions one after another)."""
 
 
 class NotifierFlow:
@@ -55,6 +58,24 @@ class NotifierFlow:
     def _route(self, labels: dict[str, str]) -> tuple[list[str], str | None]:
         found = routing.match(self._cfg.route, labels)
         return routing.channels_for(found.receivers, self._cfg.receivers, self._dispatcher.names), found.escalation
+
+    async def incidents(self, incidents: list[Incident]) -> None:
+        """A batch of revisions as it arrived: each incident's in order, incidents side by side. Every one is
+        tried; the first failure is raised after, and the redelivery sends only what is still owed."""
+        by_id: dict[str, list[Incident]] = {}
+        for incident in incidents:
+            by_id.setdefault(incident.incident_id, []).append(incident)
+        limit = asyncio.Semaphore(CONCURRENT_INCIDENTS)
+
+        async def in_order(revisions: list[Incident]) -> None:
+            async with limit:
+                for revision in revisions:
+                    await self.incident(revision)
+
+        outcomes = await asyncio.gather(*(in_order(r) for r in by_id.values()), return_exceptions=True)
+        failed = [o for o in outcomes if isinstance(o, BaseException)]
+        if failed:
+            raise failed[0]
 
     async def incident(self, incident: Incident) -> None:
         """Every revision is remembered; those the correlator marked worth telling (and not silenced) go out."""
