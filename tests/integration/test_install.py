@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -91,3 +92,23 @@ def test_every_command_script_and_module_works_in_an_install_without_extras(imag
         if not module.startswith(NEEDS_AN_EXTRA) or not any(f"No module named '{name}" in error for name in extras)
     }
     assert unexpected == {}
+
+
+def test_the_installed_healer_script_prints_help_and_version_and_fails_fast_without_nats(image_venv: Path) -> None:
+    healer = str(image_venv / "bin" / "healer")
+    helped = sh(healer, "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert "status" in helped.stdout
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    shown = sh(healer, "--version")
+    assert (shown.returncode, shown.stdout.strip()) == (0, f"healer {version}")
+
+    env = {"HEALER_NATS__URL": "nats://127.0.0.1:1", "PATH": "/usr/bin:/bin"}
+    started = time.monotonic()
+    down = sh(healer, "watch", env=env)
+    assert time.monotonic() - started < 5
+    assert down.returncode == 1
+    assert down.stderr.strip().splitlines() == [
+        "cannot reach NATS at nats://127.0.0.1:1: connection refused — is `healer up` running? set HEALER_NATS__URL"
+    ]

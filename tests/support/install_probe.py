@@ -22,10 +22,12 @@ PACKAGES = ("healer_common", "healer_cli", "healer_sandbox", "services")
 
 
 def command_paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """Every command and sub-command of the `healer` tree, the root included (as the empty path)."""
+    """Every command and sub-command of the `healer` tree, the root included (as the empty path). Groups are
+    asked for their commands as click asks them (the root imports each command's module only then)."""
     yield path
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
-        yield from command_paths(sub, (*path, name))
+    if hasattr(command, "list_commands"):
+        for name in command.list_commands(None):
+            yield from command_paths(command.get_command(None, name), (*path, name))
 
 
 def helps() -> tuple[list[str], dict[str, str]]:

@@ -36,6 +36,7 @@ import nats.aio.msg
 import nats.errors
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
@@ -56,9 +57,10 @@ from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
 from healer_common.runtime.ordering import KeyedSequencer
+from healer_common.runtime.reach import Server, tls_context
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
-from healer_common.settings import Settings, load_settings
+from healer_common.settings import NatsSettings, Settings, load_settings
 
 VERSION = "0.1.0"
 PUBLISH_DEADLINE_S = 30.0
@@ -69,17 +71,41 @@ Periodic = Callable[[], Awaitable[None]]
 NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
 
 
+def nats_server(cfg: NatsSettings) -> Server:
+    return Server("NATS", cfg.url, "HEALER_NATS__", "HEALER_NATS__TOKEN or HEALER_NATS__CREDS_FILE")
+
+
+def nats_options(cfg: NatsSettings) -> dict[str, Any]:
+    """What every NATS connection of Healer is given, in nats-py's words: the servers, the credentials, TLS."""
+    return {
+        "servers": [s.strip() for s in cfg.url.split(",")],
+        "token": cfg.token.get_secret_value() if cfg.token else None,
+        "user_credentials": str(cfg.creds_file) if cfg.creds_file else None,
+        "tls": tls_context(*cfg.tls_files) if cfg.wants_tls else None,
+    }
+
+
+def _security(cfg: NatsSettings) -> NatsSecurity | None:
+    """The same, in faststream's words (it takes credentials and TLS as one `security` object)."""
+    options = nats_options(cfg)
+    context = options["tls"]
+    if options["token"]:
+        return NatsToken(options["token"], ssl_context=context)
+    if options["user_credentials"]:
+        return NatsCredentials(options["user_credentials"], ssl_context=context)
+    return NatsSecurity(ssl_context=context) if context else None
+
+
 def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = ()) -> NatsBroker:
     """A faststream NATS broker that reconnects forever; the one way Healer connects to NATS."""
     nats_cfg = settings.nats
     return NatsBroker(
-        servers=[s.strip() for s in nats_cfg.url.split(",")],
+        servers=nats_options(nats_cfg)["servers"],
         name=f"healer-{name}",
         connect_timeout=int(max(1, nats_cfg.connect_timeout_s)),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
-        token=nats_cfg.token.get_secret_value() if nats_cfg.token else None,
-        user_credentials=str(nats_cfg.creds_file) if nats_cfg.creds_file else None,
+        security=_security(nats_cfg),
         middlewares=middlewares,
         logger=None,
     )
@@ -300,13 +326,24 @@ class Service:
         return self.broker.config.connection_state.stream
 
     async def _connect(self) -> None:
+        """Until NATS answers, or until the service is told to stop: a SIGTERM while waiting ends the wait."""
         delay = 0.5
         while not self._stop.is_set():
+            connecting = asyncio.ensure_future(self.broker.connect())
+            stopping = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *NATS_DOWN):
+                    await connecting
+                return
             try:
-                await self.broker.connect()
+                connecting.result()
             except NATS_DOWN as exc:
                 self.log.warning("waiting_for_nats", url=self.settings.nats.url, error=repr(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
                 delay = min(delay * 2, 10.0)
             else:
                 return
@@ -398,7 +435,14 @@ class Service:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self.broker.stop()
+        try:
+            await self.broker.stop()
+        except NATS_DOWN as exc:  # NATS went away: nothing can be drained, so close what is left and go on
+            self.log.warning("stopping_without_nats", error=repr(exc))
+            connection = getattr(self.broker, "_connection", None)
+            if connection is not None:
+                with contextlib.suppress(*NATS_DOWN):
+                    await connection.close()
         for hook in self._on_stop:
             try:
                 await hook()
@@ -416,12 +460,13 @@ Setup = Callable[[Service], Awaitable[None] | None]
 
 
 async def serve(service: Service, setup: Setup) -> None:
-    result = setup(service)
-    if asyncio.iscoroutine(result):
-        await result
+    """Set up and run a service; SIGTERM and SIGINT stop it from the first moment, even while it waits for NATS."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, service.stop)
+    result = setup(service)
+    if asyncio.iscoroutine(result):
+        await result
     await service.run()
 
 
