@@ -30,16 +30,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
-import nats
-import nats.aio.client
-import nats.aio.msg
-import nats.errors
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel, TypeAdapter
 from redis.exceptions import RedisError
@@ -49,15 +44,15 @@ from healer_common.contract.audit import AuditRecord, AuditValue
 from healer_common.contract.codec import decode, encode
 from healer_common.contract.health import Heartbeat, ServiceState
 from healer_common.contract.messages import Message
-from healer_common.contract.streams import STREAMS, ConsumerSpec, StreamSpec
+from healer_common.contract.streams import STREAMS, ConsumerSpec
 from healer_common.contract.subjects import headers_for, model_for, subject_for
 from healer_common.errors import ConfigError, Retryable
 from healer_common.logging import configure_logging, get_logger
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
+from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
 from healer_common.runtime.ordering import KeyedSequencer
-from healer_common.runtime.reach import Server, tls_context
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
 from healer_common.settings import NatsSettings, Settings, load_settings
@@ -66,23 +61,6 @@ VERSION = "0.1.0"
 PUBLISH_DEADLINE_S = 30.0
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 Periodic = Callable[[], Awaitable[None]]
-
-
-NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
-
-
-def nats_server(cfg: NatsSettings) -> Server:
-    return Server("NATS", cfg.url, "HEALER_NATS__", "HEALER_NATS__TOKEN or HEALER_NATS__CREDS_FILE")
-
-
-def nats_options(cfg: NatsSettings) -> dict[str, Any]:
-    """What every NATS connection of Healer is given, in nats-py's words: the servers, the credentials, TLS."""
-    return {
-        "servers": [s.strip() for s in cfg.url.split(",")],
-        "token": cfg.token.get_secret_value() if cfg.token else None,
-        "user_credentials": str(cfg.creds_file) if cfg.creds_file else None,
-        "tls": tls_context(*cfg.tls_files) if cfg.wants_tls else None,
-    }
 
 
 def _security(cfg: NatsSettings) -> NatsSecurity | None:
@@ -109,31 +87,6 @@ def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = (
         middlewares=middlewares,
         logger=None,
     )
-
-
-def stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
-    days = settings.bus.retention_days.get(spec.key)
-    return StreamConfig(
-        name=spec.name(settings.space),
-        description=f"Healer: {spec.description}",
-        subjects=spec.subjects(settings.space),
-        max_age=days * 86_400 if days else spec.max_age_s,
-        duplicate_window=spec.duplicate_window_s,
-        storage=StorageType.FILE,
-        num_replicas=settings.nats.stream_replicas,
-    )
-
-
-async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
-    """Create or update every stream; safe to run from every replica at every start."""
-    for spec in STREAMS:
-        config = stream_config(spec, settings)
-        try:
-            await js.stream_info(config.name or "")
-        except NotFoundError:
-            await js.add_stream(config)
-        else:
-            await js.update_stream(config)
 
 
 class Service:

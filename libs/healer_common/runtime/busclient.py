@@ -29,7 +29,7 @@ from healer_common.contract.messages import Message
 from healer_common.contract.streams import StreamSpec
 from healer_common.contract.subjects import headers_for, subject_for
 from healer_common.errors import Retryable
-from healer_common.runtime.bus import NATS_DOWN, ensure_streams, nats_options, nats_server
+from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options, nats_server
 from healer_common.runtime.reach import unreachable
 from healer_common.settings import Settings
 
