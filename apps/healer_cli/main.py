@@ -119,7 +119,8 @@ def main() -> None:
     except ModuleNotFoundError as exc:
         if DEBUG["on"]:
             raise
-        hint = f"install it with `pip install 'healer[{EXTRAS.get(exc.name or '', 'dev')}]'`"
+        extra = EXTRAS.get(exc.name or "")
+        hint = f"install it with `pip install 'healer[{extra}]'`" if extra else "reinstall Healer with its dependencies"
         line((f"this command needs the package {exc.name}, which is not installed: {hint}", "red"), to=errors)
         sys.exit(EXIT_FAILED)
     except Exception as exc:

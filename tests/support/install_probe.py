@@ -21,21 +21,27 @@ from typer.testing import CliRunner
 PACKAGES = ("healer_common", "healer_cli", "healer_sandbox", "services")
 
 
-def command_paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def command_paths(command: Any, failed: dict[str, str], path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     """Every command and sub-command of the `healer` tree, the root included (as the empty path). Groups are
-    asked for their commands as click asks them (the root imports each command's module only then)."""
+    asked for their commands as click asks them (the root imports each command's module only then); a command
+    that cannot even be loaded is put in `failed`."""
     yield path
     if hasattr(command, "list_commands"):
         for name in command.list_commands(None):
-            yield from command_paths(command.get_command(None, name), (*path, name))
+            try:
+                sub = command.get_command(None, name)
+            except Exception as exc:  # noqa: BLE001 - each failure is reported, not raised
+                failed[" ".join(("healer", *path, name))] = f"cannot load: {type(exc).__name__}: {exc}"
+                continue
+            yield from command_paths(sub, failed, (*path, name))
 
 
 def helps() -> tuple[list[str], dict[str, str]]:
     from healer_cli.main import app  # noqa: PLC0415 - a failure here is reported by imports() too
 
     runner = CliRunner()
-    paths = list(command_paths(get_command(app)))
-    failed = {}
+    failed: dict[str, str] = {}
+    paths = list(command_paths(get_command(app), failed))
     for path in paths:
         result = runner.invoke(app, [*path, "--help"])
         if result.exit_code != 0 or "Usage:" not in result.output:
