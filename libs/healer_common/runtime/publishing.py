@@ -17,13 +17,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import nats.errors
 from opentelemetry import propagate
 
 from healer_common.contract.codec import encode
 from healer_common.contract.messages import Message
 from healer_common.contract.subjects import headers_for, subject_for
 from healer_common.errors import Retryable
+from healer_common.runtime.jetstream import NATS_DOWN
 from healer_common.runtime.telemetry import PUBLISHED
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 PUBLISH_DEADLINE_S = 30.0
 CHUNK = 500
-NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
 
 
 async def with_retry(svc: Service, subject: str, send: Callable[[], Awaitable[Any]]) -> None:
