@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from healer_common.contract.messages import Labels
@@ -47,22 +47,42 @@ class Learned:
     last: dt.datetime | None = None
 
 
-def learn(
-    firing: Iterable[tuple[str, dt.datetime]], last_seen: Mapping[str, dt.datetime], window: dt.timedelta
-) -> Learned:
-    """Count each (type, time) of a batch, in order, as one alert at a time would: a pair with each type seen
-    within the window before it, earlier alerts of the same batch included."""
-    seen = dict(last_seen)
-    learned = Learned()
-    for kind, at in firing:
+@dataclass
+class Learning:
+    """The stored counts, and what a batch has taught so far: each firing alert is counted before the next one
+    is grouped, so grouping and ranking see what they would have seen had the alerts come one at a time.
+    `learned` is what to add to the store, in one write."""
+
+    window: dt.timedelta
+    counts: dict[str, int]
+    pairs: dict[tuple[str, str], int]
+    last_seen: dict[str, dt.datetime]
+    first: dt.datetime | None = None
+    span: dt.timedelta = dt.timedelta(0)
+    learned: Learned = field(default_factory=Learned)
+
+    @classmethod
+    def start(cls, stats: LinkStats, last_seen: Mapping[str, dt.datetime], first: dt.datetime | None) -> Learning:
+        return cls(stats.window, dict(stats.counts), dict(stats.pairs), dict(last_seen), first, stats.span)
+
+    @property
+    def stats(self) -> LinkStats:
+        return LinkStats(self.window, self.span, self.counts, self.pairs)
+
+    def add(self, kind: str, at: dt.datetime) -> None:
+        """Count one firing alert of `kind` at `at`, and a pair with each type seen within the window before."""
+        learned = self.learned
         learned.counts[kind] += 1
-        for cause in followed(seen, kind, at, window):
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        for cause in followed(self.last_seen, kind, at, self.window):
             learned.pairs[cause, kind] += 1
-        if kind not in seen or seen[kind] < at:
-            seen[kind] = learned.last_seen[kind] = at
+            self.pairs[cause, kind] = self.pairs.get((cause, kind), 0) + 1
+        if kind not in self.last_seen or self.last_seen[kind] < at:
+            self.last_seen[kind] = learned.last_seen[kind] = at
         learned.first = at if learned.first is None else min(learned.first, at)
         learned.last = at
-    return learned
+        self.first = self.first or learned.first
+        self.span = at - self.first
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from healer_common.contract.alerts import Alert
 from healer_common.contract.incidents import AlertSummary, Incident, TimelineEntry
-from services.correlator.cooccurrence import LinkStats
+from services.correlator.cooccurrence import Learning, alert_type
 from services.correlator.grouping import GroupingPolicy, choose_incident, group_for, lookup_fields, summary_fields
 from services.correlator.revision import Limits, apply_alert
 
@@ -120,23 +120,26 @@ def fold(
     alerts: Iterable[Alert],
     open_incidents: OpenIncidents,
     policy: GroupingPolicy,
-    links: LinkStats,
+    learning: Learning,
     *,
     now: dt.datetime,
     limits: Limits,
 ) -> list[Folded]:
-    """Each alert into its incident, in order; the incidents changed are kept in `open_incidents` (unsaved)."""
+    """Each alert into its incident, in order; the incidents changed are kept in `open_incidents` (unsaved),
+    and each firing alert that was news is counted in `learning` before the next one is grouped."""
     results = []
     for alert in alerts:
         if open_incidents.is_stale(alert):
             results.append(Folded(alert, None))
             continue
         found = open_incidents.found(lookup_fields(alert, policy, with_namespace=True))
-        join = choose_incident(alert, policy, found, links)
+        join = choose_incident(alert, policy, found, learning.stats)
         group = group_for(alert.labels, alert.cluster, policy)
         incident = apply_alert(join.incident if join else None, alert, group, now, join.why if join else "", limits)
         if incident is not None:
             summary = next(a for a in incident.alerts if a.fingerprint == alert.fingerprint)
             open_incidents.put(incident, summary, policy)
+            if alert.firing:
+                learning.add(alert_type(alert.labels), alert.starts_at)
         results.append(Folded(alert, incident))
     return results

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 import httpx
 
@@ -89,7 +91,13 @@ def setup(svc: Service) -> None:
     channels = _channels(svc, cfg)
     svc.detail["channels"] = ",".join(c.name for c in channels) or "none"
     sent = SentLog(svc.redis, svc.keys)
-    dispatcher = Dispatcher(channels, sent, policy=cfg.delivery, clock=svc.clock, audit=svc.audit, log=svc.log)
+
+    async def audit_many(entries: list[dict[str, Any]]) -> None:
+        await svc.publish_many([svc.audit_record(**entry) for entry in entries])
+
+    dispatcher = Dispatcher(
+        channels, sent, policy=cfg.delivery, clock=svc.clock, audit=svc.audit, log=svc.log, audit_many=audit_many
+    )
     journal = Journal(svc.redis, svc.keys)
     flow = NotifierFlow(
         svc,

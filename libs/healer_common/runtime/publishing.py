@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry import propagate
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 PUBLISH_DEADLINE_S = 30.0
 CHUNK = 500
+M = TypeVar("M", bound=Message)
 
 
 async def with_retry(svc: Service, subject: str, send: Callable[[], Awaitable[Any]]) -> None:
@@ -55,9 +56,9 @@ def _key(message: Message) -> str:
     return message.correlation_id or message.event_id
 
 
-def waves(messages: Sequence[Message], key: Callable[[Message], str] = _key) -> list[list[Message]]:
-    """Messages in waves that may go out at once: the n-th message of each key in the n-th wave."""
-    found: list[list[Message]] = []
+def waves(messages: Sequence[M], key: Callable[[M], str] = _key) -> list[list[M]]:
+    """Messages in waves that may be handled at once: the n-th message of each key in the n-th wave."""
+    found: list[list[M]] = []
     seen: dict[str, int] = {}
     for message in messages:
         n = seen.get(key(message), 0)

@@ -44,7 +44,7 @@ from services.correlator.adapters.link_store import LinkStore
 from services.correlator.adapters.working import ClusterWork, WorkingSets
 from services.correlator.causes import RankingInputs
 from services.correlator.changes import change_record
-from services.correlator.cooccurrence import LinkStats, LinkThresholds, alert_type, joinable, learn
+from services.correlator.cooccurrence import LinkStats, LinkThresholds, alert_type, joinable
 from services.correlator.environments import app_firing
 from services.correlator.folding import Unsaved, fold
 from services.correlator.grouping import GroupingPolicy, lookup_fields
@@ -107,10 +107,10 @@ class Correlator:
                 raise
 
     async def _around(self, cluster: str) -> Around:
-        (stats, _), sources = await asyncio.gather(
+        learning, sources = await asyncio.gather(
             self.stores.links.read_all(cluster), self.stores.inhibitors.firing(cluster)
         )
-        return Around(sources, stats)
+        return Around(sources, learning.stats)
 
     # inputs ----------------------------------------------------------------------------------------------------
     async def on_alerts(self, alerts: list[Alert]) -> None:
@@ -124,23 +124,22 @@ class Correlator:
     async def _alerts_of(self, cluster: str, alerts: list[Alert]) -> None:
         cfg = self.config
         async with self._under(cluster) as (lease, work):
-            (stats, last_seen), sources = await asyncio.gather(
+            learning, sources = await asyncio.gather(
                 self.stores.links.read_all(cluster), self.stores.inhibitors.firing(cluster)
             )
-            wide = joinable(stats, cfg.thresholds)
+            wide = joinable(learning.stats, cfg.thresholds)
             fields = {
                 f for a in alerts for f in lookup_fields(a, cfg.policy, with_namespace=alert_type(a.labels) in wide)
             }
             await self.working.load(work, fields, alerts)
-            folded = fold(alerts, work.open, cfg.policy, stats, now=self.svc.clock.now(), limits=cfg.limits)
+            folded = fold(alerts, work.open, cfg.policy, learning, now=self.svc.clock.now(), limits=cfg.limits)
             news = [f.alert for f in folded if f.incident is not None]
-            firing = ((alert_type(a.labels), a.starts_at) for a in news if a.firing)
-            writes = self.stores.links.record_many(cluster, learn(firing, last_seen, stats.window))
+            writes = self.stores.links.record_many(cluster, learning.learned)
             muting = self._track_sources(cluster, news, sources)
             touched = set(work.open.unsaved)
             if muting:  # what mutes others changed: every open incident of the cluster is looked at again
                 touched |= await self._recheck(work, self._open_ids(await self.stores.incidents.headers(), cluster))
-            await self._settle(lease, work, touched, Around(sources, stats), writes + muting)
+            await self._settle(lease, work, touched, Around(sources, learning.stats), writes + muting)
 
     def _track_sources(self, cluster: str, news: list[Alert], sources: dict[str, Labels]) -> list[Command]:
         """Keep the firing alerts that can mute others (updating `sources`): the writes, none if unchanged."""

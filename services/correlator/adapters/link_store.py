@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from redis.asyncio import Redis
 
 from healer_common.runtime.state import KeySpace
-from services.correlator.cooccurrence import Learned, LinkStats, followed
+from services.correlator.cooccurrence import Learned, Learning, LinkStats, followed
 
 LastSeen = dict[str, dt.datetime]
 
@@ -58,9 +58,10 @@ class LinkStore:
         )
         return stats, {k: dt.datetime.fromtimestamp(float(v), dt.UTC) for k, v in seen.items()}
 
-    async def read_all(self, cluster: str) -> tuple[LinkStats, LastSeen]:
-        """Every count (a batch may hold any type), and when each type last fired in the cluster. The pairs grow
-        with the square of the alert types seen together, a few hundred entries in practice."""
+    async def read_all(self, cluster: str) -> Learning:
+        """Every count (a batch may hold any type) and when each type last fired in the cluster, ready for a
+        batch to learn from. The pairs grow with the square of the alert types seen together, a few hundred
+        entries in practice."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self._count)
             pipe.hgetall(self._pairs)
@@ -78,7 +79,8 @@ class LinkStore:
             counts={str(k): int(c) for k, c in counts.items()},
             pairs=pairs,
         )
-        return stats, {str(k): dt.datetime.fromtimestamp(float(v), dt.UTC) for k, v in seen.items()}
+        last_seen = {str(k): dt.datetime.fromtimestamp(float(v), dt.UTC) for k, v in seen.items()}
+        return Learning.start(stats, last_seen, start)
 
     def record_many(self, cluster: str, learned: Learned) -> list[tuple[str, ...]]:
         """The writes that add a batch's counts (for the correlator's one write per batch)."""

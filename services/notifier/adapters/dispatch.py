@@ -5,6 +5,9 @@ jitter, never sooner than the receiver's `Retry-After`, behind a circuit breaker
 A channel that still fails raises Retryable after the others have been tried, so the message is redelivered
 by JetStream and only the channels still owed get it again (the sent-log, keyed by notification and channel);
 a channel that refuses for good (Permanent) is audited as failed and not tried again.
+
+`deliver_many` does the same for a batch: the sent-log read and written in one round trip each, the audit
+records published at once, the notifications sent side by side (SEND_CONCURRENCY at a time).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from services.notifier.adapters.sent_log import SentLog
 from services.notifier.resilience import CircuitBreaker, breakers, jitter, retry_delay
 
 Sleep = Callable[[float], Awaitable[None]]
+AuditMany = Callable[[list[dict[str, Any]]], Awaitable[object]]
+SEND_CONCURRENCY = 8
+"""Sends in flight at once: enough to hide a receiver's latency; more only makes httpx's pool slower."""
 
 
 class Audit(Protocol):
@@ -53,8 +59,10 @@ class Dispatcher:
         log: Any,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = jitter,
+        audit_many: AuditMany | None = None,
     ) -> None:
         self._audit = audit
+        self._audit_many = audit_many
         self._log = log
         self._channels = {channel.name: channel for channel in channels}
         self._sent = sent
@@ -69,29 +77,47 @@ class Dispatcher:
 
     async def deliver(self, notification: Notification, to: Iterable[str] | None = None) -> list[str]:
         """Deliver to `to` (every channel when None); returns the channels that have it now."""
-        failures, reached = [], []
-        for name in self._channels if to is None else [n for n in self._channels if n in set(to)]:
-            channel = self._channels[name]
-            if not channel.wants(notification):
-                continue
-            done = await self._sent.outcome(notification.notification_id, name)
-            if done is not None:
-                reached += [name] if done == "delivered" else []
-                continue
-            try:
-                await self._send(channel, notification)
-            except Retryable as exc:
-                failures.append((name, exc))
-                continue
-            except Permanent as exc:
-                await self._record(notification, name, "failed", str(exc))
-                continue
-            await self._record(notification, name, "delivered", notification.title)
-            reached.append(name)
-        if failures:
-            reasons = "; ".join(f"{name}: {exc}" for name, exc in failures)
-            raise Retryable(reasons, delay=max(exc.delay for _, exc in failures))
-        return reached
+        (result,) = await self.deliver_many([(notification, to)])
+        if isinstance(result, Retryable):
+            raise result
+        return result
+
+    async def deliver_many(self, items: list[tuple[Notification, Iterable[str] | None]]) -> list[list[str] | Retryable]:
+        """`deliver` each, side by side: per notification the channels that have it now, or why to retry."""
+        plans = [(note, self._wanted(note, to)) for note, to in items]
+        pairs = [(note.notification_id, name) for note, names in plans for name in names]
+        done = dict(zip(pairs, await self._sent.outcomes(pairs), strict=True))
+        finished: list[tuple[Notification, str, str, str]] = []
+        limit = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def one(note: Notification, names: list[str]) -> list[str] | Retryable:
+            failures, reached = [], []
+            for name in names:
+                if (outcome := done[note.notification_id, name]) is not None:
+                    reached += [name] if outcome == "delivered" else []
+                    continue
+                try:
+                    async with limit:
+                        await self._send(self._channels[name], note)
+                except Retryable as exc:
+                    failures.append((name, exc))
+                except Permanent as exc:
+                    finished.append((note, name, "failed", str(exc)))
+                else:
+                    finished.append((note, name, "delivered", note.title))
+                    reached.append(name)
+            if failures:
+                reasons = "; ".join(f"{name}: {exc}" for name, exc in failures)
+                return Retryable(reasons, delay=max(exc.delay for _, exc in failures))
+            return reached
+
+        results = await asyncio.gather(*(one(note, names) for note, names in plans))
+        await self._record(finished)
+        return list(results)
+
+    def _wanted(self, notification: Notification, to: Iterable[str] | None) -> list[str]:
+        names = list(self._channels) if to is None else [n for n in self._channels if n in set(to)]
+        return [n for n in names if self._channels[n].wants(notification)]
 
     async def _send(self, channel: Channel, notification: Notification) -> None:
         """Try one channel up to `attempts` times; a long wait is left to JetStream's redelivery."""
@@ -112,16 +138,28 @@ class Dispatcher:
                 breaker.succeeded()
                 return
 
-    async def _record(self, notification: Notification, channel: str, decision: str, reason: str) -> None:
-        """Mark the channel done for this notification (delivered or given up) and audit it."""
-        await self._sent.mark(notification.notification_id, channel, decision)
-        await self._audit(
-            "notify",
-            decision,
-            target=channel,
-            reason=reason,
-            incident_id=notification.incident_id,
-            remediation_id=notification.remediation_id,
-            event_id=stable_id(notification.notification_id, channel),
-            kind=notification.kind,
+    async def _record(self, finished: list[tuple[Notification, str, str, str]]) -> None:
+        """Mark each channel done for its notification (delivered or given up) and audit it."""
+        if not finished:
+            return
+        await self._sent.mark_many(
+            [(note.notification_id, channel, decision) for note, channel, decision, _ in finished]
         )
+        entries: list[dict[str, Any]] = [
+            {
+                "action": "notify",
+                "decision": decision,
+                "target": channel,
+                "reason": reason,
+                "incident_id": note.incident_id,
+                "remediation_id": note.remediation_id,
+                "event_id": stable_id(note.notification_id, channel),
+                "kind": note.kind,
+            }
+            for note, channel, decision, reason in finished
+        ]
+        if self._audit_many is not None:
+            await self._audit_many(entries)
+            return
+        for entry in entries:
+            await self._audit(**entry)

@@ -6,7 +6,6 @@ anything those modules do not already decide.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from healer_common.clock import Clock
@@ -15,6 +14,7 @@ from healer_common.contract.notifications import Notification
 from healer_common.contract.remediations import Remediation
 from healer_common.errors import Retryable
 from healer_common.runtime.bus import Service
+from healer_common.runtime.publishing import waves
 from healer_common.settings import NotifierSettings
 from healer_common.settings.notifier import EscalationPolicy
 from services.notifier import escalation, render, routing
@@ -31,8 +31,6 @@ INCIDENT_RETRY_S = 6.0
 INCIDENT_WAIT_S after it was published, then goes alone: inside the consumer's five deliveries, and long
 enough for an incident held up by a loaded machine (8 s was seen to be too short)."""
 RETRY_ESCALATION_S = 5.0
-CONCURRENT_INCIDENTS = 64
-"""Incidents of one batch notified side by side (each incident's own revisions one after another)."""
 
 
 class NotifierFlow:
@@ -60,22 +58,55 @@ class NotifierFlow:
         return routing.channels_for(found.receivers, self._cfg.receivers, self._dispatcher.names), found.escalation
 
     async def incidents(self, incidents: list[Incident]) -> None:
-        """A batch of revisions as it arrived: each incident's in order, incidents side by side. Every one is
-        tried; the first failure is raised after, and the redelivery sends only what is still owed."""
-        by_id: dict[str, list[Incident]] = {}
+        """A batch of revisions as it arrived: each incident's in order, one revision of each at a time, the rest
+        side by side, each step done for all of them in one round trip (record, lock, sent-log, who heard,
+        audits). Every one is tried; the first failure is raised after, and its redelivery sends only what is
+        still owed (the sent-log)."""
+        failures: list[Exception] = []
+        for wave in waves(incidents, key=lambda incident: incident.incident_id):
+            failures += await self._wave(wave)
+        if failures:
+            raise failures[0]
+
+    async def _wave(self, incidents: list[Incident]) -> list[Exception]:
+        notes = [render.for_incident(incident) for incident in incidents]
+        await self._journal.record_incidents(incidents)
+        await self._book.remember_many(list(zip(incidents, notes, strict=True)))
+        told = [(i, n) for i, n in zip(incidents, notes, strict=True) if i.notify and not i.silenced]
+        heard = await self._book.heard_by_many([i.incident_id for i, _ in told if i.state == "resolved"])
+        plans = []
+        for incident, note in told:
+            channels, policy = self._route(note.labels)
+            plans.append((incident, note, channels + sorted(heard.get(incident.incident_id, ())), policy))
+        failed = await self._deliver_many([(note, channels) for _, note, channels, _ in plans])
+        for incident, _, _, policy in plans:
+            if policy is not None and incident.state != "resolved" and incident.incident_id not in failed:
+                await self._start_escalation(incident.incident_id, policy)
         for incident in incidents:
-            by_id.setdefault(incident.incident_id, []).append(incident)
-        limit = asyncio.Semaphore(CONCURRENT_INCIDENTS)
+            if incident.state == "resolved":
+                await self._stop_escalation(incident.incident_id, "resolved")
+        return list(failed.values())
 
-        async def in_order(revisions: list[Incident]) -> None:
-            async with limit:
-                for revision in revisions:
-                    await self.incident(revision)
-
-        outcomes = await asyncio.gather(*(in_order(r) for r in by_id.values()), return_exceptions=True)
-        failed = [o for o in outcomes if isinstance(o, BaseException)]
-        if failed:
-            raise failed[0]
+    async def _deliver_many(self, items: list[tuple[Notification, list[str]]]) -> dict[str, Exception]:
+        """Deliver under the incidents' locks (taken at once; one held elsewhere is waited for alone) and
+        remember who heard; {incident id: why} of those to retry."""
+        tokens = await self._book.lock_many(note.incident_id or "" for note, _ in items)
+        ours = [(note, channels) for note, channels in items if (note.incident_id or "") in tokens]
+        failed: dict[str, Exception] = {}
+        try:
+            results = await self._dispatcher.deliver_many([(note, channels) for note, channels in ours])
+            reached = {note.incident_id or "": r for (note, _), r in zip(ours, results, strict=True)}
+            await self._book.heard_many({i: r for i, r in reached.items() if isinstance(r, list)})
+            failed |= {i: r for i, r in reached.items() if isinstance(r, Retryable)}
+        finally:
+            await self._book.unlock_many(tokens)
+        for note, channels in items:
+            if (note.incident_id or "") not in tokens:
+                try:
+                    await self._deliver(note, channels)
+                except Retryable as exc:
+                    failed[note.incident_id or ""] = exc
+        return failed
 
     async def incident(self, incident: Incident) -> None:
         """Every revision is remembered; those the correlator marked worth telling (and not silenced) go out."""

@@ -7,7 +7,8 @@ channel that heard the incident, even one that only an escalation brought in).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterable
 
 from redis.asyncio import Redis
 from redis.exceptions import LockError
@@ -20,12 +21,17 @@ from healer_common.runtime.state import KeySpace
 KEEP_S = 30 * 86_400
 LOCK_S = 60.0
 LOCK_WAIT_S = 20.0
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class IncidentBook:
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
+        self._unlock = redis.register_script(_UNLOCK)
 
     def _key(self, incident_id: str, part: str) -> str:
         return self._keys("notifier", "incident", incident_id, part)
@@ -39,6 +45,50 @@ class IncidentBook:
                 yield
         except LockError:
             raise Retryable(f"incident {incident_id} is being notified by another replica", delay=1.0) from None
+
+    async def lock_many(self, incident_ids: Iterable[str]) -> dict[str, str]:
+        """Take the locks of many incidents at once, without waiting: {incident id: token} of those taken (the
+        same lock `lock` takes, so a batch and a single delivery never overlap)."""
+        wanted = sorted(set(incident_ids))
+        tokens = {incident_id: uuid.uuid4().hex for incident_id in wanted}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident_id in wanted:
+                pipe.set(self._key(incident_id, "lock"), tokens[incident_id], nx=True, px=int(LOCK_S * 1000))
+            taken = await pipe.execute()
+        return {incident_id: tokens[incident_id] for incident_id, ok in zip(wanted, taken, strict=True) if ok}
+
+    async def unlock_many(self, tokens: dict[str, str]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident_id, token in tokens.items():
+                await self._unlock(keys=[self._key(incident_id, "lock")], args=[token], client=pipe)
+            await pipe.execute()
+
+    async def remember_many(self, pairs: list[tuple[Incident, Notification]]) -> None:
+        """`remember` each revision of a batch, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident, note in pairs:
+                key = self._key(incident.incident_id, "state")
+                pipe.hset(key, mapping={"note": note.model_dump_json(), "silenced": int(incident.silenced)})
+                pipe.expire(key, KEEP_S)
+            await pipe.execute()
+
+    async def heard_many(self, heard: dict[str, list[str]]) -> None:
+        """`heard` for many incidents, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident_id, channels in heard.items():
+                if channels:
+                    pipe.sadd(self._key(incident_id, "heard"), *channels)
+                    pipe.expire(self._key(incident_id, "heard"), KEEP_S)
+            await pipe.execute()
+
+    async def heard_by_many(self, incident_ids: list[str]) -> dict[str, set[str]]:
+        if not incident_ids:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident_id in incident_ids:
+                pipe.smembers(self._key(incident_id, "heard"))
+            found = await pipe.execute()
+        return {i: {str(c) for c in names} for i, names in zip(incident_ids, found, strict=True)}
 
     async def remember(self, incident: Incident, note: Notification) -> None:
         """Every revision, told or not: a later remediation step or acknowledgement needs the incident."""

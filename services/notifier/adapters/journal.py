@@ -36,14 +36,20 @@ class Journal:
         return self._keys("notifier", "journal", day.isoformat(), family)
 
     async def record_incident(self, incident: Incident) -> None:
-        day = incident.time.date()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key(day, "incidents"), incident.incident_id, incident.model_dump_json())
-            for alert in incident.alerts:
-                family = "predicted" if alert.labels.get("predicted") == "true" else "fired"
-                pipe.hsetnx(self._key(day, family), alert.fingerprint, alert.model_dump_json())
-            for family in ("incidents", "predicted", "fired"):
-                pipe.expire(self._key(day, family), KEEP_S)
+        await self.record_incidents([incident])
+
+    async def record_incidents(self, incidents: list[Incident]) -> None:
+        """Each revision, and the alerts it carries, in the day it happened (one round trip for a batch)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident in incidents:
+                day = incident.time.date()
+                pipe.hset(self._key(day, "incidents"), incident.incident_id, incident.model_dump_json())
+                for alert in incident.alerts:
+                    family = "predicted" if alert.labels.get("predicted") == "true" else "fired"
+                    pipe.hsetnx(self._key(day, family), alert.fingerprint, alert.model_dump_json())
+            for day in {i.time.date() for i in incidents}:
+                for family in ("incidents", "predicted", "fired"):
+                    pipe.expire(self._key(day, family), KEEP_S)
             await pipe.execute()
 
     async def record_remediation(self, run: Remediation) -> None:

@@ -1,5 +1,6 @@
 """Which notification went out on which channel, and how it ended (delivered, or given up), in Redis for a week:
-no duplicate after a redelivery, and no second try of what the receiver refused for good.
+no duplicate after a redelivery, and no second try of what the receiver refused for good. A batch of
+notifications reads and writes its entries in one round trip each (`outcomes`, `mark_many`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,22 @@ class SentLog:
         """`delivered` or `failed` once the channel is done with the notification; None while it is owed."""
         found = await self._redis.get(self._key(notification_id, channel))
         return None if found is None else "delivered" if found == "1" else str(found)
+
+    async def outcomes(self, pairs: list[tuple[str, str]]) -> list[str | None]:
+        """`outcome` of each (notification id, channel), in one round trip."""
+        if not pairs:
+            return []
+        found = await self._redis.mget([self._key(n, c) for n, c in pairs])
+        return [None if f is None else "delivered" if f == "1" else str(f) for f in found]
+
+    async def mark_many(self, marks: list[tuple[str, str, str]]) -> None:
+        """`mark` each (notification id, channel, outcome), in one round trip."""
+        if not marks:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for notification_id, channel, outcome in marks:
+                pipe.set(self._key(notification_id, channel), "1" if outcome == "delivered" else outcome, ex=KEEP_S)
+            await pipe.execute()
 
     async def mark(self, notification_id: str, channel: str, outcome: str) -> None:
         await self._redis.set(
