@@ -66,9 +66,11 @@ class OpenIncidents:
         """Per field, the open incidents it points at, oldest first (grouping.choose_incident's input)."""
         result = {}
         for name in fields:
-            ids = [i for i in self.index.get(name, ()) if i in self.incidents]
-            if ids:
-                result[name] = sorted((self.incidents[i] for i in ids), key=lambda i: (i.opened_at, i.incident_id))
+            held = [self.incidents[i] for i in self.index.get(name, ()) if i in self.incidents]
+            if len(held) > 1:
+                held.sort(key=lambda i: (i.opened_at, i.incident_id))
+            if held:
+                result[name] = held
         return result
 
     def is_stale(self, alert: Alert) -> bool:
@@ -124,15 +126,18 @@ def fold(
     *,
     now: dt.datetime,
     limits: Limits,
+    wide: frozenset[str] = frozenset(),
 ) -> list[Folded]:
     """Each alert into its incident, in order; the incidents changed are kept in `open_incidents` (unsaved),
-    and each firing alert that was news is counted in `learning` before the next one is grouped."""
+    and each firing alert that was news is counted in `learning` before the next one is grouped. `wide`: the
+    alert types a learned link could join to another incident of their namespace (cooccurrence.joinable)."""
     results = []
     for alert in alerts:
         if open_incidents.is_stale(alert):
             results.append(Folded(alert, None))
             continue
-        found = open_incidents.found(lookup_fields(alert, policy, with_namespace=True))
+        wider = alert_type(alert.labels) in wide
+        found = open_incidents.found(lookup_fields(alert, policy, with_namespace=wider))
         join = choose_incident(alert, policy, found, learning.stats)
         group = group_for(alert.labels, alert.cluster, policy)
         incident = apply_alert(join.incident if join else None, alert, group, now, join.why if join else "", limits)

@@ -132,7 +132,8 @@ class Correlator:
                 f for a in alerts for f in lookup_fields(a, cfg.policy, with_namespace=alert_type(a.labels) in wide)
             }
             await self.working.load(work, fields, alerts)
-            folded = fold(alerts, work.open, cfg.policy, learning, now=self.svc.clock.now(), limits=cfg.limits)
+            now = self.svc.clock.now()
+            folded = fold(alerts, work.open, cfg.policy, learning, now=now, limits=cfg.limits, wide=wide)
             news = [f.alert for f in folded if f.incident is not None]
             writes = self.stores.links.record_many(cluster, learning.learned)
             muting = self._track_sources(cluster, news, sources)
