@@ -190,6 +190,17 @@ def test_recent_activity_keeps_only_fresh_unseen_occurrences() -> None:
     assert [o.ref for o in recent.current(T0 + dt.timedelta(minutes=58))] == ["c"]
 
 
+def test_the_oldest_occurrence_leaves_its_namespace_too_when_the_recent_ones_are_full() -> None:
+    recent = RecentActivity(window_s=3600, started_at=T0 - DAY, capacity=3)
+    for n, namespace in enumerate(["cto", "play", "cto", "play"]):
+        assert recent.note(alert_at(10 - n, f"a{n}", namespace=namespace), T0)
+
+    assert [o.ref for o in recent.current(T0, namespace="cto")] == ["a2"], "a0 was the oldest of all"
+    assert [o.ref for o in recent.current(T0, namespace="play")] == ["a1", "a3"]
+    assert [o.ref for o in recent.current(T0)] == ["a1", "a2", "a3"]
+    assert recent.note(alert_at(1, "a0", namespace="cto"), T0), "forgotten, so news again"
+
+
 def test_the_system_is_idle_only_when_no_incident_is_open_and_nothing_fired_for_a_while() -> None:
     recent = RecentActivity(window_s=3600, started_at=T0)
     recent.incident("inc-1", is_open=True, now=T0)
