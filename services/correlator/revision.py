@@ -26,7 +26,7 @@ from services.correlator.grouping import Group
 from services.correlator.muting import all_silenced, mute
 
 MAX_TIMELINE = 200
-CARRIED_TIMELINE = 50
+CARRIED_TIMELINE = 10
 """A revision carries the newest entries of the timeline; the store keeps MAX_TIMELINE."""
 ELLIPSIS = "…"
 

@@ -36,7 +36,9 @@ def _channels(svc: Service, cfg: NotifierSettings) -> list[Channel]:
     channels: list[Channel] = [ConsoleChannel()] if cfg.console else []
     if cfg.webhook_url:
         secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret else None
-        channels.append(WebhookChannel(cfg.webhook_url, secret, http))
+        hooks = aiohttp.ClientSession()
+        svc.on_stop(hooks.close)
+        channels.append(WebhookChannel(cfg.webhook_url, secret, hooks, cfg.timeout_s))
     if cfg.slack_token:
         session = aiohttp.ClientSession()
         svc.on_stop(session.close)

@@ -5,16 +5,20 @@ dispatcher's backoff decides), or "refused for good".
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import hashlib
 import hmac
 import json
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 import pytest
+from aiohttp import web
 
 from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
@@ -23,21 +27,52 @@ from services.notifier.channels.webhook import WebhookChannel, signature
 from services.notifier.render import for_incident
 from tests.support.samples import incident
 
-URL = "http://receiver.test/hooks/healer"
 SECRET = "s3cret"
+Answer = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Seen:
+    """What the local receiver was sent: method, path, headers and body of each request."""
+
+    requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
 
 
 def notification() -> Notification:
     return for_incident(incident())
 
 
-async def send(handler: Callable[[httpx.Request], httpx.Response], secret: str | None = SECRET) -> None:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        await WebhookChannel(URL, secret, http).send(notification())
+async def send(reply: Answer, secret: str | None = SECRET, timeout_s: float = 5.0) -> Seen:
+    """Deliver one notification to a real local HTTP server answering with `reply`; what it saw."""
+    seen = Seen()
+
+    async def receive(request: web.Request) -> web.StreamResponse:
+        seen.requests.append(
+            (request.method, request.path, {k.lower(): v for k, v in request.headers.items()}, await request.read())
+        )
+        return await reply(request)
+
+    app = web.Application()
+    app.router.add_post("/hooks/healer", receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{port}/hooks/healer"
+            await WebhookChannel(url, secret, session, timeout_s).send(notification())
+    finally:
+        await runner.cleanup()
+    return seen
 
 
-def answer(status: int, **headers: str) -> Callable[[httpx.Request], httpx.Response]:
-    return lambda _request: httpx.Response(status, headers=headers)
+def answer(status: int, **headers: str) -> Answer:
+    async def reply(_request: web.Request) -> web.StreamResponse:
+        return web.Response(status=status, headers=headers)
+
+    return reply
 
 
 def test_the_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
@@ -57,38 +92,27 @@ def test_the_signature_changes_with_the_timestamp_the_body_and_the_secret() -> N
 
 
 async def test_a_notification_is_posted_as_json_with_a_signature_the_receiver_can_check() -> None:
-    seen: list[httpx.Request] = []
-
-    def receiver(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(202)
-
     before = int(time.time())
-    await send(receiver)
+    seen = await send(answer(202))
 
-    (request,) = seen
-    assert (request.method, str(request.url)) == ("POST", URL)
-    assert request.headers["content-type"] == "application/json"
-    body = json.loads(request.content)
+    ((method, path, headers, content),) = seen.requests
+    assert (method, path) == ("POST", "/hooks/healer")
+    assert headers["content-type"] == "application/json"
+    body = json.loads(content)
     assert body["notification_id"] == notification().notification_id
     assert body["kind"] == "incident_opened"
-    stamp = request.headers["x-healer-timestamp"]
+    stamp = headers["x-healer-timestamp"]
     assert before <= int(stamp) <= int(time.time())
-    mac = hmac.new(SECRET.encode(), stamp.encode() + b"." + request.content, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(request.headers["x-healer-signature"], f"sha256={mac}")
+    mac = hmac.new(SECRET.encode(), stamp.encode() + b"." + content, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["x-healer-signature"], f"sha256={mac}")
 
 
 async def test_without_a_secret_nothing_is_signed() -> None:
-    seen: list[httpx.Request] = []
+    seen = await send(answer(200), secret=None)
 
-    def receiver(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200)
-
-    await send(receiver, secret=None)
-
-    assert "x-healer-signature" not in seen[0].headers
-    assert "x-healer-timestamp" not in seen[0].headers
+    headers = seen.requests[0][2]
+    assert "x-healer-signature" not in headers
+    assert "x-healer-timestamp" not in headers
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
@@ -125,17 +149,33 @@ async def test_a_client_error_is_given_up_at_once_and_says_it_was_refused() -> N
         await send(answer(400))
 
 
-@pytest.mark.parametrize(
-    "error", [httpx.ConnectError("connection refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("eof")]
-)
-async def test_an_unreachable_receiver_is_retried(error: httpx.HTTPError) -> None:
-    def down(request: httpx.Request) -> httpx.Response:
-        raise error
+async def slow(_request: web.Request) -> web.StreamResponse:
+    await asyncio.sleep(1)
+    return web.Response(status=200)
 
-    with pytest.raises(Retryable, match=f"webhook unreachable: {type(error).__name__}") as caught:
-        await send(down)
+
+async def hang_up(request: web.Request) -> web.StreamResponse:
+    assert request.transport is not None
+    request.transport.close()
+    return web.Response(status=200)
+
+
+@pytest.mark.parametrize(("reply", "error"), [(slow, "TimeoutError"), (hang_up, "ServerDisconnectedError")])
+async def test_an_unreachable_receiver_is_retried(reply: Answer, error: str) -> None:
+    with pytest.raises(Retryable, match=f"webhook unreachable: {error}") as caught:
+        await send(reply, timeout_s=0.5)
 
     assert caught.value.delay == 0.0
+
+
+async def test_a_receiver_that_is_not_listening_is_retried() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with aiohttp.ClientSession() as session:
+        channel = WebhookChannel(f"http://127.0.0.1:{port}/hooks/healer", SECRET, session)
+        with pytest.raises(Retryable, match="webhook unreachable: ClientConnectorError"):
+            await channel.send(notification())
 
 
 @pytest.mark.parametrize(

@@ -32,13 +32,17 @@ def retry_after(value: str | None, now: float | None = None) -> float:
 
 def check(response: httpx.Response, system: str) -> None:
     """Raise what the answer asks for; return quietly on success."""
-    status = response.status_code
+    judge(response.status_code, response.headers.get("retry-after"), response.text, system)
+
+
+def judge(status: int, retry_after_header: str | None, text: str, system: str) -> None:
+    """`check` for any HTTP client: the status, the Retry-After header and the body's text."""
     if status == 429 or status >= 500:
-        raise Retryable(f"{system} answered HTTP {status}", delay=retry_after(response.headers.get("retry-after")))
+        raise Retryable(f"{system} answered HTTP {status}", delay=retry_after(retry_after_header))
     if status >= 400:
-        raise Permanent(f"{system} refused the notification: HTTP {status} {response.text[:200]}")
+        raise Permanent(f"{system} refused the notification: HTTP {status} {text[:200]}")
 
 
-def unreachable(system: str, exc: httpx.HTTPError) -> Retryable:
+def unreachable(system: str, exc: Exception) -> Retryable:
     """A connection that failed or timed out: try later (the message says what, never the URL's secrets)."""
     return Retryable(f"{system} unreachable: {type(exc).__name__}", delay=0.0)
