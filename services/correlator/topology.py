@@ -8,6 +8,7 @@ alerts share as its likely cause. Pure: labels in, anchors out.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -69,13 +70,22 @@ def _anchor(kind: AnchorKind, cluster: str, namespace: str, name: str, object_ki
 def anchors_of(labels: dict[str, str], cluster: str, namespace: str | None) -> list[Anchor]:
     """Every object the alert's labels place it under, most specific first (the namespace last)."""
     ns = namespace or labels.get("namespace", "")
-    found = [_anchor(k, cluster, ns, v) for k in _LABELLED if (v := labels.get(k))]
     owner_kind, owner_name = labels.get("owner_kind", ""), labels.get("owner_name", "")
-    if owner_kind and owner_name and labels.get(owner_kind.lower()) != owner_name:
+    placed = tuple(labels.get(k, "") for k in _LABELLED)
+    return list(_anchors(cluster, ns, placed, owner_kind, owner_name, labels.get(owner_kind.lower(), "")))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _anchors(  # noqa: PLR0917 - the label values that place an alert, as one cache key
+    cluster: str, ns: str, placed: tuple[str, ...], owner_kind: str, owner_name: str, owned_as: str
+) -> tuple[Anchor, ...]:
+    """Computed once per place: ranking, grouping and environments ask it for every alert of every revision."""
+    found = [_anchor(k, cluster, ns, v) for k, v in zip(_LABELLED, placed, strict=True) if v]
+    if owner_kind and owner_name and owned_as != owner_name:
         found.append(_anchor("owner", cluster, ns, owner_name, owner_kind))
     if ns:
         found.append(_anchor("namespace", cluster, "", ns))
-    return found
+    return tuple(found)
 
 
 def summary_anchors(alert: AlertSummary, cluster: str) -> list[Anchor]:
