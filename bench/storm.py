@@ -40,6 +40,8 @@ from storm_profile import Profiler
 from storm_sides import AlertmanagerSide, HealerSide, cpu_s, peak_rss_mib
 from storm_tally import Delivery, StormAlert, Tally, batches, storm
 
+from healer_common.settings import SERVICES
+
 SERVERS = frozenset({"nats-server", "redis-server"})
 
 
@@ -121,6 +123,8 @@ async def measure(
         if profiler is not None:
             profiler.start(processes)
         receiver.side, receiver.tally = side, tally
+        if args.stages and isinstance(side, HealerSide):
+            await side.watch_stages()
         starts_at = dt.datetime.now(dt.UTC)
         tally.start()
         async with aiohttp.ClientSession() as session:
@@ -142,6 +146,10 @@ async def measure(
     finally:
         await side.stop()
     found = tally.figures()
+    for stage, times in getattr(side, "stages", {}).items():
+        if times:
+            found[f"{stage}_first_s"], found[f"{stage}_last_s"] = min(times) - tally.started, max(times) - tally.started
+            found[f"{stage}_count"] = float(len(times))
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
         (args.dump / f"{len(alerts)}-{side.name}-{time.time():.0f}.json").write_text(json.dumps(tally.log))
@@ -160,7 +168,8 @@ def make_side(name: str, receiver: Receiver, args: argparse.Namespace) -> Side:
     timing = (args.group_wait_s, args.group_interval_s)
     if name == "alertmanager":
         return AlertmanagerSide(receiver.url, *timing)
-    return HealerSide(receiver.url, *timing, via=name.removeprefix("healer_"))
+    via = name.removeprefix("healer_")
+    return HealerSide(receiver.url, *timing, via=via, logs=args.logs, services=tuple(args.services))
 
 
 def unit_of(metric: str) -> str:
@@ -259,6 +268,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--group-wait-s", type=float, default=0.0, help="both sides' group_wait")
     parser.add_argument("--group-interval-s", type=float, default=5.0, help="both sides' group_interval")
     parser.add_argument("--profile", type=Path, help="sample Healer's services with py-spy, raw stacks kept here")
+    parser.add_argument("--stages", action="store_true", help="time Healer's alerts and revisions on the bus too")
+    parser.add_argument(
+        "--services", nargs="+", default=list(SERVICES), choices=SERVICES, help="Healer's services to run (all six)"
+    )
+    parser.add_argument("--logs", type=Path, help="keep Healer's service logs here")
     parser.add_argument("--dump", type=Path, help="write each run's notifications (when, how many alerts) here")
     parser.add_argument("--deadline-s", type=float, default=180.0, help="give up waiting for the last alert after")
     return parser.parse_args(argv)

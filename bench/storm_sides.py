@@ -23,11 +23,13 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import psutil
+from nats.aio.msg import Msg
 from storm_tally import ALERTNAMES, Delivery, StormAlert, alertmanager_body, webhook_body
 
 from healer_common.contract.streams import INCIDENTS
@@ -172,8 +174,19 @@ def condition_event(alert: StormAlert) -> bytes:
 
 
 class HealerSide:
-    def __init__(self, receiver_url: str, group_wait_s: float, group_interval_s: float, *, via: str) -> None:
+    def __init__(
+        self,
+        receiver_url: str,
+        group_wait_s: float,
+        group_interval_s: float,
+        *,
+        via: str,
+        logs: Path | None = None,
+        services: tuple[str, ...] = SERVICES,
+    ) -> None:
         self.name = f"healer_{via}"
+        self._logs = logs
+        self._services = services
         self._via = via
         self._receiver_url = receiver_url
         self._timing = (group_wait_s, group_interval_s)
@@ -182,6 +195,7 @@ class HealerSide:
         self._runner: ServiceRunner | None = None
         self._bus: BusClient | None = None
         self._untold: list[tuple[str, int, float]] = []  # (incident, revision, at) of notifications without alerts
+        self.stages: dict[str, list[float]] = {}  # with --stages: when each alert and revision was published
         self._since = dt.datetime.now(dt.UTC)
         self.url = ""
 
@@ -191,7 +205,7 @@ class HealerSide:
             nats.url,
             f"{redis.url}/0",
             self._dir,
-            log={"level": "WARNING", "format": "json"},
+            log={"level": "INFO" if self._logs else "WARNING", "format": "json"},
             correlator={
                 "group_by": ["alertname", "namespace", "node"],
                 "topology": [],
@@ -207,12 +221,18 @@ class HealerSide:
         self._servers = [nats, redis]
         settings = self._settings(nats, redis)
         self._runner = ServiceRunner(settings, self._dir)
-        self._runner.start(*SERVICES)
+        self._runner.start(*self._services)
         await self._runner.wait_running(timeout=180)
         self._bus = BusClient(settings, name="healer-bench-storm")
         await self._bus.__aenter__()
         self.url = await _collector_url(settings)
         self._since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+
+    async def watch_stages(self) -> None:
+        """Note when every alert and incident revision goes by on the bus (core subscriptions: a little load)."""
+        assert self._bus is not None
+        for stage, subject in (("alerts", self._bus.space.all_alerts), ("revisions", self._bus.space.all_incidents)):
+            await self._bus.nc.subscribe(subject, cb=_noting(self.stages.setdefault(stage, [])))
 
     async def feed(self, session: aiohttp.ClientSession, batch: list[StormAlert], starts_at: dt.datetime) -> None:
         if self._via == "http":
@@ -255,7 +275,19 @@ class HealerSide:
             self._runner.stop_all()
         for server in reversed(self._servers):
             server.stop()
+        if self._logs is not None:
+            kept = self._logs / f"{self.name}-{time.time():.0f}"
+            kept.mkdir(parents=True, exist_ok=True)
+            for log in self._dir.glob("*.log"):
+                shutil.copy(log, kept / log.name)
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _noting(times: list[float]) -> Callable[[Msg], Awaitable[None]]:
+    async def note(_msg: Msg) -> None:
+        times.append(time.monotonic())
+
+    return note
 
 
 def _pod(alert: dict[str, Any]) -> str:
