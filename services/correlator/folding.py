@@ -80,10 +80,11 @@ class OpenIncidents:
 
     def put(self, incident: Incident, alert: AlertSummary, policy: GroupingPolicy) -> None:
         """Keep the incident after `alert` changed it, index the alert, and mark both unsaved."""
-        known = self.incidents.get(incident.incident_id)
+        known = incident.incident_id in self.incidents
         unsaved = self.unsaved.setdefault(incident.incident_id, Unsaved())
         unsaved.alerts.add(alert.fingerprint)
-        unsaved.timeline += incident.timeline[len(known.timeline) :] if known else incident.timeline
+        # apply_alert adds one entry to a known incident's timeline (which is capped, so lengths cannot tell)
+        unsaved.timeline += incident.timeline[-1:] if known else incident.timeline
         self.incidents[incident.incident_id] = incident
         fields = summary_fields(alert, self.cluster, policy) if alert.status == "firing" else set()
         fields.add(f"alert:{alert.fingerprint}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from healer_common.contract.incidents import Incident
+from healer_common.contract.incidents import Incident, TimelineEntry
 from services.correlator.notify_timing import NotifyState, NotifyTiming, decide
 from services.correlator.revision import Limits, Surroundings, derive, publishable
 
@@ -24,10 +24,19 @@ class Publication:
     why: str
     remuted: frozenset[str] = frozenset()
     """Alerts whose mutes the derivation changed (to be written back)."""
+    noted: tuple[TimelineEntry, ...] = ()
+    """The timeline entry the derivation added (silenced, unsilenced), to be written back."""
 
 
 def _remuted(before: Incident, after: Incident) -> frozenset[str]:
     return frozenset(a.fingerprint for a, b in zip(before.alerts, after.alerts, strict=True) if a != b)
+
+
+def _noted(before: Incident, after: Incident) -> tuple[TimelineEntry, ...]:
+    """derive adds at most one entry; the timeline is capped, so its length cannot tell."""
+    if not after.timeline or (before.timeline and after.timeline[-1] is before.timeline[-1]):
+        return ()
+    return (after.timeline[-1],)
 
 
 def publication(
@@ -40,12 +49,14 @@ def publication(
     now: dt.datetime,
 ) -> Publication:
     derived = derive(incident, around, now)
-    remuted = _remuted(incident, derived)
+    remuted, noted = _remuted(incident, derived), _noted(incident, derived)
     first = state.published_at is None
     repeat = state.told_at is not None and now >= state.told_at + timing.repeat_interval
     quiet = not first and not incident.changed and derived == incident and incident.state != "resolved"
     if quiet and not repeat:
-        return Publication(None, derived, state.model_copy(update={"recheck": False}), "nothing changed", remuted)
+        return Publication(
+            None, derived, state.model_copy(update={"recheck": False}), "nothing changed", remuted, noted
+        )
     decision = decide(derived, state, timing, now)
     revision = publishable(derived, now, first=first, limits=limits).model_copy(update={"notify": decision.notify})
     stored = derived.model_copy(
@@ -58,4 +69,4 @@ def publication(
             "time": now,
         }
     )
-    return Publication(revision, stored, decision.state, decision.why, remuted)
+    return Publication(revision, stored, decision.state, decision.why, remuted, noted)

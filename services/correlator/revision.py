@@ -152,17 +152,6 @@ def apply_alert(  # noqa: PLR0917 - `why` and `limits` read naturally in place; 
     )
 
 
-def next_revision(incident: Incident, now: dt.datetime, **changes: object) -> Incident:
-    revision = incident.revision + 1
-    state: IncidentState = "resolved" if incident.state == "resolved" else "updated"
-    return incident.evolve(
-        **{"state": state, **changes},
-        event_id=stable_id(incident.incident_id, revision),
-        revision=revision,
-        time=now,
-    )
-
-
 def _size(model: AlertSummary | Incident) -> int:
     return len(model.model_dump_json()) + 1
 

@@ -12,7 +12,7 @@ from healer_common.contract.events import ResourceRef
 from services.correlator.cooccurrence import NO_LINKS, Learning, LinkThresholds
 from services.correlator.folding import OpenIncidents, fold
 from services.correlator.grouping import GroupingPolicy
-from services.correlator.revision import Limits
+from services.correlator.revision import MAX_TIMELINE, Limits
 from tests.support.correlator_samples import POLICY, at, make_alert, node_alert, pod_alert, resolved
 from tests.support.samples import T0
 
@@ -81,3 +81,16 @@ def test_a_batch_learns_each_link_before_grouping_the_next_alert() -> None:
     assert counted.learned.pairs["H6", "H7"] == 3
     assert counted.learned.counts == {"H6": 3, "H7": 3}
     assert counted.stats.link("H6", "H7") is not None
+
+
+def test_a_timeline_past_its_cap_still_has_each_new_entry_written() -> None:
+    pods = [pod_alert(f"p{i}", node="n1", starts_at=at(i / 60)) for i in range(MAX_TIMELINE + 5)]
+    held = folded(pods[:-1])
+    held.unsaved.clear()
+
+    folded_last = fold([pods[-1]], held, POLICY, learning(), now=T0, limits=Limits())
+
+    (incident,) = held.incidents.values()
+    assert folded_last[0].incident is incident
+    assert len(incident.timeline) == MAX_TIMELINE
+    assert held.unsaved[incident.incident_id].timeline == [incident.timeline[-1]]

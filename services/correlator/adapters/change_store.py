@@ -64,15 +64,6 @@ class ChangeStore:
         """`set_firing` as commands, for the correlator's one fenced write per batch."""
         return [("HSET", self._app(app), f"firing:{cluster}", json.dumps(ids)) for app, ids in sorted(firing.items())]
 
-    async def set_firing(self, cluster: str, firing: Mapping[str, list[str]]) -> None:
-        """Record which alerts fire for each app in this cluster (an empty list once they stop)."""
-        if not firing:
-            return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for app, alert_ids in firing.items():
-                pipe.hset(self._app(app), f"firing:{cluster}", json.dumps(alert_ids))
-            await pipe.execute()
-
 
 def _view(fields: Mapping[str, str]) -> AppView:
     versions, firing = {}, {}

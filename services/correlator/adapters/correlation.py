@@ -189,8 +189,8 @@ class Correlator:
             async with self._under(cluster) as (lease, work):
                 await self.working.load_ids(work, incident_ids)
                 found = incident_ids & set(work.open.incidents)
-                if found:
-                    await self._settle(lease, work, found, await self._around(cluster), [])
+                gone = self.stores.incidents.unschedule(cluster, incident_ids - found)  # closed meanwhile
+                await self._settle(lease, work, found, await self._around(cluster), gone)
 
     # publishing and writing back -------------------------------------------------------------------------------
     async def _settle(
@@ -233,6 +233,7 @@ class Correlator:
                 continue
             unsaved = work.open.unsaved.setdefault(incident_id, Unsaved())
             unsaved.alerts |= done.remuted
+            unsaved.timeline += done.noted
             at = next_publication(done.state, changed=False, resolved=False, timing=self.config.timing)
             commands += self.stores.incidents.save(stored, done.state, at, unsaved)
         return commands

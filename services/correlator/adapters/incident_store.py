@@ -169,7 +169,6 @@ class IncidentStore:
         ]
         return commands
 
-    def schedule(self, incident: Incident, due: dt.datetime | None) -> list[Command]:
-        if due is None:
-            return [("ZREM", self._due, due_member(incident))]
-        return [("ZADD", self._due, str(due.timestamp()), due_member(incident))]
+    def unschedule(self, cluster: str, incident_ids: set[str]) -> list[Command]:
+        """Timers of incidents no longer open (closed by another writer, or lost in a crash)."""
+        return [("ZREM", self._due, *(f"{cluster}/{i}" for i in sorted(incident_ids)))] if incident_ids else []

@@ -11,7 +11,6 @@ import json
 
 from redis.asyncio import Redis
 
-from healer_common.contract.alerts import Alert
 from healer_common.contract.messages import Labels
 from healer_common.runtime.lease import Command
 from healer_common.runtime.state import KeySpace
@@ -36,10 +35,3 @@ class InhibitorStore:
         if removed:
             commands.append(("HDEL", key, *sorted(removed)))
         return commands
-
-    async def track(self, alert: Alert) -> bool:
-        """Add a firing source alert or drop a resolved one; True when the set changed."""
-        key = self._key(alert.cluster)
-        if alert.firing:
-            return bool(await self._redis.hsetnx(key, alert.fingerprint, json.dumps(alert.labels)))
-        return bool(await self._redis.hdel(key, alert.fingerprint))

@@ -9,14 +9,11 @@ correlator:links:last:<cluster>  hash  alert type -> epoch seconds it last fired
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 from redis.asyncio import Redis
 
 from healer_common.runtime.state import KeySpace
-from services.correlator.cooccurrence import Learned, Learning, LinkStats, followed
-
-LastSeen = dict[str, dt.datetime]
+from services.correlator.cooccurrence import Learned, Learning, LinkStats
 
 
 def _pair(cause: str, effect: str) -> str:
@@ -38,25 +35,6 @@ class LinkStore:
 
     def _last(self, cluster: str) -> str:
         return self._keys("correlator", "links", "last", cluster)
-
-    async def read(self, cluster: str, types: Iterable[str]) -> tuple[LinkStats, LastSeen]:
-        """The counts among `types`, and when each type last fired in the cluster (for `record`)."""
-        kinds = sorted(set(types))
-        pairs = [(a, b) for a in kinds for b in kinds if a != b]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(self._count, kinds)
-            pipe.hmget(self._pairs, [_pair(a, b) for a, b in pairs] or ["-"])
-            pipe.hmget(self._span, ["first", "last"])
-            pipe.hgetall(self._last(cluster))
-            counts, pair_counts, (first, last), seen = await pipe.execute()
-        start, end = _time(first), _time(last)
-        stats = LinkStats(
-            window=self._window,
-            span=(end - start) if start and end else dt.timedelta(0),
-            counts={k: int(c) for k, c in zip(kinds, counts, strict=True) if c},
-            pairs={p: int(c) for p, c in zip(pairs, pair_counts, strict=False) if c},
-        )
-        return stats, {k: dt.datetime.fromtimestamp(float(v), dt.UTC) for k, v in seen.items()}
 
     async def read_all(self, cluster: str) -> Learning:
         """Every count (a batch may hold any type) and when each type last fired in the cluster, ready for a
@@ -92,15 +70,3 @@ class LinkStore:
             writes.append(("HSETNX", self._span, "first", str(learned.first.timestamp())))
             writes.append(("HSET", self._span, "last", str(learned.last.timestamp())))
         return writes
-
-    async def record(self, cluster: str, kind: str, at: dt.datetime, last_seen: LastSeen) -> None:
-        """Count one firing alert of `kind` at `at`, and a pair with each type seen just before it."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(self._count, kind, 1)
-            for cause in followed(last_seen, kind, at, self._window):
-                pipe.hincrby(self._pairs, _pair(cause, kind), 1)
-            if kind not in last_seen or last_seen[kind] < at:
-                pipe.hset(self._last(cluster), kind, at.timestamp())
-            pipe.hsetnx(self._span, "first", at.timestamp())
-            pipe.hset(self._span, "last", at.timestamp())
-            await pipe.execute()
