@@ -41,12 +41,23 @@ async def test_work_longer_than_the_ttl_keeps_the_lease_while_it_runs(redis: Red
         with pytest.raises(Retryable, match="held by"):
             async with second.held("correlator:prod"):
                 pass
-        lease.check()
+        await lease.confirm()
         await lease.write([("SET", key, "written by a")])
 
     assert await redis.get(key) == "written by a"
     async with second.held("correlator:prod") as taken:
         assert taken.token == lease.token + 1, "released at the end, and the next holder's token is the next one"
+
+
+async def test_a_holder_that_stalled_but_still_holds_the_lease_goes_on(redis: Redis, healer_settings: Settings) -> None:
+    first = leases(redis, healer_settings, "a")
+
+    async with first.held("correlator:prod") as stalled:
+        time.sleep(TTL_S * 0.9)  # noqa: ASYNC251 - a stall shorter than the TTL, longer than the safety margin
+        assert not stalled.valid()
+        await stalled.confirm()  # Redis says it is still ours: renewed
+
+        assert stalled.valid()
 
 
 async def test_a_holder_that_stalled_past_its_ttl_writes_nothing_and_publishes_nothing(
@@ -60,7 +71,7 @@ async def test_a_holder_that_stalled_past_its_ttl_writes_nothing_and_publishes_n
         async with second.held("correlator:prod") as taken:
             await taken.write([("SET", key, "written by b")])
             with pytest.raises(LeaseLost):
-                stalled.check()
+                await stalled.confirm()
             with pytest.raises(LeaseLost, match="nothing written"):
                 await stalled.write([("SET", key, "written by a")])
 

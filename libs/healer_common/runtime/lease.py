@@ -3,7 +3,7 @@
     leases = Leases(redis, keys, holder="correlator-host-42", ttl_s=10.0)
     async with leases.held("cluster/prod") as lease:
         ...                                  # read, decide
-        lease.check()                        # before anything leaves the process (a publish)
+        await lease.confirm()                # before anything leaves the process (a publish)
         await lease.write([("HSET", key, field, value), ...])   # applied only while the lease is ours
 
 A lease is `<prefix>:lease:<name>` = "<token>:<holder>" with an expiry. Each acquisition takes a new token from
@@ -15,8 +15,10 @@ stalled process, Redis unreachable for longer than the TTL) harmless:
 
 - `write` applies its commands in one Lua script only if the lease still holds this token (fencing): a
   late writer is refused with `LeaseLost` and nothing is changed;
-- `check` refuses once the lease may have lapsed by the holder's own clock (the last successful renewal's
-  request time + TTL, less a safety margin), so nothing is published after another may have taken over.
+- `confirm` passes while the lease holds by the holder's own clock (the last successful renewal's request
+  time + TTL, less a safety margin); past that (a renewal could not run: the process was starved of CPU, or
+  Redis was unreachable) it asks Redis, and renews the lease if it is still this holder's token, or refuses,
+  so nothing is published after another may have taken over.
 
 `LeaseLost` is Retryable: the work is given back (a message nak'ed) and done again by whoever holds it next.
 """
@@ -84,9 +86,10 @@ class Lease:
     def valid(self) -> bool:
         return time.monotonic() < self.valid_until
 
-    def check(self) -> None:
+    async def confirm(self) -> None:
+        """Pass while the lease is this holder's; LeaseLost once it is not (see the module's docstring)."""
         if not self.valid():
-            raise LeaseLost(f"the lease on {self.name} may have lapsed (token {self.token}); not publishing", delay=1.0)
+            await self._leases.renew(self)
 
     async def write(self, commands: Sequence[Command]) -> None:
         """Apply `commands` atomically, only while this lease holds; LeaseLost (nothing applied) otherwise."""
@@ -141,15 +144,20 @@ class Leases:
         """Renew every third of the TTL while the work runs; a renewal that finds the lease gone ends it."""
         while True:
             await asyncio.sleep(lease.ttl_s / 3)
-            asked = time.monotonic()
             try:
-                renewed = await self._renew(keys=[lease.key], args=[lease.value, self._ttl_ms])
-            except (RedisError, OSError):
-                continue  # the local deadline runs on; check() refuses once it passes
-            if not renewed:
-                lease.valid_until = 0.0
+                await self.renew(lease)
+            except LeaseLost:
                 return
-            lease.valid_until = asked + lease.ttl_s * (1 - SAFETY)
+            except (RedisError, OSError):
+                continue  # the local deadline runs on; confirm() asks Redis once it passes
+
+    async def renew(self, lease: Lease) -> None:
+        """Extend the lease if it is still this holder's token; LeaseLost (and invalid from now on) if not."""
+        asked = time.monotonic()
+        if not await self._renew(keys=[lease.key], args=[lease.value, self._ttl_ms]):
+            lease.valid_until = 0.0
+            raise LeaseLost(f"the lease on {lease.name} was lost (token {lease.token}); not publishing", delay=1.0)
+        lease.valid_until = asked + lease.ttl_s * (1 - SAFETY)
 
     async def fenced(self, lease: Lease, commands: Sequence[Command]) -> None:
         args: list[str | int] = [lease.value]

@@ -53,6 +53,9 @@ from services.correlator.notify_timing import NotifyState, NotifyTiming, next_pu
 from services.correlator.publishing import Publication, publication
 from services.correlator.revision import Limits, Surroundings
 
+YIELD_EVERY = 200
+"""Alerts folded, or incidents derived, between two looks at the event loop."""
+
 
 @dataclass(frozen=True)
 class Stores:
@@ -132,8 +135,11 @@ class Correlator:
                 f for a in alerts for f in lookup_fields(a, cfg.policy, with_namespace=alert_type(a.labels) in wide)
             }
             await self.working.load(work, fields, alerts)
-            now = self.svc.clock.now()
-            folded = fold(alerts, work.open, cfg.policy, learning, now=now, limits=cfg.limits, wide=wide)
+            now, folded = self.svc.clock.now(), []
+            for start in range(0, len(alerts), YIELD_EVERY):
+                chunk = alerts[start : start + YIELD_EVERY]
+                folded += fold(chunk, work.open, cfg.policy, learning, now=now, limits=cfg.limits, wide=wide)
+                await asyncio.sleep(0)  # let the lease's renewal run through a long batch
             news = [f.alert for f in folded if f.incident is not None]
             writes = self.stores.links.record_many(cluster, learning.learned)
             muting = self._track_sources(cluster, news, sources)
@@ -246,15 +252,17 @@ class Correlator:
         cfg = self.config
         incidents = [work.open.incidents[i] for i in incident_ids]
         surroundings = await self._surroundings(work.open.cluster, incidents, around)
-        done = {
-            i.incident_id: publication(
-                i, work.states[i.incident_id], surroundings, timing=cfg.timing, limits=cfg.limits, now=now
+        done: dict[str, Publication] = {}
+        for n, incident in enumerate(incidents, 1):
+            state = work.states[incident.incident_id]
+            done[incident.incident_id] = publication(
+                incident, state, surroundings, timing=cfg.timing, limits=cfg.limits, now=now
             )
-            for i in incidents
-        }
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the lease's renewal run through a long batch
         revisions = [p.revision for p in done.values() if p.revision is not None]
         records = [self._audit(p.revision, p.why) for p in done.values() if p.revision is not None]
-        lease.check()
+        await lease.confirm()
         await self.svc.publish_many([*revisions, *records])
         return done
 
