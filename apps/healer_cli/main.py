@@ -13,6 +13,7 @@ from healer_cli import (
     analyze,
     audit,
     config,
+    credentials,
     detect,
     emit,
     history,
@@ -36,6 +37,7 @@ app = typer.Typer(
 )
 app.add_typer(emit.app, name="emit")
 app.add_typer(config.app, name="config")
+app.add_typer(credentials.app, name="credentials")
 app.command("ack")(ack.ack)
 app.add_typer(memory.app, name="memory")
 app.command("analyze")(analyze.analyze_command)

@@ -4,8 +4,9 @@ It starts `nats-server` with JetStream and `redis-server` as child processes wit
 `--data-dir`, then the sandbox cluster (`healer sandbox`, unless `--no-sandbox` or a cluster is configured)
 and, once it serves, the six services as separate OS processes pointed at it (its kubeconfig, its Prometheus
 and Loki URLs); relays their output with a name prefix, restarts a child that crashes (with backoff), prints
-what runs where, plays a short demo incident when there is no sandbox, and on Ctrl-C or SIGTERM stops the
-children first and the servers last.
+what runs where (and where the local credentials are: written at first start to `<data-dir>/credentials.yaml`,
+the file services and the CLI read), plays a short demo incident when there is no sandbox, and on Ctrl-C or
+SIGTERM stops the children first and the servers last.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from healer_cli.credentials import ensure_local_credentials
 from healer_cli.demo import DEMO_POD, DEMO_STEPS, condition_event
 from healer_cli.runtime import console, errors
 from healer_cli.supervisor import Child, Supervisor, stop_leftovers
@@ -31,6 +33,7 @@ from healer_common.settings import SERVICES, Settings, load_settings
 from healer_sandbox import ENDPOINTS_FILE
 
 SANDBOX_READY_S = 120.0
+CREDENTIALS_FILE = "credentials.yaml"
 
 
 def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
@@ -43,6 +46,7 @@ def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Pa
             "HEALER_NATS__URL": nats_url,
             "HEALER_REDIS__URL": redis_url,
             "HEALER_MEMORY__STORE_PATH": str(data_dir / "memory.sqlite3"),
+            "HEALER_AUTH__CREDENTIALS_FILE": str(data_dir / CREDENTIALS_FILE),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -69,6 +73,19 @@ def _where(
         table.add_row(name, f"http://{settings.http.host}:{settings.http_port(name)}/metrics")
     table.add_row("alerts", f"subscribe to {settings.space.all_alerts} on {nats.url}")
     table.add_row("status", "healer status --all")
+    where = data_dir / CREDENTIALS_FILE
+    found_by_default = where == Path(".healer", CREDENTIALS_FILE).resolve()
+    hint = (
+        "the CLI signs with local-admin from here"
+        if found_by_default
+        else f"export HEALER_AUTH__CREDENTIALS_FILE={where}"
+    )
+    table.add_row("credentials", f"{where}  ({hint})")
+    table.add_row(
+        "security",
+        "HTTP ingest and approvals want a token from that file; NATS and Redis are open to anyone on this "
+        "machine (loopback only): fine for a demo, never for a cluster (README: Security)",
+    )
     return table
 
 
@@ -181,6 +198,9 @@ async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config
         nats.stop()
         raise
     nats_url, redis_url = nats.url, f"{redis.url}/0"
+    credentials = data_dir / CREDENTIALS_FILE
+    if ensure_local_credentials(credentials):
+        console.print(f"wrote local credentials to {credentials} (an admin for the CLI, a source for events)")
     settings = load_settings(config, nats={"url": nats_url}, redis={"url": redis_url})
     env = _service_env(settings, nats_url, redis_url, data_dir)
     if config is not None:

@@ -5,9 +5,11 @@
                             -> healer.events.custom.<source>
     POST /alertmanager      an Alertmanager webhook payload -> healer.events.alertmanager.<receiver>
 
-A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
-is half-accepted. Events are published with `Nats-Msg-Id` = hash(source, id), so a sender's retry is dropped
-by the stream's duplicate window.
+Both want a credential with scope `ingest`: a bearer token, or a signed request (X-Healer-Timestamp and
+X-Healer-Signature, as senders of webhooks sign them); see runtime/auth.py. Without one the answer is 401 and
+nothing is published. A bad body is refused whole with 400 and the reason per item, so the sender knows what
+to fix and nothing is half-accepted. Events are published with `Nats-Msg-Id` = hash(source, id), so a sender's
+retry is dropped by the stream's duplicate window.
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ class Ingest:
         self._svc = svc
 
     def install(self) -> None:
-        self._svc.route("POST", "/events/{source}", self.post_events)
-        self._svc.route("POST", "/events", self.post_events)
-        self._svc.route("POST", "/alertmanager", self.post_alertmanager)
+        self._svc.route("POST", "/events/{source}", self.post_events, scope="ingest")
+        self._svc.route("POST", "/events", self.post_events, scope="ingest")
+        self._svc.route("POST", "/alertmanager", self.post_alertmanager, scope="ingest")
 
     async def _body(self, request: web.Request) -> bytes | web.Response:
         limit = self._svc.settings.collector.max_event_bytes

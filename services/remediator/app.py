@@ -27,11 +27,12 @@ from services.remediator.handlers import register
 
 
 def check_action_names(cfg: RemediatorSettings) -> None:
-    if unknown := sorted(set(cfg.approval_on_timeout) - set(CATALOGUE)):
-        raise ConfigError(
-            f"{', '.join(unknown)} is not an action type; known: {', '.join(sorted(CATALOGUE))}",
-            field="remediator.approval_on_timeout",
-        )
+    for field, names in (("approval_on_timeout", cfg.approval_on_timeout), ("approval_levels", cfg.approval_levels)):
+        if unknown := sorted(set(names) - set(CATALOGUE)):
+            raise ConfigError(
+                f"{', '.join(unknown)} is not an action type; known: {', '.join(sorted(CATALOGUE))}",
+                field=f"remediator.{field}",
+            )
 
 
 def setup(svc: Service) -> None:

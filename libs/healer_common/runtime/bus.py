@@ -52,6 +52,7 @@ from healer_common.contract.streams import STREAMS, ConsumerSpec, StreamSpec
 from healer_common.contract.subjects import headers_for, model_for, subject_for
 from healer_common.errors import ConfigError, Retryable
 from healer_common.logging import configure_logging, get_logger
+from healer_common.runtime.auth import Gate
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
@@ -129,6 +130,7 @@ class Service:
             settings, name, (tracing_middleware(self.space, self.tracer_provider), DeliveryGuard(self))
         )
         self.http = HttpEndpoint(name, settings.http.host, settings.http_port(name), ready=self._ready)
+        self.gate = Gate(name, settings.auth, redis=self.redis, keys=self.keys, audit=self.audit, clock=self.clock)
         self.state: ServiceState = "starting"
         self.detail: dict[str, str] = {}
         self._periodic: list[tuple[float, Periodic]] = []
@@ -203,8 +205,10 @@ class Service:
         self._on_stop.append(fn)
         return fn
 
-    def route(self, method: str, path: str, handler: RouteHandler) -> None:
-        self.http.routes.append((method, path, handler))
+    def route(self, method: str, path: str, handler: RouteHandler, *, scope: str | None) -> None:
+        """Serve an HTTP route. `scope` is what the caller's credential must grant (runtime/auth.py); None only
+        for a route that checks its caller itself (PagerDuty's signed webhook), saying so where it is added."""
+        self.http.routes.append((method, path, handler if scope is None else self.gate.guard(scope, handler)))
 
     def quiet_family(self, family: str) -> bool:
         """High-volume input families log their canonical line at debug level."""
@@ -373,6 +377,8 @@ class Service:
 
     async def run(self) -> None:
         """Serve until stop() or a signal; then stop consuming, finish in-flight work and close."""
+        if self.http.routes:
+            self.gate.keyring()  # a bad credentials file stops the service at start, naming what is wrong
         await self.http.start()
         self.log.info("starting", nats=self.settings.nats.url, http=self.http.url, instance=self.instance)
         await self._connect()
@@ -399,6 +405,7 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.broker.stop()
+        await self.gate.close()
         for hook in self._on_stop:
             try:
                 await hook()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from kubernetes import client
 
+from healer_common.contract.auth import verify_attestation
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.incidents import Incident
 from healer_common.contract.memory import MemoryAnswer, MemoryQuery
@@ -88,21 +89,42 @@ class RemediationCoordinator:
             await self._start_for(incident)
 
     async def on_approval(self, decision: ApprovalDecision) -> None:
-        approve, reason = decision.decision == "approve", decision.reason or ""
-        found = await self._drive(decision.remediation_id, lambda e, now: e.answered(approve, decision.by, reason, now))
+        """An answer counts for the credential that signed it (never the name in its body)."""
+        approver = verify_attestation(self.svc.gate.keyring(), decision.attestation, decision.statement())
+        if isinstance(approver, str) or decision.attestation is None:
+            await self._refused(
+                decision.event_id, "approval", decision.remediation_id, f"{decision.decision}: {approver}"
+            )
+            return
+        approve, reason, signed_at = (
+            decision.decision == "approve",
+            decision.reason or "",
+            decision.attestation.signed_at,
+        )
+        found = await self._drive(
+            decision.remediation_id, lambda e, now: e.answered(approve, approver, signed_at, reason, now)
+        )
         if not found:
             await self.svc.audit(
                 "approval",
                 "ignored",
                 target=decision.remediation_id,
-                reason=f"{decision.by} answered {decision.decision}, but there is no remediation with that id",
+                reason=f"{approver.name} answered {decision.decision}, but there is no remediation with that id",
                 event_id=stable_id(decision.event_id, "ignored"),
             )
 
+    async def _refused(self, event_id: str, action: str, target: str, reason: str) -> None:
+        await self.svc.audit(action, "refused", target=target, reason=reason, event_id=stable_id(event_id, "refused"))
+
     async def on_request(self, request: PlaybookRunRequest) -> None:
+        asker = verify_attestation(self.svc.gate.keyring(), request.attestation, request.statement())
+        if isinstance(asker, str) or not (request.dry_run or asker.allows("admin")):
+            why = asker if isinstance(asker, str) else f"{asker.name} lacks scope admin, which a run that acts needs"
+            await self._refused(request.event_id, "run_playbook", str(request.target), f"{request.playbook}: {why}")
+            return
         playbook = self.library.get(request.playbook)
         if playbook is None:
-            reason = f"{request.by} asked to run playbook {request.playbook!r}, which does not exist"
+            reason = f"{asker.name} asked to run playbook {request.playbook!r}, which does not exist"
             await self.svc.audit("run_playbook", "skipped", target=str(request.target), reason=reason)
             return
         new = NewRun(
@@ -111,12 +133,12 @@ class RemediationCoordinator:
             cluster=request.cluster,
             target=request.target,
             alert_ids=playbook.trigger.alerts[:1],
-            title=f"{playbook.name} on {request.target}, run by {request.by}",
+            title=f"{playbook.name} on {request.target}, run by {asker.name}",
             labels={},
             manual=True,
             dry_run=request.dry_run,
         )
-        await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {request.by}"))
+        await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {asker.name}"))
 
     async def tick(self) -> None:
         """Timers that fell due, and the target locks of runs still in progress."""

@@ -131,18 +131,21 @@ class Execution:
             return plan.next
         state, now = engine.state, self.svc.clock.now()
         run_id = state.run.remediation_id
+        level = self.cfg.approval_level(action.type)
         request = ApprovalRequest(
             action=action.type,
+            level=level.level,
+            asked_at=now,
             target=plan.obj,
-            summary=f"{plan.summary} (needs approval)",
+            summary=f"{plan.summary} (needs approval by {level.level})",
             api_calls=[c.description for c in plan.calls],
-            expires_at=now + dt.timedelta(seconds=self.cfg.approval_timeout_s),
+            expires_at=now + dt.timedelta(seconds=level.timeout_s or self.cfg.approval_timeout_s),
             on_timeout=self.cfg.approval_on_timeout.get(action.type, "deny"),
             answer_with=[
                 f"healer approve {run_id}",
                 f"healer deny {run_id}",
-                f'POST {self.svc.http.url}/approvals/{run_id} {{"decision": "approve", "by": "you"}}',
-                f"publish an ApprovalDecision on {self.svc.space.approvals(run_id)}",
+                f'POST {self.svc.http.url}/approvals/{run_id} {{"decision": "approve"}} '
+                f"with Authorization: Bearer <a token with approve:{level.level}>",
             ],
         )
         engine.await_approval(request, now)
