@@ -1,6 +1,7 @@
 """`make run` as a newcomer gets it by default: `healer up` starts the sandbox cluster before the services,
 prints where its Kubernetes, Prometheus and Loki APIs are, points the services at it, and the remediator acts
-on it for real: an OOMKilled pod of the sandbox is deleted and comes back fresh. Ctrl-C stops it all."""
+on it for real: an OOMKilled pod of the sandbox is deleted and comes back fresh, and the bad image's rollback
+waits for an approval that only the credentials `healer up` wrote can give. Ctrl-C stops it all."""
 
 # mypy: disable-error-code="union-attr"
 # (the official client's models make every field Optional; the fields read here are always set)
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import nats
 import pytest
 from kubernetes import client
@@ -85,6 +87,27 @@ async def test_make_run_starts_the_sandbox_and_the_remediator_heals_its_pods_for
             return [r for r in found["items"] if r["metadata"]["name"].endswith(acted["remediation_id"])]
 
         await eventually(recorded, what="the remediation recorded in the cluster")
+
+        # the bad-image scenario's rollback waits for a human: anonymous answers are refused, `healer approve`
+        # (with the credentials `healer up` wrote) is taken
+        def waiting() -> dict[str, Any] | None:
+            return next((r for r in remediations if r["state"] == "awaiting_approval"), None)
+
+        asked = await eventually(waiting, timeout=180, interval=0.5, what="the rollback asking for approval")
+        run_id = asked["remediation_id"]
+        async with httpx.AsyncClient() as http:
+            anonymous = await http.post(f"{up.url('remediator')}/approvals/{run_id}", json={"decision": "approve"})
+        assert anonymous.status_code == 401, anonymous.text
+        answered = up.healer("approve", run_id, "--reason", "newcomer")
+        assert answered.returncode == 0, answered.stderr
+        assert f"approved {run_id} as local-admin" in answered.stdout
+
+        def approved() -> bool:
+            return any(r["remediation_id"] == run_id and r["state"] == "approved" for r in remediations)
+
+        await eventually(approved, timeout=30, what="the rollback approved by local-admin")
+        states = [r["state"] for r in remediations if r["remediation_id"] == run_id]
+        assert states.index("approved") > states.index("awaiting_approval")
     finally:
         await connection.close()
 
