@@ -17,6 +17,7 @@ from services.remediator.adapters.coordinator import RemediationCoordinator
 from services.remediator.adapters.execution import Execution
 from services.remediator.adapters.learning import TrackRecord
 from services.remediator.adapters.limit_store import LimitStore
+from services.remediator.adapters.maintenance import Maintenance
 from services.remediator.adapters.playbook_sources import PlaybookLibrary
 from services.remediator.adapters.records import RecordWriter
 from services.remediator.adapters.reporting import RunReporter
@@ -52,7 +53,7 @@ def setup(svc: Service) -> None:
         svc=svc,
         api=api,
         library=library,
-        execution=Execution(svc, api, http, guards, limits, switches),
+        execution=Execution(svc, api, http, guards, limits, switches, Maintenance(svc.redis, svc.keys, svc.clock)),
         admission=Admission(cfg, guards, runs, limits, switches, svc.clock),
         runs=runs,
         track=TrackRecord(svc.redis, svc.keys),

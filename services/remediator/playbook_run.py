@@ -107,10 +107,11 @@ class PlaybookRun:
         self._note(now, action, "refused", reason, **details)
         self._finish(now, "skipped", f"refused: {reason}")
 
-    def postponed(self, reason: str, now: dt.datetime) -> None:
-        """The kill switch is on: nothing acts; try again later, saying so once."""
+    def postponed(self, reason: str, now: dt.datetime, decision: str = "postponed") -> None:
+        """The kill switch is on, or a maintenance window holds the run (`held`): nothing acts; try again
+        later, saying so once."""
         if not self.state.postponed:
-            self._note(now, (self.state.action.type if self.state.action else "run"), "postponed", reason)
+            self._note(now, (self.state.action.type if self.state.action else "run"), decision, reason)
         self.state.postponed = True
         self.state.due_at = now + dt.timedelta(seconds=self.state.retry_paused_s)
         if self.state.phase not in {"holding", "awaiting_approval"}:
@@ -141,6 +142,7 @@ class PlaybookRun:
 
     def incident_changed(self, incident: Incident, now: dt.datetime) -> Work | None:
         self.state.health = health_of(incident)
+        self.state.inhibited_by = list(incident.primary.inhibited_by)
         if incident.state == "resolved":
             return self._resolved(incident, now)
         self._follow_target(incident)

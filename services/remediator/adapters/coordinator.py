@@ -55,6 +55,7 @@ class NewRun:
     alert_ids: list[str]
     title: str
     labels: dict[str, str]
+    inhibited_by: list[str] = field(default_factory=list)
     manual: bool = False
     dry_run: bool = False
     context: str = ""
@@ -85,7 +86,9 @@ class RemediationCoordinator:
         run_id = await self.runs.for_incident(incident.incident_id)
         if run_id is not None:
             await self._drive(run_id, lambda engine, now: engine.incident_changed(incident, now))
-        elif incident.state == "opened":
+        elif incident.state == "opened" or (
+            incident.state == "updated" and await self.runs.was_held(incident.incident_id)
+        ):
             await self._start_for(incident)
 
     async def on_approval(self, decision: ApprovalDecision) -> None:
@@ -160,7 +163,26 @@ class RemediationCoordinator:
         self.reported_errors = set(self.library.errors)
 
     # starting -----------------------------------------------------------------------------------------------
+    async def _held(self, incident: Incident) -> bool:
+        """A maintenance window holds this incident: audit why, and let a later revision start the run."""
+        primary = incident.primary
+        reason = await self.execution.maintenance.hold(primary.labels, primary.inhibited_by)
+        if reason is None:
+            return False
+        await self.runs.mark_held(incident.incident_id)
+        await self.svc.audit(
+            "remediation",
+            "held",
+            target=str(primary.resource or incident.title),
+            incident_id=incident.incident_id,
+            reason=reason,
+            event_id=stable_id(incident.incident_id, incident.revision, "held"),
+        )
+        return True
+
     async def _start_for(self, incident: Incident) -> None:
+        if await self._held(incident):
+            return
         playbook = choose_playbook(incident, self.library.playbooks)
         target = incident.primary.resource
         if playbook is None or target is None:
@@ -183,6 +205,7 @@ class RemediationCoordinator:
             alert_ids=[incident.primary.alert_id, *(a for a in incident.alert_ids if a != incident.primary.alert_id)],
             title=incident.title,
             labels=dict(incident.primary.labels),
+            inhibited_by=list(incident.primary.inhibited_by),
             context=incident_story(incident, memory),
         )
         await self._open(new, advise(memory, playbook, self.library.playbooks, self._cfg.memory_confidence), incident)
@@ -244,6 +267,7 @@ class RemediationCoordinator:
             target=new.target,
             workload=workload,
             labels=new.labels,
+            inhibited_by=new.inhibited_by,
             title=new.title,
             context=new.context,
             manual=new.manual,

@@ -1,6 +1,7 @@
 """Does the work a run's engine asks for: plan the action (reading the cluster), judge the object it would change
 against the guards, charge the rate limit, carry the plan out (or only describe it, in a dry run), and report
-the result back to the engine. The kill switch is checked before anything is changed.
+the result back to the engine. The kill switch and maintenance windows (silences that hold remediation,
+inhibitions) are checked before anything is changed: a held action waits, audited once as `held`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from services.remediator.actions.plans import (
     failed_step,
 )
 from services.remediator.adapters.limit_store import LimitStore
+from services.remediator.adapters.maintenance import Maintenance
 from services.remediator.adapters.switches import Switches
 from services.remediator.guards import GuardPolicy, refusal
 from services.remediator.limits import rate_refusal
@@ -53,6 +55,7 @@ class Execution:
     guards: GuardPolicy
     limits: LimitStore
     switches: Switches
+    maintenance: Maintenance
 
     @property
     def cfg(self) -> RemediatorSettings:
@@ -64,6 +67,10 @@ class Execution:
             engine.postponed(str(pause), self.svc.clock.now())
             return None
         if isinstance(work, Act):
+            state = engine.state
+            if (held := await self.maintenance.hold(state.labels, state.inhibited_by)) is not None:
+                engine.postponed(held, self.svc.clock.now(), decision="held")
+                return None
             return await self._act(engine, work.action)
         if isinstance(work, Ask):
             return await self._ask(engine, work.action)
