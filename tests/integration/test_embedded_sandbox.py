@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import DEVNULL
 from typing import Any, cast
 
 import httpx
@@ -36,6 +38,7 @@ def up(tmp_path: Path) -> Iterator[Up]:
     stop_with_descendants(running.process)
 
 
+@pytest.mark.timeout(240)  # the sandbox, an OOM loop healed, and a rollback waiting for its approval
 async def test_make_run_starts_the_sandbox_and_the_remediator_heals_its_pods_for_real(up: Up, tmp_path: Path) -> None:
     folder = tmp_path / "data" / "sandbox"
     await eventually((folder / "sandbox.json").is_file, timeout=120, interval=0.5, what="the sandbox serving")
@@ -88,26 +91,42 @@ async def test_make_run_starts_the_sandbox_and_the_remediator_heals_its_pods_for
 
         await eventually(recorded, what="the remediation recorded in the cluster")
 
-        # the bad-image scenario's rollback waits for a human: anonymous answers are refused, `healer approve`
-        # (with the credentials `healer up` wrote) is taken
-        def waiting() -> dict[str, Any] | None:
-            return next((r for r in remediations if r["state"] == "awaiting_approval"), None)
+        # the bad image's rollback (the scenario's own run, or one asked for by hand with local-admin's credential
+        # when the scenario's alert joined another incident) waits for a human: an anonymous answer is refused,
+        # `healer approve` with the credentials `healer up` wrote is taken
+        command = ["playbooks", "run", "bad-image-rollback", "--target", "Deployment/cto/cleo-api", "--wait", "60"]
+        asking = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "healer_cli", *command, env=up.env, stdout=DEVNULL, stderr=DEVNULL
+        )
 
-        asked = await eventually(waiting, timeout=180, interval=0.5, what="the rollback asking for approval")
-        run_id = asked["remediation_id"]
-        async with httpx.AsyncClient() as http:
-            anonymous = await http.post(f"{up.url('remediator')}/approvals/{run_id}", json={"decision": "approve"})
-        assert anonymous.status_code == 401, anonymous.text
-        answered = up.healer("approve", run_id, "--reason", "newcomer")
-        assert answered.returncode == 0, answered.stderr
-        assert f"approved {run_id} as local-admin" in answered.stdout
+        admin = {"Authorization": f"Bearer {up.token('local-admin')}"}
+        approvals = f"{up.url('remediator')}/approvals"
 
-        def approved() -> bool:
-            return any(r["remediation_id"] == run_id and r["state"] == "approved" for r in remediations)
+        async def waiting() -> dict[str, Any] | None:
+            async with httpx.AsyncClient(headers=admin) as http:
+                runs: list[dict[str, Any]] = (await http.get(approvals)).json()["awaiting_approval"]
+            return runs[0] if runs else None
 
-        await eventually(approved, timeout=30, what="the rollback approved by local-admin")
-        states = [r["state"] for r in remediations if r["remediation_id"] == run_id]
-        assert states.index("approved") > states.index("awaiting_approval")
+        try:
+            asked = await eventually(waiting, timeout=60, interval=0.5, what="a rollback asking for approval")
+            run_id = asked["remediation_id"]
+            async with httpx.AsyncClient() as http:
+                anonymous = await http.post(f"{approvals}/{run_id}", json={"decision": "approve"})
+                anonymous_read = await http.get(approvals)
+            assert anonymous.status_code == 401, anonymous.text
+            assert anonymous_read.status_code == 401, anonymous_read.text
+            answered = up.healer("approve", run_id, "--reason", "newcomer")
+            assert answered.returncode == 0, answered.stderr
+            assert f"approved {run_id} as local-admin" in answered.stdout
+
+            def approved() -> bool:
+                return any(r["remediation_id"] == run_id and r["state"] == "approved" for r in remediations)
+
+            await eventually(approved, timeout=30, what="the rollback approved by local-admin")
+        finally:
+            if asking.returncode is None:
+                asking.kill()
+            await asking.wait()
     finally:
         await connection.close()
 

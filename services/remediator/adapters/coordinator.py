@@ -14,8 +14,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kubernetes import client
-
 from healer_common.contract.auth import verify_attestation
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.incidents import Incident
@@ -27,6 +25,7 @@ from healer_common.runtime.bus import Service
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.cluster import inspect_target
 from services.remediator.adapters.admission import Admission
+from services.remediator.adapters.clusters import ClusterClients
 from services.remediator.adapters.execution import Execution
 from services.remediator.adapters.learning import TrackRecord
 from services.remediator.adapters.playbook_sources import PlaybookLibrary
@@ -64,7 +63,7 @@ class NewRun:
 @dataclass(kw_only=True)
 class RemediationCoordinator:
     svc: Service
-    api: client.ApiClient | None
+    clusters: ClusterClients
     library: PlaybookLibrary
     execution: Execution
     admission: Admission
@@ -79,7 +78,7 @@ class RemediationCoordinator:
 
     @property
     def dry_run(self) -> bool:
-        return self._cfg.dry_run or self.api is None
+        return self._cfg.dry_run or not self.clusters.any
 
     # entry points -------------------------------------------------------------------------------------------
     async def on_incident(self, incident: Incident) -> None:
@@ -213,7 +212,8 @@ class RemediationCoordinator:
     async def _open(self, new: NewRun, advice: Advice, incident: Incident | None = None) -> None:
         if await self.runs.claim_incident(new.incident_id, new.run_id) is not None:
             return  # a redelivery, or another replica got here first
-        labels, workload = await inspect_target(self.api, new.target) if self.api else ({}, None)
+        api = self.clusters.get(new.cluster)
+        labels, workload = await inspect_target(api, new.target) if api else ({}, None)
         own = advice.matched or advice.playbook
         recurred = None if new.manual else await self._recurrence((workload or new.target).key, own)
         if recurred is not None:
@@ -227,7 +227,9 @@ class RemediationCoordinator:
         if recurred is not None:  # memory learns from this run that the earlier fix did not hold
             engine.state.run = engine.state.run.evolve(continues=not_held(recurred[0], now))
         async with self.runs.turn(new.run_id):
-            if reason := await self.admission.refusal(state, labels, recurring=recurred is not None):
+            if reason := self.clusters.refusal(new.cluster) or await self.admission.refusal(
+                state, labels, recurring=recurred is not None
+            ):
                 engine.skip(reason, now)
             elif recurred is not None and not advice.applied:
                 fix, why = recurred

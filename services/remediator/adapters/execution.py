@@ -11,7 +11,6 @@ import functools
 from dataclasses import dataclass
 
 import httpx
-from kubernetes import client
 
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import ApprovalRequest, RemediationStep
@@ -27,6 +26,7 @@ from services.remediator.actions.plans import (
     carry_out,
     failed_step,
 )
+from services.remediator.adapters.clusters import ClusterClients
 from services.remediator.adapters.limit_store import LimitStore
 from services.remediator.adapters.maintenance import Maintenance
 from services.remediator.adapters.switches import Switches
@@ -50,7 +50,7 @@ class Settled:
 @dataclass(frozen=True)
 class Execution:
     svc: Service
-    api: client.ApiClient | None
+    clusters: ClusterClients
     http: httpx.AsyncClient
     guards: GuardPolicy
     limits: LimitStore
@@ -90,7 +90,8 @@ class Execution:
             context=state.context,
         )
         protected = functools.partial(refusal, policy=self.guards)
-        return ActionContext(self.api, self.http, self.svc.clock, self.cfg, run_context, protected)
+        api = self.clusters.get(run.cluster)  # its own cluster's, or none (a dry run, or refused at admission)
+        return ActionContext(api, self.http, self.svc.clock, self.cfg, run_context, protected)
 
     async def _plan(self, state: RunState, action: PlaybookAction) -> ActionPlan:
         params = render_params(
