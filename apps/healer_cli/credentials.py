@@ -18,9 +18,9 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.table import Table
 
-from healer_cli.runtime import ConfigOption, console, errors, settings_or_exit
+from healer_cli.runtime import EXIT_BAD_CONFIG, ConfigOption, console, errors, fail, line, settings_or_exit
+from healer_cli.tables import Column, show
 from healer_common.contract.auth import Credential, build_keyring, token_digest
 from healer_common.errors import ConfigError
 from healer_common.runtime.auth import all_credentials, read_credentials_file
@@ -106,8 +106,7 @@ def new_command(
     settings = settings_or_exit(config)
     path = file or settings.auth.credentials_file
     if path is None:
-        errors.print("[red]no credentials file:[/red] give --file or set HEALER_AUTH__CREDENTIALS_FILE")
-        raise typer.Exit(2)
+        fail("give --file or set HEALER_AUTH__CREDENTIALS_FILE", label="no credentials file", code=EXIT_BAD_CONFIG)
     secret = secrets.token_urlsafe(32)
     fields: dict[str, Any] = {"name": name, "roles": roles, "scopes": scopes}
     if signing:
@@ -120,12 +119,11 @@ def new_command(
         existing = read_credentials_file(path)
         credential = _new_credential(settings, existing, fields)
     except (ConfigError, ValueError) as exc:
-        errors.print(f"[red]cannot add the credential to {path}:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(" ".join(str(exc).split()), label=f"cannot add the credential to {path}", code=EXIT_BAD_CONFIG)
     _write(path, [*existing, credential])
     what = "signing secret" if signing else "token"
-    console.print(f"added {name} to {path}; its {what} (shown only now):", highlight=False)
-    print(secret)
+    line(f"added {name} to {path}; its {what} (shown only now):")
+    print(secret)  # alone on its line, for `| tail -1`
 
 
 @app.command("list")
@@ -136,19 +134,16 @@ def list_command(file: Path | None = FileOption, config: Path | None = ConfigOpt
     try:
         credentials = all_credentials(auth)
     except ConfigError as exc:
-        errors.print(f"[red]bad credentials:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc), label="bad credentials", code=EXIT_BAD_CONFIG)
     keyring = build_keyring(credentials, auth.roles)
-    table = Table(title=f"Credentials ({auth.credentials_file})", title_justify="left")
-    for column in ("name", "proves with", "scopes"):
-        table.add_column(column)
+    rows = []
     for credential in credentials:
         proofs = [p for p, v in (("token", credential.digest), ("signature", credential.signing_secret)) if v]
         principal = keyring.by_digest.get(credential.digest or "") or next(
             (p for _, p in keyring.signers if p.name == credential.name), None
         )
-        scopes = ", ".join(sorted(principal.scopes)) if principal else ""
-        table.add_row(credential.name, " and ".join(proofs), scopes)
-    console.print(table)
+        rows.append([credential.name, " and ".join(proofs), ", ".join(sorted(principal.scopes)) if principal else ""])
+    columns = [Column("name", key=True), Column("proves with"), Column("scopes")]
+    show(console, columns, rows, title=f"Credentials ({auth.credentials_file})")
     for problem in keyring.problems:
-        errors.print(f"[yellow]{problem}[/yellow]", highlight=False)
+        line((problem, "yellow"), to=errors)
