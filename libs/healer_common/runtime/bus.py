@@ -51,7 +51,7 @@ from healer_common.logging import configure_logging, get_logger
 from healer_common.runtime.auth import Gate
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
-from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
+from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler, server_tls
 from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace, connect_redis
@@ -85,6 +85,7 @@ def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = (
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         security=_security(nats_cfg),
+        nkeys_seed=nats_options(nats_cfg)["nkeys_seed"],
         middlewares=middlewares,
         logger=None,
     )
@@ -108,7 +109,9 @@ class Service:
         self.broker = build_broker(
             settings, name, (tracing_middleware(self.space, self.tracer_provider), DeliveryGuard(self))
         )
-        self.http = HttpEndpoint(name, settings.http.host, settings.http_port(name), ready=self._ready)
+        http = settings.http
+        tls = server_tls(http.tls_cert_file, http.tls_key_file, http.tls_client_ca_file)
+        self.http = HttpEndpoint(name, http.host, settings.http_port(name), ready=self._ready, ssl_context=tls)
         self.gate = Gate(name, settings.auth, redis=self.redis, keys=self.keys, audit=self.audit, clock=self.clock)
         self.state: ServiceState = "starting"
         self.detail: dict[str, str] = {}
