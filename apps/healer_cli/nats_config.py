@@ -25,6 +25,11 @@ app = typer.Typer(help="NATS users and permissions, one per Healer service.", no
 ACCOUNT = "HEALER"
 
 
+@app.callback()
+def nats_group() -> None:
+    """NATS users and permissions, one per Healer service (`healer nats config`)."""
+
+
 def seed_for(folder: Path, identity: str) -> nkeys.KeyPair:
     """The identity's nkey from its seed file, made (0600) if there is none yet."""
     path = folder / f"{identity}.nk"

@@ -120,6 +120,10 @@ class RemediatorSettings(Section):
     feature_flag_url: str | None = Field(
         None, description="webhook that switches a feature flag (POST {flag, enabled, ...}); unset: action fails"
     )
+    secret_namespaces: list[str] = Field(
+        default_factory=list,
+        description="namespaces where refresh_secrets may read and restore Secrets (opt-in; empty: nowhere)",
+    )
     webhook_token: SecretStr | None = Field(None, description="bearer token sent to the two webhooks above")
     webhook_timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of the failover and feature-flag webhooks")
     coderun_namespace: str = Field("cto", description="where remediation CodeRuns are created")
