@@ -61,20 +61,24 @@ class ApprovalEndpoint:
         if state is None:
             return web.json_response({"error": f"no remediation {run_id}"}, status=404)
         if state.phase != "awaiting_approval" or state.run.approval is None:
-            return web.json_response(
-                {"error": f"remediation {run_id} is {state.run.state}, not awaiting approval"}, status=409
-            )
-        principal, level = principal_of(request), state.run.approval.level
+            waits = f"remediation {run_id} is {state.run.state}, not awaiting approval"
+            return web.json_response({"error": waits}, status=409)
+        signed = await self._signed(request, decision, state.run.approval.level)
+        if isinstance(signed, web.Response):
+            return signed
+        await self._svc.publish(signed)
+        return web.json_response({"accepted": signed.decision, "remediation_id": run_id}, status=202)
+
+    async def _signed(
+        self, request: web.Request, decision: ApprovalDecision, level: str
+    ) -> ApprovalDecision | web.Response:
+        """The decision signed on the caller's behalf, or a 403 when its credential may not give it."""
+        principal = principal_of(request)
         needed = f"approve:{level}" if decision.decision == "approve" else ANY_APPROVAL
-        if not principal.allows(needed):
-            reason = f"credential {principal.name!r} may not {decision.decision} this: it needs {needed}"
-            return await self._svc.gate.refuse(request, 403, "forbidden", reason, credential=principal.name)
         attestation = attest_as(self._svc.gate.keyring(), principal, decision.statement(), self._svc.clock.now())
-        if attestation is None:
-            reason = f"credential {principal.name!r} signs requests but has no token; approvals need a token"
+        if not principal.allows(needed) or attestation is None:
+            why = f"it needs {needed}" if attestation is not None else "it signs requests but has no token"
+            reason = f"credential {principal.name!r} may not {decision.decision} this: {why}"
             return await self._svc.gate.refuse(request, 403, "forbidden", reason, credential=principal.name)
-        decision = decision.evolve(
-            event_id=stable_id("http-approval", run_id, decision.event_id), attestation=attestation
-        )
-        await self._svc.publish(decision)
-        return web.json_response({"accepted": decision.decision, "remediation_id": run_id}, status=202)
+        event_id = stable_id("http-approval", decision.remediation_id, decision.event_id)
+        return decision.evolve(event_id=event_id, attestation=attestation)
