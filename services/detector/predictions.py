@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
+from healer_common.durations import spoken_duration
 from healer_common.settings.detector import TrendSettings
-from services.detector.raising import firing_alert, held_for, resolved_alert, utc_at
+from services.detector.raising import firing_alert, resolved_alert, utc_at
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule
 from services.detector.series import MetricBatch, SeriesIndex, resource_of
@@ -125,7 +126,7 @@ class PredictionEngine:
         resource = resource_of(series.labels)
         fingerprint = self._fingerprint(number, rule)
         assert analysis.crossing is not None
-        eta = held_for(analysis.crossing - analysis.time)
+        eta = spoken_duration(analysis.crossing - analysis.time)
         how = (
             f"{rule.what} {analysis.value:g} heading for {followed.threshold:g} "
             f"({analysis.rate_per_minute:+.3g}/min), crossing in about {eta}"

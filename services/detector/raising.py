@@ -75,15 +75,6 @@ def escalated_alert(alert: Alert, *, severity: Severity, evidence: Evidence, cau
     )
 
 
-def held_for(seconds: float) -> str:
-    """`45s`, `12m`, `3h`: how long something held, for summaries people read."""
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7_200:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3_600:.1f}h"
-
-
 def utc_at(seconds: float) -> dt.datetime:
     """A sample's unix time as the aware UTC datetime alerts carry."""
     return dt.datetime.fromtimestamp(seconds, dt.UTC)

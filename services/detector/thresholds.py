@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, Severity, alert_fingerprint
+from healer_common.durations import spoken_duration
 from services.detector.lanes import Ints, Lanes, Transitions
-from services.detector.raising import escalated_alert, firing_alert, held_for, resolved_alert, utc_at
+from services.detector.raising import escalated_alert, firing_alert, resolved_alert, utc_at
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule
 from services.detector.series import MetricBatch, SeriesIndex, resource_of
@@ -176,11 +177,11 @@ class ThresholdEngine:
         value = float(lanes.last_value[lane])
         if rule.check == "growing":
             grown = value - float(lanes.ref_value[lane])
-            window = held_for(float(lanes.window[lane]))
+            window = spoken_duration(float(lanes.window[lane]))
             how = f"{rule.what} grew by {grown:g} to {value:g} over {window}"
         else:
             threshold = float(lanes.sign * lanes.sthreshold[lane])
-            held = held_for(float(lanes.for_s[lane]))
+            held = spoken_duration(float(lanes.for_s[lane]))
             how = f"{rule.what} {value:g} {'≥' if rule.above else '≤'} {threshold:g} for {held}"
         target = str(resource) if resource else series.text()
         return firing_alert(

@@ -10,6 +10,7 @@ from healer_common.contract.incidents import Incident, IncidentAck
 from healer_common.contract.messages import stable_id
 from healer_common.contract.notifications import Notification, NotificationKind
 from healer_common.contract.remediations import Remediation
+from healer_common.durations import format_duration
 from services.notifier.routing import incident_labels
 
 _INCIDENT_KIND: dict[str, NotificationKind] = {
@@ -70,8 +71,7 @@ def _recovered_in(incident: Incident) -> str:
     if incident.resolved_at is None:
         return ""
     seconds = max(0, round((incident.resolved_at - incident.opened_at).total_seconds()))
-    minutes, rest = divmod(seconds, 60)
-    return f", recovered in {minutes}m {rest:02d}s" if minutes else f", recovered in {rest}s"
+    return f", recovered in {format_duration(seconds, parts=2)}"
 
 
 def for_remediation(run: Remediation, labels: dict[str, str] | None = None) -> Notification:

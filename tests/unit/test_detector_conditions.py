@@ -103,7 +103,7 @@ def test_an_application_out_of_sync_since_long_ago_fires_without_waiting_again()
     (alert,) = detector.condition("OutOfSync", APP, {"since": since})
 
     assert alert.alert_id == "H1"
-    assert alert.annotations["summary"] == "ArgoCD sync drift: application argocd/payments OutOfSync for 30m"
+    assert alert.annotations["summary"] == "ArgoCD sync drift: application argocd/payments OutOfSync for 30 minutes"
 
 
 def test_a_remediation_coderun_is_never_reported_stuck() -> None:

@@ -23,21 +23,18 @@ first incident arrives. The notifier's logic (services/notifier/routing.py, esca
 from __future__ import annotations
 
 import itertools
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from healer_common.contract.matchers import Matcher
+from healer_common.durations import Duration
 from healer_common.settings.section import Section
 
 ChannelName = Literal["console", "webhook", "slack", "pagerduty", "github"]
 CHANNEL_NAMES: tuple[ChannelName, ...] = ("console", "webhook", "slack", "pagerduty", "github")
 DEFAULT_RECEIVER = "default"
 """The receiver that needs no declaring: every configured channel."""
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 
 
 class _Strict(BaseModel):
@@ -49,20 +46,6 @@ def _matchers(value: object) -> object:
     if isinstance(value, list):
         return [Matcher.parse(v) if isinstance(v, str) else v for v in value]
     return value
-
-
-def duration_s(value: object) -> object:
-    """`15m`, `30s`, `1h`, `2d` or plain seconds: the way people write delays in YAML."""
-    if isinstance(value, str):
-        found = _DURATION.match(value)
-        if found is None:
-            raise ValueError(f"{value!r} is not a duration such as 90, 30s, 15m, 1h or 1d")
-        number, unit = found.groups()
-        return float(number) * _UNIT_S[unit or "s"]
-    return value
-
-
-Seconds = Annotated[float, BeforeValidator(duration_s), Field(ge=0)]
 
 
 class Route(_Strict):
@@ -87,7 +70,7 @@ class RootRoute(_Strict):
 
 
 class EscalationLevel(_Strict):
-    delay: Seconds = Field(description="time after the incident's first notification")
+    delay: Duration = Field(description="time after the incident's first notification")
     channels: list[ChannelName] = Field(min_length=1)
 
 
