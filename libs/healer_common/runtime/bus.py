@@ -46,10 +46,12 @@ from redis.exceptions import RedisError
 from healer_common.clock import Clock, SystemClock
 from healer_common.contract.audit import AuditRecord, AuditValue
 from healer_common.contract.codec import decode, encode
+from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
+from healer_common.contract.headers import event_headers, headers_for
 from healer_common.contract.health import Heartbeat, ServiceState
 from healer_common.contract.messages import Message
 from healer_common.contract.streams import STREAMS, ConsumerSpec, StreamSpec
-from healer_common.contract.subjects import headers_for, model_for, subject_for
+from healer_common.contract.subjects import model_for, subject_for
 from healer_common.errors import ConfigError, Retryable
 from healer_common.logging import configure_logging, get_logger
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
@@ -226,7 +228,12 @@ class Service:
         subject = subject or subject_for(self.space, message)
         await self.publish_raw(subject, encode(message), headers_for(message))
 
+    async def publish_event(self, subject: str, event: CloudEvent | AlertmanagerWebhook) -> None:
+        """Publish a CloudEvent (structured mode) or an Alertmanager webhook, with its `Nats-Msg-Id`."""
+        await self.publish_raw(subject, encode(event), event_headers(self.space, subject, event))
+
     async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
+        """Publish bytes already encoded, with headers from `contract.headers` (which owns `Nats-Msg-Id`)."""
         stream = self._stream_for(subject)
         deadline = time.monotonic() + PUBLISH_DEADLINE_S
         delay = 0.2
