@@ -5,6 +5,7 @@ out (flow.py says what each one means); PagerDuty's acknowledgement webhook in, 
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import SecretStr
 
 from healer_common.contract.incidents import Incident, IncidentAck
 from healer_common.contract.remediations import Remediation
@@ -17,7 +18,7 @@ from services.notifier.channels import pagerduty_webhook
 PAGERDUTY_WEBHOOK_PATH = "/pagerduty/webhook"
 
 
-def register(svc: Service, flow: NotifierFlow) -> None:
+def register(svc: Service, flow: NotifierFlow, pagerduty_secret: SecretStr | None) -> None:
     @svc.consume(NOTIFIER_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
         await flow.incident(incident)
@@ -31,17 +32,18 @@ def register(svc: Service, flow: NotifierFlow) -> None:
         await flow.acknowledged(ack)
 
     svc.every(svc.settings.notifier.escalation_tick_s)(flow.escalation_tick)
-    svc.route("POST", PAGERDUTY_WEBHOOK_PATH, pagerduty_acks(svc))
+    svc.route("POST", PAGERDUTY_WEBHOOK_PATH, pagerduty_acks(svc, pagerduty_secret))
 
 
-def pagerduty_acks(svc: Service) -> RouteHandler:
+def pagerduty_acks(svc: Service, secret: SecretStr | None) -> RouteHandler:
     """POST /pagerduty/webhook: a signed v3 webhook; an acknowledgement becomes an IncidentAck on the bus."""
-    secret = svc.settings.notifier.pagerduty_webhook_secret
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
         if secret is None:
-            return web.json_response({"error": "set HEALER_NOTIFIER__PAGERDUTY_WEBHOOK_SECRET first"}, status=403)
+            return web.json_response(
+                {"error": "set HEALER_NOTIFIER__CHANNELS__PAGERDUTY__WEBHOOK_SECRET first"}, status=403
+            )
         if not pagerduty_webhook.signed(secret.get_secret_value(), body, request.headers.get("X-PagerDuty-Signature")):
             return web.json_response({"error": "bad or missing X-PagerDuty-Signature"}, status=401)
         try:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from healer_common.contract.incidents import Incident
-from healer_common.settings.notifier import DEFAULT_RECEIVER, ChannelName, RootRoute, Route
+from healer_common.settings.notifier import DEFAULT_RECEIVER, RootRoute, Route
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,7 @@ def _walk(
     return found
 
 
-def channels_for(
-    receivers: Sequence[str], declared: dict[str, list[ChannelName]], configured: Sequence[str]
-) -> list[str]:
+def channels_for(receivers: Sequence[str], declared: dict[str, list[str]], configured: Sequence[str]) -> list[str]:
     """The union of the receivers' channels, in the order channels are configured; `default` is all of them."""
     wanted: set[str] = set()
     for receiver in receivers:

@@ -36,7 +36,7 @@ from healer_common.settings.http import SERVICES, HttpSettings
 from healer_common.settings.log import LogSettings
 from healer_common.settings.memory import MemorySettings
 from healer_common.settings.nats import NatsSettings
-from healer_common.settings.notifier import NotifierSettings
+from healer_common.settings.notifier import CHANNEL_ALIASES, NotifierSettings
 from healer_common.settings.redis import RedisSettings
 from healer_common.settings.remediator import RemediatorSettings
 from healer_common.settings.telemetry import TelemetrySettings
@@ -142,8 +142,9 @@ CLI_ENV_PREFIXES = ("HEALER_UP_", "HEALER_SANDBOX_")  # options of CLI commands,
 
 
 def setting_env_names(model: type[BaseModel] = Settings, path: tuple[str, ...] = ()) -> dict[str, bool]:
-    """Every `HEALER_*` name that sets something, mapped to whether it is a dict (which takes `__<key>` below)."""
-    names: dict[str, bool] = {}
+    """Every `HEALER_*` name that sets something, mapped to whether it is a dict (which takes `__<key>` below);
+    the old flat names of channel settings included (`HEALER_NOTIFIER__SLACK_TOKEN`)."""
+    names: dict[str, bool] = {f"HEALER_NOTIFIER__{old.upper()}": False for old in CHANNEL_ALIASES} if not path else {}
     for name, info in model.model_fields.items():
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):

@@ -243,9 +243,11 @@ class ServiceRunner:
         return self.workdir / "healer.yaml"
 
     def configure(self, section: str, **values: Any) -> Settings:
-        """Change one settings section for the services started after this call."""
+        """Change one settings section for the services started after this call, validated as a load would
+        (so an old name such as the notifier's `webhook_url` lands where it belongs, and a typo fails here)."""
         current = getattr(self.settings, section)
-        self.settings = self.settings.model_copy(update={section: current.model_copy(update=values)})
+        updated = type(current).model_validate({**current.model_dump(), **values})
+        self.settings = self.settings.model_copy(update={section: updated})
         return self.settings
 
     def start(self, *names: str, env: dict[str, str] | None = None) -> None:
