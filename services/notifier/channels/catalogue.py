@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from healer_common.errors import ConfigError
 from healer_common.settings import NotifierSettings
-from services.notifier.channels import console, github, pagerduty, slack, webhook
+from services.notifier.channels import console, github, pagerduty, slack, teams, webhook
 from services.notifier.channels.kind import Channel, ChannelContext, ChannelKind, ChannelSettings
 
 CHANNELS: dict[str, ChannelKind[Any]] = {
@@ -21,6 +21,7 @@ CHANNELS: dict[str, ChannelKind[Any]] = {
     "slack": slack.CHANNEL,
     "pagerduty": pagerduty.CHANNEL,
     "github": github.CHANNEL,
+    "teams": teams.CHANNEL,
 }
 
 
