@@ -1,7 +1,8 @@
 """HTTP ingest for systems that cannot speak NATS: the same event contract over HTTP.
 
-    POST /events/{source}   a CloudEvent (structured mode, application/cloudevents+json or application/json)
-                            or a batch (a JSON array, application/cloudevents-batch+json)
+    POST /events/{source}   a CloudEvent in structured mode (application/cloudevents+json or application/json),
+                            binary mode (ce-* headers, the data as the body) or a batch (a JSON array,
+                            application/cloudevents-batch+json); data_base64 too (contract/cloudevent_modes.py)
                             -> healer.events.custom.<source>
     POST /alertmanager      an Alertmanager webhook payload -> healer.events.alertmanager.<receiver>
 
@@ -15,14 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
+from healer_common.contract.cloudevent_modes import read_http
 from healer_common.contract.codec import describe
-from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerWebhook, Event
+from healer_common.contract.events import AlertmanagerWebhook
 from healer_common.contract.headers import event_headers
+from healer_common.errors import InvalidMessage
 from healer_common.runtime.bus import Service
-
-_BATCH: TypeAdapter[list[Any]] = TypeAdapter(list[Any])
 
 
 def _problem(status: int, reason: str, **extra: Any) -> web.Response:
@@ -50,14 +51,9 @@ class Ingest:
         if isinstance(body, web.Response):
             return body
         try:
-            items = _BATCH.validate_json(body) if body.lstrip()[:1] == b"[" else None
-            events: list[Event] = (
-                [EVENT_ADAPTER.validate_python(i) for i in items]
-                if items is not None
-                else [EVENT_ADAPTER.validate_json(body)]
-            )
-        except ValidationError as exc:
-            return _problem(400, describe(exc))
+            events = read_http(request.headers, body)
+        except InvalidMessage as exc:
+            return _problem(400, str(exc))
         source = request.match_info.get("source", "http")
         subject = self._svc.space.custom_events(source)
         for event in events:

@@ -59,7 +59,7 @@ def test_a_cloudevent_sent_again_has_the_same_id_whenever_it_is_sent() -> None:
     subject = SUBJECTS.custom_events("watchdog")
 
     assert event_headers(SUBJECTS, subject, event) == event_headers(SUBJECTS, subject, again)
-    assert event_headers(SUBJECTS, subject, event)["content-type"] == "application/json"
+    assert event_headers(SUBJECTS, subject, event)["content-type"] == "application/cloudevents+json"
 
 
 def test_events_are_told_apart_by_source_and_id_as_cloudevents_says() -> None:

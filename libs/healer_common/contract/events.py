@@ -1,6 +1,8 @@
 """The event contract: what collectors and users' own systems publish on `healer.events.<source>.<kind>`.
 
-Events are CloudEvents 1.0 in structured JSON mode. The `type` attribute selects the payload in `data`:
+Events are CloudEvents 1.0; these models are their structured JSON form, which Healer publishes (content type
+`application/cloudevents+json`). Senders may also use binary mode or `data_base64` (cloudevent_modes.py reads
+them with the CloudEvents SDK into this form). The `type` attribute selects the payload in `data`:
 
     healer.metric.v1     one sample of a named series
     healer.metrics.v1    many samples at once (what collectors send; what makes 200k samples/s possible)

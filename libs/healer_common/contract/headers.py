@@ -22,6 +22,7 @@ The bus (`runtime.bus.Service`, `runtime.busclient.BusClient`) publishes through
 from __future__ import annotations
 
 from healer_common.contract.alerts import Alert
+from healer_common.contract.cloudevent_modes import STRUCTURED
 from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
 from healer_common.contract.incidents import Incident
 from healer_common.contract.messages import Message, stable_id
@@ -83,5 +84,7 @@ def headers_for(message: Message) -> dict[str, str]:
 
 
 def event_headers(space: SubjectSpace, subject: str, event: CloudEvent | AlertmanagerWebhook) -> dict[str, str]:
-    """Headers of a CloudEvent (structured mode) or an Alertmanager webhook published on `subject`."""
-    return {MSG_ID: msg_id(space.tokens(subject)[0], event), "content-type": JSON}
+    """Headers of a CloudEvent (structured mode: `application/cloudevents+json`) or an Alertmanager webhook
+    (plain JSON) published on `subject`."""
+    content_type = JSON if isinstance(event, AlertmanagerWebhook) else STRUCTURED
+    return {MSG_ID: msg_id(space.tokens(subject)[0], event), "content-type": content_type}

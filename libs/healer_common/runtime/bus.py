@@ -45,6 +45,7 @@ from redis.exceptions import RedisError
 
 from healer_common.clock import Clock, SystemClock
 from healer_common.contract.audit import AuditRecord, AuditValue
+from healer_common.contract.cloudevent_modes import decode_delivered
 from healer_common.contract.codec import decode, encode
 from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
 from healer_common.contract.headers import event_headers, headers_for
@@ -214,7 +215,7 @@ class Service:
 
     # bus operations -----------------------------------------------------------------------------------------
     async def _decode(self, msg: Any) -> Any:
-        return decode(model_for(self.space, msg.raw_message.subject), msg.body)
+        return decode_delivered(model_for(self.space, msg.raw_message.subject), msg.headers or {}, msg.body)
 
     def _stream_for(self, subject: str) -> str | None:
         for spec in STREAMS:
