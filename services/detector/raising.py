@@ -16,7 +16,7 @@ from healer_common.contract.messages import stable_id
 
 MAX_EVIDENCE = 8
 LABEL_LIMIT = 256
-_NOT_LABELS = frozenset({"alertname", "severity", "cluster"})
+_NOT_LABELS = frozenset({"alertname", "alert_id", "severity", "cluster"})
 
 
 def firing_alert(

@@ -28,7 +28,8 @@ def test_an_oomkilled_container_fires_h8_for_its_pod_at_once_with_its_topology()
     assert alert.resource == pod(container="rex")
     assert alert.starts_at == T0
     assert alert.labels == {
-        "alertname": "H8",
+        "alertname": "MemoryPressure",
+        "alert_id": "H8",
         "severity": "critical",
         "cluster": "default",
         "namespace": "cto",

@@ -27,7 +27,7 @@ def test_alert_headers_let_subscribers_filter_without_parsing() -> None:
 
     assert headers == {
         "Nats-Msg-Id": "a-1",
-        "Healer-Schema": "Alert.v1",
+        "Healer-Schema": "Alert.v2",
         "Healer-Correlation-Id": "fp-1",
         "Healer-Alert-Id": "H8",
         "Healer-Status": "firing",

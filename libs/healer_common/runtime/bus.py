@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import os
 import signal
 import socket
@@ -44,6 +45,7 @@ from pydantic import BaseModel, TypeAdapter
 from redis.exceptions import RedisError
 
 from healer_common.clock import Clock, SystemClock
+from healer_common.contract.alerts import Alert, linked
 from healer_common.contract.audit import AuditRecord, AuditValue
 from healer_common.contract.cloudevent_modes import decode_delivered
 from healer_common.contract.codec import decode, encode
@@ -61,7 +63,7 @@ from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
-from healer_common.settings import Settings, load_settings
+from healer_common.settings import AlertsSettings, Settings, load_settings
 
 VERSION = "0.1.0"
 PUBLISH_DEADLINE_S = 30.0
@@ -111,6 +113,16 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
             await js.add_stream(config)
         else:
             await js.update_stream(config)
+
+
+def on_the_wire(message: Message, alerts: AlertsSettings) -> tuple[bytes, dict[str, str]]:
+    """A message's body and headers as published: an alert with its links, in the configured schema version
+    (`alerts.schema_version`; version 1 for subscribers not migrated yet)."""
+    if isinstance(message, Alert):
+        message = linked(message, runbook_url=alerts.runbook_url, generator_url=alerts.generator_url)
+        if alerts.schema_version == 1:
+            return json.dumps(message.as_v1()).encode(), {**headers_for(message), "Healer-Schema": "Alert.v1"}
+    return encode(message), headers_for(message)
 
 
 class Service:
@@ -227,7 +239,7 @@ class Service:
     async def publish(self, message: Message, *, subject: str | None = None) -> None:
         """Publish to JetStream with `Nats-Msg-Id`; retry through a NATS outage, then ask for a redelivery."""
         subject = subject or subject_for(self.space, message)
-        await self.publish_raw(subject, encode(message), headers_for(message))
+        await self.publish_raw(subject, *on_the_wire(message, self.settings.alerts))
 
     async def publish_event(self, subject: str, event: CloudEvent | AlertmanagerWebhook) -> None:
         """Publish a CloudEvent (structured mode) or an Alertmanager webhook, with its `Nats-Msg-Id`."""

@@ -22,12 +22,12 @@ from pydantic import BaseModel, TypeAdapter
 
 from healer_common.contract.codec import decode, encode
 from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
-from healer_common.contract.headers import event_headers, headers_for
+from healer_common.contract.headers import event_headers
 from healer_common.contract.messages import Message
 from healer_common.contract.streams import StreamSpec
 from healer_common.contract.subjects import subject_for
 from healer_common.errors import Retryable
-from healer_common.runtime.bus import NATS_DOWN, ensure_streams
+from healer_common.runtime.bus import NATS_DOWN, ensure_streams, on_the_wire
 from healer_common.settings import Settings
 
 
@@ -84,7 +84,8 @@ class BusClient:
         await ensure_streams(self.js, self.settings)
 
     async def publish(self, message: Message, *, subject: str | None = None) -> None:
-        await self.publish_raw(subject or subject_for(self.space, message), encode(message), headers_for(message))
+        body, headers = on_the_wire(message, self.settings.alerts)
+        await self.publish_raw(subject or subject_for(self.space, message), body, headers)
 
     async def publish_event(self, subject: str, event: CloudEvent | AlertmanagerWebhook) -> None:
         """Publish a CloudEvent (structured mode) or an Alertmanager webhook, with its `Nats-Msg-Id`."""

@@ -15,7 +15,7 @@ first incident arrives. The notifier's logic (services/notifier/routing.py, esca
           receiver: oncall
           escalation: page
           continue: true                  # also try the next sibling
-        - matchers: ['alertname=~"A[0-9]+"']
+        - matchers: ['alert_id=~"A[0-9]+"']
           receiver: workflow-issues
     escalations:
       page:
