@@ -1,4 +1,5 @@
-"""Composes the notifier: settings -> channels -> dispatcher -> flow -> handlers, and the daily digest."""
+"""Composes the notifier: settings -> channels -> dispatcher -> flow -> handlers, the daily digest, and the
+optional push of every alert to the team's Alertmanager."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import httpx
 
 from healer_common.runtime.bus import Service, run_service
 from healer_common.settings import NotifierSettings
+from services.notifier.adapters.alertmanager import AlertmanagerPush
 from services.notifier.adapters.digest_job import DigestJob
 from services.notifier.adapters.dispatch import Dispatcher
 from services.notifier.adapters.escalation_store import EscalationStore
@@ -14,19 +16,23 @@ from services.notifier.adapters.incident_book import IncidentBook
 from services.notifier.adapters.journal import Journal
 from services.notifier.adapters.sent_log import SentLog
 from services.notifier.channels.catalogue import build_channels, channel_settings, ready_channels
-from services.notifier.channels.kind import Channel, ChannelContext, ChannelSettings
+from services.notifier.channels.kind import ChannelContext
 from services.notifier.channels.pagerduty import PagerDutySettings
 from services.notifier.channels.smtp import SmtpServer
-from services.notifier.handlers import register
+from services.notifier.handlers import register, register_alertmanager
 
 DIGEST_CHECK_S = 30.0
 
 
-def _channels(svc: Service, cfg: NotifierSettings, ready: dict[str, ChannelSettings]) -> list[Channel]:
-    """The configured channels, in the order every notification tries them (channels/catalogue.py)."""
-    http = httpx.AsyncClient(timeout=cfg.timeout_s)
-    svc.on_stop(http.aclose)
-    return build_channels(ready, ChannelContext(svc, http, cfg.timeout_s))
+def _alertmanager(svc: Service, cfg: NotifierSettings, http: httpx.AsyncClient) -> None:
+    if cfg.alertmanager_url is None:
+        svc.detail["alertmanager"] = "off (set notifier.alertmanager_url)"
+        return
+    svc.detail["alertmanager"] = cfg.alertmanager_url
+    push = AlertmanagerPush(
+        cfg.alertmanager_url, http, redis=svc.redis, keys=svc.keys, clock=svc.clock, resend_s=cfg.alertmanager_resend_s
+    )
+    register_alertmanager(svc, push, cfg.alertmanager_resend_s)
 
 
 def _digest(svc: Service, cfg: NotifierSettings, journal: Journal) -> None:
@@ -54,7 +60,9 @@ def _digest(svc: Service, cfg: NotifierSettings, journal: Journal) -> None:
 def setup(svc: Service) -> None:
     cfg = svc.settings.notifier
     ready = ready_channels(cfg)
-    channels = _channels(svc, cfg, ready)
+    http = httpx.AsyncClient(timeout=cfg.timeout_s)
+    svc.on_stop(http.aclose)
+    channels = build_channels(ready, ChannelContext(svc, http, cfg.timeout_s))
     svc.detail["channels"] = ",".join(c.name for c in channels) or "none"
     sent = SentLog(svc.redis, svc.keys)
     dispatcher = Dispatcher(channels, sent, policy=cfg.delivery, clock=svc.clock, audit=svc.audit, log=svc.log)
@@ -72,6 +80,7 @@ def setup(svc: Service) -> None:
     assert isinstance(pagerduty, PagerDutySettings)
     register(svc, flow, pagerduty.webhook_secret)
     _digest(svc, cfg, journal)
+    _alertmanager(svc, cfg, http)
 
 
 def main() -> None:

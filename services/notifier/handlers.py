@@ -1,5 +1,6 @@
 """The notifier's subscribers and endpoint: incidents, remediation runs and acknowledgements in, notifications
-out (flow.py says what each one means); PagerDuty's acknowledgement webhook in, an IncidentAck out.
+out (flow.py says what each one means); PagerDuty's acknowledgement webhook in, an IncidentAck out; and, when
+an Alertmanager is configured, every alert in and on to it (adapters/alertmanager.py).
 """
 
 from __future__ import annotations
@@ -7,11 +8,13 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import SecretStr
 
+from healer_common.contract.alerts import Alert
 from healer_common.contract.incidents import Incident, IncidentAck
 from healer_common.contract.remediations import Remediation
-from healer_common.contract.streams import NOTIFIER_ACKS, NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
+from healer_common.contract.streams import NOTIFIER_ACKS, NOTIFIER_ALERTS, NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
 from healer_common.runtime.bus import Service
 from healer_common.runtime.httpserver import RouteHandler
+from services.notifier.adapters.alertmanager import AlertmanagerPush
 from services.notifier.adapters.flow import NotifierFlow
 from services.notifier.channels import pagerduty_webhook
 
@@ -33,6 +36,16 @@ def register(svc: Service, flow: NotifierFlow, pagerduty_secret: SecretStr | Non
 
     svc.every(svc.settings.notifier.escalation_tick_s)(flow.escalation_tick)
     svc.route("POST", PAGERDUTY_WEBHOOK_PATH, pagerduty_acks(svc, pagerduty_secret))
+
+
+def register_alertmanager(svc: Service, push: AlertmanagerPush, resend_s: float) -> None:
+    @svc.consume(NOTIFIER_ALERTS)
+    async def on_alert(alert: Alert) -> None:
+        await push.take(alert)
+
+    @svc.every(resend_s)
+    async def resend_firing() -> None:
+        svc.detail["alertmanager firing"] = str(await push.resend())
 
 
 def pagerduty_acks(svc: Service, secret: SecretStr | None) -> RouteHandler:

@@ -204,6 +204,14 @@ class NotifierSettings(Section):
         default_factory=dict, description="named escalation policies (levels with delay and channels) for routes"
     )
     escalation_tick_s: float = Field(5.0, gt=0, description="how often due escalation levels are looked for")
+    alertmanager_url: str | None = Field(
+        None,
+        description="your Alertmanager (e.g. http://alertmanager:9093): every Healer alert is also posted to its "
+        "/api/v2/alerts, as Prometheus does; off while unset",
+    )
+    alertmanager_resend_s: float = Field(
+        60.0, gt=0, description="how often firing alerts are posted again; each is valid for 4 times this long"
+    )
     delivery: DeliveryPolicy = DeliveryPolicy()
 
     @model_validator(mode="before")
