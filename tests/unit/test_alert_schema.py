@@ -12,7 +12,7 @@ import pytest
 from healer_common.contract.alerts import CATALOGUE, Alert, linked
 from healer_common.contract.codec import decode
 from healer_common.errors import ConfigError, InvalidMessage
-from healer_common.runtime.bus import on_the_wire
+from healer_common.runtime.wire import on_the_wire
 from healer_common.settings import AlertsSettings, load_settings
 from tests.support.samples import T0, alert
 
