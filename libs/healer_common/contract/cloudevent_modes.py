@@ -31,7 +31,6 @@ from healer_common.contract.codec import decode, describe
 from healer_common.contract.events import CHANGE_ADAPTER, EVENT_ADAPTER, Event
 from healer_common.errors import InvalidMessage
 
-STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 JSON_DATA = "application/json"
 _JSON_TYPE = re.compile(r"^(application|text)/([a-zA-Z0-9.-]+\+)?json(;.*)?$")

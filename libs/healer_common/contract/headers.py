@@ -22,7 +22,6 @@ The bus (`runtime.bus.Service`, `runtime.busclient.BusClient`) publishes through
 from __future__ import annotations
 
 from healer_common.contract.alerts import Alert
-from healer_common.contract.cloudevent_modes import STRUCTURED
 from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
 from healer_common.contract.incidents import Incident
 from healer_common.contract.messages import Message, stable_id
@@ -31,6 +30,8 @@ from healer_common.contract.subjects import SubjectSpace
 
 MSG_ID = "Nats-Msg-Id"
 JSON = "application/json"
+STRUCTURED = "application/cloudevents+json"
+"""A CloudEvent in structured mode (cloudevent_modes.py reads the other modes)."""
 
 
 def msg_id(family: str, item: Message | CloudEvent | AlertmanagerWebhook) -> str:
