@@ -1,19 +1,23 @@
 """The notifier's subscribers and endpoint: incidents, remediation runs and acknowledgements in, notifications
 out (flow.py says what each one means); PagerDuty's acknowledgement webhook and `POST /acks/{incident_id}`
-(a credential with scope `ack`, which is who acknowledged) in, an IncidentAck out.
+(a credential with scope `ack`, which is who acknowledged) in, an IncidentAck out; and, when an Alertmanager is
+configured, every alert in and on to it (adapters/alertmanager.py).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import SecretStr
 
+from healer_common.contract.alerts import Alert
 from healer_common.contract.incidents import Incident, IncidentAck
 from healer_common.contract.remediations import Remediation
-from healer_common.contract.streams import NOTIFIER_ACKS, NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
+from healer_common.contract.streams import NOTIFIER_ACKS, NOTIFIER_ALERTS, NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
 from healer_common.runtime.auth import principal_of
 from healer_common.runtime.bus import Service
 from healer_common.runtime.httpserver import RouteHandler
 from services.notifier.acks import ack_from_http
+from services.notifier.adapters.alertmanager import AlertmanagerPush
 from services.notifier.adapters.flow import NotifierFlow
 from services.notifier.channels import pagerduty_webhook
 
@@ -21,7 +25,7 @@ PAGERDUTY_WEBHOOK_PATH = "/pagerduty/webhook"
 ACKS_PATH = "/acks/{incident_id}"
 
 
-def register(svc: Service, flow: NotifierFlow) -> None:
+def register(svc: Service, flow: NotifierFlow, pagerduty_secret: SecretStr | None) -> None:
     @svc.consume(NOTIFIER_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
         await flow.incident(incident)
@@ -36,18 +40,29 @@ def register(svc: Service, flow: NotifierFlow) -> None:
 
     svc.every(svc.settings.notifier.escalation_tick_s)(flow.escalation_tick)
     # PagerDuty signs its webhook with its own scheme, checked in pagerduty_acks (refusals go through the gate).
-    svc.route("POST", PAGERDUTY_WEBHOOK_PATH, pagerduty_acks(svc), scope=None)
+    svc.route("POST", PAGERDUTY_WEBHOOK_PATH, pagerduty_acks(svc, pagerduty_secret), scope=None)
     svc.route("POST", ACKS_PATH, http_acks(svc), scope="ack")
 
 
-def pagerduty_acks(svc: Service) -> RouteHandler:
+def register_alertmanager(svc: Service, push: AlertmanagerPush, resend_s: float) -> None:
+    @svc.consume(NOTIFIER_ALERTS)
+    async def on_alert(alert: Alert) -> None:
+        await push.take(alert)
+
+    @svc.every(resend_s)
+    async def resend_firing() -> None:
+        svc.detail["alertmanager firing"] = str(await push.resend())
+
+
+def pagerduty_acks(svc: Service, secret: SecretStr | None) -> RouteHandler:
     """POST /pagerduty/webhook: a signed v3 webhook; an acknowledgement becomes an IncidentAck on the bus."""
-    secret = svc.settings.notifier.pagerduty_webhook_secret
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
         if secret is None:
-            reason = "set HEALER_NOTIFIER__PAGERDUTY_WEBHOOK_SECRET first: unsigned acknowledgements are refused"
+            reason = (
+                "set HEALER_NOTIFIER__CHANNELS__PAGERDUTY__WEBHOOK_SECRET first: unsigned acknowledgements are refused"
+            )
             return await svc.gate.refuse(request, 403, "no_webhook_secret", reason)
         if not pagerduty_webhook.signed(secret.get_secret_value(), body, request.headers.get("X-PagerDuty-Signature")):
             return await svc.gate.refuse(request, 401, "bad_signature", "bad or missing X-PagerDuty-Signature")

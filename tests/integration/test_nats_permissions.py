@@ -6,7 +6,6 @@ publish what is not its own (an approval, an alert) is refused by the server, wh
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.reach import tls_context
 from healer_common.runtime.servers import ServerProcess
 from healer_common.settings import Settings
-from healer_common.testing import ServiceRunner, bearer, isolated_settings, recording, run_healer
+from healer_common.testing import ServiceRunner, bearer, eventually, isolated_settings, recording, run_healer
 from tests.support.remediation_helpers import audit
 from tests.support.secured import Certificates, certificates, start_nats_with
 
@@ -87,19 +86,19 @@ async def test_a_service_may_publish_only_its_own_subjects_and_only_the_cli_appr
 
         await cli.subscribe(f"{space.root}.>", cb=on_message)
         await cli.flush()
+        await collector.publish(space.custom_events("ok"), b"{}")  # its own: the control
         await collector.publish(space.approvals("rem-forged"), approval)
         await collector.publish(space.alerts("H8"), b"{}")
-        await collector.publish(space.custom_events("ok"), b"{}")  # its own: the control
+        await collector.publish(space.custom_events("ok-after"), b"{}")  # a second control, after the refusals
         await collector.flush()
         await cli.publish(space.approvals("rem-1"), approval)
         await cli.flush()
-        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=10)
-        while len(seen) < 2 and dt.datetime.now(dt.UTC) < deadline:
-            await cli.flush()
+        expected = {space.custom_events("ok"), space.custom_events("ok-after"), space.approvals("rem-1")}
+        await eventually(lambda: set(seen) >= expected and len(errors) >= 2, what="the controls and the refusals")
     finally:
         await collector.close()
         await cli.close()
-    assert seen == [space.custom_events("ok"), space.approvals("rem-1")], "only the collector's own subject passed"
+    assert sorted(seen) == sorted(expected), "only the collector's own subjects and the CLI's approval passed"
     refused = " ".join(errors).lower()  # nats-py words the server's -ERR in lower case
     assert f'permissions violation for publish to "{space.approvals("rem-forged")}"'.lower() in refused, errors
     assert f'permissions violation for publish to "{space.alerts("H8")}"'.lower() in refused, errors
