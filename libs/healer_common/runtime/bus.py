@@ -186,6 +186,12 @@ class Service:
         subscriber = self.broker.subscriber(subject, queue=f"healer-{self.name}", decoder=self._decode)
         return cast("Callable[[F], F]", subscriber)
 
+    def watch(self, subject: str) -> Callable[[F], F]:
+        """Register a handler on a core subscription without a queue group: every replica sees every message
+        published from now on (the read API's live feed), and nothing is acked, stored or redelivered."""
+        subscriber = self.broker.subscriber(subject, decoder=self._decode)
+        return cast("Callable[[F], F]", subscriber)
+
     def every(self, seconds: float) -> Callable[[Periodic], Periodic]:
         """Run a coroutine periodically while the service runs; a failure is logged and the next tick comes."""
 
@@ -298,6 +304,17 @@ class Service:
     def _jetstream(self) -> Any:
         """The JetStream context of the broker's connection (stream and consumer administration)."""
         return self.broker.config.connection_state.stream
+
+    @property
+    def jetstream(self) -> JetStreamContext:
+        """The JetStream context of the service's connection, for reading streams back (stream_pages.py)."""
+        js: JetStreamContext = self._jetstream()
+        return js
+
+    @property
+    def nats_connected(self) -> bool:
+        connection = getattr(self.broker, "_connection", None)
+        return connection is not None and bool(connection.is_connected)
 
     async def _connect(self) -> None:
         delay = 0.5

@@ -27,6 +27,7 @@ from pydantic_settings import (
 
 from healer_common.contract.subjects import SubjectSpace
 from healer_common.errors import ConfigError
+from healer_common.settings.api import ApiSettings
 from healer_common.settings.bus import STREAM_KEYS, BusSettings
 from healer_common.settings.cluster import ClusterSettings
 from healer_common.settings.collector import CollectedCluster, CollectorSettings
@@ -44,6 +45,7 @@ from healer_common.settings.telemetry import TelemetrySettings
 __all__ = [  # the sections, so that `from healer_common.settings import RemediatorSettings` keeps one path
     "SERVICES",
     "STREAM_KEYS",
+    "ApiSettings",
     "BusSettings",
     "ClusterSettings",
     "CollectedCluster",
@@ -110,6 +112,7 @@ class Settings(BaseSettings):
     remediator: RemediatorSettings = RemediatorSettings()
     notifier: NotifierSettings = NotifierSettings()
     memory: MemorySettings = MemorySettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(
