@@ -66,10 +66,19 @@ def _where(
         table.add_row("sandbox: Loki", sandbox["loki"])
         table.add_row("sandbox: control", f"{sandbox['control']}  (healer sandbox outage SECONDS)")
     for name in SERVICES:
-        table.add_row(name, f"http://{settings.http.host}:{settings.http_port(name)}/metrics")
+        table.add_row(name, f"{_http(settings, name)}/metrics")
     table.add_row("alerts", f"subscribe to {settings.space.all_alerts} on {nats.url}")
+    table.add_row("read API", f"{_http(settings, 'api')}/api/v1  (OpenAPI: /api/v1/openapi.json)")
     table.add_row("status", "healer status --all")
+    table.add_row(
+        "[bold]dashboard[/bold]", f"[bold]{_http(settings, 'api')}/[/bold]  (in a terminal: healer dashboard)"
+    )
     return table
+
+
+def _http(settings: Settings, service: str) -> str:
+    port = settings.http_port(service)
+    return f"http://{settings.http.host}:{port}" if port else f"http://{settings.http.host}:<free port>"
 
 
 async def _wait_for_services(settings: Settings, deadline_s: float) -> bool:

@@ -82,6 +82,9 @@ def _done(run: Remediation) -> str:
 
 def _run_words(alert: Alert, run: Remediation) -> tuple[ActionState, str] | None:
     """What a run says, or None when it says nothing yet (skipped: the alert decides)."""
+    acted = any(s.action in DONE_WORDS and s.outcome in ("ok", "dry_run") for s in run.steps)
+    if run.state == "succeeded" and not acted:
+        return "pending", f"pending: requires attention (people told by {run.playbook})"
     if run.state == "succeeded" or (run.state == "acted" and not alert.firing):
         return "auto-remediated", f"auto-remediated: {_done(run)}"
     if run.state == "awaiting_approval":

@@ -16,6 +16,7 @@ from healer_common.contract.incidents import AlertSummary, Incident
 from healer_common.contract.views import CodeRunView, StatusReport, Tile, TileState
 
 GITOPS_ALERTS = frozenset({"H1"})
+DETAIL_LINES = 4
 WORKFLOW_ALERTS = frozenset({"A8", "A9"})
 _RANK: dict[TileState, int] = {"ok": 0, "unknown": 1, "warning": 2, "critical": 3}
 _OF_SEVERITY: dict[str, TileState] = {"info": "ok", "warning": "warning", "critical": "critical"}
@@ -37,7 +38,7 @@ def _family(alert: AlertSummary) -> str:
 
 def _lines(alerts: Sequence[AlertSummary]) -> list[str]:
     ordered = sorted(alerts, key=lambda a: (-SEVERITY_RANK[a.severity], a.alert_id))
-    return [f"{a.alert_id} {a.severity}: {a.summary or a.resource or ''}".strip() for a in ordered[:5]]
+    return [f"{a.alert_id} {a.severity}: {a.resource or a.summary[:60]}" for a in ordered[:DETAIL_LINES]]
 
 
 def _alerts_state(alerts: Sequence[AlertSummary]) -> TileState:
