@@ -7,13 +7,14 @@ Screenshots go to build/artifacts/<test>/, kept after the run for a person to lo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, ViewportSize, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -27,12 +28,12 @@ FLAGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "artifacts"
-LAPTOP = {"width": 1366, "height": 800}
+LAPTOP: ViewportSize = {"width": 1366, "height": 800}
 
 
 @contextlib.asynccontextmanager
 async def chromium_page() -> AsyncIterator[Page]:
-    if not CHROMIUM.exists():
+    if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)")
     with tempfile.TemporaryDirectory(prefix="healer-chromium-") as profile:
         async with async_playwright() as playwright:
