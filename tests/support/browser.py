@@ -32,7 +32,7 @@ LAPTOP: ViewportSize = {"width": 1366, "height": 800}
 
 @contextlib.asynccontextmanager
 async def chromium_page() -> AsyncIterator[Page]:
-    if not os.path.exists(CHROMIUM):
+    if not await asyncio.to_thread(CHROMIUM.exists):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)")
     with tempfile.TemporaryDirectory(prefix="healer-chromium-") as profile:
         async with async_playwright() as playwright:
