@@ -7,6 +7,7 @@ Screenshots go to build/artifacts/<test>/, kept after the run for a person to lo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator
