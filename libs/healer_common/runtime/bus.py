@@ -52,6 +52,7 @@ from healer_common.contract.streams import STREAMS, ConsumerSpec, StreamSpec
 from healer_common.contract.subjects import headers_for, model_for, subject_for
 from healer_common.errors import ConfigError, Retryable
 from healer_common.logging import configure_logging, get_logger
+from healer_common.runtime import metrics
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
@@ -61,6 +62,7 @@ from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracin
 from healer_common.settings import Settings, load_settings
 
 VERSION = "0.1.0"
+STREAMS_BY_KEY = {spec.key: spec for spec in STREAMS}
 PUBLISH_DEADLINE_S = 30.0
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 Periodic = Callable[[], Awaitable[None]]
@@ -231,6 +233,7 @@ class Service:
         """Publish to JetStream with `Nats-Msg-Id`; retry through a NATS outage, then ask for a redelivery."""
         subject = subject or subject_for(self.space, message)
         await self.publish_raw(subject, encode(message), headers_for(message))
+        metrics.published(message)
 
     async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
         stream = self._stream_for(subject)
@@ -332,8 +335,8 @@ class Service:
         await ensure_streams(self._jetstream(), self.settings)
 
     async def consumer_lag(self) -> int | None:
-        if not self.consumer_specs:
-            return None
+        """Messages not yet delivered or acked, over the service's durable consumers (each also a gauge), and
+        the depth of its dead-letter subject."""
         js = self._jetstream()
         if js is None:
             return None
@@ -341,7 +344,11 @@ class Service:
         for spec in self.consumer_specs.values():
             info = await js.consumer_info(spec.stream.name(self.space), spec.durable)
             lag += info.num_pending + info.num_ack_pending
-        return lag
+            metrics.CONSUMER_LAG.labels(self.name, spec.durable).set(info.num_pending + info.num_ack_pending)
+        dlq = self.space.dlq(self.name)
+        info = await js.stream_info(STREAMS_BY_KEY["DLQ"].name(self.space), subjects_filter=dlq)
+        metrics.DLQ_DEPTH.labels(self.name).set((info.state.subjects or {}).get(dlq, 0))
+        return lag if self.consumer_specs else None
 
     async def heartbeat(self) -> None:
         connection = getattr(self.broker, "_connection", None)
@@ -390,6 +397,7 @@ class Service:
 
     async def run(self) -> None:
         """Serve until stop() or a signal; then stop consuming, finish in-flight work and close."""
+        metrics.prepare(self.name, VERSION)
         await self.http.start()
         self.log.info("starting", nats=self.settings.nats.url, http=self.http.url, instance=self.instance)
         await self._connect()
