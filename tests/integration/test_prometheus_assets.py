@@ -85,7 +85,8 @@ async def a_remediation_finished(up: Up, tmp_path: Path) -> None:
 def test_every_rule_is_a_measure_against_a_threshold() -> None:
     for rule in rules():
         assert THRESHOLD.match(rule["expr"]), f"{rule['alert']}: write `<measure> <op> <number>`"
-        assert rule["annotations"]["summary"] and rule["labels"]["severity"] in ("warning", "critical")
+        assert rule["annotations"]["summary"]
+        assert rule["labels"]["severity"] in ("warning", "critical")
 
 
 async def test_every_dashboard_query_and_rule_returns_data_from_a_running_healer(
