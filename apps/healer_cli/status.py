@@ -9,74 +9,83 @@ included), so scripts and probes can use it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Annotated
 
-from rich.table import Table
+import typer
 from rich.text import Text
 
-from healer_cli.runtime import console
+from healer_cli.runtime import ConfigOption, console, line, run, settings_or_exit
+from healer_cli.tables import Cell, Column, show
 from healer_common.contract.health import ClusterHealth
 from healer_common.contract.views import StatusReport
 from healer_common.runtime.status import gather
 
-__all__ = ["gather", "render"]
+
+def _mark(ok: bool) -> Text:
+    return Text("up", style="green") if ok else Text("DOWN", style="red")
 
 
-def _mark(ok: bool) -> str:
-    return "[green]up[/green]" if ok else "[red]DOWN[/red]"
-
-
-def _clusters(clusters: list[ClusterHealth]) -> Table:
-    table = Table(title="Clusters", title_justify="left")
-    for column in ("cluster", "health", "sources"):
-        table.add_column(column)
+def _clusters(clusters: list[ClusterHealth]) -> None:
     colour = {"Healthy": "green", "Degraded": "yellow", "Unreachable": "red"}
-    for health in clusters:
-        sources = ", ".join(f"{s.source} {s.state.lower()}" for s in health.sources)
-        table.add_row(health.cluster, Text(str(health), style=colour[health.state]), sources)
-    return table
+    rows: list[list[Cell]] = [
+        [h.cluster, Text(str(h), style=colour[h.state]), ", ".join(f"{s.source} {s.state.lower()}" for s in h.sources)]
+        for h in clusters
+    ]
+    show(console, [Column("cluster", key=True), Column("health"), Column("sources")], rows, title="Clusters")
+
+
+def _services(report: StatusReport, show_all: bool) -> None:
+    rows: list[list[Cell]] = []
+    for svc in report.services:
+        beats = svc.instances
+        lag = sum(b.consumer_lag or 0 for b in beats) if beats else None
+        detail = "; ".join(f"{k}={v}" for b in beats[:1] for k, v in b.detail.items() if show_all or k != "http")
+        rows.append(
+            [
+                svc.service,
+                _mark(svc.up),
+                str(len(beats)),
+                str(sum(b.processed for b in beats)),
+                str(sum(b.failed for b in beats)),
+                str(sum(b.dead_lettered for b in beats)),
+                "-" if lag is None else str(lag),
+                detail,
+            ]
+        )
+    headers = ("state", "instances", "processed", "failed", "dead-lettered", "lag", "detail")
+    show(console, [Column("service", key=True), *(Column(h) for h in headers)], rows, title="Services")
 
 
 def render(report: StatusReport, *, as_json: bool, show_all: bool) -> None:
     if as_json:
         console.print_json(json.dumps(report.model_dump(mode="json")))
         return
-    infra = Table(title="Infrastructure", title_justify="left")
-    for column in ("part", "state", "where", "detail"):
-        infra.add_column(column)
-    for name, check in (("NATS JetStream", report.nats), ("Redis", report.redis)):
-        detail = check.error or ", ".join(f"{k}={v}" for k, v in check.detail.items())
-        infra.add_row(name, _mark(check.ok), check.url, detail)
-    console.print(infra)
-    table = Table(title="Services", title_justify="left")
-    for column in ("service", "state", "instances", "processed", "failed", "dead-lettered", "lag", "detail"):
-        table.add_column(column)
-    for svc in report.services:
-        beats = svc.instances
-        lag = sum(b.consumer_lag or 0 for b in beats) if beats else None
-        detail = "; ".join(f"{k}={v}" for b in beats[:1] for k, v in b.detail.items() if show_all or k != "http")
-        table.add_row(
-            svc.service,
-            _mark(svc.up),
-            str(len(beats)),
-            str(sum(b.processed for b in beats)),
-            str(sum(b.failed for b in beats)),
-            str(sum(b.dead_lettered for b in beats)),
-            "-" if lag is None else str(lag),
-            detail,
-        )
-    console.print(table)
+    infra: list[list[Cell]] = [
+        [name, _mark(check.ok), check.url, check.error or ", ".join(f"{k}={v}" for k, v in check.detail.items())]
+        for name, check in (("NATS JetStream", report.nats), ("Redis", report.redis))
+    ]
+    columns = [Column("part", key=True), Column("state"), Column("where", key=True), Column("detail")]
+    show(console, columns, infra, title="Infrastructure")
+    _services(report, show_all)
     if report.clusters:
-        console.print(_clusters(report.clusters))
+        _clusters(report.clusters)
     if show_all:
-        incidents = Table(title=f"Open incidents ({len(report.incidents)})", title_justify="left")
-        for column in ("id", "severity", "opened", "title"):
-            incidents.add_column(column)
-        for incident in report.incidents:
-            incidents.add_row(
-                incident.incident_id,
-                incident.severity,
-                incident.opened_at.strftime("%Y-%m-%d %H:%M:%S"),
-                incident.title,
-            )
-        console.print(incidents)
-    console.print("[green]all healthy[/green]" if report.ok else "[red]something is down[/red]")
+        incidents = [
+            [i.incident_id, i.severity, i.opened_at.strftime("%Y-%m-%d %H:%M:%S"), i.title] for i in report.incidents
+        ]
+        columns = [Column("id", key=True), Column("severity"), Column("opened"), Column("title")]
+        show(console, columns, incidents, title=f"Open incidents ({len(report.incidents)})")
+    line(("all healthy", "green") if report.ok else ("something is down", "red"))
+
+
+def command(
+    show_all: Annotated[bool, typer.Option("--all", help="also open incidents and instance details")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Show the health of every service, NATS and Redis; exit 1 when anything is down."""
+    settings = settings_or_exit(config)
+    report = run(gather(settings, with_incidents=show_all or as_json))
+    render(report, as_json=as_json, show_all=show_all)
+    raise typer.Exit(0 if report.ok else 1)

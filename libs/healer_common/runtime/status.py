@@ -15,9 +15,11 @@ from redis.asyncio import Redis
 from healer_common.contract.health import ClusterHealth, Heartbeat
 from healer_common.contract.incidents import Incident
 from healer_common.contract.views import Check, ServiceStatus, StatusReport
+from healer_common.errors import Unreachable
+from healer_common.logging import redact_url
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.heartbeat import read_cluster_health, read_heartbeats
-from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.state import KeySpace, reachable_redis
 from healer_common.settings import SERVICES, Settings
 
 NatsCheck = Callable[[], Awaitable[Check]]
@@ -34,13 +36,15 @@ async def open_incidents(redis: Redis, keys: KeySpace) -> list[Incident]:
 
 
 async def nats_check(settings: Settings) -> Check:
-    """A fresh connection's view of NATS (the CLI has no other)."""
+    """A fresh connection's view of NATS (the CLI has no other); URLs are shown without their credentials."""
+    url = redact_url(settings.nats.url)
     try:
-        async with asyncio.timeout(5):
-            async with BusClient(settings, name="healer-status", connect_timeout=2.0) as bus:
-                return Check(ok=True, url=settings.nats.url, detail=await bus.account_info())
+        async with asyncio.timeout(4), BusClient(settings, name="healer-status", connect_timeout=2.0) as bus:
+            return Check(ok=True, url=url, detail=await bus.account_info())
+    except Unreachable as exc:
+        return Check(ok=False, url=url, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
-        return Check(ok=False, url=settings.nats.url, error=f"{type(exc).__name__}: {exc}")
+        return Check(ok=False, url=url, error=redact_url(f"{type(exc).__name__}: {exc}"))
 
 
 class _Stored(BaseModel):
@@ -52,15 +56,16 @@ class _Stored(BaseModel):
 
 
 async def _redis(settings: Settings, redis: Redis, with_incidents: bool) -> tuple[Check, _Stored]:
+    url = redact_url(settings.redis.url)
     keys = KeySpace(settings.redis.key_prefix)
     try:
         await redis.ping()
         stored = _Stored(beats=await read_heartbeats(redis, keys), clusters=await read_cluster_health(redis, keys))
         if with_incidents:
             stored.incidents = await open_incidents(redis, keys)
-        return Check(ok=True, url=settings.redis.url), stored
+        return Check(ok=True, url=url), stored
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
-        return Check(ok=False, url=settings.redis.url, error=f"{type(exc).__name__}: {exc}"), _Stored()
+        return Check(ok=False, url=url, error=redact_url(f"{type(exc).__name__}: {exc}")), _Stored()
 
 
 def assemble(settings: Settings, nats: Check, redis: Check, stored: _Stored, now: dt.datetime) -> StatusReport:
@@ -85,14 +90,19 @@ def assemble(settings: Settings, nats: Check, redis: Check, stored: _Stored, now
 async def gather(
     settings: Settings, *, with_incidents: bool, redis: Redis | None = None, nats: NatsCheck | None = None
 ) -> StatusReport:
-    """The status now; with `redis` and `nats` a running service's own connections are used, else fresh ones."""
-    own = redis is None
-    client = connect_redis(settings) if redis is None else redis
+    """The status now; with `redis` and `nats` a running service's own connections are used, else fresh ones
+    (a command's: one attempt, a short timeout, `Unreachable` reported in one line)."""
+    checking = (nats or (lambda: nats_check(settings)))()
+    if redis is not None:
+        checked, (redis_check, stored) = await asyncio.gather(checking, _redis(settings, redis, with_incidents))
+        return assemble(settings, checked, redis_check, stored, dt.datetime.now(dt.UTC))
     try:
-        checked, (redis_check, stored) = await asyncio.gather(
-            (nats or (lambda: nats_check(settings)))(), _redis(settings, client, with_incidents)
-        )
+        client = await reachable_redis(settings)
+    except Unreachable as exc:
+        unreachable = Check(ok=False, url=redact_url(settings.redis.url), error=str(exc))
+        return assemble(settings, await checking, unreachable, _Stored(), dt.datetime.now(dt.UTC))
+    try:
+        checked, (redis_check, stored) = await asyncio.gather(checking, _redis(settings, client, with_incidents))
     finally:
-        if own:
-            await client.aclose()
+        await client.aclose()
     return assemble(settings, checked, redis_check, stored, dt.datetime.now(dt.UTC))
