@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
 
 from healer_cli.tui import DashboardApp
 from healer_common.contract.incidents import CauseCandidate, TimelineEntry
@@ -27,10 +27,10 @@ SIZE = (150, 44)
 
 
 @pytest.fixture
-async def api(services: ServiceRunner) -> AsyncIterator[str]:
+async def api(services: ServiceRunner) -> str:
     services.start("api")
     await services.wait_running("api")
-    yield await api_url(services.settings)
+    return await api_url(services.settings)
 
 
 def same_as_stored(svg: str) -> bool:
@@ -57,8 +57,10 @@ async def test_the_terminal_dashboard_shows_the_bus_and_its_keys_act_through_the
 
     app = DashboardApp(api, "alice")
     async with app.run_test(size=SIZE) as pilot:
-        incidents = app.query_one("#incidents")
-        await eventually(lambda: incidents.row_count == 1 and app.query_one("#alerts").row_count == 1, what="rows")
+        incidents = app.query_one("#incidents", DataTable)
+        await eventually(
+            lambda: incidents.row_count == 1 and app.query_one("#alerts", DataTable).row_count == 1, what="rows"
+        )
         await pilot.pause()
         assert same_as_stored(app.export_screenshot(title="healer dashboard")), (
             "the rendered screen differs from tests/integration/__snapshots__/healer_dashboard.svg; the new one is "
@@ -72,7 +74,7 @@ async def test_the_terminal_dashboard_shows_the_bus_and_its_keys_act_through_the
             assert json.loads(ack.data)["by"] == "alice"
 
             await bus.publish(waiting_run("rem-tui-1", "inc-tui-1", dt.datetime.now(dt.UTC)))
-            approvals = app.query_one("#approvals")
+            approvals = app.query_one("#approvals", DataTable)
             await eventually(lambda: approvals.row_count == 1, what="the approval row")
             approvals.focus()
             await pilot.press("a")
