@@ -30,6 +30,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
+import nats.aio.client
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
@@ -293,6 +294,14 @@ class Service:
         """The JetStream context of the service's connection, for reading streams back (stream_pages.py)."""
         js: JetStreamContext = self._jetstream()
         return js
+
+    @property
+    def nats(self) -> nats.aio.client.Client:
+        """The service's NATS connection (the read API's stream reader subscribes on it)."""
+        connection: nats.aio.client.Client | None = getattr(self.broker, "_connection", None)
+        if connection is None:
+            raise Retryable("NATS is not connected yet", delay=1.0)
+        return connection
 
     @property
     def nats_connected(self) -> bool:

@@ -2,29 +2,31 @@
 remediations from, straight off the stream (the history of record), with no copy of its own.
 
 JetStream delivers oldest first, so a newest-first page is read in windows of stream sequences walking
-backwards from the end (or from a cursor, or from a time): each window is read forward by a short-lived
-consumer that takes no acks, and its messages are examined newest first until the page is full. Windows
-grow as they find little, so a sparse filter does not cost one round trip per message. Filters that travel
+backwards from the end (or from a cursor, or from a time): each window is pushed by a short-lived consumer
+whose unacknowledged ceiling (`max_ack_pending`, nothing is ever acked) is the window's size, so the server
+sends the window and no more, into one subscription callback (no round trip per message); its messages are
+examined newest first until the page is full. Windows grow as they find little, so a sparse filter does not
+cost a consumer per message. Filters that travel
 in headers (an alert's `Healer-Status`, `Healer-Severity`, `Healer-Cluster`) are applied without parsing a
 body; a subject filter (`healer.alerts.H8`) is applied by the server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import nats.errors
-from nats.js import JetStreamContext
+import nats.aio.client
+import nats.aio.msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 FIRST_WINDOW = 64
 MAX_WINDOW = 4_096
-FETCH = 1_024
-FETCH_WAIT_S = 1.0
+READ_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,20 @@ class PageQuery:
     scan_limit: int | None = None
 
 
-class StreamPages:
-    """Pages of one stream; cheap to make (it holds the JetStream context and the stream's name)."""
+def next_window(window: int, kept: int, wanted: int) -> int:
+    """The next window's size: as many sequences as the last window's share of kept messages says the rest of
+    the page needs (a fifth more), at least twice the last when it kept nothing, at most MAX_WINDOW."""
+    if kept == 0:
+        return min(window * 2, MAX_WINDOW)
+    return max(FIRST_WINDOW, min(MAX_WINDOW, -(-wanted * window * 6 // (kept * 5))))
 
-    def __init__(self, js: JetStreamContext, stream: str) -> None:
-        self._js = js
+
+class StreamPages:
+    """Pages of one stream; cheap to make (it holds the connection and the stream's name)."""
+
+    def __init__(self, nc: nats.aio.client.Client, stream: str) -> None:
+        self._nc = nc
+        self._js = nc.jetstream()
         self._stream = stream
 
     async def newest_first(self, query: PageQuery) -> tuple[list[Stored], int | None]:
@@ -71,7 +82,9 @@ class StreamPages:
         examined, window = 0, max(FIRST_WINDOW, query.limit)
         while hi >= first:
             lo = max(first, hi - window + 1)
-            for msg in reversed(await self._window(lo, hi, query.filter_subject)):
+            config = self._config(query.filter_subject, DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=lo)
+            kept_before = len(found)
+            for msg in reversed(await self._read(config, hi=hi, limit=hi - lo + 1)):
                 examined += 1
                 if query.since is not None and msg.time < query.since:
                     return found, None
@@ -81,22 +94,16 @@ class StreamPages:
                         return found, msg.seq if msg.seq > first else None
             if query.scan_limit is not None and examined >= query.scan_limit:
                 return found, lo if lo > first else None
-            hi, window = lo - 1, min(window * 2, MAX_WINDOW)
+            hi, window = lo - 1, next_window(window, len(found) - kept_before, query.limit - len(found))
         return found, None
 
     async def oldest_first(
         self, since: dt.datetime, *, filter_subject: str | None = None, keep: Keep | None = None, limit: int = 10_000
     ) -> list[Stored]:
-        """Kept messages stored since a time, oldest first (an incident's audit trail, from its opening on)."""
+        """Kept messages stored since a time, oldest first (an incident's audit trail, from its opening on);
+        at most `limit` are examined."""
         config = self._config(filter_subject, DeliverPolicy.BY_START_TIME, opt_start_time=since)
-        found: list[Stored] = []
-        async with contextlib.aclosing(self._read(config, hi=None)) as messages:
-            async for msg in messages:
-                if keep is None or keep(msg):
-                    found.append(msg)
-                    if len(found) >= limit:
-                        break
-        return found
+        return [m for m in await self._read(config, hi=None, limit=limit) if keep is None or keep(m)]
 
     async def _bounds(self, query: PageQuery) -> tuple[int, int] | None:
         """The first sequence, and the newest one a page may start at; None when nothing can match."""
@@ -115,15 +122,8 @@ class StreamPages:
 
     async def _first_seq_from(self, when: dt.datetime, last_seq: int) -> int:
         """The sequence of the first message stored at or after `when` (last + 1 when there is none)."""
-        config = self._config(None, DeliverPolicy.BY_START_TIME, opt_start_time=when)
-        async with contextlib.aclosing(self._read(config, hi=None)) as messages:
-            async for msg in messages:
-                return msg.seq
-        return last_seq + 1
-
-    async def _window(self, lo: int, hi: int, filter_subject: str | None) -> list[Stored]:
-        config = self._config(filter_subject, DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=lo)
-        return [msg async for msg in self._read(config, hi=hi)]
+        found = await self._read(self._config(None, DeliverPolicy.BY_START_TIME, opt_start_time=when), None, 1)
+        return found[0].seq if found else last_seq + 1
 
     def _config(
         self,
@@ -137,36 +137,40 @@ class StreamPages:
             deliver_policy=policy,
             opt_start_seq=opt_start_seq,
             opt_start_time=opt_start_time,
-            ack_policy=AckPolicy.NONE,
+            ack_policy=AckPolicy.EXPLICIT,  # never acked: the ack ceiling bounds what the server pushes
             inactive_threshold=10.0,
             filter_subject=filter_subject or None,
             mem_storage=True,
         )
 
-    async def _read(self, config: ConsumerConfig, hi: int | None) -> AsyncGenerator[Stored, None]:
-        """Messages from the consumer's start until `hi` (or the stream's end), oldest first. The consumer is
-        made for this read and deleted after it (made in memory: it holds nothing but a position)."""
-        info = await self._js.add_consumer(self._stream, config)
-        try:
-            if info.num_pending == 0:
+    async def _read(self, config: ConsumerConfig, hi: int | None, limit: int) -> list[Stored]:
+        """Up to `limit` messages from the consumer's start (and none past `hi`), oldest first. The consumer is
+        made for this read, pushes into one subscription, and is deleted after it."""
+        found: list[Stored] = []
+        done = asyncio.Event()
+
+        async def take(msg: nats.aio.msg.Msg) -> None:
+            meta = msg.metadata
+            seq = meta.sequence.stream
+            if done.is_set() or (hi is not None and seq > hi):
+                done.set()
                 return
-            sub = await self._js.pull_subscribe_bind(info.name, stream=self._stream)
+            found.append(Stored(msg.subject, msg.data, msg.headers or {}, meta.timestamp, seq))
+            if meta.num_pending == 0 or len(found) >= limit or seq == hi:
+                done.set()
+
+        inbox = self._nc.new_inbox()
+        sub = await self._nc.subscribe(inbox, cb=take, pending_msgs_limit=max(limit * 2, 1_024))
+        config.deliver_subject, config.max_ack_pending = inbox, max(1, limit)
+        try:
+            info = await self._js.add_consumer(self._stream, config)
             try:
-                while True:
-                    try:
-                        batch = await sub.fetch(FETCH, timeout=FETCH_WAIT_S)
-                    except (TimeoutError, nats.errors.TimeoutError):
-                        return
-                    for msg in batch:
-                        meta = msg.metadata
-                        if hi is not None and meta.sequence.stream > hi:
-                            return
-                        yield Stored(msg.subject, msg.data, msg.headers or {}, meta.timestamp, meta.sequence.stream)
-                        if meta.num_pending == 0:
-                            return
+                if info.num_pending:
+                    await asyncio.wait_for(done.wait(), timeout=READ_WAIT_S)
             finally:
                 with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
+                    await self._js.delete_consumer(self._stream, info.name)
         finally:
             with contextlib.suppress(Exception):
-                await self._js.delete_consumer(self._stream, info.name)
+                await sub.unsubscribe()
+        return found

@@ -38,10 +38,16 @@ HISTORY = dt.timedelta(days=90)  # the longest a detail route looks back for an 
 AUDIT_LEAD = dt.timedelta(minutes=1)  # audit records a little older than what they are about
 
 
-def valid(model: type[BaseModel]) -> Callable[[bytes], bool]:
-    def check(data: bytes) -> bool:
+def valid(model: type[BaseModel]) -> Callable[[Stored], bool]:
+    """A check that a stored body is a `model`: what Healer's own publishers sent (their `Healer-Schema` header
+    names the model) is taken as it is; anything else is validated."""
+    schema = f"{model.__name__}.v1"
+
+    def check(msg: Stored) -> bool:
+        if msg.headers.get("Healer-Schema") == schema:
+            return True
         try:
-            model.model_validate_json(data)
+            model.model_validate_json(msg.data)
         except ValidationError:
             return False
         return True
@@ -75,7 +81,7 @@ class BusReads:
         self._silences = SilenceStore(svc.redis, svc.keys)
 
     def _pages(self, spec: streams.StreamSpec) -> StreamPages:
-        return StreamPages(self._svc.jetstream, spec.name(self._space))
+        return StreamPages(self._svc.nats, spec.name(self._space))
 
     def _now(self) -> dt.datetime:
         return self._svc.clock.now()
@@ -84,7 +90,7 @@ class BusReads:
     async def alerts(self, q: ListQuery) -> tuple[list[bytes], int | None]:
         subject = self._space.alerts(q.token) if q.token else self._space.all_alerts
         ok = valid(Alert)
-        keep: Keep = lambda m: q.matches(m.headers) and ok(m.data)  # noqa: E731 - one line reads best here
+        keep: Keep = lambda m: q.matches(m.headers) and ok(m)  # noqa: E731 - one line reads best here
         query = PageQuery(q.limit, q.cursor, q.since, q.until, filter_subject=subject, keep=keep)
         found, after = await self._pages(streams.ALERTS).newest_first(query)
         return [m.data for m in found], after
@@ -92,7 +98,7 @@ class BusReads:
     async def incidents(self, q: ListQuery) -> tuple[list[bytes], int | None]:
         if q.state == "resolved":
             ok = valid(Incident)
-            keep: Keep = lambda m: q.matches(m.headers) and ok(m.data)  # noqa: E731
+            keep: Keep = lambda m: q.matches(m.headers) and ok(m)  # noqa: E731
             subject = self._space.incidents("resolved")
             query = PageQuery(q.limit, q.cursor, q.since, q.until, filter_subject=subject, keep=keep)
             found, after = await self._pages(streams.INCIDENTS).newest_first(query)
@@ -109,7 +115,7 @@ class BusReads:
     async def remediations(self, q: ListQuery) -> tuple[list[bytes], int | None]:
         subject = self._space.remediations(q.state) if q.state else self._space.all_remediations
         ok = valid(Remediation)
-        keep = both(lambda m: q.matches(m.headers) and ok(m.data), once_per("Healer-Remediation-Id"))
+        keep = both(lambda m: q.matches(m.headers) and ok(m), once_per("Healer-Remediation-Id"))
         query = PageQuery(q.limit, q.cursor, q.since, q.until, filter_subject=subject, keep=keep)
         found, after = await self._pages(streams.REMEDIATIONS).newest_first(query)
         return [m.data for m in found], after
