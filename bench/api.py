@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from healer_cli.progress import progress
 from healer_common.contract.alerts import Alert, Severity, alert_fingerprint
 from healer_common.contract.events import ResourceRef
 from healer_common.runtime.busclient import BusClient
@@ -101,8 +102,10 @@ async def main(alerts: int, requests: int) -> None:
             async with BusClient(settings) as bus:
                 await bus.ensure_streams()
                 started = time.perf_counter()
-                for i in range(0, alerts, CHUNK):
-                    await asyncio.gather(*(bus.publish(alert(n)) for n in range(i, min(alerts, i + CHUNK))))
+                with progress("publishing alerts", total=alerts) as advance:
+                    for i in range(0, alerts, CHUNK):
+                        await asyncio.gather(*(bus.publish(alert(n)) for n in range(i, min(alerts, i + CHUNK))))
+                        advance(min(CHUNK, alerts - i))
                 figure("api_publish_alerts_per_s", alerts / (time.perf_counter() - started), "alerts/s")
                 runner = ServiceRunner(settings, work)
                 runner.start("api")
