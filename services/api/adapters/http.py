@@ -75,7 +75,7 @@ def refused(request: web.Request, token: SecretStr | None) -> web.Response | Non
     """401 unless the write route's bearer token matches api.token (no token set: the embedded run's open door).
 
     This is the hook for the trust work's credentials: a write route asks this function, and only this one."""
-    if token is None:
+    if token is None or not token.get_secret_value():
         return None
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
