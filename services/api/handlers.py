@@ -38,100 +38,90 @@ def watch_bus(svc: Service, feed: LiveFeed) -> None:
         svc.watch(subject)(_forward(feed, kind_of(space.family(subject))))
 
 
-def handlers(svc: Service, reads: BusReads, writes: Writes, feed: LiveFeed) -> dict[str, Handler]:
-    cfg = svc.settings.api
+class Routes:
+    """One method per route of routes.py (named as the route), each a few lines."""
 
-    def query(request: web.Request, route: str, narrows: str | None = None) -> queries.ListQuery:
+    def __init__(self, svc: Service, reads: BusReads, writes: Writes) -> None:
+        self.svc, self.reads, self.writes = svc, reads, writes
+        self.cfg = svc.settings.api
+
+    def _query(self, request: web.Request, route: str, narrows: str | None = None) -> queries.ListQuery:
         spec = next(r for r in ROUTES if r.name == route)
-        return queries.read_query(spec.params, params(request), svc.clock.now(), cfg.max_page, narrows=narrows)
+        now = self.svc.clock.now()
+        return queries.read_query(spec.params, params(request), now, self.cfg.max_page, narrows=narrows)
 
-    async def status(_: web.Request) -> web.StreamResponse:
-        return model(await reads.status())
+    async def status(self, _: web.Request) -> web.StreamResponse:
+        return model(await self.reads.status())
 
-    async def dashboard(_: web.Request) -> web.StreamResponse:
-        return model(compose(await reads.observed(), cfg.recent_alerts))
+    async def dashboard(self, _: web.Request) -> web.StreamResponse:
+        return model(compose(await self.reads.observed(), self.cfg.recent_alerts))
 
-    async def alerts(request: web.Request) -> web.StreamResponse:
-        return page(*await reads.alerts(query(request, "alerts", narrows="alert_id")))
+    async def alerts(self, request: web.Request) -> web.StreamResponse:
+        return page(*await self.reads.alerts(self._query(request, "alerts", narrows="alert_id")))
 
-    async def incidents(request: web.Request) -> web.StreamResponse:
-        return page(*await reads.incidents(query(request, "incidents")))
+    async def incidents(self, request: web.Request) -> web.StreamResponse:
+        return page(*await self.reads.incidents(self._query(request, "incidents")))
 
-    async def incident(request: web.Request) -> web.StreamResponse:
-        found = await reads.incident(request.match_info["incident_id"])
+    async def incident(self, request: web.Request) -> web.StreamResponse:
+        found = await self.reads.incident(request.match_info["incident_id"])
         return model(found) if found else error(404, f"no incident {request.match_info['incident_id']}")
 
-    async def ack(request: web.Request) -> web.StreamResponse:
-        if no := refused(request, cfg.token):
+    async def ack(self, request: web.Request) -> web.StreamResponse:
+        if no := refused(request, self.cfg.token):
             return no
         taken = await body(request, AckRequest)
-        return model(await writes.ack(request.match_info["incident_id"], taken), status=202)
+        return model(await self.writes.ack(request.match_info["incident_id"], taken), status=202)
 
-    async def remediations(request: web.Request) -> web.StreamResponse:
-        return page(*await reads.remediations(query(request, "remediations")))
+    async def remediations(self, request: web.Request) -> web.StreamResponse:
+        return page(*await self.reads.remediations(self._query(request, "remediations")))
 
-    async def remediation(request: web.Request) -> web.StreamResponse:
-        found = await reads.remediation(request.match_info["remediation_id"])
+    async def remediation(self, request: web.Request) -> web.StreamResponse:
+        found = await self.reads.remediation(request.match_info["remediation_id"])
         return model(found) if found else error(404, f"no remediation {request.match_info['remediation_id']}")
 
-    async def approvals(_: web.Request) -> web.StreamResponse:
-        return model(waiting_approvals(await reads.recent_remediations(), svc.clock.now()))
+    async def approvals(self, _: web.Request) -> web.StreamResponse:
+        return model(waiting_approvals(await self.reads.recent_remediations(), self.svc.clock.now()))
 
-    async def answer(request: web.Request) -> web.StreamResponse:
-        if no := refused(request, cfg.token):
+    async def answer(self, request: web.Request) -> web.StreamResponse:
+        if no := refused(request, self.cfg.token):
             return no
         given = await body(request, ApprovalAnswer)
-        return model(await writes.answer(request.match_info["remediation_id"], given), status=202)
+        return model(await self.writes.answer(request.match_info["remediation_id"], given), status=202)
 
-    async def silences(_: web.Request) -> web.StreamResponse:
-        return model(await reads.silences())
+    async def silences(self, _: web.Request) -> web.StreamResponse:
+        return model(await self.reads.silences())
 
-    async def silence(request: web.Request) -> web.StreamResponse:
-        if no := refused(request, cfg.token):
+    async def silence(self, request: web.Request) -> web.StreamResponse:
+        if no := refused(request, self.cfg.token):
             return no
-        return model(await writes.silence(await body(request, SilenceRequest)), status=201)
+        return model(await self.writes.silence(await body(request, SilenceRequest)), status=201)
 
-    async def expire(request: web.Request) -> web.StreamResponse:
-        if no := refused(request, cfg.token):
+    async def expire(self, request: web.Request) -> web.StreamResponse:
+        if no := refused(request, self.cfg.token):
             return no
         by = request.query.get("by") or "api"
-        return model(await writes.expire(request.match_info["silence_id"], by))
+        return model(await self.writes.expire(request.match_info["silence_id"], by))
 
-    async def coderuns(_: web.Request) -> web.StreamResponse:
-        return model(await reads.coderuns())
+    async def coderuns(self, _: web.Request) -> web.StreamResponse:
+        return model(await self.reads.coderuns())
 
-    async def memory_stats(_: web.Request) -> web.StreamResponse:
-        return model(await reads.memory_stats())
+    async def memory_stats(self, _: web.Request) -> web.StreamResponse:
+        return model(await self.reads.memory_stats())
 
-    async def predictions(_: web.Request) -> web.StreamResponse:
-        return model(await reads.predictions())
+    async def predictions(self, _: web.Request) -> web.StreamResponse:
+        return model(await self.reads.predictions())
 
-    return {
-        "status": status,
-        "dashboard": dashboard,
-        "dashboard_stream": feed.dashboard,
-        "events": feed.events,
-        "alerts": alerts,
-        "incidents": incidents,
-        "incident": incident,
-        "ack": ack,
-        "remediations": remediations,
-        "remediation": remediation,
-        "approvals": approvals,
-        "answer": answer,
-        "silences": silences,
-        "silence": silence,
-        "expire": expire,
-        "coderuns": coderuns,
-        "memory_stats": memory_stats,
-        "predictions": predictions,
-    }
+
+def handler_of(routes: Routes, feed: LiveFeed, name: str) -> Handler:
+    streams: dict[str, Handler] = {"dashboard_stream": feed.dashboard, "events": feed.events}
+    found: Handler = streams.get(name) or getattr(routes, name)
+    return found
 
 
 def register(svc: Service, reads: BusReads, writes: Writes, feed: LiveFeed) -> None:
-    bound = handlers(svc, reads, writes, feed)
+    routes = Routes(svc, reads, writes)
     for route in ROUTES:
-        svc.route(route.method, route.path, answers(bound[route.name]))
+        svc.route(route.method, route.path, answers(handler_of(routes, feed, route.name)))
     document = openapi.document(VERSION)
 
     async def openapi_json(_: web.Request) -> web.StreamResponse:
