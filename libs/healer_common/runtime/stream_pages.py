@@ -166,7 +166,8 @@ class StreamPages:
             info = await self._js.add_consumer(self._stream, config)
             try:
                 if info.num_pending:
-                    await asyncio.wait_for(done.wait(), timeout=READ_WAIT_S)
+                    async with asyncio.timeout(READ_WAIT_S):
+                        await done.wait()
             finally:
                 with contextlib.suppress(Exception):
                     await self._js.delete_consumer(self._stream, info.name)

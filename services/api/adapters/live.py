@@ -49,8 +49,9 @@ class LiveFeed:
 
     async def _loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=self._refresh_s)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout, not wait_for: see bus.py's heartbeat
+                async with asyncio.timeout(self._refresh_s):
+                    await self._changed.wait()
             await asyncio.sleep(DEBOUNCE_S)
             self._changed.clear()
             if self._dashboards:
@@ -95,10 +96,10 @@ class LiveFeed:
             if first is not None:
                 await response.write(first)
             while True:
-                try:
-                    message = await asyncio.wait_for(queue.get(), timeout=KEEP_ALIVE_S)
-                except TimeoutError:
-                    message = KEEP_ALIVE
+                message: bytes | None = KEEP_ALIVE
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(KEEP_ALIVE_S):
+                        message = await queue.get()
                 if message is None:
                     break
                 await response.write(message)
