@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import get_args
 
-from healer_common.clock import parse_duration
 from healer_common.contract.alerts import SEVERITY_RANK, AlertStatus
 from healer_common.contract.remediations import REMEDIATION_STATES
+from healer_common.durations import parse_duration
 
 DEFAULT_LIMIT = 100
 
@@ -99,7 +99,7 @@ def parse_time(name: str, text: str, now: dt.datetime) -> dt.datetime:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         try:
-            return now - parse_duration(text)
+            return now - dt.timedelta(seconds=parse_duration(text))
         except ValueError:
             raise BadQuery(
                 f"{name}={text!r} is neither a time nor a duration: write 2026-11-25T09:00:00Z or 2h"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -38,21 +37,21 @@ HISTORY = dt.timedelta(days=90)  # the longest a detail route looks back for an 
 AUDIT_LEAD = dt.timedelta(minutes=1)  # audit records a little older than what they are about
 
 
-def valid(model: type[BaseModel]) -> Callable[[Stored], bool]:
-    """A check that a stored body is a `model`: what Healer's own publishers sent (their `Healer-Schema` header
-    names the model) is taken as it is; anything else is validated."""
-    schema = f"{model.__name__}.v1"
-
-    def check(msg: Stored) -> bool:
+def current_bodies(model: type[BaseModel], found: list[Stored]) -> list[bytes]:
+    """The stored bodies in `model`'s current shape: what Healer's publishers sent in it (their `Healer-Schema`
+    header says so) as it is, anything else read and written anew (an alert of schema 1, published while
+    subscribers migrate), and what is not a `model` at all left out."""
+    schema = f"{model.__name__}.v{model.model_fields['schema_version'].default}"
+    bodies = []
+    for msg in found:
         if msg.headers.get("Healer-Schema") == schema:
-            return True
+            bodies.append(msg.data)
+            continue
         try:
-            model.model_validate_json(msg.data)
+            bodies.append(model.model_validate_json(msg.data).model_dump_json().encode())
         except ValidationError:
-            return False
-        return True
-
-    return check
+            continue
+    return bodies
 
 
 def once_per(header: str) -> Keep:
@@ -89,20 +88,18 @@ class BusReads:
     # lists -------------------------------------------------------------------------------------------------
     async def alerts(self, q: ListQuery) -> tuple[list[bytes], int | None]:
         subject = self._space.alerts(q.token) if q.token else self._space.all_alerts
-        ok = valid(Alert)
-        keep: Keep = lambda m: q.matches(m.headers) and ok(m)  # noqa: E731 - one line reads best here
+        keep: Keep = lambda m: q.matches(m.headers)  # noqa: E731 - one line reads best here
         query = PageQuery(q.limit, q.cursor, q.since, q.until, filter_subject=subject, keep=keep)
         found, after = await self._pages(streams.ALERTS).newest_first(query)
-        return [m.data for m in found], after
+        return current_bodies(Alert, found), after
 
     async def incidents(self, q: ListQuery) -> tuple[list[bytes], int | None]:
         if q.state == "resolved":
-            ok = valid(Incident)
-            keep: Keep = lambda m: q.matches(m.headers) and ok(m)  # noqa: E731
+            keep: Keep = lambda m: q.matches(m.headers)  # noqa: E731
             subject = self._space.incidents("resolved")
             query = PageQuery(q.limit, q.cursor, q.since, q.until, filter_subject=subject, keep=keep)
             found, after = await self._pages(streams.INCIDENTS).newest_first(query)
-            return [m.data for m in found], after
+            return current_bodies(Incident, found), after
         chosen = [
             i
             for i in reversed(await open_incidents(self._svc.redis, self._svc.keys))
@@ -114,11 +111,10 @@ class BusReads:
 
     async def remediations(self, q: ListQuery) -> tuple[list[bytes], int | None]:
         subject = self._space.remediations(q.state) if q.state else self._space.all_remediations
-        ok = valid(Remediation)
-        keep = both(lambda m: q.matches(m.headers) and ok(m), once_per("Healer-Remediation-Id"))
+        keep = both(lambda m: q.matches(m.headers), once_per("Healer-Remediation-Id"))
         query = PageQuery(q.limit, q.cursor, q.since, q.until, filter_subject=subject, keep=keep)
         found, after = await self._pages(streams.REMEDIATIONS).newest_first(query)
-        return [m.data for m in found], after
+        return current_bodies(Remediation, found), after
 
     # details -----------------------------------------------------------------------------------------------
     async def _newest(
