@@ -73,6 +73,7 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/memory_replay.py
+	$(BIN)/python bench/api.py
 
 k8s-dev-secrets: install ## NATS nkeys and credentials for deploy/k8s/overlays/dev (written to its generated/, kept if there)
 	$(BIN)/healer nats config --out deploy/k8s/overlays/dev/generated/nats

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from healer_common.errors import ConfigError
+from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service, run_service
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.catalogue import CATALOGUE
@@ -77,8 +78,11 @@ def setup(svc: Service) -> None:
     svc.detail["mode"] = "dry-run" if coordinator.dry_run else "live"
     svc.detail["clusters"] = ", ".join(clusters.names) or "none"
     svc.detail["playbooks"] = str(len(library.playbooks))
+    for playbook in library.playbooks:  # a playbook that never ran reads 0, not nothing (the failure-rate rule)
+        for state in ("succeeded", "failed"):
+            metrics.REMEDIATIONS.labels(playbook.name, state)
     ApprovalEndpoint(svc, runs).install()
-    register(svc, coordinator)
+    register(svc, coordinator, runs)
 
 
 def main() -> None:

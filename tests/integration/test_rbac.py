@@ -28,7 +28,14 @@ from tests.support.rbac import DEPLOY, Call, Grant, call_of, grants
 from tests.support.remediation_helpers import opened, publish, remediation, resolved, start_remediator
 
 pytestmark = pytest.mark.integration
-NO_KUBERNETES = ("healer-detector", "healer-correlator", "healer-notifier", "healer-memory-bridge", "healer-analyze")
+NO_KUBERNETES = (
+    "healer-detector",
+    "healer-correlator",
+    "healer-notifier",
+    "healer-memory-bridge",
+    "healer-api",
+    "healer-analyze",
+)
 
 
 def recorded(kube: KubeEmulator) -> set[Call]:

@@ -40,7 +40,7 @@ def test_each_pod_holds_only_its_own_nats_seed(overlay: str) -> None:
         (volume,) = [v for v in spec["volumes"] if v["name"] == "nats-identity"]
         assert volume["secret"]["items"] == [{"key": f"{identity}.nk", "path": f"{identity}.nk"}]
         mounts = {v["name"] for v in spec["volumes"]}
-        assert ("credentials" in mounts) == (identity in {"collector", "remediator", "notifier"}), identity
+        assert ("credentials" in mounts) == (identity in {"collector", "remediator", "notifier", "api"}), identity
     assert set(IDENTITIES) - set(specs) == {"cli"}, "the CLI's seed is for people, never mounted in the cluster"
 
 

@@ -30,9 +30,9 @@ def may_publish(identity: str, subject: str) -> bool:
     )
 
 
-def test_only_the_cli_and_the_remediators_approvals_api_may_publish_approvals() -> None:
+def test_only_the_cli_and_the_approval_endpoints_may_publish_approvals() -> None:
     who = {i for i in IDENTITIES if may_publish(i, SPACE.approvals("rem-1"))}
-    assert who == {"cli", "remediator"}
+    assert who == {"cli", "remediator", "api"}
 
 
 def test_each_service_publishes_its_own_subjects_audit_and_dead_letters_only() -> None:
@@ -43,7 +43,7 @@ def test_each_service_publishes_its_own_subjects_audit_and_dead_letters_only() -
     assert may_publish("memory-bridge", SPACE.alerts("H10"))
     assert not may_publish("memory-bridge", SPACE.alerts("H8"))
     assert may_publish("notifier", SPACE.acks("inc-1"))
-    for identity in ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge"):
+    for identity in ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge", "api"):
         assert may_publish(identity, SPACE.audit(identity))
         assert may_publish(identity, SPACE.dlq(identity))
         assert not may_publish(identity, SPACE.audit("cli")), f"{identity} may not write another's audit"

@@ -1,6 +1,7 @@
 """Who may publish and subscribe what on NATS: one identity per service, limited to the subjects the bus table
 says it publishes and reads, the CLI/API identity (people and the web/chat bridges: the only one besides the
-remediator's approvals endpoint that may publish on `healer.approvals.>`), and the nightly analysis job.
+remediator's approvals endpoint and the read API's write routes, each signing for a checked credential, that
+may publish on `healer.approvals.>`), and the nightly analysis job.
 
     identity        publishes                                              reads (subscribes)
     collector       events.>                                               -
@@ -9,6 +10,7 @@ remediator's approvals endpoint that may publish on `healer.approvals.>`), and t
     remediator      remediations.>, approvals.> (its HTTP API), memory.query   incidents, approvals, playbook_runs
     notifier        acks.> (PagerDuty, HTTP acks)                          incidents, remediations, acks
     memory-bridge   alerts.H10, answers to memory.> requests               memory.>, and its consumers
+    api             approvals.>, acks.> (its write routes), memory queries  everything (the dashboard's live feed)
     analyze         memory.add                                             history (ordered consumers)
     cli             everything under the root                              everything under the root
 
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from healer_common.contract.streams import STREAMS
 from healer_common.contract.subjects import SubjectSpace
 
-SERVICE_IDENTITIES = ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge")
+SERVICE_IDENTITIES = ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge", "api")
 IDENTITIES = (*SERVICE_IDENTITIES, "analyze", "cli")
 INBOX = "_INBOX.>"
 DESTRUCTIVE = ("$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>")
@@ -74,6 +76,17 @@ def permissions(space: SubjectSpace) -> dict[str, Permissions]:
     }
     bridge = found["memory-bridge"]
     found["memory-bridge"] = Permissions(bridge.publish, (f"{root}.memory.>", INBOX), respond=True)
+    found["api"] = Permissions(
+        publish=(
+            f"{root}.approvals.>",
+            f"{root}.acks.>",
+            space.memory_stats,
+            space.memory_predict,
+            *_own(space, "api"),
+            *_jetstream(space, read_history=True),
+        ),
+        subscribe=(f"{root}.>", INBOX),
+    )
     found["analyze"] = Permissions(
         publish=(space.memory_add, space.audit("cli"), *_jetstream(space, read_history=True)), subscribe=(INBOX,)
     )
