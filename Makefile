@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+MAX_MODULE_LINES := 500
 # Every dependency pinned, for `make install` and the Dockerfile alike: two installs of one commit are the same.
 CONSTRAINTS := constraints.txt
 
@@ -49,6 +50,8 @@ lint: install ## ruff, formatting, import contracts, and generated files up to d
 	$(BIN)/healer schema --check schemas
 	$(BIN)/healer config table --check README.md
 	$(BIN)/python -m tests.support.rbac --check README.md
+	@find libs apps services tests bench -name '*.py' | xargs wc -l | awk '$$2 != "total" && $$1 > $(MAX_MODULE_LINES) \
+		{ print $$2 ": " $$1 " lines; a module holds one concern in $(MAX_MODULE_LINES) at most: split it"; bad = 1 } END { exit bad }'
 
 format: install ## apply ruff's fixes and formatting, regenerate schemas and the README settings table
 	$(BIN)/ruff check --fix .
