@@ -18,7 +18,7 @@ from pydantic_core import PydanticUndefined
 
 from healer_cli.runtime import ConfigOption, console, fail, settings_or_exit
 from healer_common.logging import redact_url
-from healer_common.settings import LEGACY_ENV, Settings
+from healer_common.settings import LEGACY_ENV, LEGACY_ENV_ALSO, Settings
 
 app = typer.Typer(help="Show the effective settings, or the README's table of every setting.", no_args_is_help=True)
 
@@ -45,7 +45,9 @@ def _default(info: FieldInfo) -> str:
 
 def _rows(model: type[BaseModel], path: tuple[str, ...]) -> list[tuple[str, str, str]]:
     rows = []
-    legacy = {f"{section}.{key}": env for env, (section, key) in LEGACY_ENV.items()}
+    legacy = {
+        f"{section}.{key}": env for names in (LEGACY_ENV, LEGACY_ENV_ALSO) for env, (section, key) in names.items()
+    }
     for name, info in model.model_fields.items():
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):

@@ -36,7 +36,8 @@ def _agent_pod(coderun: dict[str, Any]) -> dict[str, Any]:
     )
     template = {"metadata": {"labels": labels}, "spec": {"containers": [container], "restartPolicy": "Never"}}
     pod = objects.pod_from_template(coderun, template, f"{meta(coderun)['name']}-agent")
-    pod["metadata"]["annotations"] = {RUN_SECONDS: str(AGENT_RUN_S)}
+    runs = (meta(coderun).get("annotations") or {}).get(RUN_SECONDS, str(AGENT_RUN_S))
+    pod["metadata"]["annotations"] = {RUN_SECONDS: runs}
     return pod
 
 

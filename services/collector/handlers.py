@@ -4,6 +4,8 @@
                             or a batch (a JSON array, application/cloudevents-batch+json)
                             -> healer.events.custom.<source>
     POST /alertmanager      an Alertmanager webhook payload -> healer.events.alertmanager.<receiver>
+    POST /github/webhook    a GitHub repository webhook, signed (X-Hub-Signature-256 under github.webhook_secret):
+                            the github source reads that repository now (sources/github_webhooks.py)
 
 A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
 is half-accepted. Events are published with `Nats-Msg-Id` = hash(source, id), so a sender's retry is dropped
@@ -12,6 +14,7 @@ by the stream's duplicate window.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +24,14 @@ from healer_common.contract.codec import describe, encode
 from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerWebhook, Event
 from healer_common.contract.messages import stable_id
 from healer_common.runtime.bus import Service
+from services.collector.sources.github import GitHubSource
+from services.collector.sources.github_webhooks import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    nudge_of,
+    signed,
+)
 
 _BATCH: TypeAdapter[list[Any]] = TypeAdapter(list[Any])
 
@@ -30,13 +41,15 @@ def _problem(status: int, reason: str, **extra: Any) -> web.Response:
 
 
 class Ingest:
-    def __init__(self, svc: Service) -> None:
+    def __init__(self, svc: Service, github: GitHubSource | None = None) -> None:
         self._svc = svc
+        self._github = github
 
     def install(self) -> None:
         self._svc.route("POST", "/events/{source}", self.post_events)
         self._svc.route("POST", "/events", self.post_events)
         self._svc.route("POST", "/alertmanager", self.post_alertmanager)
+        self._svc.route("POST", "/github/webhook", self.post_github)
 
     async def _body(self, request: web.Request) -> bytes | web.Response:
         limit = self._svc.settings.collector.max_event_bytes
@@ -76,3 +89,19 @@ class Ingest:
         msg_id = stable_id("alertmanager", body)
         await self._svc.publish_raw(subject, body, {"Nats-Msg-Id": msg_id})
         return web.json_response({"accepted": len(payload.alerts), "subject": subject}, status=202)
+
+    async def post_github(self, request: web.Request) -> web.Response:
+        secret = self._svc.settings.github.webhook_secret
+        if secret is None or self._github is None:
+            return _problem(403, "github webhooks are refused: set github.webhook_secret and github.repositories")
+        body = await request.read()
+        if not signed(secret.get_secret_value().encode(), body, request.headers.get(SIGNATURE_HEADER)):
+            return _problem(401, f"{SIGNATURE_HEADER} does not match the body under github.webhook_secret")
+        event = request.headers.get(EVENT_HEADER, "")
+        try:
+            nudge = nudge_of(event, json.loads(body)) if event != "ping" else None
+        except ValueError:
+            return _problem(400, "the body is not JSON")
+        reading = nudge.repo if nudge is not None and self._github.nudge(nudge.repo) else None
+        delivery = request.headers.get(DELIVERY_HEADER, "")
+        return web.json_response({"event": event, "delivery": delivery, "reading": reading})
