@@ -229,7 +229,7 @@ class GitHubApi:
                 for url in self.webhooks:
                     with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                         async with http.post(url, data=body, headers=headers) as answer:
-                            log.debug("webhook delivered", event=event, url=url, status=answer.status)
+                            log.debug("webhook delivered", github_event=event, url=url, status=answer.status)
 
     async def start(self) -> None:
         if self.webhooks and self._sender is None:
