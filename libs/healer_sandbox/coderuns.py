@@ -1,6 +1,8 @@
 """The agents' controller, as far as Healer sees it: a CodeRun (agents.platform/v1) goes Pending, gets its
 agent pod (labelled `agent` and `task-id`), runs, and Succeeds with a pull request URL, so a remediation
-that hands work to an agent sees it picked up and finished.
+that hands work to an agent sees it picked up and finished. A remediation CodeRun's agent really opens that
+pull request on the sandbox's GitHub (in the repository of spec.repositoryUrl), its check passes and it is
+merged, so Healer can follow the hand-off to its end.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 from healer_sandbox import kinds, objects
 from healer_sandbox.cluster import Cluster
+from healer_sandbox.github import pull_url
 from healer_sandbox.kubelet import RUN_SECONDS
 from healer_sandbox.store import meta
 from healer_sandbox.units import rfc3339
@@ -63,7 +66,25 @@ def coderuns(cluster: Cluster, now: dt.datetime) -> None:
                 kinds.CODERUNS, coderun, _status("Running", f"agent pod {meta(pods[0])['name']} is working", now)
             )
         elif pod_phase == "Succeeded":
-            task = "".join(c for c in str((coderun.get("spec") or {}).get("taskId", "")) if c.isdigit()) or "0"
-            url = f"https://github.com/5dlabs/cto/pull/{1000 + int(task) % 9000}"
-            done = _status("Succeeded", "the agent opened a pull request", now, {"pullRequestUrl": url})
+            done = _status(
+                "Succeeded", "the agent opened a pull request", now, {"pullRequestUrl": _pull_request(cluster, coderun)}
+            )
             cluster.put_status(kinds.CODERUNS, coderun, done)
+
+
+def _pull_request(cluster: Cluster, coderun: dict[str, Any]) -> str:
+    """The PR the agent opened: for a remediation, a real one on the sandbox's GitHub, checked and merged."""
+    spec = coderun.get("spec") or {}
+    task = "".join(c for c in str(spec.get("taskId", "")) if c.isdigit()) or "0"
+    repo = str(spec.get("repositoryUrl") or "").removeprefix("https://github.com/").strip("/")
+    if spec.get("runType") != "remediate" or repo.count("/") != 1:
+        return f"https://github.com/5dlabs/cto/pull/{1000 + int(task) % 9000}"
+    github, agent = cluster.github, str(spec.get("githubApp") or "5DLabs-Rex")
+    number = github.repo(repo).next_number()
+    title = f"fix: {(meta(coderun).get('labels') or {}).get('alert-type', 'incident')} remediation (task {task})"
+    github.open_pull(repo, number, title, branch=f"healer/{meta(coderun)['name']}", login=agent, labels=["healer"])
+    github.commit(repo, number, agent, str(spec.get("acceptanceCriteria") or "the fix")[:200])
+    github.check(repo, number, "ci/test", "success")
+    github.close(repo, number, merge=True)
+    cluster.narrate(f"{repo}#{number}: {agent} opened the remediation PR of CodeRun {meta(coderun)['name']}; merged")
+    return pull_url(repo, number)

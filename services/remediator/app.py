@@ -15,6 +15,7 @@ from services.remediator.adapters.admission import Admission
 from services.remediator.adapters.approvals_http import ApprovalEndpoint
 from services.remediator.adapters.coordinator import RemediationCoordinator
 from services.remediator.adapters.execution import Execution
+from services.remediator.adapters.handoffs import HandOffs
 from services.remediator.adapters.learning import TrackRecord
 from services.remediator.adapters.limit_store import LimitStore
 from services.remediator.adapters.playbook_sources import PlaybookLibrary
@@ -56,6 +57,7 @@ def setup(svc: Service) -> None:
         runs=runs,
         track=TrackRecord(svc.redis, svc.keys),
         reporter=RunReporter(svc, RecordWriter(api, cluster.own_namespace) if api is not None else None),
+        handoffs=HandOffs(api, http, svc.settings.github),
     )
     svc.on_start(coordinator.reload)
     if coordinator.dry_run:

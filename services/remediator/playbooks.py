@@ -47,6 +47,7 @@ class ActionTraits:
     reversal: Reversal
     params: type[BaseModel]
     default_retry: int = 1
+    follows: bool = False  # a hand-off followed to its end (a CodeRun): its outcome and the alert judge it
 
 
 def parse_duration(value: object) -> float:
@@ -154,6 +155,7 @@ class PlaybookAction(BaseModel):
     needs_approval: bool
     verifies: bool
     reversal: Reversal
+    follows: bool = False
 
 
 class Playbook(BaseModel):
@@ -212,6 +214,7 @@ def _compile_action(
         needs_approval=spec.require_approval or not kind.safe,
         verifies=kind.verifies,
         reversal=kind.reversal,
+        follows=kind.follows,
     )
 
 

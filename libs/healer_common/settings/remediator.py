@@ -106,3 +106,10 @@ class RemediatorSettings(Section):
     coderun_model: str = Field("claude-sonnet-4-20250514", description="CodeRun spec.model")
     coderun_github_app: str = Field("5DLabs-Rex", description="CodeRun spec.githubApp (and implementationAgent)")
     coderun_service: str = Field("healer", description="CodeRun spec.service")
+    coderun_follow_s: float = Field(
+        3600.0,
+        gt=0,
+        description="how long a remediation CodeRun is followed: to its end, its PR read, and the alert resolved; "
+        "after that the hand-off counts as failed",
+    )
+    coderun_poll_s: float = Field(5.0, gt=0, description="how often followed CodeRuns (and their PRs) are read")

@@ -7,7 +7,7 @@ undone, and the adapter that plans it. README's "Safe and approval-required acti
 | scale_up             | yes  | yes                   | scaled back when the rollback window ends |
 | clear_temp_files     | yes  | yes                   | -                                         |
 | retry_sync           | yes  | yes                   | -                                         |
-| create_coderun       | yes  | no (a hand-off)       | -                                         |
+| create_coderun       | yes  | by its CodeRun's end  | -                                         |
 | notify, escalate     | yes  | no                    | -                                         |
 | rollback_deployment  | no   | yes                   | rolled forward if health got worse        |
 | drain_node           | no   | yes                   | uncordoned if health got worse            |
@@ -86,6 +86,7 @@ CATALOGUE: dict[str, ActionKind] = {
         reversal="none",
         params=create_coderun.CreateCodeRunParams,
         plan=create_coderun.plan,
+        follows=True,
     ),
     "notify": ActionKind(
         verb="notify", safe=True, verifies=False, reversal="none", params=notify.NotifyParams, plan=notify.plan
