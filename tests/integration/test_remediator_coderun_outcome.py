@@ -18,7 +18,7 @@ from healer_common.contract.memory import MemoryAnswer, MemoryQuery
 from healer_common.runtime.busclient import BusClient
 from healer_common.testing import ServiceRunner, eventually, recording
 from services.remediator.actions.cluster import kube as read_json
-from tests.support.remediation_helpers import bodies, opened, publish, remediation, resolved
+from tests.support.remediation_helpers import bodies, healer, opened, publish, remediation, resolved
 from tests.support.sandbox_support import kube, running_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -55,10 +55,7 @@ async def test_a_remediation_coderun_opens_a_pr_memory_learns_it_and_the_next_ag
             await publish(bus, first)
             [coderun] = await eventually(lambda: coderuns(custom), what="the remediation CodeRun created")
 
-            async def agent_done() -> bool:
-                return await _phase(custom, coderun) == "Succeeded"
-
-            await eventually(agent_done, timeout=60, what="the agent done")
+            await eventually(agent_done_of(custom, coderun), timeout=60, what="the agent done")
             await publish(bus, resolved(first))  # the agent's fix landed: the alert resolves
             done = await seen.wait_for(remediation("succeeded", incident_id="inc-first"), timeout=30, what="verdict")
 
@@ -90,6 +87,33 @@ async def test_a_remediation_coderun_opens_a_pr_memory_learns_it_and_the_next_ag
         assert len(second) == 1
         assert pr_url in second[0]["spec"]["promptModification"], "the next agent is told what fixed it last time"
         assert bodies(seen, remediation(incident_id="inc-second"))[0]["memory_ids"], "the run names the memory it used"
+
+        await eventually(lambda: _phase(custom, second[0]), timeout=60, what="the second agent at work")
+        await eventually(agent_done_of(custom, second[0]), timeout=60, what="the second agent done")
+        async with recording(bus, bus.space.all_remediations) as seen:
+            await publish(bus, resolved(again))
+            await seen.wait_for(remediation("succeeded", incident_id="inc-second"), timeout=30, what="its verdict")
+        code, out = await healer(
+            services, "playbooks", "run", "post-tess-ci-failure", "--target", "cto/tess-task7", "--no-use-memory",
+            "--wait", "5",
+        )  # fmt: skip
+        assert "asked the remediator to run post-tess-ci-failure" in out, (code, out)
+        known = {c["metadata"]["name"] for c in [coderun, *second]}
+        [third] = await eventually(
+            lambda: _others(custom, known), timeout=30, what="the CodeRun of the run by hand"
+        )  # fmt: skip
+        assert pr_url not in third["spec"]["promptModification"], "--no-use-memory keeps memory out of its prompt"
+
+
+def agent_done_of(custom: client.CustomObjectsApi, coderun: dict[str, Any]) -> Any:
+    async def done() -> bool:
+        return await _phase(custom, coderun) == "Succeeded"
+
+    return done
+
+
+async def _others(custom: client.CustomObjectsApi, known: set[str]) -> list[dict[str, Any]]:
+    return [c for c in await coderuns(custom) if c["metadata"]["name"] not in known]
 
 
 async def _phase(custom: client.CustomObjectsApi, coderun: dict[str, Any]) -> str | None:
