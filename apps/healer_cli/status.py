@@ -2,8 +2,9 @@
 
 Reads heartbeats from Redis (each instance writes one every few seconds with a short TTL), asks NATS for its
 JetStream account, reads the health of every cluster the collectors read (Healthy, Degraded(reason),
-Unreachable(since)), and lists open incidents. Exits 1 when anything is down (an Unreachable cluster
-included), so scripts and probes can use it.
+Unreachable(since)), lists open incidents, and with --all shows the agent platform (the remediator's last
+AgentsReport: CodeRuns by stage, each agent healthy or degraded, what is paused, where agents contend).
+Exits 1 when anything is down (an Unreachable cluster included), so scripts and probes can use it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.text import Text
 
 from healer_cli.runtime import ConfigOption, console, line, run, settings_or_exit
 from healer_cli.tables import Cell, Column, show
+from healer_common.contract.agents import REPORT_KEY, AgentsReport
 from healer_common.contract.health import ClusterHealth, Heartbeat
 from healer_common.contract.incidents import Incident
 from healer_common.errors import Unreachable
@@ -53,6 +55,7 @@ class StatusReport(BaseModel):
     services: list[ServiceStatus]
     clusters: list[ClusterHealth] = Field(default_factory=list)
     incidents: list[Incident] = Field(default_factory=list)
+    agents: AgentsReport | None = None
 
 
 async def _nats(settings: Settings) -> Check:
@@ -72,6 +75,7 @@ class _Stored(BaseModel):
     beats: list[Heartbeat] = Field(default_factory=list)
     clusters: list[ClusterHealth] = Field(default_factory=list)
     incidents: list[Incident] = Field(default_factory=list)
+    agents: AgentsReport | None = None
 
 
 async def _redis(settings: Settings, with_incidents: bool) -> tuple[Check, _Stored]:
@@ -88,6 +92,8 @@ async def _redis(settings: Settings, with_incidents: bool) -> tuple[Check, _Stor
             stored.incidents = sorted(
                 (Incident.model_validate_json(v) for v in raw.values()), key=lambda i: i.opened_at
             )
+            agents = await redis.get(keys(*REPORT_KEY))
+            stored.agents = AgentsReport.model_validate_json(agents) if agents else None
         return Check(ok=True, url=url), stored
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
         return Check(ok=False, url=url, error=redact_url(f"{type(exc).__name__}: {exc}")), _Stored()
@@ -115,6 +121,7 @@ async def gather(settings: Settings, *, with_incidents: bool) -> StatusReport:
         services=services,
         clusters=stored.clusters,
         incidents=stored.incidents,
+        agents=stored.agents,
     )
 
 
@@ -153,6 +160,42 @@ def _services(report: StatusReport, show_all: bool) -> None:
     show(console, [Column("service", key=True), *(Column(h) for h in headers)], rows, title="Services")
 
 
+def _agents(report: AgentsReport) -> None:
+    """The agent platform: what the Workflows and Agents tiles show, as tables."""
+    colour = {"healthy": "green", "degraded": "yellow"}
+    stages = ", ".join(f"{stage} {count}" for stage, count in sorted(report.by_stage.items())) or "none"
+    rows: list[list[Cell]] = [
+        [
+            a.agent,
+            Text(a.state, style=colour[a.state]),
+            str(a.running),
+            str(a.pending),
+            str(a.paused),
+            "; ".join(a.reasons),
+        ]
+        for a in report.agents
+    ]
+    columns = [Column("agent", key=True), Column("state"), Column("running"), Column("pending"), Column("paused")]
+    show(console, [*columns, Column("why")], rows, title=f"Agents (CodeRuns by stage: {stages})")
+    runs: list[list[Cell]] = [
+        [
+            f"{r.namespace}/{r.name}",
+            r.agent or "-",
+            r.stage,
+            r.phase,
+            r.priority,
+            f"paused for {r.paused_by or 'a person'}",
+        ]
+        for r in report.coderuns
+        if r.paused
+    ]
+    if runs:
+        heads = ("agent", "stage", "phase", "priority", "why")
+        show(console, [Column("paused CodeRun", key=True), *(Column(h) for h in heads)], runs, title="Paused")
+    for found in report.contention:
+        line(("contention: ", "yellow"), found.describe())
+
+
 def render(report: StatusReport, *, as_json: bool, show_all: bool) -> None:
     if as_json:
         console.print_json(json.dumps(report.model_dump(mode="json")))
@@ -172,6 +215,8 @@ def render(report: StatusReport, *, as_json: bool, show_all: bool) -> None:
         ]
         columns = [Column("id", key=True), Column("severity"), Column("opened"), Column("title")]
         show(console, columns, incidents, title=f"Open incidents ({len(report.incidents)})")
+        if report.agents is not None:
+            _agents(report.agents)
     line(("all healthy", "green") if report.ok else ("something is down", "red"))
 
 

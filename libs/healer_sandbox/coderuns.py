@@ -3,6 +3,9 @@ agent pod (labelled `agent` and `task-id`), runs, and Succeeds with a pull reque
 that hands work to an agent sees it picked up and finished. A remediation CodeRun's agent really opens that
 pull request on the sandbox's GitHub (in the repository of spec.repositoryUrl), its check passes and it is
 merged, so Healer can follow the hand-off to its end.
+
+A CodeRun annotated `agents.platform/paused: "true"` is paused: its agent pod is stopped and its status says
+so (condition `Paused`); once the annotation is gone a fresh agent pod takes the work up again.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from healer_sandbox.store import meta
 from healer_sandbox.units import rfc3339
 
 AGENT_RUN_S = 600.0  # scenario seconds an agent works on a CodeRun
+PAUSED = "agents.platform/paused"  # the annotation the platform's controller honours (Healer's agent coordination)
 AGENT_IMAGE = "ghcr.io/5dlabs/agent:latest"
 
 
@@ -56,6 +60,9 @@ def coderuns(cluster: Cluster, now: dt.datetime) -> None:
         if phase in {"Succeeded", "Failed"}:
             continue
         pods = cluster.owned(coderun, kinds.PODS)
+        if str((meta(coderun).get("annotations") or {}).get(PAUSED, "")).lower() == "true":
+            _pause(cluster, coderun, pods, now)
+            continue
         if not pods:
             cluster.store.create(kinds.PODS, _agent_pod(coderun))
             cluster.put_status(kinds.CODERUNS, coderun, _status("Pending", "waiting for the agent pod to start", now))
@@ -70,6 +77,20 @@ def coderuns(cluster: Cluster, now: dt.datetime) -> None:
                 "Succeeded", "the agent opened a pull request", now, {"pullRequestUrl": _pull_request(cluster, coderun)}
             )
             cluster.put_status(kinds.CODERUNS, coderun, done)
+
+
+def _pause(cluster: Cluster, coderun: dict[str, Any], pods: list[dict[str, Any]], now: dt.datetime) -> None:
+    """Stop the agent's pod; the run stays where it was (Pending or Running), marked Paused."""
+    for pod in pods:
+        cluster.store.delete(kinds.PODS, meta(pod)["namespace"], meta(pod)["name"])
+    status = coderun.get("status") or {}
+    if any(c.get("type") == "Paused" for c in status.get("conditions") or []):
+        return
+    paused = {"type": "Paused", "status": "True", "lastTransitionTime": rfc3339(now), "message": "paused"}
+    message = f"paused ({PAUSED}); the agent pod is stopped until it is resumed"
+    phase = status.get("phase") or "Pending"
+    cluster.put_status(kinds.CODERUNS, coderun, {**status, "phase": phase, "message": message, "conditions": [paused]})
+    cluster.narrate(f"CodeRun {meta(coderun)['namespace']}/{meta(coderun)['name']} paused: its agent pod is stopped")
 
 
 def _pull_request(cluster: Cluster, coderun: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
 """Composes the remediator: settings -> cluster client, playbooks, Redis state, guards and limits -> the
-coordinator -> handlers and the approvals endpoint.
+coordinator (and the agent coordination beside it) -> handlers and the approvals endpoint.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from healer_common.runtime.kube import api_client
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.catalogue import CATALOGUE
 from services.remediator.adapters.admission import Admission
+from services.remediator.adapters.agent_coordination import AgentCoordinator
 from services.remediator.adapters.approvals_http import ApprovalEndpoint
 from services.remediator.adapters.coordinator import RemediationCoordinator
 from services.remediator.adapters.execution import Execution
@@ -65,8 +66,9 @@ def setup(svc: Service) -> None:
         svc.log.warning("dry_run", reason=f"{why}: actions are described, never made")
     svc.detail["mode"] = "dry-run" if coordinator.dry_run else "live"
     svc.detail["playbooks"] = str(len(library.playbooks))
+    agents = AgentCoordinator(svc, api, guards, limits, switches, dry_run=coordinator.dry_run)
     ApprovalEndpoint(svc, runs).install()
-    register(svc, coordinator)
+    register(svc, coordinator, agents)
 
 
 def main() -> None:

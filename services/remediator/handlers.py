@@ -1,5 +1,5 @@
 """The remediator's subscribers: incidents, approval answers and requests to run a playbook in; runs out (the
-coordinator publishes them). Timers and playbook reloads tick beside them.
+coordinator publishes them). Timers, playbook reloads and the agent coordination tick beside them.
 """
 
 from __future__ import annotations
@@ -8,12 +8,14 @@ from healer_common.contract.incidents import Incident
 from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest
 from healer_common.contract.streams import REMEDIATOR_APPROVALS, REMEDIATOR_INCIDENTS, REMEDIATOR_RUN_REQUESTS
 from healer_common.runtime.bus import Service
+from services.remediator.adapters.agent_coordination import AgentCoordinator
 from services.remediator.adapters.coordinator import RemediationCoordinator
 
 
-def register(svc: Service, coordinator: RemediationCoordinator) -> None:
+def register(svc: Service, coordinator: RemediationCoordinator, agents: AgentCoordinator) -> None:
     @svc.consume(REMEDIATOR_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
+        await agents.incident(incident)
         await coordinator.on_incident(incident)
 
     @svc.consume(REMEDIATOR_APPROVALS, order_by=lambda decision: decision.remediation_id)
@@ -27,3 +29,4 @@ def register(svc: Service, coordinator: RemediationCoordinator) -> None:
     cfg = svc.settings.remediator
     svc.every(cfg.tick_s)(coordinator.tick)
     svc.every(cfg.playbook_reload_s)(coordinator.reload)
+    svc.every(cfg.agents.interval_s)(agents.tick)

@@ -1,4 +1,5 @@
-"""The remediator (`HEALER_REMEDIATOR__*`): guard rails, limits, approvals, webhooks and CodeRun defaults."""
+"""The remediator (`HEALER_REMEDIATOR__*`): guard rails, limits, approvals, webhooks, CodeRun defaults, and the
+agent coordination (`remediator.agents`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,37 @@ from typing import Literal
 from pydantic import Field, SecretStr
 
 from healer_common.settings.section import Section
+
+
+class AgentCoordinationSettings(Section):
+    enabled: bool = Field(True, description="watch the live CodeRuns, report them, and pause low-priority ones")
+    interval_s: float = Field(10.0, gt=0, description="how often the CodeRuns, their pods and the nodes are read")
+    namespaces: list[str] = Field(
+        default_factory=list, description="namespaces whose CodeRuns are coordinated; [] = every namespace"
+    )
+    pause_on_severity: Literal["warning", "critical"] = Field(
+        "critical", description="while an incident this severe or worse is open, low-priority CodeRuns are paused"
+    )
+    pause_below: Literal["normal", "high", "critical"] = Field(
+        "normal", description="CodeRuns of a priority below this are paused (remediation CodeRuns never are)"
+    )
+    priority_label: str = Field(
+        "healer.platform/priority", description="CodeRun label (critical, high, normal, low) that sets its priority"
+    )
+    run_type_priorities: dict[str, Literal["critical", "high", "normal", "low"]] = Field(
+        default_factory=lambda: {"remediate": "critical"},  # type: ignore[arg-type] # mypy widens the literal
+        description="a CodeRun's priority by spec.runType when it has no priority label (unlisted: normal)",
+    )
+    pause_annotation: str = Field(
+        "agents.platform/paused",
+        description="the annotation (value true) the CodeRun controller honours by stopping the agent's pod",
+    )
+    node_request_ratio: float = Field(
+        1.0, gt=0, description="agents' requests over a node's allocatable CPU or memory above this is contention"
+    )
+    pending_for_s: float = Field(
+        30.0, ge=0, description="a pod Pending this long while agent pods run in its namespace is contention"
+    )
 
 
 class RemediatorSettings(Section):
@@ -113,3 +145,4 @@ class RemediatorSettings(Section):
         "after that the hand-off counts as failed",
     )
     coderun_poll_s: float = Field(5.0, gt=0, description="how often followed CodeRuns (and their PRs) are read")
+    agents: AgentCoordinationSettings = AgentCoordinationSettings()
