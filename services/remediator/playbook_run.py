@@ -14,7 +14,8 @@ Rules, in the order a run meets them:
   notify, escalate and hand-offs still do.
 - An action that made health worse (more firing alerts, or a worse severity, with an alert that began after it)
   is undone when it can be and the playbook's rollback is enabled; the run ends there.
-- Temporary changes (a scale-up) are undone when the playbook's rollback window ends, after the run's verdict.
+- Temporary changes (a scale-up) are undone when the playbook's rollback window ends, after the run's verdict;
+  a switch to a backup (failover_provider) once the incident resolves (the primary has recovered).
 - Each change of state is published (a new revision) and each decision noted for the audit.
 """
 
@@ -312,6 +313,9 @@ class PlaybookRun:
     def _resolved(self, incident: Incident, now: dt.datetime) -> Work | None:
         state = self.state
         state.resolved = True
+        for undo in state.undos:  # switched to a backup until the primary recovered: it has
+            if undo.due_at is None and state.playbook.actions[undo.index].reversal == "on_recovery":
+                undo.due_at = now
         action = state.action
         if state.phase == "handed_off" and action is not None:
             return self._judge_handoff(action, now) if state.run.coderun is not None else None

@@ -31,7 +31,7 @@ from healer_common.errors import ConfigError
 
 API_VERSION = "healer.platform/v1"
 KIND = "RemediationPlaybook"
-Reversal = Literal["none", "temporary", "on_failure", "on_harm"]
+Reversal = Literal["none", "temporary", "on_failure", "on_harm", "on_recovery"]
 Operator = Literal[">", ">=", "<", "<=", "==", "!="]
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"

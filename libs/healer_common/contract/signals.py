@@ -187,6 +187,18 @@ METRICS: dict[str, MetricSignal] = {
         MetricSignal(
             "probe_ratelimit_reset_seconds", "seconds", ("target",), "seconds until the rate-limit window resets"
         ),
+        MetricSignal(
+            "ratelimit_exhausted_in_seconds",
+            "seconds",
+            ("target",),
+            "seconds until the quota runs out at its recent rate of spending (86400: not before it resets)",
+        ),
+        MetricSignal(
+            "probe_error_budget_remaining_ratio",
+            "ratio",
+            ("target",),
+            "share of the SLO window's error budget still unspent (probes with an slo)",
+        ),
     )
 }
 

@@ -39,6 +39,13 @@ class ResourceExhaustion(Section):
     resolve_for_s: float = Field(60.0, ge=0, description="H2: how long usage must stay below before resolving")
     hysteresis: float = Field(0.02, ge=0, description="H2: usage must fall this far below the threshold to clear")
     disk_pressure_for_s: float = Field(0.0, ge=0, description="H2: a node's DiskPressure held this long fires")
+    quota_exhausted_in_s: float = Field(
+        900.0, gt=0, description="H2: an API's rate-limit quota that runs out sooner than this at its rate fires"
+    )
+    error_budget_below: float = Field(
+        0.25, ge=0, le=1, description="H2: a probe's error budget with less than this share left fires"
+    )
+    rate_limited_for_s: float = Field(0.0, ge=0, description="H2: an API answering 429 this long fires")
 
 
 class CertificateExpiry(Section):

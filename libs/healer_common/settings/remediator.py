@@ -11,6 +11,17 @@ from pydantic import Field, SecretStr
 from healer_common.settings.section import Section
 
 
+class ProviderFailover(Section):
+    """Where the consumers of an external provider read which one to use, and the backup to switch them to."""
+
+    config_map: str = Field(
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$",
+        description="namespace/name of the ConfigMap the consumers read the provider from",
+    )
+    key: str = Field("provider", min_length=1, description="the ConfigMap key that names the provider")
+    backup: str = Field(min_length=1, description="the provider switched to while the primary is in trouble")
+
+
 class AgentCoordinationSettings(Section):
     enabled: bool = Field(True, description="watch the live CodeRuns, report them, and pause low-priority ones")
     interval_s: float = Field(10.0, gt=0, description="how often the CodeRuns, their pods and the nodes are read")
@@ -110,6 +121,7 @@ class RemediatorSettings(Section):
             "refresh_secrets": "deny",
             "database_failover": "deny",
             "disable_feature_flag": "deny",
+            "failover_provider": "deny",
         },
         description="per action type, what an unanswered approval request becomes (unlisted: deny)",
     )
@@ -146,3 +158,7 @@ class RemediatorSettings(Section):
     )
     coderun_poll_s: float = Field(5.0, gt=0, description="how often followed CodeRuns (and their PRs) are read")
     agents: AgentCoordinationSettings = AgentCoordinationSettings()
+    providers: dict[str, ProviderFailover] = Field(
+        default_factory=dict,
+        description="failover_provider: per probe target (e.g. anthropic), the ConfigMap key to switch and the backup",
+    )

@@ -10,9 +10,10 @@ a repository changed (handlers.py calls `nudge`).
 Every GET sends the ETag of its last answer (`If-None-Match`); a 304 reuses that answer and does not count
 against GitHub's quota. The quota left is read from each answer's headers: below `github.rate_reserve` the
 source waits for the window's reset instead of spending the rest, and it publishes the quota as the series
-`ratelimit_remaining_ratio{target="github"}` (with the remaining count and the reset), so the detector can
-see it running out before it does. A 429, or a 403 with no quota left, is rate limiting (waited out), never
-the network. What cannot be read is reported to the source's sight (SourceUnreachable -> H0).
+`ratelimit_remaining_ratio{target="github"}` (with the remaining count, the reset, and when at its recent rate
+it runs out: `ratelimit_exhausted_in_seconds`), so the detector warns before it does. A 429, or a 403 with no
+quota left, is rate limiting (waited out), never the network. What cannot be read is reported to the source's
+sight (SourceUnreachable -> H0).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from services.collector.sources.pull_requests import (
     emission_of,
     pull_request_observations,
 )
+from services.collector.sources.quota import QuotaTrend
 from services.collector.sources.ratelimit import RateLimit, rate_limit, seconds_until
 from services.collector.transitions import TransitionMemory
 
@@ -200,6 +202,7 @@ class GitHubSource:
         self._open: dict[str, set[int]] = {}
         self._nudged: set[str] = set()
         self._wake = asyncio.Event()
+        self._trend = QuotaTrend()
         self.reader: GitHubReader | None = None
 
     def nudge(self, repo: str) -> bool:
@@ -278,5 +281,6 @@ class GitHubSource:
             "ratelimit_remaining_ratio": quota.remaining_ratio,
             "probe_ratelimit_remaining": quota.remaining,
             "probe_ratelimit_reset_seconds": quota.reset_s,
+            "ratelimit_exhausted_in_seconds": self._trend.exhausted_in(SOURCE, quota, now.timestamp()),
         }
         return [MetricSample(name=k, value=v, labels=labels, time=now) for k, v in values.items() if v is not None]

@@ -14,6 +14,7 @@ undone, and the adapter that plans it. README's "Safe and approval-required acti
 | refresh_secrets      | no   | yes                   | previous Secret restored if it failed     |
 | database_failover    | no   | yes                   | - (failing back is a human's call)        |
 | disable_feature_flag | no   | yes                   | switched on again if health got worse     |
+| failover_provider    | no   | yes (primary back)    | switched back once the alert resolves     |
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from services.remediator.actions import (
     disable_feature_flag,
     drain_node,
     escalate,
+    failover_provider,
     notify,
     refresh_secrets,
     restart_pod,
@@ -138,5 +140,14 @@ CATALOGUE: dict[str, ActionKind] = {
         params=disable_feature_flag.DisableFeatureFlagParams,
         plan=disable_feature_flag.plan,
         undo=disable_feature_flag.plan_undo,
+    ),
+    "failover_provider": ActionKind(
+        verb="provider",
+        safe=False,
+        verifies=True,
+        reversal="on_recovery",
+        params=failover_provider.FailoverProviderParams,
+        plan=failover_provider.plan,
+        undo=failover_provider.plan_undo,
     ),
 }
