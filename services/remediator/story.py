@@ -26,7 +26,8 @@ def memory_story(memory: MemoryAnswer | None) -> str:
     lines = []
     for match in memory.matches[:CONTEXT_MEMORIES]:
         verdict = {True: "worked", False: "failed", None: "unknown"}[match.record.metadata.success]
-        lines.append(f"Remembered ({verdict}): {match.record.content[:300]}")
+        whose = f" in {match.shared_from}'s memory" if match.shared_from else ""
+        lines.append(f"Remembered{whose} ({verdict}): {match.record.content[:300]}")
     if memory.recommendation is not None:
         rec = memory.recommendation
         lines.append(f"Memory recommends {rec.method} (confidence {rec.confidence:.2f}): {rec.summary}")
@@ -34,5 +35,21 @@ def memory_story(memory: MemoryAnswer | None) -> str:
 
 
 def memory_ids_told(memory: MemoryAnswer | None) -> list[str]:
-    """The memories `memory_story` tells: those reinforced when the run they informed succeeds."""
-    return [m.record.memory_id for m in memory.matches[:CONTEXT_MEMORIES]] if memory is not None else []
+    """Healer's own memories `memory_story` tells: those reinforced when the run they informed succeeds (another
+    agent's are read, never written)."""
+    if memory is None:
+        return []
+    return [m.record.memory_id for m in memory.matches[:CONTEXT_MEMORIES] if m.shared_from is None]
+
+
+def memory_note(memory: MemoryAnswer | None) -> str:
+    """Where what memory said came from, for the run's reason (and so its notifications), when another agent's
+    memory took part."""
+    if memory is None:
+        return ""
+    told = memory.matches[:CONTEXT_MEMORIES]
+    shared = sorted({m.shared_from for m in told if m.shared_from})
+    if not shared:
+        return ""
+    own = sum(1 for m in told if m.shared_from is None)
+    return f" (memory: {own} of Healer's own, {len(told) - own} from {', '.join(shared)}'s memory)"

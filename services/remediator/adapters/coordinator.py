@@ -38,7 +38,7 @@ from services.remediator.matching import choose_playbook
 from services.remediator.playbook_run import PlaybookRun
 from services.remediator.playbooks import Playbook
 from services.remediator.run_state import Act, Fix, RunState, Work, health_of
-from services.remediator.story import incident_story, memory_ids_told, memory_story
+from services.remediator.story import incident_story, memory_ids_told, memory_note, memory_story
 
 ACTING_TIMEOUT_S = 300.0
 Event = Callable[[PlaybookRun, dt.datetime], Work | None]
@@ -60,6 +60,7 @@ class NewRun:
     context: str = ""
     memory_context: str = ""
     memory_ids: tuple[str, ...] = ()
+    memory_note: str = ""
 
 
 @dataclass(kw_only=True)
@@ -128,6 +129,7 @@ class RemediationCoordinator:
             dry_run=request.dry_run,
             memory_context=memory_story(memory),
             memory_ids=tuple(memory_ids_told(memory)),
+            memory_note=memory_note(memory),
         )
         await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {request.by}"))
 
@@ -193,6 +195,7 @@ class RemediationCoordinator:
             context=incident_story(incident),
             memory_context=memory_story(memory),
             memory_ids=tuple(memory_ids_told(memory)),
+            memory_note=memory_note(memory),
         )
         await self._open(new, advise(memory, playbook, self.library.playbooks, self._cfg.memory_confidence), incident)
 
@@ -240,7 +243,7 @@ class RemediationCoordinator:
             target=new.target,
             alert_ids=new.alert_ids,
             dry_run=self.dry_run or playbook.dry_run or new.dry_run,
-            reason=playbook.description,
+            reason=playbook.description + new.memory_note,
             memory_ids=[advice.memory_id] if advice.memory_id else [],
             confidence=confidence,
             correlation_id=new.incident_id,
