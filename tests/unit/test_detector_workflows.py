@@ -1,6 +1,7 @@
 """A1, A3, A4 and A5 as an SRE of the agent platform meets them: a task's PR and its agent pods, reported by
 the github and kubernetes sources, fold into one workflow; each rule fires while its story holds and
-resolves when it ends, and a redelivered event changes nothing."""
+resolves when it ends, and a redelivered event changes nothing. Beside them the agent platform's other
+alerts: A10 from contention, and H2 from an external API's quota running out or answering 429."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from healer_common.settings.detector import RuleSettings
 from services.detector.rules import WORKFLOW_RULES
 from services.detector.workflow_facts import TaskWorkflow, fold, workflow_key
 from services.detector.workflows import evaluate
+from tests.support.detector_harness import Detector
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 PR = "5dlabs/cto#7"
@@ -210,3 +212,25 @@ def test_a_finished_workflow_is_forgotten() -> None:
     flow.feed(pod("Rex", T0), T0)
     flow.feed(pod("Rex", T0, reason="PodDeleted"), T0)
     assert flow.workflow is None
+
+
+def test_agents_contending_for_a_node_fire_a10_once_it_has_held_and_resolve_when_they_fit() -> None:
+    detector = Detector()
+    node = ResourceRef(kind="Node", name="sandbox-node-1")
+    assert detector.condition("AgentContention", node, {"node": "sandbox-node-1", "resource": "cpu"}) == []
+
+    fired = detector.advance(31)
+
+    assert states(fired) == [("A10", "firing")]
+    assert states(detector.condition("AgentContentionCleared", node, {"node": "sandbox-node-1"})) == [
+        ("A10", "resolved")
+    ]
+
+
+def test_an_apis_quota_running_out_or_answering_429_is_h2_not_h5() -> None:
+    detector = Detector()
+    probe = ResourceRef(kind="Probe", name="openai")
+    limited = detector.condition("RateLimited", probe, {"target": "openai", "status_code": "429"})
+    assert states(limited) == [("H2", "firing")]
+    assert states(detector.metric("ratelimit_exhausted_in_seconds", 4_000.0, {"target": "github"})) == []
+    assert states(detector.metric("ratelimit_exhausted_in_seconds", 300.0, {"target": "github"})) == [("H2", "firing")]
