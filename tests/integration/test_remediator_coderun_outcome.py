@@ -14,11 +14,12 @@ import pytest
 from kubernetes import client
 
 from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import Incident
 from healer_common.contract.memory import MemoryAnswer, MemoryQuery
 from healer_common.runtime.busclient import BusClient
 from healer_common.testing import ServiceRunner, eventually, recording
 from services.remediator.actions.cluster import kube as read_json
-from tests.support.remediation_helpers import bodies, healer, opened, publish, remediation, resolved
+from tests.support.remediation_helpers import healer, opened, publish, remediation, resolved
 from tests.support.sandbox_support import kube, running_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -35,74 +36,77 @@ async def test_a_remediation_coderun_opens_a_pr_memory_learns_it_and_the_next_ag
     services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     async with running_sandbox(tmp_path, speed=60.0) as sandbox:
-        services.configure("cluster", kubeconfig=sandbox.config.kubeconfig)
-        services.configure("github", api_url=sandbox.github.url)
-        services.configure(
-            "remediator",
-            tick_s=0.2,
-            coderun_poll_s=0.5,
-            cooldown_s=0.0,
-            recurrence_window_s=0.0,  # the next alert comes later in life than in this test
-            memory_timeout_s=3.0,
-            cluster_playbooks=False,
-        )
-        services.start("memory-bridge", "remediator")
-        await services.wait_running("memory-bridge", "remediator")
+        await start(services, sandbox.config.kubeconfig, sandbox.github.url)
         custom = client.CustomObjectsApi(kube(sandbox))
-        first = opened("inc-first", TESS, alert_id="A5", **{"task-id": "7"})
 
-        async with recording(bus, bus.space.all_remediations) as seen:
-            await publish(bus, first)
-            [coderun] = await eventually(lambda: coderuns(custom), what="the remediation CodeRun created")
-
-            await eventually(agent_done_of(custom, coderun), timeout=60, what="the agent done")
-            await publish(bus, resolved(first))  # the agent's fix landed: the alert resolves
-            done = await seen.wait_for(remediation("succeeded", incident_id="inc-first"), timeout=30, what="verdict")
-
-        run = json.loads(done.data)
+        run, coderun = await handed_off_and_verified(bus, custom, opened("inc-first", TESS, alert_id="A5", **TASK))
         pr_url = run["coderun"]["pr_url"]
         assert pr_url.startswith("https://github.com/5dlabs/cto/pull/")
-        assert run["coderun"]["merged"] is True
-        assert run["coderun"]["checks_passed"] is True
-        assert run["coderun"]["alert_resolved"] is True
+        assert (run["coderun"]["merged"], run["coderun"]["checks_passed"], run["coderun"]["alert_resolved"]) == (
+            True,
+            True,
+            True,
+        )
         assert run["healed_by"] == "coderun"
-
-        async def remembered() -> list[Any]:
-            answer = await bus.request(
-                bus.space.memory_query, MemoryQuery(text="A5 tess-task7", alert_type="A5"), MemoryAnswer, 5.0
-            )
-            return [m for m in answer.matches if m.record.metadata.pr_url == pr_url]
-
-        [memory] = await eventually(remembered, what="the outcome remembered with its PR")
+        [memory] = await eventually(lambda: remembered(bus, pr_url), what="the outcome remembered with its PR")
         assert memory.record.metadata.success is True
 
-        again = opened("inc-second", TESS, alert_id="A5", **{"task-id": "7"})
-        again = again.evolve(
-            alerts=[a.model_copy(update={"starts_at": a.starts_at + dt.timedelta(hours=1)}) for a in again.alerts]
-        )
-        async with recording(bus, bus.space.all_remediations) as seen:
-            await publish(bus, again)
-            await seen.wait_for(remediation("acted", incident_id="inc-second"), timeout=30, what="the second hand-off")
-            second = [c for c in await coderuns(custom) if c["metadata"]["name"] != coderun["metadata"]["name"]]
-        assert len(second) == 1
-        assert pr_url in second[0]["spec"]["promptModification"], "the next agent is told what fixed it last time"
-        assert bodies(seen, remediation(incident_id="inc-second"))[0]["memory_ids"], "the run names the memory it used"
+        again = opened("inc-second", TESS, alert_id="A5", **TASK)
+        later = [a.model_copy(update={"starts_at": a.starts_at + dt.timedelta(hours=1)}) for a in again.alerts]
+        rerun, second = await handed_off_and_verified(bus, custom, again.evolve(alerts=later), known=[coderun])
+        assert pr_url in second["spec"]["promptModification"], "the next agent is told what fixed it last time"
+        assert rerun["memory_ids"], "the run names the memory it used"
 
-        await eventually(lambda: _phase(custom, second[0]), timeout=60, what="the second agent at work")
-        await eventually(agent_done_of(custom, second[0]), timeout=60, what="the second agent done")
-        async with recording(bus, bus.space.all_remediations) as seen:
-            await publish(bus, resolved(again))
-            await seen.wait_for(remediation("succeeded", incident_id="inc-second"), timeout=30, what="its verdict")
         code, out = await healer(
             services, "playbooks", "run", "post-tess-ci-failure", "--target", "cto/tess-task7", "--no-use-memory",
             "--wait", "5",
         )  # fmt: skip
         assert "asked the remediator to run post-tess-ci-failure" in out, (code, out)
-        known = {c["metadata"]["name"] for c in [coderun, *second]}
-        [third] = await eventually(
-            lambda: _others(custom, known), timeout=30, what="the CodeRun of the run by hand"
-        )  # fmt: skip
+        known = {c["metadata"]["name"] for c in [coderun, second]}
+        [third] = await eventually(lambda: _others(custom, known), timeout=30, what="the CodeRun of the run by hand")
         assert pr_url not in third["spec"]["promptModification"], "--no-use-memory keeps memory out of its prompt"
+
+
+TASK = {"task-id": "7"}
+
+
+async def start(services: ServiceRunner, kubeconfig: Path, github_url: str) -> None:
+    services.configure("cluster", kubeconfig=kubeconfig)
+    services.configure("github", api_url=github_url)
+    services.configure(
+        "remediator",
+        tick_s=0.2,
+        coderun_poll_s=0.5,
+        cooldown_s=0.0,
+        recurrence_window_s=0.0,  # the next alert comes later in life than in this test
+        memory_timeout_s=3.0,
+        cluster_playbooks=False,
+    )
+    services.start("memory-bridge", "remediator")
+    await services.wait_running("memory-bridge", "remediator")
+
+
+async def handed_off_and_verified(
+    bus: BusClient, custom: client.CustomObjectsApi, incident: Incident, known: list[dict[str, Any]] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Open the incident; once its CodeRun's agent is done, resolve it (the fix landed); the run's verdict and
+    the CodeRun."""
+    names = {c["metadata"]["name"] for c in known or []}
+    async with recording(bus, bus.space.all_remediations) as seen:
+        await publish(bus, incident)
+        [coderun] = await eventually(lambda: _others(custom, names), what="the remediation CodeRun created")
+        await eventually(agent_done_of(custom, coderun), timeout=60, what="the agent done")
+        await publish(bus, resolved(incident))
+        done = await seen.wait_for(
+            remediation("succeeded", incident_id=incident.incident_id), timeout=30, what="verdict"
+        )
+    return json.loads(done.data), coderun
+
+
+async def remembered(bus: BusClient, pr_url: str) -> list[Any]:
+    question = MemoryQuery(text="A5 tess-task7", alert_type="A5")
+    answer = await bus.request(bus.space.memory_query, question, MemoryAnswer, 5.0)
+    return [m for m in answer.matches if m.record.metadata.pr_url == pr_url]
 
 
 def agent_done_of(custom: client.CustomObjectsApi, coderun: dict[str, Any]) -> Any:
