@@ -7,12 +7,14 @@ from __future__ import annotations
 from healer_common.contract.incidents import Incident
 from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest
 from healer_common.contract.streams import REMEDIATOR_APPROVALS, REMEDIATOR_INCIDENTS, REMEDIATOR_RUN_REQUESTS
+from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
 from services.remediator.adapters.agent_coordination import AgentCoordinator
 from services.remediator.adapters.coordinator import RemediationCoordinator
+from services.remediator.adapters.runs import RunStore
 
 
-def register(svc: Service, coordinator: RemediationCoordinator, agents: AgentCoordinator) -> None:
+def register(svc: Service, coordinator: RemediationCoordinator, runs: RunStore, agents: AgentCoordinator) -> None:
     @svc.consume(REMEDIATOR_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
         await agents.incident(incident)
@@ -30,3 +32,7 @@ def register(svc: Service, coordinator: RemediationCoordinator, agents: AgentCoo
     svc.every(cfg.tick_s)(coordinator.tick)
     svc.every(cfg.playbook_reload_s)(coordinator.reload)
     svc.every(cfg.agents.interval_s)(agents.tick)
+
+    @svc.every(svc.settings.bus.heartbeat_interval_s)
+    async def gauges() -> None:
+        metrics.APPROVALS_WAITING.set(await runs.awaiting_approval())

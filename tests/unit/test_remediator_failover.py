@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from healer_common.clock import ManualClock
+from healer_common.contract.auth import Principal
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.remediations import ApprovalRequest, Remediation, RemediationStep
 from healer_common.settings import RemediatorSettings
@@ -59,7 +60,8 @@ def switched(clock: ManualClock) -> PlaybookRun:
         ApprovalRequest(action="failover_provider", summary="switch", expires_at=expires, on_timeout="deny"),
         clock.now(),
     )
-    assert isinstance(engine.answered(True, "oncall", "", clock.now()), Act)
+    oncall = Principal("oncall", frozenset({"approve:oncall"}), "token")
+    assert isinstance(engine.answered(True, oncall, clock.now(), "", clock.now()), Act)
     step = RemediationStep(action="failover_provider", outcome="ok", detail="switched", started_at=clock.now())
     undo: dict[str, object] = {
         "namespace": "cto",

@@ -10,6 +10,27 @@ from pydantic import Field, SecretStr
 
 from healer_common.settings.section import Section
 
+LEVEL_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class ApprovalLevel(Section):
+    """Who may approve one action type, and how long its request waits."""
+
+    level: str = Field(pattern=LEVEL_PATTERN, description="approvers need scope approve:<level> (admin also may)")
+    timeout_s: float | None = Field(None, gt=0, description="how long the request waits; unset: approval_timeout_s")
+
+
+def _seed_levels() -> dict[str, ApprovalLevel]:
+    """The seed's approval levels: rollback by on-call within 5 minutes, a node drain by an admin, a database
+    failover by PagerDuty's escalation level, a feature flag by its product owner."""
+    return {
+        "rollback_deployment": ApprovalLevel(level="oncall", timeout_s=300.0),
+        "drain_node": ApprovalLevel(level="admin"),
+        "refresh_secrets": ApprovalLevel(level="admin"),
+        "database_failover": ApprovalLevel(level="escalation"),
+        "disable_feature_flag": ApprovalLevel(level="product-owner"),
+    }
+
 
 class ProviderFailover(Section):
     """Where the consumers of an external provider read which one to use, and the backup to switch them to."""
@@ -113,7 +134,9 @@ class RemediatorSettings(Section):
     breaker_cooldown_s: float = Field(
         1800.0, gt=0, description="an open breaker refuses for this long, then lets runs try again"
     )
-    approval_timeout_s: float = Field(900.0, gt=0, description="how long an approval request waits for an answer")
+    approval_timeout_s: float = Field(
+        900.0, gt=0, description="how long an approval request waits for an answer, unless its level says"
+    )
     approval_on_timeout: dict[str, Literal["approve", "deny"]] = Field(
         default_factory=lambda: {  # type: ignore[arg-type] # mypy widens the literals in a lambda's dict
             "rollback_deployment": "deny",
@@ -125,6 +148,13 @@ class RemediatorSettings(Section):
         },
         description="per action type, what an unanswered approval request becomes (unlisted: deny)",
     )
+    approval_levels: dict[str, ApprovalLevel] = Field(
+        default_factory=_seed_levels,
+        description="per action type, the level whose approvers may answer (approve:<level>) and its timeout",
+    )
+    approval_default_level: str = Field(
+        "oncall", pattern=LEVEL_PATTERN, description="the level of action types approval_levels does not list"
+    )
     memory_confidence: float = Field(
         0.9, ge=0, le=1, description="apply memory's recommended fix directly when its confidence is above this"
     )
@@ -134,10 +164,11 @@ class RemediatorSettings(Section):
     feature_flag_url: str | None = Field(
         None, description="webhook that switches a feature flag (POST {flag, enabled, ...}); unset: action fails"
     )
-    webhook_token: SecretStr | None = Field(None, description="bearer token sent to the two webhooks above")
-    approval_token: SecretStr | None = Field(
-        None, description="bearer token the approvals HTTP endpoint wants; unset: open to whoever reaches the port"
+    secret_namespaces: list[str] = Field(
+        default_factory=list,
+        description="namespaces where refresh_secrets may read and restore Secrets (opt-in; empty: nowhere)",
     )
+    webhook_token: SecretStr | None = Field(None, description="bearer token sent to the two webhooks above")
     webhook_timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of the failover and feature-flag webhooks")
     coderun_namespace: str = Field("cto", description="where remediation CodeRuns are created")
     coderun_repository_url: str = Field(
@@ -162,3 +193,6 @@ class RemediatorSettings(Section):
         default_factory=dict,
         description="failover_provider: per probe target (e.g. anthropic), the ConfigMap key to switch and the backup",
     )
+
+    def approval_level(self, action: str) -> ApprovalLevel:
+        return self.approval_levels.get(action) or ApprovalLevel(level=self.approval_default_level)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from healer_common.durations import spoken_duration
 from healer_common.settings.detector import RuleSettings
-from services.detector.raising import held_for
 from services.detector.rules.agent_workflow import on_pod
 from services.detector.rules.model import Finding, WorkflowRule
 from services.detector.workflow_facts import TaskWorkflow
@@ -29,7 +29,7 @@ def judge(workflow: TaskWorkflow, cfg: RuleSettings, now: dt.datetime) -> list[F
         if commit is None or _stale_at(commit, cfg) > now:
             continue
         resource, labels = on_pod(pod, pull, workflow)
-        age = held_for((now - commit).total_seconds())
+        age = spoken_duration((now - commit).total_seconds())
         found.append(
             Finding(
                 alert_id="A3",

@@ -17,8 +17,10 @@ from healer_common.clock import Clock
 from healer_common.contract.messages import stable_id
 from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
+from healer_common.runtime import metrics
 from healer_common.settings.notifier import DeliveryPolicy
 from services.notifier.adapters.sent_log import SentLog
+from services.notifier.channels.kind import Channel
 from services.notifier.resilience import CircuitBreaker, breakers, jitter, retry_delay
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -31,14 +33,6 @@ class Audit(Protocol):
         self, action: str, decision: str, *, target: str, reason: str, incident_id: str | None,
         remediation_id: str | None, event_id: str, kind: str,
     ) -> object: ...  # fmt: skip
-
-
-class Channel(Protocol):
-    name: str
-
-    def wants(self, notification: Notification) -> bool: ...
-
-    async def send(self, notification: Notification) -> None: ...
 
 
 class Dispatcher:
@@ -115,6 +109,7 @@ class Dispatcher:
     async def _record(self, notification: Notification, channel: str, decision: str, reason: str) -> None:
         """Mark the channel done for this notification (delivered or given up) and audit it."""
         await self._sent.mark(notification.notification_id, channel, decision)
+        metrics.NOTIFICATIONS.labels(channel, decision).inc()
         await self._audit(
             "notify",
             decision,

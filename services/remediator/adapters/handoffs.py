@@ -20,6 +20,7 @@ from healer_common.settings import GitHubSettings
 from services.remediator.actions.cluster import read_or_none
 from services.remediator.actions.create_coderun import GROUP, PLURAL, VERSION
 from services.remediator.actions.plans import CLUSTER_ERRORS
+from services.remediator.adapters.clusters import ClusterClients
 from services.remediator.handoff import PullFacts, checks_verdict, coderun_outcome, pr_coordinates, pull_facts
 from services.remediator.run_state import HandOff
 
@@ -27,16 +28,18 @@ log = get_logger()
 
 
 class HandOffs:
-    def __init__(self, api: client.ApiClient | None, http: httpx.AsyncClient, github: GitHubSettings) -> None:
-        self._api = api
+    def __init__(self, clusters: ClusterClients, http: httpx.AsyncClient, github: GitHubSettings) -> None:
+        self._clusters = clusters
         self._http = http
         self._github = github
 
-    async def outcome(self, handoff: HandOff, now: dt.datetime) -> CodeRunOutcome | None:
-        """What came of the CodeRun once it has ended; None while it works (or cannot be read now)."""
-        if self._api is None:
+    async def outcome(self, handoff: HandOff, cluster: str, now: dt.datetime) -> CodeRunOutcome | None:
+        """What came of the CodeRun (in the run's cluster) once it has ended; None while it works (or cannot be
+        read now)."""
+        api = self._clusters.get(cluster)
+        if api is None:
             return None
-        custom = client.CustomObjectsApi(self._api)
+        custom = client.CustomObjectsApi(api)
         try:
             coderun = await read_or_none(
                 custom.get_namespaced_custom_object, GROUP, VERSION, handoff.namespace, PLURAL, handoff.name
