@@ -13,14 +13,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from healer_common.contract.remediations import ApprovalDecision
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.servers import LOOPBACK
 from healer_common.settings.collector import ProbesSettings, ProbeTarget
 from healer_common.settings.remediator import ProviderFailover
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recording
 from healer_sandbox.listener import Listener
-from tests.support.remediation_helpers import remediation
+from tests.support.remediation_helpers import healer, remediation
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 LIMIT = 1000
@@ -92,7 +91,8 @@ async def test_a_quota_running_out_alerts_before_zero_and_fails_over_to_the_back
         left_then = api.remaining
         asking = await seen.wait_for(remediation("awaiting_approval", playbook="provider-failover"), what="the ask")
         run_id = json.loads(asking.data)["remediation_id"]
-        await bus.publish(ApprovalDecision(remediation_id=run_id, decision="approve", by="oncall"))
+        code, said = await healer(services, "approve", run_id, "--reason", "the quota runs out")
+        assert code == 0, said
         await eventually(lambda: configmap(kube) == "openai", timeout=30, what="the consumers switched to the backup")
 
         api.refilled, api.remaining = True, LIMIT

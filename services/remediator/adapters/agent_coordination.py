@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 from redis.asyncio import Redis
 
 from healer_common.contract.agents import REPORT_KEY, AgentsReport, LiveCodeRun
@@ -155,13 +158,12 @@ class AgentCoordinator:
 
     async def _read(self) -> ClusterView:
         custom, core = client.CustomObjectsApi(self._api), client.CoreV1Api(self._api)
-        coderuns = (await kube(custom.list_cluster_custom_object, GROUP, VERSION, PLURAL)).get("items") or []
+        coderuns = await _items(custom.list_cluster_custom_object, GROUP, VERSION, PLURAL)
         wanted = set(self.cfg.namespaces)
         coderuns = [c for c in coderuns if not wanted or (c.get("metadata") or {}).get("namespace") in wanted]
         namespaces = sorted({(c.get("metadata") or {}).get("namespace", "") for c in coderuns})
-        pods = [p for ns in namespaces for p in (await kube(core.list_namespaced_pod, ns)).get("items") or []]
-        nodes = (await kube(core.list_node)).get("items") or []
-        return ClusterView(coderuns, pods, nodes)
+        pods = [p for ns in namespaces for p in await _items(core.list_namespaced_pod, ns)]
+        return ClusterView(coderuns, pods, await _items(core.list_node) if coderuns else [])
 
     def _runs(self, view: ClusterView) -> list[LiveCodeRun]:
         found = []
@@ -265,6 +267,17 @@ class AgentCoordinator:
         what = f"{'pause' if pausing else 'resume'} CodeRun {run.namespace}/{run.name} ({run.agent}, {run.priority})"
         target = ResourceRef(kind="CodeRun", namespace=run.namespace, name=run.name)
         return ActionPlan(what, target, {}, (Call(f"PATCH {path} (annotation {self.cfg.pause_annotation})", patch),))
+
+
+async def _items(fn: Callable[..., Any], *args: Any) -> list[Json]:
+    """A list's items; none when the API does not serve the kind (no CodeRun CRD, an emulator holding no node)."""
+    try:
+        found = await kube(fn, *args)
+    except ApiException as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return list(found.get("items") or [])
 
 
 def _owned_by(pod: Json, coderun_meta: Json) -> bool:
