@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from healer_cli.durations import parse_since
 from healer_cli.memory import WAIT_S, ask
+from healer_cli.progress import Advance, progress
 from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
 from healer_cli.tables import Column, show
 from healer_common.contract.memory import MemoryAdd, MemoryAdded, PredictionAnswer, PredictionRequest
@@ -30,27 +31,24 @@ from healer_common.settings import Settings
 if TYPE_CHECKING:
     from services.memory_bridge.analysis.report import AnalysisReport
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-
-
-def parse_since(text: str) -> dt.timedelta:
-    """`90m`, `24h`, `7d`, `2w` as a timedelta; a typer error naming the form otherwise."""
-    match = _DURATION.match(text.strip())
-    if match is None:
-        raise typer.BadParameter(f"{text!r} is not a duration like 90m, 24h, 7d or 2w")
-    return dt.timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
-
 
 async def _analyze(settings: Settings, since: dt.timedelta, store: bool) -> AnalysisReport:
-    from services.memory_bridge.adapters.analysis_runner import run_analysis  # noqa: PLC0415 - keeps other commands quick
-
     now = dt.datetime.now(dt.UTC)
     unreachable: list[str] = []
+    with progress("reading and analysing history") as advance:
+        return await _analyze_with(settings, since, store, now, unreachable, advance)
+
+
+async def _analyze_with(
+    settings: Settings, since: dt.timedelta, store: bool, now: dt.datetime, unreachable: list[str], advance: Advance
+) -> AnalysisReport:
+    from services.memory_bridge.adapters.analysis_runner import run_analysis  # noqa: PLC0415 - keeps other commands quick
+
     async with BusClient(settings, name="healer-analyze") as bus:
 
         async def remember(item: MemoryAdd) -> MemoryAdded:
             """Through memory-bridge; once it did not answer, the rest are not tried (the report says so)."""
+            advance(description="teaching memory the insights")
             if not unreachable:
                 try:
                     added: MemoryAdded = await bus.request(settings.space.memory_add, item, MemoryAdded, WAIT_S)

@@ -1,28 +1,44 @@
 """HTTP ingest for systems that cannot speak NATS: the same event contract over HTTP.
 
-    POST /events/{source}   a CloudEvent (structured mode, application/cloudevents+json or application/json)
-                            or a batch (a JSON array, application/cloudevents-batch+json)
+    POST /events/{source}   a CloudEvent in structured mode (application/cloudevents+json or application/json),
+                            binary mode (ce-* headers, the data as the body) or a batch (a JSON array,
+                            application/cloudevents-batch+json); data_base64 too (contract/cloudevent_modes.py)
                             -> healer.events.custom.<source>
     POST /alertmanager      an Alertmanager webhook payload -> healer.events.alertmanager.<receiver>
+    POST /github/webhook    a GitHub repository webhook, signed (X-Hub-Signature-256 under github.webhook_secret):
+                            the github source reads that repository now (sources/github_webhooks.py)
 
-A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
-is half-accepted. Events are published with `Nats-Msg-Id` = hash(source, id), so a sender's retry is dropped
-by the stream's duplicate window.
+The first two want a credential with scope `ingest`: a bearer token, or a signed request (X-Healer-Timestamp
+and X-Healer-Signature, as senders of webhooks sign them); see runtime/auth.py. GitHub's webhook is checked
+by GitHub's own signature instead, as GitHub cannot send Healer's credentials. Without one the answer is 401 and
+nothing is published. A bad body is refused whole with 400 and the reason per item, so the sender knows what
+to fix and nothing is half-accepted. A sender's retry (same `source` and `id`) is dropped by the stream's
+duplicate window (contract/headers.py owns the `Nats-Msg-Id` rule). The webhook body goes on as it came,
+unknown fields kept.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from healer_common.contract.codec import describe, encode
-from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerWebhook, Event
-from healer_common.contract.messages import stable_id
+from healer_common.contract.cloudevent_modes import read_http
+from healer_common.contract.codec import describe
+from healer_common.contract.events import AlertmanagerWebhook
+from healer_common.contract.headers import event_headers
+from healer_common.errors import InvalidMessage
 from healer_common.runtime.bus import Service
-
-_BATCH: TypeAdapter[list[Any]] = TypeAdapter(list[Any])
+from services.collector.sources.github import GitHubSource
+from services.collector.sources.github_webhooks import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    nudge_of,
+    signed,
+)
 
 
 def _problem(status: int, reason: str, **extra: Any) -> web.Response:
@@ -30,13 +46,16 @@ def _problem(status: int, reason: str, **extra: Any) -> web.Response:
 
 
 class Ingest:
-    def __init__(self, svc: Service) -> None:
+    def __init__(self, svc: Service, github: GitHubSource | None = None) -> None:
         self._svc = svc
+        self._github = github
 
     def install(self) -> None:
-        self._svc.route("POST", "/events/{source}", self.post_events)
-        self._svc.route("POST", "/events", self.post_events)
-        self._svc.route("POST", "/alertmanager", self.post_alertmanager)
+        self._svc.route("POST", "/events/{source}", self.post_events, scope="ingest")
+        self._svc.route("POST", "/events", self.post_events, scope="ingest")
+        self._svc.route("POST", "/alertmanager", self.post_alertmanager, scope="ingest")
+        # GitHub signs its deliveries with the webhook's secret (X-Hub-Signature-256); the handler checks it
+        self._svc.route("POST", "/github/webhook", self.post_github, scope=None)
 
     async def _body(self, request: web.Request) -> bytes | web.Response:
         limit = self._svc.settings.collector.max_event_bytes
@@ -50,18 +69,13 @@ class Ingest:
         if isinstance(body, web.Response):
             return body
         try:
-            items = _BATCH.validate_json(body) if body.lstrip()[:1] == b"[" else None
-            events: list[Event] = (
-                [EVENT_ADAPTER.validate_python(i) for i in items]
-                if items is not None
-                else [EVENT_ADAPTER.validate_json(body)]
-            )
-        except ValidationError as exc:
-            return _problem(400, describe(exc))
+            events = read_http(request.headers, body)
+        except InvalidMessage as exc:
+            return _problem(400, str(exc))
         source = request.match_info.get("source", "http")
         subject = self._svc.space.custom_events(source)
         for event in events:
-            await self._svc.publish_raw(subject, encode(event), {"Nats-Msg-Id": stable_id(event.source, event.id)})
+            await self._svc.publish_event(subject, event)
         return web.json_response({"accepted": len(events), "subject": subject}, status=202)
 
     async def post_alertmanager(self, request: web.Request) -> web.Response:
@@ -73,6 +87,21 @@ class Ingest:
         except ValidationError as exc:
             return _problem(400, describe(exc))
         subject = self._svc.space.alertmanager(payload.receiver)
-        msg_id = stable_id("alertmanager", body)
-        await self._svc.publish_raw(subject, body, {"Nats-Msg-Id": msg_id})
+        await self._svc.publish_raw(subject, body, event_headers(self._svc.space, subject, payload))
         return web.json_response({"accepted": len(payload.alerts), "subject": subject}, status=202)
+
+    async def post_github(self, request: web.Request) -> web.Response:
+        secret = self._svc.settings.github.webhook_secret
+        if secret is None or self._github is None:
+            return _problem(403, "github webhooks are refused: set github.webhook_secret and github.repositories")
+        body = await request.read()
+        if not signed(secret.get_secret_value().encode(), body, request.headers.get(SIGNATURE_HEADER)):
+            return _problem(401, f"{SIGNATURE_HEADER} does not match the body under github.webhook_secret")
+        event = request.headers.get(EVENT_HEADER, "")
+        try:
+            nudge = nudge_of(event, json.loads(body)) if event != "ping" else None
+        except ValueError:
+            return _problem(400, "the body is not JSON")
+        reading = nudge.repo if nudge is not None and self._github.nudge(nudge.repo) else None
+        delivery = request.headers.get(DELIVERY_HEADER, "")
+        return web.json_response({"event": event, "delivery": delivery, "reading": reading})

@@ -2,7 +2,7 @@
 summarised and the last alerts, never the whole history (the seed's "last 10 alerts, top memories").
 
 A model or a person reading it gets the same few lines whether memory holds ten memories or a hundred
-thousand. Pure.
+thousand; a memory of another agent says whose it is. Pure.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from healer_common.contract.memory import MemoryMatch, Recommendation
+from healer_common.durations import format_duration
 from services.memory_bridge.occurrences import Occurrence
 
 MAX_MEMORIES = 5
@@ -18,18 +19,9 @@ MAX_CHARS = 4_000
 MAX_LINE = 300
 
 
-def duration(seconds: float) -> str:
-    """`42s`, `5m`, `3h`, `2d`: the largest whole unit."""
-    whole = max(0, int(seconds))
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if whole >= size:
-            return f"{whole // size}{unit}"
-    return f"{whole}s"
-
-
 def age(since: dt.datetime, now: dt.datetime) -> str:
-    """How long ago `since` was, as a duration."""
-    return duration((now - since).total_seconds())
+    """How long ago `since` was: `42s`, `5m`, `3h`, `2d` (its largest unit)."""
+    return format_duration(max(0.0, (now - since).total_seconds()), parts=1)
 
 
 def _verdict(match: MemoryMatch) -> str:
@@ -37,6 +29,11 @@ def _verdict(match: MemoryMatch) -> str:
     if match.record.metadata.pattern is not None:
         return "pattern"
     return {True: "worked", False: "failed", None: match.record.type}[success]
+
+
+def _whose(match: MemoryMatch) -> str:
+    """Another agent's memory says whose it is."""
+    return f", from {match.shared_from}'s memory" if match.shared_from else ""
 
 
 def _clip(line: str) -> str:
@@ -59,7 +56,7 @@ def summarise(
     if matches:
         lines.append(f"Top memories ({min(len(matches), MAX_MEMORIES)} of {len(matches)}):")
         lines.extend(
-            _clip(f"- [{_verdict(m)}, {age(m.record.created_at, now)} ago] {m.record.content}")
+            _clip(f"- [{_verdict(m)}, {age(m.record.created_at, now)} ago{_whose(m)}] {m.record.content}")
             for m in matches[:MAX_MEMORIES]
         )
     alerts = sorted((o for o in recent if not o.is_change), key=lambda o: o.time, reverse=True)

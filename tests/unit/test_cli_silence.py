@@ -16,9 +16,9 @@ def test_a_silence_is_built_from_what_the_user_typed() -> None:
     silence = new_silence(['node="worker-3"', "alertname=~H.*"], "1h30m", "kernel upgrade", "ana", T0)
 
     assert silence.ends_at - silence.starts_at == dt.timedelta(minutes=90)
-    assert silence.matches({"node": "worker-3", "alertname": "H8"})
-    assert not silence.matches({"node": "worker-4", "alertname": "H8"})
-    assert silence.describe() == 'node="worker-3" alertname=~"H.*" by ana: kernel upgrade'
+    assert silence.matches({"node": "worker-3", "alertname": "MemoryPressure", "alert_id": "H8"})
+    assert not silence.matches({"node": "worker-4", "alertname": "MemoryPressure", "alert_id": "H8"})
+    assert silence.describe() == 'node="worker-3" alert_id=~"H.*" by ana: kernel upgrade', "ids live in alert_id"
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,16 @@ def test_a_silence_needs_a_reason() -> None:
 
     assert result.exit_code == 2
     assert "--reason" in result.output
+
+
+def test_a_silence_without_matchers_is_a_maintenance_window_over_everything() -> None:
+    window = new_silence([], "2h", "scheduled maintenance", "ana", T0)
+    in_cto = new_silence([], "2h", "cto upgrade", "ana", T0, namespace="cto")
+    mute_only = new_silence(["alert_id=H0"], "2h", "noisy", "ana", T0, hold_remediation=False)
+
+    assert window.matches({"alertname": "H8", "namespace": "payments"})
+    assert window.hold_remediation
+    assert window.describe() == "everything by ana: scheduled maintenance"
+    assert in_cto.matches({"namespace": "cto"})
+    assert not in_cto.matches({"namespace": "payments"})
+    assert mute_only.describe() == 'alert_id="H0" (notifications only; healing goes on) by ana: noisy'

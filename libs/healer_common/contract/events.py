@@ -1,12 +1,14 @@
 """The event contract: what collectors and users' own systems publish on `healer.events.<source>.<kind>`.
 
-Events are CloudEvents 1.0 in structured JSON mode. The `type` attribute selects the payload in `data`:
+Events are CloudEvents 1.0; these models are their structured JSON form, which Healer publishes (content type
+`application/cloudevents+json`). Senders may also use binary mode or `data_base64` (cloudevent_modes.py reads
+them with the CloudEvents SDK into this form). The `type` attribute selects the payload in `data`:
 
     healer.metric.v1     one sample of a named series
     healer.metrics.v1    many samples at once (what collectors send; what makes 200k samples/s possible)
     healer.log.v1        one log line
     healer.condition.v1  something observed about a resource: OOMKilled, ImagePullBackOff, Ready ...
-    healer.change.v1     something changed on purpose: a deploy, a config or flag flip, a scale
+    healer.change.v1     something changed on purpose: a deploy, a config or flag flip, a scale, a commit or merge
 
 The extension attribute `cluster` names the cluster (default `default`). Other CloudEvents extensions
 (`traceparent`, `partitionkey` ...) are accepted as the spec allows: lowercase alphanumeric names of at most
@@ -127,7 +129,7 @@ class ChangeData(Frozen):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    what: Literal["deploy", "config", "flag", "scale"]
+    what: Literal["deploy", "config", "flag", "scale", "commit", "merge"]
     resource: ResourceRef
     from_: Any = Field(default=None, validation_alias=AliasChoices("from", "from_"), serialization_alias="from")
     to: Any = None
@@ -145,7 +147,7 @@ class ChangeData(Frozen):
         return value
 
 
-class _CloudEvent(BaseModel):
+class CloudEvent(BaseModel):
     """CloudEvents 1.0 structured-mode attributes shared by every Healer event type."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -160,7 +162,7 @@ class _CloudEvent(BaseModel):
     cluster: ClusterName = Field(default=DEFAULT_CLUSTER, description="CloudEvents extension: the cluster's name")
 
     @model_validator(mode="after")
-    def _check_extensions(self) -> _CloudEvent:
+    def _check_extensions(self) -> CloudEvent:
         for name, value in (self.model_extra or {}).items():
             if not _EXTENSION_NAME.match(name):
                 raise ValueError(
@@ -172,27 +174,27 @@ class _CloudEvent(BaseModel):
         return self
 
 
-class MetricEvent(_CloudEvent):
+class MetricEvent(CloudEvent):
     type: Literal["healer.metric.v1"]
     data: MetricData
 
 
-class MetricBatchEvent(_CloudEvent):
+class MetricBatchEvent(CloudEvent):
     type: Literal["healer.metrics.v1"]
     data: MetricBatchData
 
 
-class LogEvent(_CloudEvent):
+class LogEvent(CloudEvent):
     type: Literal["healer.log.v1"]
     data: LogData
 
 
-class ConditionEvent(_CloudEvent):
+class ConditionEvent(CloudEvent):
     type: Literal["healer.condition.v1"]
     data: ConditionData
 
 
-class ChangeEvent(_CloudEvent):
+class ChangeEvent(CloudEvent):
     type: Literal["healer.change.v1"]
     data: ChangeData
 

@@ -24,6 +24,7 @@ is handled in order, as `consume(order_by=...)` promises. One canonical log line
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from opentelemetry import propagate, trace
 
-from healer_common.contract.codec import decode
+from healer_common.contract.cloudevent_modes import decode_delivered
 from healer_common.contract.streams import ConsumerSpec
 from healer_common.contract.subjects import model_for
 from healer_common.errors import InvalidMessage, Permanent, Retryable
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 BatchHandler = Callable[[list[Any]], Awaitable[None]]
 FETCH_WAIT_S = 1.0
+FINISH_S = 10.0
 MAX_LINKS = 32
 
 
@@ -118,7 +120,8 @@ class BatchLoop:
         decoded: list[tuple[Msg, Any]] = []
         for msg in msgs:
             try:
-                decoded.append((msg, decode(model_for(self._svc.space, msg.subject), msg.data)))
+                model = model_for(self._svc.space, msg.subject)
+                decoded.append((msg, decode_delivered(model, msg.headers or {}, msg.data)))
             except InvalidMessage as exc:
                 await self._dead_letter(msg, exc)
                 await msg.ack()
@@ -187,6 +190,28 @@ class BatchLoop:
         svc.counters.failed += size - outcomes["ok"]
         log = svc.log.info if outcomes["ok"] == size else svc.log.warning
         log("handled_batch", subject=self._subject, size=size, ms=round(elapsed * 1000, 2), **outcomes)
+
+
+class BatchLoops:
+    """The service's batch consumers: started with it, and at its stop given FINISH_S to finish the batch in
+    hand (the loops watch the stop flag) before one that hangs is cancelled."""
+
+    def __init__(self) -> None:
+        self.consumers: list[BatchConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, svc: Service, stopping: asyncio.Event) -> None:
+        self._tasks = [asyncio.create_task(BatchLoop(svc, c).run(stopping)) for c in self.consumers]
+
+    async def finish(self) -> None:
+        if not self._tasks:
+            return
+        _, hanging = await asyncio.wait(self._tasks, timeout=FINISH_S)
+        for task in hanging:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 def _links(decoded: list[tuple[Msg, Any]]) -> list[trace.Link]:

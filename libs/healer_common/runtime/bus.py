@@ -29,9 +29,11 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
+import nats.aio.client
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -39,27 +41,33 @@ from pydantic import BaseModel, TypeAdapter
 from redis.exceptions import RedisError
 
 from healer_common.clock import Clock, SystemClock
-from healer_common.contract.audit import AuditRecord, AuditValue
+from healer_common.contract.cloudevent_modes import decode_delivered
 from healer_common.contract.codec import decode, encode
+from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
+from healer_common.contract.headers import event_headers
 from healer_common.contract.health import Heartbeat, ServiceState
 from healer_common.contract.messages import Message
 from healer_common.contract.streams import STREAMS, ConsumerSpec
-from healer_common.contract.subjects import headers_for, model_for, subject_for
+from healer_common.contract.subjects import model_for, subject_for
 from healer_common.errors import ConfigError, Retryable
 from healer_common.logging import configure_logging, get_logger
-from healer_common.runtime.batches import BatchConsumer, BatchHandler, BatchLoop
+from healer_common.runtime import metrics
+from healer_common.runtime.auditing import Auditor
+from healer_common.runtime.auth import Gate
+from healer_common.runtime.batches import BatchConsumer, BatchHandler, BatchLoops
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
-from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
+from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler, server_tls
 from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.publishing import publish_many, with_retry
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.telemetry import configure_tracing, tracing_middleware
+from healer_common.runtime.wire import on_the_wire
 from healer_common.settings import NatsSettings, Settings, load_settings
 
 VERSION = "0.1.0"
-BATCH_FINISH_S = 10.0
+STREAMS_BY_KEY = {spec.key: spec for spec in STREAMS}
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 Periodic = Callable[[], Awaitable[None]]
 
@@ -85,6 +93,7 @@ def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = (
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         security=_security(nats_cfg),
+        nkeys_seed=nats_options(nats_cfg)["nkeys_seed"],
         middlewares=middlewares,
         logger=None,
     )
@@ -108,15 +117,19 @@ class Service:
         self.broker = build_broker(
             settings, name, (tracing_middleware(self.space, self.tracer_provider), DeliveryGuard(self))
         )
-        self.http = HttpEndpoint(name, settings.http.host, settings.http_port(name), ready=self._ready)
+        http = settings.http
+        tls = server_tls(http.tls_cert_file, http.tls_key_file, http.tls_client_ca_file)
+        self.http = HttpEndpoint(name, http.host, settings.http_port(name), ready=self._ready, ssl_context=tls)
+        self.audit = Auditor(self)
+        self.audit_record = self.audit.record
+        self.gate = Gate(name, settings.auth, redis=self.redis, keys=self.keys, audit=self.audit, clock=self.clock)
         self.state: ServiceState = "starting"
         self.detail: dict[str, str] = {}
         self._periodic: list[tuple[float, Periodic]] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._batches: list[BatchConsumer] = []
-        self._batch_tasks: list[asyncio.Task[None]] = []
+        self._batches = BatchLoops()
         self._stop = asyncio.Event()
         self._started_at = self.clock.now()
         self._redis_ok = False
@@ -168,7 +181,7 @@ class Service:
         self.consumer_specs[spec.durable] = spec
 
         def register(handler: BatchHandler) -> BatchHandler:
-            self._batches.append(BatchConsumer(spec, handler, max_batch))
+            self._batches.consumers.append(BatchConsumer(spec, handler, max_batch))
             return handler
 
         return register
@@ -176,6 +189,12 @@ class Service:
     def reply(self, subject: str) -> Callable[[F], F]:
         """Register a request/reply handler (core NATS, a queue group per service); its return is the reply."""
         subscriber = self.broker.subscriber(subject, queue=f"healer-{self.name}", decoder=self._decode)
+        return cast("Callable[[F], F]", subscriber)
+
+    def watch(self, subject: str) -> Callable[[F], F]:
+        """Register a handler on a core subscription without a queue group: every replica sees every message
+        published from now on (the read API's live feed), and nothing is acked, stored or redelivered."""
+        subscriber = self.broker.subscriber(subject, decoder=self._decode)
         return cast("Callable[[F], F]", subscriber)
 
     def every(self, seconds: float) -> Callable[[Periodic], Periodic]:
@@ -195,8 +214,10 @@ class Service:
         self._on_stop.append(fn)
         return fn
 
-    def route(self, method: str, path: str, handler: RouteHandler) -> None:
-        self.http.routes.append((method, path, handler))
+    def route(self, method: str, path: str, handler: RouteHandler, *, scope: str | None) -> None:
+        """Serve an HTTP route. `scope` is what the caller's credential must grant (runtime/auth.py); None only
+        for a route that checks its caller itself (PagerDuty's signed webhook), saying so where it is added."""
+        self.http.routes.append((method, path, handler if scope is None else self.gate.guard(scope, handler)))
 
     def quiet_family(self, family: str) -> bool:
         """High-volume input families log their canonical line at debug level."""
@@ -204,7 +225,7 @@ class Service:
 
     # bus operations -----------------------------------------------------------------------------------------
     async def _decode(self, msg: Any) -> Any:
-        return decode(model_for(self.space, msg.raw_message.subject), msg.body)
+        return decode_delivered(model_for(self.space, msg.raw_message.subject), msg.headers or {}, msg.body)
 
     def _stream_for(self, subject: str) -> str | None:
         for spec in STREAMS:
@@ -216,9 +237,15 @@ class Service:
     async def publish(self, message: Message, *, subject: str | None = None) -> None:
         """Publish to JetStream with `Nats-Msg-Id`; retry through a NATS outage, then ask for a redelivery."""
         subject = subject or subject_for(self.space, message)
-        await self.publish_raw(subject, encode(message), headers_for(message))
+        await self.publish_raw(subject, *on_the_wire(message, self.settings.alerts))
+        metrics.published(message)
+
+    async def publish_event(self, subject: str, event: CloudEvent | AlertmanagerWebhook) -> None:
+        """Publish a CloudEvent (structured mode) or an Alertmanager webhook, with its `Nats-Msg-Id`."""
+        await self.publish_raw(subject, encode(event), event_headers(self.space, subject, event))
 
     async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
+        """Publish bytes already encoded, with headers from `contract.headers` (which owns `Nats-Msg-Id`)."""
         stream = self._stream_for(subject)
         headers = {"content-type": "application/json", **headers}
         await with_retry(
@@ -239,57 +266,6 @@ class Service:
             raise Retryable(f"no answer on {subject} within {wait_s}s: {exc!r}") from exc
         return decode(model, response.body)
 
-    def audit_record(
-        self,
-        action: str,
-        decision: str,
-        *,
-        target: str = "",
-        reason: str = "",
-        dry_run: bool = False,
-        incident_id: str | None = None,
-        remediation_id: str | None = None,
-        event_id: str | None = None,
-        **details: AuditValue,
-    ) -> AuditRecord:
-        """The record `audit` publishes, for publishing many with `publish_many`."""
-        return AuditRecord(
-            service=self.name,
-            actor=self.instance,
-            action=action,
-            decision=decision,
-            target=target,
-            reason=reason,
-            dry_run=dry_run,
-            incident_id=incident_id,
-            remediation_id=remediation_id,
-            details=details,
-            time=self.clock.now(),
-            **({"event_id": event_id} if event_id else {}),
-        )
-
-    async def audit(
-        self,
-        action: str,
-        decision: str,
-        *,
-        target: str = "",
-        reason: str = "",
-        dry_run: bool = False,
-        incident_id: str | None = None,
-        remediation_id: str | None = None,
-        event_id: str | None = None,
-        **details: AuditValue,
-    ) -> AuditRecord:
-        """Publish an AuditRecord and log it."""
-        record = self.audit_record(
-            action, decision, target=target, reason=reason, dry_run=dry_run, incident_id=incident_id,
-            remediation_id=remediation_id, event_id=event_id, **details,
-        )  # fmt: skip
-        await self.publish(record)
-        self.log.info("audit", action=action, decision=decision, target=target, reason=reason, dry_run=dry_run)
-        return record
-
     # lifecycle ----------------------------------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
@@ -303,6 +279,25 @@ class Service:
     def _jetstream(self) -> Any:
         """The JetStream context of the broker's connection (stream and consumer administration)."""
         return self.broker.config.connection_state.stream
+
+    @property
+    def jetstream(self) -> JetStreamContext:
+        """The JetStream context of the service's connection, for reading streams back (stream_pages.py)."""
+        js: JetStreamContext = self._jetstream()
+        return js
+
+    @property
+    def nats(self) -> nats.aio.client.Client:
+        """The service's NATS connection (the read API's stream reader subscribes on it)."""
+        connection: nats.aio.client.Client | None = getattr(self.broker, "_connection", None)
+        if connection is None:
+            raise Retryable("NATS is not connected yet", delay=1.0)
+        return connection
+
+    @property
+    def nats_connected(self) -> bool:
+        connection = getattr(self.broker, "_connection", None)
+        return connection is not None and bool(connection.is_connected)
 
     async def _connect(self) -> None:
         """Until NATS answers, or until the service is told to stop: a SIGTERM while waiting ends the wait."""
@@ -331,8 +326,8 @@ class Service:
         await ensure_streams(self._jetstream(), self.settings)
 
     async def consumer_lag(self) -> int | None:
-        if not self.consumer_specs:
-            return None
+        """Messages not yet delivered or acked, over the service's durable consumers (each also a gauge), and
+        the depth of its dead-letter subject."""
         js = self._jetstream()
         if js is None:
             return None
@@ -340,7 +335,11 @@ class Service:
         for spec in self.consumer_specs.values():
             info = await js.consumer_info(spec.stream.name(self.space), spec.durable)
             lag += info.num_pending + info.num_ack_pending
-        return lag
+            metrics.CONSUMER_LAG.labels(self.name, spec.durable).set(info.num_pending + info.num_ack_pending)
+        dlq = self.space.dlq(self.name)
+        info = await js.stream_info(STREAMS_BY_KEY["DLQ"].name(self.space), subjects_filter=dlq)
+        metrics.DLQ_DEPTH.labels(self.name).set((info.state.subjects or {}).get(dlq, 0))
+        return lag if self.consumer_specs else None
 
     async def heartbeat(self) -> None:
         connection = getattr(self.broker, "_connection", None)
@@ -389,6 +388,9 @@ class Service:
 
     async def run(self) -> None:
         """Serve until stop() or a signal; then stop consuming, finish in-flight work and close."""
+        metrics.prepare(self.name, VERSION)
+        if self.http.routes:
+            self.gate.keyring()  # a bad credentials file stops the service at start, naming what is wrong
         await self.http.start()
         self.log.info("starting", nats=self.settings.nats.url, http=self.http.url, instance=self.instance)
         await self._connect()
@@ -402,21 +404,10 @@ class Service:
         self.state = "running"
         self._periodic.append((self.settings.bus.heartbeat_interval_s, self.heartbeat))
         self._tasks = [asyncio.create_task(self._tick(s, fn)) for s, fn in self._periodic]
-        self._batch_tasks = [asyncio.create_task(BatchLoop(self, b).run(self._stop)) for b in self._batches]
+        self._batches.start(self, self._stop)
         self.log.info("running", consumers=sorted(self.consumer_specs))
         await self._stop.wait()
         await self._shutdown()
-
-    async def _finish_batches(self) -> None:
-        """Let each batch loop finish the batch in hand (they watch the stop flag); cancel one that hangs."""
-        if not self._batch_tasks:
-            return
-        _, hanging = await asyncio.wait(self._batch_tasks, timeout=BATCH_FINISH_S)
-        for task in hanging:
-            task.cancel()
-        for task in self._batch_tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
 
     async def _shutdown(self) -> None:
         self.state = "stopping"
@@ -426,7 +417,7 @@ class Service:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self._finish_batches()
+        await self._batches.finish()
         try:
             await self.broker.stop()
         except NATS_DOWN as exc:  # NATS went away: nothing can be drained, so close what is left and go on
@@ -435,6 +426,7 @@ class Service:
             if connection is not None:
                 with contextlib.suppress(*NATS_DOWN):
                     await connection.close()
+        await self.gate.close()
         for hook in self._on_stop:
             try:
                 await hook()

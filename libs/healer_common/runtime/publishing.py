@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry import propagate
 
-from healer_common.contract.codec import encode
 from healer_common.contract.messages import Message
-from healer_common.contract.subjects import headers_for, subject_for
+from healer_common.contract.subjects import subject_for
 from healer_common.errors import Retryable
+from healer_common.runtime import metrics
 from healer_common.runtime.jetstream import NATS_DOWN
 from healer_common.runtime.telemetry import PUBLISHED
+from healer_common.runtime.wire import on_the_wire
 
 if TYPE_CHECKING:
     from healer_common.runtime.bus import Service
@@ -77,9 +78,10 @@ async def publish_many(svc: Service, messages: Sequence[Message], key: Callable[
 
     async def one(message: Message) -> None:
         subject = subject_for(svc.space, message)
-        body = encode(message)
-        headers = {"content-type": "application/json", **trace, **headers_for(message)}
+        body, wire_headers = on_the_wire(message, svc.settings.alerts)
+        headers = {"content-type": "application/json", **trace, **wire_headers}
         await with_retry(svc, subject, lambda: js.publish(subject, body, timeout=5.0, headers=headers))
+        metrics.published(message)
 
     for wave in waves(messages, key):
         for start in range(0, len(wave), CHUNK):

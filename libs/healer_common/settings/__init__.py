@@ -28,16 +28,20 @@ from pydantic_settings import (
 
 from healer_common.contract.subjects import SubjectSpace
 from healer_common.errors import ConfigError
+from healer_common.settings.alerts import AlertsSettings
+from healer_common.settings.api import ApiSettings
+from healer_common.settings.auth import AuthSettings
 from healer_common.settings.bus import STREAM_KEYS, BusSettings
 from healer_common.settings.cluster import ClusterSettings
 from healer_common.settings.collector import CollectedCluster, CollectorSettings
 from healer_common.settings.correlator import CorrelatorSettings
 from healer_common.settings.detector import DetectorSettings
+from healer_common.settings.github import GitHubSettings
 from healer_common.settings.http import SERVICES, HttpSettings
 from healer_common.settings.log import LogSettings
 from healer_common.settings.memory import MemorySettings
 from healer_common.settings.nats import NatsSettings
-from healer_common.settings.notifier import NotifierSettings
+from healer_common.settings.notifier import CHANNEL_ALIASES, NotifierSettings
 from healer_common.settings.redis import RedisSettings
 from healer_common.settings.remediator import RemediatorSettings
 from healer_common.settings.telemetry import TelemetrySettings
@@ -45,12 +49,16 @@ from healer_common.settings.telemetry import TelemetrySettings
 __all__ = [  # the sections, so that `from healer_common.settings import RemediatorSettings` keeps one path
     "SERVICES",
     "STREAM_KEYS",
+    "AlertsSettings",
+    "ApiSettings",
+    "AuthSettings",
     "BusSettings",
     "ClusterSettings",
     "CollectedCluster",
     "CollectorSettings",
     "CorrelatorSettings",
     "DetectorSettings",
+    "GitHubSettings",
     "HttpSettings",
     "LogSettings",
     "MemorySettings",
@@ -73,6 +81,8 @@ LEGACY_ENV = {
     "PAGERDUTY_ROUTING_KEY": ("notifier", "pagerduty_routing_key"),
     "GITHUB_TOKEN": ("notifier", "github_token"),
 }
+# Names read in more than one place: the same token reads pull requests and writes issues.
+LEGACY_ENV_ALSO = {"GITHUB_TOKEN": ("github", "token")}
 
 
 class _LegacyEnvSource(PydanticBaseSettingsSource):
@@ -83,9 +93,10 @@ class _LegacyEnvSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for env_name, (section, key) in LEGACY_ENV.items():
-            if value := os.environ.get(env_name):
-                found.setdefault(section, {})[key] = value
+        for names in (LEGACY_ENV, LEGACY_ENV_ALSO):
+            for env_name, (section, key) in names.items():
+                if value := os.environ.get(env_name):
+                    found.setdefault(section, {})[key] = value
         return found
 
 
@@ -101,9 +112,11 @@ class Settings(BaseSettings):
     nats: NatsSettings = NatsSettings()
     redis: RedisSettings = RedisSettings()
     bus: BusSettings = BusSettings()
+    alerts: AlertsSettings = AlertsSettings()
     log: LogSettings = LogSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     http: HttpSettings = HttpSettings()
+    auth: AuthSettings = AuthSettings()
     cluster: ClusterSettings = ClusterSettings()
     collector: CollectorSettings = CollectorSettings()
     detector: DetectorSettings = DetectorSettings()
@@ -111,6 +124,8 @@ class Settings(BaseSettings):
     remediator: RemediatorSettings = RemediatorSettings()
     notifier: NotifierSettings = NotifierSettings()
     memory: MemorySettings = MemorySettings()
+    github: GitHubSettings = GitHubSettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -143,8 +158,9 @@ CLI_ENV_PREFIXES = ("HEALER_UP_", "HEALER_SANDBOX_")  # options of CLI commands,
 
 
 def setting_env_names(model: type[BaseModel] = Settings, path: tuple[str, ...] = ()) -> dict[str, bool]:
-    """Every `HEALER_*` name that sets something, mapped to whether it is a dict (which takes `__<key>` below)."""
-    names: dict[str, bool] = {}
+    """Every `HEALER_*` name that sets something, mapped to whether it is a dict (which takes `__<key>` below);
+    the old flat names of channel settings included (`HEALER_NOTIFIER__SLACK_TOKEN`)."""
+    names: dict[str, bool] = {f"HEALER_NOTIFIER__{old.upper()}": False for old in CHANNEL_ALIASES} if not path else {}
     for name, info in model.model_fields.items():
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):

@@ -2,7 +2,8 @@
 in parts, so that a batch writes what changed and not the whole incident again:
 
 correlator:open                       hash  incident id -> its header: the incident with its primary alert only,
-                                            its counts and the changes not yet published (`healer status`)
+                                            its counts and the changes not yet published
+                                            (runtime/status.py: `healer status`, the API)
 correlator:alerts:<incident id>       hash  fingerprint -> AlertSummary JSON: every alert of the incident
 correlator:timeline:<incident id>     list  TimelineEntry JSON, the newest revision.MAX_TIMELINE
 correlator:notify                     hash  incident id -> NotifyState JSON (what was published and told, when)
@@ -25,16 +26,13 @@ from redis.asyncio import Redis
 from healer_common.contract.incidents import AlertSummary, Incident, TimelineEntry
 from healer_common.runtime.lease import Command
 from healer_common.runtime.state import KeySpace
+from healer_common.runtime.status import incident_alerts_key, incident_timeline_key, open_incidents_key
 from services.correlator.folding import Unsaved
 from services.correlator.grouping import GroupingPolicy, summary_fields
 from services.correlator.notify_timing import NotifyState
 from services.correlator.revision import MAX_TIMELINE
 
 CLOSED_TTL_S = 7 * 86_400
-
-
-def open_incidents_key(keys: KeySpace) -> str:
-    return keys("correlator", "open")
 
 
 def due_member(incident: Incident) -> str:
@@ -68,10 +66,10 @@ class IncidentStore:
         return self._keys("correlator", "closed", fingerprint)
 
     def _alerts(self, incident_id: str) -> str:
-        return self._keys("correlator", "alerts", incident_id)
+        return incident_alerts_key(self._keys, incident_id)
 
     def _timeline(self, incident_id: str) -> str:
-        return self._keys("correlator", "timeline", incident_id)
+        return incident_timeline_key(self._keys, incident_id)
 
     # reads -------------------------------------------------------------------------------------------------------
     async def lookup(

@@ -20,8 +20,10 @@ from healer_common.clock import Clock
 from healer_common.contract.messages import stable_id
 from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
+from healer_common.runtime import metrics
 from healer_common.settings.notifier import DeliveryPolicy
 from services.notifier.adapters.sent_log import SentLog
+from services.notifier.channels.kind import Channel
 from services.notifier.resilience import CircuitBreaker, breakers, jitter, retry_delay
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -37,14 +39,6 @@ class Audit(Protocol):
         self, action: str, decision: str, *, target: str, reason: str, incident_id: str | None,
         remediation_id: str | None, event_id: str, kind: str,
     ) -> object: ...  # fmt: skip
-
-
-class Channel(Protocol):
-    name: str
-
-    def wants(self, notification: Notification) -> bool: ...
-
-    async def send(self, notification: Notification) -> None: ...
 
 
 class Dispatcher:
@@ -139,7 +133,7 @@ class Dispatcher:
                 return
 
     async def _record(self, finished: list[tuple[Notification, str, str, str]]) -> None:
-        """Mark each channel done for its notification (delivered or given up) and audit it."""
+        """Mark each channel done for its notification (delivered or given up), count and audit it."""
         if not finished:
             return
         await self._sent.mark_many(
@@ -158,6 +152,8 @@ class Dispatcher:
             }
             for note, channel, decision, reason in finished
         ]
+        for _, channel, decision, _ in finished:
+            metrics.NOTIFICATIONS.labels(channel, decision).inc()
         if self._audit_many is not None:
             await self._audit_many(entries)
             return

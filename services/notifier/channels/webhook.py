@@ -10,20 +10,21 @@ httpx spent 1-2 ms of CPU per request (its connection pool grows slower with con
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 
 import aiohttp
+from pydantic import Field, SecretStr
 
+from healer_common.contract.auth import request_signature
 from healer_common.contract.codec import encode
 from healer_common.contract.notifications import Notification
 from services.notifier.channels.http_answers import judge, unreachable
+from services.notifier.channels.kind import ChannelContext, ChannelKind, ChannelSettings
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    """The same signature Healer's own ingest checks (contract/auth.py): one scheme in both directions."""
+    return request_signature(secret.encode(), timestamp, body)
 
 
 class WebhookChannel:
@@ -52,3 +53,22 @@ class WebhookChannel:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise unreachable("webhook", exc) from None
         judge(status, wait, text, "webhook")
+
+
+class WebhookSettings(ChannelSettings):
+    url: str | None = Field(None, description="POST every notification as signed JSON to this URL")
+    secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for X-Healer-Signature")
+
+    def ready(self) -> bool:
+        return self.url is not None
+
+
+def _build(settings: WebhookSettings, context: ChannelContext) -> WebhookChannel:
+    assert settings.url is not None
+    secret = settings.secret.get_secret_value() if settings.secret else None
+    session = aiohttp.ClientSession()
+    context.service.on_stop(session.close)
+    return WebhookChannel(settings.url, secret, session, context.timeout_s)
+
+
+CHANNEL = ChannelKind(WebhookSettings, needs="set HEALER_NOTIFIER__CHANNELS__WEBHOOK__URL", build=_build)
