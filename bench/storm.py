@@ -5,7 +5,8 @@ Prints one figure per line, `name value unit`, then a table.
                           [--group-wait-s 0] [--group-interval-s 5] [--deadline-s 180]
 
 For each size, each side is started fresh on free loopback ports (storm_sides.py): Debian's
-`prometheus-alertmanager` (apt-installed if missing), and Healer's nats-server, redis-server and six services;
+`prometheus-alertmanager` (apt-installed if missing), and Healer's nats-server, redis-server and six services
+(not the read API);
 both group by alertname, namespace and node with the same group_wait and group_interval, and both deliver to
 one local webhook receiver here. The storm (storm_tally.py): five alert names over 20 nodes and 5
 namespaces, 500 groups, every alert its own pod, sent in batches of 100 as fast as each side takes them:
@@ -37,7 +38,7 @@ import aiohttp
 import psutil
 from aiohttp import web
 from storm_profile import Profiler
-from storm_sides import AlertmanagerSide, HealerSide, cpu_s, peak_rss_mib
+from storm_sides import PIPELINE, AlertmanagerSide, HealerSide, cpu_s, peak_rss_mib
 from storm_tally import Delivery, StormAlert, Tally, batches, storm
 
 from healer_common.settings import SERVICES
@@ -270,7 +271,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, help="sample Healer's services with py-spy, raw stacks kept here")
     parser.add_argument("--stages", action="store_true", help="time Healer's alerts and revisions on the bus too")
     parser.add_argument(
-        "--services", nargs="+", default=list(SERVICES), choices=SERVICES, help="Healer's services to run (all six)"
+        "--services", nargs="+", default=list(PIPELINE), choices=SERVICES, help="Healer's services to run (the six)"
     )
     parser.add_argument("--logs", type=Path, help="keep Healer's service logs here")
     parser.add_argument("--dump", type=Path, help="write each run's notifications (when, how many alerts) here")

@@ -3,9 +3,10 @@ started fresh on free loopback ports, fed the same storm, delivering to the same
 
 - `AlertmanagerSide`: one `prometheus-alertmanager` process (installed with apt if missing), its route
   grouping by alertname, namespace and node, fed through its own API (`POST /api/v2/alerts`).
-- `HealerSide`: nats-server, redis-server and the six services as processes (what `healer up --no-sandbox`
-  runs), the correlator grouping by the same labels with the same timing; fed either over HTTP as Alertmanager
-  webhooks (`POST /alertmanager` on the collector) or as CloudEvents (`healer.condition.v1`) on NATS.
+- `HealerSide`: nats-server, redis-server and the six pipeline services as processes (what `healer up
+  --no-sandbox` runs, less the read API), the correlator grouping by the same labels with the same timing;
+  fed either over HTTP as Alertmanager webhooks (`POST /alertmanager` on the collector, with an ingest
+  credential) or as CloudEvents (`healer.condition.v1`) on NATS.
 
 Each side turns what the receiver got into `Delivery`s (which alerts a notification told of) and names the
 processes whose CPU and memory count.
@@ -38,9 +39,12 @@ from healer_common.runtime.heartbeat import read_heartbeats
 from healer_common.runtime.servers import LOOPBACK, ServerProcess, free_port, start_nats, start_redis
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import SERVICES, Settings
-from healer_common.testing import ServiceRunner, isolated_settings
+from healer_common.testing import ServiceRunner, bearer, isolated_settings
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+PIPELINE = tuple(s for s in SERVICES if s != "api")
+"""Healer's services in a storm's path: what `healer up --no-sandbox` runs, without the read API (which nothing
+here asks; its live feed would only add the cost of a dashboard nobody watches)."""
 CATALOGUE_IDS = dict(zip(ALERTNAMES, ("A7", "H2", "H5", "H8", "H4"), strict=True))
 """The CloudEvents variant: each storm alert name is a condition reason raising one catalogue id at once."""
 
@@ -182,7 +186,7 @@ class HealerSide:
         *,
         via: str,
         logs: Path | None = None,
-        services: tuple[str, ...] = SERVICES,
+        services: tuple[str, ...] = PIPELINE,
     ) -> None:
         self.name = f"healer_{via}"
         self._logs = logs
@@ -198,6 +202,7 @@ class HealerSide:
         self.stages: dict[str, list[float]] = {}  # with --stages: when each alert and revision was published
         self._since = dt.datetime.now(dt.UTC)
         self.url = ""
+        self._settings_used: Settings | None = None
 
     def _settings(self, nats: ServerProcess, redis: ServerProcess) -> Settings:
         wait, interval = self._timing
@@ -212,14 +217,14 @@ class HealerSide:
                 "group_wait_s": wait,
                 "group_interval_s": interval,
             },
-            notifier={"console": False, "webhook_url": self._receiver_url},
+            notifier={"channels": {"console": {"enabled": False}, "webhook": {"url": self._receiver_url}}},
             detector={"condition_alerts": CATALOGUE_IDS},
         )
 
     async def start(self) -> None:
         nats, redis = start_nats(self._dir / "nats"), start_redis(self._dir / "redis")
         self._servers = [nats, redis]
-        settings = self._settings(nats, redis)
+        settings = self._settings_used = self._settings(nats, redis)
         self._runner = ServiceRunner(settings, self._dir)
         self._runner.start(*self._services)
         await self._runner.wait_running(timeout=180)
@@ -236,7 +241,9 @@ class HealerSide:
 
     async def feed(self, session: aiohttp.ClientSession, batch: list[StormAlert], starts_at: dt.datetime) -> None:
         if self._via == "http":
-            async with session.post(f"{self.url}/alertmanager", json=webhook_body(batch, starts_at)) as response:
+            assert self._settings_used is not None
+            body, headers = webhook_body(batch, starts_at), bearer(self._settings_used, "test-source")
+            async with session.post(f"{self.url}/alertmanager", json=body, headers=headers) as response:
                 response.raise_for_status()
             return
         assert self._bus is not None
