@@ -86,6 +86,11 @@ class PlaybookRun:
             return None
         return self._settle(action, ok=True, now=now)
 
+    def not_found(self, action: str, reason: str, now: dt.datetime) -> None:
+        """The target does not exist: skipped, which the breaker and the playbook's confidence never count."""
+        self._note(now, action, "skipped", f"not found: {reason}")
+        self._finish(now, "skipped", f"skipped: not found: {reason}")
+
     def refused(self, action: str, reason: str, now: dt.datetime, **details: str) -> None:
         self._note(now, action, "refused", reason, **details)
         self._finish(now, "skipped", f"refused: {reason}")

@@ -11,7 +11,7 @@ undone, and the adapter that plans it. README's "Safe and approval-required acti
 | notify, escalate     | yes  | no                    | -                                         |
 | rollback_deployment  | no   | yes                   | rolled forward if health got worse        |
 | drain_node           | no   | yes                   | uncordoned if health got worse            |
-| refresh_secrets      | no   | yes                   | previous Secret restored if it failed     |
+| refresh_secrets      | yes  | yes                   | previous Secret restored if it failed     |
 | database_failover    | no   | yes                   | - (failing back is a human's call)        |
 | disable_feature_flag | no   | yes                   | switched on again if health got worse     |
 """
@@ -114,7 +114,7 @@ CATALOGUE: dict[str, ActionKind] = {
     ),
     "refresh_secrets": ActionKind(
         verb="refresh",
-        safe=False,
+        safe=True,
         verifies=True,
         reversal="on_failure",
         params=refresh_secrets.RefreshSecretsParams,

@@ -23,6 +23,7 @@ from services.remediator.actions.plans import (
     ActionFailed,
     ActionPlan,
     RunContext,
+    TargetNotFound,
     carry_out,
     failed_step,
 )
@@ -100,6 +101,12 @@ class Execution:
         now = self.svc.clock.now()
         try:
             plan = await self._plan(engine.state, action)
+        except TargetNotFound as exc:
+            if not engine.state.run.steps:  # nothing done yet: there is nothing to heal, and no failure
+                engine.not_found(action.type, str(exc), now)
+                return Settled(None)
+            step = failed_step(action.type, f"cannot plan {action.type}: {exc}", self.svc.clock)
+            return Settled(engine.acted(step, None, now))
         except PLAN_ERRORS as exc:
             step = failed_step(action.type, f"cannot plan {action.type}: {exc}", self.svc.clock)
             return Settled(engine.acted(step, None, now))

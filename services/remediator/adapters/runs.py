@@ -2,7 +2,8 @@
 plus a timer, never a handler awaiting for minutes, and any replica can carry a run on.
 
     run:<id>                 the RunState (JSON), kept a week after the run is done
-    incident-run:<incident>  which run answers an incident (set once: a redelivered incident finds it)
+    incident-runs:<incident> hash: problem key -> the run answering it (each set once: a redelivered incident
+                             finds its runs; an incident's problems are its workloads, problems.py)
     fix:<target>             the last verified fix of a target (playbook, action), for recurrences
     due                      sorted set: run id -> when its next timer falls due
     active                   set of runs without a verdict yet (the concurrency ceiling counts them)
@@ -57,17 +58,21 @@ class RunStore:
         raw = await self._redis.get(self._key("run", run_id))
         return RunState.model_validate_json(raw) if raw else None
 
-    async def claim_incident(self, incident_id: str, run_id: str) -> str | None:
-        """Bind the incident to this run; the run already bound to it, if another replica was first."""
-        key = self._key("incident-run", incident_id)
-        if await self._redis.set(key, run_id, nx=True, ex=KEEP_DONE_S):
-            return None
-        other = await self._redis.get(key)
-        return str(other) if other else None
+    async def claim_problem(self, incident_id: str, problem: str, run_id: str) -> str | None:
+        """Bind one of the incident's problems to this run; the run already bound to it, if another replica
+        (or a redelivery) was first."""
+        key = self._key("incident-runs", incident_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hsetnx(key, problem, run_id)
+        pipe.expire(key, KEEP_DONE_S)
+        pipe.hget(key, problem)
+        claimed, _, bound = await pipe.execute()
+        return None if claimed else (str(bound) if bound else None)
 
-    async def for_incident(self, incident_id: str) -> str | None:
-        run_id = await self._redis.get(self._key("incident-run", incident_id))
-        return str(run_id) if run_id else None
+    async def for_incident(self, incident_id: str) -> dict[str, str]:
+        """Problem key -> run id, for every problem of the incident that has a run."""
+        found = await self._redis.hgetall(self._key("incident-runs", incident_id))
+        return {str(k): str(v) for k, v in found.items()}
 
     async def remember_fix(self, target: str, fix: Fix, ttl_s: float) -> None:
         if ttl_s > 0:

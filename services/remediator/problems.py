@@ -1,0 +1,65 @@
+"""One incident, several problems: an incident groups alerts that share a place in the cluster (an Argo CD
+Application, a node), yet an OOM loop in one Deployment and a bad image in another are two problems, each
+with the remediation its own playbook gives. A problem is the incident's alerts about one workload (the
+Deployment or StatefulSet a pod belongs to, else the alert's own object); its first unmuted firing alert
+chooses the playbook, as an incident's primary alert did.
+
+Each run sees its problem's view of the incident (`problem_view`): only its alerts, resolved once they all
+have, so it is verified by its own alerts and a restarted pod's successor is followed within its workload.
+Problems are started most severe first, then oldest, at most `limit` per incident. Pure; coordinator.py
+calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from healer_common.contract.alerts import SEVERITY_RANK
+from healer_common.contract.incidents import AlertSummary, Incident
+from services.remediator.matching import choose_playbook
+from services.remediator.playbooks import Playbook
+
+WORKLOAD_LABELS = ("deployment", "statefulset")
+
+
+def problem_key(alert: AlertSummary) -> str:
+    """The workload an alert is about: `<namespace>/<deployment>` for a pod of one, else its object."""
+    resource = alert.resource
+    namespace = (resource.namespace if resource else None) or alert.labels.get("namespace", "")
+    for label in WORKLOAD_LABELS:
+        if name := alert.labels.get(label):
+            return f"{label}/{namespace}/{name}"
+    if resource is None:
+        return f"alert/{alert.alert_id}/{alert.fingerprint}"
+    return f"{resource.kind.lower()}/{namespace}/{resource.name}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    primary: AlertSummary
+    playbook: Playbook | None
+
+
+def problem_view(incident: Incident, key: str) -> Incident:
+    """The incident as one problem's run sees it: its alerts only, resolved when they all are."""
+    alerts = [a for a in incident.alerts if problem_key(a) == key] or incident.alerts
+    resolved = incident.state == "resolved" or all(a.status == "resolved" for a in alerts)
+    return incident.model_copy(update={"alerts": alerts, "state": "resolved" if resolved else incident.state})
+
+
+def problems(incident: Incident, playbooks: Sequence[Playbook]) -> list[Problem]:
+    """The incident's problems that still fire and are not muted, most severe first, then oldest."""
+    by_key: dict[str, list[AlertSummary]] = {}
+    for alert in incident.alerts:
+        by_key.setdefault(problem_key(alert), []).append(alert)
+    found = []
+    for key, alerts in by_key.items():
+        live = [a for a in alerts if a.status == "firing" and not a.muted]
+        if not live:
+            continue
+        primary = min(live, key=lambda a: a.starts_at)
+        view = incident.model_copy(update={"alerts": [primary]})
+        found.append(Problem(key, primary, choose_playbook(view, playbooks)))
+    return sorted(found, key=lambda p: (-SEVERITY_RANK[p.primary.severity], p.primary.starts_at, p.key))
