@@ -40,12 +40,14 @@ lint: install ## ruff, formatting, import contracts, and generated files up to d
 	$(BIN)/lint-imports
 	$(BIN)/healer schema --check schemas
 	$(BIN)/healer config table --check README.md
+	$(BIN)/healer catalogue table --check README.md
 
-format: install ## apply ruff's fixes and formatting, regenerate schemas and the README settings table
+format: install ## apply ruff's fixes and formatting, regenerate schemas and the README's settings and catalogue tables
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	$(BIN)/healer schema --write schemas
 	$(BIN)/healer config table --write README.md
+	$(BIN)/healer catalogue table --write README.md
 
 typecheck: install ## mypy --strict over libraries, services, tests and benchmarks
 	$(BIN)/mypy libs apps services tests bench

@@ -12,6 +12,7 @@ from healer_cli import (
     ack,
     analyze,
     audit,
+    catalogue,
     config,
     detect,
     emit,
@@ -36,6 +37,7 @@ app = typer.Typer(
 )
 app.add_typer(emit.app, name="emit")
 app.add_typer(config.app, name="config")
+app.add_typer(catalogue.app, name="catalogue")
 app.command("ack")(ack.ack)
 app.add_typer(memory.app, name="memory")
 app.command("analyze")(analyze.analyze_command)

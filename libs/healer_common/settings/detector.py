@@ -17,6 +17,7 @@ from typing import Any, Self
 
 from pydantic import Field, model_validator
 
+from healer_common.contract.catalogue import log_signatures
 from healer_common.settings.section import Section
 
 
@@ -30,6 +31,15 @@ class SyncDrift(Section):
     )
     degraded_for_s: float = Field(120.0, ge=0, description="H1: an Application Degraded this long fires; prod 600")
     sync_failed_for_s: float = Field(0.0, ge=0, description="H1: a failed sync operation fires after this long")
+    revision_age_s: float = Field(
+        900.0, gt=0, description="H1: Git's revision ahead of the deployed one this long fires (git commit lag)"
+    )
+    helm_behind_for_s: float = Field(
+        600.0, ge=0, description="H1: a Helm release behind its newest declared chart version this long fires"
+    )
+    config_drift_for_s: float = Field(
+        60.0, ge=0, description="H1: a ConfigMap or Secret differing from its Git source this long fires"
+    )
 
 
 class ResourceExhaustion(Section):
@@ -39,10 +49,24 @@ class ResourceExhaustion(Section):
     resolve_for_s: float = Field(60.0, ge=0, description="H2: how long usage must stay below before resolving")
     hysteresis: float = Field(0.02, ge=0, description="H2: usage must fall this far below the threshold to clear")
     disk_pressure_for_s: float = Field(0.0, ge=0, description="H2: a node's DiskPressure held this long fires")
+    pid_pressure_for_s: float = Field(0.0, ge=0, description="H2: a node's PIDPressure held this long fires")
+    node_request_ratio: float = Field(
+        0.9, gt=0, description="H2: requests over a node's allocatable CPU or memory above this (scheduling pressure)"
+    )
+    namespace_request_ratio: float = Field(
+        1.5, gt=0, description="H2: a namespace using this many times the CPU or memory it requested fires"
+    )
+    quota_ratio: float = Field(0.9, gt=0, description="H2: a namespace's use of its ResourceQuota above this fires")
+    ratelimit_remaining_below: float = Field(
+        0.1, ge=0, le=1, description="H2: a probed API's rate-limit quota with less than this share left fires"
+    )
 
 
 class CertificateExpiry(Section):
     warn_days: float = Field(14.0, gt=0, description="H3: a certificate expiring within this many days fires")
+    rotated_for_s: float = Field(
+        30.0, ge=0, description="H3: pods still running on a rotated Secret's old data this long fire"
+    )
     critical_days: float = Field(3.0, ge=0, description="H3: within this many days the alert is critical")
     hysteresis_days: float = Field(1.0, ge=0, description="H3: expiry must move this much past the limit to clear")
 
@@ -63,6 +87,7 @@ class Network(Section):
     for_s: float = Field(60.0, ge=0, description="H5: how long a network metric must stay bad; prod 120")
     resolve_for_s: float = Field(30.0, ge=0, description="H5: how long a network metric must be good to resolve")
     hysteresis: float = Field(0.0, ge=0, description="H5: margin below the error threshold needed to clear")
+    probe_latency_s: float = Field(2.0, gt=0, description="H5: an HTTP probe slower than this many seconds fires")
 
 
 class Database(Section):
@@ -91,6 +116,23 @@ class MemoryPressure(Section):
     hysteresis: float = Field(0.03, ge=0, description="H8: margin below the threshold needed to clear")
 
 
+class NodeDown(Section):
+    not_ready_for_s: float = Field(0.0, ge=0, description="H9: a node NotReady this long fires")
+    kubelet_stopped_for_s: float = Field(0.0, ge=0, description="H9: a kubelet silent (Ready Unknown) this long fires")
+    network_unavailable_for_s: float = Field(
+        30.0, ge=0, description="H9: a node's NetworkUnavailable held this long fires"
+    )
+    unschedulable_for_s: float = Field(
+        3600.0, ge=0, description="H9: a node left cordoned (unschedulable) this long fires, a warning"
+    )
+
+
+class ControlPlane(Section):
+    apiserver_p99_s: float = Field(1.0, gt=0, description="H11: Kubernetes API p99 latency above this fires")
+    for_s: float = Field(120.0, ge=0, description="H11: how long the API must stay slow")
+    resolve_for_s: float = Field(60.0, ge=0, description="H11: how long it must be fast again before resolving")
+
+
 class SilentAgentFailure(Section):
     for_s: float = Field(0.0, ge=0, description="A2: how long a dead container is tolerated by default")
     method_for_s: dict[str, float] = Field(
@@ -103,6 +145,10 @@ class PodFailure(Section):
     crashloop_restarts: int = Field(
         3, ge=0, description="A7: CrashLoopBackOff is critical when restarts summed over containers exceed this"
     )
+    restarts_per_hour: float = Field(
+        12.0, gt=0, description="A7: a container restarting at this rate or faster (restart_rate) fires"
+    )
+    restart_window_s: float = Field(900.0, gt=0, description="A7: the window over which the restart rate is measured")
 
 
 class StepTimeout(Section):
@@ -190,14 +236,7 @@ class LogSettings(Section):
     quiet_s: float = Field(300.0, gt=0, description="a signature silent this long resolves its alert")
     max_streams: int = Field(200, ge=1, description="log streams (by app, pod or namespace) mined at once")
     signatures: dict[str, str] = Field(
-        default_factory=lambda: {
-            "H5": r"(?i)connection refused|no such host|name resolution|could not resolve|network is unreachable"
-            r"|no route to host|connection reset|i/o timeout|dial tcp|handshake timeout|dns",
-            "H6": r"(?i)too many connections|connection pool|pool exhausted|deadlock|lock wait timeout"
-            r"|slow query|database is locked|could not obtain connection|max_connections",
-            "H7": r"(?i)queue (?:is )?full|backlog|rejected execution|capacity exceeded|consumer lag|throttl",
-            "H8": r"(?i)out of memory|oomkill|cannot allocate memory|java\.lang\.OutOfMemoryError",
-        },
+        default_factory=log_signatures,
         description="catalogue id -> pattern a template must match to be that alert's failure signature",
     )
 
@@ -214,6 +253,8 @@ class RuleSettings(Section):
     h6: Database = Database()
     h7: QueueBacklog = QueueBacklog()
     h8: MemoryPressure = MemoryPressure()
+    h9: NodeDown = NodeDown()
+    h11: ControlPlane = ControlPlane()
     a2: SilentAgentFailure = SilentAgentFailure()
     a7: PodFailure = PodFailure()
     a8: StepTimeout = StepTimeout()

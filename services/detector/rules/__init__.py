@@ -1,10 +1,12 @@
 """The alert catalogue as rules, one module per catalogue id: where "where is H3 decided?" is answered.
 
     h0_observability_gap   h1_sync_drift   h2_resource_exhaustion   h3_certificate_expiry   h4_image_pull
-    h5_network             h6_database     h7_queue_backlog         h8_memory_pressure
-    a2_silent_agent_failure   a7_pod_failure   a8_step_timeout   a9_stuck_coderun
+    h5_network             h6_database     h7_queue_backlog         h8_memory_pressure      h9_node_down
+    h11_control_plane      a2_silent_agent_failure   a7_pod_failure   a8_step_timeout   a9_stuck_coderun
 
-A1, A3, A4 and A5 read GitHub pull-request data that no collector reads yet; they are not here.
+Which module decides which id, on which signals, is the catalogue (healer_common/contract/catalogue.yaml);
+tests/unit/test_catalogue.py keeps the two in step. A1, A3, A4 and A5 read GitHub pull-request data (the
+GitHub source); the catalogue marks them pending until their rules are here.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from services.detector.rules import (
     h6_database,
     h7_queue_backlog,
     h8_memory_pressure,
+    h9_node_down,
+    h11_control_plane,
 )
 from services.detector.rules.model import ConditionRule, MetricRule
 
@@ -36,6 +40,8 @@ _MODULES = (
     h6_database,
     h7_queue_backlog,
     h8_memory_pressure,
+    h9_node_down,
+    h11_control_plane,
     a2_silent_agent_failure,
     a7_pod_failure,
     a8_step_timeout,

@@ -1,7 +1,10 @@
 """H2 resource exhaustion: a node filesystem or PVC above its usage ratio (80 % by default), node CPU
-saturated, or a node under DiskPressure. Usage must stay above the threshold `h2.for_s` and fall
-`h2.hysteresis` below it for `h2.resolve_for_s` to resolve, so a volume hovering at the line does not flap.
-Predicted exhaustion (the trend) is raised under the same id with label predicted="true".
+saturated, a node under DiskPressure or PIDPressure; scheduling pressure (requests over a node's allocatable
+above `h2.node_request_ratio`); a namespace using far more than it requested (`h2.namespace_request_ratio`)
+or nearly all its ResourceQuota (`h2.quota_ratio`); an API's rate-limit quota nearly spent
+(`h2.ratelimit_remaining_below`). Usage must stay above the threshold `h2.for_s` and fall `h2.hysteresis`
+below it for `h2.resolve_for_s` to resolve, so a volume hovering at the line does not flap. Predicted
+exhaustion (the trend) is raised under the same id with label predicted="true".
 """
 
 from __future__ import annotations
@@ -21,6 +24,34 @@ def _cpu(cfg: RuleSettings) -> Limits:
     return Limits(h2.cpu_ratio, h2.cpu_ratio - h2.hysteresis, h2.for_s, h2.resolve_for_s, "warning")
 
 
+def _ratio(threshold: float, cfg: RuleSettings) -> Limits:
+    h2 = cfg.h2
+    return Limits(threshold, threshold - h2.hysteresis, h2.for_s, h2.resolve_for_s, "warning")
+
+
+def _node_requests(cfg: RuleSettings) -> Limits:
+    return _ratio(cfg.h2.node_request_ratio, cfg)
+
+
+def _namespace_requests(cfg: RuleSettings) -> Limits:
+    return _ratio(cfg.h2.namespace_request_ratio, cfg)
+
+
+def _quota(cfg: RuleSettings) -> Limits:
+    return _ratio(cfg.h2.quota_ratio, cfg)
+
+
+def _ratelimit(cfg: RuleSettings) -> Limits:
+    h2 = cfg.h2
+    below = h2.ratelimit_remaining_below
+    return Limits(below, below + h2.hysteresis, 0.0, h2.resolve_for_s, "warning")
+
+
+def _pid_pressure(data: ConditionData, cfg: RuleSettings) -> Hold:
+    del data
+    return Hold(for_s=cfg.h2.pid_pressure_for_s, severity="warning")
+
+
 def _disk_pressure(data: ConditionData, cfg: RuleSettings) -> Hold:
     del data
     return Hold(for_s=cfg.h2.disk_pressure_for_s, severity="warning")
@@ -31,4 +62,12 @@ RULES = (
     MetricRule("H2", "pvc_usage_ratio", _usage, what="PVC usage"),
     MetricRule("H2", "node_cpu_usage_ratio", _cpu, what="node CPU usage"),
     ConditionRule("H2", ("DiskPressure",), _disk_pressure),
+    ConditionRule("H2", ("PIDPressure",), _pid_pressure),
+    MetricRule("H2", "node_cpu_request_ratio", _node_requests, what="CPU requested over allocatable"),
+    MetricRule("H2", "node_memory_request_ratio", _node_requests, what="memory requested over allocatable"),
+    MetricRule("H2", "namespace_cpu_request_ratio", _namespace_requests, what="CPU used over requested"),
+    MetricRule("H2", "namespace_memory_request_ratio", _namespace_requests, what="memory used over requested"),
+    MetricRule("H2", "namespace_cpu_quota_ratio", _quota, what="CPU quota used"),
+    MetricRule("H2", "namespace_memory_quota_ratio", _quota, what="memory quota used"),
+    MetricRule("H2", "ratelimit_remaining_ratio", _ratelimit, above=False, what="rate-limit quota left"),
 )
