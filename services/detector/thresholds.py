@@ -189,7 +189,7 @@ class ThresholdEngine:
             fingerprint=self._fingerprint(book, lane),
             cluster=series.cluster,
             resource=resource,
-            labels={**series.labels, "metric": series.name},
+            labels={**series.labels, "metric": series.name, "value": f"{value:.6g}"},
             summary=f"{CATALOGUE[rule.alert_id].name}: {target} {how}",
             description=f"{series.text()} {how}",
             starts_at=at,

@@ -62,12 +62,16 @@ class PlaybookRun:
         self.state.phase = "acting"
         self.state.due_at = now + dt.timedelta(seconds=timeout_s)
 
-    def acted(self, step: RemediationStep, undo: dict[str, object] | None, now: dt.datetime) -> Work | None:
+    def acted(
+        self, step: RemediationStep, undo: dict[str, object] | None, now: dt.datetime, *, tried: bool = True
+    ) -> Work | None:
+        """An action's result; `tried` False when it could not even be attempted (not configured), which the
+        playbook's fallbacks follow but the breaker and the confidence never count."""
         action = self._current()
         self.state.run = self.state.run.evolve(steps=[*self.state.run.steps, step], reason=step.detail)
         if undo is not None and action.reversal != "none":
             self._keep_undo(action, dict(undo), now)
-        self.state.healing_tried = self.state.healing_tried or action.verifies
+        self.state.healing_tried = self.state.healing_tried or (action.verifies and tried)
         if step.outcome == "failed":
             self._note(now, action.type, "failed", step.detail, api_calls="; ".join(step.api_calls))
             return self._failed_attempt(action, now, step.detail)

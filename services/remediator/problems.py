@@ -6,18 +6,20 @@ chooses the playbook, as an incident's primary alert did.
 
 Each run sees its problem's view of the incident (`problem_view`): only its alerts, resolved once they all
 have, so it is verified by its own alerts and a restarted pod's successor is followed within its workload.
-Problems are started most severe first, then oldest, at most `limit` per incident. Pure; coordinator.py
-calls it.
+Problems are started most severe first, then oldest, at most `limit` per incident. A problem that a
+playbook would answer once its conditions' durations have passed (and that outranks what answers it now)
+waits until then (`waits_until`). Pure; coordinator.py calls it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from healer_common.contract.alerts import SEVERITY_RANK
 from healer_common.contract.incidents import AlertSummary, Incident
-from services.remediator.matching import choose_playbook
+from services.remediator.matching import choose_playbook, held_back
 from services.remediator.playbooks import Playbook
 
 WORKLOAD_LABELS = ("deployment", "statefulset")
@@ -40,6 +42,7 @@ class Problem:
     key: str
     primary: AlertSummary
     playbook: Playbook | None
+    waits_until: dt.datetime | None = None
 
 
 def problem_view(incident: Incident, key: str) -> Incident:
@@ -49,7 +52,20 @@ def problem_view(incident: Incident, key: str) -> Incident:
     return incident.model_copy(update={"alerts": alerts, "state": "resolved" if resolved else incident.state})
 
 
-def problems(incident: Incident, playbooks: Sequence[Playbook]) -> list[Problem]:
+def _waiting(
+    primary: AlertSummary, playbooks: Sequence[Playbook], chosen: Playbook | None, now: dt.datetime
+) -> dt.datetime | None:
+    """When a playbook that outranks the chosen one will hold (its durations passed), if one will."""
+    floor = chosen.priority if chosen is not None else None
+    times = [
+        when
+        for p in playbooks
+        if (floor is None or p.priority > floor) and (when := held_back(p.trigger, primary, now)) is not None
+    ]
+    return min(times, default=None)
+
+
+def problems(incident: Incident, playbooks: Sequence[Playbook], now: dt.datetime) -> list[Problem]:
     """The incident's problems that still fire and are not muted, most severe first, then oldest."""
     by_key: dict[str, list[AlertSummary]] = {}
     for alert in incident.alerts:
@@ -61,5 +77,7 @@ def problems(incident: Incident, playbooks: Sequence[Playbook]) -> list[Problem]
             continue
         primary = min(live, key=lambda a: a.starts_at)
         view = incident.model_copy(update={"alerts": [primary]})
-        found.append(Problem(key, primary, choose_playbook(view, playbooks)))
+        chosen = choose_playbook(view, playbooks, now)
+        wait = _waiting(primary, playbooks, chosen, now)
+        found.append(Problem(key, primary, None if wait else chosen, wait))
     return sorted(found, key=lambda p: (-SEVERITY_RANK[p.primary.severity], p.primary.starts_at, p.key))

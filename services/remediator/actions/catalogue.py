@@ -9,6 +9,7 @@ undone, and the adapter that plans it. README's "Safe and approval-required acti
 | retry_sync           | yes  | yes                   | -                                         |
 | create_coderun       | yes  | no (a hand-off)       | -                                         |
 | notify, escalate     | yes  | no                    | -                                         |
+| alert_escalate       | yes  | no                    | - (the seed's name for escalate)          |
 | rollback_deployment  | no   | yes                   | rolled forward if health got worse        |
 | drain_node           | no   | yes                   | uncordoned if health got worse            |
 | refresh_secrets      | yes  | yes                   | previous Secret restored if it failed     |
@@ -92,6 +93,14 @@ CATALOGUE: dict[str, ActionKind] = {
     ),
     "escalate": ActionKind(
         verb="escalate", safe=True, verifies=False, reversal="none", params=escalate.EscalateParams, plan=escalate.plan
+    ),
+    "alert_escalate": ActionKind(
+        verb="alert_escalate",
+        safe=True,
+        verifies=False,
+        reversal="none",
+        params=escalate.EscalateParams,
+        plan=escalate.plan,
     ),
     "rollback_deployment": ActionKind(
         verb="rollback",

@@ -87,6 +87,7 @@ class RemediationCoordinator:
 
     # entry points -------------------------------------------------------------------------------------------
     async def on_incident(self, incident: Incident) -> None:
+        await self.runs.refresh_deferred(incident)
         known = await self.runs.for_incident(incident.incident_id)
         for key, run_id in known.items():
             if run_id not in NO_RUN:
@@ -126,7 +127,10 @@ class RemediationCoordinator:
         await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {request.by}"))
 
     async def tick(self) -> None:
-        """Timers that fell due, and the target locks of runs still in progress."""
+        """Timers that fell due, incidents deferred until a condition's duration passed, and the target locks
+        of runs still in progress."""
+        for incident in await self.runs.deferred_due(self.svc.clock.now()):
+            await self.on_incident(incident)
         for run_id in await self.runs.due(self.svc.clock.now()):
             with contextlib.suppress(RunBusy):
                 await self._drive(run_id, lambda engine, now: engine.timer(now), wait_s=0.0)
@@ -148,10 +152,12 @@ class RemediationCoordinator:
     async def _start_problems(self, incident: Incident, known: dict[str, str]) -> None:
         """Each problem not yet answered gets its own run: most severe first, at most the configured number."""
         started = sum(1 for run_id in known.values() if run_id not in NO_RUN)
-        for problem in problems(incident, self.library.playbooks):
+        for problem in problems(incident, self.library.playbooks, self.svc.clock.now()):
             if problem.key in known:
                 continue
-            if problem.playbook is None or problem.primary.resource is None:
+            if problem.waits_until is not None:  # a better playbook holds once its condition has lasted
+                await self.runs.defer(incident, problem.waits_until)
+            elif problem.playbook is None or problem.primary.resource is None:
                 why = f"no playbook answers {problem.primary.alert_id} on {problem.primary.resource or 'no target'}"
                 await self._pass_over(incident, problem, NO_PLAYBOOK, why)
             elif started >= self._cfg.max_problems_per_incident:
@@ -198,6 +204,7 @@ class RemediationCoordinator:
         if await self.runs.claim_problem(new.incident_id, new.problem, new.run_id) is not None:
             return False  # a redelivery, or another replica got here first
         labels, workload = await inspect_target(self.api, new.target) if self.api else ({}, None)
+        workload = workload or _labelled_workload(new)
         own = advice.matched or advice.playbook
         recurred = None if new.manual else await self._recurrence((workload or new.target).key, own)
         if recurred is not None:
@@ -338,3 +345,9 @@ class RemediationCoordinator:
 def _changed(view: Incident) -> Event:
     """The event of a problem's view of the incident changing."""
     return lambda engine, now: engine.incident_changed(view, now)
+
+
+def _labelled_workload(new: NewRun) -> ResourceRef | None:
+    """The Deployment an alert's labels name, when the pod itself is gone (replaced before the run began)."""
+    name, namespace = new.labels.get("deployment"), new.target.namespace
+    return ResourceRef(kind="Deployment", namespace=namespace, name=name) if name and namespace else None

@@ -8,6 +8,8 @@ plus a timer, never a handler awaiting for minutes, and any replica can carry a 
     due                      sorted set: run id -> when its next timer falls due
     active                   set of runs without a verdict yet (the concurrency ceiling counts them)
     turn:<id>                short mutex: one replica changes a run at a time
+    deferred                 sorted set: incident -> when a playbook's condition duration will have passed
+    deferred:<incident>      that incident's latest revision (JSON), looked at again then
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
+from healer_common.contract.incidents import Incident
 from healer_common.errors import Retryable
 from healer_common.runtime.state import KeySpace
 from services.remediator.run_state import Fix, RunState
@@ -73,6 +76,33 @@ class RunStore:
         """Problem key -> run id, for every problem of the incident that has a run."""
         found = await self._redis.hgetall(self._key("incident-runs", incident_id))
         return {str(k): str(v) for k, v in found.items()}
+
+    async def defer(self, incident: Incident, until: dt.datetime) -> None:
+        """Look at the incident again at `until` (the earliest time wins when deferred twice)."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(self._key("deferred", incident.incident_id), incident.model_dump_json(), ex=KEEP_DONE_S)
+        pipe.zadd(self._key("deferred"), {incident.incident_id: until.timestamp()}, lt=True)
+        await pipe.execute()
+
+    async def refresh_deferred(self, incident: Incident) -> None:
+        """Keep a deferred incident's latest revision; a resolved one is not looked at again."""
+        key = self._key("deferred", incident.incident_id)
+        if incident.state == "resolved":
+            await self._redis.delete(key)
+            await self._redis.zrem(self._key("deferred"), incident.incident_id)
+        else:
+            await self._redis.set(key, incident.model_dump_json(), xx=True, keepttl=True)
+
+    async def deferred_due(self, now: dt.datetime) -> list[Incident]:
+        """Deferred incidents whose time has come, each taken off the list (latest revision first seen)."""
+        due = [str(i) for i in await self._redis.zrangebyscore(self._key("deferred"), "-inf", now.timestamp())]
+        found = []
+        for incident_id in due:
+            if await self._redis.zrem(self._key("deferred"), incident_id):
+                raw = await self._redis.getdel(self._key("deferred", incident_id))
+                if raw:
+                    found.append(Incident.model_validate_json(raw))
+        return found
 
     async def remember_fix(self, target: str, fix: Fix, ttl_s: float) -> None:
         if ttl_s > 0:
