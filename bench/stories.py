@@ -72,7 +72,7 @@ def report(tally: Tally) -> None:
     for seconds, run in sorted(tally.verdicts.values(), key=lambda pair: pair[0]):
         target = run.get("target") or {}
         where = f"{target.get('kind')}/{target.get('namespace') or ''}/{target.get('name')}"
-        if run["state"] == "succeeded":
+        if run["state"] == "succeeded" and run.get("healed_by"):
             figure(f"stories_verified_{run['playbook']}", seconds, "s")
         print(f"# {seconds:6.0f}s {run['state']:<18} {run['playbook']:<28} {where} {run.get('reason') or ''}"[:220])
 

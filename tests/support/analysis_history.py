@@ -31,7 +31,9 @@ from healer_common.contract.alerts import CATALOGUE, Alert, alert_fingerprint, a
 from healer_common.contract.events import ChangeEvent, MetricBatchEvent, ResourceRef
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import Remediation
+from healer_common.contract.rollups import RollupBatch
 from services.memory_bridge.analysis.history import History
+from services.memory_bridge.rollups import RollupBook
 
 T = TypeVar("T")
 START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)  # a Monday
@@ -70,6 +72,24 @@ class GeneratedHistory:
     changes: list[ChangeEvent] = field(default_factory=list)
     metrics: list[MetricBatchEvent] = field(default_factory=list)
     planted: Planted = field(default_factory=Planted)
+
+    def rollups(self) -> list[RollupBatch]:
+        """The metrics as memory-bridge keeps them for weeks: one 5-minute summary per series per bucket."""
+        book = RollupBook("generator")
+        for batch in self.metrics:
+            book.add("default", batch.data.samples, batch.time or self.end)
+        return book.closed(self.end + dt.timedelta(hours=1))
+
+    def from_rollups(self, rollups: list[RollupBatch] | None = None) -> History:
+        """The history as the analysis reads it from the ROLLUPS stream: alerts, changes and rollups."""
+        history = History(self.start, self.end)
+        for item in self.alerts:
+            history.add_alert(item)
+        for change in self.changes:
+            history.add_change(change, self.end)
+        for batch in self.rollups() if rollups is None else rollups:
+            history.add_rollup(batch)
+        return history
 
     def as_history(self, runs: tuple[Remediation, ...] = ()) -> History:
         """The week as the analysis reads it (what reader.py builds from the bus), with remediations added."""

@@ -14,6 +14,7 @@
     {root}.memory.predict               memory.PredictionRequest (request/reply): what memory expects next
     {root}.audit.<service>              audit.AuditRecord
     {root}.dlq.<service>                health.DeadLetter
+    {root}.rollups.<cluster>            rollups.RollupBatch: 5-minute summaries of every series (memory-bridge)
 
 The root is `healer` unless configured (`HEALER_BUS__SUBJECT_ROOT`): two installations can share one NATS
 account, and each test gets its own root on a shared server.
@@ -42,6 +43,7 @@ from healer_common.contract.memory import (
 )
 from healer_common.contract.messages import Message
 from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest, Remediation
+from healer_common.contract.rollups import RollupBatch
 
 _UNSAFE_TOKEN = re.compile(r"[^A-Za-z0-9_-]+")
 ALERTMANAGER_SOURCE = "alertmanager"
@@ -129,6 +131,19 @@ class SubjectSpace:
     def all_playbook_runs(self) -> str:
         return f"{self.root}.playbook_runs.*"
 
+    # rollups (memory-bridge's downsampled history)
+    def rollups(self, cluster: str) -> str:
+        return f"{self.root}.rollups.{subject_token(cluster)}"
+
+    @property
+    def all_rollups(self) -> str:
+        return f"{self.root}.rollups.>"
+
+    @property
+    def metric_events(self) -> str:
+        """Batched metric samples from every source (`<root>.events.<source>.metrics`)."""
+        return f"{self.root}.events.*.metrics"
+
     # memory (request/reply)
     @property
     def memory_query(self) -> str:
@@ -195,6 +210,7 @@ _FAMILY_MODELS: dict[str, type[BaseModel]] = {
     "playbook_runs": PlaybookRunRequest,
     "audit": AuditRecord,
     "dlq": DeadLetter,
+    "rollups": RollupBatch,
 }
 _MEMORY_MODELS: dict[str, type[BaseModel]] = {
     "query": MemoryQuery,
@@ -231,6 +247,7 @@ _SUBJECT_OF: dict[type[Message], Callable[[SubjectSpace, Any], str]] = {
     PlaybookRunRequest: lambda space, m: space.playbook_runs(m.playbook),
     AuditRecord: lambda space, m: space.audit(m.service),
     DeadLetter: lambda space, m: space.dlq(m.service),
+    RollupBatch: lambda space, m: space.rollups(m.cluster),
 }
 
 
