@@ -13,7 +13,7 @@ from services.detector.baselines import BaselineEngine
 from services.detector.handlers import register
 from services.detector.held_conditions import ConditionCatalogue
 from services.detector.log_signatures import LogSignatures
-from services.detector.predictions import PredictionEngine
+from services.detector.predictions import Forecasts
 from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES, METRIC_RULES
 from services.detector.series import SeriesIndex
@@ -43,7 +43,7 @@ def compose(svc: Service) -> Evaluation:
         book=book,
         watches=WatchStore(svc.redis, svc.keys),
         thresholds=ThresholdEngine(METRIC_RULES, book, index, cfg.stale_after_s),
-        predictions=PredictionEngine(METRIC_RULES, book, index, cfg.trend),
+        predictions=Forecasts.build(METRIC_RULES, book, index, cfg),
         baselines=BaselineEngine(METRIC_RULES, index, cfg.anomaly),
         logs=LogSignatures(cfg.logs),
         series_alerts=FiringSeriesAlerts(svc.redis, svc.keys),

@@ -26,7 +26,9 @@ WORKLOAD_LABELS = ("deployment", "statefulset")
 
 
 def problem_key(alert: AlertSummary) -> str:
-    """The workload an alert is about: `<namespace>/<deployment>` for a pod of one, else its object."""
+    """The workload an alert is about: `deployment/<namespace>/<name>` for a pod of one, else its object. A
+    pod whose alert names no workload is one problem with the other pods of that alert id in its namespace:
+    a restarted pod's successor fires under a new name, and is still the same problem."""
     resource = alert.resource
     namespace = (resource.namespace if resource else None) or alert.labels.get("namespace", "")
     for label in WORKLOAD_LABELS:
@@ -34,6 +36,8 @@ def problem_key(alert: AlertSummary) -> str:
             return f"{label}/{namespace}/{name}"
     if resource is None:
         return f"alert/{alert.alert_id}/{alert.fingerprint}"
+    if resource.kind == "Pod":
+        return f"pods/{alert.alert_id}/{namespace}"
     return f"{resource.kind.lower()}/{namespace}/{resource.name}"
 
 

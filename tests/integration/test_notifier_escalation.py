@@ -211,7 +211,7 @@ async def test_an_escalate_step_raises_the_incident_to_the_next_level_at_once_an
 
     (level_two,) = paged(http_peer, "inc-stuck")
     assert level_two["payload"]["custom_details"]["escalation_level"] == "2"
-    assert level_two["payload"]["summary"].startswith("[ESCALATED 2/3]")
+    assert level_two["payload"]["custom_details"]["escalation_levels"] == "3", "the seed's three levels"
     assert skipped["reason"] == "not escalated: acknowledged by jane via cli"
     assert paged(http_peer, "inc-taken") == [], "an acknowledged incident is never paged"
 
@@ -224,8 +224,9 @@ async def test_pagerduty_hears_only_of_critical_incidents_by_default(
     )
     await bus.publish(warning)
     await bus.publish(opened("inc-critical"))
+    await eventually(lambda: len(bodies(http_peer, "/slack/api/chat.postMessage")) >= 2, what="both on Slack")
     await bus.publish(escalate_step("inc-critical"))
-    await eventually(lambda: paged(http_peer, "inc-critical"), what="the critical incident paged at level 2")
+    await eventually(lambda: paged(http_peer, "inc-critical"), timeout=40, what="the critical incident paged")
     await bus.publish(escalate_step("inc-warning"))
     await eventually(
         lambda: any(

@@ -14,7 +14,7 @@ from healer_common.contract.events import EVENT_ADAPTER, ConditionEvent, MetricB
 from healer_common.settings.detector import DetectorSettings
 from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
-from services.detector.predictions import PredictionEngine
+from services.detector.predictions import Forecasts
 from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES, METRIC_RULES
 from services.detector.series import SeriesIndex
@@ -70,7 +70,7 @@ class Detector:
         self.watches: dict[str, dict[str, Watch]] = {}
         index = SeriesIndex()
         self.engine = ThresholdEngine(METRIC_RULES, self.book, index, self.settings.stale_after_s)
-        self.predictions = PredictionEngine(METRIC_RULES, self.book, index, self.settings.trend)
+        self.predictions = Forecasts.build(METRIC_RULES, self.book, index, self.settings)
         self.baselines = BaselineEngine(METRIC_RULES, index, self.settings.anomaly)
         self.wanted = dict.fromkeys((*self.engine.by_metric, *self.baselines.metrics), True)
         self.published: list[Alert] = []

@@ -183,9 +183,19 @@ class StuckCodeRun(Section):
     )
 
 
+EXHAUSTION_METRICS = [
+    "pvc_usage_ratio",
+    "node_filesystem_usage_ratio",
+    "node_cpu_usage_ratio",
+    "node_memory_usage_ratio",
+    "container_memory_usage_ratio",
+    "queue_depth",
+]
+
+
 class TrendSettings(Section):
     metrics: list[str] = Field(
-        default_factory=lambda: ["pvc_usage_ratio", "node_filesystem_usage_ratio"],
+        default_factory=lambda: list(EXHAUSTION_METRICS),
         description="metrics whose threshold crossing is predicted (under their rule's id, predicted=true)",
     )
     horizon_s: float = Field(1_800.0, gt=0, description="predict a crossing at most this far ahead")
@@ -209,6 +219,49 @@ class TrendSettings(Section):
     )
     withdraw_after_slots: int = Field(
         3, ge=1, description="withdraw a prediction after this many fits in a row see no crossing"
+    )
+
+
+class CapacitySettings(TrendSettings):
+    """Capacity planning: requests against what the nodes and quotas offer, a day of 15-minute slots read along
+    the daily profile (the seasonal trend of load), a crossing within 12 hours: a scale-up will be needed."""
+
+    metrics: list[str] = Field(
+        default_factory=lambda: [
+            "node_cpu_request_ratio",
+            "node_memory_request_ratio",
+            "namespace_cpu_quota_ratio",
+            "namespace_memory_quota_ratio",
+        ],
+        description="capacity planning: metrics whose crossing means a scale-up will be needed",
+    )
+    horizon_s: float = Field(12 * 3600.0, gt=0, description="capacity planning: predict this far ahead")
+    slot_s: float = Field(900.0, gt=0, description="capacity planning: one fit per slot of this many seconds")
+    window_slots: int = Field(96, ge=10, le=1_440, description="capacity planning: slots each fit uses (a day)")
+    profile_days: int = Field(7, ge=0, le=7, description="capacity planning: days of the daily profile (seasonal)")
+    withdraw_after_slots: int = Field(4, ge=1, description="capacity planning: fits without a crossing to withdraw")
+
+
+class DegradationSettings(TrendSettings):
+    """Dependency degradation: an upstream's latency decaying over days: a week of hourly slots, a crossing of
+    its limit within 3 days."""
+
+    metrics: list[str] = Field(
+        default_factory=lambda: [
+            "probe_duration_seconds",
+            "db_query_duration_p99_seconds",
+            "apiserver_request_p99_seconds",
+        ],
+        description="dependency degradation: latencies whose slow climb to their limit is predicted",
+    )
+    horizon_s: float = Field(3 * 86_400.0, gt=0, description="dependency degradation: predict this far ahead")
+    slot_s: float = Field(3600.0, gt=0, description="dependency degradation: one fit per slot of this many seconds")
+    window_slots: int = Field(168, ge=10, le=1_440, description="dependency degradation: slots each fit uses (a week)")
+    profile_days: int = Field(
+        0, ge=0, le=7, description="dependency degradation: no daily profile (a drift, not a cycle)"
+    )
+    withdraw_after_slots: int = Field(
+        6, ge=1, description="dependency degradation: fits without a crossing to withdraw"
     )
 
 
@@ -289,6 +342,8 @@ class DetectorSettings(Section):
     )
     rules: RuleSettings = RuleSettings()
     trend: TrendSettings = TrendSettings()
+    capacity: CapacitySettings = CapacitySettings()
+    degradation: DegradationSettings = DegradationSettings()
     anomaly: AnomalySettings = AnomalySettings()
     logs: LogSettings = LogSettings()
     overrides: dict[str, dict[str, dict[str, Any]]] = Field(

@@ -22,7 +22,7 @@ from services.detector.adapters.watch_store import WatchStore
 from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
 from services.detector.log_signatures import LogSignatures
-from services.detector.predictions import PredictionEngine
+from services.detector.predictions import Forecasts
 from services.detector.rule_config import RuleBook
 from services.detector.thresholds import ThresholdEngine
 
@@ -37,7 +37,7 @@ class Evaluation:
         book: RuleBook,
         watches: WatchStore,
         thresholds: ThresholdEngine,
-        predictions: PredictionEngine,
+        predictions: Forecasts,
         baselines: BaselineEngine,
         logs: LogSignatures,
         series_alerts: FiringSeriesAlerts,
