@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from healer_cli.generated import section_stale, write_section
-from healer_cli.runtime import console, errors
+from healer_cli.runtime import console, fail
 from healer_common.contract.catalogue import CATALOGUE, markdown_table
 
 app = typer.Typer(help="The alert catalogue: each id, what fires it, which rule decides it, what answers it.")
@@ -28,8 +28,7 @@ def catalogue_show(alert_id: Annotated[str, typer.Argument(help="an alert id, e.
     """One entry: its rule, signals, playbooks, next steps, log signature and temporal mapping."""
     entry = CATALOGUE.get(alert_id.upper())
     if entry is None:
-        errors.print(f"no alert id {alert_id!r}; the catalogue has {', '.join(CATALOGUE)}")
-        raise typer.Exit(1)
+        fail(f"no alert id {alert_id!r}; the catalogue has {', '.join(CATALOGUE)}")
     console.print_json(entry.model_dump_json())
 
 
@@ -45,11 +44,9 @@ def catalogue_table(
             console.print(f"{'updated' if changed else 'unchanged'}: {write}")
         elif check is not None:
             if section_stale(check, START, END, table):
-                errors.print(f"the catalogue table in {check} is stale; run `healer catalogue table --write {check}`")
-                raise typer.Exit(1)
+                fail(f"the catalogue table in {check} is stale; run `healer catalogue table --write {check}`")
             console.print(f"catalogue table in {check} is up to date")
         else:
             console.print(table(), markup=False, highlight=False, soft_wrap=True)
     except ValueError as exc:
-        errors.print(str(exc))
-        raise typer.Exit(2) from None
+        fail(str(exc), code=2)
