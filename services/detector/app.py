@@ -9,6 +9,7 @@ from services.detector.adapters.baseline_store import BaselineStore
 from services.detector.adapters.evaluation import Evaluation
 from services.detector.adapters.series_alert_store import FiringSeriesAlerts
 from services.detector.adapters.watch_store import WatchStore
+from services.detector.anomaly_steps import StepMeans
 from services.detector.baselines import BaselineEngine
 from services.detector.handlers import register
 from services.detector.held_conditions import ConditionCatalogue
@@ -44,6 +45,7 @@ def compose(svc: Service) -> Evaluation:
         watches=WatchStore(svc.redis, svc.keys),
         thresholds=ThresholdEngine(METRIC_RULES, book, index, cfg.stale_after_s),
         predictions=Forecasts.build(METRIC_RULES, book, index, cfg),
+        steps=StepMeans(cfg.anomaly.step_s),
         baselines=BaselineEngine(METRIC_RULES, index, cfg.anomaly),
         logs=LogSignatures(cfg.logs),
         series_alerts=FiringSeriesAlerts(svc.redis, svc.keys),

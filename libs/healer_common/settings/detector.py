@@ -271,12 +271,17 @@ class AnomalySettings(Section):
         description="metrics scored against their learnt baseline (alerts under their rule's id, anomaly=true)",
     )
     max_series: int = Field(100, ge=0, description="at most this many series get a baseline (about 0.5 MB each)")
-    baseline_points: int = Field(2_016, ge=100, description="samples in the rolling baseline (a week at 5 min)")
+    step_s: float = Field(
+        300.0, gt=0, description="the baseline takes one mean per series per step: its window is counted in time"
+    )
+    baseline_points: int = Field(
+        2_016, ge=100, description="steps in the rolling baseline (2,016 steps of 5 minutes: a week)"
+    )
     slow_points: int = Field(24, ge=2, description="samples averaged for the slow surprise (a shift in behaviour)")
     seasonal_ratio: float = Field(
         0.3, gt=0, le=1, description="a series follows the clock when its day-ago differences spread this much less"
     )
-    warmup: int = Field(150, ge=0, description="samples before anything scores (cold start)")
+    warmup: int = Field(150, ge=0, description="steps before anything scores (cold start: 12.5 hours at 5 minutes)")
     sigma: float = Field(2.0, gt=0, description="alert only at this many robust standard deviations or more")
     alert_score: float = Field(0.9, gt=0, le=1, description="alert when the anomaly score reaches this")
     resolve_for_s: float = Field(600.0, ge=0, description="an anomaly alert resolves after this long without one")

@@ -19,6 +19,7 @@ from healer_common.contract.events import ConditionEvent, LogEvent, MetricBatchE
 from services.detector.adapters.baseline_store import BaselineStore
 from services.detector.adapters.series_alert_store import FiringSeriesAlerts
 from services.detector.adapters.watch_store import WatchStore
+from services.detector.anomaly_steps import StepMeans
 from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
 from services.detector.log_signatures import LogSignatures
@@ -42,6 +43,7 @@ class Evaluation:
         logs: LogSignatures,
         series_alerts: FiringSeriesAlerts,
         baseline_store: BaselineStore,
+        steps: StepMeans,
     ) -> None:
         self.catalogue = catalogue
         self.book = book
@@ -53,6 +55,7 @@ class Evaluation:
         self.wanted = dict.fromkeys((*thresholds.by_metric, *baselines.metrics), True)
         self.series_alerts = series_alerts
         self.baseline_store = baseline_store
+        self.steps = steps  # the baselines' clock: one mean per series per step
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
     async def start(self) -> None:
@@ -88,7 +91,8 @@ class Evaluation:
             samples = event.data.samples
         batches = self.thresholds.index.batch(event.cluster, samples, default_time, self.wanted)
         alerts = self.thresholds.observe(batches, now) + self.predictions.observe(batches, now)
-        alerts += self.baselines.observe(batches, now)
+        scored = {m: b for m, b in batches.items() if m in self.baselines.metrics}
+        alerts += self.baselines.observe(self.steps.fold(scored), now) if scored else []
         if alerts:
             await self.series_alerts.record(alerts)
         return alerts
