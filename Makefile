@@ -72,6 +72,7 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/notifier.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/analysis.py --seeds 5 --weeks 3
 	$(BIN)/python bench/memory_replay.py
 	$(BIN)/python bench/stories.py
 
