@@ -40,6 +40,9 @@ def run(seeds: int, *, hard: bool, weeks: int = 1) -> None:
         started = time.perf_counter()
         report = analyze(history, MemorySettings(), week.end)
         took.append(time.perf_counter() - started)
+        if weeks > 1:  # resource prediction reads a week, as its sleep-time job does (memory.sleep_jobs)
+            last_week = analyze(week.from_rollups(days=7), MemorySettings(), week.end, frozenset({"exhaustion"}))
+            report = report.model_copy(update={"exhaustion": last_week.exhaustion})
         correlations = {(c.trigger, c.namespace, c.predicts, c.service) for c in report.correlations}
         temporal = {(t.signal, t.namespace, t.weekday, t.hour) for t in report.temporal}
         exhausted = {f.series for f in report.exhaustion if f.exhausted_at is not None}

@@ -80,9 +80,10 @@ class GeneratedHistory:
             book.add("default", batch.data.samples, batch.time or self.end)
         return book.closed(self.end + dt.timedelta(hours=1))
 
-    def from_rollups(self, rollups: list[RollupBatch] | None = None) -> History:
-        """The history as the analysis reads it from the ROLLUPS stream: alerts, changes and rollups."""
-        history = History(self.start, self.end)
+    def from_rollups(self, rollups: list[RollupBatch] | None = None, days: float | None = None) -> History:
+        """The history as the analysis reads it from the ROLLUPS stream: alerts, changes and rollups (of the
+        last `days` only, as a sleep-time job with that window reads them)."""
+        history = History(self.start if days is None else self.end - dt.timedelta(days=days), self.end)
         for item in self.alerts:
             history.add_alert(item)
         for change in self.changes:
@@ -214,7 +215,6 @@ class _Week:
             t += HOUR
 
     def metrics(self) -> None:
-        start, days = self.history.start, (self.history.end - self.history.start).days
         self.series(
             "queue_depth",
             {"namespace": "cto", "queue": "builds"},
@@ -222,10 +222,11 @@ class _Week:
         )
         night = 0.3 * (self.ratio or 2.5)
         self.series("node_cpu_usage_ratio", {"node": "n1"}, lambda at: night if at.hour == 2 else 0.3)
+        climb = self.history.end - dt.timedelta(days=7)  # the volume fills over the last week, however long
         self.series(
             "pvc_usage_ratio",
             {"namespace": "data", "persistentvolumeclaim": "pg-data"},
-            lambda at: 0.5 + 0.22 * (at - start).total_seconds() / (days * 86_400),
+            lambda at: 0.5 + 0.22 * max(0.0, (at - climb).total_seconds()) / (7 * 86_400),
         )
 
 
