@@ -179,6 +179,7 @@ CASES = [
         metric("helm_release_behind", 1, namespace="argocd", application="payments"),
         metric("helm_release_behind", 0, namespace="argocd", application="payments"),
         600,
+        60,
     ),
     Case(
         "scheduling pressure",

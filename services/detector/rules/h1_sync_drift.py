@@ -42,7 +42,8 @@ def _revision_age(cfg: RuleSettings) -> Limits:
 
 
 def _helm_behind(cfg: RuleSettings) -> Limits:
-    return Limits(0.5, 0.5, cfg.h1.helm_behind_for_s, 0.0, "warning")
+    """Behind for its hold fires; caught up for a minute resolves (a sync in progress does not flap it)."""
+    return Limits(0.5, 0.5, cfg.h1.helm_behind_for_s, 60.0, "warning")
 
 
 RULES = (
