@@ -1,13 +1,14 @@
 """HTTP ingest for systems that cannot speak NATS: the same event contract over HTTP.
 
-    POST /events/{source}   a CloudEvent (structured mode, application/cloudevents+json or application/json)
-                            or a batch (a JSON array, application/cloudevents-batch+json)
+    POST /events/{source}   a CloudEvent in structured mode (application/cloudevents+json or application/json),
+                            binary mode (ce-* headers, the data as the body) or a batch (a JSON array,
+                            application/cloudevents-batch+json); data_base64 too (contract/cloudevent_modes.py)
                             -> healer.events.custom.<source>
     POST /alertmanager      an Alertmanager webhook payload -> healer.events.alertmanager.<receiver>
 
 A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
-is half-accepted. Events are published with `Nats-Msg-Id` = hash(source, id), so a sender's retry is dropped
-by the stream's duplicate window.
+is half-accepted. A sender's retry (same `source` and `id`) is dropped by the stream's duplicate window
+(contract/headers.py owns the `Nats-Msg-Id` rule). The webhook body goes on as it came, unknown fields kept.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from healer_common.contract.codec import describe, encode
-from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerWebhook, Event
-from healer_common.contract.messages import stable_id
+from healer_common.contract.cloudevent_modes import read_http
+from healer_common.contract.codec import describe
+from healer_common.contract.events import AlertmanagerWebhook
+from healer_common.contract.headers import event_headers
+from healer_common.errors import InvalidMessage
 from healer_common.runtime.bus import Service
-
-_BATCH: TypeAdapter[list[Any]] = TypeAdapter(list[Any])
 
 
 def _problem(status: int, reason: str, **extra: Any) -> web.Response:
@@ -50,18 +51,13 @@ class Ingest:
         if isinstance(body, web.Response):
             return body
         try:
-            items = _BATCH.validate_json(body) if body.lstrip()[:1] == b"[" else None
-            events: list[Event] = (
-                [EVENT_ADAPTER.validate_python(i) for i in items]
-                if items is not None
-                else [EVENT_ADAPTER.validate_json(body)]
-            )
-        except ValidationError as exc:
-            return _problem(400, describe(exc))
+            events = read_http(request.headers, body)
+        except InvalidMessage as exc:
+            return _problem(400, str(exc))
         source = request.match_info.get("source", "http")
         subject = self._svc.space.custom_events(source)
         for event in events:
-            await self._svc.publish_raw(subject, encode(event), {"Nats-Msg-Id": stable_id(event.source, event.id)})
+            await self._svc.publish_event(subject, event)
         return web.json_response({"accepted": len(events), "subject": subject}, status=202)
 
     async def post_alertmanager(self, request: web.Request) -> web.Response:
@@ -73,6 +69,5 @@ class Ingest:
         except ValidationError as exc:
             return _problem(400, describe(exc))
         subject = self._svc.space.alertmanager(payload.receiver)
-        msg_id = stable_id("alertmanager", body)
-        await self._svc.publish_raw(subject, body, {"Nats-Msg-Id": msg_id})
+        await self._svc.publish_raw(subject, body, event_headers(self._svc.space, subject, payload))
         return web.json_response({"accepted": len(payload.alerts), "subject": subject}, status=202)

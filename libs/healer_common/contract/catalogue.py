@@ -9,6 +9,7 @@ playbooks, so none of them can drift from what the catalogue says.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -43,6 +44,11 @@ class CatalogueEntry(Frozen):
     hints: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     log_signature: str | None = None
     temporal: tuple[str, ...] = ()
+
+    @property
+    def alertname(self) -> str:
+        """The readable name Alertmanager users match on: `memory pressure` -> `MemoryPressure`."""
+        return "".join(word[:1].upper() + word[1:] for word in re.split(r"[\s-]+", self.name) if word)
 
     def hints_for(self, reason: str | None) -> tuple[str, ...]:
         """Next steps for a trigger reason or metric, else the default ones."""
@@ -89,12 +95,16 @@ def log_signatures() -> dict[str, str]:
 
 def markdown_table() -> str:
     """The README's catalogue table: id, name, what fires it, and what answers it."""
-    lines = ["| id | name | fires when | decided by | answered by |", "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "| id | alertname | name | fires when | decided by | answered by |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for e in CATALOGUE.values():
         if e.provided_by == "detector":
             where = f"`services/detector/rules/{e.rule}.py`"
         else:
             where = e.provided_by + (" (pending)" if e.status == "pending" else "")
         playbooks = ", ".join(f"`{p}`" for p in e.playbooks) or "-"
-        lines.append(f"| {e.alert_id} | {e.name} | {e.fires_when} | {where} | {playbooks} |")
+        alertname = "its own (`ExternalAlert` if it has none)" if e.alert_id == "EXT" else f"`{e.alertname}`"
+        lines.append(f"| {e.alert_id} | {alertname} | {e.name} | {e.fires_when} | {where} | {playbooks} |")
     return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from faststream.middlewares import BaseMiddleware
 from faststream.nats.message import NatsMessage
 
+from healer_common.contract.headers import MSG_ID
 from healer_common.contract.health import DeadLetter
 from healer_common.contract.messages import stable_id
 from healer_common.errors import InvalidMessage, Permanent, Retryable
@@ -126,7 +127,7 @@ class _Guard(BaseMiddleware):
             log(
                 "handled",
                 subject=delivery.subject,
-                event_id=msg.headers.get("Nats-Msg-Id") or msg.message_id,
+                event_id=msg.headers.get(MSG_ID) or msg.message_id,
                 deliveries=delivery.deliveries,
                 outcome=outcome,
                 reason=reason,

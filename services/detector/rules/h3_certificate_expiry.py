@@ -33,7 +33,7 @@ def _rotated(data: ConditionData, cfg: RuleSettings) -> Hold:
 
 
 RULES = (
-    MetricRule("H3", "certificate_expiry_seconds", _expiry, above=False, what="seconds to expiry"),
-    MetricRule("H3", "probe_tls_expiry_seconds", _expiry, above=False, what="seconds to expiry"),
+    MetricRule("H3", "certificate_expiry_seconds", _expiry, above=False, what="expires in"),
+    MetricRule("H3", "probe_tls_expiry_seconds", _expiry, above=False, what="expires in"),
     ConditionRule("H3", ("SecretRotated",), _rotated),
 )
