@@ -75,6 +75,7 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/analysis.py --seeds 5 --weeks 3
 	$(BIN)/python bench/memory_replay.py
 	$(BIN)/python bench/stories.py
+	$(BIN)/python bench/api.py
 
 clean: ## remove the venv, caches and local data of `make run`
 	rm -rf $(VENV) .healer .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

@@ -24,6 +24,7 @@ from healer_common.logging import redact_url
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("healer_cli.up", "command"),
     "status": ("healer_cli.status", "command"),
+    "dashboard": ("healer_cli.dashboard", "command"),
     "watch": ("healer_cli.watch", "command"),
     "history": ("healer_cli.history", "command"),
     "audit": ("healer_cli.audit", "audit_command"),

@@ -80,9 +80,20 @@ def _where(
             ["sandbox: Loki", sandbox["loki"]],
             ["sandbox: control", f"{sandbox['control']}  (healer sandbox outage SECONDS)"],
         ]
-    rows += [[name, f"http://{settings.http.host}:{settings.http_port(name)}/metrics"] for name in SERVICES]
-    rows += [["alerts", f"subscribe to {settings.space.all_alerts} on {nats.url}"], ["status", "healer status --all"]]
+    rows += [[name, f"{_http(settings, name)}/metrics"] for name in SERVICES]
+    rows += [
+        ["alerts", f"subscribe to {settings.space.all_alerts} on {nats.url}"],
+        ["read API", f"{_http(settings, 'api')}/api/v1  (OpenAPI: /api/v1/openapi.json)"],
+        ["status", "healer status --all"],
+        ["dashboard", f"{_http(settings, 'api')}/  (in a terminal: healer dashboard)"],
+    ]
     show(console, [Column("part", key=True), Column("where")], rows, title="Healer is starting")
+    console.print(f"[bold]Open the dashboard: {_http(settings, 'api')}/[/bold]", highlight=False)
+
+
+def _http(settings: Settings, service: str) -> str:
+    port = settings.http_port(service)
+    return f"http://{settings.http.host}:{port}" if port else f"http://{settings.http.host}:<free port>"
 
 
 async def _wait_for_services(settings: Settings, deadline_s: float) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 
 from healer_common.errors import ConfigError
+from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service, run_service
 from healer_common.runtime.kube import api_client
 from healer_common.settings import RemediatorSettings
@@ -63,8 +64,11 @@ def setup(svc: Service) -> None:
         svc.log.warning("dry_run", reason=f"{why}: actions are described, never made")
     svc.detail["mode"] = "dry-run" if coordinator.dry_run else "live"
     svc.detail["playbooks"] = str(len(library.playbooks))
+    for playbook in library.playbooks:  # a playbook that never ran reads 0, not nothing (the failure-rate rule)
+        for state in ("succeeded", "failed"):
+            metrics.REMEDIATIONS.labels(playbook.name, state)
     ApprovalEndpoint(svc, runs).install()
-    register(svc, coordinator)
+    register(svc, coordinator, runs)
 
 
 def main() -> None:

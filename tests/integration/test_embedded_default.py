@@ -1,4 +1,4 @@
-"""`healer up` (what `make run` starts) as a newcomer uses it: one command brings up NATS, Redis and the six
+"""`healer up` (what `make run` starts) as a newcomer uses it: one command brings up NATS, Redis and the seven
 services; a plain nats-py subscriber of `healer.alerts.*` sees the demo incident and its own events alert;
 `healer status --all` says all is well; bad input lands on `healer.dlq.>`; Ctrl-C stops everything.
 """
@@ -58,6 +58,7 @@ async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_lette
             "remediator",
             "notifier",
             "memory-bridge",
+            "api",
         ]
         await eventually(lambda: any(a["labels"]["pod"] == "rex-1" for a in alerts), what="the demo's alert")
 
@@ -95,7 +96,7 @@ async def test_a_healer_up_killed_outright_leaves_nothing_running_after_the_next
     try:
         await eventually(lambda: first.healer("status").returncode == 0, timeout=90, interval=1, what="healthy")
         left = psutil.Process(first.process.pid).children(recursive=True)
-        first.process.kill()  # no chance to stop what it started: NATS, Redis and six services live on
+        first.process.kill()  # no chance to stop what it started: NATS, Redis and seven services live on
         first.process.wait(10)
         assert all(p.is_running() for p in left)
 

@@ -39,14 +39,15 @@ class Up:
         )
 
 
-def start_up(tmp_path: Path, *options: str) -> Up:
-    """`healer up` on free ports, as `make run` starts it (plus `options`)."""
+def start_up(tmp_path: Path, *options: str, env: dict[str, str] | None = None) -> Up:
+    """`healer up` on free ports, as `make run` starts it (plus `options` and `env`, e.g. the sandbox's)."""
     nats_port, redis_port = free_port(), free_port()
     log = tmp_path / "up.log"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")},
         "HEALER_HTTP__BASE_PORT": "0",
         "COLUMNS": "200",
+        **(env or {}),
     }
     args = ["up", "--data-dir", str(tmp_path / "data"), "--nats-port", str(nats_port), "--redis-port", str(redis_port)]
     with log.open("wb") as out:

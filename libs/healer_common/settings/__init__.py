@@ -29,6 +29,7 @@ from pydantic_settings import (
 from healer_common.contract.subjects import SubjectSpace
 from healer_common.errors import ConfigError
 from healer_common.settings.alerts import AlertsSettings
+from healer_common.settings.api import ApiSettings
 from healer_common.settings.bus import STREAM_KEYS, BusSettings
 from healer_common.settings.cluster import ClusterSettings
 from healer_common.settings.collector import CollectedCluster, CollectorSettings
@@ -47,6 +48,7 @@ __all__ = [  # the sections, so that `from healer_common.settings import Remedia
     "SERVICES",
     "STREAM_KEYS",
     "AlertsSettings",
+    "ApiSettings",
     "BusSettings",
     "ClusterSettings",
     "CollectedCluster",
@@ -114,6 +116,7 @@ class Settings(BaseSettings):
     remediator: RemediatorSettings = RemediatorSettings()
     notifier: NotifierSettings = NotifierSettings()
     memory: MemorySettings = MemorySettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(

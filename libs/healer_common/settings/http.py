@@ -6,7 +6,7 @@ from pydantic import Field
 
 from healer_common.settings.section import Section
 
-SERVICES = ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge")
+SERVICES = ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge", "api")
 
 
 class HttpSettings(Section):
@@ -15,7 +15,7 @@ class HttpSettings(Section):
         9470,
         ge=0,
         le=65_000,
-        description="service i listens on base_port + i (collector first, memory-bridge last); 0 picks free ports",
+        description="service i listens on base_port + i (collector first, api last: see SERVICES); 0 picks free ports",
     )
     port: int | None = Field(
         None, ge=0, le=65_535, description="exact port for this process (one service per container); wins over base"

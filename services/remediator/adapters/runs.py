@@ -118,6 +118,11 @@ class RunStore:
     async def active(self) -> list[str]:
         return sorted(str(r) for r in await self._redis.smembers(self._key("active")))
 
+    async def awaiting_approval(self) -> int:
+        """How many runs wait for a person's answer now (the healer_approvals_waiting gauge)."""
+        states = [await self.get(run_id) for run_id in await self.active()]
+        return sum(1 for state in states if state is not None and state.phase == "awaiting_approval")
+
     async def join_active(self, run_id: str) -> int:
         """Count this run among those in progress; how many there are now, this one included."""
         pipe = self._redis.pipeline(transaction=True)
