@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("healer_cli.analyze", "predict_command"),
     "config": ("healer_cli.config", "app"),
     "catalogue": ("healer_cli.catalogue", "app"),
+    "credentials": ("healer_cli.credentials", "app"),
+    "nats": ("healer_cli.nats_config", "app"),
     "schema": ("healer_cli.schema", "command"),
     "sandbox": ("healer_cli.sandbox", "app"),
     "detect": ("healer_cli.detect", "app"),

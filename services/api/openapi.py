@@ -62,9 +62,10 @@ def _operation(route: Route, refs: dict[str, Any]) -> dict[str, Any]:
     if route.body is not None:
         body = refs[route.body.__name__]
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-    if route.writes:
-        operation["security"] = [{"bearer": []}, {}]
-        operation["responses"]["401"] = {"description": "api.token is set and the bearer token is missing or wrong"}
+    if route.scope is not None:
+        operation["security"] = [{"bearer": []}]
+        operation["responses"]["401"] = {"description": "no bearer token, or one that matches no credential"}
+        operation["responses"]["403"] = {"description": f"the credential lacks scope {route.scope}"}
     if route.path_params:
         operation["responses"]["404"] = {
             "description": "no such item",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from healer_common.contract.alerts import Alert
+from healer_common.contract.auth import ANY_APPROVAL
 from healer_common.contract.incidents import Incident
 from healer_common.contract.memory import MemoryStats, PredictionAnswer
 from healer_common.contract.remediations import Remediation
@@ -42,7 +43,7 @@ class Route:
     many: bool = False  # the answer is a JSON array of `answer`
     body: type[BaseModel] | None = None
     params: tuple[Param, ...] = ()
-    writes: bool = False  # needs api.token when one is set
+    scope: str | None = None  # a write route: what the caller's credential must grant (runtime/auth.py)
     stream: bool = False  # text/event-stream
 
     @property
@@ -91,7 +92,7 @@ ROUTES: tuple[Route, ...] = (
         "acknowledge an incident: its escalation stops",
         Accepted,
         body=AckRequest,
-        writes=True,
+        scope="ack",
     ),
     Route(
         "GET",
@@ -116,7 +117,7 @@ ROUTES: tuple[Route, ...] = (
         "approve or deny a run that waits",
         Accepted,
         body=ApprovalAnswer,
-        writes=True,
+        scope=ANY_APPROVAL,  # the remediator checks the run's level against the credential that signed
     ),
     Route(
         "GET",
@@ -133,7 +134,7 @@ ROUTES: tuple[Route, ...] = (
         "mute matching alerts for a while",
         Silence,
         body=SilenceRequest,
-        writes=True,
+        scope="ack",  # silencing is taking responsibility, as acknowledging is
     ),
     Route(
         "DELETE",
@@ -141,7 +142,7 @@ ROUTES: tuple[Route, ...] = (
         "expire",
         "end a silence now",
         Silence,
-        writes=True,
+        scope="ack",
     ),
     Route(
         "GET",

@@ -6,9 +6,12 @@
                             -> healer.events.custom.<source>
     POST /alertmanager      an Alertmanager webhook payload -> healer.events.alertmanager.<receiver>
 
-A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
-is half-accepted. A sender's retry (same `source` and `id`) is dropped by the stream's duplicate window
-(contract/headers.py owns the `Nats-Msg-Id` rule). The webhook body goes on as it came, unknown fields kept.
+Both want a credential with scope `ingest`: a bearer token, or a signed request (X-Healer-Timestamp and
+X-Healer-Signature, as senders of webhooks sign them); see runtime/auth.py. Without one the answer is 401 and
+nothing is published. A bad body is refused whole with 400 and the reason per item, so the sender knows what
+to fix and nothing is half-accepted. A sender's retry (same `source` and `id`) is dropped by the stream's
+duplicate window (contract/headers.py owns the `Nats-Msg-Id` rule). The webhook body goes on as it came,
+unknown fields kept.
 """
 
 from __future__ import annotations
@@ -35,9 +38,9 @@ class Ingest:
         self._svc = svc
 
     def install(self) -> None:
-        self._svc.route("POST", "/events/{source}", self.post_events)
-        self._svc.route("POST", "/events", self.post_events)
-        self._svc.route("POST", "/alertmanager", self.post_alertmanager)
+        self._svc.route("POST", "/events/{source}", self.post_events, scope="ingest")
+        self._svc.route("POST", "/events", self.post_events, scope="ingest")
+        self._svc.route("POST", "/alertmanager", self.post_alertmanager, scope="ingest")
 
     async def _body(self, request: web.Request) -> bytes | web.Response:
         limit = self._svc.settings.collector.max_event_bytes

@@ -18,7 +18,7 @@ from healer_common.contract.incidents import CauseCandidate
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.status import open_incidents_key
-from healer_common.testing import ServiceRunner, recording
+from healer_common.testing import ServiceRunner, bearer, recording
 from tests.support.api_support import api_url, waiting_run
 from tests.support.samples import alert, incident, pod
 
@@ -98,26 +98,34 @@ async def test_the_dashboard_shows_an_incident_its_cause_and_what_waits_and_answ
     assert (tiles["infra"]["state"], tiles["infra"]["count"]) == ("critical", 1)
     assert view["health"]["state"] == "degraded"  # only the api runs in this test
 
+    oncall = bearer(services.settings, "test-oncall")
+    anonymous = await api.post("/api/v1/approvals/rem-api-1", json={"decision": "approve", "by": "alice"})
+    assert anonymous.status_code == 401, "acting through the API needs a credential"
     async with recording(bus, bus.space.all_approvals, bus.space.all_acks) as seen:
-        approved = await api.post("/api/v1/approvals/rem-api-1", json={"decision": "approve", "by": "alice"})
+        body = {"decision": "approve", "by": "alice"}
+        approved = await api.post("/api/v1/approvals/rem-api-1", json=body, headers=oncall)
         assert approved.status_code == 202, approved.text
-        acked = await api.post("/api/v1/incidents/inc-api-1/ack", json={"by": "alice", "reason": "on it"})
+        acked = await api.post(
+            "/api/v1/incidents/inc-api-1/ack", json={"by": "alice", "reason": "on it"}, headers=oncall
+        )
         assert acked.status_code == 202, acked.text
         decision = await seen.wait_for(lambda m: m.subject == bus.space.approvals("rem-api-1"), what="the approval")
         ack = await seen.wait_for(lambda m: m.subject == bus.space.acks("inc-api-1"), what="the ack")
-    assert json.loads(decision.data)["by"] == "alice"
-    assert json.loads(ack.data)["source"] == "http"
+    assert json.loads(decision.data)["by"] == "test-oncall", "who answered is the credential, not the body's name"
+    assert json.loads(decision.data)["attestation"] is not None, "signed for the remediator to check"
+    assert (json.loads(ack.data)["source"], json.loads(ack.data)["by"]) == ("http", "test-oncall")
 
-    nothing = await api.post("/api/v1/approvals/rem-nope", json={"decision": "deny", "by": "alice"})
+    nothing = await api.post("/api/v1/approvals/rem-nope", json={"decision": "deny", "by": "alice"}, headers=oncall)
     assert nothing.status_code == 409
     assert "no remediation rem-nope waits" in nothing.json()["error"]
 
     silence = {"matchers": ["alertname=H8", "namespace=cto"], "duration_s": 3600, "reason": "mending", "author": "al"}
-    made = (await api.post("/api/v1/silences", json=silence)).json()
+    made = (await api.post("/api/v1/silences", json=silence, headers=oncall)).json()
+    assert made["author"] == "test-oncall"
     listed = (await api.get("/api/v1/silences")).json()
     assert [s["silence_id"] for s in listed] == [made["silence_id"]]
-    ended = (await api.delete(f"/api/v1/silences/{made['silence_id']}", params={"by": "al"})).json()
-    assert ended["expired_by"] == "al"
+    ended = (await api.delete(f"/api/v1/silences/{made['silence_id']}", headers=oncall)).json()
+    assert ended["expired_by"] == "test-oncall"
 
     detail = (await api.get("/api/v1/incidents/inc-api-1")).json()
     assert [r["remediation_id"] for r in detail["remediations"]] == ["rem-api-1"]

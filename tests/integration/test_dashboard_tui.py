@@ -15,7 +15,7 @@ from textual.widgets import DataTable
 from healer_cli.tui import DashboardApp
 from healer_common.contract.incidents import CauseCandidate, TimelineEntry
 from healer_common.runtime.busclient import BusClient
-from healer_common.testing import ServiceRunner, eventually, recording
+from healer_common.testing import ServiceRunner, eventually, recording, token_of
 from tests.support.api_support import api_url, waiting_run
 from tests.support.browser import artifacts
 from tests.support.samples import T0, alert, incident
@@ -44,7 +44,7 @@ def same_as_stored(svg: str) -> bool:
 
 
 async def test_the_terminal_dashboard_shows_the_bus_and_its_keys_act_through_the_api(
-    api: str, bus: BusClient, tmp_path: Path
+    api: str, bus: BusClient, services: ServiceRunner, tmp_path: Path
 ) -> None:
     fired = alert("H8")
     opened = incident(fired).evolve(
@@ -55,7 +55,7 @@ async def test_the_terminal_dashboard_shows_the_bus_and_its_keys_act_through_the
     await bus.publish(fired)
     await bus.publish(opened)
 
-    app = DashboardApp(api, "alice")
+    app = DashboardApp(api, "alice", token_of(services.settings, "test-oncall"))  # its keys act as this credential
     async with app.run_test(size=SIZE) as pilot:
         incidents = app.query_one("#incidents", DataTable)
         await eventually(
@@ -71,7 +71,7 @@ async def test_the_terminal_dashboard_shows_the_bus_and_its_keys_act_through_the
             incidents.focus()
             await pilot.press("k")
             ack = await seen.wait_for(lambda m: m.subject == bus.space.acks("inc-tui-1"), what="the ack")
-            assert json.loads(ack.data)["by"] == "alice"
+            assert json.loads(ack.data)["by"] == "test-oncall", "the credential acknowledges, not the typed name"
 
             await bus.publish(waiting_run("rem-tui-1", "inc-tui-1", dt.datetime.now(dt.UTC)))
             approvals = app.query_one("#approvals", DataTable)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 import psutil
 import pytest
@@ -61,6 +62,20 @@ async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_lette
             "api",
         ]
         await eventually(lambda: any(a["labels"]["pod"] == "rex-1" for a in alerts), what="the demo's alert")
+        assert f"{up.credentials}" in up.output(), "the banner says where the local credentials are"
+        assert "open to anyone on this machine (loopback only)" in " ".join(up.output().split())
+
+        ingest = f"{up.url('collector')}/events/newcomer"
+        refused = condition_event("cto/blaze-9", "OOMKilled", source="newcomer-http").model_dump_json().encode()
+        posted = condition_event("cto/blaze-2", "OOMKilled", source="newcomer-http").model_dump_json().encode()
+        source = {"Authorization": f"Bearer {up.token('local-source')}"}
+        async with httpx.AsyncClient(headers={"content-type": "application/json"}) as http:
+            anonymous = await http.post(ingest, content=refused)
+            authorised = await http.post(ingest, content=posted, headers=source)
+        assert anonymous.status_code == 401, anonymous.text
+        assert authorised.status_code == 202, authorised.text
+        await eventually(lambda: any(a["labels"]["pod"] == "blaze-2" for a in alerts), what="the posted event's H8")
+        assert not any(a["labels"]["pod"] == "blaze-9" for a in alerts), "the refused event, sent first, raised nothing"
 
         js = nc.jetstream()
         event = condition_event("cto/tess-7", "OOMKilled", source="newcomer")

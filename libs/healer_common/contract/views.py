@@ -198,24 +198,25 @@ class ApprovalAnswer(Frozen):
     """POST /api/v1/approvals/{remediation_id}."""
 
     decision: Literal["approve", "deny"]
-    by: str = Field(min_length=1, max_length=128)
+    by: str | None = Field(None, max_length=128, description="ignored: who answers is the caller's credential")
     reason: str | None = Field(None, max_length=1_024)
 
 
 class AckRequest(Frozen):
     """POST /api/v1/incidents/{incident_id}/ack."""
 
-    by: str = Field(min_length=1, max_length=128)
+    by: str | None = Field(None, max_length=128, description="ignored: who acknowledges is the caller's credential")
     reason: str | None = Field(None, max_length=1_024)
 
 
 class SilenceRequest(Frozen):
     """POST /api/v1/silences: mute alerts matching every matcher for `duration_s` seconds from now."""
 
-    matchers: list[MatcherField] = Field(min_length=1)
+    matchers: list[MatcherField] = Field(default_factory=list, description="none: every alert (maintenance)")
     duration_s: float = Field(gt=0, le=90 * 86_400)
     reason: str = Field(min_length=1, max_length=1_024)
-    author: str = Field(min_length=1, max_length=128)
+    author: str | None = Field(None, max_length=128, description="ignored: the author is the caller's credential")
+    hold_remediation: bool = Field(True, description="also hold remediation of what it matches; false: mute only")
 
 
 class Accepted(Frozen):

@@ -54,9 +54,10 @@ from healer_common.contract.subjects import model_for, subject_for
 from healer_common.errors import ConfigError, Retryable
 from healer_common.logging import configure_logging, get_logger
 from healer_common.runtime import metrics
+from healer_common.runtime.auth import Gate
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
-from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
+from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler, server_tls
 from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace, connect_redis
@@ -92,6 +93,7 @@ def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = (
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         security=_security(nats_cfg),
+        nkeys_seed=nats_options(nats_cfg)["nkeys_seed"],
         middlewares=middlewares,
         logger=None,
     )
@@ -115,7 +117,10 @@ class Service:
         self.broker = build_broker(
             settings, name, (tracing_middleware(self.space, self.tracer_provider), DeliveryGuard(self))
         )
-        self.http = HttpEndpoint(name, settings.http.host, settings.http_port(name), ready=self._ready)
+        http = settings.http
+        tls = server_tls(http.tls_cert_file, http.tls_key_file, http.tls_client_ca_file)
+        self.http = HttpEndpoint(name, http.host, settings.http_port(name), ready=self._ready, ssl_context=tls)
+        self.gate = Gate(name, settings.auth, redis=self.redis, keys=self.keys, audit=self.audit, clock=self.clock)
         self.state: ServiceState = "starting"
         self.detail: dict[str, str] = {}
         self._periodic: list[tuple[float, Periodic]] = []
@@ -196,8 +201,10 @@ class Service:
         self._on_stop.append(fn)
         return fn
 
-    def route(self, method: str, path: str, handler: RouteHandler) -> None:
-        self.http.routes.append((method, path, handler))
+    def route(self, method: str, path: str, handler: RouteHandler, *, scope: str | None) -> None:
+        """Serve an HTTP route. `scope` is what the caller's credential must grant (runtime/auth.py); None only
+        for a route that checks its caller itself (PagerDuty's signed webhook), saying so where it is added."""
+        self.http.routes.append((method, path, handler if scope is None else self.gate.guard(scope, handler)))
 
     def quiet_family(self, family: str) -> bool:
         """High-volume input families log their canonical line at debug level."""
@@ -407,6 +414,8 @@ class Service:
     async def run(self) -> None:
         """Serve until stop() or a signal; then stop consuming, finish in-flight work and close."""
         metrics.prepare(self.name, VERSION)
+        if self.http.routes:
+            self.gate.keyring()  # a bad credentials file stops the service at start, naming what is wrong
         await self.http.start()
         self.log.info("starting", nats=self.settings.nats.url, http=self.http.url, instance=self.instance)
         await self._connect()
@@ -440,6 +449,7 @@ class Service:
             if connection is not None:
                 with contextlib.suppress(*NATS_DOWN):
                     await connection.close()
+        await self.gate.close()
         for hook in self._on_stop:
             try:
                 await hook()

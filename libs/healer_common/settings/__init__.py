@@ -30,6 +30,7 @@ from healer_common.contract.subjects import SubjectSpace
 from healer_common.errors import ConfigError
 from healer_common.settings.alerts import AlertsSettings
 from healer_common.settings.api import ApiSettings
+from healer_common.settings.auth import AuthSettings
 from healer_common.settings.bus import STREAM_KEYS, BusSettings
 from healer_common.settings.cluster import ClusterSettings
 from healer_common.settings.collector import CollectedCluster, CollectorSettings
@@ -49,6 +50,7 @@ __all__ = [  # the sections, so that `from healer_common.settings import Remedia
     "STREAM_KEYS",
     "AlertsSettings",
     "ApiSettings",
+    "AuthSettings",
     "BusSettings",
     "ClusterSettings",
     "CollectedCluster",
@@ -109,6 +111,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     http: HttpSettings = HttpSettings()
+    auth: AuthSettings = AuthSettings()
     cluster: ClusterSettings = ClusterSettings()
     collector: CollectorSettings = CollectorSettings()
     detector: DetectorSettings = DetectorSettings()

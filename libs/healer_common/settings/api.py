@@ -1,20 +1,16 @@
 """The read API and the web dashboard (`HEALER_API__*`): what they read back from JetStream, how often the
-dashboard refreshes, and who may act through them (approve, deny, acknowledge, silence).
+dashboard refreshes. Who may act through them (approve, deny, acknowledge, silence) is a credential's scope
+(`auth`, runtime/auth.py); the read routes are open.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
 from healer_common.settings.section import Section
 
 
 class ApiSettings(Section):
-    token: SecretStr | None = Field(
-        None,
-        description="bearer token the API's write routes (approve, deny, ack, silence) require; none: open, "
-        "as in the embedded run (read routes stay open either way)",
-    )
     recent_alerts: int = Field(50, ge=1, le=1_000, description="alert publications the dashboard lists, newest first")
     lookback_h: float = Field(
         24.0, gt=0, description="how far back the dashboard looks for incidents, remediations and CodeRun phases"

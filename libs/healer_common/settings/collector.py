@@ -167,7 +167,9 @@ class CollectorSettings(Section):
     loki_url: str | None = Field(None, description="Loki HTTP API base URL")
     max_event_bytes: int = Field(1_048_576, gt=0, description="largest event accepted on the HTTP ingest")
     clusters: list[CollectedCluster] = Field(
-        default_factory=list, description="clusters this collector reads (kube contexts or in-cluster); [] = `cluster`"
+        default_factory=list,
+        description="clusters Healer reads and acts on (kube contexts or in-cluster): the collector reads each, the "
+        "remediator acts on an incident's own one only; [] = `cluster`",
     )
     kubernetes: KubernetesSourceSettings = KubernetesSourceSettings()
     argocd: ArgoCDSourceSettings = ArgoCDSourceSettings()

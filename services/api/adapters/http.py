@@ -3,7 +3,7 @@ request bodies read into their models, the bearer token of the write routes, and
 into statuses, so that each route handler is a few lines.
 
     BadQuery, a body that fails its model     400 with the reason, field by field
-    api.token set, bearer missing or wrong    401
+    no credential, or one without the scope   401, 403 (the guard in front, runtime/auth.py)
     Refused (nothing there, nothing waits)    404 / 409 with the reason
     memory-bridge or NATS does not answer     503 with the reason
 """
@@ -11,13 +11,12 @@ into statuses, so that each route handler is a few lines.
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from healer_common.contract.codec import describe
 from healer_common.errors import Retryable
@@ -69,18 +68,6 @@ def page(items: list[bytes], after: int | None) -> web.Response:
 async def body(request: web.Request, shape: type[M]) -> M:
     """The request's JSON body as `shape`; a ValidationError (400) says what is wrong."""
     return shape.model_validate_json(await request.read())
-
-
-def refused(request: web.Request, token: SecretStr | None) -> web.Response | None:
-    """401 unless the write route's bearer token matches api.token (no token set: the embedded run's open door).
-
-    This is the hook for the trust work's credentials: a write route asks this function, and only this one."""
-    if token is None or not token.get_secret_value():
-        return None
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-        return None
-    return error(401, "missing or wrong bearer token (api.token): send Authorization: Bearer <token>")
 
 
 def params(request: web.Request) -> dict[str, str]:

@@ -3,7 +3,8 @@ approve or deny a run, acknowledge an incident, create or end a silence.
 
 Each goes the one way the CLI goes: an answer is an ApprovalDecision on `healer.approvals.<id>`, an
 acknowledgement an IncidentAck on `healer.acks.<id>`, a silence a record in Redis that every correlator
-reads. Each is audited on `healer.audit.api`, naming the person. A request about something that is not
+reads. Each is audited on `healer.audit.api`, naming the person: the caller's credential (the guard in front of
+the write routes checked it), never a name in the body. A request about something that is not
 there, or no longer waits, is refused with the reason (`Refused`), and nothing is published.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from healer_common.contract.auth import Principal, attest_as
 from healer_common.contract.incidents import IncidentAck
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import ApprovalDecision
@@ -37,38 +39,43 @@ class Writes:
         self._reads = reads
         self._silences = SilenceStore(svc.redis, svc.keys)
 
-    async def answer(self, remediation_id: str, answer: ApprovalAnswer) -> Accepted:
+    async def answer(self, remediation_id: str, answer: ApprovalAnswer, principal: Principal) -> Accepted:
+        """Publish the answer signed on behalf of the caller's credential, who the remediator says answered (and
+        whose approve:<level> it checks); a `by` in the body is not who answered."""
         waiting = waiting_approvals(await self._reads.recent_remediations(), self._svc.clock.now())
         if not any(card.remediation_id == remediation_id for card in waiting):
             raise Refused(
                 f"no remediation {remediation_id} waits for an answer (GET /api/v1/approvals lists them)", 409
             )
         decision = ApprovalDecision(
-            event_id=stable_id("api-approval", remediation_id, answer.decision, answer.by),
+            event_id=stable_id("api-approval", remediation_id, answer.decision, principal.name),
             remediation_id=remediation_id,
             decision=answer.decision,
-            by=answer.by,
+            by=principal.name,
             reason=answer.reason,
         )
-        await self._svc.publish(decision)
+        signed = attest_as(self._svc.gate.keyring(), principal, decision.statement(), self._svc.clock.now())
+        if signed is None:
+            raise Refused(f"credential {principal.name!r} signs requests but has no token; approvals need one", 403)
+        await self._svc.publish(decision.evolve(attestation=signed))
         await self._svc.audit(
-            "approval", answer.decision, remediation_id=remediation_id, reason=answer.reason or "", by=answer.by
+            "approval", answer.decision, remediation_id=remediation_id, reason=answer.reason or "", by=principal.name
         )
         return Accepted(accepted=answer.decision, id=remediation_id, subject=self._svc.space.approvals(remediation_id))
 
-    async def ack(self, incident_id: str, request: AckRequest) -> Accepted:
+    async def ack(self, incident_id: str, request: AckRequest, principal: Principal) -> Accepted:
         status = await self._reads.status()
         open_now = current_incidents(status.incidents, await self._reads.recent_incidents())
         if not any(i.incident_id == incident_id for i in open_now):
             raise Refused(f"no open incident {incident_id} (GET /api/v1/incidents lists them)", 404)
-        ack = IncidentAck(incident_id=incident_id, by=request.by, source="http", reason=request.reason)
+        ack = IncidentAck(incident_id=incident_id, by=principal.name, source="http", reason=request.reason)
         await self._svc.publish(ack)
         await self._svc.audit(
-            "ack", "acknowledged", incident_id=incident_id, reason=request.reason or "", by=request.by
+            "ack", "acknowledged", incident_id=incident_id, reason=request.reason or "", by=principal.name
         )
         return Accepted(accepted="ack", id=incident_id, subject=self._svc.space.acks(incident_id))
 
-    async def silence(self, request: SilenceRequest) -> Silence:
+    async def silence(self, request: SilenceRequest, principal: Principal) -> Silence:
         now = self._svc.clock.now()
         silence = Silence(
             silence_id=uuid.uuid4().hex[:12],
@@ -76,11 +83,12 @@ class Writes:
             starts_at=now,
             ends_at=now + dt.timedelta(seconds=request.duration_s),
             reason=request.reason,
-            author=request.author,
+            author=principal.name,
             created_at=now,
+            hold_remediation=request.hold_remediation,
         )
         await self._silences.put(silence)
-        await self._audit_silence(silence, "created", request.author)
+        await self._audit_silence(silence, "created", principal.name)
         return silence
 
     async def expire(self, silence_id: str, by: str) -> Silence:
@@ -95,7 +103,7 @@ class Writes:
         await self._svc.audit(
             "silence",
             decision,
-            target=" ".join(str(m) for m in silence.matchers),
+            target=silence.scope,
             reason=silence.reason,
             event_id=stable_id("silence", silence.silence_id, decision),
             by=by,

@@ -48,7 +48,7 @@ async function send(method, path, body) {
   if (token) headers.Authorization = `Bearer ${token}`;
   const reply = await fetch(API + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
   if (reply.status === 401) {
-    const given = prompt("This Healer asks for its API token (api.token):");
+    const given = prompt("Acting needs a credential's token (with make run: local-admin's, in .healer/credentials.yaml):");
     if (given) { sessionStorage.setItem("healer-token", given); return send(method, path, body); }
   }
   const answer = await reply.json().catch(() => ({}));

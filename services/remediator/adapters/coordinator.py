@@ -17,8 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kubernetes import client
-
+from healer_common.contract.auth import verify_attestation
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.incidents import Incident
 from healer_common.contract.memory import MemoryAnswer, MemoryQuery
@@ -29,6 +28,7 @@ from healer_common.runtime.bus import Service
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.cluster import inspect_target
 from services.remediator.adapters.admission import Admission
+from services.remediator.adapters.clusters import ClusterClients
 from services.remediator.adapters.execution import Execution
 from services.remediator.adapters.learning import TrackRecord
 from services.remediator.adapters.playbook_sources import PlaybookLibrary
@@ -59,6 +59,7 @@ class NewRun:
     alert_ids: list[str]
     title: str
     labels: dict[str, str]
+    inhibited_by: list[str] = field(default_factory=list)
     manual: bool = False
     dry_run: bool = False
     context: str = ""
@@ -68,7 +69,7 @@ class NewRun:
 @dataclass(kw_only=True)
 class RemediationCoordinator:
     svc: Service
-    api: client.ApiClient | None
+    clusters: ClusterClients
     library: PlaybookLibrary
     execution: Execution
     admission: Admission
@@ -83,7 +84,7 @@ class RemediationCoordinator:
 
     @property
     def dry_run(self) -> bool:
-        return self._cfg.dry_run or self.api is None
+        return self._cfg.dry_run or not self.clusters.any
 
     # entry points -------------------------------------------------------------------------------------------
     async def on_incident(self, incident: Incident) -> None:
@@ -96,21 +97,42 @@ class RemediationCoordinator:
             await self._start_problems(incident, known)
 
     async def on_approval(self, decision: ApprovalDecision) -> None:
-        approve, reason = decision.decision == "approve", decision.reason or ""
-        found = await self._drive(decision.remediation_id, lambda e, now: e.answered(approve, decision.by, reason, now))
+        """An answer counts for the credential that signed it (never the name in its body)."""
+        approver = verify_attestation(self.svc.gate.keyring(), decision.attestation, decision.statement())
+        if isinstance(approver, str) or decision.attestation is None:
+            await self._refused(
+                decision.event_id, "approval", decision.remediation_id, f"{decision.decision}: {approver}"
+            )
+            return
+        approve, reason, signed_at = (
+            decision.decision == "approve",
+            decision.reason or "",
+            decision.attestation.signed_at,
+        )
+        found = await self._drive(
+            decision.remediation_id, lambda e, now: e.answered(approve, approver, signed_at, reason, now)
+        )
         if not found:
             await self.svc.audit(
                 "approval",
                 "ignored",
                 target=decision.remediation_id,
-                reason=f"{decision.by} answered {decision.decision}, but there is no remediation with that id",
+                reason=f"{approver.name} answered {decision.decision}, but there is no remediation with that id",
                 event_id=stable_id(decision.event_id, "ignored"),
             )
 
+    async def _refused(self, event_id: str, action: str, target: str, reason: str) -> None:
+        await self.svc.audit(action, "refused", target=target, reason=reason, event_id=stable_id(event_id, "refused"))
+
     async def on_request(self, request: PlaybookRunRequest) -> None:
+        asker = verify_attestation(self.svc.gate.keyring(), request.attestation, request.statement())
+        if isinstance(asker, str) or not (request.dry_run or asker.allows("admin")):
+            why = asker if isinstance(asker, str) else f"{asker.name} lacks scope admin, which a run that acts needs"
+            await self._refused(request.event_id, "run_playbook", str(request.target), f"{request.playbook}: {why}")
+            return
         playbook = self.library.get(request.playbook)
         if playbook is None:
-            reason = f"{request.by} asked to run playbook {request.playbook!r}, which does not exist"
+            reason = f"{asker.name} asked to run playbook {request.playbook!r}, which does not exist"
             await self.svc.audit("run_playbook", "skipped", target=str(request.target), reason=reason)
             return
         new = NewRun(
@@ -119,12 +141,12 @@ class RemediationCoordinator:
             cluster=request.cluster,
             target=request.target,
             alert_ids=playbook.trigger.alerts[:1],
-            title=f"{playbook.name} on {request.target}, run by {request.by}",
+            title=f"{playbook.name} on {request.target}, run by {asker.name}",
             labels={},
             manual=True,
             dry_run=request.dry_run,
         )
-        await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {request.by}"))
+        await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {asker.name}"))
 
     async def tick(self) -> None:
         """Timers that fell due, incidents deferred until a condition's duration passed, and the target locks
@@ -149,8 +171,27 @@ class RemediationCoordinator:
         self.reported_errors = set(self.library.errors)
 
     # starting -----------------------------------------------------------------------------------------------
+    async def _held(self, incident: Incident) -> bool:
+        """A maintenance window holds this incident: audit why, and let a later revision start the run."""
+        primary = incident.primary
+        reason = await self.execution.maintenance.hold(primary.labels, primary.inhibited_by)
+        if reason is None:
+            return False
+        await self.runs.mark_held(incident.incident_id)
+        await self.svc.audit(
+            "remediation",
+            "held",
+            target=str(primary.resource or incident.title),
+            incident_id=incident.incident_id,
+            reason=reason,
+            event_id=stable_id(incident.incident_id, incident.revision, "held"),
+        )
+        return True
+
     async def _start_problems(self, incident: Incident, known: dict[str, str]) -> None:
         """Each problem not yet answered gets its own run: most severe first, at most the configured number."""
+        if await self._held(incident):
+            return  # a maintenance window: a later revision (or the window's end) starts them
         started = sum(1 for run_id in known.values() if run_id not in NO_RUN)
         for problem in problems(incident, self.library.playbooks, self.svc.clock.now()):
             if problem.key in known:
@@ -193,6 +234,7 @@ class RemediationCoordinator:
             alert_ids=alert_ids,
             title=incident.title if first else (problem.primary.summary or incident.title),
             labels=dict(problem.primary.labels),
+            inhibited_by=list(problem.primary.inhibited_by),
             context=incident_story(view, memory),
             problem=problem.key,
         )
@@ -203,7 +245,8 @@ class RemediationCoordinator:
     async def _open(self, new: NewRun, advice: Advice, incident: Incident | None = None) -> bool:
         if await self.runs.claim_problem(new.incident_id, new.problem, new.run_id) is not None:
             return False  # a redelivery, or another replica got here first
-        labels, workload = await inspect_target(self.api, new.target) if self.api else ({}, None)
+        api = self.clusters.get(new.cluster)
+        labels, workload = await inspect_target(api, new.target) if api else ({}, None)
         workload = workload or _labelled_workload(new)
         own = advice.matched or advice.playbook
         recurred = None if new.manual else await self._recurrence((workload or new.target).key, own)
@@ -218,7 +261,9 @@ class RemediationCoordinator:
         if recurred is not None:  # memory learns from this run that the earlier fix did not hold
             engine.state.run = engine.state.run.evolve(continues=not_held(recurred[0], now))
         async with self.runs.turn(new.run_id):
-            if reason := await self.admission.refusal(state, labels, recurring=recurred is not None):
+            if reason := self.clusters.refusal(new.cluster) or await self.admission.refusal(
+                state, labels, recurring=recurred is not None
+            ):
                 engine.skip(reason, now)
             elif recurred is not None and not advice.applied:
                 fix, why = recurred
@@ -259,6 +304,7 @@ class RemediationCoordinator:
             target=new.target,
             workload=workload,
             labels=new.labels,
+            inhibited_by=new.inhibited_by,
             title=new.title,
             context=new.context,
             manual=new.manual,

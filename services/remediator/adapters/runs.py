@@ -104,6 +104,13 @@ class RunStore:
                     found.append(Incident.model_validate_json(raw))
         return found
 
+    async def mark_held(self, incident_id: str) -> None:
+        """A maintenance window kept this incident from starting a run: its next revision may start one."""
+        await self._redis.set(self._key("held", incident_id), "1", ex=KEEP_DONE_S)
+
+    async def was_held(self, incident_id: str) -> bool:
+        return bool(await self._redis.exists(self._key("held", incident_id)))
+
     async def remember_fix(self, target: str, fix: Fix, ttl_s: float) -> None:
         if ttl_s > 0:
             await self._redis.set(self._key("fix", target), fix.model_dump_json(), px=int(ttl_s * 1000))
