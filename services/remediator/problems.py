@@ -1,7 +1,7 @@
 """One incident, several problems: an incident groups alerts that share a place in the cluster (an Argo CD
 Application, a node), yet an OOM loop in one Deployment and a bad image in another are two problems, each
 with the remediation its own playbook gives. A problem is the incident's alerts about one workload (the
-Deployment or StatefulSet a pod belongs to, else the alert's own object); its first unmuted firing alert
+Deployment or StatefulSet a pod belongs to, else the alert's own object); its first uninhibited firing alert
 chooses the playbook, as an incident's primary alert did.
 
 Each run sees its problem's view of the incident (`problem_view`): only its alerts, resolved once they all
@@ -70,13 +70,14 @@ def _waiting(
 
 
 def problems(incident: Incident, playbooks: Sequence[Playbook], now: dt.datetime) -> list[Problem]:
-    """The incident's problems that still fire and are not muted, most severe first, then oldest."""
+    """The incident's problems that still fire and are not inhibited (a down node's pods wait for their node),
+    most severe first, then oldest. Silences are the maintenance hold's to judge (a notify-only one heals)."""
     by_key: dict[str, list[AlertSummary]] = {}
     for alert in incident.alerts:
         by_key.setdefault(problem_key(alert), []).append(alert)
     found = []
     for key, alerts in by_key.items():
-        live = [a for a in alerts if a.status == "firing" and not a.muted]
+        live = [a for a in alerts if a.status == "firing" and not a.inhibited_by]
         if not live:
             continue
         primary = min(live, key=lambda a: a.starts_at)
