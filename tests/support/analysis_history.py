@@ -93,7 +93,7 @@ class GeneratedHistory:
         return history
 
     def as_history(self, runs: tuple[Remediation, ...] = ()) -> History:
-        """The week as the analysis reads it (what reader.py builds from the bus), with remediations added."""
+        """The week as the analysis reads it (what analysis/history.py builds from the bus), with remediations added."""
         history = History(self.start, self.end)
         for item in self.alerts:
             history.add_alert(item)

@@ -2,7 +2,7 @@
 remediations, and metric series as means per bucket: the 5-minute rollups memory-bridge keeps for 8 weeks
 (healer_common.contract.rollups), or raw samples averaged per minute where no rollup covers them.
 
-Built message by message from what the bus stored (analysis_runner.py feeds it); messages that are not
+Built message by message from what the bus stored (adapters/analysis_runner.py feeds it); messages that are not
 alerts, changes, remediations, rollups or metric samples are skipped. Pure.
 """
 
