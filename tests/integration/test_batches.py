@@ -1,18 +1,23 @@
 """A batch consumer (the correlator takes alerts as they arrived, many at once) loses nothing to bad input:
 a message that fails its model is dead-lettered once with its reason, and the good ones of the same batch
-are handled and acked.
+are handled and acked; nor to a slow batch: one that runs past its ack_wait is not redelivered under it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import json
 
 import pytest
 
+from healer_common.contract.alerts import Alert
 from healer_common.contract.streams import CORRELATOR_ALERTS
+from healer_common.runtime.bus import Service
 from healer_common.runtime.busclient import BusClient
-from healer_common.testing import ServiceRunner, recording
+from healer_common.settings import Settings
+from healer_common.testing import ServiceRunner, eventually, recording
 from tests.support.correlator_bus import drained
 from tests.support.correlator_samples import pod_alert
 
@@ -42,3 +47,28 @@ async def test_bad_alerts_in_a_batch_are_dead_lettered_and_the_good_ones_correla
     opened = {json.loads(m.data)["alerts"][0]["resource"]["name"] for m in seen.messages if ".incidents." in m.subject}
     assert opened == {f"agent-{i}" for i in range(20)}
     assert "handled_batch" in services.running["correlator"].log()
+
+
+async def test_a_batch_slower_than_its_ack_wait_is_handled_once(healer_settings: Settings, bus: BusClient) -> None:
+    spec = dataclasses.replace(CORRELATOR_ALERTS, durable="slow-batches", ack_wait_s=1.0)
+    service = Service("correlator", healer_settings)
+    handled: list[str] = []
+
+    @service.consume_batch(spec, max_batch=50)
+    async def slowly(alerts: list[Alert]) -> None:
+        await asyncio.sleep(3 * spec.ack_wait_s)  # a starved process: three ack_waits for one batch
+        handled.extend(a.fingerprint for a in alerts)
+
+    now = dt.datetime.now(dt.UTC)
+    alerts = [pod_alert(f"slow-{i}", namespace="batch", starts_at=now) for i in range(10)]
+    for alert in alerts:
+        await bus.publish(alert)
+    task = asyncio.create_task(service.run())
+    try:
+        await eventually(lambda: len(handled) >= len(alerts), timeout=30, what="the batch handled")
+        await asyncio.sleep(2 * spec.ack_wait_s)  # a redelivery would have come by now
+    finally:
+        service.stop()
+        await task
+
+    assert sorted(handled) == sorted(a.fingerprint for a in alerts), "each alert handled once, none redelivered"

@@ -17,6 +17,9 @@ costs its decoding and its ack, not a middleware stack. The rules are delivery.p
                                        hold up the others; one that fails alone is nak'ed with backoff and
                                        dead-lettered on its last delivery
 
+While a batch is in hand its messages are marked in progress every third of the consumer's ack_wait, so a
+batch that runs long is not redelivered under its handler.
+
 Messages are handed over in stream order and batches one after another, so what one publisher said in order
 is handled in order, as `consume(order_by=...)` promises. One canonical log line per batch.
 """
@@ -26,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -128,8 +131,27 @@ class BatchLoop:
         outcomes = {"ok": 0, "retry": 0, "dead_lettered": len(msgs) - len(decoded)}
         if decoded:
             with self._tracer.start_as_current_span(f"{self._family} process", links=_links(decoded)):
-                await self._run(decoded, outcomes)
+                async with self._in_progress([msg for msg, _ in decoded]):
+                    await self._run(decoded, outcomes)
         self._record(len(msgs), outcomes, time.perf_counter() - started)
+
+    @contextlib.asynccontextmanager
+    async def _in_progress(self, msgs: list[Msg]) -> AsyncIterator[None]:
+        reminding = asyncio.create_task(self._remind(msgs))
+        try:
+            yield
+        finally:
+            reminding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reminding
+
+    async def _remind(self, msgs: list[Msg]) -> None:
+        """Tell JetStream the batch is still being handled, every third of its ack_wait: a batch slowed past
+        ack_wait (a starved CPU, a long wait for a lease) would otherwise be redelivered while in hand, and a
+        message redelivered max_deliver times that way is dropped without the handler ever seeing it fail."""
+        while True:
+            await asyncio.sleep(self._consumer.spec.ack_wait_s / 3)
+            await asyncio.gather(*(msg.in_progress() for msg in msgs), return_exceptions=True)
 
     async def _run(self, decoded: list[tuple[Msg, Any]], outcomes: dict[str, int]) -> None:
         try:
