@@ -6,6 +6,7 @@ writes nothing and refuses to publish.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from healer_common.errors import Retryable
-from healer_common.runtime.lease import LeaseLost, Leases
+from healer_common.runtime.lease import Lease, LeaseLost, Leases
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import Settings
 
@@ -77,3 +78,24 @@ async def test_a_holder_that_stalled_past_its_ttl_writes_nothing_and_publishes_n
 
     assert taken.token > stalled.token
     assert await redis.get(key) == "written by b"
+
+
+async def test_a_renewal_that_swallows_its_cancellation_does_not_hold_the_work(
+    redis: Redis, healer_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = leases(redis, healer_settings, "a")
+    renewing = asyncio.Event()
+
+    async def swallowing(lease: Lease) -> None:  # as a Redis call under 3.11's wait_for can
+        del lease
+        renewing.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(60)
+
+    monkeypatch.setattr(first, "renew", swallowing)
+    async with asyncio.timeout(TTL_S * 4):
+        async with first.held("correlator:prod"):
+            await renewing.wait()  # the work ends while a renewal is in flight
+
+    async with leases(redis, healer_settings, "b").held("correlator:prod") as taken:
+        assert taken.value.endswith(":b"), "released when the work ended"

@@ -115,13 +115,18 @@ class Leases:
         """Hold the lease on `name` for the block, renewed meanwhile; Retryable if it stays taken `wait_s`."""
         async with self._local.setdefault(name, asyncio.Lock()):
             lease = await self._take(name)
-            renewing = asyncio.create_task(self._keep(lease))
+            stopped = asyncio.Event()
+            renewing = asyncio.create_task(self._keep(lease, stopped))
             try:
                 yield lease
             finally:
+                stopped.set()
                 renewing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewing
+                # Bounded: a cancellation swallowed inside a Redis call (3.11's wait_for can) must not hold the
+                # lease, and the work waiting for it, forever; the renewal loop also ends on `stopped`.
+                await asyncio.wait({renewing}, timeout=lease.ttl_s)
+                if renewing.done() and not renewing.cancelled():
+                    renewing.exception()  # retrieved, so an unexpected one is not reported as lost
                 with contextlib.suppress(RedisError, OSError):
                     await self._release(keys=[lease.key], args=[lease.value])
 
@@ -140,10 +145,12 @@ class Leases:
                 raise Retryable(f"the lease on {name} is held by {holder}; try again later", delay=1.0)
             await asyncio.sleep(POLL_S)
 
-    async def _keep(self, lease: Lease) -> None:
+    async def _keep(self, lease: Lease, stopped: asyncio.Event) -> None:
         """Renew every third of the TTL while the work runs; a renewal that finds the lease gone ends it."""
-        while True:
+        while not stopped.is_set():
             await asyncio.sleep(lease.ttl_s / 3)
+            if stopped.is_set():
+                return
             try:
                 await self.renew(lease)
             except LeaseLost:
