@@ -187,6 +187,7 @@ class AnomalySettings(_Section):
 
 class LogSettings(_Section):
     similarity: float = Field(0.75, gt=0, le=1, description="Drain: how alike a line must be to join a template")
+    depth: int = Field(5, ge=3, le=8, description="Drain: a template's leading words that route a line (depth - 2)")
     burst_count: int = Field(5, ge=1, description="lines of one failure signature within the window that fire")
     window_s: float = Field(60.0, gt=0, description="the window in which a signature's lines are counted")
     quiet_s: float = Field(300.0, gt=0, description="a signature silent this long resolves its alert")
