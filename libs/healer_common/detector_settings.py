@@ -173,15 +173,22 @@ class AnomalySettings(_Section):
         default_factory=lambda: ["queue_depth", "db_query_duration_p99_seconds", "network_errors_per_second"],
         description="metrics scored against their learnt baseline (alerts under their rule's id, anomaly=true)",
     )
-    max_series: int = Field(100, ge=0, description="at most this many series get a baseline (about 0.5 MB each)")
-    baseline_points: int = Field(2_016, ge=100, description="samples in the rolling baseline (a week at 5 min)")
-    slow_points: int = Field(24, ge=2, description="samples averaged for the slow surprise (a shift in behaviour)")
+    max_series: int = Field(100, ge=0, description="at most this many series get a baseline (about 1 MB each)")
+    baseline_points: int = Field(
+        4_032,
+        ge=100,
+        description="samples in the rolling baseline (two weeks at 5 min), and of each detector's surprises",
+    )
+    shift_points: int = Field(48, ge=2, description="samples whose mean is judged for a level shift (4 h at 5 min)")
     seasonal_ratio: float = Field(
         0.3, gt=0, le=1, description="a series follows the clock when its day-ago differences spread this much less"
     )
+    suppress_points: int = Field(100, ge=0, description="samples after an anomaly whose scores are damped")
     warmup: int = Field(150, ge=0, description="samples before anything scores (cold start)")
     sigma: float = Field(2.0, gt=0, description="alert only at this many robust standard deviations or more")
-    alert_score: float = Field(0.9, gt=0, le=1, description="alert when the anomaly score reaches this")
+    alert_score: float = Field(
+        1.0, gt=0, le=1, description="alert when the anomaly score reaches this (1: a record for its detector)"
+    )
     resolve_for_s: float = Field(600.0, ge=0, description="an anomaly alert resolves after this long without one")
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from healer_cli.main import app
+from healer_common.detector_settings import AnomalySettings
 from services.detector.anomaly import AnomalyScorer
 from tests.unit.detector_harness import Detector
 
@@ -41,8 +42,8 @@ def test_a_spike_scores_near_one_and_ordinary_noise_does_not() -> None:
 
     found = scores(values)
 
-    assert found[1_200] > 0.95
-    assert np.quantile(found[300:1_200], 0.99) < 0.8
+    assert found[1_200] == 1.0
+    assert (found[300:1_200] >= AnomalySettings().alert_score).mean() < 0.01
 
 
 def test_a_lasting_shift_is_caught_once_not_at_every_sample() -> None:
@@ -53,6 +54,16 @@ def test_a_lasting_shift_is_caught_once_not_at_every_sample() -> None:
 
     assert found[1_000:1_030].max() > 0.9
     assert (found[1_030:] > 0.9).sum() < 10
+
+
+def test_a_shift_too_small_for_any_one_sample_is_caught_when_it_lasts() -> None:
+    rng = np.random.default_rng(9)
+    values = np.concatenate([rng.normal(50, 2, 1_500), rng.normal(51, 2, 300)])  # half a standard deviation up
+
+    found = scores(values)
+
+    assert found[1_500:1_600].max() == 1.0
+    assert (found[1_000:1_500] == 1.0).sum() <= 1
 
 
 def test_a_daily_rhythm_is_expected_and_a_missing_peak_is_not() -> None:
