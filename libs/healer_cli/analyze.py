@@ -1,7 +1,9 @@
 """`healer analyze` and `healer predict`: memory's sleep-time analysis on demand (and in the healer-analyze
-CronJob), and what memory expects to happen next.
+CronJob), what memory expects to happen next, and (`healer analyze rca`, rca.py) the root cause of a
+violation from a call graph and metrics files.
 
     healer analyze --since 24h --output report.json
+    healer analyze rca --graph G.csv --normal N.csv --metrics W.csv --target NODE:METRIC:STAT --output R.csv
     healer predict --namespace cto
 
 `analyze` reads the window's history back from JetStream, analyses it here, writes the JSON report, and
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from healer_cli import rca
 from healer_cli.memory import WAIT_S, ask
 from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
 from healer_common.busclient import BusClient
@@ -83,13 +86,21 @@ def _summary(report: AnalysisReport) -> None:
             console.print(f"  {kind:<12} {line}", highlight=False, markup=False)
 
 
+app = typer.Typer(help="Analyse history (the default), or find a violation's root cause (rca).")
+app.command("rca")(rca.rca_command)
+
+
+@app.callback(invoke_without_command=True)
 def analyze_command(
+    ctx: typer.Context,
     since: Annotated[str, typer.Option(help="how far back: 90m, 24h, 7d, 2w")] = "24h",
     output: Annotated[Path | None, typer.Option(help="write the JSON report here")] = None,
     store: Annotated[bool, typer.Option("--store/--no-store", help="teach memory the insights")] = True,
     config: Path | None = ConfigOption,
 ) -> None:
     """Analyse history: alert correlations, temporal patterns, exhaustion, failure patterns, playbook ratings."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = settings_or_exit(config)
     report = run(_analyze(settings, parse_since(since), store))
     if output is not None:
