@@ -166,6 +166,12 @@ class TrendSettings(_Section):
     withdraw_after_slots: int = Field(
         3, ge=1, description="withdraw a prediction after this many fits in a row see no crossing"
     )
+    select_margin: float = Field(
+        0.1, ge=0, lt=1, description="a model replaces the window's own only when its recent error is this much lower"
+    )
+    error_scale: float = Field(
+        1.0, gt=0, description="widens (above 1) or narrows the recent forecast errors the confidence is drawn from"
+    )
 
 
 class AnomalySettings(_Section):
