@@ -22,8 +22,8 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from healer_common.alerts import CATALOGUE, Alert, alert_fingerprint, alert_labels
-from healer_common.events import ResourceRef
+from healer_common.contract.alerts import CATALOGUE, Alert, alert_fingerprint, alert_labels
+from healer_common.contract.events import ResourceRef
 
 CLUSTER = "prod"
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

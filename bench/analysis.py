@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the generator
 
 from healer_common.settings import MemorySettings
 from services.memory_bridge.analysis.sleep_time import analyze
-from tests.analysis_history import generate, precision_recall
+from tests.support.analysis_history import generate, precision_recall
 
 
 def figure(name: str, value: float, unit: str) -> None:

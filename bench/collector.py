@@ -35,11 +35,11 @@ from typing import Any
 
 import psutil
 
-from healer_common.busclient import BusClient
-from healer_common.collector_settings import KubernetesSourceSettings
 from healer_common.logging import configure_logging
-from healer_common.servers import start_nats, start_redis
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.settings import Settings
+from healer_common.settings.collector import KubernetesSourceSettings
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, isolated_settings
 from healer_sandbox.sandbox import Sandbox, SandboxConfig
 from services.collector.sources import samples

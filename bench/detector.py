@@ -32,10 +32,10 @@ from typing import Any
 
 import psutil
 
-from healer_common.busclient import BusClient
-from healer_common.servers import start_nats, start_redis
+from healer_common.contract.streams import DETECTOR_EVENTS
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.settings import Settings
-from healer_common.streams import DETECTOR_EVENTS
 from healer_common.testing import ServiceRunner, consumer_drained, eventually, isolated_settings
 
 METRICS = (

@@ -24,14 +24,14 @@ from pathlib import Path
 
 import psutil
 
-from healer_common.busclient import BusClient
 from healer_common.clock import SystemClock
-from healer_common.memory import MEMORY_TYPES, MemoryAdd, MemoryAnswer, MemoryMetadata, MemoryQuery
-from healer_common.servers import start_nats, start_redis
+from healer_common.contract.memory import MEMORY_TYPES, MemoryAdd, MemoryAnswer, MemoryMetadata, MemoryQuery
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.settings import MemorySettings
 from healer_common.testing import ServiceRunner, isolated_settings
+from services.memory_bridge.adapters.embedded_store import EmbeddedStore
 from services.memory_bridge.bridge import MemoryBridge
-from services.memory_bridge.embedded_store import EmbeddedStore
 
 ALERTS = ("A2", "A3", "A7", "A8", "A9", "H1", "H2", "H4", "H5", "H6", "H7", "H8")
 NAMESPACES = ("cto", "staging", "data", "web", "ml", "infra", "billing", "search")

@@ -26,13 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the play is s
 
 from kubernetes import client
 
-from healer_common.busclient import BusClient
 from healer_common.logging import configure_logging
-from healer_common.servers import start_nats, start_redis
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.testing import ServiceRunner, isolated_settings, recording
 from healer_sandbox.sandbox import Sandbox, SandboxConfig
-from tests.integration.replay_support import SPEED, configure_pipeline, play_once
-from tests.integration.sandbox_support import kube
+from tests.support.replay_support import SPEED, configure_pipeline, play_once
+from tests.support.sandbox_support import kube
 
 
 def figure(name: str, value: float, unit: str) -> None:

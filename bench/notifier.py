@@ -28,9 +28,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from healer_common.busclient import BusClient
-from healer_common.incidents import AlertSummary, Incident
-from healer_common.servers import start_nats, start_redis
+from healer_common.contract.incidents import AlertSummary, Incident
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.settings import Settings
 from healer_common.testing import ServiceRunner, isolated_settings
 

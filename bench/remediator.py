@@ -35,13 +35,13 @@ from typing import Any
 
 from kubernetes import client
 
-from healer_common.alerts import Alert, alert_fingerprint
-from healer_common.busclient import BusClient
-from healer_common.events import ResourceRef
-from healer_common.kube import api_client
+from healer_common.contract.alerts import Alert, alert_fingerprint
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.remediations import ApprovalDecision, Remediation
 from healer_common.logging import configure_logging
-from healer_common.remediations import ApprovalDecision, Remediation
-from healer_common.servers import free_port, start_nats, start_redis
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.kube import api_client
+from healer_common.runtime.servers import free_port, start_nats, start_redis
 from healer_common.settings import ClusterSettings, Settings
 from healer_common.testing import ServiceRunner, eventually, isolated_settings
 from healer_sandbox.sandbox import Sandbox, SandboxConfig

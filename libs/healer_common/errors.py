@@ -2,7 +2,9 @@
 
     HealerError
     ├── Retryable(delay)     try again later: the message is nak'ed with that delay (a peer is down, a lock
-    │                        is held); after the consumer's max_deliver it is dead-lettered
+    │   │                    is held); after the consumer's max_deliver it is dead-lettered
+    │   └── Unreachable      NATS or Redis refused the connection or did not answer; the message says which
+    │                        server, at what URL (password masked), why, and which setting points at it
     ├── Permanent            retrying cannot help: the message is terminated and dead-lettered
     │   └── InvalidMessage   the input is not JSON or fails its model; acked once and dead-lettered
     ├── RefusedByPolicy      a guard said no (protected target, rate limit, kill switch); audited, not retried
@@ -23,6 +25,14 @@ class Retryable(HealerError):
     def __init__(self, message: str, *, delay: float = 1.0) -> None:
         super().__init__(message)
         self.delay = delay
+
+
+class Unreachable(Retryable):
+    """A server Healer needs cannot be reached; a command ends with this one line, a service waits and retries."""
+
+    def __init__(self, message: str, *, server: str, delay: float = 1.0) -> None:
+        super().__init__(message, delay=delay)
+        self.server = server
 
 
 class Permanent(HealerError):

@@ -1,7 +1,7 @@
 """What the sandbox understands of a PromQL query, short of a PromQL engine.
 
 Every query of the collector's default pack begins with a comment line naming the signal it measures
-(`# healer:pvc_usage_ratio`, a name from `healer_common.signals.METRICS`), so the sandbox answers it with its
+(`# healer:pvc_usage_ratio`, a name from `healer_common.contract.signals.METRICS`), so the sandbox answers it with its
 simulated series of that signal whatever the PromQL below says. A bare selector (`queue_depth{queue="builds"}`)
 of a simulated series is answered too, with its label matchers applied. Anything else gets an empty result,
 as a Prometheus without those series would give.
@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from healer_common.matchers import Matcher
+from healer_common.contract.matchers import Matcher
 
 _HEALER_LINE = re.compile(r"^\s*#\s*healer:\s*([A-Za-z_:][A-Za-z0-9_:]*)\s*$")
 _SELECTOR = re.compile(r"^\s*([A-Za-z_:][A-Za-z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.S)

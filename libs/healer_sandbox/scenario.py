@@ -3,8 +3,9 @@ all run on), loaded and validated at start so that a mistake names the file, the
 
 A scenario declares the objects it needs (nodes, deployments, volumes, Argo CD applications, certificates)
 and the `plays` that drive it over scenario time (a memory leak, a filling volume, a drift, a rollout, a
-crash loop, log lines, gauges and backlogs of the metric signals in `healer_common.signals`). Scenario time runs `speed`
-times faster than the wall clock, so an hour-long incident plays in minutes. See the README's sandbox section.
+crash loop, log lines, gauges and backlogs of the metric signals in `healer_common.contract.signals`).
+Scenario time runs `speed` times faster than the wall clock, so an hour-long incident plays in minutes. See the
+README's sandbox section.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from healer_common.contract.signals import METRICS
+from healer_common.durations import Duration, parse_duration
 from healer_common.errors import ConfigError
-from healer_common.signals import METRICS
-from healer_sandbox.units import parse_duration, parse_quantity
+from healer_sandbox.units import parse_quantity
 
 BASE = "cluster"  # the platform every scenario runs on; always loaded
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 Quantity = Annotated[float, BeforeValidator(parse_quantity), Field(gt=0)]
 Ratio = Annotated[float, Field(ge=0, le=1.5)]
 Ref = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")]
@@ -191,7 +192,7 @@ class Gauge(Spec):
     @model_validator(mode="after")
     def _known_signal(self) -> Gauge:
         if self.signal not in METRICS:
-            raise ValueError(f"signal {self.signal!r} is not in healer_common.signals.METRICS")
+            raise ValueError(f"signal {self.signal!r} is not in healer_common.contract.signals.METRICS")
         missing = [k for k in METRICS[self.signal].labels if k not in self.labels]
         if missing:
             raise ValueError(f"labels lack {', '.join(missing)}, which signal {self.signal} carries")

@@ -1,5 +1,5 @@
 """One scrape of the simulated exporters (cAdvisor, kubelet, node-exporter, kube-state-metrics, cert-manager,
-Argo CD, the apps' own exporters): every metric signal of `healer_common.signals` the cluster's state
+Argo CD, the apps' own exporters): every metric signal of `healer_common.contract.signals` the cluster's state
 implies right now, with exactly the labels signals.py lists for it, which are what the collector's query
 pack aggregates by (`max by (namespace, pod, container) (...)`). Topology (nodes, owners, the pods that
 mount a volume) is in the objects, where a collector finds it on a real cluster too.

@@ -6,10 +6,10 @@ short TTL) and into the heartbeat's detail.
 
 from __future__ import annotations
 
-from healer_common.bus import Service, run_service
-from healer_common.clusters import write_cluster_health
-from services.collector.cluster import ClusterReader
-from services.collector.ingest import Ingest
+from healer_common.runtime.bus import Service, run_service
+from healer_common.runtime.heartbeat import write_cluster_health
+from services.collector.adapters.cluster import ClusterReader
+from services.collector.handlers import Ingest
 
 
 def setup(svc: Service) -> None:

@@ -9,7 +9,7 @@ import asyncio
 import random
 from collections.abc import Callable
 
-from healer_common.collector_settings import RetrySettings
+from healer_common.settings.collector import RetrySettings
 
 
 class Backoff:

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from healer_common.events import ChangeData, ConditionData, LogData, MetricSample, ResourceRef
+from healer_common.contract.events import ChangeData, ConditionData, LogData, MetricSample, ResourceRef
 
 Json = dict[str, Any]
 ObjectKey = tuple[str, str]

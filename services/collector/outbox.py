@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from healer_common.clock import Clock
+from healer_common.contract.subjects import SubjectSpace
 from healer_common.errors import Retryable
 from healer_common.logging import get_logger
-from healer_common.subjects import SubjectSpace
 from services.collector.envelopes import envelopes
 from services.collector.observations import Emission
 
@@ -35,10 +35,9 @@ class Outbox:
         if not emission:
             return
         for envelope in envelopes(self._space, self.cluster, source, emission, self._clock.now()):
-            headers = {"Nats-Msg-Id": envelope.msg_id}
             while True:
                 try:
-                    await self._publish(envelope.subject, envelope.body, headers)
+                    await self._publish(envelope.subject, envelope.body, envelope.headers)
                     break
                 except Retryable as exc:
                     self._log.warning("publish_held", subject=envelope.subject, error=str(exc), retry_in_s=exc.delay)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.clusters import ClusterHealth, SourceHealth, SourceState
+from healer_common.contract.health import ClusterHealth, SourceHealth, SourceState
 from services.collector.observations import Observation, observe, rfc3339
 
 KUBERNETES = "kubernetes"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 
-from healer_common.signals import CONDITIONS
+from healer_common.contract.signals import CONDITIONS
 from services.collector.observations import Observation
 
 Identity = tuple[str, str, str]

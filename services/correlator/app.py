@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.bus import Service, run_service
+from healer_common.runtime.bus import Service, run_service
+from healer_common.runtime.silence_store import SilenceStore
 from healer_common.settings import CorrelatorSettings
-from healer_common.silence_store import SilenceStore
-from services.correlator.change_store import ChangeStore
+from services.correlator.adapters.change_store import ChangeStore
+from services.correlator.adapters.correlation import Correlator, CorrelatorConfig, Stores
+from services.correlator.adapters.incident_store import IncidentStore
+from services.correlator.adapters.inhibitor_store import InhibitorStore
+from services.correlator.adapters.link_store import LinkStore
 from services.correlator.cooccurrence import LinkThresholds
-from services.correlator.correlation import Correlator, CorrelatorConfig, Stores
 from services.correlator.grouping import GroupingPolicy
 from services.correlator.handlers import register
-from services.correlator.incident_store import IncidentStore
-from services.correlator.inhibitor_store import InhibitorStore
-from services.correlator.link_store import LinkStore
 from services.correlator.notify_timing import NotifyTiming
 
 

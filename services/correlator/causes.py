@@ -23,8 +23,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from healer_common.events import ResourceRef
-from healer_common.incidents import AlertSummary, CauseCandidate, Incident
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import AlertSummary, CauseCandidate, Incident
 from services.correlator.changes import ChangeRecord
 from services.correlator.cooccurrence import LinkStats, LinkThresholds, alert_type
 from services.correlator.suggestions import for_alert, for_anchor, for_change

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from healer_common.events import ChangeEvent, ResourceRef
+from healer_common.contract.events import ChangeEvent, ResourceRef
 from services.correlator.topology import Anchor, anchor_of_resource
 
 

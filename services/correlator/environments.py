@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from healer_common.incidents import EnvironmentDifference, Incident
+from healer_common.contract.incidents import EnvironmentDifference, Incident
 from services.correlator.topology import summary_anchors
 
 

@@ -24,9 +24,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from healer_common.alerts import Alert
-from healer_common.incidents import AlertSummary, Incident
-from healer_common.messages import Labels, stable_id
+from healer_common.contract.alerts import Alert
+from healer_common.contract.incidents import AlertSummary, Incident
+from healer_common.contract.messages import Labels, stable_id
 from services.correlator.cooccurrence import LinkStats, LinkThresholds, alert_type
 from services.correlator.topology import Anchor, AnchorKind, anchors_of, is_own, summary_anchors
 

@@ -6,11 +6,11 @@ needs to see every earlier alert of the cluster; clusters run concurrently.
 
 from __future__ import annotations
 
-from healer_common.alerts import Alert
-from healer_common.bus import Service
-from healer_common.events import ChangeEvent
-from healer_common.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES
-from services.correlator.correlation import Correlator
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import ChangeEvent
+from healer_common.contract.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES
+from healer_common.runtime.bus import Service
+from services.correlator.adapters.correlation import Correlator
 
 
 def by_cluster(alert: Alert) -> str:

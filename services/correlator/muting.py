@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from healer_common.incidents import AlertSummary
-from healer_common.matchers import InhibitionRule
-from healer_common.messages import Labels
-from healer_common.silences import Silence
+from healer_common.contract.incidents import AlertSummary
+from healer_common.contract.matchers import InhibitionRule
+from healer_common.contract.messages import Labels
+from healer_common.contract.silences import Silence
 
 
 def silenced_by(labels: Labels, silences: Sequence[Silence], now: dt.datetime) -> list[str]:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from healer_common.incidents import Incident
-from healer_common.messages import stable_id
+from healer_common.contract.incidents import Incident
+from healer_common.contract.messages import stable_id
 
 
 @dataclass(frozen=True)

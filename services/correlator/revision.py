@@ -13,11 +13,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from healer_common.alerts import SEVERITY_RANK, Alert
-from healer_common.incidents import AlertSummary, Incident, IncidentState, TimelineEntry
-from healer_common.matchers import InhibitionRule
-from healer_common.messages import Labels, stable_id
-from healer_common.silences import Silence
+from healer_common.contract.alerts import SEVERITY_RANK, Alert
+from healer_common.contract.incidents import AlertSummary, Incident, IncidentState, TimelineEntry
+from healer_common.contract.matchers import InhibitionRule
+from healer_common.contract.messages import Labels, stable_id
+from healer_common.contract.silences import Silence
 from services.correlator.causes import RankingInputs, rank_causes
 from services.correlator.environments import AppView, environment_differences
 from services.correlator.grouping import Group

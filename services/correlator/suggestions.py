@@ -4,7 +4,7 @@ object, kind of change and alert type. Commands are written out so they can be p
 
 from __future__ import annotations
 
-from healer_common.incidents import AlertSummary
+from healer_common.contract.incidents import AlertSummary
 from services.correlator.changes import ChangeRecord
 from services.correlator.cooccurrence import alert_type
 from services.correlator.topology import Anchor

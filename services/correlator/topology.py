@@ -1,5 +1,5 @@
 """Where an alert sits in the cluster, read from the topology labels the detector copies from signals (see
-healer_common.signals): the node a pod runs on, its owner chain (pod -> ReplicaSet -> Deployment or
+healer_common.contract.signals): the node a pod runs on, its owner chain (pod -> ReplicaSet -> Deployment or
 StatefulSet -> ArgoCD Application) and its namespace.
 
 grouping.py joins alerts that share an anchor into one incident; causes.py ranks the anchors an incident's
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from healer_common.events import ResourceRef
-from healer_common.incidents import AlertSummary
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import AlertSummary
 
 AnchorKind = Literal["node", "deployment", "statefulset", "owner", "application", "namespace"]
 

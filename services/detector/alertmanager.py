@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.alerts import CATALOGUE, Alert, Evidence, Severity, alert_fingerprint
-from healer_common.events import DEFAULT_CLUSTER, AlertmanagerWebhook, ResourceRef
-from healer_common.messages import stable_id
+from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, Severity, alert_fingerprint
+from healer_common.contract.events import DEFAULT_CLUSTER, AlertmanagerWebhook, ResourceRef
+from healer_common.contract.messages import stable_id
 
 _SEVERITIES: dict[str, Severity] = {
     "critical": "critical",

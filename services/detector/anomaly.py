@@ -33,7 +33,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from healer_common.detector_settings import AnomalySettings
+from healer_common.settings.detector import AnomalySettings
 
 DAY_S = 86_400.0
 IQR_TO_SIGMA = 1.349

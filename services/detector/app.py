@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gc
 
-from healer_common.bus import Service, run_service
-from services.detector.baseline_store import BaselineStore
+from healer_common.runtime.bus import Service, run_service
+from services.detector.adapters.baseline_store import BaselineStore
+from services.detector.adapters.evaluation import Evaluation
+from services.detector.adapters.series_alert_store import FiringSeriesAlerts
+from services.detector.adapters.watch_store import WatchStore
 from services.detector.baselines import BaselineEngine
-from services.detector.evaluation import Evaluation
 from services.detector.handlers import register
 from services.detector.held_conditions import ConditionCatalogue
 from services.detector.log_signatures import LogSignatures
@@ -15,9 +17,7 @@ from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES, METRIC_RULES
 from services.detector.series import SeriesIndex
-from services.detector.series_alert_store import FiringSeriesAlerts
 from services.detector.thresholds import ThresholdEngine
-from services.detector.watch_store import WatchStore
 
 BASELINE_SAVE_S = 60.0
 GC_FREEZE_S = 10.0

@@ -6,10 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from healer_common.alerts import Alert
-from healer_common.bus import Service
-from healer_common.codec import encode
-from healer_common.events import (
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import (
     AlertmanagerWebhook,
     ChangeEvent,
     ConditionEvent,
@@ -18,10 +16,11 @@ from healer_common.events import (
     MetricBatchEvent,
     MetricEvent,
 )
-from healer_common.messages import stable_id
-from healer_common.streams import DETECTOR_EVENTS
+from healer_common.contract.messages import stable_id
+from healer_common.contract.streams import DETECTOR_EVENTS
+from healer_common.runtime.bus import Service
+from services.detector.adapters.evaluation import Evaluation
 from services.detector.alertmanager import alerts_from_webhook
-from services.detector.evaluation import Evaluation
 from services.detector.held_conditions import object_key
 
 
@@ -36,7 +35,7 @@ def ordering_key(event: Event | AlertmanagerWebhook) -> str:
 
 def register(svc: Service, evaluation: Evaluation, tick_s: float) -> None:
     async def forward_change(event: ChangeEvent) -> list[Alert]:
-        await svc.publish_raw(svc.space.changes(event.cluster), encode(event), {"Nats-Msg-Id": f"change-{event.id}"})
+        await svc.publish_event(svc.space.changes(event.cluster), event)
         return []
 
     async def webhook(event: AlertmanagerWebhook) -> list[Alert]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from healer_common.detector_settings import DetectorSettings, RuleSettings
+from healer_common.settings.detector import DetectorSettings, RuleSettings
 
 MAX_SCOPES = 10_000
 

@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
 
 # Signal label -> the kind of object a series is about, most specific first (signals.py conventions).
 RESOURCE_LABELS: tuple[tuple[str, str], ...] = (

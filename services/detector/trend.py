@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from healer_common.detector_settings import TrendSettings
+from healer_common.settings.detector import TrendSettings
 from services.detector.trend_fit import (
     Floats,
     Forecast,

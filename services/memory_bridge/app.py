@@ -4,16 +4,16 @@ store) -> bridge, current conditions and foresight -> handlers and the idle-time
 
 from __future__ import annotations
 
-from healer_common.bus import Service, run_service
 from healer_common.errors import HealerError
+from healer_common.runtime.bus import Service, run_service
+from services.memory_bridge.adapters.embedded_store import EmbeddedStore
+from services.memory_bridge.adapters.idle import IdleAnalysis
+from services.memory_bridge.adapters.openmemory_client import OpenMemoryClient
+from services.memory_bridge.adapters.openmemory_store import OpenMemoryStore
 from services.memory_bridge.backend import MemoryBackend
 from services.memory_bridge.bridge import MemoryBridge
-from services.memory_bridge.embedded_store import EmbeddedStore
 from services.memory_bridge.foresight import Foresight
 from services.memory_bridge.handlers import register
-from services.memory_bridge.idle import IdleAnalysis
-from services.memory_bridge.openmemory_client import OpenMemoryClient
-from services.memory_bridge.openmemory_store import OpenMemoryStore
 from services.memory_bridge.recent import RecentActivity
 
 

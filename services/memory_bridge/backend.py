@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from healer_common.memory import MemoryRecord, MemoryStats, MemoryType
+from healer_common.contract.memory import MemoryRecord, MemoryStats, MemoryType
 
 
 @dataclass(frozen=True)

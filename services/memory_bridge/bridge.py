@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from healer_common.clock import Clock
-from healer_common.memory import (
+from healer_common.contract.memory import (
     MemoryAdd,
     MemoryAdded,
     MemoryAnswer,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from healer_common.memory import MemoryRecord, MemoryStats
+from healer_common.contract.memory import MemoryRecord, MemoryStats
 from services.memory_bridge.decay import current_salience
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from healer_common.memory import MEMORY_TYPES, MemoryRecord, MemoryType
+from healer_common.contract.memory import MEMORY_TYPES, MemoryRecord, MemoryType
 
 INITIAL_SALIENCE = 0.5
 SEED_FLOOR = 0.3

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from healer_common.alerts import Alert
-from healer_common.memory import MemoryRecord, Prediction, PredictionRequest
+from healer_common.contract.alerts import Alert
+from healer_common.contract.memory import MemoryRecord, Prediction, PredictionRequest
 from healer_common.settings import MemorySettings
 from services.memory_bridge.bridge import MemoryBridge
 from services.memory_bridge.occurrences import Occurrence

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from healer_common.alerts import Alert
-from healer_common.bus import Service
-from healer_common.errors import HealerError
-from healer_common.events import ChangeEvent
-from healer_common.incidents import Incident
-from healer_common.memory import (
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import ChangeEvent
+from healer_common.contract.incidents import Incident
+from healer_common.contract.memory import (
     MemoryAdd,
     MemoryAdded,
     MemoryAnswer,
@@ -22,12 +20,14 @@ from healer_common.memory import (
     PredictionAnswer,
     PredictionRequest,
 )
-from healer_common.messages import stable_id
-from healer_common.remediations import Remediation
-from healer_common.streams import MEMORY_ALERTS, MEMORY_CHANGES, MEMORY_INCIDENTS, MEMORY_REMEDIATIONS
+from healer_common.contract.messages import stable_id
+from healer_common.contract.remediations import Remediation
+from healer_common.contract.streams import MEMORY_ALERTS, MEMORY_CHANGES, MEMORY_INCIDENTS, MEMORY_REMEDIATIONS
+from healer_common.errors import HealerError
+from healer_common.runtime.bus import Service
+from services.memory_bridge.adapters.idle import IdleAnalysis
 from services.memory_bridge.bridge import MemoryBridge
 from services.memory_bridge.foresight import Foresight
-from services.memory_bridge.idle import IdleAnalysis
 from services.memory_bridge.occurrences import from_alert, from_change
 from services.memory_bridge.outcomes import not_held_memory, outcome_memory
 from services.memory_bridge.prediction import GENERATOR

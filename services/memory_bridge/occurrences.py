@@ -11,8 +11,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from healer_common.alerts import Alert
-from healer_common.events import ChangeEvent
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import ChangeEvent
 
 _DEPLOYMENT_POD = re.compile(r"-[a-z0-9]{6,10}-[a-z0-9]{5}$")
 _GENERATED_SUFFIX = re.compile(r"-[bcdfghjklmnpqrstvwxz2456789]{5}$")

@@ -16,9 +16,9 @@ is in each text so that two outcomes are never merged by OpenMemory's near-dupli
 
 from __future__ import annotations
 
-from healer_common.memory import MemoryAdd, MemoryMetadata
-from healer_common.messages import stable_id
-from healer_common.remediations import Remediation, ScalarParam
+from healer_common.contract.memory import MemoryAdd, MemoryMetadata
+from healer_common.contract.messages import stable_id
+from healer_common.contract.remediations import Remediation, ScalarParam
 
 NO_VERDICT = frozenset({"skipped", "denied"})
 

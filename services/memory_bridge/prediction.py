@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
-from healer_common.memory import MemoryPattern, MemoryRecord, Prediction
-from healer_common.messages import stable_id
+from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
+from healer_common.contract.memory import MemoryPattern, MemoryRecord, Prediction
+from healer_common.contract.messages import stable_id
 from services.memory_bridge.context import age
 from services.memory_bridge.occurrences import Occurrence
 

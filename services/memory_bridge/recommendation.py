@@ -32,7 +32,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from healer_common.memory import MemoryQuery, MemoryRecord, Recommendation
+from healer_common.contract.memory import MemoryQuery, MemoryRecord, Recommendation
 from services.memory_bridge.decay import DAY_S, decay_rate
 from services.memory_bridge.occurrences import workload_of
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from healer_common.memory import MemoryMatch, MemoryQuery, MemoryRecord
+from healer_common.contract.memory import MemoryMatch, MemoryQuery, MemoryRecord
 from services.memory_bridge.backend import Candidate
 from services.memory_bridge.embedding import overlap, tokens
 from services.memory_bridge.occurrences import workload_of

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from healer_common.memory import MEMORY_TYPES, MemoryType
+from healer_common.contract.memory import MEMORY_TYPES, MemoryType
 from services.memory_bridge.backend import MemoryFilter
 from services.memory_bridge.decay import DAY_S, DECAY_RATES
 from services.memory_bridge.embedding import DIMENSIONS, Vector

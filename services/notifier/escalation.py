@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from healer_common.messages import stable_id
-from healer_common.notifications import Notification
-from healer_common.notifier_config import EscalationPolicy
+from healer_common.contract.messages import stable_id
+from healer_common.contract.notifications import Notification
+from healer_common.settings.notifier import EscalationPolicy
 from services.notifier.render import plain_title
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from healer_common.clock import Clock
-from healer_common.notifier_config import DeliveryPolicy
+from healer_common.settings.notifier import DeliveryPolicy
 
 CircuitState = Literal["closed", "open", "half-open"]
 

@@ -15,8 +15,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from healer_common.memory import MemoryAnswer
-from healer_common.remediations import FixNotHeld
+from healer_common.contract.memory import MemoryAnswer
+from healer_common.contract.remediations import FixNotHeld
 from services.remediator.playbooks import Playbook
 from services.remediator.run_state import Fix
 

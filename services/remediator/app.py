@@ -6,34 +6,24 @@ from __future__ import annotations
 
 import httpx
 
-from healer_common.bus import Service, run_service
 from healer_common.errors import ConfigError
-from healer_common.kube import api_client
+from healer_common.runtime.bus import Service, run_service
+from healer_common.runtime.kube import api_client
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.catalogue import CATALOGUE
-from services.remediator.admission import Admission
-from services.remediator.approvals_http import ApprovalEndpoint
-from services.remediator.coordinator import RemediationCoordinator
-from services.remediator.execution import Execution
+from services.remediator.adapters.admission import Admission
+from services.remediator.adapters.approvals_http import ApprovalEndpoint
+from services.remediator.adapters.coordinator import RemediationCoordinator
+from services.remediator.adapters.execution import Execution
+from services.remediator.adapters.learning import TrackRecord
+from services.remediator.adapters.limit_store import LimitStore
+from services.remediator.adapters.playbook_sources import PlaybookLibrary
+from services.remediator.adapters.records import RecordWriter
+from services.remediator.adapters.reporting import RunReporter
+from services.remediator.adapters.runs import RunStore
+from services.remediator.adapters.switches import Switches
 from services.remediator.guards import GuardPolicy
 from services.remediator.handlers import register
-from services.remediator.learning import TrackRecord
-from services.remediator.limit_store import LimitStore
-from services.remediator.playbook_sources import PlaybookLibrary
-from services.remediator.records import RecordWriter
-from services.remediator.reporting import RunReporter
-from services.remediator.runs import RunStore
-from services.remediator.switches import Switches
-
-
-def guard_policy(cfg: RemediatorSettings, own_namespace: str) -> GuardPolicy:
-    return GuardPolicy(
-        own_namespace=own_namespace,
-        protected_name_prefixes=tuple(cfg.protected_name_prefixes),
-        exclude_label=cfg.exclude_label,
-        namespace_allow=tuple(cfg.namespace_allow),
-        namespace_deny=tuple(cfg.namespace_deny),
-    )
 
 
 def check_action_names(cfg: RemediatorSettings) -> None:
@@ -49,7 +39,7 @@ def setup(svc: Service) -> None:
     check_action_names(cfg)
     api = api_client(cluster)
     library = PlaybookLibrary(CATALOGUE, cfg.playbook_paths, api, cluster=cfg.cluster_playbooks)
-    guards = guard_policy(cfg, cluster.own_namespace)
+    guards = GuardPolicy.from_settings(cfg, cluster.own_namespace)
     runs, limits, switches = (
         RunStore(svc.redis, svc.keys),
         LimitStore(svc.redis, svc.keys),

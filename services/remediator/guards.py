@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
+from healer_common.settings import RemediatorSettings
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,16 @@ class GuardPolicy:
     exclude_label: str
     namespace_allow: tuple[str, ...] = ()
     namespace_deny: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, cfg: RemediatorSettings, own_namespace: str) -> GuardPolicy:
+        return cls(
+            own_namespace=own_namespace,
+            protected_name_prefixes=tuple(cfg.protected_name_prefixes),
+            exclude_label=cfg.exclude_label,
+            namespace_allow=tuple(cfg.namespace_allow),
+            namespace_deny=tuple(cfg.namespace_deny),
+        )
 
 
 def refusal(target: ResourceRef, labels: dict[str, str], policy: GuardPolicy) -> str | None:

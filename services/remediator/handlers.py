@@ -4,11 +4,11 @@ coordinator publishes them). Timers and playbook reloads tick beside them.
 
 from __future__ import annotations
 
-from healer_common.bus import Service
-from healer_common.incidents import Incident
-from healer_common.remediations import ApprovalDecision, PlaybookRunRequest
-from healer_common.streams import REMEDIATOR_APPROVALS, REMEDIATOR_INCIDENTS, REMEDIATOR_RUN_REQUESTS
-from services.remediator.coordinator import RemediationCoordinator
+from healer_common.contract.incidents import Incident
+from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest
+from healer_common.contract.streams import REMEDIATOR_APPROVALS, REMEDIATOR_INCIDENTS, REMEDIATOR_RUN_REQUESTS
+from healer_common.runtime.bus import Service
+from services.remediator.adapters.coordinator import RemediationCoordinator
 
 
 def register(svc: Service, coordinator: RemediationCoordinator) -> None:

@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from healer_common.alerts import SEVERITY_RANK
-from healer_common.events import ResourceRef
-from healer_common.incidents import AlertSummary, Incident
+from healer_common.contract.alerts import SEVERITY_RANK
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import AlertSummary, Incident
 from services.remediator.playbooks import MetricCondition, Playbook, Trigger
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {

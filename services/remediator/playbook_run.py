@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.incidents import Incident
-from healer_common.messages import stable_id
-from healer_common.remediations import ApprovalRequest, Remediation, RemediationStep
+from healer_common.contract.incidents import Incident
+from healer_common.contract.messages import stable_id
+from healer_common.contract.remediations import ApprovalRequest, Remediation, RemediationStep
 from services.remediator.playbooks import PlaybookAction
 from services.remediator.run_state import Act, Ask, Note, PendingUndo, RunState, Then, Undo, Work, health_of
 

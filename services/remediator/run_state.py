@@ -10,11 +10,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from healer_common.alerts import SEVERITY_RANK
-from healer_common.audit import AuditValue
-from healer_common.events import ResourceRef
-from healer_common.incidents import Incident
-from healer_common.remediations import Remediation
+from healer_common.contract.alerts import SEVERITY_RANK
+from healer_common.contract.audit import AuditValue
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import Incident
+from healer_common.contract.remediations import Remediation
 from services.remediator.playbooks import Playbook, PlaybookAction
 
 Phase = Literal["start", "acting", "awaiting_approval", "verifying", "retry_wait", "paused", "holding", "done"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from healer_common.incidents import Incident
-from healer_common.memory import MemoryAnswer
+from healer_common.contract.incidents import Incident
+from healer_common.contract.memory import MemoryAnswer
 
 
 def incident_story(incident: Incident, memory: MemoryAnswer | None) -> str:

@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from healer_common.busclient import BusClient
-from healer_common.streams import EVENTS
+from healer_common.contract.streams import EVENTS
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import ServiceRunner, eventually, recording
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import kmock
 import pytest
 from kubernetes import client
 
-from healer_common.collector_settings import KubernetesSourceSettings, RetrySettings
+from healer_common.settings.collector import KubernetesSourceSettings, RetrySettings
 from healer_common.testing import HttpPeer, eventually
 from services.collector.sources.kube_watch import RESOURCES, Changed, Listed, ResourceWatch, WatchNews
 

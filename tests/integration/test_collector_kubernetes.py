@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from healer_common.busclient import BusClient, RawMessage
-from healer_common.clusters import ClusterHealth, read_cluster_health
-from healer_common.collector_settings import KubernetesSourceSettings
+from healer_common.contract.health import ClusterHealth
+from healer_common.runtime.busclient import BusClient, RawMessage
+from healer_common.runtime.heartbeat import read_cluster_health
+from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import CollectedCluster
-from healer_common.state import KeySpace, connect_redis
+from healer_common.settings.collector import KubernetesSourceSettings
 from healer_common.testing import KubeEmulator, Recorder, ServiceRunner, eventually, recording
 from services.collector.sources import samples
 

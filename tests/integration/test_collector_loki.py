@@ -14,9 +14,9 @@ import httpx
 import kmock
 import pytest
 
-from healer_common.busclient import BusClient
 from healer_common.clock import SystemClock
-from healer_common.collector_settings import LokiSourceSettings, RetrySettings
+from healer_common.runtime.busclient import BusClient
+from healer_common.settings.collector import LokiSourceSettings, RetrySettings
 from healer_common.testing import HttpPeer, Recorder, answer, eventually, recording
 from services.collector.outbox import Outbox
 from services.collector.sight import SourceSight

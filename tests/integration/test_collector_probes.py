@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from healer_common.busclient import BusClient, RawMessage
 from healer_common.clock import SystemClock
-from healer_common.collector_settings import ProbesSettings, ProbeTarget, RetrySettings
-from healer_common.servers import LOOPBACK, free_port
+from healer_common.runtime.busclient import BusClient, RawMessage
+from healer_common.runtime.servers import LOOPBACK, free_port
+from healer_common.settings.collector import ProbesSettings, ProbeTarget, RetrySettings
 from healer_common.testing import HttpPeer, Recorder, answer, recording
 from services.collector.outbox import Outbox
 from services.collector.sources import samples

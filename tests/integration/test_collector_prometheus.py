@@ -12,10 +12,10 @@ import httpx
 import pytest
 from prometheus_client import Counter, Gauge
 
-from healer_common.busclient import BusClient
 from healer_common.clock import SystemClock
-from healer_common.collector_settings import PrometheusQuery, PrometheusSourceSettings, RetrySettings
-from healer_common.servers import start_prometheus
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.servers import start_prometheus
+from healer_common.settings.collector import PrometheusQuery, PrometheusSourceSettings, RetrySettings
 from healer_common.testing import PrometheusHarness, Recorder, eventually, recording
 from services.collector.outbox import Outbox
 from services.collector.sight import SourceSight

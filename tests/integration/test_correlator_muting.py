@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from healer_common.alerts import Alert
-from healer_common.busclient import BusClient
-from healer_common.events import ResourceRef
-from healer_common.streams import CORRELATOR_ALERTS, NOTIFIER_INCIDENTS
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.streams import CORRELATOR_ALERTS, NOTIFIER_INCIDENTS
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import HttpPeer, Recorder, ServiceRunner, recording
-from tests.integration.correlator_bus import Body, audited, drained, healer, incident_where, revisions
-from tests.unit.correlator_samples import make_alert, node_alert, pod_alert, resolved
+from tests.support.correlator_bus import Body, audited, drained, healer, incident_where, revisions
+from tests.support.correlator_samples import make_alert, node_alert, pod_alert, resolved
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from healer_common.busclient import BusClient
-from healer_common.streams import CORRELATOR_ALERTS, DETECTOR_EVENTS, NOTIFIER_INCIDENTS
+from healer_common.contract.streams import CORRELATOR_ALERTS, DETECTOR_EVENTS, NOTIFIER_INCIDENTS
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import HttpPeer, ServiceRunner, recording
-from tests.integration.correlator_bus import condition, drained, incident_where, latest, revisions, send
+from tests.support.correlator_bus import condition, drained, incident_where, latest, revisions, send
 
 pytestmark = pytest.mark.integration
 NODE = "worker-3"

@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from healer_common.busclient import BusClient
-from healer_common.streams import CORRELATOR_ALERTS
+from healer_common.contract.streams import CORRELATOR_ALERTS
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import ServiceRunner, consumer_drained, eventually, recording
-from tests.integration.correlator_bus import incident_where, revisions
-from tests.unit.correlator_samples import node_alert, pod_alert, resolved
+from tests.support.correlator_bus import incident_where, revisions
+from tests.support.correlator_samples import node_alert, pod_alert, resolved
 
 pytestmark = pytest.mark.integration
 

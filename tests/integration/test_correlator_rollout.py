@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from healer_common.busclient import BusClient
-from healer_common.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES, DETECTOR_EVENTS
+from healer_common.contract.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES, DETECTOR_EVENTS
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import Recorder, ServiceRunner, recording
-from tests.integration.correlator_bus import Body, condition, deploy, drained, incident_where, revisions, send
+from tests.support.correlator_bus import Body, condition, deploy, drained, incident_where, revisions, send
 
 pytestmark = pytest.mark.integration
 GATEWAY = {"deployment": "gateway", "owner_kind": "ReplicaSet", "owner_name": "gateway-6f7c9"}

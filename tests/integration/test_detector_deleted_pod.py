@@ -5,11 +5,13 @@ deleted before its next reading, as a restart_pod right after an OOM kill does.
 One reading gives its series no cadence, so the detector cannot tell from silence alone that it ended; the
 collector's PodDeleted must end it, or H8 'container memory over limit ... for 60s' fires a minute after the pod
 is gone and the remediator acts on a pod that no longer exists.
+
+Absence is proven against a control, not by sleeping: the pod that replaces it reads just as high and lives on,
+so its H8 fires once the (shortened) hold has passed; by then the deleted pod's would have fired too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,17 +20,20 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from healer_common.busclient import BusClient
-from healer_common.collector_settings import KubernetesSourceSettings
+from healer_common.runtime.busclient import BusClient
+from healer_common.settings.collector import KubernetesSourceSettings
+from healer_common.settings.detector import MemoryPressure, RuleSettings
 from healer_common.testing import Recorder, ServiceRunner, eventually, recording
 from healer_sandbox import kinds
 from healer_sandbox.kubelet import oom_kill
 from healer_sandbox.sandbox import Sandbox
 from healer_sandbox.store import meta
 from services.remediator.actions.cluster import kube as call
-from tests.integration.sandbox_support import kube, running_sandbox
+from tests.support.sandbox_support import kube, running_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+HOLD_S = 10.0
+"""H8's hold in this test: long enough that the deleted pod's single reading would fire if nothing ended it."""
 
 
 @pytest.fixture
@@ -67,6 +72,7 @@ async def test_a_pod_deleted_after_one_high_reading_gets_no_memory_alert(
         prometheus_url=sandbox.prometheus.url,
         kubernetes=KubernetesSourceSettings(history_after_s=8, resync_s=1),
     )
+    services.configure("detector", rules=RuleSettings(h8=MemoryPressure(for_s=HOLD_S)))
     services.start("collector", "detector")
     await services.wait_running(timeout=60)
     core = client.CoreV1Api(kube(sandbox))
@@ -85,7 +91,14 @@ async def test_a_pod_deleted_after_one_high_reading_gets_no_memory_alert(
         await call(core.delete_namespaced_pod, name, "cto")
         assert memory_readings(seen, name) == [0.97], "one reading only: the case with no cadence"
 
-        await asyncio.sleep(90)  # for_s is 60 s; generous on a loaded machine
+        await eventually(lambda: len(rex_pods(sandbox)) == 1 and rex_pods(sandbox)[0] is not fresh, timeout=30)
+        [control] = rex_pods(sandbox)
+        cluster.memory[(meta(control)["uid"], "rex")] = 0.97
+        await eventually(
+            lambda: memory_alerts(seen, meta(control)["name"]) != [],
+            timeout=HOLD_S + 60,
+            what="the control pod's H8, which fires once the hold has passed",
+        )
 
     assert memory_alerts(seen, name) == [], json.dumps(memory_alerts(seen, name), indent=1)
     assert memory_readings(seen, name) == [0.97]

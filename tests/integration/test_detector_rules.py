@@ -16,18 +16,19 @@ from typing import Any
 
 import pytest
 
-from healer_common.bus import Service
-from healer_common.busclient import BusClient
 from healer_common.clock import ManualClock
+from healer_common.contract.events import EVENT_ADAPTER
+from healer_common.contract.streams import DETECTOR_EVENTS
+from healer_common.runtime.bus import Service
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import Settings
-from healer_common.state import KeySpace, connect_redis
-from healer_common.streams import DETECTOR_EVENTS
 from healer_common.testing import Recorder, consumer_drained, eventually, recording
+from services.detector.adapters.baseline_store import BaselineStore
+from services.detector.adapters.evaluation import Evaluation
 from services.detector.anomaly import AnomalyScorer
 from services.detector.app import compose
-from services.detector.baseline_store import BaselineStore
-from services.detector.evaluation import Evaluation
-from tests.unit.detector_cases import CASES, Case, Signal
+from tests.support.detector_cases import CASES, Case, Signal
 
 pytestmark = pytest.mark.integration
 ONE_US = dt.timedelta(microseconds=1)
@@ -54,7 +55,7 @@ class RunningDetector:
         body = {"specversion": "1.0", "id": event_id, "source": "rules-test", "type": kind, "data": data}
         body["time"] = self.clock.now().isoformat()
         subject = self.bus.space.events("rules-test", kind.split(".")[1])
-        await self.bus.publish_raw(subject, json.dumps(body).encode(), {"Nats-Msg-Id": event_id})
+        await self.bus.publish_event(subject, EVENT_ADAPTER.validate_python(body))
 
     async def settled(self) -> None:
         """Until every published event is handled and the timer has looked at the clock's current time."""

@@ -19,10 +19,10 @@ import pytest
 from kubernetes import client
 
 from healer_cli.demo import condition_event
-from healer_common.servers import port_in_use
+from healer_common.runtime.servers import port_in_use
 from healer_common.testing import eventually
-from tests.integration.sandbox_support import call, client_for
-from tests.integration.test_embedded_default import Up, start_up, stop_with_descendants
+from tests.support.embedded import Up, start_up, stop_with_descendants
+from tests.support.sandbox_support import call, client_for
 
 pytestmark = pytest.mark.integration
 

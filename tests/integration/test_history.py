@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from healer_common.busclient import BusClient
+from healer_common.runtime.busclient import BusClient
 from healer_common.settings import Settings
 from healer_common.testing import write_settings
 from services.correlator.grouping import group_for
 from services.correlator.revision import open_incident
-from tests.integration.correlator_bus import healer
-from tests.unit.correlator_samples import POLICY, pod_alert, resolved
-from tests.unit.samples import remediation
+from tests.support.correlator_bus import healer
+from tests.support.correlator_samples import POLICY, pod_alert, resolved
+from tests.support.samples import remediation
 
 pytestmark = pytest.mark.integration
 

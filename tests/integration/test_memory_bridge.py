@@ -11,9 +11,8 @@ import json
 
 import pytest
 
-from healer_common.busclient import BusClient
-from healer_common.events import ResourceRef
-from healer_common.memory import (
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.memory import (
     MemoryAdd,
     MemoryAdded,
     MemoryAnswer,
@@ -23,10 +22,11 @@ from healer_common.memory import (
     MemoryPattern,
     MemoryQuery,
 )
-from healer_common.remediations import Remediation, RemediationStep
+from healer_common.contract.remediations import Remediation, RemediationStep
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import HttpPeer, ServiceRunner, eventually, recording
-from tests.openmemory_peer import FakeOpenMemory
-from tests.unit.samples import alert
+from tests.support.openmemory_peer import FakeOpenMemory
+from tests.support.samples import alert
 
 pytestmark = pytest.mark.integration
 WAIT_S = 10.0

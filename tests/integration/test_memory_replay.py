@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from healer_common.busclient import BusClient
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import ServiceRunner, recording
 from healer_sandbox.sandbox import Sandbox
-from tests.integration.replay_support import SPEED, configure_pipeline, play_once
-from tests.integration.sandbox_support import kube, running_sandbox
+from tests.support.replay_support import SPEED, configure_pipeline, play_once
+from tests.support.sandbox_support import kube, running_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

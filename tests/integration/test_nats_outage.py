@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from healer_cli.demo import condition_event
-from healer_common.busclient import BusClient
-from healer_common.servers import ServerProcess, free_port, start_nats
+from healer_common.contract.streams import ALERTS
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.servers import ServerProcess, free_port, start_nats
 from healer_common.settings import Settings
-from healer_common.streams import ALERTS
 from healer_common.testing import ServiceRunner, eventually, isolated_settings
 
 pytestmark = pytest.mark.integration
@@ -46,9 +46,7 @@ async def publish_pods(settings: Settings, names: range) -> None:
     async with BusClient(settings) as bus:
         for i in names:
             event = condition_event(f"cto/agent-{i}", "OOMKilled", source="outage-test")
-            await bus.publish_raw(
-                bus.space.custom_events("outage"), event.model_dump_json().encode(), {"Nats-Msg-Id": event.id}
-            )
+            await bus.publish_event(bus.space.custom_events("outage"), event)
 
 
 async def test_restarting_nats_mid_run_loses_no_alert(

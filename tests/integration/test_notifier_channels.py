@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from healer_common.busclient import BusClient
-from healer_common.incidents import Incident
-from healer_common.messages import new_id
-from healer_common.remediations import RemediationState
-from healer_common.streams import NOTIFIER_INCIDENTS
+from healer_common.contract.incidents import Incident
+from healer_common.contract.messages import new_id
+from healer_common.contract.remediations import RemediationState
+from healer_common.contract.streams import NOTIFIER_INCIDENTS
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import HttpPeer, ServiceRunner, consumer_drained, eventually, recording
-from tests.integration.peers import (
+from tests.support.peers import (
     GH_ISSUES,
     PD_ENQUEUE,
     ROUTING_KEY,
@@ -32,7 +32,7 @@ from tests.integration.peers import (
     serve_slack,
     use_notifier,
 )
-from tests.unit.samples import alert, incident, pod, remediation
+from tests.support.samples import alert, incident, pod, remediation
 
 pytestmark = pytest.mark.integration
 

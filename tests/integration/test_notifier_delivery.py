@@ -13,15 +13,15 @@ import structlog
 from redis.asyncio import Redis
 
 from healer_common.clock import ManualClock
+from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
-from healer_common.notifications import Notification
-from healer_common.notifier_config import DeliveryPolicy
+from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import Settings
-from healer_common.state import KeySpace, connect_redis
-from services.notifier.dispatch import Dispatcher
+from healer_common.settings.notifier import DeliveryPolicy
+from services.notifier.adapters.dispatch import Dispatcher
+from services.notifier.adapters.sent_log import SentLog
 from services.notifier.render import for_incident
-from services.notifier.sent_log import SentLog
-from tests.unit.samples import incident
+from tests.support.samples import incident
 
 pytestmark = pytest.mark.integration
 Outcome = Exception | None

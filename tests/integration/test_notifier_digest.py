@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from healer_common.busclient import BusClient
-from healer_common.state import KeySpace, connect_redis
-from healer_common.streams import NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
+from healer_common.contract.streams import NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.testing import ServiceRunner, consumer_drained, eventually
+from services.notifier.adapters.digest_job import DigestJob
+from services.notifier.adapters.journal import Journal
 from services.notifier.channels.smtp import SmtpServer
-from services.notifier.digest_job import DigestJob
-from services.notifier.journal import Journal
-from tests.unit.samples import T0, alert, incident, pod, remediation
+from tests.support.samples import T0, alert, incident, pod, remediation
 
 pytestmark = pytest.mark.integration
 DIGEST_TIME = (T0 + dt.timedelta(days=1)).replace(hour=8, minute=30)  # the digest of Jan 5 08:00 .. Jan 6 08:00

@@ -15,14 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
-from healer_common.busclient import BusClient
-from healer_common.heartbeat import read_heartbeats
-from healer_common.incidents import Incident
-from healer_common.state import KeySpace, connect_redis
+from healer_common.contract.incidents import Incident
+from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.heartbeat import read_heartbeats
+from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.testing import HttpPeer, Recorder, ServiceRunner, eventually, recording
 from services.notifier.channels import SAMPLES
-from tests.integration.peers import PD_ENQUEUE, bodies, serve_pagerduty, use_notifier
-from tests.unit.samples import alert, incident, pod
+from tests.support.peers import PD_ENQUEUE, bodies, serve_pagerduty, use_notifier
+from tests.support.samples import alert, incident, pod
 
 pytestmark = pytest.mark.integration
 LEVEL_2_S = 4.0

@@ -15,14 +15,14 @@ import pytest
 from kubernetes import client
 
 from healer_common.clock import ManualClock
-from healer_common.events import ResourceRef
-from healer_common.kube import api_client
+from healer_common.contract.events import ResourceRef
+from healer_common.runtime.kube import api_client
 from healer_common.settings import ClusterSettings, RemediatorSettings
 from healer_common.testing import HttpPeer, KubeEmulator
 from services.remediator.actions.catalogue import CATALOGUE
 from services.remediator.actions.plans import ActionContext, ActionFailed, Outcome, RunContext, carry_out
 from services.remediator.guards import GuardPolicy, refusal
-from tests.integration.cluster_objects import evictions, pod_of, seed_deployment
+from tests.support.cluster_objects import evictions, pod_of, seed_deployment
 
 pytestmark = pytest.mark.integration
 GUARDS = GuardPolicy("healer", ("healer",), "healer.platform/exclude")

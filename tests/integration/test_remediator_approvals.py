@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from healer_common.busclient import BusClient
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import KubeEmulator, ServiceRunner, recording
-from tests.integration.cluster_objects import seed_deployment
-from tests.integration.remediation_helpers import (
+from tests.support.cluster_objects import seed_deployment
+from tests.support.remediation_helpers import (
     audit,
     cluster_changes,
     healer,

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from healer_common.busclient import BusClient
-from healer_common.events import ResourceRef
-from healer_common.memory import MemoryAnswer, Recommendation
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.memory import MemoryAnswer, Recommendation
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recording
-from tests.integration.cluster_objects import pod_of, seed_deployment
-from tests.integration.remediation_helpers import (
+from tests.support.cluster_objects import pod_of, seed_deployment
+from tests.support.remediation_helpers import (
     audit,
     cluster_changes,
     healer,

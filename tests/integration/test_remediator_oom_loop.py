@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from healer_cli.demo import condition_event
-from healer_common.busclient import BusClient
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recording
-from tests.integration.cluster_objects import pod_of, seed_deployment
-from tests.integration.remediation_helpers import (
+from tests.support.cluster_objects import pod_of, seed_deployment
+from tests.support.remediation_helpers import (
     audit,
     opened,
     playbook_doc,
@@ -44,9 +44,7 @@ FAST_OOM_PLAYBOOK = playbook_doc(
 
 async def condition(bus: BusClient, pod: str, reason: str) -> None:
     event = condition_event(f"cto/{pod}", reason, source="oom-loop-test")
-    await bus.publish_raw(
-        bus.space.custom_events("sandbox"), event.model_dump_json().encode(), {"Nats-Msg-Id": event.id}
-    )
+    await bus.publish_event(bus.space.custom_events("sandbox"), event)
 
 
 def replicas(kube: KubeEmulator) -> int:

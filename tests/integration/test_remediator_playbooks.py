@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from healer_common.busclient import BusClient
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
+from healer_common.runtime.busclient import BusClient
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recording
-from tests.integration.cluster_objects import seed_deployment
-from tests.integration.remediation_helpers import (
+from tests.support.cluster_objects import seed_deployment
+from tests.support.remediation_helpers import (
     cluster_changes,
     healer,
     opened,

@@ -24,12 +24,12 @@ import pytest
 from kubernetes import client
 
 from healer_cli.demo import condition_event
-from healer_common.busclient import BusClient, RawMessage
+from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.testing import Recorder, ServiceRunner, eventually, recording
 from healer_sandbox.sandbox import Sandbox
 from services.remediator.actions.cluster import kube as read_json
-from tests.integration.remediation_helpers import audit, playbook_doc, remediation, write_playbooks
-from tests.integration.sandbox_support import kube, running_sandbox
+from tests.support.remediation_helpers import audit, playbook_doc, remediation, write_playbooks
+from tests.support.sandbox_support import kube, running_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -62,7 +62,7 @@ class CollectorStandIn:
 
     async def report(self, pod: str, reason: str) -> None:
         event = condition_event(f"cto/{pod}", reason, source="collector-stand-in", container="rex")
-        await self.bus.publish_raw(self.bus.space.custom_events("sandbox"), event.model_dump_json().encode(), {})
+        await self.bus.publish_event(self.bus.space.custom_events("sandbox"), event)
         self.reported.append((pod, reason))
 
     async def look(self) -> None:

@@ -10,15 +10,15 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import Settings
-from healer_common.state import KeySpace, connect_redis
 from healer_common.testing import eventually
+from services.remediator.adapters.learning import TrackRecord
+from services.remediator.adapters.limit_store import LimitStore
+from services.remediator.adapters.runs import RunBusy, RunStore
+from services.remediator.adapters.switches import Switches
 from services.remediator.breaker import RunOutcome
-from services.remediator.learning import TrackRecord
-from services.remediator.limit_store import LimitStore
-from services.remediator.runs import RunBusy, RunStore
-from services.remediator.switches import Switches
-from tests.unit.samples import T0
+from tests.support.samples import T0
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ from typing import Any
 import nats
 import pytest
 
-from healer_common.servers import port_in_use
+from healer_common.runtime.servers import port_in_use
 from healer_common.testing import eventually
-from tests.integration.test_embedded_default import Up, start_up, stop_with_descendants
+from tests.support.embedded import Up, start_up, stop_with_descendants
 
 pytestmark = pytest.mark.integration
 CATALOGUE_SEEN = {"H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8"}

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from healer_common.servers import port_in_use
+from healer_common.runtime.servers import port_in_use
 from healer_common.testing import eventually
-from tests.integration.sandbox_support import client_for
+from tests.support.sandbox_support import client_for
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ProtocolError
 
 from healer_common.testing import eventually
-from tests.integration.sandbox_support import (
+from tests.support.sandbox_support import (
     advance,
     call,
     collect,

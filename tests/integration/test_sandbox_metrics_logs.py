@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from healer_common.signals import METRICS
-from tests.integration.sandbox_support import advance, manual_clock, running_sandbox
+from healer_common.contract.signals import METRICS
+from tests.support.sandbox_support import advance, manual_clock, running_sandbox
 
 pytestmark = pytest.mark.integration
 

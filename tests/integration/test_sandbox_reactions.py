@@ -17,7 +17,7 @@ from kubernetes import client
 
 from healer_common.testing import eventually
 from healer_sandbox import certs
-from tests.integration.sandbox_support import advance, call, kube, loki_lines, manual_clock, prometheus, running_sandbox
+from tests.support.sandbox_support import advance, call, kube, loki_lines, manual_clock, prometheus, running_sandbox
 
 pytestmark = pytest.mark.integration
 ARGO = ("argoproj.io", "v1alpha1")

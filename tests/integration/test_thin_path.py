@@ -13,10 +13,10 @@ from collections.abc import Callable
 import pytest
 
 from healer_cli.demo import condition_event
-from healer_common.busclient import BusClient, RawMessage
-from healer_common.memory import MemoryAnswer, MemoryQuery
+from healer_common.contract.memory import MemoryAnswer, MemoryQuery
+from healer_common.contract.streams import CORRELATOR_ALERTS, DETECTOR_EVENTS
+from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.settings import SERVICES
-from healer_common.streams import CORRELATOR_ALERTS, DETECTOR_EVENTS
 from healer_common.testing import (
     HttpPeer,
     KubeEmulator,
@@ -46,7 +46,7 @@ def on(family: str, **fields: str):  # type: ignore[no-untyped-def]
 
 async def publish_condition(bus: BusClient, pod_name: str, reason: str) -> None:
     event = condition_event(pod_name, reason, source="demo-tests")
-    await bus.publish_raw(bus.space.custom_events("demo"), event.model_dump_json().encode(), {"Nats-Msg-Id": event.id})
+    await bus.publish_event(bus.space.custom_events("demo"), event)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from healer_cli.main import app
-from tests.integration.remediation_helpers import playbook_doc
+from tests.support.remediation_helpers import playbook_doc
 
 RESTART = playbook_doc("restart-it", {"type": "restart_pod", "timeout": "3m"})
 
@@ -113,4 +113,4 @@ def test_list_shows_every_playbook_and_says_when_confidences_are_unavailable(wor
     assert result.exit_code == 0, result.output
     assert "restart-it" in result.output
     assert "oom-restart-then-scale" in result.output
-    assert "Redis is unreachable: confidences are not shown" in result.output
+    assert "warning: confidences are not shown: cannot reach Redis at redis://127.0.0.1:" in result.output

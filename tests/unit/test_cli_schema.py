@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from healer_cli.schema import SCHEMAS, schema_text, stale, write
-from healer_common.events import EVENT_TYPES
+from healer_common.contract.events import EVENT_TYPES
 
 PUBLISHED = Path(__file__).resolve().parents[2] / "schemas"
 

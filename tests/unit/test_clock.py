@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from healer_common.clock import ManualClock, SystemClock, utcnow
-from tests.unit.samples import T0
+from tests.support.samples import T0
 
 
 def test_a_manual_clock_starts_at_a_fixed_utc_time_and_stays_there() -> None:

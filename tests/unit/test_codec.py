@@ -7,12 +7,12 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from healer_common.alerts import Alert
-from healer_common.codec import MAX_REASON_ERRORS, decode, describe, encode
+from healer_common.contract.alerts import Alert
+from healer_common.contract.codec import MAX_REASON_ERRORS, decode, describe, encode
+from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerAlert
+from healer_common.contract.remediations import ApprovalDecision
 from healer_common.errors import InvalidMessage, Permanent
-from healer_common.events import EVENT_ADAPTER, AlertmanagerAlert
-from healer_common.remediations import ApprovalDecision
-from tests.unit.samples import alert, cloudevent
+from tests.support.samples import alert, cloudevent
 
 
 def reason_for(model: type[ApprovalDecision], body: bytes) -> str:

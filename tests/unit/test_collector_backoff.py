@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healer_common.collector_settings import RetrySettings
+from healer_common.settings.collector import RetrySettings
 from services.collector.backoff import Backoff
 
 

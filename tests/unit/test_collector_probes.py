@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.collector_settings import ProbeTarget
+from healer_common.settings.collector import ProbeTarget
 from services.collector.sources.probes import ProbeOutcome, probe_emission
 from services.collector.sources.ratelimit import RateLimit
 from services.collector.transitions import TransitionMemory

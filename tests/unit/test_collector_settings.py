@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from healer_common.contract.signals import METRICS
 from healer_common.errors import ConfigError
 from healer_common.settings import load_settings
-from healer_common.signals import METRICS
 from services.collector.sources.prometheus_pack import DEFAULT_QUERIES, default_pack
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.alerts import Alert
-from healer_common.events import ResourceRef
-from healer_common.incidents import CauseCandidate
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import CauseCandidate
 from services.correlator.causes import RankingInputs, rank_causes
 from services.correlator.changes import ChangeRecord
 from services.correlator.cooccurrence import NO_LINKS, LinkStats, LinkThresholds
-from tests.unit.correlator_samples import at, change, fold, make_alert, node_alert, pod_alert
+from tests.support.correlator_samples import at, change, fold, make_alert, node_alert, pod_alert
 
 WINDOW = dt.timedelta(minutes=30)
 

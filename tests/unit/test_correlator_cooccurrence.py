@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from services.correlator.cooccurrence import LinkStats, LinkThresholds, alert_type, followed
-from tests.unit.samples import T0
+from tests.support.samples import T0
 
 WINDOW = dt.timedelta(minutes=10)
 

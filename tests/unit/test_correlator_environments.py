@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from healer_common.incidents import Incident
+from healer_common.contract.incidents import Incident
 from services.correlator.environments import AppView, app_firing, environment_differences
-from tests.unit.correlator_samples import at, fold, pod_alert
+from tests.support.correlator_samples import at, fold, pod_alert
 
 APP = "deployment cto/gateway"
 

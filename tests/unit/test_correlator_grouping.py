@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.alerts import Alert
-from healer_common.events import ResourceRef
-from healer_common.incidents import Incident
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import Incident
 from services.correlator.cooccurrence import NO_LINKS, LinkStats, LinkThresholds
 from services.correlator.grouping import (
     GroupingPolicy,
@@ -19,8 +19,8 @@ from services.correlator.grouping import (
     lookup_fields,
 )
 from services.correlator.revision import apply_alert
-from tests.unit.correlator_samples import POLICY, at, make_alert, node_alert, pod_alert, resolved
-from tests.unit.samples import alert
+from tests.support.correlator_samples import POLICY, at, make_alert, node_alert, pod_alert, resolved
+from tests.support.samples import alert
 
 
 class Index:
@@ -146,7 +146,7 @@ def test_the_join_says_why() -> None:
 def test_group_of_takes_the_values_of_the_group_by_labels() -> None:
     key, labels = group_of(alert("H8", namespace="cto"), POLICY)
 
-    assert labels == {"cluster": "default", "namespace": "cto", "alertname": "H8"}
+    assert labels == {"cluster": "default", "namespace": "cto", "alertname": "MemoryPressure"}
     assert len(key) == 16
 
 
@@ -168,7 +168,7 @@ def test_the_cluster_always_separates_groups_even_when_not_grouped_by() -> None:
 def test_a_missing_group_label_groups_as_empty() -> None:
     _, labels = group_of(alert("H8"), GroupingPolicy(group_by=("alertname", "team")))
 
-    assert labels == {"alertname": "H8", "team": ""}
+    assert labels == {"alertname": "MemoryPressure", "team": ""}
 
 
 def test_a_pod_sharing_only_a_node_with_an_older_problem_stays_apart() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.incidents import Incident
+from healer_common.contract.incidents import Incident
 from services.correlator.notify_timing import NotifyState, NotifyTiming, decide
-from tests.unit.correlator_samples import at, fold, pod_alert, resolved
-from tests.unit.samples import T0
+from tests.support.correlator_samples import at, fold, pod_alert, resolved
+from tests.support.samples import T0
 
 TIMING = NotifyTiming(
     group_wait=dt.timedelta(seconds=30),

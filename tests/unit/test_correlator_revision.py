@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.alerts import Alert
-from healer_common.events import ResourceRef
-from healer_common.incidents import Incident
-from healer_common.matchers import InhibitionRule, Matcher
-from healer_common.silences import Silence
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import Incident
+from healer_common.contract.matchers import InhibitionRule, Matcher
+from healer_common.contract.silences import Silence
 from services.correlator.causes import RankingInputs
 from services.correlator.cooccurrence import NO_LINKS, LinkThresholds
 from services.correlator.grouping import group_for
 from services.correlator.revision import Surroundings, apply_alert, derive
-from tests.unit.correlator_samples import POLICY, at, fold, node_alert, pod_alert, resolved
-from tests.unit.samples import T0, alert, pod
+from tests.support.correlator_samples import POLICY, at, fold, node_alert, pod_alert, resolved
+from tests.support.samples import T0, alert, pod
 
 NOTHING_AROUND = Surroundings(
     silences=[],
@@ -46,7 +46,7 @@ def test_the_first_firing_alert_opens_an_incident() -> None:
     assert (incident.severity, incident.cluster, incident.namespace) == ("critical", "default", "cto")
     assert [a.fingerprint for a in incident.alerts] == [first.fingerprint]
     assert incident.title == first.summary()
-    assert incident.group_labels == {"cluster": "default", "namespace": "cto", "alertname": "H8"}
+    assert incident.group_labels == {"cluster": "default", "namespace": "cto", "alertname": "MemoryPressure"}
     assert (incident.opened_at, incident.resolved_at) == (T0, None)
     assert [entry.kind for entry in incident.timeline] == ["opened"]
     assert incident.correlation_id == incident.incident_id

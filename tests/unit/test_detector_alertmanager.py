@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from healer_common.events import AlertmanagerWebhook, ResourceRef
+from healer_common.contract.events import AlertmanagerWebhook, ResourceRef
 from services.detector.alertmanager import alerts_from_webhook
-from tests.unit.samples import T0
+from tests.support.samples import T0
 
 NOW = T0 + dt.timedelta(seconds=5)
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from healer_cli.main import app
-from healer_common.detector_settings import AnomalySettings
+from healer_common.settings.detector import AnomalySettings
 from services.detector.anomaly import AnomalyScorer
-from tests.unit.detector_harness import Detector
+from tests.support.detector_harness import Detector
 
 T0 = 1_767_600_000.0
 STEP = 300.0  # five-minute samples

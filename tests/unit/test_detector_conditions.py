@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.detector_settings import DetectorSettings
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
+from healer_common.settings.detector import DetectorSettings
 from services.detector.held_conditions import ConditionCatalogue, object_key, on_condition
 from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES
-from tests.unit.detector_harness import Detector, condition_event
-from tests.unit.samples import T0, pod
+from tests.support.detector_harness import Detector, condition_event
+from tests.support.samples import T0, pod
 
 APP = ResourceRef(kind="Application", namespace="argocd", name="payments")
 CODERUN = ResourceRef(kind="CodeRun", namespace="cto", name="run-7")
@@ -28,7 +28,8 @@ def test_an_oomkilled_container_fires_h8_for_its_pod_at_once_with_its_topology()
     assert alert.resource == pod(container="rex")
     assert alert.starts_at == T0
     assert alert.labels == {
-        "alertname": "H8",
+        "alertname": "MemoryPressure",
+        "alert_id": "H8",
         "severity": "critical",
         "cluster": "default",
         "namespace": "cto",
@@ -103,7 +104,7 @@ def test_an_application_out_of_sync_since_long_ago_fires_without_waiting_again()
     (alert,) = detector.condition("OutOfSync", APP, {"since": since})
 
     assert alert.alert_id == "H1"
-    assert alert.annotations["summary"] == "ArgoCD sync drift: application argocd/payments OutOfSync for 30m"
+    assert alert.annotations["summary"] == "ArgoCD sync drift: application argocd/payments OutOfSync for 30 minutes"
 
 
 def test_a_remediation_coderun_is_never_reported_stuck() -> None:

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from healer_cli.main import app
-from healer_common.detector_settings import LogSettings
-from healer_common.events import EVENT_ADAPTER, LogEvent
+from healer_common.contract.events import EVENT_ADAPTER, LogEvent
+from healer_common.settings.detector import LogSettings
 from services.detector.log_header import HeaderReader
 from services.detector.log_signatures import LogSignatures
 from services.detector.log_templates import LogTemplates, mask

@@ -10,11 +10,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from healer_common.detector_settings import DetectorSettings
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
+from healer_common.settings.detector import DetectorSettings
 from services.detector.lanes import Lanes
 from services.detector.rules.model import Limits
-from tests.unit.detector_harness import Detector
+from tests.support.detector_harness import Detector
 
 QUEUE = {"namespace": "cto", "queue": "builds"}
 CERT = {"namespace": "cto", "certificate": "api-tls"}

@@ -6,6 +6,7 @@ a prediction is withdrawn when the trend turns; and `healer detect trend` says t
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from healer_cli.main import app
-from healer_common.detector_settings import DetectorSettings
+from healer_common.settings.detector import DetectorSettings
 from services.detector.trend import DAY_S, TrendAnalysis, TrendParams, TrendTracker
-from tests.unit.detector_harness import Detector
+from tests.support.detector_harness import Detector
 
 T0 = 1_767_600_000.0  # a Monday, 09:00 UTC
 MINUTE = 60.0
@@ -110,6 +111,10 @@ def test_a_filling_pvc_raises_a_predicted_h2_that_the_real_one_then_replaces() -
     assert "predicted_crossing" in predicted[0].labels
     assert predicted[0].fingerprint != real[0].fingerprint
     assert predicted[1].evidence[-1].summary.startswith("came true")
+    said = predicted[0].annotations["summary"]
+    assert re.search(
+        r"PVC usage \d+(\.\d)? % heading for 80 % \(\+0\.5 %/min\), crossing in about \d+ minutes", said
+    ), said
 
 
 def test_a_prediction_is_withdrawn_when_the_fill_stops() -> None:

@@ -11,9 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter
 
-from healer_common.codec import decode, encode
-from healer_common.errors import InvalidMessage
-from healer_common.events import (
+from healer_common.contract.codec import decode, encode
+from healer_common.contract.events import (
     DEFAULT_CLUSTER,
     EVENT_ADAPTER,
     EVENT_TYPES,
@@ -24,7 +23,8 @@ from healer_common.events import (
     MetricBatchEvent,
     MetricEvent,
 )
-from tests.unit.samples import T0, cloudevent
+from healer_common.errors import InvalidMessage
+from tests.support.samples import T0, cloudevent
 
 RESOURCE = {"kind": "Pod", "namespace": "cto", "name": "rex-1"}
 VALID_EXAMPLES: dict[str, tuple[type[Any], dict[str, Any]]] = {

@@ -7,25 +7,26 @@ remembered once, then re-learned night after night.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from healer_common.clock import ManualClock
-from healer_common.events import ResourceRef
-from healer_common.remediations import Remediation, RemediationState
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.remediations import Remediation, RemediationState
 from healer_common.settings import MemorySettings
+from services.memory_bridge.adapters.analysis_runner import learn
+from services.memory_bridge.adapters.embedded_store import EmbeddedStore
 from services.memory_bridge.analysis.history import History
 from services.memory_bridge.analysis.insights import insight_memories
 from services.memory_bridge.analysis.report import AnalysisReport
-from services.memory_bridge.analysis.runner import learn
 from services.memory_bridge.analysis.sleep_time import analyze
 from services.memory_bridge.analysis.stats import binomial_sf, poisson_sf, theil_sen
 from services.memory_bridge.bridge import MemoryBridge
-from services.memory_bridge.embedded_store import EmbeddedStore
-from tests.analysis_history import START, GeneratedHistory, generate, precision_recall
-from tests.unit.samples import remediation
+from tests.support.analysis_history import START, GeneratedHistory, generate, precision_recall
+from tests.support.samples import remediation
 
 
 def report_of(week: GeneratedHistory, runs: tuple[Remediation, ...] = ()) -> AnalysisReport:
@@ -84,6 +85,7 @@ def test_exhaustion_is_predicted_for_the_filling_volume_only() -> None:
     assert coming.threshold == 0.8
     assert coming.exhausted_at is not None
     assert week.end + dt.timedelta(days=1) < coming.exhausted_at < week.end + dt.timedelta(days=4)
+    assert re.search(r"reaches it in [1-4] days \(", coming.description), coming.description
     assert {f.series for f in report.exhaustion} == {week.planted.exhausted, "node_cpu_usage_ratio{node=n1}"}
 
 

@@ -14,25 +14,25 @@ from pathlib import Path
 import pytest
 
 from healer_common.clock import ManualClock
-from healer_common.memory import (
+from healer_common.contract.memory import (
     MemoryAdd,
     MemoryListRequest,
     MemoryMetadata,
     MemoryPattern,
     MemoryQuery,
 )
-from healer_common.remediations import RemediationState
+from healer_common.contract.remediations import RemediationState
 from healer_common.settings import MemorySettings
 from healer_common.testing import HttpPeer
+from services.memory_bridge.adapters.embedded_store import EmbeddedStore
+from services.memory_bridge.adapters.openmemory_client import OpenMemoryClient
+from services.memory_bridge.adapters.openmemory_store import OpenMemoryStore
 from services.memory_bridge.backend import MemoryBackend
 from services.memory_bridge.bridge import MemoryBridge
-from services.memory_bridge.embedded_store import EmbeddedStore
 from services.memory_bridge.occurrences import Occurrence
-from services.memory_bridge.openmemory_client import OpenMemoryClient
-from services.memory_bridge.openmemory_store import OpenMemoryStore
 from services.memory_bridge.outcomes import outcome_memory
-from tests.openmemory_peer import FakeOpenMemory
-from tests.unit.samples import T0, pod, remediation
+from tests.support.openmemory_peer import FakeOpenMemory
+from tests.support.samples import T0, pod, remediation
 
 DAY = 86_400.0
 

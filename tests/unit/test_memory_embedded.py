@@ -7,12 +7,12 @@ import sqlite3
 from pathlib import Path
 
 from healer_common.clock import ManualClock
-from healer_common.memory import MemoryListRequest, MemoryQuery
+from healer_common.contract.memory import MemoryListRequest, MemoryQuery
 from healer_common.settings import MemorySettings
+from services.memory_bridge.adapters.embedded_store import EmbeddedStore
 from services.memory_bridge.bridge import MemoryBridge
-from services.memory_bridge.embedded_store import EmbeddedStore
 from services.memory_bridge.outcomes import outcome_memory
-from tests.unit.samples import T0, remediation
+from tests.support.samples import T0, remediation
 
 
 async def test_memories_of_the_thin_paths_store_are_carried_over_once(tmp_path: Path) -> None:

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healer_common.memory import MEMORY_TYPES, MemoryMetadata, MemoryRecord, MemoryType
+from healer_common.contract.memory import MEMORY_TYPES, MemoryMetadata, MemoryRecord, MemoryType
 from services.memory_bridge.decay import current_salience, decay_rate, is_stale, reinforced
 from services.memory_bridge.embedding import DIMENSIONS, cosine, embed, overlap
 from services.memory_bridge.occurrences import Occurrence, workload_of
 from services.memory_bridge.recent import RecentActivity
 from services.memory_bridge.recommendation import IncidentKind, recommend
-from tests.unit.samples import T0
+from tests.support.samples import T0
 
 DAY = dt.timedelta(days=1)
 

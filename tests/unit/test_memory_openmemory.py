@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 
 from healer_common.clock import ManualClock
+from healer_common.contract.memory import MemoryQuery
 from healer_common.errors import ConfigError, Permanent, Retryable
-from healer_common.memory import MemoryQuery
 from healer_common.settings import MemorySettings
 from healer_common.testing import HttpPeer
+from services.memory_bridge.adapters.openmemory_client import OpenMemoryClient
+from services.memory_bridge.adapters.openmemory_store import OpenMemoryStore
 from services.memory_bridge.bridge import MemoryBridge
-from services.memory_bridge.openmemory_client import OpenMemoryClient
-from services.memory_bridge.openmemory_store import OpenMemoryStore
 from services.memory_bridge.outcomes import outcome_memory
-from tests.openmemory_peer import FakeOpenMemory
-from tests.unit.samples import remediation
+from tests.support.openmemory_peer import FakeOpenMemory
+from tests.support.samples import remediation
 
 
 class Sleeps:

@@ -10,11 +10,11 @@ import datetime as dt
 
 import pytest
 
-from healer_common.memory import MemoryAdd, MemoryRecord
-from healer_common.remediations import FixNotHeld, Remediation, RemediationState
+from healer_common.contract.memory import MemoryAdd, MemoryRecord
+from healer_common.contract.remediations import FixNotHeld, Remediation, RemediationState
 from services.memory_bridge.outcomes import not_held_memory, outcome_memory
 from services.memory_bridge.recommendation import IncidentKind, recommend
-from tests.unit.samples import T0, pod, remediation
+from tests.support.samples import T0, pod, remediation
 
 
 def test_a_succeeded_run_is_remembered_as_a_success() -> None:

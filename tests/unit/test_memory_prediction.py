@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from healer_common.alerts import Alert
 from healer_common.clock import ManualClock
-from healer_common.events import ResourceRef
-from healer_common.memory import MemoryAdd, MemoryMetadata, MemoryPattern, PredictionRequest
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.memory import MemoryAdd, MemoryMetadata, MemoryPattern, PredictionRequest
 from healer_common.settings import MemorySettings
+from services.memory_bridge.adapters.embedded_store import EmbeddedStore
 from services.memory_bridge.bridge import MemoryBridge
-from services.memory_bridge.embedded_store import EmbeddedStore
 from services.memory_bridge.foresight import Foresight
 from services.memory_bridge.occurrences import Occurrence, from_alert
 from services.memory_bridge.recent import RecentActivity
-from tests.unit.samples import T0, alert
+from tests.support.samples import T0, alert
 
 MINUTE = 60.0
 

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from healer_common.alerts import Alert
-from healer_common.messages import as_utc, new_id, stable_id
-from tests.unit.samples import T0, alert
+from healer_common.contract.alerts import Alert
+from healer_common.contract.messages import as_utc, new_id, stable_id
+from tests.support.samples import T0, alert
 
 
 @given(st.lists(st.text() | st.integers(), max_size=4))

@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from healer_common.alerts import Severity
+from healer_common.contract.alerts import Severity
 from services.notifier.channels.console import ConsoleChannel
 from services.notifier.render import for_incident, for_remediation
-from tests.unit.samples import incident, remediation
+from tests.support.samples import incident, remediation
 
 
 async def test_a_notification_is_one_line_with_time_mark_title_and_text() -> None:

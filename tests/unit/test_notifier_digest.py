@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.alerts import Alert
-from healer_common.incidents import AlertSummary
+from healer_common.contract.alerts import Alert
+from healer_common.contract.incidents import AlertSummary
 from services.notifier.digest import Day, compose, due_window, predictions
-from tests.unit.samples import T0, alert, incident, pod, remediation
+from tests.support.samples import T0, alert, incident, pod, remediation
 
 END = T0.replace(hour=8)  # digest at 08:00 UTC covers 08:00 the day before to 08:00 today
 START = END - dt.timedelta(days=1)

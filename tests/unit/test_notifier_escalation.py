@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.notifier_config import EscalationPolicy
+from healer_common.settings.notifier import EscalationPolicy
 from services.notifier.escalation import Decision, Escalation, after_firing, decide, level_notification
 from services.notifier.render import for_incident
-from tests.unit.samples import T0, incident
+from tests.support.samples import T0, incident
 
 POLICY = EscalationPolicy.model_validate(
     {"levels": [{"delay": 0, "channels": ["slack"]}, {"delay": "15m", "channels": ["pagerduty"]}]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.notifications import Notification
+from healer_common.contract.notifications import Notification
 from services.notifier.channels.github_issues import (
     OpenIssue,
     choose_issue,
@@ -17,7 +17,7 @@ from services.notifier.channels.github_issues import (
     workflow_alert,
 )
 from services.notifier.render import for_incident
-from tests.unit.samples import T0, alert, incident, pod
+from tests.support.samples import T0, alert, incident, pod
 
 WINDOW = 1800.0
 
@@ -59,7 +59,7 @@ def test_a_recent_open_issue_of_the_same_alert_takes_a_comment_instead_of_a_twin
 
 
 def test_only_news_of_the_failure_opens_an_issue_a_lone_step_or_ack_does_not() -> None:
-    from healer_common.notifications import Notification  # noqa: PLC0415
+    from healer_common.contract.notifications import Notification  # noqa: PLC0415
     from services.notifier.channels.github_issues import opens_issue  # noqa: PLC0415
 
     def note(kind: str) -> Notification:

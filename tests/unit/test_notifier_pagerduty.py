@@ -10,12 +10,12 @@ import json
 
 import pytest
 
-from healer_common.incidents import IncidentAck
+from healer_common.contract.incidents import IncidentAck
 from services.notifier.channels import SAMPLES
 from services.notifier.channels.pagerduty import PagerDutyChannel, event_for
 from services.notifier.channels.pagerduty_webhook import ack_from, signed
 from services.notifier.render import for_ack, for_incident, for_remediation
-from tests.unit.samples import incident, remediation
+from tests.support.samples import incident, remediation
 
 SECRET = "pd-webhook-secret"
 ACKED = (SAMPLES / "pagerduty_webhook_acknowledged.json").read_bytes()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from healer_common.clock import ManualClock
-from healer_common.notifier_config import DeliveryPolicy
+from healer_common.settings.notifier import DeliveryPolicy
 from services.notifier.resilience import CircuitBreaker, retry_delay
 
 POLICY = DeliveryPolicy(attempts=5, backoff_s=0.5, backoff_max_s=4.0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from services.notifier.channels.slack_messages import RootMessage, plan, root_from
 from services.notifier.render import for_incident, for_remediation
-from tests.unit.samples import incident, remediation
+from tests.support.samples import incident, remediation
 
 CHANNEL = "#healer"
 

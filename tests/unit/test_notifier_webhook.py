@@ -16,12 +16,12 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
-from healer_common.notifications import Notification
 from services.notifier.channels.http_answers import retry_after
 from services.notifier.channels.webhook import WebhookChannel, signature
 from services.notifier.render import for_incident
-from tests.unit.samples import incident
+from tests.support.samples import incident
 
 URL = "http://receiver.test/hooks/healer"
 SECRET = "s3cret"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from healer_common.ordering import KeyedSequencer
+from healer_common.runtime.ordering import KeyedSequencer
 
 
 class Trace:

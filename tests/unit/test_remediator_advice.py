@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from healer_common.memory import MemoryAnswer, Recommendation
+from healer_common.contract.memory import MemoryAnswer, Recommendation
 from services.remediator.actions.catalogue import CATALOGUE
+from services.remediator.adapters.playbook_sources import builtin_playbooks
 from services.remediator.advice import advise, heeding, not_held, recurrence
-from services.remediator.playbook_sources import builtin_playbooks
 from services.remediator.run_state import Fix
-from tests.unit.samples import T0
+from tests.support.samples import T0
 
 PLAYBOOKS = builtin_playbooks(CATALOGUE)
 OOM = next(p for p in PLAYBOOKS if p.name == "oom-restart-then-scale")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from services.remediator import playbook_sources, records
 from services.remediator.actions.catalogue import CATALOGUE
+from services.remediator.adapters import playbook_sources, records
 from services.remediator.playbooks import compile_text
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "k8s"

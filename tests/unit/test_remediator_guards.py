@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
 from healer_common.settings import RemediatorSettings
 from services.remediator.guards import GuardPolicy, refusal
-from tests.unit.samples import pod
+from tests.support.samples import pod
 
 DEFAULTS = RemediatorSettings()
 POLICY = GuardPolicy(

@@ -10,7 +10,7 @@ import pytest
 from services.remediator.breaker import BreakerPolicy, RunOutcome, judge
 from services.remediator.confidence import Confidence
 from services.remediator.limits import concurrency_refusal, cooldown_refusal, rate_refusal
-from tests.unit.samples import T0
+from tests.support.samples import T0
 
 POLICY = BreakerPolicy(window_s=3600, min_runs=4, min_success=0.5, cooldown_s=600)
 

@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
-from healer_common.events import ResourceRef
-from healer_common.incidents import Incident
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import Incident
 from services.remediator.actions.catalogue import CATALOGUE
+from services.remediator.adapters.playbook_sources import builtin_playbooks
 from services.remediator.matching import TemplateError, choose_playbook, render_params
-from services.remediator.playbook_sources import builtin_playbooks
 from services.remediator.playbooks import Playbook, compile_playbook
-from tests.unit.samples import T0, alert, incident, pod
+from tests.support.samples import T0, alert, incident, pod
 
 BUILTIN = builtin_playbooks(CATALOGUE)
 

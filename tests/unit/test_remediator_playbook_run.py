@@ -7,13 +7,13 @@ import datetime as dt
 from typing import Any
 
 from healer_common.clock import ManualClock
-from healer_common.incidents import Incident
-from healer_common.remediations import ApprovalRequest, Remediation, RemediationStep
+from healer_common.contract.incidents import Incident
+from healer_common.contract.remediations import ApprovalRequest, Remediation, RemediationStep
 from services.remediator.actions.catalogue import CATALOGUE
 from services.remediator.playbook_run import PlaybookRun
 from services.remediator.playbooks import compile_playbook
 from services.remediator.run_state import Act, Ask, RunState, Undo, Work
-from tests.unit.samples import T0, alert, incident, pod
+from tests.support.samples import T0, alert, incident, pod
 
 
 def playbook(*actions: dict[str, Any], rollback: dict[str, Any] | None = None) -> Any:

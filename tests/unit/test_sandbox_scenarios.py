@@ -76,7 +76,7 @@ def test_a_gauge_must_name_a_known_signal_with_its_labels() -> None:
     with pytest.raises(ScenarioError, match=r"plays\[0\]\.gauge: labels lack queue, which signal queue_depth carries"):
         scenario.parse(text, "q.yaml")
     unknown = text.replace("signal: queue_depth", "signal: queue_length")
-    with pytest.raises(ScenarioError, match=r"'queue_length' is not in healer_common\.signals\.METRICS"):
+    with pytest.raises(ScenarioError, match=r"'queue_length' is not in healer_common\.contract\.signals\.METRICS"):
         scenario.parse(unknown, "q.yaml")
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from healer_common.clock import ManualClock
-from healer_common.signals import METRICS
+from healer_common.contract.signals import METRICS
 from healer_sandbox import certs, kinds, scenario
 from healer_sandbox.apiserver import KubeApiServer
 from healer_sandbox.cluster import container_statuses

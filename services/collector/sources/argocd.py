@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.events import ChangeData, MetricSample, ResourceRef
+from healer_common.contract.events import ChangeData, MetricSample, ResourceRef
 from services.collector.observations import (
     ChangeRecord,
     Emission,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from cryptography import x509
 
-from healer_common.events import MetricSample
+from healer_common.contract.events import MetricSample
 from services.collector.observations import Emission, Json, ObjectKey, object_key, parse_time
 
 METRIC = "certificate_expiry_seconds"

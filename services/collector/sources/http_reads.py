@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from healer_common.clock import Clock
-from healer_common.collector_settings import RetrySettings
+from healer_common.settings.collector import RetrySettings
 from services.collector.backoff import Backoff, stop_if_cancelled
 from services.collector.outbox import Outbox
 from services.collector.sight import SourceSight

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.events import LogData
+from healer_common.contract.events import LogData
 from services.collector.observations import (
     Emission,
     Json,

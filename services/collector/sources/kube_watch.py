@@ -26,7 +26,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from healer_common.collector_settings import KubernetesSourceSettings, RetrySettings
+from healer_common.settings.collector import KubernetesSourceSettings, RetrySettings
 from services.collector.backoff import Backoff
 from services.collector.observations import Json
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from kubernetes import client
 
 from healer_common.clock import Clock
-from healer_common.collector_settings import KubernetesSourceSettings, RetrySettings
+from healer_common.settings.collector import KubernetesSourceSettings, RetrySettings
 from services.collector.observations import Emission, Observation, object_key
 from services.collector.outbox import Outbox
 from services.collector.sight import SourceSight

@@ -18,9 +18,9 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from healer_common.collector_settings import LokiSourceSettings
-from healer_common.events import LogData
-from healer_common.messages import stable_id
+from healer_common.contract.events import LogData
+from healer_common.contract.messages import stable_id
+from healer_common.settings.collector import LokiSourceSettings
 from services.collector.observations import Emission, LogRecord, Observation, observe
 from services.collector.sources.http_reads import Enrich, Polling, Refused, Unreachable
 

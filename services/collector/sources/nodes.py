@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from healer_common.events import MetricSample
+from healer_common.contract.events import MetricSample
 from services.collector.observations import Emission, Json, ObjectKey, Observation, object_key, observe
 from services.collector.sources.tracker import ConditionCache
 

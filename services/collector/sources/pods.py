@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from healer_common.collector_settings import KubernetesSourceSettings
+from healer_common.settings.collector import KubernetesSourceSettings
 from services.collector.observations import Emission, Json, ObjectKey, Observation, object_key, observe, parse_time
 from services.collector.sources.tracker import ConditionCache
 from services.collector.topology import Topology

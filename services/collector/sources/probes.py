@@ -25,8 +25,8 @@ import httpx
 from cryptography import x509
 
 from healer_common.clock import Clock
-from healer_common.collector_settings import ProbesSettings, ProbeTarget, RetrySettings
-from healer_common.events import MetricSample
+from healer_common.contract.events import MetricSample
+from healer_common.settings.collector import ProbesSettings, ProbeTarget, RetrySettings
 from services.collector.backoff import Backoff, stop_if_cancelled
 from services.collector.observations import Emission, observe
 from services.collector.outbox import Outbox

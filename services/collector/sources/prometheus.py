@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from healer_common.collector_settings import PrometheusQuery, PrometheusSourceSettings
-from healer_common.events import MetricSample
+from healer_common.contract.events import MetricSample
+from healer_common.settings.collector import PrometheusQuery, PrometheusSourceSettings
 from services.collector.observations import Emission, Observation
 from services.collector.sources.http_reads import Enrich, Polling, Refused, Unreachable
 from services.collector.sources.prometheus_pack import default_pack

@@ -10,7 +10,7 @@ signal carries. Slow queries have no exporter-independent name: add your own que
 
 from __future__ import annotations
 
-from healer_common.collector_settings import PrometheusQuery
+from healer_common.settings.collector import PrometheusQuery
 
 _ON_NODE = """* on (instance) group_left (nodename) node_uname_info,
   "node", "$1", "nodename", "(.+)"))"""

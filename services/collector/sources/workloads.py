@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from healer_common.events import ChangeData, ResourceRef
+from healer_common.contract.events import ChangeData, ResourceRef
 from services.collector.observations import ChangeRecord, Emission, Json, ObjectKey, object_key
 from services.collector.sources.tracker import Tracker
 from services.collector.topology import Topology

@@ -6,8 +6,8 @@ pod finishing resolves it. Pods without an agent label are not agent steps and a
 
 from __future__ import annotations
 
-from healer_common.detector_settings import RuleSettings, StepTimeout
-from healer_common.events import ConditionData
+from healer_common.contract.events import ConditionData
+from healer_common.settings.detector import RuleSettings, StepTimeout
 from services.detector.rules.model import ConditionRule, Hold
 
 

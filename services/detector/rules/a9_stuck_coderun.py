@@ -5,8 +5,8 @@ are watched by the remediator. CodeRunFinished resolves.
 
 from __future__ import annotations
 
-from healer_common.detector_settings import RuleSettings
-from healer_common.events import ConditionData
+from healer_common.contract.events import ConditionData
+from healer_common.settings.detector import RuleSettings
 from services.detector.rules.model import ConditionRule, Hold
 
 

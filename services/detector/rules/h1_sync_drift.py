@@ -5,8 +5,8 @@ fires after `h1.sync_failed_for_s` (at once by default). Synced / Healthy resolv
 
 from __future__ import annotations
 
-from healer_common.detector_settings import RuleSettings
-from healer_common.events import ConditionData
+from healer_common.contract.events import ConditionData
+from healer_common.settings.detector import RuleSettings
 from services.detector.rules.model import ConditionRule, Hold
 
 

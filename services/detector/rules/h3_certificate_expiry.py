@@ -5,7 +5,7 @@ limit and resolves it; `h3.hysteresis_days` keeps an expiry hovering at the limi
 
 from __future__ import annotations
 
-from healer_common.detector_settings import RuleSettings
+from healer_common.settings.detector import RuleSettings
 from services.detector.rules.model import Limits, MetricRule
 
 DAY_S = 86_400.0
@@ -24,6 +24,6 @@ def _expiry(cfg: RuleSettings) -> Limits:
 
 
 RULES = (
-    MetricRule("H3", "certificate_expiry_seconds", _expiry, above=False, what="seconds to expiry"),
-    MetricRule("H3", "probe_tls_expiry_seconds", _expiry, above=False, what="seconds to expiry"),
+    MetricRule("H3", "certificate_expiry_seconds", _expiry, above=False, what="expires in"),
+    MetricRule("H3", "probe_tls_expiry_seconds", _expiry, above=False, what="expires in"),
 )

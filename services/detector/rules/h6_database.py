@@ -4,7 +4,7 @@ they must recover past `h6.hysteresis` for `h6.resolve_for_s` to resolve.
 
 from __future__ import annotations
 
-from healer_common.detector_settings import RuleSettings
+from healer_common.settings.detector import RuleSettings
 from services.detector.rules.model import Limits, MetricRule
 
 
@@ -21,5 +21,5 @@ def _latency(cfg: RuleSettings) -> Limits:
 
 RULES = (
     MetricRule("H6", "db_connection_pool_usage_ratio", _pool, what="connection pool usage"),
-    MetricRule("H6", "db_query_duration_p99_seconds", _latency, what="p99 query latency (s)"),
+    MetricRule("H6", "db_query_duration_p99_seconds", _latency, what="p99 query latency"),
 )

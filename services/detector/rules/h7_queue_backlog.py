@@ -5,7 +5,7 @@ that drains resolves the growth alert; depth must fall `h7.hysteresis` below the
 
 from __future__ import annotations
 
-from healer_common.detector_settings import RuleSettings
+from healer_common.settings.detector import RuleSettings
 from services.detector.rules.model import Limits, MetricRule
 
 

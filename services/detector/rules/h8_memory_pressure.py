@@ -5,8 +5,8 @@ below the threshold after `h8.resolve_for_s`. The pod's Ready / the node's NodeH
 
 from __future__ import annotations
 
-from healer_common.detector_settings import RuleSettings
-from healer_common.events import ConditionData
+from healer_common.contract.events import ConditionData
+from healer_common.settings.detector import RuleSettings
 from services.detector.rules.model import ConditionRule, Hold, Limits, MetricRule
 
 

@@ -7,7 +7,7 @@ Two kinds of rule read the signals vocabulary (healer_common/signals.py):
 - `MetricRule`: a series beyond a threshold for a while, with a clear level below it (hysteresis); or, with
   `check="growing"`, a series that keeps rising over a window; run by thresholds.py, vectorised.
 
-Numbers come from the rule's settings section (healer_common/detector_settings.py), resolved per cluster and
+Numbers come from the rule's settings section (healer_common/settings/detector.py), resolved per cluster and
 namespace before a rule sees them, so a rule module holds no number of its own.
 """
 
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from healer_common.alerts import Severity
-from healer_common.detector_settings import RuleSettings
-from healer_common.events import ConditionData
+from healer_common.contract.alerts import Severity
+from healer_common.contract.events import ConditionData
+from healer_common.settings.detector import RuleSettings
 
 
 @dataclass(frozen=True)

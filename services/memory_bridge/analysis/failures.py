@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from healer_common.remediations import Remediation
+from healer_common.contract.remediations import Remediation
 from services.memory_bridge.analysis.report import FailurePattern, MethodRecord, PlaybookTuning
 from services.memory_bridge.analysis.stats import beta_mean, wilson_bounds
 from services.memory_bridge.occurrences import workload_of

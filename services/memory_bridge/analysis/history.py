@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from healer_common.alerts import Alert
-from healer_common.events import ChangeEvent, MetricBatchEvent, MetricEvent
-from healer_common.remediations import Remediation
+from healer_common.contract.alerts import Alert
+from healer_common.contract.events import ChangeEvent, MetricBatchEvent, MetricEvent
+from healer_common.contract.remediations import Remediation
 from services.memory_bridge.occurrences import Occurrence, from_alert, from_change
 
 MINUTE_S = 60

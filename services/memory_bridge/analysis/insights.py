@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.memory import MemoryAdd, MemoryMetadata, MemoryPattern, MemoryType
-from healer_common.messages import stable_id
+from healer_common.contract.memory import MemoryAdd, MemoryMetadata, MemoryPattern, MemoryType
+from healer_common.contract.messages import stable_id
 from services.memory_bridge.analysis.report import (
     AnalysisReport,
     Correlation,

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from healer_common.messages import Frozen
+from healer_common.contract.messages import Frozen
 
 
 class Correlation(Frozen):

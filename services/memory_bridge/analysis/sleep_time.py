@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from healer_common.alerts import CATALOGUE
+from healer_common.contract.alerts import CATALOGUE
 from healer_common.settings import MemorySettings
 from services.memory_bridge.analysis.correlations import find_correlations
 from services.memory_bridge.analysis.exhaustion import forecast_exhaustion

@@ -12,8 +12,8 @@ import hmac
 import json
 from typing import Any
 
-from healer_common.incidents import IncidentAck
-from healer_common.messages import stable_id
+from healer_common.contract.incidents import IncidentAck
+from healer_common.contract.messages import stable_id
 
 SIGNATURE_HEADER = "X-PagerDuty-Signature"
 

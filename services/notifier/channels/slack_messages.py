@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from healer_common.notifications import Notification
+from healer_common.contract.notifications import Notification
 from services.notifier.render import plain_title
 
 SECTION_LIMIT = 3000

@@ -10,7 +10,7 @@ import json
 
 from redis.asyncio import Redis
 
-from healer_common.state import KeySpace
+from healer_common.runtime.state import KeySpace
 from services.notifier.channels.slack_messages import RootMessage
 
 KEEP_S = 30 * 86_400

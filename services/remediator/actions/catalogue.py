@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
 from services.remediator.actions import (
     clear_temp_files,
     create_coderun,

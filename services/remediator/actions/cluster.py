@@ -13,7 +13,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
 from services.remediator.actions.plans import ActionFailed
 
 MERGE_PATCH = "application/merge-patch+json"

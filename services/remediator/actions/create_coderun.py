@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes import client
 from pydantic import Field
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
 from services.remediator.actions.cluster import kube, labels_of, list_items, read_or_none
 from services.remediator.actions.plans import ActionContext, ActionPlan, Call, Params, not_connected
 

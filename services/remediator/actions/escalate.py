@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
 from services.remediator.actions.plans import ActionContext, ActionPlan, Params
 
 

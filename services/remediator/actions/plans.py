@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from healer_common.clock import Clock
-from healer_common.events import ResourceRef
-from healer_common.remediations import RemediationStep
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.remediations import RemediationStep
 from healer_common.settings import RemediatorSettings
 
 

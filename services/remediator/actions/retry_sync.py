@@ -8,7 +8,7 @@ from typing import Any
 
 from kubernetes import client
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
 from services.remediator.actions.cluster import MERGE_PATCH, kube, labels_of, read_existing, require_kind, short_json
 from services.remediator.actions.plans import ActionContext, ActionFailed, ActionPlan, Call, Params, not_connected
 

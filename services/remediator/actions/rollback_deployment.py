@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes import client
 from pydantic import Field
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
 from services.remediator.actions.cluster import (
     MERGE_PATCH,
     kube,

@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes import client
 from pydantic import Field
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
 from services.remediator.actions.cluster import MERGE_PATCH, kube, labels_of, owning_deployment, read_or_none, ref
 from services.remediator.actions.plans import ActionContext, ActionFailed, ActionPlan, Call, Params, not_connected
 

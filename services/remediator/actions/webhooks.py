@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from healer_common.events import ResourceRef
+from healer_common.contract.events import ResourceRef
 from services.remediator.actions.cluster import short_json
 from services.remediator.actions.plans import ActionContext, ActionFailed, ActionPlan, Call
 

@@ -1,0 +1,3 @@
+from healer_cli.main import main
+
+main()

@@ -1,3 +1,0 @@
-from healer_cli.main import app
-
-app()

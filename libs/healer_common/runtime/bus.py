@@ -1,0 +1,450 @@
+"""The only place a broker is built, and the one service runner every Healer service uses.
+
+A service is a name, a `setup` function that registers typed handlers on a `Service`, and `run_service`:
+
+    def setup(svc: Service) -> None:
+        @svc.consume(streams.CORRELATOR_ALERTS)
+        async def on_alert(alert: Alert) -> None:
+            for incident in grouping.add(alert):
+                await svc.publish(incident)
+
+    def main() -> None:
+        run_service("correlator", setup)
+
+`Service` owns what would otherwise be copied into six services: the NATS connection (reconnecting forever),
+the JetStream streams (created idempotently), durable pull consumers with explicit acks, decoding by subject
+with dead-lettering (delivery.py), publishing with `Nats-Msg-Id` and retry, trace propagation, the audit
+helper, Redis, heartbeats, `/metrics` and health endpoints, periodic tasks and a clean shutdown on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from pydantic import BaseModel, TypeAdapter
+from redis.exceptions import RedisError
+
+from healer_common.clock import Clock, SystemClock
+from healer_common.contract.audit import AuditRecord, AuditValue
+from healer_common.contract.cloudevent_modes import decode_delivered
+from healer_common.contract.codec import decode, encode
+from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
+from healer_common.contract.headers import event_headers
+from healer_common.contract.health import Heartbeat, ServiceState
+from healer_common.contract.messages import Message
+from healer_common.contract.streams import STREAMS, ConsumerSpec
+from healer_common.contract.subjects import model_for, subject_for
+from healer_common.errors import ConfigError, Retryable
+from healer_common.logging import configure_logging, get_logger
+from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
+from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
+from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
+from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
+from healer_common.runtime.ordering import KeyedSequencer
+from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
+from healer_common.runtime.wire import on_the_wire
+from healer_common.settings import NatsSettings, Settings, load_settings
+
+VERSION = "0.1.0"
+PUBLISH_DEADLINE_S = 30.0
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+Periodic = Callable[[], Awaitable[None]]
+
+
+def _security(cfg: NatsSettings) -> NatsSecurity | None:
+    """The same, in faststream's words (it takes credentials and TLS as one `security` object)."""
+    options = nats_options(cfg)
+    context = options["tls"]
+    if options["token"]:
+        return NatsToken(options["token"], ssl_context=context)
+    if options["user_credentials"]:
+        return NatsCredentials(options["user_credentials"], ssl_context=context)
+    return NatsSecurity(ssl_context=context) if context else None
+
+
+def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = ()) -> NatsBroker:
+    """A faststream NATS broker that reconnects forever; the one way Healer connects to NATS."""
+    nats_cfg = settings.nats
+    return NatsBroker(
+        servers=nats_options(nats_cfg)["servers"],
+        name=f"healer-{name}",
+        connect_timeout=int(max(1, nats_cfg.connect_timeout_s)),
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        security=_security(nats_cfg),
+        middlewares=middlewares,
+        logger=None,
+    )
+
+
+class Service:
+    """One running Healer service: handlers register on it, `run()` serves them until told to stop."""
+
+    def __init__(self, name: str, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.name = name
+        self.settings = settings
+        self.space = settings.space
+        self.clock: Clock = clock or SystemClock()
+        self.instance = f"{socket.gethostname()}-{os.getpid()}"
+        self.log = get_logger().bind(service=name)
+        self.counters = DeliveryCounters()
+        self.consumer_specs: dict[str, ConsumerSpec] = {}
+        self.keys = KeySpace(settings.redis.key_prefix)
+        self.redis = connect_redis(settings)
+        self.tracer_provider = configure_tracing(name, settings.telemetry.traces)
+        self.broker = build_broker(
+            settings, name, (tracing_middleware(self.space, self.tracer_provider), DeliveryGuard(self))
+        )
+        self.http = HttpEndpoint(name, settings.http.host, settings.http_port(name), ready=self._ready)
+        self.state: ServiceState = "starting"
+        self.detail: dict[str, str] = {}
+        self._periodic: list[tuple[float, Periodic]] = []
+        self._on_start: list[Callable[[], Awaitable[None]]] = []
+        self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+        self._started_at = self.clock.now()
+        self._redis_ok = False
+
+    # registration -------------------------------------------------------------------------------------------
+    def consume(self, spec: ConsumerSpec, *, order_by: Callable[[Any], str] | None = None) -> Callable[[F], F]:
+        """Register a handler on a durable pull consumer; its body arrives decoded by the subject's model.
+
+        With `order_by`, messages with the same key are handled one at a time in delivery order (see
+        ordering.py); without it, a pulled batch is handled concurrently.
+        """
+        self.consumer_specs[spec.durable] = spec
+        subject = spec.subject(self.space)
+        subscriber = self.broker.subscriber(
+            subject,
+            stream=JStream(spec.stream.name(self.space), declare=False),
+            durable=spec.durable,
+            config=ConsumerConfig(
+                durable_name=spec.durable,
+                filter_subject=subject,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=JsAckPolicy.EXPLICIT,
+                ack_wait=spec.ack_wait_s,
+                max_deliver=spec.max_deliver,
+                max_ack_pending=max(1_000, spec.batch_size * 4),
+            ),
+            pull_sub=PullSub(batch_size=spec.batch_size, timeout=1.0),
+            ack_policy=AckPolicy.MANUAL,
+            decoder=self._decode,
+        )
+        if order_by is None:
+            return cast("Callable[[F], F]", subscriber)
+        sequencer = KeyedSequencer()
+
+        def register(handler: F) -> F:
+            @functools.wraps(handler)
+            async def in_order(*args: Any, **kwargs: Any) -> Any:
+                message = args[0] if args else next(iter(kwargs.values()))  # called by its parameter's name
+                async with sequencer.turn(order_by(message)):
+                    return await handler(*args, **kwargs)
+
+            subscriber(in_order)
+            return handler
+
+        return register
+
+    def reply(self, subject: str) -> Callable[[F], F]:
+        """Register a request/reply handler (core NATS, a queue group per service); its return is the reply."""
+        subscriber = self.broker.subscriber(subject, queue=f"healer-{self.name}", decoder=self._decode)
+        return cast("Callable[[F], F]", subscriber)
+
+    def every(self, seconds: float) -> Callable[[Periodic], Periodic]:
+        """Run a coroutine periodically while the service runs; a failure is logged and the next tick comes."""
+
+        def register(fn: Periodic) -> Periodic:
+            self._periodic.append((seconds, fn))
+            return fn
+
+        return register
+
+    def on_start(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        self._on_start.append(fn)
+        return fn
+
+    def on_stop(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        self._on_stop.append(fn)
+        return fn
+
+    def route(self, method: str, path: str, handler: RouteHandler) -> None:
+        self.http.routes.append((method, path, handler))
+
+    def quiet_family(self, family: str) -> bool:
+        """High-volume input families log their canonical line at debug level."""
+        return family.endswith(".events")
+
+    # bus operations -----------------------------------------------------------------------------------------
+    async def _decode(self, msg: Any) -> Any:
+        return decode_delivered(model_for(self.space, msg.raw_message.subject), msg.headers or {}, msg.body)
+
+    def _stream_for(self, subject: str) -> str | None:
+        for spec in STREAMS:
+            for pattern in spec.subjects(self.space):
+                if subject.startswith(pattern.rstrip(">*")):
+                    return spec.name(self.space)
+        return None
+
+    async def publish(self, message: Message, *, subject: str | None = None) -> None:
+        """Publish to JetStream with `Nats-Msg-Id`; retry through a NATS outage, then ask for a redelivery."""
+        subject = subject or subject_for(self.space, message)
+        await self.publish_raw(subject, *on_the_wire(message, self.settings.alerts))
+
+    async def publish_event(self, subject: str, event: CloudEvent | AlertmanagerWebhook) -> None:
+        """Publish a CloudEvent (structured mode) or an Alertmanager webhook, with its `Nats-Msg-Id`."""
+        await self.publish_raw(subject, encode(event), event_headers(self.space, subject, event))
+
+    async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
+        """Publish bytes already encoded, with headers from `contract.headers` (which owns `Nats-Msg-Id`)."""
+        stream = self._stream_for(subject)
+        deadline = time.monotonic() + PUBLISH_DEADLINE_S
+        delay = 0.2
+        headers = {"content-type": "application/json", **headers}
+        while True:
+            try:
+                await self.broker.publish(body, subject, headers=headers, stream=stream, timeout=5.0)
+            except NATS_DOWN as exc:
+                if time.monotonic() > deadline:
+                    raise Retryable(f"could not publish to {subject}: {exc!r}", delay=5.0) from exc
+                self.log.warning("publish_retry", subject=subject, error=repr(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                PUBLISHED.labels(self.name, self.space.family(subject)).inc()
+                return
+
+    async def request(
+        self, subject: str, message: Message, model: type[BaseModel] | TypeAdapter[Any], wait_s: float
+    ) -> Any:
+        """Core request/reply; raises Retryable when nobody answers in time."""
+        try:
+            response = await self.broker.request(encode(message), subject, timeout=wait_s)
+        except NATS_DOWN as exc:
+            raise Retryable(f"no answer on {subject} within {wait_s}s: {exc!r}") from exc
+        return decode(model, response.body)
+
+    async def audit(
+        self,
+        action: str,
+        decision: str,
+        *,
+        target: str = "",
+        reason: str = "",
+        dry_run: bool = False,
+        incident_id: str | None = None,
+        remediation_id: str | None = None,
+        event_id: str | None = None,
+        **details: AuditValue,
+    ) -> AuditRecord:
+        record = AuditRecord(
+            service=self.name,
+            actor=self.instance,
+            action=action,
+            decision=decision,
+            target=target,
+            reason=reason,
+            dry_run=dry_run,
+            incident_id=incident_id,
+            remediation_id=remediation_id,
+            details=details,
+            time=self.clock.now(),
+            **({"event_id": event_id} if event_id else {}),
+        )
+        await self.publish(record)
+        self.log.info("audit", action=action, decision=decision, target=target, reason=reason, dry_run=dry_run)
+        return record
+
+    # lifecycle ----------------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _ready(self) -> bool:
+        """Ready when running, connected to NATS, and the last heartbeat reached Redis."""
+        connection = getattr(self.broker, "_connection", None)
+        nats_up = connection is not None and connection.is_connected
+        return self.state == "running" and nats_up and self._redis_ok
+
+    def _jetstream(self) -> Any:
+        """The JetStream context of the broker's connection (stream and consumer administration)."""
+        return self.broker.config.connection_state.stream
+
+    async def _connect(self) -> None:
+        """Until NATS answers, or until the service is told to stop: a SIGTERM while waiting ends the wait."""
+        delay = 0.5
+        while not self._stop.is_set():
+            connecting = asyncio.ensure_future(self.broker.connect())
+            stopping = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *NATS_DOWN):
+                    await connecting
+                return
+            try:
+                connecting.result()
+            except NATS_DOWN as exc:
+                self.log.warning("waiting_for_nats", url=self.settings.nats.url, error=repr(exc), retry_in_s=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                delay = min(delay * 2, 10.0)
+            else:
+                return
+
+    async def ensure_streams(self) -> None:
+        await ensure_streams(self._jetstream(), self.settings)
+
+    async def consumer_lag(self) -> int | None:
+        if not self.consumer_specs:
+            return None
+        js = self._jetstream()
+        if js is None:
+            return None
+        lag = 0
+        for spec in self.consumer_specs.values():
+            info = await js.consumer_info(spec.stream.name(self.space), spec.durable)
+            lag += info.num_pending + info.num_ack_pending
+        return lag
+
+    async def heartbeat(self) -> None:
+        connection = getattr(self.broker, "_connection", None)
+        state = self.state
+        if state == "running" and (connection is None or not connection.is_connected):
+            state = "degraded"
+        try:
+            async with asyncio.timeout(2.0):  # not wait_for: in 3.11 it can swallow the shutdown's cancellation
+                lag = await self.consumer_lag()
+        except (*NATS_DOWN, NotFoundError):
+            lag = None
+        beat = Heartbeat(
+            service=self.name,
+            instance=self.instance,
+            state=state,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            version=VERSION,
+            started_at=self._started_at,
+            time=self.clock.now(),
+            processed=self.counters.processed,
+            failed=self.counters.failed,
+            dead_lettered=self.counters.dead_lettered,
+            consumer_lag=lag,
+            detail={"http": self.http.url, **self.detail},
+        )
+        interval = self.settings.bus.heartbeat_interval_s
+        try:
+            await write_heartbeat(self.redis, self.keys, beat, ttl_s=interval * 3)
+        except (RedisError, OSError):
+            self._redis_ok = False
+            raise
+        self._redis_ok = True
+
+    async def _tick(self, seconds: float, fn: Periodic) -> None:
+        # Checks the stop flag too: Python 3.11's wait_for (used by nats-py) can swallow a cancellation that
+        # lands as its inner call completes, and a periodic task must not outlive its service for that.
+        while not self._stop.is_set():
+            try:
+                await fn()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.log.exception("periodic_failed", task=getattr(fn, "__name__", "?"))
+            await asyncio.sleep(seconds)
+
+    async def run(self) -> None:
+        """Serve until stop() or a signal; then stop consuming, finish in-flight work and close."""
+        await self.http.start()
+        self.log.info("starting", nats=self.settings.nats.url, http=self.http.url, instance=self.instance)
+        await self._connect()
+        if self._stop.is_set():
+            await self.http.stop()
+            return
+        await self.ensure_streams()
+        for hook in self._on_start:
+            await hook()
+        await self.broker.start()
+        self.state = "running"
+        self._periodic.append((self.settings.bus.heartbeat_interval_s, self.heartbeat))
+        self._tasks = [asyncio.create_task(self._tick(s, fn)) for s, fn in self._periodic]
+        self.log.info("running", consumers=sorted(self.consumer_specs))
+        await self._stop.wait()
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        self.state = "stopping"
+        self.log.info("stopping")
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        try:
+            await self.broker.stop()
+        except NATS_DOWN as exc:  # NATS went away: nothing can be drained, so close what is left and go on
+            self.log.warning("stopping_without_nats", error=repr(exc))
+            connection = getattr(self.broker, "_connection", None)
+            if connection is not None:
+                with contextlib.suppress(*NATS_DOWN):
+                    await connection.close()
+        for hook in self._on_stop:
+            try:
+                await hook()
+            except Exception:
+                self.log.exception("stop_hook_failed")
+        with contextlib.suppress(Exception):
+            await clear_heartbeat(self.redis, self.keys, self.name, self.instance)
+        await self.redis.aclose()
+        await self.http.stop()
+        self.tracer_provider.shutdown()
+        self.log.info("stopped")
+
+
+Setup = Callable[[Service], Awaitable[None] | None]
+
+
+async def serve(service: Service, setup: Setup) -> None:
+    """Set up and run a service; SIGTERM and SIGINT stop it from the first moment, even while it waits for NATS."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, service.stop)
+    result = setup(service)
+    if asyncio.iscoroutine(result):
+        await result
+    await service.run()
+
+
+def run_service(name: str, setup: Setup, argv: list[str] | None = None) -> None:
+    """The entry point of every `healer-<service>` command."""
+    del argv
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"healer-{name}: {exc}", file=sys.stderr)  # noqa: T201 - logging is not configured yet
+        raise SystemExit(2) from None
+    configure_logging(settings.log.level, settings.log.format, service=name)
+    try:
+        asyncio.run(serve(Service(name, settings), setup))
+    except ConfigError as exc:
+        get_logger().error("bad_config", service=name, error=str(exc))
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        pass

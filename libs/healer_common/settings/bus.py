@@ -1,0 +1,33 @@
+"""The bus (`HEALER_BUS__*`): subject root, stream retention and heartbeat cadence."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from healer_common.contract.subjects import SubjectSpace
+from healer_common.settings.section import Section
+
+STREAM_KEYS = ("EVENTS", "ALERTS", "INCIDENTS", "REMEDIATIONS", "AUDIT", "DLQ")  # streams.py names them
+
+
+class BusSettings(Section):
+    subject_root: str = Field("healer", description="first token(s) of every subject; streams are named after it")
+    retention_days: dict[str, float] = Field(
+        default_factory=dict, description="override a stream's max age, e.g. {EVENTS: 2, AUDIT: 730}"
+    )
+    heartbeat_interval_s: float = Field(
+        5.0, gt=0, description="how often each service writes its heartbeat; 3 missed beats mean down"
+    )
+
+    @field_validator("retention_days")
+    @classmethod
+    def _known_streams(cls, value: dict[str, float]) -> dict[str, float]:
+        """Stream keys in upper case (environment variables arrive lower-cased), and only streams that exist."""
+        upper = {key.upper(): days for key, days in value.items()}
+        if unknown := sorted(set(upper) - set(STREAM_KEYS)):
+            raise ValueError(f"no stream named {', '.join(unknown)}; streams are {', '.join(STREAM_KEYS)}")
+        return upper
+
+    @property
+    def space(self) -> SubjectSpace:
+        return SubjectSpace(self.subject_root)

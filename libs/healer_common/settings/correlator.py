@@ -1,0 +1,88 @@
+"""The correlator (`HEALER_CORRELATOR__*`): grouping, timing of notifications, learned links, inhibition."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from healer_common.contract.matchers import InhibitionRule
+from healer_common.settings.section import Section
+
+TopologyLabel = Literal["node", "deployment", "statefulset", "owner", "application"]
+
+
+def _default_topology() -> list[TopologyLabel]:
+    return ["node", "deployment", "statefulset", "owner", "application"]
+
+
+def _default_inhibit_rules() -> list[dict[str, Any]]:
+    # Plain data, validated into InhibitionRule on load (validate_default), so the README table can show it.
+    return [
+        {
+            "name": "node NotReady mutes its pods",
+            "source_matchers": ['reason="NotReady"', 'node=~".+"', 'pod=""'],
+            "target_matchers": ['pod=~".+"'],
+            "equal": ["cluster", "node"],
+        },
+        {
+            "name": "failing database mutes the queue backlog it causes",
+            "source_matchers": ['alert_id="H6"'],
+            "target_matchers": ['alert_id="H7"'],
+            "equal": ["cluster", "namespace"],
+        },
+    ]
+
+
+class CorrelatorSettings(Section):
+    group_by: list[str] = Field(
+        default_factory=lambda: [
+            "cluster",
+            "namespace",
+            "alertname",
+            "node",
+            "deployment",
+            "statefulset",
+            "application",
+        ],
+        description="alert labels whose values put alerts into one incident (topology joins more, see topology)",
+    )
+    group_wait_s: float = Field(0.0, ge=0, description="wait this long after a group's first alert before notifying")
+    group_interval_s: float = Field(
+        300.0, ge=0, description="wait this long before notifying about new alerts in a group"
+    )
+    repeat_interval_s: float = Field(
+        4 * 3600.0, ge=0, description="re-notify an unchanged open incident after this long"
+    )
+    topology: list[TopologyLabel] = Field(
+        default_factory=_default_topology,
+        description="an alert joins an open incident whose firing alerts share one of these (same node, same owner)",
+    )
+    topology_window_s: float = Field(
+        180.0,
+        gt=0,
+        description="alerts under one node or Application that is not itself alerting join when this close in time",
+    )
+    change_window_s: float = Field(
+        1800.0, gt=0, description="changes (deploys, config, flags) this long before an incident weigh as its cause"
+    )
+    cooccurrence_window_s: float = Field(
+        600.0, gt=0, description="B counts as following A when it fires within this long after A (learned links)"
+    )
+    cooccurrence_min_support: int = Field(
+        5, ge=1, description="how often B must have followed A before the link ranks causes or joins incidents"
+    )
+    cooccurrence_min_confidence: float = Field(
+        0.5, ge=0, le=1, description="share of B alerts preceded by A needed to join B to an open A incident"
+    )
+    cooccurrence_min_lift: float = Field(
+        3.0, ge=1, description="how many times more often than chance A must precede B to join B to A's incident"
+    )
+    inhibit_rules: list[InhibitionRule] = Field(
+        default_factory=_default_inhibit_rules,
+        validate_default=True,
+        description="while a source alert fires, matching target alerts with equal labels are muted",
+    )
+    tick_s: float = Field(
+        1.0, gt=0, description="how often group_wait, group_interval, repeat_interval and silence ends are checked"
+    )

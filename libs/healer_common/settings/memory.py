@@ -1,0 +1,68 @@
+"""Memory-bridge (`HEALER_MEMORY__*`): the store, decay and reinforcement, predictions and sleep-time analysis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from healer_common.settings.section import Section
+
+
+class MemorySettings(Section):
+    openmemory_url: str | None = Field(None, description="OpenMemory server; the embedded store is used when unset")
+    openmemory_api_key: SecretStr | None = Field(None, description="OpenMemory API key (sent as x-api-key)")
+    openmemory_user_id: str | None = Field(
+        None, description="user_id sent to OpenMemory <= 1.3.0, which scopes by it; newer servers scope by the key"
+    )
+    openmemory_timeout_s: float = Field(5.0, gt=0, description="HTTP timeout per OpenMemory call")
+    openmemory_retries: int = Field(
+        3, ge=0, le=10, description="retries of an OpenMemory call on connection errors, 429 and 503, with backoff"
+    )
+    store_path: Path = Field(Path(".healer/memory.sqlite3"), description="embedded store when no OpenMemory")
+    salience_floor: float = Field(
+        0.3, ge=0, le=1, description="memories whose decayed salience is below this are stale and never selected"
+    )
+    min_relevance: float = Field(
+        0.2, ge=0, le=1, description="matches less relevant than this (0-1) are left out of answers"
+    )
+    reinforce_boost: float = Field(
+        0.15, ge=0, le=1, description="salience added to a memory that contributed to a successful remediation"
+    )
+    reinforce_on_query: bool = Field(
+        False, description="also reinforce every memory a query returns (OpenMemory does; off keeps reads pure)"
+    )
+    repeat_weight: float = Field(
+        10.0,
+        ge=1,
+        description="how many observations one outcome on the same workload and alert counts as in a "
+        "recommendation's confidence; 10 lets one verified fix of the same incident reach 0.917",
+    )
+    prediction_salience: float = Field(
+        0.8, ge=0, le=1, description="only patterns whose salience is above this raise H10 predictions"
+    )
+    recent_window_s: float = Field(
+        3600.0, gt=0, description="alerts and changes this recent are the current conditions predictions match"
+    )
+    prediction_lead_s: float = Field(
+        3600.0, gt=0, description="a weekly pattern raises H10 this long before its hour comes"
+    )
+    analysis_idle_s: float = Field(
+        900.0, gt=0, description="memory-bridge analyses history once no alert or incident was seen this long"
+    )
+    analysis_interval_s: float = Field(
+        86_400.0, gt=0, description="at most one idle-time analysis per this many seconds"
+    )
+    analysis_window_s: float = Field(
+        7 * 86_400.0, gt=0, description="how much history the idle-time analysis reads (a week finds weekly patterns)"
+    )
+    correlation_window_s: float = Field(
+        1800.0, gt=0, description="an alert this soon after another (or after a change) counts as following it"
+    )
+    min_support: int = Field(3, ge=2, description="a pattern needs at least this many occurrences to be reported")
+    exhaustion_threshold: float = Field(
+        0.8, gt=0, le=1, description="usage ratio at which a resource counts as exhausted (H2's 80 %)"
+    )
+    exhaustion_horizon_s: float = Field(
+        7 * 86_400.0, gt=0, description="exhaustion predicted further ahead than this is not reported"
+    )

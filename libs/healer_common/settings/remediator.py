@@ -1,0 +1,108 @@
+"""The remediator (`HEALER_REMEDIATOR__*`): guard rails, limits, approvals, webhooks and CodeRun defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from healer_common.settings.section import Section
+
+
+class RemediatorSettings(Section):
+    dry_run: bool = Field(False, description="never act, only say what would be done (always so with no cluster)")
+    verify_window_s: float = Field(300.0, gt=0, description="how long an action has to resolve its alert")
+    memory_timeout_s: float = Field(
+        1.0, gt=0, description="how long to wait for memory-bridge before acting without it"
+    )
+    exclude_label: str = Field(
+        "healer.platform/exclude", description="pods with this label set to true are never touched"
+    )
+    protected_name_prefixes: list[str] = Field(
+        default_factory=lambda: ["healer", "cto-tools", "cto-controller", "openmemory", "nats", "redis"],
+        description="pods whose names start with these are infrastructure and never touched",
+    )
+    playbook_paths: list[Path] = Field(
+        default_factory=list,
+        description="RemediationPlaybook YAML files or folders; a playbook here replaces a built-in of the same name",
+    )
+    cluster_playbooks: bool = Field(
+        True, description="also read RemediationPlaybook custom resources from the cluster (all namespaces)"
+    )
+    playbook_reload_s: float = Field(
+        30.0, gt=0, description="how often playbooks are re-read from files and the cluster"
+    )
+    tick_s: float = Field(
+        1.0, gt=0, description="how often timers are checked: verification windows, approvals, rollback windows"
+    )
+    namespace_allow: list[str] = Field(
+        default_factory=list, description="act only in these namespaces (empty: every namespace not denied)"
+    )
+    namespace_deny: list[str] = Field(
+        default_factory=lambda: ["kube-system", "kube-public", "kube-node-lease"],
+        description="never act in these namespaces (Healer's own namespace is always denied)",
+    )
+    rate_limit: int = Field(
+        20, ge=0, description="cluster-wide budget of actions on the cluster per rate_window_s (0 refuses all)"
+    )
+    rate_window_s: float = Field(3600.0, gt=0, description="the sliding window of rate_limit")
+    cooldown_s: float = Field(
+        600.0, ge=0, description="after acting on a target, refuse new remediations of it for this long"
+    )
+    recurrence_window_s: float = Field(
+        1800.0,
+        ge=0,
+        description="an alert back this soon after a verified fix means the fix did not hold: "
+        "the next run goes on after it (and is not held back by the cooldown)",
+    )
+    max_concurrent: int = Field(5, ge=1, description="remediations in progress at once, across replicas")
+    lock_ttl_s: float = Field(
+        120.0,
+        gt=0,
+        description="expiry of the per-target lock, renewed while its run lives (a crashed replica's lock lapses)",
+    )
+    breaker_window_s: float = Field(3600.0, gt=0, description="the circuit breaker weighs outcomes this recent")
+    breaker_min_runs: int = Field(5, ge=1, description="the breaker judges only once this many runs have ended")
+    breaker_min_success: float = Field(
+        0.5, ge=0, le=1, description="open the breaker (stop acting) when the success rate falls below this"
+    )
+    breaker_cooldown_s: float = Field(
+        1800.0, gt=0, description="an open breaker refuses for this long, then lets runs try again"
+    )
+    approval_timeout_s: float = Field(900.0, gt=0, description="how long an approval request waits for an answer")
+    approval_on_timeout: dict[str, Literal["approve", "deny"]] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type] # mypy widens the literals in a lambda's dict
+            "rollback_deployment": "deny",
+            "drain_node": "deny",
+            "refresh_secrets": "deny",
+            "database_failover": "deny",
+            "disable_feature_flag": "deny",
+        },
+        description="per action type, what an unanswered approval request becomes (unlisted: deny)",
+    )
+    memory_confidence: float = Field(
+        0.9, ge=0, le=1, description="apply memory's recommended fix directly when its confidence is above this"
+    )
+    database_failover_url: str | None = Field(
+        None, description="webhook that fails a database over (POST {database, reason, ...}); unset: action fails"
+    )
+    feature_flag_url: str | None = Field(
+        None, description="webhook that switches a feature flag (POST {flag, enabled, ...}); unset: action fails"
+    )
+    webhook_token: SecretStr | None = Field(None, description="bearer token sent to the two webhooks above")
+    approval_token: SecretStr | None = Field(
+        None, description="bearer token the approvals HTTP endpoint wants; unset: open to whoever reaches the port"
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of the failover and feature-flag webhooks")
+    coderun_namespace: str = Field("cto", description="where remediation CodeRuns are created")
+    coderun_repository_url: str = Field(
+        "https://github.com/5dlabs/cto", description="CodeRun spec.repositoryUrl for remediation runs"
+    )
+    coderun_docs_repository_url: str = Field(
+        "https://github.com/5dlabs/cto", description="CodeRun spec.docsRepositoryUrl for remediation runs"
+    )
+    coderun_working_directory: str = Field(".", description="CodeRun spec.workingDirectory")
+    coderun_model: str = Field("claude-sonnet-4-20250514", description="CodeRun spec.model")
+    coderun_github_app: str = Field("5DLabs-Rex", description="CodeRun spec.githubApp (and implementationAgent)")
+    coderun_service: str = Field("healer", description="CodeRun spec.service")

@@ -1,0 +1,73 @@
+"""HTTP ingest for systems that cannot speak NATS: the same event contract over HTTP.
+
+    POST /events/{source}   a CloudEvent in structured mode (application/cloudevents+json or application/json),
+                            binary mode (ce-* headers, the data as the body) or a batch (a JSON array,
+                            application/cloudevents-batch+json); data_base64 too (contract/cloudevent_modes.py)
+                            -> healer.events.custom.<source>
+    POST /alertmanager      an Alertmanager webhook payload -> healer.events.alertmanager.<receiver>
+
+A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
+is half-accepted. A sender's retry (same `source` and `id`) is dropped by the stream's duplicate window
+(contract/headers.py owns the `Nats-Msg-Id` rule). The webhook body goes on as it came, unknown fields kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from healer_common.contract.cloudevent_modes import read_http
+from healer_common.contract.codec import describe
+from healer_common.contract.events import AlertmanagerWebhook
+from healer_common.contract.headers import event_headers
+from healer_common.errors import InvalidMessage
+from healer_common.runtime.bus import Service
+
+
+def _problem(status: int, reason: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": reason, **extra}, status=status)
+
+
+class Ingest:
+    def __init__(self, svc: Service) -> None:
+        self._svc = svc
+
+    def install(self) -> None:
+        self._svc.route("POST", "/events/{source}", self.post_events)
+        self._svc.route("POST", "/events", self.post_events)
+        self._svc.route("POST", "/alertmanager", self.post_alertmanager)
+
+    async def _body(self, request: web.Request) -> bytes | web.Response:
+        limit = self._svc.settings.collector.max_event_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return _problem(413, f"body of {request.content_length} bytes exceeds collector.max_event_bytes={limit}")
+        body = await request.read()
+        return body if body else _problem(400, "empty body; expected a CloudEvent JSON object or an array of them")
+
+    async def post_events(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            events = read_http(request.headers, body)
+        except InvalidMessage as exc:
+            return _problem(400, str(exc))
+        source = request.match_info.get("source", "http")
+        subject = self._svc.space.custom_events(source)
+        for event in events:
+            await self._svc.publish_event(subject, event)
+        return web.json_response({"accepted": len(events), "subject": subject}, status=202)
+
+    async def post_alertmanager(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            payload = AlertmanagerWebhook.model_validate_json(body)
+        except ValidationError as exc:
+            return _problem(400, describe(exc))
+        subject = self._svc.space.alertmanager(payload.receiver)
+        await self._svc.publish_raw(subject, body, event_headers(self._svc.space, subject, payload))
+        return web.json_response({"accepted": len(payload.alerts), "subject": subject}, status=202)

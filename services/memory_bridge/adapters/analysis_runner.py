@@ -1,0 +1,88 @@
+"""Running an analysis against the bus: read the window's history back from JetStream (alerts, changes,
+remediations and metric samples), analyse it off the event loop, and teach memory what was found through
+the caller's `remember` (memory-bridge's own bridge, or `healer.memory.add` for the CLI and the CronJob).
+
+The event stream is read for metric samples only up to `max_events` messages (it is the firehose, kept a
+day); what the cap leaves out is said in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+from healer_common.contract.alerts import Alert
+from healer_common.contract.cloudevent_modes import decode_delivered
+from healer_common.contract.codec import decode
+from healer_common.contract.events import CHANGE_ADAPTER, EVENT_ADAPTER, MetricBatchEvent, MetricEvent
+from healer_common.contract.memory import MemoryAdd, MemoryAdded
+from healer_common.contract.remediations import Remediation
+from healer_common.contract.streams import ALERTS, EVENTS, REMEDIATIONS
+from healer_common.errors import InvalidMessage
+from healer_common.logging import get_logger
+from healer_common.runtime.busclient import BusClient
+from healer_common.settings import MemorySettings
+from services.memory_bridge.analysis.history import History
+from services.memory_bridge.analysis.insights import insight_memories
+from services.memory_bridge.analysis.report import AnalysisReport
+from services.memory_bridge.analysis.sleep_time import analyze
+
+MAX_EVENTS = 500_000
+Remember = Callable[[MemoryAdd], Awaitable[MemoryAdded]]
+log = get_logger()
+
+
+async def read_history(bus: BusClient, start: dt.datetime, end: dt.datetime, max_events: int = MAX_EVENTS) -> History:
+    history = History(start, end)
+    space = bus.space
+    async for msg in bus.history(ALERTS, start, filter_subject=space.all_alerts):
+        try:
+            history.add_alert(decode(Alert, msg.data))
+        except InvalidMessage:
+            continue
+    async for msg in bus.history(REMEDIATIONS, start, filter_subject=space.all_remediations):
+        try:
+            history.add_remediation(decode(Remediation, msg.data))
+        except InvalidMessage:
+            continue
+    async for msg in bus.history(EVENTS, start, filter_subject=space.all_changes):
+        try:
+            history.add_change(decode(CHANGE_ADAPTER, msg.data), msg.stored_at or end)
+        except InvalidMessage:
+            continue
+    seen = 0
+    async for msg in bus.history(EVENTS, start, filter_subject=space.all_events, limit=max_events):
+        seen += 1
+        sent_as = next((value for name, value in msg.headers.items() if name.lower() == "ce-type"), "")
+        if b"healer.metric" not in msg.data and not sent_as.startswith("healer.metric"):  # binary mode: a header
+            continue
+        try:
+            event = decode_delivered(EVENT_ADAPTER, msg.headers, msg.data)
+        except InvalidMessage:
+            continue
+        if isinstance(event, MetricEvent | MetricBatchEvent):
+            history.add_metrics(event, msg.stored_at or end)
+    if seen >= max_events:
+        log.warning("analysis_events_capped", read=seen, note="later metric samples in the window were not read")
+    return history
+
+
+async def learn(report: AnalysisReport, now: dt.datetime, remember: Remember) -> AnalysisReport:
+    """Store the report's insights; the report then says how many there were and how many were new."""
+    stored = new = 0
+    for item in insight_memories(report, now):
+        added = await remember(item)
+        if added.error is None:
+            stored += 1
+            new += not added.deduplicated
+    return report.model_copy(update={"insights_stored": stored, "insights_new": new})
+
+
+async def run_analysis(
+    bus: BusClient, settings: MemorySettings, start: dt.datetime, now: dt.datetime, remember: Remember | None
+) -> AnalysisReport:
+    """Read, analyse (in a worker thread: it is CPU work) and, when `remember` is given, teach memory."""
+    history = await read_history(bus, start, now)
+    report = await asyncio.to_thread(analyze, history, settings, now)
+    return report if remember is None else await learn(report, now, remember)

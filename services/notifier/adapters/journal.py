@@ -1,0 +1,83 @@
+"""The day's incidents, remediations and alerts as the notifier saw them, in Redis per UTC day, so the daily
+digest is composed from what happened even across restarts and replicas. Incidents and runs keep their
+latest revision; alerts are kept as first seen, predicted (label predicted="true") apart from real ones, so
+a prediction is still known after the real alert replaced it in the incident. Kept a few days.
+
+    <prefix>:notifier:journal:<YYYY-MM-DD>:incidents      hash incident id    -> Incident JSON
+    <prefix>:notifier:journal:<YYYY-MM-DD>:remediations   hash remediation id -> Remediation JSON
+    <prefix>:notifier:journal:<YYYY-MM-DD>:predicted      hash fingerprint    -> AlertSummary JSON
+    <prefix>:notifier:journal:<YYYY-MM-DD>:fired          hash fingerprint    -> AlertSummary JSON
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from healer_common.contract.incidents import AlertSummary, Incident
+from healer_common.contract.remediations import Remediation
+from healer_common.runtime.state import KeySpace
+from services.notifier.digest import Day
+
+KEEP_S = 4 * 86_400
+M = TypeVar("M", bound=BaseModel)
+
+
+class Journal:
+    def __init__(self, redis: Redis, keys: KeySpace) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    def _key(self, day: dt.date, family: str) -> str:
+        return self._keys("notifier", "journal", day.isoformat(), family)
+
+    async def record_incident(self, incident: Incident) -> None:
+        day = incident.time.date()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key(day, "incidents"), incident.incident_id, incident.model_dump_json())
+            for alert in incident.alerts:
+                family = "predicted" if alert.labels.get("predicted") == "true" else "fired"
+                pipe.hsetnx(self._key(day, family), alert.fingerprint, alert.model_dump_json())
+            for family in ("incidents", "predicted", "fired"):
+                pipe.expire(self._key(day, family), KEEP_S)
+            await pipe.execute()
+
+    async def record_remediation(self, run: Remediation) -> None:
+        key = self._key(run.time.date(), "remediations")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, run.remediation_id, run.model_dump_json())
+            pipe.expire(key, KEEP_S)
+            await pipe.execute()
+
+    async def between(self, start: dt.datetime, end: dt.datetime) -> Day:
+        """What was journaled on the days [start, end) touches (and the day before, for long incidents)."""
+        days = [start.date() - dt.timedelta(days=1)]
+        while days[-1] < end.date():
+            days.append(days[-1] + dt.timedelta(days=1))
+        incidents = await self._latest(days, "incidents", Incident, lambda i: i.incident_id, end)
+        runs = await self._latest(days, "remediations", Remediation, lambda r: r.remediation_id, end)
+        predicted = await self._latest(days, "predicted", AlertSummary, lambda a: a.fingerprint, end)
+        fired = await self._latest(days, "fired", AlertSummary, lambda a: a.fingerprint, end)
+        return Day(incidents, runs, predicted, fired)
+
+    async def _latest(
+        self, days: list[dt.date], family: str, model: type[M], key: Callable[[M], str], end: dt.datetime
+    ) -> list[M]:
+        found: dict[str, M] = {}
+        for day in days:
+            for raw in (await self._redis.hgetall(self._key(day, family))).values():
+                item = model.model_validate_json(raw)
+                if _when(item) < end and (key(item) not in found or _when(found[key(item)]) < _when(item)):
+                    found[key(item)] = item
+        return list(found.values())
+
+
+def _when(item: BaseModel) -> dt.datetime:
+    """Revision time of a message; first-fired time of an alert summary."""
+    when = getattr(item, "time", None) or getattr(item, "starts_at", None)
+    assert isinstance(when, dt.datetime)
+    return when

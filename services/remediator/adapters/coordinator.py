@@ -1,0 +1,305 @@
+"""One remediation from incident to verified outcome, across events: choose the playbook, ask memory, admit the
+run (kill switch, breaker, guards, cooldown, concurrency, lock), then let the engine (playbook_run.py) decide
+and the execution (execution.py) act, event after event: the incident's updates and resolution, approvals,
+and timers. Every change is saved in Redis before it is reported, and one replica changes a run at a time.
+
+A run's id derives from its incident and playbook, and the incident is bound to it once, so a redelivered
+incident finds its run and starts nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kubernetes import client
+
+from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import Incident
+from healer_common.contract.memory import MemoryAnswer, MemoryQuery
+from healer_common.contract.messages import stable_id
+from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest, Remediation
+from healer_common.errors import Retryable
+from healer_common.runtime.bus import Service
+from healer_common.settings import RemediatorSettings
+from services.remediator.actions.cluster import inspect_target
+from services.remediator.adapters.admission import Admission
+from services.remediator.adapters.execution import Execution
+from services.remediator.adapters.learning import TrackRecord
+from services.remediator.adapters.playbook_sources import PlaybookLibrary
+from services.remediator.adapters.reporting import RunReporter
+from services.remediator.adapters.runs import TURN_WAIT_S, RunBusy, RunStore
+from services.remediator.advice import Advice, advise, heeding, not_held, recurrence
+from services.remediator.breaker import RunOutcome
+from services.remediator.matching import choose_playbook
+from services.remediator.playbook_run import PlaybookRun
+from services.remediator.playbooks import Playbook
+from services.remediator.run_state import Act, Fix, RunState, Work, health_of
+from services.remediator.story import incident_story
+
+ACTING_TIMEOUT_S = 300.0
+Event = Callable[[PlaybookRun, dt.datetime], Work | None]
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """What a run starts from: an incident, or a request to run a playbook by hand."""
+
+    run_id: str
+    incident_id: str
+    cluster: str
+    target: ResourceRef
+    alert_ids: list[str]
+    title: str
+    labels: dict[str, str]
+    manual: bool = False
+    dry_run: bool = False
+    context: str = ""
+
+
+@dataclass(kw_only=True)
+class RemediationCoordinator:
+    svc: Service
+    api: client.ApiClient | None
+    library: PlaybookLibrary
+    execution: Execution
+    admission: Admission
+    runs: RunStore
+    track: TrackRecord
+    reporter: RunReporter
+    reported_errors: set[str] = field(default_factory=set)
+
+    @property
+    def _cfg(self) -> RemediatorSettings:
+        return self.svc.settings.remediator
+
+    @property
+    def dry_run(self) -> bool:
+        return self._cfg.dry_run or self.api is None
+
+    # entry points -------------------------------------------------------------------------------------------
+    async def on_incident(self, incident: Incident) -> None:
+        run_id = await self.runs.for_incident(incident.incident_id)
+        if run_id is not None:
+            await self._drive(run_id, lambda engine, now: engine.incident_changed(incident, now))
+        elif incident.state == "opened":
+            await self._start_for(incident)
+
+    async def on_approval(self, decision: ApprovalDecision) -> None:
+        approve, reason = decision.decision == "approve", decision.reason or ""
+        found = await self._drive(decision.remediation_id, lambda e, now: e.answered(approve, decision.by, reason, now))
+        if not found:
+            await self.svc.audit(
+                "approval",
+                "ignored",
+                target=decision.remediation_id,
+                reason=f"{decision.by} answered {decision.decision}, but there is no remediation with that id",
+                event_id=stable_id(decision.event_id, "ignored"),
+            )
+
+    async def on_request(self, request: PlaybookRunRequest) -> None:
+        playbook = self.library.get(request.playbook)
+        if playbook is None:
+            reason = f"{request.by} asked to run playbook {request.playbook!r}, which does not exist"
+            await self.svc.audit("run_playbook", "skipped", target=str(request.target), reason=reason)
+            return
+        new = NewRun(
+            run_id=stable_id("manual", request.request_id)[:16],
+            incident_id=f"manual-{request.request_id}",
+            cluster=request.cluster,
+            target=request.target,
+            alert_ids=playbook.trigger.alerts[:1],
+            title=f"{playbook.name} on {request.target}, run by {request.by}",
+            labels={},
+            manual=True,
+            dry_run=request.dry_run,
+        )
+        await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {request.by}"))
+
+    async def tick(self) -> None:
+        """Timers that fell due, and the target locks of runs still in progress."""
+        for run_id in await self.runs.due(self.svc.clock.now()):
+            with contextlib.suppress(RunBusy):
+                await self._drive(run_id, lambda engine, now: engine.timer(now), wait_s=0.0)
+        for run_id in await self.runs.active():
+            state = await self.runs.get(run_id)
+            if state is not None:
+                await self.admission.limits.renew_lock(
+                    (state.workload or state.target).key, run_id, self._cfg.lock_ttl_s
+                )
+
+    async def reload(self) -> None:
+        for error in await self.library.reload():
+            if error not in self.reported_errors:
+                self.svc.log.error("playbook_rejected", error=error)
+                await self.svc.audit("load_playbook", "rejected", reason=error)
+        self.reported_errors = set(self.library.errors)
+
+    # starting -----------------------------------------------------------------------------------------------
+    async def _start_for(self, incident: Incident) -> None:
+        playbook = choose_playbook(incident, self.library.playbooks)
+        target = incident.primary.resource
+        if playbook is None or target is None:
+            reason = f"no playbook answers {incident.primary.alert_id} on {target or 'no target'}"
+            await self.svc.audit(
+                "choose_playbook",
+                "skipped",
+                target=incident.title,
+                incident_id=incident.incident_id,
+                reason=reason,
+                event_id=stable_id(incident.incident_id, "no-playbook"),
+            )
+            return
+        memory = await self._ask_memory(incident, playbook)
+        new = NewRun(
+            run_id=stable_id(incident.incident_id, playbook.name)[:16],
+            incident_id=incident.incident_id,
+            cluster=incident.cluster,
+            target=target,
+            alert_ids=[incident.primary.alert_id, *(a for a in incident.alert_ids if a != incident.primary.alert_id)],
+            title=incident.title,
+            labels=dict(incident.primary.labels),
+            context=incident_story(incident, memory),
+        )
+        await self._open(new, advise(memory, playbook, self.library.playbooks, self._cfg.memory_confidence), incident)
+
+    async def _open(self, new: NewRun, advice: Advice, incident: Incident | None = None) -> None:
+        if await self.runs.claim_incident(new.incident_id, new.run_id) is not None:
+            return  # a redelivery, or another replica got here first
+        labels, workload = await inspect_target(self.api, new.target) if self.api else ({}, None)
+        own = advice.matched or advice.playbook
+        recurred = None if new.manual else await self._recurrence((workload or new.target).key, own)
+        if recurred is not None:
+            advice = heeding(advice, *recurred)
+        state = await self._new_state(new, advice, workload)
+        if incident is not None:
+            state.health = health_of(incident)
+        engine = PlaybookRun(state)
+        self._note_memory(engine, advice)
+        now = self.svc.clock.now()
+        if recurred is not None:  # memory learns from this run that the earlier fix did not hold
+            engine.state.run = engine.state.run.evolve(continues=not_held(recurred[0], now))
+        async with self.runs.turn(new.run_id):
+            if reason := await self.admission.refusal(state, labels, recurring=recurred is not None):
+                engine.skip(reason, now)
+            elif recurred is not None and not advice.applied:
+                fix, why = recurred
+                await self._run(engine, engine.start(now, why=why, failed=fix.action))
+            else:
+                await self._run(engine, engine.start(now, advice.first, advice.reason))
+            await self._settle(engine, was_final=False)
+
+    async def _recurrence(self, key: str, playbook: Playbook) -> tuple[Fix, str] | None:
+        """The earlier fix of this target that did not hold, if the alert is back within the window."""
+        fix = await self.runs.last_fix(key)
+        why = recurrence(fix, playbook, self.svc.clock.now(), self._cfg.recurrence_window_s)
+        return (fix, why) if fix is not None and why is not None else None
+
+    async def _new_state(self, new: NewRun, advice: Advice, workload: ResourceRef | None) -> RunState:
+        playbook, now = advice.playbook, self.svc.clock.now()
+        confidence = advice.confidence if advice.applied else (await self.track.of(playbook.name)).mean
+        run = Remediation(
+            remediation_id=new.run_id,
+            incident_id=new.incident_id,
+            playbook=playbook.name,
+            state="planned",
+            cluster=new.cluster,
+            target=new.target,
+            alert_ids=new.alert_ids,
+            dry_run=self.dry_run or playbook.dry_run or new.dry_run,
+            reason=playbook.description,
+            memory_ids=[advice.memory_id] if advice.memory_id else [],
+            confidence=confidence,
+            correlation_id=new.incident_id,
+            started_at=now,
+            time=now,
+        )
+        return RunState(
+            run=run,
+            playbook=playbook,
+            target=new.target,
+            workload=workload,
+            labels=new.labels,
+            title=new.title,
+            context=new.context,
+            manual=new.manual,
+            verify_window_s=self._cfg.verify_window_s,
+            retry_paused_s=max(self._cfg.tick_s * 5, 5.0),
+        )
+
+    def _note_memory(self, engine: PlaybookRun, advice: Advice) -> None:
+        now = self.svc.clock.now()
+        if advice.applied:
+            engine.note(
+                now,
+                "memory",
+                "memory_applied",
+                advice.reason,
+                memory_id=str(advice.memory_id),
+                confidence=f"{advice.confidence:.2f}",
+            )
+        else:
+            engine.note(now, "memory", "memory_consulted", advice.reason)
+
+    async def _ask_memory(self, incident: Incident, playbook: Playbook) -> MemoryAnswer | None:
+        primary = incident.primary
+        question = MemoryQuery(
+            text=f"{primary.alert_id} {primary.resource} {playbook.name} {incident.title}",
+            alert_type=primary.alert_id,
+            namespace=primary.resource.namespace if primary.resource else None,
+            service=primary.resource.name if primary.resource else None,  # memory counts a workload's pods as one
+            cluster=incident.cluster,
+        )
+        try:
+            answer: MemoryAnswer = await self.svc.request(
+                self.svc.space.memory_query, question, MemoryAnswer, wait_s=self._cfg.memory_timeout_s
+            )
+        except Retryable as exc:
+            self.svc.log.warning("memory_unavailable", error=str(exc))
+            return None
+        return answer
+
+    # driving ------------------------------------------------------------------------------------------------
+    async def _drive(self, run_id: str, event: Event, wait_s: float = TURN_WAIT_S) -> bool:
+        """Apply one event to a run and do what follows; False when there is no such run."""
+        async with self.runs.turn(run_id, wait_s):
+            state = await self.runs.get(run_id)
+            if state is None:
+                return False
+            if state.phase == "done":
+                return True
+            engine = PlaybookRun(state)
+            was_final = state.final
+            await self._run(engine, event(engine, self.svc.clock.now()))
+            await self._settle(engine, was_final=was_final)
+        return True
+
+    async def _run(self, engine: PlaybookRun, work: Work | None) -> None:
+        while work is not None:
+            if isinstance(work, Act):
+                engine.acting(self.svc.clock.now(), ACTING_TIMEOUT_S)
+                await self.runs.save(engine.state)
+            work = await self.execution.perform(engine, work)
+
+    async def _settle(self, engine: PlaybookRun, *, was_final: bool) -> None:
+        state = engine.state
+        await self.runs.save(state)
+        await self.reporter.report(engine)
+        if not state.final or was_final:
+            return
+        await self.admission.release(state)
+        run = state.run
+        if run.state == "succeeded" and state.healed_by and not run.dry_run:
+            fix = Fix(
+                playbook=run.playbook,
+                action=state.healed_by,
+                remediation_id=run.remediation_id,
+                at=self.svc.clock.now(),
+            )
+            await self.runs.remember_fix((state.workload or state.target).key, fix, self._cfg.recurrence_window_s)
+        if not run.dry_run and state.healing_tried and run.state in {"succeeded", "failed", "rolled_back"}:
+            succeeded = run.state == "succeeded"
+            await self.track.record(run.playbook, succeeded)
+            await self.admission.switches.record_outcome(RunOutcome(self.svc.clock.now(), succeeded))

@@ -1,0 +1,110 @@
+"""Playbook runs in Redis, so that waiting (for a verification window, an approval, a rollback window) is state
+plus a timer, never a handler awaiting for minutes, and any replica can carry a run on.
+
+    run:<id>                 the RunState (JSON), kept a week after the run is done
+    incident-run:<incident>  which run answers an incident (set once: a redelivered incident finds it)
+    fix:<target>             the last verified fix of a target (playbook, action), for recurrences
+    due                      sorted set: run id -> when its next timer falls due
+    active                   set of runs without a verdict yet (the concurrency ceiling counts them)
+    turn:<id>                short mutex: one replica changes a run at a time
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+
+from healer_common.errors import Retryable
+from healer_common.runtime.state import KeySpace
+from services.remediator.run_state import Fix, RunState
+
+KEEP_DONE_S = 7 * 86_400
+TURN_S = 120.0
+TURN_WAIT_S = 5.0
+
+
+class RunBusy(Retryable):
+    """Another replica is changing this run right now; try again in a moment."""
+
+
+class RunStore:
+    def __init__(self, redis: Redis, keys: KeySpace) -> None:
+        self._redis = redis
+        self._key = KeySpace(keys("remediator"))
+
+    async def save(self, state: RunState) -> None:
+        """Store the run; a run with its verdict leaves `active`, one with no timer left leaves `due`."""
+        run_id = state.run.remediation_id
+        done = state.phase == "done"
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(self._key("run", run_id), state.model_dump_json(), ex=KEEP_DONE_S if done else None)
+        if state.due_at is not None and not done:
+            pipe.zadd(self._key("due"), {run_id: state.due_at.timestamp()})
+        else:
+            pipe.zrem(self._key("due"), run_id)
+        if state.final:
+            pipe.srem(self._key("active"), run_id)
+        else:
+            pipe.sadd(self._key("active"), run_id)
+        await pipe.execute()
+
+    async def get(self, run_id: str) -> RunState | None:
+        raw = await self._redis.get(self._key("run", run_id))
+        return RunState.model_validate_json(raw) if raw else None
+
+    async def claim_incident(self, incident_id: str, run_id: str) -> str | None:
+        """Bind the incident to this run; the run already bound to it, if another replica was first."""
+        key = self._key("incident-run", incident_id)
+        if await self._redis.set(key, run_id, nx=True, ex=KEEP_DONE_S):
+            return None
+        other = await self._redis.get(key)
+        return str(other) if other else None
+
+    async def for_incident(self, incident_id: str) -> str | None:
+        run_id = await self._redis.get(self._key("incident-run", incident_id))
+        return str(run_id) if run_id else None
+
+    async def remember_fix(self, target: str, fix: Fix, ttl_s: float) -> None:
+        if ttl_s > 0:
+            await self._redis.set(self._key("fix", target), fix.model_dump_json(), px=int(ttl_s * 1000))
+
+    async def last_fix(self, target: str) -> Fix | None:
+        raw = await self._redis.get(self._key("fix", target))
+        return Fix.model_validate_json(raw) if raw else None
+
+    async def due(self, now: dt.datetime) -> list[str]:
+        return [str(r) for r in await self._redis.zrangebyscore(self._key("due"), "-inf", now.timestamp())]
+
+    async def active(self) -> list[str]:
+        return sorted(str(r) for r in await self._redis.smembers(self._key("active")))
+
+    async def join_active(self, run_id: str) -> int:
+        """Count this run among those in progress; how many there are now, this one included."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.sadd(self._key("active"), run_id)
+        pipe.scard(self._key("active"))
+        _, count = await pipe.execute()
+        return int(count)
+
+    async def leave_active(self, run_id: str) -> None:
+        await self._redis.srem(self._key("active"), run_id)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, run_id: str, wait_s: float = TURN_WAIT_S) -> AsyncIterator[None]:
+        """Hold the run's mutex while changing it. Another replica's (or handler's) turn is short, so it is
+        waited for a moment; RunBusy (a redelivery later) only if it lasts longer than `wait_s`."""
+        key = self._key("turn", run_id)
+        deadline = time.monotonic() + wait_s
+        while not await self._redis.set(key, "1", nx=True, px=int(TURN_S * 1000)):
+            if time.monotonic() > deadline:
+                raise RunBusy(f"run {run_id} is being changed elsewhere", delay=1.0)
+            await asyncio.sleep(0.02)
+        try:
+            yield
+        finally:
+            await self._redis.delete(key)

@@ -1,0 +1,77 @@
+"""`healer up` started as `make run` starts it, on free ports, and stopped with everything it started: shared by
+the tests that play the embedded default end to end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from healer_common.runtime.servers import free_port
+
+
+class Up:
+    def __init__(self, process: subprocess.Popen[bytes], log: Path, nats_port: int, redis_port: int) -> None:
+        self.process, self.log, self.nats_port, self.redis_port = process, log, nats_port, redis_port
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")},
+            "HEALER_NATS__URL": f"nats://127.0.0.1:{nats_port}",
+            "HEALER_REDIS__URL": f"redis://127.0.0.1:{redis_port}/0",
+        }
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def healer(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "healer_cli", *args],
+            check=False,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+def start_up(tmp_path: Path, *options: str) -> Up:
+    """`healer up` on free ports, as `make run` starts it (plus `options`)."""
+    nats_port, redis_port = free_port(), free_port()
+    log = tmp_path / "up.log"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")},
+        "HEALER_HTTP__BASE_PORT": "0",
+        "COLUMNS": "200",
+    }
+    args = ["up", "--data-dir", str(tmp_path / "data"), "--nats-port", str(nats_port), "--redis-port", str(redis_port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "healer_cli", *args, *options],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
+    return Up(process, log, nats_port, redis_port)
+
+
+def stop_with_descendants(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C first (healer up stops what it started); whatever is left after that is killed, so a failed
+    test never leaves NATS, Redis or services running."""
+    if process.poll() is not None:
+        return
+    descendants = psutil.Process(process.pid).children(recursive=True)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+    for child in descendants:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
