@@ -149,14 +149,27 @@ def rank_root_causes(
     suspects = {
         node for node, u in found.items() if u.strength >= -math.log10(p.significance) and moving[node] >= p.alignment
     }
+    if not (graph.reachable(target) | {target}) & suspects:
+        return []
+    return _ranked(graph, target, found=found, moving=moving, suspects=suspects, p=p)
+
+
+def _ranked(
+    graph: CallGraph,
+    target: str,
+    *,
+    found: Mapping[str, Unusualness],
+    moving: Mapping[str, float],
+    suspects: set[str],
+    p: RcaParams,
+) -> list[RankedCause]:
+    """Causes, then the suspects passing a callee's trouble on, then the weaker leads (module docstring)."""
     candidates = (graph.reachable(target) | {target}) & suspects
 
     def explained(node: str) -> bool:
         own = found[node].move
         return any(c in suspects and found[c].move >= p.explained * own for c in graph.callees.get(node, ()))
 
-    if not candidates:
-        return []
     causes = sorted((n for n in candidates if not explained(n)), key=lambda n: (-moving[n], n))
     passed_on = sorted((n for n in candidates if explained(n)), key=lambda n: (-moving[n], n))
     bar = -math.log10(p.significance)
