@@ -41,10 +41,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
-from trend import HORIZON_S, Run, Score, linear, ours, series
+from trend import HORIZON_S, Run, Score, linear, series
 from trend_series import KINDS, THRESHOLD, Synthetic
 
-from services.detector.trend import TrendParams
+from services.detector.trend import TrendAnalysis, TrendParams, TrendTracker
+from services.detector.trend_fit import Forecast
 
 HEALER = [sys.executable, "-m", "healer_cli"]
 NAB_GRID = [
@@ -250,15 +251,45 @@ def trend_figures(prefix: str, chosen: list[tuple[Synthetic, Run, Run]]) -> None
         figure(f"{prefix}_came_true_confidence_{low:.1f}", true, f"share of {count}")
 
 
-def _trend_run(job: tuple[Synthetic, Setting]) -> tuple[Run, Run]:
-    s, setting = job
-    params = TrendParams(
+def _trend_params(setting: Setting) -> TrendParams:
+    return TrendParams(
         threshold=THRESHOLD,
         horizon_s=HORIZON_S,
         error_scale=setting["error_scale"],
         min_confidence=setting["min_confidence"],
     )
-    return ours(s, params), linear(s)
+
+
+class _Forecaster(TrendTracker):
+    """A tracker that keeps its chosen forecast instead of judging it."""
+
+    latest: tuple[Forecast, float] | None = None
+
+    def analyse(self, now: float, value: float) -> TrendAnalysis | None:
+        self.latest = self.forecast(now, value)
+        return None
+
+
+def _trend_runs(s: Synthetic) -> list[tuple[Run, Run]]:
+    """The tracker over one series, each forecast judged under every setting of the grid: the settings only
+    change the verdict, never what the tracker learns, so this is the same as one tracker per setting (as
+    `healer detect trend` runs) at a tenth of the cost."""
+    tracker = _Forecaster(_trend_params(TREND_GRID[0]))
+    judges = [TrendTracker(_trend_params(setting)) for setting in TREND_GRID]
+    crossings: list[list[float | None]] = [[] for _ in TREND_GRID]
+    confidences: list[list[float]] = [[] for _ in TREND_GRID]
+    standing: list[tuple[float | None, float]] = [(None, 0.0)] * len(TREND_GRID)
+    for now, value in zip(s.times.tolist(), s.values.tolist(), strict=True):
+        tracker.latest = None
+        tracker.observe(now, value)
+        if tracker.latest is not None:
+            verdicts = [judge.judge(now, value, *tracker.latest) for judge in judges]
+            standing = [(v.crossing, v.confidence) for v in verdicts]
+        for i, (crossing, confidence) in enumerate(standing):
+            crossings[i].append(crossing)
+            confidences[i].append(confidence)
+    theirs = linear(s)
+    return [(Run(c, k), theirs) for c, k in zip(crossings, confidences, strict=True)]
 
 
 def trend(workers: int) -> None:
@@ -266,11 +297,9 @@ def trend(workers: int) -> None:
 
     chosen = series([1, 2, 3], 1)
     fold = {id(s): (i // len(KINDS) + KINDS.index(s.kind)) % 3 for i, s in enumerate(chosen)}
-    runs = []
     with ProcessPoolExecutor(workers) as pool:
-        for setting in TREND_GRID:
-            made = list(pool.map(_trend_run, [(s, setting) for s in chosen], chunksize=2))
-            runs.append([(s, mine, theirs) for s, (mine, theirs) in zip(chosen, made, strict=True)])
+        made = list(pool.map(_trend_runs, chosen))
+    runs = [[(s, *per_setting[i]) for s, per_setting in zip(chosen, made, strict=True)] for i in range(len(TREND_GRID))]
     for i, setting in enumerate(TREND_GRID):
         mine, theirs = trend_scores(runs[i])
         choice = ",".join(f"{n}={v}" for n, v in setting.items())

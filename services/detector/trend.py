@@ -155,6 +155,14 @@ class TrendTracker:
 
     def analyse(self, now: float, value: float) -> TrendAnalysis | None:
         """The analysis at `now`, over the closed slots of the history and the sample just taken."""
+        chosen = self.forecast(now, value)
+        return None if chosen is None else self.judge(now, value, *chosen)
+
+    def forecast(self, now: float, value: float) -> tuple[Forecast, float] | None:
+        """The chosen model's forecast at `now` and that model's recent error (None before enough history).
+
+        Everything that learns from the series happens here; `judge` only reads the forecast, so one pass of
+        forecasts can be judged under several `error_scale` and `min_confidence` settings."""
         known = ~np.isnan(self._times[1:])
         known[: -self.p.window_slots + 1] = False
         if known.sum() < max(5, self.p.window_slots // 2):
@@ -163,7 +171,11 @@ class TrendTracker:
         for model, forecast in forecasts.items():
             self._remember(model, now, forecast)
         chosen = self._chosen(forecasts, noise(self._values[1:][known]))
-        return self._held(self._verdict(now, value, forecasts[chosen], math.sqrt(self._error[chosen])))
+        return forecasts[chosen], math.sqrt(self._error[chosen])
+
+    def judge(self, now: float, value: float, forecast: Forecast, recent_error: float) -> TrendAnalysis:
+        """The verdict on a forecast under this tracker's `error_scale` and `min_confidence`, held as alerts are."""
+        return self._held(self._verdict(now, value, forecast, recent_error))
 
     def _forecasts(self, now: float, value: float, recent: npt.NDArray[np.bool_]) -> dict[str, Forecast]:
         """Every model's forecast over the horizon (see the module's docstring)."""
