@@ -61,14 +61,14 @@ class TrendParams:
     horizon_s: float = 1_800.0
     slot_s: float = 60.0
     window_slots: int = 60
-    min_confidence: float = 0.5
+    min_confidence: float = 0.7
     profile_slot_s: float = 900.0
     profile_days: int = 2
     shift_z: float = 5.0
     bend_z: float = 3.0
     withdraw_after_slots: int = 3
     select_margin: float = 0.1
-    error_scale: float = 1.0
+    error_scale: float = 2.0
 
 
 def trend_params(cfg: TrendSettings, *, threshold: float, above: bool = True) -> TrendParams:

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -53,11 +54,10 @@ def test_a_steady_fill_is_predicted_to_cross_close_to_when_it_does() -> None:
 
 
 def pytest_approx(value: float, tolerance: float) -> object:
-    import pytest  # noqa: PLC0415 - only this helper needs it
-
     return pytest.approx(value, abs=tolerance)
 
 
+@pytest.mark.timeout(30)  # 2,000 fits: about 5 s of CPU, over 10 s when the shared cores are busy
 def test_noise_and_outliers_on_a_flat_series_predict_nothing() -> None:
     rng = np.random.default_rng(2)
     values = 70 + rng.normal(0, 2, 2_000)
@@ -173,7 +173,7 @@ def test_a_straight_line_is_forecast_no_worse_than_least_squares_on_the_same_win
         if (crossing := ours.get(minute)) is not None:
             ours_errors.append(abs(crossing - truth) / MINUTE)
 
-    assert len(ours_errors) >= 20
+    assert len(ours_errors) >= 15  # min_confidence 0.7 speaks in fewer minutes, and more rightly, than 0.5
     assert np.median(ours_errors) <= np.median(least_squares_errors)
 
 

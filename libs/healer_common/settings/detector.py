@@ -185,7 +185,7 @@ class TrendSettings(Section):
     slot_s: float = Field(60.0, gt=0, description="a trend is re-fitted once per slot of this many seconds")
     window_slots: int = Field(60, ge=10, le=1_440, description="slots of history each trend fit uses")
     min_confidence: float = Field(
-        0.5, ge=0, le=1, description="predict only when the crossing within the horizon is at least this likely"
+        0.7, ge=0, le=1, description="predict only when the crossing within the horizon is at least this likely"
     )
     profile_days: int = Field(
         2, ge=0, le=7, description="days of a series' daily profile the trend forecasts along (0: window only)"
@@ -207,7 +207,7 @@ class TrendSettings(Section):
         0.1, ge=0, lt=1, description="a model replaces the window's own only when its recent error is this much lower"
     )
     error_scale: float = Field(
-        1.0, gt=0, description="widens (above 1) or narrows the recent forecast errors the confidence is drawn from"
+        2.0, gt=0, description="widens (above 1) or narrows the recent forecast errors the confidence is drawn from"
     )
 
 
