@@ -143,6 +143,7 @@ def nab(shared: Path, out: Path, workers: int) -> None:
     best = best_of(NAB_GRID, lambda i: whole[i]["score"])
     figure("nab_standard_in_sample", whole[best]["score"], "points")
     figure("nab_in_sample_threshold", whole[best]["threshold"], "score")
+    print(f"# nab in-sample: {','.join(f'{k}={v}' for k, v in NAB_GRID[best].items())}", flush=True)
     pooled = {"raw": 0.0, "null": 0.0, "perfect": 0.0}
     for category in sorted({f.split("/")[0] for f in files}):
         train = [f for f in files if not f.startswith(category + "/")]
@@ -206,6 +207,7 @@ def loghub(shared: Path, out: Path, workers: int) -> None:
     for system in systems:
         figure(f"loghub_{system}_in_sample", per_setting[best][system], "accuracy")
     figure("loghub_average_in_sample", statistics.mean(per_setting[best].values()), "accuracy")
+    print(f"# loghub in-sample: {','.join(f'{k}={v}' for k, v in LOGHUB_GRID[best].items())}", flush=True)
     held_out = []
     for system in systems:
         chosen = best_of(
@@ -310,6 +312,7 @@ def trend(workers: int) -> None:
             flush=True,
         )
     best = best_of(TREND_GRID, lambda i: -trend_goal(runs[i]))
+    print(f"# trend in-sample: {','.join(f'{n}={v}' for n, v in TREND_GRID[best].items())}", flush=True)
     trend_figures("trend_in_sample", runs[best])
     held_out: list[tuple[Synthetic, Run, Run]] = []
     for k in range(3):
