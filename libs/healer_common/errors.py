@@ -1,15 +1,23 @@
 """Errors named by the decision they ask for.
 
     HealerError
-    ├── Retryable(delay)     try again later: the message is nak'ed with that delay (a peer is down, a lock
-    │                        is held); after the consumer's max_deliver it is dead-lettered
-    ├── Permanent            retrying cannot help: the message is terminated and dead-lettered
-    │   └── InvalidMessage   the input is not JSON or fails its model; acked once and dead-lettered
-    ├── RefusedByPolicy      a guard said no (protected target, rate limit, kill switch); audited, not retried
-    └── ConfigError          a setting, playbook or rule is wrong; raised at load, naming the field and why
+    ├── Retryable(delay)       try again later: the message is nak'ed with that delay (a peer answered 503, a
+    │   │                      lock is held); after the consumer's max_deliver failures it is dead-lettered
+    │   └── DependencyDown     a server Healer needs (NATS, Redis, the Kubernetes API) cannot be reached: retried
+    │                          with backoff until it is back, never dead-lettered for that (an outage is not
+    │                          the message's fault)
+    ├── Permanent              retrying cannot help: the message is terminated and dead-lettered
+    │   ├── InvalidMessage     the input is not JSON or fails its model; acked once and dead-lettered
+    │   └── TooLarge(size)     the input (or what it would produce) is over a size limit; dead-lettered as a
+    │                          bounded excerpt with its original size
+    ├── RefusedByPolicy        a guard said no (protected target, rate limit, kill switch); audited, not retried
+    └── ConfigError            a setting, playbook or rule is wrong; raised at load, naming the field and why
 
-Anything else raised by a handler is a bug or an unforeseen outage and is treated as Retryable with
-exponential backoff, so a transient fault never loses a message and a poison one ends in the DLQ.
+The runtime maps library errors onto this tree (runtime/failures.py): a Redis or NATS connection error is
+DependencyDown, NATS' "maximum payload exceeded" is TooLarge, a pydantic ValidationError raised inside a
+handler is Permanent. Anything else raised by a handler is a bug or an unforeseen fault and is treated as
+Retryable with exponential backoff, so a transient fault never loses a message and a poison one ends in the DLQ.
+A NATS connection closed for good is none of these: the process exits, so its supervisor restarts it.
 """
 
 from __future__ import annotations
@@ -25,8 +33,25 @@ class Retryable(HealerError):
         self.delay = delay
 
 
+class DependencyDown(Retryable):
+    """A server Healer depends on is unreachable; the message is fine and waits for it."""
+
+    def __init__(self, message: str, *, dependency: str, delay: float = 1.0) -> None:
+        super().__init__(message, delay=delay)
+        self.dependency = dependency
+
+
 class Permanent(HealerError):
     """Processing this input can never succeed."""
+
+
+class TooLarge(Permanent):
+    """Input over a size limit: `size` bytes where `limit` are allowed."""
+
+    def __init__(self, message: str, *, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
 
 
 class InvalidMessage(Permanent):

@@ -41,36 +41,46 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel, TypeAdapter
-from redis.exceptions import RedisError
 
 from healer_common.clock import Clock, SystemClock
 from healer_common.contract.audit import AuditRecord, AuditValue
 from healer_common.contract.codec import decode, encode
-from healer_common.contract.health import Heartbeat, ServiceState
+from healer_common.contract.health import ServiceState
 from healer_common.contract.messages import Message
 from healer_common.contract.streams import STREAMS, ConsumerSpec, StreamSpec
 from healer_common.contract.subjects import headers_for, model_for, subject_for
-from healer_common.errors import ConfigError, Retryable
+from healer_common.errors import ConfigError, DependencyDown, Permanent, TooLarge
 from healer_common.logging import configure_logging, get_logger
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
-from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
+from healer_common.runtime.failures import NATS_DOWN, classify
+from healer_common.runtime.heartbeat import clear_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
+from healer_common.runtime.vitals import Vitals
+from healer_common.runtime.watchdog import Watchdog
 from healer_common.settings import Settings, load_settings
 
 VERSION = "0.1.0"
 PUBLISH_DEADLINE_S = 30.0
+EXIT_CONNECTION_LOST = 75  # EX_TEMPFAIL: the supervisor (or Kubernetes) starts the service again
+HEADER_ROOM = 8 * 1024  # what headers may take of NATS' max_payload beside a body
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 Periodic = Callable[[], Awaitable[None]]
 
 
-NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
+def build_broker(
+    settings: Settings,
+    name: str,
+    middlewares: tuple[Any, ...] = (),
+    closed_cb: Callable[[], Awaitable[None]] | None = None,
+) -> NatsBroker:
+    """A faststream NATS broker that reconnects forever; the one way Healer connects to NATS.
 
-
-def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = ()) -> NatsBroker:
-    """A faststream NATS broker that reconnects forever; the one way Healer connects to NATS."""
+    It reconnects through any outage; only a server's refusal (a protocol error such as an over-long line,
+    or revoked credentials) closes the connection for good, and then `closed_cb` is called.
+    """
     nats_cfg = settings.nats
     return NatsBroker(
         servers=[s.strip() for s in nats_cfg.url.split(",")],
@@ -82,6 +92,7 @@ def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = (
         user_credentials=str(nats_cfg.creds_file) if nats_cfg.creds_file else None,
         middlewares=middlewares,
         logger=None,
+        closed_cb=closed_cb,
     )
 
 
@@ -115,20 +126,34 @@ class Service:
 
     def __init__(self, name: str, settings: Settings, *, clock: Clock | None = None) -> None:
         self.name = name
+        self.version = VERSION
         self.settings = settings
         self.space = settings.space
         self.clock: Clock = clock or SystemClock()
         self.instance = f"{socket.gethostname()}-{os.getpid()}"
         self.log = get_logger().bind(service=name)
         self.counters = DeliveryCounters()
+        self.watchdog = Watchdog(settings.bus.stall_after_s)
+        self.exit_code = 0
         self.consumer_specs: dict[str, ConsumerSpec] = {}
         self.keys = KeySpace(settings.redis.key_prefix)
         self.redis = connect_redis(settings)
         self.tracer_provider = configure_tracing(name, settings.telemetry.traces)
         self.broker = build_broker(
-            settings, name, (tracing_middleware(self.space, self.tracer_provider), DeliveryGuard(self))
+            settings,
+            name,
+            (tracing_middleware(self.space, self.tracer_provider), DeliveryGuard(self)),
+            closed_cb=self._connection_closed,
         )
-        self.http = HttpEndpoint(name, settings.http.host, settings.http_port(name), ready=self._ready)
+        self.vitals = Vitals(self)
+        self.http = HttpEndpoint(
+            name,
+            settings.http.host,
+            settings.http_port(name),
+            ready=self._ready,
+            alive=self.vitals.trouble,
+            max_body_bytes=settings.limits.body_bytes,
+        )
         self.state: ServiceState = "starting"
         self.detail: dict[str, str] = {}
         self._periodic: list[tuple[float, Periodic]] = []
@@ -136,8 +161,9 @@ class Service:
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
-        self._started_at = self.clock.now()
-        self._redis_ok = False
+        self.started_at = self.clock.now()
+        self.redis_ok = False
+        self._consumer_configs: dict[str, tuple[str, ConsumerConfig]] = {}
 
     # registration -------------------------------------------------------------------------------------------
     def consume(self, spec: ConsumerSpec, *, order_by: Callable[[Any], str] | None = None) -> Callable[[F], F]:
@@ -148,19 +174,21 @@ class Service:
         """
         self.consumer_specs[spec.durable] = spec
         subject = spec.subject(self.space)
+        config = ConsumerConfig(
+            durable_name=spec.durable,
+            filter_subject=subject,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=JsAckPolicy.EXPLICIT,
+            ack_wait=spec.ack_wait_s,
+            max_deliver=self.settings.bus.max_deliveries,  # handler failures are counted by delivery.py
+            max_ack_pending=max(1_000, spec.batch_size * 4),
+        )
+        self._consumer_configs[spec.durable] = (spec.stream.name(self.space), config)
         subscriber = self.broker.subscriber(
             subject,
             stream=JStream(spec.stream.name(self.space), declare=False),
             durable=spec.durable,
-            config=ConsumerConfig(
-                durable_name=spec.durable,
-                filter_subject=subject,
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=JsAckPolicy.EXPLICIT,
-                ack_wait=spec.ack_wait_s,
-                max_deliver=spec.max_deliver,
-                max_ack_pending=max(1_000, spec.batch_size * 4),
-            ),
+            config=config,
             pull_sub=PullSub(batch_size=spec.batch_size, timeout=1.0),
             ack_policy=AckPolicy.MANUAL,
             decoder=self._decode,
@@ -226,7 +254,21 @@ class Service:
         subject = subject or subject_for(self.space, message)
         await self.publish_raw(subject, encode(message), headers_for(message))
 
+    def max_payload(self) -> int:
+        """The largest message NATS takes on this connection (its server's max_payload; 1 MiB by default)."""
+        connection = getattr(self.broker, "_connection", None)
+        return int(getattr(connection, "max_payload", 0) or 1_048_576)
+
     async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
+        """Publish to the stream holding `subject`, retrying through a NATS outage for up to 30 s.
+
+        Raises TooLarge for a body NATS will never take, Permanent for a refusal that retrying cannot change,
+        and DependencyDown when NATS stays away past the deadline (the caller's message then waits it out).
+        """
+        if len(body) > (limit := self.max_payload() - HEADER_ROOM):
+            raise TooLarge(
+                f"{len(body)} bytes for {subject[:120]} exceed NATS' max_payload", size=len(body), limit=limit
+            )
         stream = self._stream_for(subject)
         deadline = time.monotonic() + PUBLISH_DEADLINE_S
         delay = 0.2
@@ -235,9 +277,13 @@ class Service:
             try:
                 await self.broker.publish(body, subject, headers=headers, stream=stream, timeout=5.0)
             except NATS_DOWN as exc:
-                if time.monotonic() > deadline:
-                    raise Retryable(f"could not publish to {subject}: {exc!r}", delay=5.0) from exc
-                self.log.warning("publish_retry", subject=subject, error=repr(exc), retry_in_s=delay)
+                verdict = classify(exc)
+                if verdict.kind == "permanent":
+                    raise Permanent(f"NATS refused the publish to {subject[:120]}: {exc!r}") from exc
+                closed = isinstance(exc, nats.errors.ConnectionClosedError)
+                if closed or time.monotonic() > deadline:
+                    raise DependencyDown(f"could not publish to {subject[:120]}: {exc!r}", dependency="nats") from exc
+                self.log.warning("publish_retry", subject=subject[:256], error=repr(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             else:
@@ -247,11 +293,13 @@ class Service:
     async def request(
         self, subject: str, message: Message, model: type[BaseModel] | TypeAdapter[Any], wait_s: float
     ) -> Any:
-        """Core request/reply; raises Retryable when nobody answers in time."""
+        """Core request/reply; raises DependencyDown (a Retryable) when nobody answers in time."""
         try:
             response = await self.broker.request(encode(message), subject, timeout=wait_s)
         except NATS_DOWN as exc:
-            raise Retryable(f"no answer on {subject} within {wait_s}s: {exc!r}") from exc
+            raise DependencyDown(
+                f"no answer on {subject} within {wait_s}s: {exc!r}", dependency=self.space.family(subject)
+            ) from exc
         return decode(model, response.body)
 
     async def audit(
@@ -293,7 +341,7 @@ class Service:
         """Ready when running, connected to NATS, and the last heartbeat reached Redis."""
         connection = getattr(self.broker, "_connection", None)
         nats_up = connection is not None and connection.is_connected
-        return self.state == "running" and nats_up and self._redis_ok
+        return self.state == "running" and nats_up and self.redis_ok
 
     def _jetstream(self) -> Any:
         """The JetStream context of the broker's connection (stream and consumer administration)."""
@@ -314,50 +362,29 @@ class Service:
     async def ensure_streams(self) -> None:
         await ensure_streams(self._jetstream(), self.settings)
 
-    async def consumer_lag(self) -> int | None:
-        if not self.consumer_specs:
-            return None
+    async def ensure_consumers(self) -> None:
+        """Create each durable consumer, or bring an existing one to this version's settings (ack_wait,
+        max_deliver ...), which faststream alone would leave as first created."""
         js = self._jetstream()
-        if js is None:
-            return None
-        lag = 0
-        for spec in self.consumer_specs.values():
-            info = await js.consumer_info(spec.stream.name(self.space), spec.durable)
-            lag += info.num_pending + info.num_ack_pending
-        return lag
+        for stream, config in self._consumer_configs.values():
+            await js.add_consumer(stream, config=config)
 
     async def heartbeat(self) -> None:
+        await self.vitals.heartbeat()
+
+    async def _connection_closed(self) -> None:
+        """NATS closed the connection for good (the client reconnects through outages, not this): exit, so the
+        supervisor or Kubernetes starts a fresh process, instead of failing every message from now on."""
+        if self.state != "running" or self._stop.is_set():
+            return
         connection = getattr(self.broker, "_connection", None)
-        state = self.state
-        if state == "running" and (connection is None or not connection.is_connected):
-            state = "degraded"
-        try:
-            async with asyncio.timeout(2.0):  # not wait_for: in 3.11 it can swallow the shutdown's cancellation
-                lag = await self.consumer_lag()
-        except (*NATS_DOWN, NotFoundError):
-            lag = None
-        beat = Heartbeat(
-            service=self.name,
-            instance=self.instance,
-            state=state,
-            pid=os.getpid(),
-            host=socket.gethostname(),
-            version=VERSION,
-            started_at=self._started_at,
-            time=self.clock.now(),
-            processed=self.counters.processed,
-            failed=self.counters.failed,
-            dead_lettered=self.counters.dead_lettered,
-            consumer_lag=lag,
-            detail={"http": self.http.url, **self.detail},
+        self.log.error(
+            "nats_connection_closed",
+            error=repr(getattr(connection, "last_error", None)),
+            action=f"exiting with {EXIT_CONNECTION_LOST} to be restarted",
         )
-        interval = self.settings.bus.heartbeat_interval_s
-        try:
-            await write_heartbeat(self.redis, self.keys, beat, ttl_s=interval * 3)
-        except (RedisError, OSError):
-            self._redis_ok = False
-            raise
-        self._redis_ok = True
+        self.exit_code = EXIT_CONNECTION_LOST
+        self.stop()
 
     async def _tick(self, seconds: float, fn: Periodic) -> None:
         # Checks the stop flag too: Python 3.11's wait_for (used by nats-py) can swallow a cancellation that
@@ -380,6 +407,7 @@ class Service:
             await self.http.stop()
             return
         await self.ensure_streams()
+        await self.ensure_consumers()
         for hook in self._on_start:
             await hook()
         await self.broker.start()
@@ -398,7 +426,10 @@ class Service:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self.broker.stop()
+        try:
+            await self.broker.stop()
+        except NATS_DOWN as exc:  # a connection closed for good cannot unsubscribe; there is nothing left to stop
+            self.log.warning("broker_stop_failed", error=repr(exc))
         for hook in self._on_stop:
             try:
                 await hook()
@@ -434,10 +465,14 @@ def run_service(name: str, setup: Setup, argv: list[str] | None = None) -> None:
         print(f"healer-{name}: {exc}", file=sys.stderr)  # noqa: T201 - logging is not configured yet
         raise SystemExit(2) from None
     configure_logging(settings.log.level, settings.log.format, service=name)
+    service: Service | None = None
     try:
-        asyncio.run(serve(Service(name, settings), setup))
+        service = Service(name, settings)
+        asyncio.run(serve(service, setup))
     except ConfigError as exc:
         get_logger().error("bad_config", service=name, error=str(exc))
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         pass
+    if service is not None and service.exit_code:
+        raise SystemExit(service.exit_code)

@@ -25,7 +25,8 @@ from healer_common.contract.messages import Message
 from healer_common.contract.streams import StreamSpec
 from healer_common.contract.subjects import headers_for, subject_for
 from healer_common.errors import Retryable
-from healer_common.runtime.bus import NATS_DOWN, ensure_streams
+from healer_common.runtime.bus import ensure_streams
+from healer_common.runtime.failures import NATS_DOWN
 from healer_common.settings import Settings
 
 

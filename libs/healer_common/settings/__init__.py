@@ -33,6 +33,7 @@ from healer_common.settings.collector import CollectedCluster, CollectorSettings
 from healer_common.settings.correlator import CorrelatorSettings
 from healer_common.settings.detector import DetectorSettings
 from healer_common.settings.http import SERVICES, HttpSettings
+from healer_common.settings.limits import LimitsSettings
 from healer_common.settings.log import LogSettings
 from healer_common.settings.memory import MemorySettings
 from healer_common.settings.nats import NatsSettings
@@ -51,6 +52,7 @@ __all__ = [  # the sections, so that `from healer_common.settings import Remedia
     "CorrelatorSettings",
     "DetectorSettings",
     "HttpSettings",
+    "LimitsSettings",
     "LogSettings",
     "MemorySettings",
     "NatsSettings",
@@ -103,6 +105,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     http: HttpSettings = HttpSettings()
+    limits: LimitsSettings = LimitsSettings()
     cluster: ClusterSettings = ClusterSettings()
     collector: CollectorSettings = CollectorSettings()
     detector: DetectorSettings = DetectorSettings()
