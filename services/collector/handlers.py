@@ -3,11 +3,16 @@
     POST /events/{source}   a CloudEvent (structured mode, application/cloudevents+json or application/json)
                             or a batch (a JSON array, application/cloudevents-batch+json)
                             -> healer.events.custom.<source>
-    POST /alertmanager      an Alertmanager webhook payload -> healer.events.alertmanager.<receiver>
+    POST /alertmanager      an Alertmanager webhook payload (application/json) -> healer.events.alertmanager.<receiver>
 
 A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
 is half-accepted. Events are published with `Nats-Msg-Id` = hash(source, id), so a sender's retry is dropped
 by the stream's duplicate window.
+
+Limits (settings/limits.py) are checked before anything reaches the bus, each refusal naming its setting:
+415 for a body that is not JSON, 400 for a source name that cannot be a subject token, 408 for a body sent too
+slowly, 413 for a body, an event, a batch or an Alertmanager body over its limit (also chunked bodies, which
+are cut off as soon as they pass it). 503 with Retry-After when NATS stays unreachable.
 """
 
 from __future__ import annotations
@@ -19,60 +24,96 @@ from pydantic import TypeAdapter, ValidationError
 
 from healer_common.contract.codec import describe, encode
 from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerWebhook, Event
+from healer_common.contract.limits import token_problem, webhook_problems
 from healer_common.contract.messages import stable_id
-from healer_common.runtime.bus import Service
+from healer_common.errors import DependencyDown, Permanent, TooLarge
+from healer_common.runtime.bus import HEADER_ROOM, Service
+from healer_common.runtime.httpserver import HttpRefusal, read_body, require_media_type
 
 _BATCH: TypeAdapter[list[Any]] = TypeAdapter(list[Any])
-
-
-def _problem(status: int, reason: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": reason, **extra}, status=status)
+EVENT_MEDIA = ("application/cloudevents+json", "application/cloudevents-batch+json", "application/json")
+WEBHOOK_MEDIA = ("application/json",)
 
 
 class Ingest:
     def __init__(self, svc: Service) -> None:
         self._svc = svc
+        self._limits = svc.settings.limits
 
     def install(self) -> None:
         self._svc.route("POST", "/events/{source}", self.post_events)
         self._svc.route("POST", "/events", self.post_events)
         self._svc.route("POST", "/alertmanager", self.post_alertmanager)
 
-    async def _body(self, request: web.Request) -> bytes | web.Response:
-        limit = self._svc.settings.collector.max_event_bytes
-        if request.content_length is not None and request.content_length > limit:
-            return _problem(413, f"body of {request.content_length} bytes exceeds collector.max_event_bytes={limit}")
-        body = await request.read()
-        return body if body else _problem(400, "empty body; expected a CloudEvent JSON object or an array of them")
-
     async def post_events(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
-        try:
-            items = _BATCH.validate_json(body) if body.lstrip()[:1] == b"[" else None
-            events: list[Event] = (
-                [EVENT_ADAPTER.validate_python(i) for i in items]
-                if items is not None
-                else [EVENT_ADAPTER.validate_json(body)]
-            )
-        except ValidationError as exc:
-            return _problem(400, describe(exc))
-        source = request.match_info.get("source", "http")
+        source = self._source(request)
+        body = await self._body(request, EVENT_MEDIA)
+        events = self._events(body)
         subject = self._svc.space.custom_events(source)
         for event in events:
-            await self._svc.publish_raw(subject, encode(event), {"Nats-Msg-Id": stable_id(event.source, event.id)})
+            await self._publish(subject, encode(event), stable_id(event.source, event.id))
         return web.json_response({"accepted": len(events), "subject": subject}, status=202)
 
     async def post_alertmanager(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
+        body = await self._body(request, WEBHOOK_MEDIA)
+        payload = self._webhook(body)
+        subject = self._svc.space.alertmanager(payload.receiver)
+        await self._publish(subject, body, stable_id("alertmanager", body))
+        return web.json_response({"accepted": len(payload.alerts), "subject": subject}, status=202)
+
+    # the checks, in the order a request meets them -----------------------------------------------------------
+    def _source(self, request: web.Request) -> str:
+        source = request.match_info.get("source", "http")
+        problem = token_problem(source, "source name", self._limits.subject_token_chars, "limits.subject_token_chars")
+        if problem:
+            raise HttpRefusal(400, problem)
+        return source
+
+    async def _body(self, request: web.Request, media: tuple[str, ...]) -> bytes:
+        require_media_type(request, media)
+        limit = self._limits.body_bytes
+        return await read_body(request, limit=limit, timeout_s=self._limits.body_timeout_s, setting="limits.body_bytes")
+
+    def _events(self, body: bytes) -> list[Event]:
+        try:
+            if body.lstrip()[:1] != b"[":
+                events = [EVENT_ADAPTER.validate_json(body)]
+            else:
+                items = _BATCH.validate_json(body)
+                if len(items) > self._limits.batch_events:
+                    limit = self._limits.batch_events
+                    raise HttpRefusal(413, f"batch of {len(items)} events exceeds limits.batch_events={limit}")
+                events = [EVENT_ADAPTER.validate_python(item) for item in items]
+        except ValidationError as exc:
+            raise HttpRefusal(400, describe(exc)) from None
+        limit = self._event_limit()
+        for index, event in enumerate(events):
+            if (size := len(encode(event))) > limit:
+                raise HttpRefusal(413, f"event {index} is {size} bytes; limits.event_bytes allows {limit}")
+        return events
+
+    def _webhook(self, body: bytes) -> AlertmanagerWebhook:
         try:
             payload = AlertmanagerWebhook.model_validate_json(body)
         except ValidationError as exc:
-            return _problem(400, describe(exc))
-        subject = self._svc.space.alertmanager(payload.receiver)
-        msg_id = stable_id("alertmanager", body)
-        await self._svc.publish_raw(subject, body, {"Nats-Msg-Id": msg_id})
-        return web.json_response({"accepted": len(payload.alerts), "subject": subject}, status=202)
+            raise HttpRefusal(400, describe(exc)) from None
+        if problems := webhook_problems(payload, self._limits):
+            raise HttpRefusal(413, "; ".join(problems))
+        if len(body) > (limit := self._event_limit()):
+            raise HttpRefusal(413, f"Alertmanager body of {len(body)} bytes; limits.event_bytes allows {limit}")
+        return payload
+
+    def _event_limit(self) -> int:
+        """limits.event_bytes, or less when NATS' max_payload is smaller (it would refuse the publish)."""
+        return min(self._limits.event_bytes, self._svc.max_payload() - HEADER_ROOM)
+
+    async def _publish(self, subject: str, body: bytes, msg_id: str) -> None:
+        try:
+            await self._svc.publish_raw(subject, body, {"Nats-Msg-Id": msg_id})
+        except TooLarge as exc:
+            raise HttpRefusal(413, str(exc)) from None
+        except Permanent as exc:
+            raise HttpRefusal(422, str(exc)) from None
+        except DependencyDown as exc:
+            reason = f"the bus is unreachable, try again later: {exc}"
+            raise HttpRefusal(503, reason, headers={"Retry-After": "5"}) from None

@@ -23,7 +23,15 @@ from healer_common.contract.memory import (
 )
 from healer_common.contract.messages import Message
 from healer_common.contract.remediations import ApprovalDecision, Remediation
-from healer_common.contract.subjects import SUBJECTS, SubjectSpace, headers_for, model_for, subject_for, subject_token
+from healer_common.contract.subjects import (
+    MAX_TOKEN_CHARS,
+    SUBJECTS,
+    SubjectSpace,
+    headers_for,
+    model_for,
+    subject_for,
+    subject_token,
+)
 from tests.support.samples import T0, alert, incident, remediation
 
 SAFE_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
@@ -213,3 +221,17 @@ def test_incident_and_remediation_headers_name_their_ids() -> None:
     assert headers_for(incident())["Healer-Incident-Id"] == "inc-1"
     assert headers_for(remediation())["Healer-Remediation-Id"] == "rem-1"
     assert headers_for(remediation())["Healer-Incident-Id"] == "inc-1"
+
+
+@given(st.text(min_size=1, max_size=6_000))
+def test_no_token_built_from_input_is_longer_than_the_contract_allows(value: str) -> None:
+    assert len(subject_token(value)) <= MAX_TOKEN_CHARS
+
+
+def test_a_long_name_keeps_its_beginning_and_stays_distinct_and_stable() -> None:
+    first, second = "ci-" + "a" * 5_000, "ci-" + "a" * 4_999 + "b"
+
+    assert subject_token(first).startswith("ci-aaa")
+    assert subject_token(first) == subject_token(first)
+    assert subject_token(first) != subject_token(second)
+    assert len(SUBJECTS.custom_events(first)) < 200

@@ -165,7 +165,6 @@ class CollectedCluster(ClusterSettings):
 class CollectorSettings(Section):
     prometheus_url: str | None = Field(None, description="Prometheus HTTP API base URL")
     loki_url: str | None = Field(None, description="Loki HTTP API base URL")
-    max_event_bytes: int = Field(1_048_576, gt=0, description="largest event accepted on the HTTP ingest")
     clusters: list[CollectedCluster] = Field(
         default_factory=list, description="clusters this collector reads (kube contexts or in-cluster); [] = `cluster`"
     )
