@@ -26,11 +26,12 @@ RUN python -m venv /opt/healer
 ENV PATH=/opt/healer/bin:$PATH
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone, so a code change does not reinstall them.
-COPY pyproject.toml ./
+# Dependencies first, from pyproject.toml and the pins of constraints.txt (`make lock`) alone, so a code change
+# does not reinstall them and two builds of one commit install the same versions (as `make install` does).
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
+    && pip install -c constraints.txt -r /tmp/requirements.txt
 
 # Then the project itself, without dev extras.
 COPY README.md ./

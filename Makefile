@@ -6,21 +6,29 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Every dependency pinned, for `make install` and the Dockerfile alike: two installs of one commit are the same.
+CONSTRAINTS := constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit integration lint format typecheck docs bench clean
+.PHONY: help install lock run test unit integration lint format typecheck docs bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: $(STAMP) ## create .venv and install Healer with its test and lint tools
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Healer needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
 	@$(PYTHON) -m venv $(VENV) || { echo "python venv is missing: apt-get install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $(STAMP)
+
+lock: install ## re-pin the dependencies in constraints.txt after a change to pyproject.toml (PIP_COMPILE_ARGS=--upgrade moves every pin)
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --all-extras --strip-extras --no-emit-index-url --no-emit-find-links \
+		--annotation-style=line --output-file $(CONSTRAINTS) $(PIP_COMPILE_ARGS) pyproject.toml
+	@# dev pulls in healer[embedded], so the project names itself by its path; a constraint on it would pin the folder
+	sed -i '/^healer @ /d' $(CONSTRAINTS)
 
 run: install ## start NATS, Redis and the six services on this machine (= healer up)
 	$(BIN)/healer up

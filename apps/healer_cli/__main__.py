@@ -1,3 +1,3 @@
-from healer_cli.main import app
+from healer_cli.main import main
 
-app()
+main()

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from healer_cli.memory import WAIT_S, ask
-from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
+from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
+from healer_cli.tables import Column, show
 from healer_common.contract.memory import MemoryAdd, MemoryAdded, PredictionAnswer, PredictionRequest
 from healer_common.errors import Retryable
 from healer_common.runtime.busclient import BusClient
@@ -80,29 +80,34 @@ def _summary(report: AnalysisReport) -> None:
     ]
     for kind, lines in findings:
         for line in lines:
-            console.print(f"  {kind:<12} {line}", highlight=False, markup=False)
+            console.print(f"  {kind:<12} {line}")
 
 
 def analyze_command(
     since: Annotated[str, typer.Option(help="how far back: 90m, 24h, 7d, 2w")] = "24h",
     output: Annotated[Path | None, typer.Option(help="write the JSON report here")] = None,
     store: Annotated[bool, typer.Option("--store/--no-store", help="teach memory the insights")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print the whole report as JSON")] = False,
     config: Path | None = ConfigOption,
 ) -> None:
     """Analyse history: alert correlations, temporal patterns, exhaustion, failure patterns, playbook ratings."""
     settings = settings_or_exit(config)
     report = run(_analyze(settings, parse_since(since), store))
+    document = json.dumps(report.model_dump(mode="json"), indent=2)
     if output is not None:
-        output.write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
-    _summary(report)
+        output.write_text(document + "\n")
+    if as_json:
+        console.print_json(document)
+    else:
+        _summary(report)
     if store:
         from services.memory_bridge.analysis.insights import insight_memories  # noqa: PLC0415 - as above
 
         wanted = len(insight_memories(report, report.generated_at))
-        console.print(f"insights: {report.insights_stored} stored, {report.insights_new} new", highlight=False)
+        if not as_json:
+            console.print(f"insights: {report.insights_stored} stored, {report.insights_new} new")
         if report.insights_stored < wanted:
-            errors.print(f"memory-bridge took {report.insights_stored} of {wanted} insights; is it running?")
-            raise typer.Exit(1)
+            fail(f"memory-bridge took {report.insights_stored} of {wanted} insights; is it running?")
 
 
 def predict_command(
@@ -121,11 +126,16 @@ def predict_command(
     if not answer.predictions:
         console.print(f"memory expects nothing in particular{f' in {namespace}' if namespace else ''}")
         return
-    table = Table(title="Predicted", title_justify="left")
-    for column in ("alert", "where", "expected", "confidence", "prevention", "because"):
-        table.add_column(column)
-    for p in answer.predictions:
-        where = "/".join(x for x in (p.namespace, p.service) if x) or "-"
-        when = f"{p.expected_at:%a %H:%M}" if p.expected_at else "soon"
-        table.add_row(p.predicts, where, when, f"{p.confidence:.0%}", p.prevention, p.reason[:120])
-    console.print(table)
+    rows = [
+        [
+            p.predicts,
+            "/".join(x for x in (p.namespace, p.service) if x) or "-",
+            f"{p.expected_at:%a %H:%M}" if p.expected_at else "soon",
+            f"{p.confidence:.0%}",
+            p.prevention,
+            p.reason[:120],
+        ]
+        for p in answer.predictions
+    ]
+    columns = [Column("alert", key=True), Column("where", key=True), Column("expected"), Column("confidence")]
+    show(console, [*columns, Column("prevention"), Column("because")], rows, title="Predicted")

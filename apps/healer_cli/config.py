@@ -16,7 +16,8 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from healer_cli.runtime import ConfigOption, console, errors, settings_or_exit
+from healer_cli.runtime import ConfigOption, console, fail, settings_or_exit
+from healer_common.logging import redact_url
 from healer_common.settings import LEGACY_ENV, Settings
 
 app = typer.Typer(help="Show the effective settings, or the README's table of every setting.", no_args_is_help=True)
@@ -87,15 +88,28 @@ def stale(readme: Path) -> bool:
     return _replace(text) != text
 
 
+def masked(value: Any) -> Any:
+    """Settings as shown: SecretStr fields are already `**********`; a password or token inside a URL is masked."""
+    if isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
+
+
 @app.command("show")
-def config_show(as_json: Annotated[bool, typer.Option("--json")] = False, config: Path | None = ConfigOption) -> None:
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    config: Path | None = ConfigOption,
+) -> None:
     """Print the settings in effect (defaults, YAML file and environment merged; secrets masked)."""
-    settings = settings_or_exit(config)
-    data = settings.model_dump(mode="json")
+    data = masked(settings_or_exit(config).model_dump(mode="json"))
     if as_json:
         console.print_json(json.dumps(data))
     else:
-        console.print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
+        console.print(yaml.safe_dump(data, sort_keys=False))
 
 
 @app.command("table")
@@ -110,11 +124,9 @@ def config_table(
             console.print(f"{'updated' if changed else 'unchanged'}: {write}")
         elif check is not None:
             if stale(check):
-                errors.print(f"the settings table in {check} is stale; run `healer config table --write {check}`")
-                raise typer.Exit(1)
+                fail(f"the settings table in {check} is stale; run `healer config table --write {check}`")
             console.print(f"settings table in {check} is up to date")
         else:
             console.print(table(), markup=False, highlight=False, soft_wrap=True)
     except ValueError as exc:
-        errors.print(str(exc))
-        raise typer.Exit(2) from None
+        fail(str(exc), code=2)

@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from healer_cli import demo
-from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
+from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
 from healer_common.contract.codec import describe
 from healer_common.contract.events import EVENT_ADAPTER
 from healer_common.runtime.busclient import BusClient
@@ -53,7 +53,6 @@ def emit_file(
     try:
         event = EVENT_ADAPTER.validate_json(body)
     except ValidationError as exc:
-        errors.print(f"[red]not a valid Healer event:[/red] {describe(exc)}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(describe(exc), label="not a valid Healer event", code=2)
     subject = run(_publish_event(config, source, event.model_dump_json().encode(), f"{event.source}/{event.id}"))
     console.print(f"published {event.type} {event.id} on {subject}")

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from healer_cli.durations import parse_duration
-from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
+from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
 from healer_common.contract.streams import ALERTS, INCIDENTS, REMEDIATIONS, StreamSpec
 from healer_common.contract.subjects import SubjectSpace
 from healer_common.runtime.busclient import BusClient
@@ -93,8 +93,7 @@ def command(
     try:
         start = dt.datetime.now(dt.UTC) - parse_duration(since)
     except ValueError as exc:
-        errors.print(f"[red]--since:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc), label="--since", code=2)
     entries = run(read(settings_or_exit(config), start, alerts_only=alerts_only, namespace=namespace))
     for entry in entries:
         if as_json:

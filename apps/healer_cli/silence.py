@@ -19,18 +19,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from typer.core import TyperGroup
 
 from healer_cli.durations import parse_duration
-from healer_cli.runtime import ConfigOption, console, errors, run, settings_or_exit
+from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
+from healer_cli.tables import Column, show
 from healer_common.contract.audit import AuditRecord
 from healer_common.contract.matchers import Matcher
 from healer_common.contract.messages import stable_id
 from healer_common.contract.silences import Silence
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.silence_store import SilenceStore
-from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.state import KeySpace, reachable_redis
 from healer_common.settings import Settings
 
 
@@ -51,8 +51,8 @@ app = typer.Typer(
 AuthorOption = typer.Option(None, "--author", help="who is asking (default: your user name)")
 
 
-def _store(settings: Settings) -> tuple[Any, SilenceStore]:
-    redis = connect_redis(settings)
+async def _store(settings: Settings) -> tuple[Any, SilenceStore]:
+    redis = await reachable_redis(settings)
     return redis, SilenceStore(redis, KeySpace(settings.redis.key_prefix))
 
 
@@ -76,31 +76,31 @@ async def _audit(bus: BusClient, silence: Silence, decision: str, actor: str) ->
 
 async def create(settings: Settings, silence: Silence) -> None:
     """Store a silence and audit it (the bus is reached first, so nothing is stored unaudited)."""
-    redis, store = _store(settings)
-    try:
-        async with BusClient(settings) as bus:
-            await bus.ensure_streams()
+    async with BusClient(settings) as bus:
+        await bus.ensure_streams()
+        redis, store = await _store(settings)
+        try:
             await store.put(silence)
             await _audit(bus, silence, "created", silence.author)
-    finally:
-        await redis.aclose()
+        finally:
+            await redis.aclose()
 
 
 async def expire(settings: Settings, silence_id: str, by: str) -> Silence | None:
-    redis, store = _store(settings)
-    try:
-        async with BusClient(settings) as bus:
-            await bus.ensure_streams()
+    async with BusClient(settings) as bus:
+        await bus.ensure_streams()
+        redis, store = await _store(settings)
+        try:
             ended = await store.expire(silence_id, by, dt.datetime.now(dt.UTC))
             if ended is not None and ended.expired_by == by:
                 await _audit(bus, ended, "expired", by)
             return ended
-    finally:
-        await redis.aclose()
+        finally:
+            await redis.aclose()
 
 
 async def listed(settings: Settings) -> list[Silence]:
-    redis, store = _store(settings)
+    redis, store = await _store(settings)
     try:
         return await store.all()
     finally:
@@ -135,8 +135,7 @@ def add_command(
     try:
         silence = new_silence(matchers, duration, reason, author or getpass.getuser(), dt.datetime.now(dt.UTC))
     except ValueError as exc:
-        errors.print(f"[red]cannot silence:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc), label="cannot silence", code=2)
     run(create(settings_or_exit(config), silence))
     console.print(f"silence {silence.silence_id} until {silence.ends_at:%Y-%m-%d %H:%M:%S} UTC: {silence.describe()}")
 
@@ -159,13 +158,19 @@ def list_command(
     if as_json:
         console.print_json(json.dumps([{**s.model_dump(mode="json"), "state": _state(s, now)} for s in shown]))
         return
-    table = Table(title=f"Silences ({len(shown)})", title_justify="left")
-    for column in ("id", "state", "matchers", "ends", "author", "reason"):
-        table.add_column(column)
-    for s in shown:
-        matchers = " ".join(str(m) for m in s.matchers)
-        table.add_row(s.silence_id, _state(s, now), matchers, f"{s.ends_at:%Y-%m-%d %H:%M}", s.author, s.reason)
-    console.print(table)
+    rows = [
+        [
+            s.silence_id,
+            _state(s, now),
+            " ".join(str(m) for m in s.matchers),
+            f"{s.ends_at:%Y-%m-%d %H:%M}",
+            s.author,
+            s.reason,
+        ]
+        for s in shown
+    ]
+    headers = ("state", "matchers", "ends", "author", "reason")
+    show(console, [Column("id", key=True), *map(Column, headers)], rows, title=f"Silences ({len(shown)})")
 
 
 @app.command("expire")
@@ -177,6 +182,5 @@ def expire_command(
     """End a silence now: its alerts are notified again as their incidents change or repeat."""
     ended = run(expire(settings_or_exit(config), silence_id, author or getpass.getuser()))
     if ended is None:
-        errors.print(f"no silence {silence_id}; `healer silence list --all` shows them")
-        raise typer.Exit(1)
+        fail(f"no silence {silence_id}; `healer silence list --all` shows them")
     console.print(f"silence {silence_id} ended at {ended.ends_at:%Y-%m-%d %H:%M:%S} UTC")

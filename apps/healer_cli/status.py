@@ -11,18 +11,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
+import typer
 from pydantic import BaseModel, Field
-from rich.table import Table
 from rich.text import Text
 
-from healer_cli.runtime import console
+from healer_cli.runtime import ConfigOption, console, line, run, settings_or_exit
+from healer_cli.tables import Cell, Column, show
 from healer_common.contract.health import ClusterHealth, Heartbeat
 from healer_common.contract.incidents import Incident
+from healer_common.errors import Unreachable
+from healer_common.logging import redact_url
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.heartbeat import read_cluster_health, read_heartbeats
-from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.state import KeySpace, reachable_redis
 from healer_common.settings import SERVICES, Settings
 
 OPEN_INCIDENTS_KEY = ("correlator", "open")
@@ -52,12 +56,14 @@ class StatusReport(BaseModel):
 
 
 async def _nats(settings: Settings) -> Check:
+    url = redact_url(settings.nats.url)
     try:
-        async with asyncio.timeout(5):
-            async with BusClient(settings, name="healer-status", connect_timeout=2.0) as bus:
-                return Check(ok=True, url=settings.nats.url, detail=await bus.account_info())
+        async with asyncio.timeout(4), BusClient(settings, name="healer-status", connect_timeout=2.0) as bus:
+            return Check(ok=True, url=url, detail=await bus.account_info())
+    except Unreachable as exc:
+        return Check(ok=False, url=url, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
-        return Check(ok=False, url=settings.nats.url, error=f"{type(exc).__name__}: {exc}")
+        return Check(ok=False, url=url, error=redact_url(f"{type(exc).__name__}: {exc}"))
 
 
 class _Stored(BaseModel):
@@ -69,19 +75,22 @@ class _Stored(BaseModel):
 
 
 async def _redis(settings: Settings, with_incidents: bool) -> tuple[Check, _Stored]:
-    redis = connect_redis(settings)
+    url = redact_url(settings.redis.url)
+    try:
+        redis = await reachable_redis(settings)
+    except Unreachable as exc:
+        return Check(ok=False, url=url, error=str(exc)), _Stored()
     keys = KeySpace(settings.redis.key_prefix)
     try:
-        await redis.ping()
         stored = _Stored(beats=await read_heartbeats(redis, keys), clusters=await read_cluster_health(redis, keys))
         if with_incidents:
             raw = await redis.hgetall(keys(*OPEN_INCIDENTS_KEY))
             stored.incidents = sorted(
                 (Incident.model_validate_json(v) for v in raw.values()), key=lambda i: i.opened_at
             )
-        return Check(ok=True, url=settings.redis.url), stored
+        return Check(ok=True, url=url), stored
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
-        return Check(ok=False, url=settings.redis.url, error=f"{type(exc).__name__}: {exc}"), _Stored()
+        return Check(ok=False, url=url, error=redact_url(f"{type(exc).__name__}: {exc}")), _Stored()
     finally:
         await redis.aclose()
 
@@ -109,62 +118,70 @@ async def gather(settings: Settings, *, with_incidents: bool) -> StatusReport:
     )
 
 
-def _mark(ok: bool) -> str:
-    return "[green]up[/green]" if ok else "[red]DOWN[/red]"
+def _mark(ok: bool) -> Text:
+    return Text("up", style="green") if ok else Text("DOWN", style="red")
 
 
-def _clusters(clusters: list[ClusterHealth]) -> Table:
-    table = Table(title="Clusters", title_justify="left")
-    for column in ("cluster", "health", "sources"):
-        table.add_column(column)
+def _clusters(clusters: list[ClusterHealth]) -> None:
     colour = {"Healthy": "green", "Degraded": "yellow", "Unreachable": "red"}
-    for health in clusters:
-        sources = ", ".join(f"{s.source} {s.state.lower()}" for s in health.sources)
-        table.add_row(health.cluster, Text(str(health), style=colour[health.state]), sources)
-    return table
+    rows: list[list[Cell]] = [
+        [h.cluster, Text(str(h), style=colour[h.state]), ", ".join(f"{s.source} {s.state.lower()}" for s in h.sources)]
+        for h in clusters
+    ]
+    show(console, [Column("cluster", key=True), Column("health"), Column("sources")], rows, title="Clusters")
+
+
+def _services(report: StatusReport, show_all: bool) -> None:
+    rows: list[list[Cell]] = []
+    for svc in report.services:
+        beats = svc.instances
+        lag = sum(b.consumer_lag or 0 for b in beats) if beats else None
+        detail = "; ".join(f"{k}={v}" for b in beats[:1] for k, v in b.detail.items() if show_all or k != "http")
+        rows.append(
+            [
+                svc.service,
+                _mark(svc.up),
+                str(len(beats)),
+                str(sum(b.processed for b in beats)),
+                str(sum(b.failed for b in beats)),
+                str(sum(b.dead_lettered for b in beats)),
+                "-" if lag is None else str(lag),
+                detail,
+            ]
+        )
+    headers = ("state", "instances", "processed", "failed", "dead-lettered", "lag", "detail")
+    show(console, [Column("service", key=True), *(Column(h) for h in headers)], rows, title="Services")
 
 
 def render(report: StatusReport, *, as_json: bool, show_all: bool) -> None:
     if as_json:
         console.print_json(json.dumps(report.model_dump(mode="json")))
         return
-    infra = Table(title="Infrastructure", title_justify="left")
-    for column in ("part", "state", "where", "detail"):
-        infra.add_column(column)
-    for name, check in (("NATS JetStream", report.nats), ("Redis", report.redis)):
-        detail = check.error or ", ".join(f"{k}={v}" for k, v in check.detail.items())
-        infra.add_row(name, _mark(check.ok), check.url, detail)
-    console.print(infra)
-    table = Table(title="Services", title_justify="left")
-    for column in ("service", "state", "instances", "processed", "failed", "dead-lettered", "lag", "detail"):
-        table.add_column(column)
-    for svc in report.services:
-        beats = svc.instances
-        lag = sum(b.consumer_lag or 0 for b in beats) if beats else None
-        detail = "; ".join(f"{k}={v}" for b in beats[:1] for k, v in b.detail.items() if show_all or k != "http")
-        table.add_row(
-            svc.service,
-            _mark(svc.up),
-            str(len(beats)),
-            str(sum(b.processed for b in beats)),
-            str(sum(b.failed for b in beats)),
-            str(sum(b.dead_lettered for b in beats)),
-            "-" if lag is None else str(lag),
-            detail,
-        )
-    console.print(table)
+    infra: list[list[Cell]] = [
+        [name, _mark(check.ok), check.url, check.error or ", ".join(f"{k}={v}" for k, v in check.detail.items())]
+        for name, check in (("NATS JetStream", report.nats), ("Redis", report.redis))
+    ]
+    columns = [Column("part", key=True), Column("state"), Column("where", key=True), Column("detail")]
+    show(console, columns, infra, title="Infrastructure")
+    _services(report, show_all)
     if report.clusters:
-        console.print(_clusters(report.clusters))
+        _clusters(report.clusters)
     if show_all:
-        incidents = Table(title=f"Open incidents ({len(report.incidents)})", title_justify="left")
-        for column in ("id", "severity", "opened", "title"):
-            incidents.add_column(column)
-        for incident in report.incidents:
-            incidents.add_row(
-                incident.incident_id,
-                incident.severity,
-                incident.opened_at.strftime("%Y-%m-%d %H:%M:%S"),
-                incident.title,
-            )
-        console.print(incidents)
-    console.print("[green]all healthy[/green]" if report.ok else "[red]something is down[/red]")
+        incidents = [
+            [i.incident_id, i.severity, i.opened_at.strftime("%Y-%m-%d %H:%M:%S"), i.title] for i in report.incidents
+        ]
+        columns = [Column("id", key=True), Column("severity"), Column("opened"), Column("title")]
+        show(console, columns, incidents, title=f"Open incidents ({len(report.incidents)})")
+    line(("all healthy", "green") if report.ok else ("something is down", "red"))
+
+
+def command(
+    show_all: Annotated[bool, typer.Option("--all", help="also open incidents and instance details")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Show the health of every service, NATS and Redis; exit 1 when anything is down."""
+    settings = settings_or_exit(config)
+    report = run(gather(settings, with_incidents=show_all or as_json))
+    render(report, as_json=as_json, show_all=show_all)
+    raise typer.Exit(0 if report.ok else 1)

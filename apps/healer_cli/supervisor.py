@@ -1,5 +1,6 @@
-"""The children of `healer up` (the sandbox and the six services) under supervision: started with their output
-relayed under a coloured name, restarted with backoff when they crash, stopped with SIGTERM in order.
+"""What `healer up` starts, under supervision: the children (the sandbox and the six services) started with
+their output relayed under a coloured name, restarted with backoff when they crash, stopped with SIGTERM in
+order; and nats-server and redis-server, started again on their port and data folder when they die.
 
 Each child runs in its own process group, so a Ctrl-C at the terminal reaches `healer up` alone, which then
 stops the children once and in order (a child that also got the terminal's SIGINT would be signalled twice and
@@ -14,12 +15,16 @@ import contextlib
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from rich.text import Text
 
-from healer_cli.runtime import console, errors
+from healer_cli.runtime import console, errors, line
+from healer_common.errors import ConfigError
+from healer_common.runtime.servers import ServerProcess
 
 COLOURS = {
     "collector": "cyan",
@@ -51,22 +56,38 @@ class Child:
         return f"services.{self.name.replace('-', '_')}"
 
 
+@dataclass
+class KeptServer:
+    """nats-server or redis-server under supervision; `start` brings it up again on its port and data folder."""
+
+    start: Callable[[], ServerProcess]
+    server: ServerProcess
+    restarts: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+
+def _backoff(restarts: int, started_at: float) -> tuple[float, int]:
+    """(seconds to wait, restarts so far) after a crash: doubling while it keeps crashing, from 1 s again once it
+    ran stably."""
+    if time.monotonic() - started_at > STABLE_AFTER_S:
+        restarts = 0
+    return min(MAX_BACKOFF_S, 2.0**restarts), restarts + 1
+
+
 async def _relay(name: str, stream: asyncio.StreamReader | None) -> None:
     if stream is None:
         return
     colour = COLOURS.get(name, "white")
-    while line := await stream.readline():
-        text = line.decode(errors="replace").rstrip()
-        console.print(f"[{colour}]{name:>13}[/{colour}] │ ", end="", highlight=False)
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
+    while text := await stream.readline():
+        console.print(Text.assemble((f"{name:>13}", colour), " │ ", text.decode(errors="replace").rstrip()))
 
 
 class Supervisor:
-    def __init__(self, children: list[Child], pid_file: Path, servers: tuple[int, ...] = ()) -> None:
+    def __init__(self, children: list[Child], pid_file: Path, servers: list[KeptServer] | None = None) -> None:
         self.children = children
         self.stopping = asyncio.Event()
         self.pid_file = pid_file
-        self.servers = servers  # nats-server and redis-server, stopped by healer up after the children
+        self.servers = servers or []  # nats-server and redis-server, stopped by healer up after the children
 
     async def start(self, child: Child) -> None:
         child.process = await asyncio.create_subprocess_exec(
@@ -79,7 +100,7 @@ class Supervisor:
             process_group=0,
         )
         child.started_at = time.monotonic()
-        self._record_pids()
+        self.record_pids()
         child.relays = [
             asyncio.create_task(_relay(child.name, child.process.stdout)),
             asyncio.create_task(_relay(child.name, child.process.stderr)),
@@ -94,16 +115,35 @@ class Supervisor:
             await asyncio.gather(*child.relays, return_exceptions=True)
             if self.stopping.is_set():
                 return
-            if time.monotonic() - child.started_at > STABLE_AFTER_S:
-                child.restarts = 0
-            delay = min(MAX_BACKOFF_S, 2.0**child.restarts)
-            child.restarts += 1
-            errors.print(
-                f"[red]{child.name} exited with code {code}; restarting in {delay:.0f}s "
-                f"(restart #{child.restarts})[/red]"
-            )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+            delay, child.restarts = _backoff(child.restarts, child.started_at)
+            said = f"{child.name} exited with code {code}; restarting in {delay:.0f}s (restart #{child.restarts})"
+            line((said, "red"), to=errors)
+            await self._pause(delay)
+
+    async def keep(self, kept: KeptServer, poll_s: float = 0.2) -> None:
+        """Keep a server running: start it again when it dies (the services reconnect to it), backing off while
+        it keeps dying or cannot start (its port taken, its binary gone)."""
+        while not self.stopping.is_set():
+            if kept.server.alive():
+                await self._pause(poll_s)
+                continue
+            delay, kept.restarts = _backoff(kept.restarts, kept.started_at)
+            said = f"{kept.server.name} exited with code {kept.server.process.returncode}; restarting in {delay:.0f}s"
+            line((f"{said} (restart #{kept.restarts})", "red"), to=errors)
+            await self._pause(delay)
+            if self.stopping.is_set():
+                return
+            try:
+                kept.server = await asyncio.to_thread(kept.start)
+            except (ConfigError, RuntimeError, OSError) as exc:
+                line((f"{kept.server.name} did not start again: {exc}", "red"), to=errors)
+            kept.started_at = time.monotonic()
+            self.record_pids()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake as soon as everything is told to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         self.stopping.set()
@@ -121,9 +161,10 @@ class Supervisor:
                 await proc.wait()
         self.pid_file.unlink(missing_ok=True)
 
-    def _record_pids(self) -> None:
+    def record_pids(self) -> None:
         pids = [c.process.pid for c in self.children if c.process and c.process.returncode is None]
-        self.pid_file.write_text("".join(f"{pid}\n" for pid in (*self.servers, *pids)))
+        servers = [kept.server.process.pid for kept in self.servers if kept.server.alive()]
+        self.pid_file.write_text("".join(f"{pid}\n" for pid in (*servers, *pids)))
 
 
 def _ours(process: psutil.Process, data_dir: Path) -> bool:

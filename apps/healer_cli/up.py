@@ -1,11 +1,12 @@
 """`healer up` (= `make run`): the whole system on one machine, from nothing but pip-installed wheels.
 
-It starts `nats-server` with JetStream and `redis-server` as child processes with their data in
-`--data-dir`, then the sandbox cluster (`healer sandbox`, unless `--no-sandbox` or a cluster is configured)
-and, once it serves, the six services as separate OS processes pointed at it (its kubeconfig, its Prometheus
-and Loki URLs); relays their output with a name prefix, restarts a child that crashes (with backoff), prints
-what runs where, plays a short demo incident when there is no sandbox, and on Ctrl-C or SIGTERM stops the
-children first and the servers last.
+It loads and checks the settings first (a bad one is one line and exit 2, with nothing started), then starts
+`nats-server` with JetStream and `redis-server` as child processes with their data in `--data-dir`, then the
+sandbox cluster (`healer sandbox`, unless `--no-sandbox` or a cluster is configured) and, once it serves, the
+six services as separate OS processes pointed at it (its kubeconfig, its Prometheus and Loki URLs); relays their
+output with a name prefix, restarts a child or a server that dies (with backoff), prints what runs where, plays
+a short demo incident when there is no sandbox, and on Ctrl-C, SIGTERM, SIGHUP or any failure of its own stops
+the children first and the servers last.
 """
 
 from __future__ import annotations
@@ -16,16 +17,29 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
-from rich.table import Table
+import typer
 
 from healer_cli.demo import DEMO_POD, DEMO_STEPS, condition_event
-from healer_cli.runtime import console, errors
-from healer_cli.supervisor import Child, Supervisor, stop_leftovers
+from healer_cli.runtime import ConfigOption, console, errors, line, run
+from healer_cli.supervisor import Child, KeptServer, Supervisor, stop_leftovers
+from healer_cli.tables import Column, show
+from healer_common.errors import ConfigError
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.heartbeat import read_heartbeats
-from healer_common.runtime.servers import LOOPBACK, ServerProcess, free_port, start_nats, start_redis
+from healer_common.runtime.servers import (
+    LOOPBACK,
+    ServerProcess,
+    free_port,
+    nats_server_binary,
+    port_in_use,
+    redis_server_binary,
+    start_nats,
+    start_redis,
+)
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import SERVICES, Settings, load_settings
 from healer_sandbox import ENDPOINTS_FILE
@@ -54,22 +68,21 @@ def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Pa
 
 def _where(
     nats: ServerProcess, redis: ServerProcess, settings: Settings, data_dir: Path, sandbox: dict[str, str] | None
-) -> Table:
-    table = Table(title="Healer is starting", title_justify="left")
-    table.add_column("part")
-    table.add_column("where")
-    table.add_row("nats-server (JetStream)", f"{nats.url}  store: {data_dir / 'nats' / 'jetstream'}")
-    table.add_row("redis-server", f"{redis.url}  data: {data_dir / 'redis'}")
+) -> None:
+    rows = [
+        ["nats-server (JetStream)", f"{nats.url}  store: {data_dir / 'nats' / 'jetstream'}"],
+        ["redis-server", f"{redis.url}  data: {data_dir / 'redis'}"],
+    ]
     if sandbox:
-        table.add_row("sandbox: Kubernetes API", f"{sandbox['kube_api']}  kubeconfig: {sandbox['kubeconfig']}")
-        table.add_row("sandbox: Prometheus", sandbox["prometheus"])
-        table.add_row("sandbox: Loki", sandbox["loki"])
-        table.add_row("sandbox: control", f"{sandbox['control']}  (healer sandbox outage SECONDS)")
-    for name in SERVICES:
-        table.add_row(name, f"http://{settings.http.host}:{settings.http_port(name)}/metrics")
-    table.add_row("alerts", f"subscribe to {settings.space.all_alerts} on {nats.url}")
-    table.add_row("status", "healer status --all")
-    return table
+        rows += [
+            ["sandbox: Kubernetes API", f"{sandbox['kube_api']}  kubeconfig: {sandbox['kubeconfig']}"],
+            ["sandbox: Prometheus", sandbox["prometheus"]],
+            ["sandbox: Loki", sandbox["loki"]],
+            ["sandbox: control", f"{sandbox['control']}  (healer sandbox outage SECONDS)"],
+        ]
+    rows += [[name, f"http://{settings.http.host}:{settings.http_port(name)}/metrics"] for name in SERVICES]
+    rows += [["alerts", f"subscribe to {settings.space.all_alerts} on {nats.url}"], ["status", "healer status --all"]]
+    show(console, [Column("part", key=True), Column("where")], rows, title="Healer is starting")
 
 
 async def _wait_for_services(settings: Settings, deadline_s: float) -> bool:
@@ -89,7 +102,7 @@ async def _wait_for_services(settings: Settings, deadline_s: float) -> bool:
 
 async def _play_demo(settings: Settings, stop: asyncio.Event) -> None:
     if not await _wait_for_services(settings, 60.0):
-        errors.print("[yellow]not every service reported in within 60s; playing the demo anyway[/yellow]")
+        line(("not every service reported in within 60s; playing the demo anyway", "yellow"), to=errors)
     async with BusClient(settings, name="healer-demo") as bus:
         started = time.monotonic()
         for at, reason, message in DEMO_STEPS:
@@ -103,10 +116,7 @@ async def _play_demo(settings: Settings, stop: asyncio.Event) -> None:
                 event.model_dump_json().encode(),
                 {"Nats-Msg-Id": f"demo-{event.id}"},
             )
-            console.print(
-                f"[bold]demo[/bold] published {reason} for pod {DEMO_POD} on {settings.space.custom_events('demo')}",
-                highlight=False,
-            )
+            line(("demo", "bold"), f" published {reason} for pod {DEMO_POD} on {settings.space.custom_events('demo')}")
 
 
 def _sandbox_child(env: dict[str, str], folder: Path) -> Child:
@@ -147,7 +157,7 @@ async def _start_sandbox(
     watchers.append(asyncio.create_task(supervisor.watch(cluster)))
     endpoints = await _sandbox_endpoints(folder, stop)
     if endpoints is None and not stop.is_set():
-        errors.print(f"[red]the sandbox cluster did not start within {SANDBOX_READY_S:.0f}s; stopping[/red]")
+        line((f"the sandbox cluster did not start within {SANDBOX_READY_S:.0f}s; stopping", "red"), to=errors)
         stop.set()
     return endpoints
 
@@ -164,55 +174,103 @@ def _start_services(
 def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
         loop.add_signal_handler(sig, stop.set)
     return stop
 
 
-async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config: Path | None, sandbox: bool) -> int:
-    """Run everything until a signal; `data_dir` and `config` are absolute paths."""
-    pid_file = data_dir / "children.pids"
-    if leftovers := stop_leftovers(pid_file):
-        console.print(f"stopped {len(leftovers)} process(es) an earlier healer up left running: {leftovers}")
-    nats = start_nats(data_dir / "nats", nats_port, LOOPBACK)
-    try:
-        redis = start_redis(data_dir / "redis", redis_port, LOOPBACK)
-    except Exception:
-        nats.stop()
-        raise
-    nats_url, redis_url = nats.url, f"{redis.url}/0"
-    settings = load_settings(config, nats={"url": nats_url}, redis={"url": redis_url})
-    env = _service_env(settings, nats_url, redis_url, data_dir)
-    if config is not None:
-        env["HEALER_CONFIG"] = str(config)
-    if sandbox and settings.cluster.configured:
-        console.print("a cluster is configured in the settings, so the sandbox cluster is not started")
-    stop = _stop_on_signals()
-    folder = data_dir / "sandbox"
-    cluster = _sandbox_child(env, folder) if sandbox and not settings.cluster.configured else None
-    children = [*([cluster] if cluster else []), *(Child(name, env) for name in SERVICES)]
-    supervisor = Supervisor(children, pid_file, servers=(nats.process.pid, redis.process.pid))
-    watchers: list[asyncio.Task[None]] = []
+def preflight(nats_port: int, redis_port: int) -> None:
+    """Everything that would stop the servers from starting, checked before either starts."""
+    nats_server_binary()
+    redis_server_binary()
+    for name, port, flag in (("nats-server", nats_port, "--nats-port"), ("redis-server", redis_port, "--redis-port")):
+        if port_in_use(port):
+            raise ConfigError(
+                f"port {port} on {LOOPBACK} is taken, so {name} cannot start there; "
+                f"stop what holds it (an earlier healer up?) or choose another with {flag}"
+            )
+
+
+def _keep(start: Callable[[], ServerProcess]) -> KeptServer:
+    return KeptServer(start, start())
+
+
+async def _serve(
+    supervisor: Supervisor, settings: Settings, data_dir: Path, env: dict[str, str], demo: bool, stop: asyncio.Event
+) -> bool:
+    """Start the sandbox (if it is a child) and the services, then wait for the stop; False when the sandbox
+    never served."""
+    nats, redis = (kept.server for kept in supervisor.servers)
+    supervisor.record_pids()  # from now on, a healer up killed outright leaves nothing the next start misses
+    watchers = [asyncio.create_task(supervisor.keep(kept)) for kept in supervisor.servers]
+    cluster = next((c for c in supervisor.children if c.name == "sandbox"), None)
     demo_task: asyncio.Task[None] | None = None
     endpoints = None
     try:
         if cluster is not None:
-            endpoints = await _start_sandbox(supervisor, cluster, folder, stop, watchers)
+            endpoints = await _start_sandbox(supervisor, cluster, data_dir / "sandbox", stop, watchers)
         if not stop.is_set():
             _start_services(supervisor, _pointed_at(env, endpoints) if endpoints else env, watchers, cluster)
-            console.print(_where(nats, redis, settings, data_dir, endpoints))
+            _where(nats, redis, settings, data_dir, endpoints)
             if demo and cluster is None:
                 demo_task = asyncio.create_task(_play_demo(settings, stop))
         await stop.wait()
     finally:
-        console.print("[bold]stopping Healer…[/bold]")
+        line(("stopping Healer…", "bold"))
         if demo_task:
             demo_task.cancel()
         await supervisor.stop()
         for task in watchers:
             task.cancel()
-        await asyncio.gather(*watchers, return_exceptions=True)
-        redis.stop()
-        nats.stop()
-        console.print("[bold]stopped.[/bold]")
-    return 1 if cluster is not None and endpoints is None else 0
+        await asyncio.gather(*watchers, *([demo_task] if demo_task else []), return_exceptions=True)
+    return cluster is None or endpoints is not None
+
+
+async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config: Path | None, sandbox: bool) -> int:
+    """Run everything until a signal; `data_dir` and `config` are absolute paths. A bad setting raises
+    ConfigError before anything starts."""
+    nats_url, redis_url = f"nats://{LOOPBACK}:{nats_port}", f"redis://{LOOPBACK}:{redis_port}/0"
+    settings = load_settings(config, nats={"url": nats_url}, redis={"url": redis_url})
+    pid_file = data_dir / "children.pids"
+    if leftovers := stop_leftovers(pid_file):
+        console.print(f"stopped {len(leftovers)} process(es) an earlier healer up left running: {leftovers}")
+    preflight(nats_port, redis_port)
+    env = _service_env(settings, nats_url, redis_url, data_dir)
+    if config is not None:
+        env["HEALER_CONFIG"] = str(config)
+    if sandbox and settings.cluster.configured:
+        console.print("a cluster is configured in the settings, so the sandbox cluster is not started")
+    with_sandbox = sandbox and not settings.cluster.configured
+    children = [
+        *([_sandbox_child(env, data_dir / "sandbox")] if with_sandbox else []),
+        *(Child(n, env) for n in SERVICES),
+    ]
+    stop = _stop_on_signals()
+    servers: list[KeptServer] = []
+    try:
+        servers.append(_keep(lambda: start_nats(data_dir / "nats", nats_port, LOOPBACK)))
+        servers.append(_keep(lambda: start_redis(data_dir / "redis", redis_port, LOOPBACK)))
+        served = await _serve(Supervisor(children, pid_file, servers), settings, data_dir, env, demo, stop)
+    finally:
+        for kept in reversed(servers):
+            kept.server.stop()
+        pid_file.unlink(missing_ok=True)
+        line(("stopped.", "bold"))
+    return 0 if served else 1
+
+
+def command(
+    data_dir: Annotated[Path, typer.Option(help="where NATS, Redis and memory keep their data")] = Path(".healer"),
+    nats_port: Annotated[int, typer.Option(envvar="HEALER_UP_NATS_PORT", help="port for nats-server")] = 4222,
+    redis_port: Annotated[int, typer.Option(envvar="HEALER_UP_REDIS_PORT", help="port for redis-server")] = 6379,
+    play_demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="play the built-in demo incident (only without the sandbox)")
+    ] = True,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox/--no-sandbox", help="start the sandbox cluster and point the services at it")
+    ] = True,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Start everything on this machine: NATS, Redis, the sandbox cluster and the six services (`make run`)."""
+    absolute_config = config.resolve() if config else None
+    raise typer.Exit(run(up(data_dir.resolve(), nats_port, redis_port, play_demo, absolute_config, sandbox)))

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Annotated
 
-from healer_cli.runtime import console
+import typer
+
+from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
 from healer_common.runtime.busclient import BusClient
 from healer_common.settings import Settings
 
@@ -52,3 +56,17 @@ async def watch(settings: Settings, families: list[str], as_json: bool, count: i
             seen += 1
             if count is not None and seen >= count:
                 return
+
+
+def command(
+    families: Annotated[list[str] | None, typer.Argument(help=f"any of {', '.join(FAMILIES)}")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print whole messages")] = False,
+    count: Annotated[int | None, typer.Option(help="stop after this many messages")] = None,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Print alerts (or incidents, remediations, audit, dlq, events) as they are published."""
+    chosen = families or ["alerts"]
+    unknown = [f for f in chosen if f not in FAMILIES]
+    if unknown:
+        fail(f"unknown family {', '.join(unknown)}; choose from {', '.join(FAMILIES)}", code=2)
+    run(watch(settings_or_exit(config), chosen, as_json, count))

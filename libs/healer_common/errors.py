@@ -3,9 +3,10 @@
     HealerError
     ├── Retryable(delay)       try again later: the message is nak'ed with that delay (a peer answered 503, a
     │   │                      lock is held); after the consumer's max_deliver failures it is dead-lettered
-    │   └── DependencyDown     a server Healer needs (NATS, Redis, the Kubernetes API) cannot be reached: retried
-    │                          with backoff until it is back, never dead-lettered for that (an outage is not
-    │                          the message's fault)
+    │   └── Unreachable        NATS, Redis or another server Healer needs cannot be reached; the message says
+    │                          which, at what URL (password masked), why, and which setting points at it. A
+    │                          command ends with this one line; a service's message waits with backoff until
+    │                          the server is back, never dead-lettered for it (an outage is not its fault)
     ├── Permanent              retrying cannot help: the message is terminated and dead-lettered
     │   ├── InvalidMessage     the input is not JSON or fails its model; acked once and dead-lettered
     │   └── TooLarge(size)     the input (or what it would produce) is over a size limit; dead-lettered as a
@@ -14,7 +15,7 @@
     └── ConfigError            a setting, playbook or rule is wrong; raised at load, naming the field and why
 
 The runtime maps library errors onto this tree (runtime/failures.py): a Redis or NATS connection error is
-DependencyDown, NATS' "maximum payload exceeded" is TooLarge, a pydantic ValidationError raised inside a
+Unreachable, NATS' "maximum payload exceeded" is TooLarge, a pydantic ValidationError raised inside a
 handler is Permanent. Anything else raised by a handler is a bug or an unforeseen fault and is treated as
 Retryable with exponential backoff, so a transient fault never loses a message and a poison one ends in the DLQ.
 A NATS connection closed for good is none of these: the process exits, so its supervisor restarts it.
@@ -33,12 +34,12 @@ class Retryable(HealerError):
         self.delay = delay
 
 
-class DependencyDown(Retryable):
-    """A server Healer depends on is unreachable; the message is fine and waits for it."""
+class Unreachable(Retryable):
+    """A server Healer needs cannot be reached; a command ends with this one line, a service waits and retries."""
 
-    def __init__(self, message: str, *, dependency: str, delay: float = 1.0) -> None:
+    def __init__(self, message: str, *, server: str, delay: float = 1.0) -> None:
         super().__init__(message, delay=delay)
-        self.dependency = dependency
+        self.server = server
 
 
 class Permanent(HealerError):

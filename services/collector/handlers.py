@@ -26,7 +26,7 @@ from healer_common.contract.codec import describe, encode
 from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerWebhook, Event
 from healer_common.contract.limits import token_problem, webhook_problems
 from healer_common.contract.messages import stable_id
-from healer_common.errors import DependencyDown, Permanent, TooLarge
+from healer_common.errors import Permanent, TooLarge, Unreachable
 from healer_common.runtime.bus import HEADER_ROOM, Service
 from healer_common.runtime.httpserver import HttpRefusal, read_body, require_media_type
 
@@ -114,6 +114,6 @@ class Ingest:
             raise HttpRefusal(413, str(exc)) from None
         except Permanent as exc:
             raise HttpRefusal(422, str(exc)) from None
-        except DependencyDown as exc:
+        except Unreachable as exc:
             reason = f"the bus is unreachable, try again later: {exc}"
             raise HttpRefusal(503, reason, headers={"Retry-After": "5"}) from None

@@ -15,7 +15,7 @@ import pytest
 from healer_cli.demo import condition_event
 from healer_common.contract.events import ConditionEvent
 from healer_common.contract.streams import EVENTS, ConsumerSpec
-from healer_common.errors import DependencyDown
+from healer_common.errors import Unreachable
 from healer_common.runtime.bus import EXIT_CONNECTION_LOST, Service
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.servers import ServerProcess, start_nats
@@ -42,7 +42,7 @@ async def test_a_service_whose_connection_nats_closes_for_good_stops_with_an_exi
     running = asyncio.create_task(service.run())
     try:
         await eventually(lambda: service.state == "running", what="the probe service running")
-        with pytest.raises(DependencyDown):  # the server closes the connection over this line
+        with pytest.raises(Unreachable):  # the server closes the connection over this line
             await service.publish_raw(service.space.custom_events("x") + "x" * 240, b"{}", {})
 
         await asyncio.wait_for(running, 30)  # it stops by itself

@@ -113,4 +113,4 @@ def test_list_shows_every_playbook_and_says_when_confidences_are_unavailable(wor
     assert result.exit_code == 0, result.output
     assert "restart-it" in result.output
     assert "oom-restart-then-scale" in result.output
-    assert "Redis is unreachable: confidences are not shown" in result.output
+    assert "warning: confidences are not shown: cannot reach Redis at redis://127.0.0.1:" in result.output

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from redis import exceptions as redis_errors
 
 from healer_common.contract.codec import encode
-from healer_common.errors import DependencyDown, InvalidMessage, Permanent, Retryable, TooLarge
+from healer_common.errors import InvalidMessage, Permanent, Retryable, TooLarge, Unreachable
 from healer_common.runtime.dead_letters import Original, bounded_letter
 from healer_common.runtime.failures import classify, failure_delay, outage_delay
 from healer_common.runtime.watchdog import Watchdog
@@ -50,7 +50,7 @@ def _validation_error() -> ValidationError:
         (nats.errors.ConnectionClosedError(), "outage", "nats"),
         (nats.errors.NoServersError(), "outage", "nats"),
         (nats.js.errors.ServiceUnavailableError(code=503), "outage", "nats"),
-        (DependencyDown("kube api down", dependency="kubernetes"), "outage", "kubernetes"),
+        (Unreachable("kube api down", server="Kubernetes"), "outage", "kubernetes"),
         (ConnectionRefusedError(), "outage", "network"),
         (Retryable("lock held", delay=3.0), "retry", None),
         (KeyError("bug"), "retry", None),

@@ -30,16 +30,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
-import nats
-import nats.aio.client
-import nats.aio.msg
-import nats.errors
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
-from nats.js import JetStreamContext
+from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
 from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from pydantic import BaseModel, TypeAdapter
 
 from healer_common.clock import Clock, SystemClock
@@ -47,20 +42,21 @@ from healer_common.contract.audit import AuditRecord, AuditValue
 from healer_common.contract.codec import decode, encode
 from healer_common.contract.health import ServiceState
 from healer_common.contract.messages import Message
-from healer_common.contract.streams import STREAMS, ConsumerSpec, StreamSpec
+from healer_common.contract.streams import STREAMS, ConsumerSpec
 from healer_common.contract.subjects import headers_for, model_for, subject_for
-from healer_common.errors import ConfigError, DependencyDown, Permanent, TooLarge
+from healer_common.errors import ConfigError, Permanent, TooLarge, Unreachable
 from healer_common.logging import configure_logging, get_logger
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
-from healer_common.runtime.failures import NATS_DOWN, classify
+from healer_common.runtime.failures import classify, closed_for_good
 from healer_common.runtime.heartbeat import clear_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
+from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
 from healer_common.runtime.vitals import Vitals
 from healer_common.runtime.watchdog import Watchdog
-from healer_common.settings import Settings, load_settings
+from healer_common.settings import NatsSettings, Settings, load_settings
 
 VERSION = "0.1.0"
 PUBLISH_DEADLINE_S = 30.0
@@ -68,6 +64,17 @@ EXIT_CONNECTION_LOST = 75  # EX_TEMPFAIL: the supervisor (or Kubernetes) starts 
 HEADER_ROOM = 8 * 1024  # what headers may take of NATS' max_payload beside a body
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 Periodic = Callable[[], Awaitable[None]]
+
+
+def _security(cfg: NatsSettings) -> NatsSecurity | None:
+    """The same, in faststream's words (it takes credentials and TLS as one `security` object)."""
+    options = nats_options(cfg)
+    context = options["tls"]
+    if options["token"]:
+        return NatsToken(options["token"], ssl_context=context)
+    if options["user_credentials"]:
+        return NatsCredentials(options["user_credentials"], ssl_context=context)
+    return NatsSecurity(ssl_context=context) if context else None
 
 
 def build_broker(
@@ -83,42 +90,16 @@ def build_broker(
     """
     nats_cfg = settings.nats
     return NatsBroker(
-        servers=[s.strip() for s in nats_cfg.url.split(",")],
+        servers=nats_options(nats_cfg)["servers"],
         name=f"healer-{name}",
         connect_timeout=int(max(1, nats_cfg.connect_timeout_s)),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
-        token=nats_cfg.token.get_secret_value() if nats_cfg.token else None,
-        user_credentials=str(nats_cfg.creds_file) if nats_cfg.creds_file else None,
+        security=_security(nats_cfg),
         middlewares=middlewares,
         logger=None,
         closed_cb=closed_cb,
     )
-
-
-def stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
-    days = settings.bus.retention_days.get(spec.key)
-    return StreamConfig(
-        name=spec.name(settings.space),
-        description=f"Healer: {spec.description}",
-        subjects=spec.subjects(settings.space),
-        max_age=days * 86_400 if days else spec.max_age_s,
-        duplicate_window=spec.duplicate_window_s,
-        storage=StorageType.FILE,
-        num_replicas=settings.nats.stream_replicas,
-    )
-
-
-async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
-    """Create or update every stream; safe to run from every replica at every start."""
-    for spec in STREAMS:
-        config = stream_config(spec, settings)
-        try:
-            await js.stream_info(config.name or "")
-        except NotFoundError:
-            await js.add_stream(config)
-        else:
-            await js.update_stream(config)
 
 
 class Service:
@@ -263,7 +244,7 @@ class Service:
         """Publish to the stream holding `subject`, retrying through a NATS outage for up to 30 s.
 
         Raises TooLarge for a body NATS will never take, Permanent for a refusal that retrying cannot change,
-        and DependencyDown when NATS stays away past the deadline (the caller's message then waits it out).
+        and Unreachable when NATS stays away past the deadline (the caller's message then waits it out).
         """
         if len(body) > (limit := self.max_payload() - HEADER_ROOM):
             raise TooLarge(
@@ -280,9 +261,8 @@ class Service:
                 verdict = classify(exc)
                 if verdict.kind == "permanent":
                     raise Permanent(f"NATS refused the publish to {subject[:120]}: {exc!r}") from exc
-                closed = isinstance(exc, nats.errors.ConnectionClosedError)
-                if closed or time.monotonic() > deadline:
-                    raise DependencyDown(f"could not publish to {subject[:120]}: {exc!r}", dependency="nats") from exc
+                if closed_for_good(exc) or time.monotonic() > deadline:
+                    raise Unreachable(f"could not publish to {subject[:120]}: {exc!r}", server="NATS") from exc
                 self.log.warning("publish_retry", subject=subject[:256], error=repr(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -293,12 +273,12 @@ class Service:
     async def request(
         self, subject: str, message: Message, model: type[BaseModel] | TypeAdapter[Any], wait_s: float
     ) -> Any:
-        """Core request/reply; raises DependencyDown (a Retryable) when nobody answers in time."""
+        """Core request/reply; raises Unreachable (a Retryable) when nobody answers in time."""
         try:
             response = await self.broker.request(encode(message), subject, timeout=wait_s)
         except NATS_DOWN as exc:
-            raise DependencyDown(
-                f"no answer on {subject} within {wait_s}s: {exc!r}", dependency=self.space.family(subject)
+            raise Unreachable(
+                f"no answer on {subject} within {wait_s}s: {exc!r}", server=self.space.family(subject)
             ) from exc
         return decode(model, response.body)
 
@@ -348,13 +328,24 @@ class Service:
         return self.broker.config.connection_state.stream
 
     async def _connect(self) -> None:
+        """Until NATS answers, or until the service is told to stop: a SIGTERM while waiting ends the wait."""
         delay = 0.5
         while not self._stop.is_set():
+            connecting = asyncio.ensure_future(self.broker.connect())
+            stopping = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *NATS_DOWN):
+                    await connecting
+                return
             try:
-                await self.broker.connect()
+                connecting.result()
             except NATS_DOWN as exc:
                 self.log.warning("waiting_for_nats", url=self.settings.nats.url, error=repr(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
                 delay = min(delay * 2, 10.0)
             else:
                 return
@@ -428,8 +419,12 @@ class Service:
                 await task
         try:
             await self.broker.stop()
-        except NATS_DOWN as exc:  # a connection closed for good cannot unsubscribe; there is nothing left to stop
-            self.log.warning("broker_stop_failed", error=repr(exc))
+        except NATS_DOWN as exc:  # NATS went away: nothing can be drained, so close what is left and go on
+            self.log.warning("stopping_without_nats", error=repr(exc))
+            connection = getattr(self.broker, "_connection", None)
+            if connection is not None:
+                with contextlib.suppress(*NATS_DOWN):
+                    await connection.close()
         for hook in self._on_stop:
             try:
                 await hook()
@@ -447,12 +442,13 @@ Setup = Callable[[Service], Awaitable[None] | None]
 
 
 async def serve(service: Service, setup: Setup) -> None:
-    result = setup(service)
-    if asyncio.iscoroutine(result):
-        await result
+    """Set up and run a service; SIGTERM and SIGINT stop it from the first moment, even while it waits for NATS."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, service.stop)
+    result = setup(service)
+    if asyncio.iscoroutine(result):
+        await result
     await service.run()
 
 

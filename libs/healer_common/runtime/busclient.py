@@ -1,5 +1,9 @@
 """A short-lived connection to the bus for the CLI, tests and benchmarks: publish, request, subscribe, and
 read history back by time. Services use `bus.Service` instead; this client has no consumers of its own.
+
+Its first connection is tried once per server, quietly and within the connect timeout: a command run while NATS
+is down ends at once with one `Unreachable` line instead of retrying for ever. Once connected, it reconnects
+through an outage like a service does (`healer watch` outlives a NATS restart).
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from healer_common.contract.messages import Message
 from healer_common.contract.streams import StreamSpec
 from healer_common.contract.subjects import headers_for, subject_for
 from healer_common.errors import Retryable
-from healer_common.runtime.bus import ensure_streams
-from healer_common.runtime.failures import NATS_DOWN
+from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options, nats_server
+from healer_common.runtime.reach import unreachable
 from healer_common.settings import Settings
 
 
@@ -53,16 +57,27 @@ class BusClient:
 
     async def __aenter__(self) -> BusClient:
         cfg = self.settings.nats
-        self._nc = await nats.connect(
-            servers=[s.strip() for s in cfg.url.split(",")],
-            name=self._name,
-            connect_timeout=self._timeout,
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            token=cfg.token.get_secret_value() if cfg.token else None,
-            user_credentials=str(cfg.creds_file) if cfg.creds_file else None,
-        )
+        failures: list[Exception] = []
+
+        async def quietly(exc: Exception) -> None:  # nats-py's default prints a traceback for every failed try
+            failures.append(exc)
+
+        try:
+            async with asyncio.timeout(self._timeout + 1.0):
+                self._nc = await nats.connect(
+                    **nats_options(cfg),
+                    name=self._name,
+                    connect_timeout=self._timeout,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=1,  # nats-py's first connection tries each server twice, then gives up
+                    reconnect_time_wait=0.05,
+                    error_cb=quietly,
+                )
+        except NATS_DOWN as exc:
+            raise unreachable(nats_server(cfg), failures[-1] if failures else exc, timeout_s=self._timeout) from exc
+        # From now on an outage is waited out, as a service does; nats-py reads these options at each reconnect.
+        self._nc.options["max_reconnect_attempts"] = -1
+        self._nc.options["reconnect_time_wait"] = 0.5
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -6,7 +6,7 @@ failed handler; bus.py uses the same table for its own publishes.
     Permanent, TooLarge, nats MaxPayloadError,      -> permanent  term, dead-letter (bounded excerpt)
       BadSubject, JetStream 4xx API answers,
       a pydantic ValidationError inside a handler
-    DependencyDown, Redis connection/timeout,       -> outage     nak with backoff until the dependency is back;
+    Unreachable, Redis connection/timeout,          -> outage     nak with backoff until the dependency is back;
       NATS down (timeouts, no servers, closed,                    not counted against the message
       reconnecting, JetStream unavailable),
       ConnectionError / TimeoutError
@@ -16,7 +16,6 @@ failed handler; bus.py uses the same table for its own publishes.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,11 +24,9 @@ import nats.js.errors
 from pydantic import ValidationError
 from redis import exceptions as redis_errors
 
-from healer_common.errors import DependencyDown, InvalidMessage, Permanent, Retryable
+from healer_common.errors import InvalidMessage, Permanent, Retryable, Unreachable
 
 FailureKind = Literal["invalid", "permanent", "outage", "retry"]
-NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
-"""What a call to NATS raises while it cannot be reached (and a few refusals, which `classify` tells apart)."""
 
 _NATS_PERMANENT = (nats.errors.MaxPayloadError, nats.errors.BadSubjectError, nats.errors.BadHeaderError)
 _REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError)
@@ -58,8 +55,8 @@ def classify(exc: BaseException) -> Verdict:
             verdict = Verdict("invalid")
         case Permanent() | ValidationError():
             verdict = Verdict("permanent")
-        case DependencyDown():
-            verdict = Verdict("outage", delay=exc.delay, dependency=exc.dependency)
+        case Unreachable():
+            verdict = Verdict("outage", delay=exc.delay, dependency=exc.server.lower())
         case Retryable():
             verdict = Verdict("retry", delay=exc.delay)
         case nats.errors.Error():
@@ -71,6 +68,11 @@ def classify(exc: BaseException) -> Verdict:
         case _:
             verdict = Verdict("retry")
     return verdict
+
+
+def closed_for_good(exc: BaseException) -> bool:
+    """The NATS connection will not come back (the process exits, bus.py): retrying a publish is pointless."""
+    return isinstance(exc, nats.errors.ConnectionClosedError)
 
 
 def outage_delay(deliveries: int, cap_s: float) -> float:

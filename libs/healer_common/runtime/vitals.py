@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 from redis.exceptions import RedisError
 
 from healer_common.contract.health import Heartbeat
-from healer_common.runtime.failures import NATS_DOWN
 from healer_common.runtime.heartbeat import write_heartbeat
+from healer_common.runtime.jetstream import NATS_DOWN
 from healer_common.runtime.telemetry import CONSUMER_LAG
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
@@ -183,6 +184,15 @@ def _got(value: Any) -> str:
     return "" if isinstance(value, dict) else f" (got {value!r})"
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """`expected ',' or ']' (line 2, column 8)`: the parser's complaint and where, without its echo of the file."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        return f"{exc.problem}{where}"
+    return str(exc).splitlines()[0]
+
+
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Load and validate settings, or raise ConfigError naming each bad field and why."""
     if typos := unknown_env(os.environ):
@@ -191,12 +201,23 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         if not config.is_file():
             raise ConfigError(f"config file {config} does not exist or is not a file", field="config")
         overrides["config"] = config
+    source = str(config or os.environ.get("HEALER_CONFIG") or "environment")
     try:
         return Settings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}{_got(err.get('input'))}"
-            for err in exc.errors()
-        )
-        source = str(config or os.environ.get("HEALER_CONFIG") or "environment")
-        raise ConfigError(f"invalid settings: {problems}", source=source) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {_yaml_problem(exc)}", source=source) from None
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ValidationError):
+            raise ConfigError(f"invalid settings: {_problems(exc)}", source=source) from None
+        if source == "environment":
+            raise
+        raise ConfigError(
+            f"the file must hold a mapping of sections (nats:, redis:, ...): {exc}", source=source
+        ) from None
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}{_got(err.get('input'))}"
+        for err in exc.errors()
+    )

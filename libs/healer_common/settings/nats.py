@@ -1,17 +1,45 @@
-"""How every process reaches NATS (`HEALER_NATS__*`)."""
+"""How every process reaches NATS (`HEALER_NATS__*`): the servers, the credentials (a token or a credentials
+file, not both) and TLS (a private CA, and a client certificate when the server asks for one)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, FilePath, SecretStr, model_validator
 
 from healer_common.settings.section import Section
 
 
 class NatsSettings(Section):
-    url: str = Field("nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
+    url: str = Field(
+        "nats://127.0.0.1:4222",
+        description="NATS server(s), comma-separated; `tls://` asks for TLS (a password in it is never shown)",
+    )
     connect_timeout_s: float = Field(5.0, gt=0, description="seconds to wait for a connection before retrying")
     stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas per stream (3 in production)")
     token: SecretStr | None = Field(None, description="NATS auth token, if the server wants one")
-    creds_file: Path | None = Field(None, description="NATS credentials file (JWT + nkey), if the server wants one")
+    creds_file: FilePath | None = Field(None, description="NATS credentials file (JWT + nkey), if the server wants one")
+    tls_ca_file: FilePath | None = Field(
+        None, description="CA certificate(s) (PEM) that signed the NATS server's certificate; the system's CAs if unset"
+    )
+    tls_cert_file: FilePath | None = Field(
+        None, description="client certificate (PEM) for a NATS server that verifies its clients (mutual TLS)"
+    )
+    tls_key_file: FilePath | None = Field(None, description="the private key (PEM) of tls_cert_file")
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> Self:
+        if self.token is not None and self.creds_file is not None:
+            raise ValueError("set token or creds_file, not both: a NATS user signs in one way")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together: set both (mutual TLS) or neither")
+        return self
+
+    @property
+    def tls_files(self) -> tuple[Path | None, Path | None, Path | None]:
+        return self.tls_ca_file, self.tls_cert_file, self.tls_key_file
+
+    @property
+    def wants_tls(self) -> bool:
+        return any(self.tls_files) or any(s.strip().startswith("tls://") for s in self.url.split(","))

@@ -1,0 +1,61 @@
+"""How every Healer process reaches NATS and finds its streams, shared by the service runner (bus.py, through
+faststream) and the short-lived client of the CLI and tests (busclient.py, through nats-py): the connection
+options (servers, credentials, TLS), what counts as "NATS is down", and the streams created idempotently.
+
+It imports no faststream, so a `healer` command that only needs a connection starts without loading it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from healer_common.contract.streams import STREAMS, StreamSpec
+from healer_common.runtime.reach import Server, tls_context
+from healer_common.settings import NatsSettings, Settings
+
+NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
+
+
+def nats_server(cfg: NatsSettings) -> Server:
+    return Server("NATS", cfg.url, "HEALER_NATS__", "HEALER_NATS__TOKEN or HEALER_NATS__CREDS_FILE")
+
+
+def nats_options(cfg: NatsSettings) -> dict[str, Any]:
+    """What every NATS connection of Healer is given, in nats-py's words: the servers, the credentials, TLS."""
+    return {
+        "servers": [s.strip() for s in cfg.url.split(",")],
+        "token": cfg.token.get_secret_value() if cfg.token else None,
+        "user_credentials": str(cfg.creds_file) if cfg.creds_file else None,
+        "tls": tls_context(*cfg.tls_files) if cfg.wants_tls else None,
+    }
+
+
+def stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
+    days = settings.bus.retention_days.get(spec.key)
+    return StreamConfig(
+        name=spec.name(settings.space),
+        description=f"Healer: {spec.description}",
+        subjects=spec.subjects(settings.space),
+        max_age=days * 86_400 if days else spec.max_age_s,
+        duplicate_window=spec.duplicate_window_s,
+        storage=StorageType.FILE,
+        num_replicas=settings.nats.stream_replicas,
+    )
+
+
+async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
+    """Create or update every stream; safe to run from every replica at every start."""
+    for spec in STREAMS:
+        config = stream_config(spec, settings)
+        try:
+            await js.stream_info(config.name or "")
+        except NotFoundError:
+            await js.add_stream(config)
+        else:
+            await js.update_stream(config)
