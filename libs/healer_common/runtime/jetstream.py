@@ -23,7 +23,7 @@ NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
 
 
 def nats_server(cfg: NatsSettings) -> Server:
-    return Server("NATS", cfg.url, "HEALER_NATS__", "HEALER_NATS__TOKEN or HEALER_NATS__CREDS_FILE")
+    return Server("NATS", cfg.url, "HEALER_NATS__", "HEALER_NATS__TOKEN or HEALER_NATS__CREDS_FILE", tls=cfg.wants_tls)
 
 
 def nats_options(cfg: NatsSettings) -> dict[str, Any]:

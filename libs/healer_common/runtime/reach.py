@@ -39,6 +39,7 @@ class Server:
     url: str
     env: str  # the settings' environment prefix, e.g. HEALER_NATS__
     credentials: str  # where its credentials are set, e.g. "HEALER_NATS__TOKEN or HEALER_NATS__CREDS_FILE"
+    tls: bool = False  # the client speaks TLS to it: a reset during the handshake is then TLS's doing
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -55,22 +56,32 @@ def _refused_credentials(exc: BaseException) -> bool:
     return "auth" in type(exc).__name__.lower() or "authorization violation" in text or "wrongpass" in text
 
 
+def _explain(cause: BaseException, server: Server, timeout_s: float) -> tuple[str, str] | None:
+    """(why, what to do) when this one cause says something a person can act on, else None."""
+    on_url = f"is `healer up` running? set {server.env}URL"
+    tls_hint = f"check {server.env}TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE"
+    if _refused_credentials(cause):
+        return "the server refused the credentials", f"check {server.credentials}"
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS failed ({cause.reason or cause.strerror or type(cause).__name__})", tls_hint
+    if server.tls and isinstance(cause, ConnectionResetError):
+        # A server that rejects the handshake (no client certificate, say) may cut the connection before its TLS
+        # alert is read: the client then sees a reset, not the alert. Which one arrives is a race.
+        return "TLS failed (the server reset the connection during the handshake)", tls_hint
+    known = {
+        socket.gaierror: ("unknown host", f"check {server.env}URL"),
+        ConnectionRefusedError: ("connection refused", on_url),
+        TimeoutError: (f"no answer within {timeout_s:g}s", on_url),
+    }
+    return next((words for kind, words in known.items() if isinstance(cause, kind)), None)
+
+
 def _reason(exc: BaseException, server: Server, timeout_s: float) -> tuple[str, str]:
     """(why, what to do) for the first cause in the chain that says something a person can act on."""
-    on_url = f"is `healer up` running? set {server.env}URL"
     for cause in _chain(exc):
-        if _refused_credentials(cause):
-            return "the server refused the credentials", f"check {server.credentials}"
-        if isinstance(cause, ssl.SSLError):
-            detail = cause.reason or cause.strerror or type(cause).__name__
-            return f"TLS failed ({detail})", f"check {server.env}TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE"
-        if isinstance(cause, socket.gaierror):
-            return "unknown host", f"check {server.env}URL"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused", on_url
-        if isinstance(cause, TimeoutError):
-            return f"no answer within {timeout_s:g}s", on_url
-    return redact_url(f"{type(exc).__name__}: {exc}".rstrip(": ")), on_url
+        if found := _explain(cause, server, timeout_s):
+            return found
+    return redact_url(f"{type(exc).__name__}: {exc}".rstrip(": ")), f"is `healer up` running? set {server.env}URL"
 
 
 def unreachable(server: Server, exc: BaseException, *, timeout_s: float) -> Unreachable:

@@ -38,7 +38,9 @@ def _tls(cfg: RedisSettings) -> dict[str, Any]:
 
 
 def redis_server(cfg: RedisSettings) -> Server:
-    return Server("Redis", cfg.url, "HEALER_REDIS__", "the password in HEALER_REDIS__URL")
+    return Server(
+        "Redis", cfg.url, "HEALER_REDIS__", "the password in HEALER_REDIS__URL", tls=cfg.url.startswith("rediss://")
+    )
 
 
 def connect_redis(settings: Settings) -> Redis:
