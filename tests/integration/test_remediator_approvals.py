@@ -116,3 +116,24 @@ async def test_an_unanswered_rollback_follows_its_timeout_policy(
         noted = await seen.wait_for(audit("rollback_deployment", decision), what="audited timeout decision")
         assert f"nobody answered in time; its timeout policy is {policy}" in json.loads(noted.data)["reason"]
         assert image_of(kube, "web") == image
+
+
+@pytest.mark.parametrize(
+    "body", [b"[1, 2]", b'"approve"', b"null", b"{not json"], ids=["list", "string", "null", "not json"]
+)
+async def test_an_approval_whose_body_is_not_a_json_object_gets_400_saying_what_to_send(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, bad_image: ResourceRef, tmp_path: Path, body: bytes
+) -> None:
+    """It used to answer 500 for any JSON that is not an object (the body was spread as a mapping)."""
+    await start_remediator(services, tmp_path)
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        await publish(bus, opened("inc-body", bad_image, "H4"))
+        asked = json.loads((await seen.wait_for(remediation("awaiting_approval"), what="approval request")).data)
+        endpoint = next(w for w in asked["approval"]["answer_with"] if w.startswith("POST ")).split()[1]
+        async with httpx.AsyncClient() as http:
+            answer = await http.post(endpoint, content=body, headers={"Content-Type": "application/json"})
+            waiting = (await http.get(endpoint.rsplit("/", 1)[0])).json()["awaiting_approval"]
+
+    assert answer.status_code == 400, answer.text
+    assert '{"decision": "approve", "by": "you"}' in answer.json()["error"]
+    assert [r["remediation_id"] for r in waiting] == [asked["remediation_id"]], "still waiting for a real answer"

@@ -5,7 +5,8 @@
 
 An answer is published as an ApprovalDecision on `healer.approvals.<id>`, the one path every answer takes
 (the CLI and chat publish there too), so whichever replica holds the run applies it. With
-`remediator.approval_token` set, both routes want `Authorization: Bearer <token>`.
+`remediator.approval_token` set, both routes want `Authorization: Bearer <token>`. A body that is not a JSON
+object (`application/json`, within limits.body_bytes) is refused with 4xx saying what to send.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from healer_common.contract.codec import describe
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import ApprovalDecision
 from healer_common.runtime.bus import Service
+from healer_common.runtime.httpserver import HttpRefusal, parse_object, read_body, require_media_type
 from services.remediator.adapters.runs import RunStore
+
+EXAMPLE = '{"decision": "approve", "by": "you"}'
 
 
 class ApprovalEndpoint:
@@ -40,6 +44,19 @@ class ApprovalEndpoint:
             return None
         return web.json_response({"error": "missing or wrong bearer token (remediator.approval_token)"}, status=401)
 
+    async def _decision(self, request: web.Request, run_id: str) -> ApprovalDecision:
+        """The answer in the body, or 4xx saying what to send (never a 500 for a body that is not an object)."""
+        limits = self._svc.settings.limits
+        require_media_type(request, ("application/json",))
+        body = await read_body(
+            request, limit=limits.body_bytes, timeout_s=limits.body_timeout_s, setting="limits.body_bytes"
+        )
+        fields = parse_object(body, EXAMPLE)
+        try:
+            return ApprovalDecision.model_validate({**fields, "remediation_id": run_id})
+        except ValidationError as exc:
+            raise HttpRefusal(400, describe(exc)) from None
+
     async def waiting(self, request: web.Request) -> web.Response:
         if refused := self._refused(request):
             return refused
@@ -51,13 +68,7 @@ class ApprovalEndpoint:
         if refused := self._refused(request):
             return refused
         run_id = request.match_info["remediation_id"]
-        try:
-            body = await request.json()
-            decision = ApprovalDecision.model_validate({**body, "remediation_id": run_id})
-        except ValidationError as exc:
-            return web.json_response({"error": describe(exc)}, status=400)
-        except ValueError:
-            return web.json_response({"error": 'body must be JSON: {"decision": "approve", "by": "you"}'}, status=400)
+        decision = await self._decision(request, run_id)
         state = await self._runs.get(run_id)
         if state is None:
             return web.json_response({"error": f"no remediation {run_id}"}, status=404)
