@@ -58,7 +58,7 @@ format: install ## apply ruff's fixes and formatting, regenerate schemas and the
 typecheck: install ## mypy --strict over libraries, services, tests and benchmarks
 	$(BIN)/mypy libs apps services tests bench
 
-bench: install ## run every benchmark and print its figures (never part of `make test`; about 25 minutes)
+bench: install ## run every benchmark and print its figures (never part of `make test`; about 35 minutes)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/sandbox.py
@@ -71,6 +71,7 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/memory_replay.py
+	$(BIN)/python bench/fuzz.py
 
 clean: ## remove the venv, caches and local data of `make run`
 	rm -rf $(VENV) .healer .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

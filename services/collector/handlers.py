@@ -80,6 +80,8 @@ class Ingest:
                 events = [EVENT_ADAPTER.validate_json(body)]
             else:
                 items = _BATCH.validate_json(body)
+                if not items:
+                    raise HttpRefusal(400, "the batch holds no event; send a JSON array of CloudEvents")
                 if len(items) > self._limits.batch_events:
                     limit = self._limits.batch_events
                     raise HttpRefusal(413, f"batch of {len(items)} events exceeds limits.batch_events={limit}")

@@ -122,6 +122,12 @@ async def test_events_and_batches_over_their_limits_get_413(collector: httpx.Asy
         "/events/ci", content=json.dumps(batch), headers={"Content-Type": "application/cloudevents-batch+json"}
     )
 
+    empty = await collector.post(
+        "/events/ci", content=b"[]", headers={"Content-Type": "application/cloudevents-batch+json"}
+    )
+
+    assert empty.status_code == 400
+    assert "holds no event" in empty.json()["error"]
     assert big.status_code == 413
     assert "limits.event_bytes allows 16384" in big.json()["error"]
     assert many.status_code == 413

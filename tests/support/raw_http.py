@@ -43,16 +43,24 @@ async def raw_post(
     declared_length: int | None = None,
     bytes_per_s: float | None = None,
     stop_after: int | None = None,
+    chunked: bool = False,
     timeout_s: float = 30.0,
 ) -> RawAnswer:
     """POST `body` (its first `stop_after` bytes only, if given, then wait), `bytes_per_s` at a time if given,
-    and return the server's answer, even one sent before the body was complete."""
+    in 64 KiB chunks without a length if `chunked`, and return the server's answer, even one sent before the
+    body was complete."""
     url = urlsplit(base_url)
     reader, writer = await asyncio.open_connection(url.hostname, url.port)
-    length = len(body) if declared_length is None else declared_length
+    if chunked:
+        framing = "Transfer-Encoding: chunked"
+        step = 64 * 1024
+        pieces = [body[i : i + step] for i in range(0, len(body), step)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+    else:
+        framing = f"Content-Length: {len(body) if declared_length is None else declared_length}"
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        f"{framing}\r\nConnection: close\r\n\r\n"
     )
     answer = asyncio.create_task(_read_answer(reader))
     try:
@@ -76,7 +84,7 @@ async def _send(
     writer: asyncio.StreamWriter, body: bytes, bytes_per_s: float | None, answer: asyncio.Task[Any]
 ) -> None:
     """Write the body, slowly if asked, stopping as soon as the server has answered or hung up."""
-    step = 1 if bytes_per_s else len(body) or 1
+    step = 1 if bytes_per_s else 64 * 1024
     for start in range(0, len(body), step):
         if answer.done():
             return
