@@ -331,6 +331,11 @@ def report(
     for name, delay in poisons.items():
         figure(f"fuzz_poison_delay_{name}", delay * 1000, "ms")
     figure("fuzz_poison_delay_max", max(poisons.values()) * 1000, "ms")
+    explain(runner, tally, publish_errors, crashed)
+
+
+def explain(runner: ServiceRunner, tally: Counter[str], publish_errors: Counter[str], crashed: list[str]) -> None:
+    """What went wrong, by generator, as comment lines after the figures."""
     for problem, count in sorted(publish_errors.items()):
         print(f"# {problem}: {count}", flush=True)
     for key in sorted(k for k in tally if k.startswith("no4xx:") and tally[k]):

@@ -35,6 +35,7 @@ from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import BadRequestError
 from pydantic import BaseModel, TypeAdapter
 
 from healer_common.clock import Clock, SystemClock
@@ -358,7 +359,10 @@ class Service:
         max_deliver ...), which faststream alone would leave as first created."""
         js = self._jetstream()
         for stream, config in self._consumer_configs.values():
-            await js.add_consumer(stream, config=config)
+            try:
+                await js.add_consumer(stream, config=config)
+            except BadRequestError as exc:  # a change NATS does not allow on a live consumer: keep the old one
+                self.log.warning("consumer_kept_as_is", consumer=config.durable_name, reason=exc.description)
 
     async def heartbeat(self) -> None:
         await self.vitals.heartbeat()
