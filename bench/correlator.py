@@ -33,6 +33,7 @@ from typing import Any
 import psutil
 from alert_history import CLUSTER, History, generate
 
+from healer_common.contract.events import CHANGE_ADAPTER
 from healer_common.contract.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES, INCIDENTS
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.servers import start_nats, start_redis
@@ -48,7 +49,7 @@ def figure(name: str, value: float, unit: str) -> None:
 async def learn_changes(runner: ServiceRunner, bus: BusClient, history: History) -> None:
     """Let the correlator keep every deploy first: live, a deploy is heard of before the alerts it causes."""
     for body in history.changes:
-        await bus.publish_raw(bus.space.changes(CLUSTER), body, {"Nats-Msg-Id": json.loads(body)["id"]})
+        await bus.publish_event(bus.space.changes(CLUSTER), CHANGE_ADAPTER.validate_json(body))
     runner.start("correlator")
     try:
         await runner.wait_running(timeout=120)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from healer_cli.durations import parse_since
 from healer_cli.memory import WAIT_S, ask
 from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
 from healer_cli.tables import Column, show
@@ -29,17 +29,6 @@ from healer_common.settings import Settings
 
 if TYPE_CHECKING:
     from services.memory_bridge.analysis.report import AnalysisReport
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-
-
-def parse_since(text: str) -> dt.timedelta:
-    """`90m`, `24h`, `7d`, `2w` as a timedelta; a typer error naming the form otherwise."""
-    match = _DURATION.match(text.strip())
-    if match is None:
-        raise typer.BadParameter(f"{text!r} is not a duration like 90m, 24h, 7d or 2w")
-    return dt.timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
 
 
 async def _analyze(settings: Settings, since: dt.timedelta, store: bool) -> AnalysisReport:

@@ -6,28 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from healer_cli.durations import parse_since
 from healer_cli.runtime import ConfigOption, console, errors, line, run, settings_or_exit
 from healer_common.contract.audit import AuditRecord
 from healer_common.contract.streams import AUDIT
 from healer_common.runtime.busclient import BusClient
 from healer_common.settings import Settings
-
-_SPAN = re.compile(r"^(\d+)([smhd])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-
-
-def parse_since(text: str) -> dt.timedelta:
-    """`30m`, `24h`, `7d` -> a time span; raises typer.BadParameter naming the accepted forms."""
-    match = _SPAN.fullmatch(text.strip())
-    if not match:
-        raise typer.BadParameter(f"{text!r} is not a span like 30m, 24h or 7d")
-    return dt.timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2)])
 
 
 def one_line(record: AuditRecord) -> str:

@@ -1,7 +1,8 @@
 """`healer config`: show the effective settings, and keep the README's settings table in step with the code.
 
-The table is generated from `healer_common.settings.Settings`: one row per setting with its environment
-variable, default and description. `make lint` fails when the README's copy is stale; `make format` rewrites it.
+The table is generated from `healer_common.settings.Settings`, and from the notifier's channel catalogue for
+`notifier.channels.<name>.*`: one row per setting with its environment variable (and the older names that
+still set it), default and description. `make lint` fails when the README's copy is stale; `make format` rewrites it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic_core import PydanticUndefined
 from healer_cli.runtime import ConfigOption, console, fail, settings_or_exit
 from healer_common.logging import redact_url
 from healer_common.settings import LEGACY_ENV, Settings
+from healer_common.settings.notifier import CHANNEL_ALIASES
 
 app = typer.Typer(help="Show the effective settings, or the README's table of every setting.", no_args_is_help=True)
 
@@ -43,9 +45,27 @@ def _default(info: FieldInfo) -> str:
     return f"`{text}`" if len(text) <= 60 else f"`{text[:57]}…`"
 
 
+def _older_names() -> dict[str, list[str]]:
+    """Dotted setting -> the older names that still set it: today's Healer's variables, the flat channel names."""
+    names: dict[str, list[str]] = {}
+    for env, (section, key) in LEGACY_ENV.items():
+        names.setdefault(f"{section}.{key}", []).append(env)
+    for old, (channel, field) in CHANNEL_ALIASES.items():
+        older = [f"HEALER_NOTIFIER__{old.upper()}", *names.get(f"notifier.{old}", [])]
+        names.setdefault(f"notifier.channels.{channel}.{field}", []).extend(older)
+    return names
+
+
+def _channel_rows() -> list[tuple[str, str, str]]:
+    """`notifier.channels.<name>.*`, walked from the channel catalogue (the settings model holds them raw)."""
+    from services.notifier.channels.catalogue import CHANNELS  # noqa: PLC0415 - keeps other commands quick
+
+    return [row for name, kind in CHANNELS.items() for row in _rows(kind.settings, ("notifier", "channels", name))]
+
+
 def _rows(model: type[BaseModel], path: tuple[str, ...]) -> list[tuple[str, str, str]]:
     rows = []
-    legacy = {f"{section}.{key}": env for env, (section, key) in LEGACY_ENV.items()}
+    legacy = {dotted: " (or " + ", ".join(names) + ")" for dotted, names in _older_names().items()}
     for name, info in model.model_fields.items():
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -53,11 +73,11 @@ def _rows(model: type[BaseModel], path: tuple[str, ...]) -> list[tuple[str, str,
             continue
         dotted = ".".join((*path, name))
         env = "HEALER_" + "__".join(p.upper() for p in (*path, name))
-        if dotted in legacy:
-            env += f" (or {legacy[dotted]})"
         if not info.description:
             raise ValueError(f"setting {dotted} has no description; every setting is documented in the README")
-        rows.append((f"`{env}`", _default(info), info.description.replace("|", "\\|")))
+        rows.append((f"`{env}{legacy.get(dotted, '')}`", _default(info), info.description.replace("|", "\\|")))
+        if dotted == "notifier.channels":
+            rows.extend(_channel_rows())
     return rows
 
 

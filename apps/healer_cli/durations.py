@@ -1,21 +1,26 @@
-"""Durations as people type them on the command line: `90s`, `30m`, `2h`, `1h30m`, `7d`."""
+"""Durations typed on the command line (`healer silence --duration`, `healer history --since`, `healer analyze
+--since`), read in the one grammar of `healer_common.durations` (`90s`, `30m`, `1h30m`, `7d`, `2w`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_UNIT_S = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
+import typer
+
+from healer_common.durations import parse_duration as seconds_of
 
 
 def parse_duration(text: str) -> dt.timedelta:
-    """Raise ValueError saying how a duration is written when `text` is not one."""
-    compact = text.strip().lower().replace(" ", "")
-    parts = _PART.findall(compact)
-    if not compact or "".join(n + u for n, u in parts) != compact:
-        raise ValueError(f"{text!r} is not a duration: write e.g. 90s, 30m, 2h, 1h30m or 7d")
-    seconds = sum(float(number) * _UNIT_S[unit] for number, unit in parts)
+    """A positive span; ValueError saying how a duration is written when `text` is not one."""
+    seconds = seconds_of(text)
     if seconds <= 0:
-        raise ValueError(f"{text!r} is not a positive duration")
+        raise ValueError(f"{text!r} is not a positive duration: write e.g. 90s, 30m, 2h, 1h30m or 7d")
     return dt.timedelta(seconds=seconds)
+
+
+def parse_since(text: str) -> dt.timedelta:
+    """`--since 90m`, `24h`, `7d`, `2w`: a typer error naming the form when it is not a duration."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None

@@ -12,18 +12,18 @@ from pydantic import ValidationError
 from healer_cli import demo
 from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
 from healer_common.contract.codec import describe
-from healer_common.contract.events import EVENT_ADAPTER
+from healer_common.contract.events import EVENT_ADAPTER, Event
 from healer_common.runtime.busclient import BusClient
 
 app = typer.Typer(help="Publish an event on the bus, as a user's own system would.", no_args_is_help=True)
 
 
-async def _publish_event(config: Path | None, source: str, body: bytes, msg_id: str) -> str:
+async def _publish_event(config: Path | None, source: str, event: Event) -> str:
     settings = settings_or_exit(config)
     subject = settings.space.custom_events(source)
     async with BusClient(settings) as bus:
         await bus.ensure_streams()
-        await bus.publish_raw(subject, body, {"Nats-Msg-Id": msg_id})
+        await bus.publish_event(subject, event)
     return subject
 
 
@@ -38,7 +38,7 @@ def emit_condition(
 ) -> None:
     """Publish a healer.condition.v1 event about a pod."""
     event = demo.condition_event(pod, reason, cluster=cluster, message=message, source=source)
-    subject = run(_publish_event(config, source, event.model_dump_json().encode(), f"{event.source}/{event.id}"))
+    subject = run(_publish_event(config, source, event))
     console.print(f"published {reason} for pod {pod} on {subject}")
 
 
@@ -54,5 +54,5 @@ def emit_file(
         event = EVENT_ADAPTER.validate_json(body)
     except ValidationError as exc:
         fail(describe(exc), label="not a valid Healer event", code=2)
-    subject = run(_publish_event(config, source, event.model_dump_json().encode(), f"{event.source}/{event.id}"))
+    subject = run(_publish_event(config, source, event))
     console.print(f"published {event.type} {event.id} on {subject}")

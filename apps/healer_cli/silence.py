@@ -111,7 +111,7 @@ def new_silence(matchers: list[str], duration: str, reason: str, author: str, no
     """Raise ValueError naming the bad matcher or duration."""
     parsed = [Matcher.parse(m) for m in matchers]
     if not parsed:
-        raise ValueError("give at least one matcher, e.g. node=worker-3 or alertname=H8")
+        raise ValueError("give at least one matcher, e.g. node=worker-3, alertname=MemoryPressure or alert_id=H8")
     return Silence(
         silence_id=uuid.uuid4().hex[:12],
         matchers=parsed,

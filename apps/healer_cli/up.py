@@ -111,11 +111,7 @@ async def _play_demo(settings: Settings, stop: asyncio.Event) -> None:
             if stop.is_set():
                 return
             event = condition_event(DEMO_POD, reason, message=message, source="healer-demo")
-            await bus.publish_raw(
-                settings.space.custom_events("demo"),
-                event.model_dump_json().encode(),
-                {"Nats-Msg-Id": f"demo-{event.id}"},
-            )
+            await bus.publish_event(settings.space.custom_events("demo"), event)
             line(("demo", "bold"), f" published {reason} for pod {DEMO_POD} on {settings.space.custom_events('demo')}")
 
 

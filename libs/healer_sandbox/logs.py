@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from healer_common.contract.matchers import Matcher
+from healer_common.durations import parse_duration
 from healer_sandbox.promql import QueryError, parse_matchers
-from healer_sandbox.units import parse_duration
 
 _LINE_FILTER = re.compile(r'\s*(\|=|!=|\|~|!~)\s*("(?:[^"\\]|\\.)*"|`[^`]*`)')
 _PARSER = re.compile(r"\s*\|\s*(json|logfmt|unpack)\b")

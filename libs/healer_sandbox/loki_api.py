@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
+from healer_common.durations import parse_duration
 from healer_sandbox.listener import add_query_routes, query_params
 from healer_sandbox.logs import LogLine, LogQuery, LogStore, MetricQuery, parse
 from healer_sandbox.promql import QueryError
-from healer_sandbox.units import parse_duration, parse_time
+from healer_sandbox.units import parse_time
 
 NS = 1_000_000_000
 DEFAULT_LIMIT = 100

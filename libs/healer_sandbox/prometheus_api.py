@@ -12,10 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
+from healer_common.durations import parse_duration
 from healer_sandbox.listener import add_query_routes, query_params
 from healer_sandbox.promql import QueryError, Wanted, parse
 from healer_sandbox.series import MAX_POINTS, SeriesStore
-from healer_sandbox.units import parse_duration, parse_time
+from healer_sandbox.units import parse_time
 
 VERSION = "2.53.1"
 

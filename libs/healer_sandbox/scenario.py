@@ -18,11 +18,11 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from healer_common.contract.signals import METRICS
+from healer_common.durations import Duration, parse_duration
 from healer_common.errors import ConfigError
-from healer_sandbox.units import parse_duration, parse_quantity
+from healer_sandbox.units import parse_quantity
 
 BASE = "cluster"  # the platform every scenario runs on; always loaded
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 Quantity = Annotated[float, BeforeValidator(parse_quantity), Field(gt=0)]
 Ratio = Annotated[float, Field(ge=0, le=1.5)]
 Ref = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")]

@@ -1,5 +1,6 @@
-"""Units the sandbox reads in scenarios and writes in objects: Kubernetes quantities (`512Mi`, `250m`),
-durations (`90s`, `5m`, `1h30m`, `3d`) and RFC 3339 timestamps as the API server prints them.
+"""Units the sandbox reads in scenarios and writes in objects: Kubernetes quantities (`512Mi`, `250m`) and
+RFC 3339 timestamps as the API server prints them. Durations (`90s`, `5m`, `1h30m`, `3d`) are read in the one
+grammar of `healer_common.durations`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ _SUFFIXES = {
     "": 1,
 }
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?$")
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_quantity(text: str | int | float) -> float:
@@ -41,21 +40,6 @@ def format_bytes(value: float) -> str:
         if value >= unit and value % unit == 0:
             return f"{int(value // unit)}{suffix}"
     return str(int(value))
-
-
-def parse_duration(text: str | int | float) -> float:
-    """A duration in seconds: a number of seconds, or `90s`, `5m`, `1h30m`, `3d`, `500ms` (Prometheus style)."""
-    if isinstance(text, int | float):
-        return float(text)
-    cleaned = text.strip()
-    try:
-        return float(cleaned)
-    except ValueError:
-        pass
-    parts = _DURATION_PART.findall(cleaned)
-    if not parts or "".join(n + u for n, u in parts) != cleaned:
-        raise ValueError(f"{text!r} is not a duration (e.g. 90s, 5m, 1h30m, 3d)")
-    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
 
 
 def rfc3339(when: dt.datetime) -> str:

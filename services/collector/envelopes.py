@@ -5,9 +5,10 @@
     changes    -> healer.change.v1 on .change (the detector forwards them on healer.changes.<cluster>)
     logs       -> healer.log.v1 on .log
 
-Ids (the `Nats-Msg-Id`): a change or a log line is identified by what it is (its key), so the same rollout
-or line read twice is stored once; a condition transition is new by construction (transitions.py emits it
-once), so its id is fresh, and fixed for the retries of its publish. Pure: outbox.py publishes them.
+Ids (the CloudEvents `id`, from which contract/headers.py derives the `Nats-Msg-Id`): a change or a log
+line is identified by what it is (its key), so the same rollout or line read twice is stored once; a
+condition transition is new by construction (transitions.py emits it once), so its id is fresh, and fixed
+for the retries of its publish. Pure: outbox.py publishes them.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from dataclasses import dataclass
 from healer_common.contract.codec import encode
 from healer_common.contract.events import (
     ChangeEvent,
+    CloudEvent,
     ConditionEvent,
     LogEvent,
     MetricBatchData,
     MetricBatchEvent,
 )
+from healer_common.contract.headers import event_headers
 from healer_common.contract.messages import new_id, stable_id
 from healer_common.contract.subjects import SubjectSpace
 from services.collector.observations import Emission
@@ -35,7 +38,7 @@ BATCH = 5_000
 class Envelope:
     subject: str
     body: bytes
-    msg_id: str
+    headers: dict[str, str]
     kind: str
 
 
@@ -44,24 +47,26 @@ def producer(source: str) -> str:
     return f"/healer/collector/{source}"
 
 
+def _envelope(space: SubjectSpace, subject: str, event: CloudEvent, kind: str) -> Envelope:
+    return Envelope(subject, encode(event), event_headers(space, subject, event), kind)
+
+
 def envelopes(
     space: SubjectSpace, cluster: str, source: str, emission: Emission, now: dt.datetime
 ) -> Iterator[Envelope]:
     common = {"specversion": "1.0", "source": producer(source), "time": now, "cluster": cluster}
     for observation in emission.conditions:
-        event_id = new_id()
-        event = ConditionEvent(type="healer.condition.v1", id=event_id, data=observation.condition, **common)
-        yield Envelope(space.events(source, "condition"), encode(event), event_id, "condition")
+        event = ConditionEvent(type="healer.condition.v1", id=new_id(), data=observation.condition, **common)
+        yield _envelope(space, space.events(source, "condition"), event, "condition")
     for change in emission.changes:
-        event_id = stable_id(cluster, "change", change.key)
-        deliberate = ChangeEvent(type="healer.change.v1", id=event_id, data=change.data, **common)
-        yield Envelope(space.events(source, "change"), encode(deliberate), event_id, "change")
+        change_id = stable_id(cluster, "change", change.key)
+        deliberate = ChangeEvent(type="healer.change.v1", id=change_id, data=change.data, **common)
+        yield _envelope(space, space.events(source, "change"), deliberate, "change")
     for start in range(0, len(emission.samples), BATCH):
         batch = MetricBatchData(samples=emission.samples[start : start + BATCH])
-        event_id = new_id()
-        metrics = MetricBatchEvent(type="healer.metrics.v1", id=event_id, data=batch, **common)
-        yield Envelope(space.events(source, "metrics"), encode(metrics), event_id, "metrics")
+        metrics = MetricBatchEvent(type="healer.metrics.v1", id=new_id(), data=batch, **common)
+        yield _envelope(space, space.events(source, "metrics"), metrics, "metrics")
     for record in emission.logs:
-        event_id = stable_id(cluster, "log", record.key)
-        line = LogEvent(type="healer.log.v1", id=event_id, data=record.data, **{**common, "time": record.time})
-        yield Envelope(space.events(source, "log"), encode(line), event_id, "log")
+        line_id = stable_id(cluster, "log", record.key)
+        line = LogEvent(type="healer.log.v1", id=line_id, data=record.data, **{**common, "time": record.time})
+        yield _envelope(space, space.events(source, "log"), line, "log")

@@ -1,36 +1,36 @@
 """HTTP ingest for systems that cannot speak NATS: the same event contract over HTTP.
 
-    POST /events/{source}   a CloudEvent (structured mode, application/cloudevents+json or application/json)
-                            or a batch (a JSON array, application/cloudevents-batch+json)
+    POST /events/{source}   a CloudEvent in structured mode (application/cloudevents+json or application/json),
+                            binary mode (ce-* headers, the data as the body) or a batch (a JSON array,
+                            application/cloudevents-batch+json); data_base64 too (contract/cloudevent_modes.py)
                             -> healer.events.custom.<source>
     POST /alertmanager      an Alertmanager webhook payload (application/json) -> healer.events.alertmanager.<receiver>
 
 A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
-is half-accepted. Events are published with `Nats-Msg-Id` = hash(source, id), so a sender's retry is dropped
-by the stream's duplicate window.
+is half-accepted. A sender's retry (same `source` and `id`) is dropped by the stream's duplicate window
+(contract/headers.py owns the `Nats-Msg-Id` rule). The webhook body goes on as it came, unknown fields kept.
 
 Limits (settings/limits.py) are checked before anything reaches the bus, each refusal naming its setting:
-415 for a body that is not JSON, 400 for a source name that cannot be a subject token, 408 for a body sent too
-slowly, 413 for a body, an event, a batch or an Alertmanager body over its limit (also chunked bodies, which
-are cut off as soon as they pass it). 503 with Retry-After when NATS stays unreachable.
+415 for a structured or batch body that is not JSON by its Content-Type (binary mode's data type is judged with
+the event), 400 for a source name that cannot be a subject token, 408 for a body sent too slowly, 413 for a
+body, an event, a batch or an Alertmanager body over its limit (chunked bodies are cut off as soon as they pass
+it). 503 with Retry-After when NATS stays unreachable.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
+from healer_common.contract.cloudevent_modes import is_binary, read_http
 from healer_common.contract.codec import describe, encode
-from healer_common.contract.events import EVENT_ADAPTER, AlertmanagerWebhook, Event
+from healer_common.contract.events import AlertmanagerWebhook, Event
+from healer_common.contract.headers import event_headers
 from healer_common.contract.limits import token_problem, webhook_problems
-from healer_common.contract.messages import stable_id
-from healer_common.errors import Permanent, TooLarge, Unreachable
+from healer_common.errors import InvalidMessage, Permanent, TooLarge, Unreachable
 from healer_common.runtime.bus import HEADER_ROOM, Service
 from healer_common.runtime.httpserver import HttpRefusal, read_body, require_media_type
 
-_BATCH: TypeAdapter[list[Any]] = TypeAdapter(list[Any])
 EVENT_MEDIA = ("application/cloudevents+json", "application/cloudevents-batch+json", "application/json")
 WEBHOOK_MEDIA = ("application/json",)
 
@@ -47,18 +47,18 @@ class Ingest:
 
     async def post_events(self, request: web.Request) -> web.Response:
         source = self._source(request)
-        body = await self._body(request, EVENT_MEDIA)
-        events = self._events(body)
+        body = await self._body(request, () if is_binary(request.headers) else EVENT_MEDIA)
+        events = self._events(request, body)
         subject = self._svc.space.custom_events(source)
         for event in events:
-            await self._publish(subject, encode(event), stable_id(event.source, event.id))
+            await self._publish(subject, encode(event), event_headers(self._svc.space, subject, event))
         return web.json_response({"accepted": len(events), "subject": subject}, status=202)
 
     async def post_alertmanager(self, request: web.Request) -> web.Response:
         body = await self._body(request, WEBHOOK_MEDIA)
         payload = self._webhook(body)
         subject = self._svc.space.alertmanager(payload.receiver)
-        await self._publish(subject, body, stable_id("alertmanager", body))
+        await self._publish(subject, body, event_headers(self._svc.space, subject, payload))
         return web.json_response({"accepted": len(payload.alerts), "subject": subject}, status=202)
 
     # the checks, in the order a request meets them -----------------------------------------------------------
@@ -70,24 +70,23 @@ class Ingest:
         return source
 
     async def _body(self, request: web.Request, media: tuple[str, ...]) -> bytes:
-        require_media_type(request, media)
+        if media:
+            require_media_type(request, media)
         limit = self._limits.body_bytes
         return await read_body(request, limit=limit, timeout_s=self._limits.body_timeout_s, setting="limits.body_bytes")
 
-    def _events(self, body: bytes) -> list[Event]:
+    def _events(self, request: web.Request, body: bytes) -> list[Event]:
         try:
-            if body.lstrip()[:1] != b"[":
-                events = [EVENT_ADAPTER.validate_json(body)]
-            else:
-                items = _BATCH.validate_json(body)
-                if not items:
-                    raise HttpRefusal(400, "the batch holds no event; send a JSON array of CloudEvents")
-                if len(items) > self._limits.batch_events:
-                    limit = self._limits.batch_events
-                    raise HttpRefusal(413, f"batch of {len(items)} events exceeds limits.batch_events={limit}")
-                events = [EVENT_ADAPTER.validate_python(item) for item in items]
-        except ValidationError as exc:
-            raise HttpRefusal(400, describe(exc)) from None
+            events = read_http(request.headers, body)
+        except InvalidMessage as exc:
+            raise HttpRefusal(400, str(exc)) from None
+        except RecursionError:
+            raise HttpRefusal(400, "body is not valid JSON: nested too deeply") from None
+        if not events:
+            raise HttpRefusal(400, "the batch holds no event; send a JSON array of CloudEvents")
+        if len(events) > self._limits.batch_events:
+            limit = self._limits.batch_events
+            raise HttpRefusal(413, f"batch of {len(events)} events exceeds limits.batch_events={limit}")
         limit = self._event_limit()
         for index, event in enumerate(events):
             if (size := len(encode(event))) > limit:
@@ -109,9 +108,9 @@ class Ingest:
         """limits.event_bytes, or less when NATS' max_payload is smaller (it would refuse the publish)."""
         return min(self._limits.event_bytes, self._svc.max_payload() - HEADER_ROOM)
 
-    async def _publish(self, subject: str, body: bytes, msg_id: str) -> None:
+    async def _publish(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
         try:
-            await self._svc.publish_raw(subject, body, {"Nats-Msg-Id": msg_id})
+            await self._svc.publish_raw(subject, body, headers)
         except TooLarge as exc:
             raise HttpRefusal(413, str(exc)) from None
         except Permanent as exc:

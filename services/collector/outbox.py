@@ -35,10 +35,9 @@ class Outbox:
         if not emission:
             return
         for envelope in envelopes(self._space, self.cluster, source, emission, self._clock.now()):
-            headers = {"Nats-Msg-Id": envelope.msg_id}
             while True:
                 try:
-                    await self._publish(envelope.subject, envelope.body, headers)
+                    await self._publish(envelope.subject, envelope.body, envelope.headers)
                     break
                 except Retryable as exc:
                     self._log.warning("publish_held", subject=envelope.subject, error=str(exc), retry_in_s=exc.delay)

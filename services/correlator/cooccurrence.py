@@ -1,7 +1,8 @@
 """Which alerts travel together, learned from history: how often B fires within a window after A in the same
 cluster, and how much more often than chance.
 
-An alert's type is its alertname with its reason (`H8/MemoryPressure`, `H8/OOMKilled`, `H6`). For every
+An alert's type is its catalogue id with its reason (`H8/MemoryPressure`, `H8/OOMKilled`, `H6`); an external
+alert (`EXT`) goes by its own `alertname` (`KubePodCrashLooping`). For every
 firing alert of type B at time t, each other type A last seen in [t - window, t] counts one "A then B".
 With `count[T]` alerts of each type over an observed span, the link A -> B has
 
@@ -24,7 +25,8 @@ from healer_common.contract.messages import Labels
 
 
 def alert_type(labels: Labels) -> str:
-    name = labels.get("alertname", "?")
+    alert_id = labels.get("alert_id")
+    name = labels.get("alertname", "?") if alert_id in (None, "EXT") else alert_id  # alertname: a version 1 label set
     reason = labels.get("reason")
     return f"{name}/{reason}" if reason else name
 

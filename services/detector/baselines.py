@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
+from healer_common.contract.amounts import amount, unit_of
 from healer_common.settings.detector import AnomalySettings
 from services.detector.anomaly import AnomalyScore, AnomalyScorer, anomaly_params
 from services.detector.raising import firing_alert, resolved_alert, utc_at
@@ -99,7 +100,8 @@ class BaselineEngine:
                 baseline.alert = self._firing(number, baseline, found, when=when, value=value, now=now)
                 return [baseline.alert]
         elif baseline.alert is not None and when - baseline.last_anomaly >= self._cfg.resolve_for_s:
-            evidence = Evidence(kind="series", summary=f"back within its baseline at {value:g}", time=utc_at(when))
+            said = amount(value, unit_of(self._index.series[number].name))
+            evidence = Evidence(kind="series", summary=f"back within its baseline at {said}", time=utc_at(when))
             resolved = resolved_alert(
                 baseline.alert, ends_at=utc_at(when), evidence=evidence, cause=f"baseline-{when}", now=now
             )
@@ -115,7 +117,8 @@ class BaselineEngine:
         identity = {**series.labels, "metric": series.name, "check": "anomaly"}
         fingerprint = alert_fingerprint(baseline.alert_id, series.cluster, resource, identity)
         against = "the same time yesterday or last week" if found.seasonal else "its baseline"
-        how = f"{series.name} = {value:g} is {found.sigmas:.1f} sigma from {against} (anomaly score {found.score:.2f})"
+        said = amount(value, unit_of(series.name))
+        how = f"{series.name} = {said} is {found.sigmas:.1f} sigma from {against} (anomaly score {found.score:.2f})"
         target = str(resource) if resource else series.text()
         starts = utc_at(when)
         return firing_alert(

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from healer_common.contract.alerts import Alert
-from healer_common.contract.codec import encode
 from healer_common.contract.events import (
     AlertmanagerWebhook,
     ChangeEvent,
@@ -38,7 +37,7 @@ def ordering_key(event: Event | AlertmanagerWebhook) -> str:
 
 def register(svc: Service, evaluation: Evaluation, tick_s: float) -> None:
     async def forward_change(event: ChangeEvent) -> list[Alert]:
-        await svc.publish_raw(svc.space.changes(event.cluster), encode(event), {"Nats-Msg-Id": f"change-{event.id}"})
+        await svc.publish_event(svc.space.changes(event.cluster), event)
         return []
 
     async def webhook(event: AlertmanagerWebhook) -> list[Alert]:

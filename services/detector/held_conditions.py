@@ -25,8 +25,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from healer_common.contract.alerts import CATALOGUE, SEVERITY_RANK, Alert, Evidence, Severity, alert_fingerprint
 from healer_common.contract.events import ConditionData, ConditionEvent, ResourceRef
 from healer_common.contract.signals import CONDITIONS
+from healer_common.durations import spoken_duration
 from healer_common.settings.detector import DetectorSettings, RuleSettings
-from services.detector.raising import escalated_alert, firing_alert, held_for, resolved_alert
+from services.detector.raising import escalated_alert, firing_alert, resolved_alert
 from services.detector.rules.model import ConditionRule, Hold
 
 MAX_SEEN = 64
@@ -173,7 +174,7 @@ def on_due(watch: Watch, catalogue: ConditionCatalogue, now: dt.datetime) -> Ste
         _fire(step, watch, cause, due, now)
     elif watch.state == "firing" and watch.alert is not None:
         ended = watch.recovering_since or due
-        evidence = Evidence(kind="event", summary=f"recovered for {held_for((now - ended).total_seconds())}")
+        evidence = Evidence(kind="event", summary=f"recovered for {spoken_duration((now - ended).total_seconds())}")
         _resolve(step, watch, watch.alert, ended=ended, evidence=evidence, cause=cause, now=now)
     else:
         step.watches[watch.fingerprint] = None
@@ -281,9 +282,9 @@ def _fire(step: Step, watch: Watch, cause: str, starts_at: dt.datetime, now: dt.
     assert watch.since is not None
     for_s, repeats, window_s = watch.hold
     if len(watch.seen) >= max(repeats, 2) and repeats > 1:
-        how = f" {len(watch.seen)} times in {held_for(window_s)}"
+        how = f" {len(watch.seen)} times in {spoken_duration(window_s)}"
     elif for_s > 0:
-        how = f" for {held_for((starts_at - watch.since).total_seconds())}"
+        how = f" for {spoken_duration((starts_at - watch.since).total_seconds())}"
     else:
         how = ""
     verb = "reported " if not how else ""

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
 from healer_common.contract.events import LogEvent, ResourceRef
+from healer_common.durations import spoken_duration
 from healer_common.settings.detector import LogSettings
 from services.detector.log_templates import LogTemplates
-from services.detector.raising import firing_alert, held_for, resolved_alert
+from services.detector.raising import firing_alert, resolved_alert
 
 STREAM_LABELS = ("app", "pod", "namespace")
 
@@ -76,7 +77,7 @@ class LogSignatures:
                 last = signature.seen[-1]
                 if now.timestamp() - last >= self._cfg.quiet_s:
                     ended = dt.datetime.fromtimestamp(last, dt.UTC)
-                    evidence = Evidence(kind="log", summary=f"no such line for {held_for(self._cfg.quiet_s)}")
+                    evidence = Evidence(kind="log", summary=f"no such line for {spoken_duration(self._cfg.quiet_s)}")
                     cause = f"logs-quiet-{last}"
                     alerts.append(
                         resolved_alert(signature.alert, ends_at=ended, evidence=evidence, cause=cause, now=now)
@@ -105,7 +106,7 @@ class LogSignatures:
         resource = _resource(labels)
         identity = {**labels, "signature": template[:256]}
         fingerprint = alert_fingerprint(signature.alert_id, cluster, resource, identity)
-        count, window = len(signature.seen), held_for(self._cfg.window_s)
+        count, window = len(signature.seen), spoken_duration(self._cfg.window_s)
         where = str(resource) if resource else labels.get("namespace", cluster)
         first = dt.datetime.fromtimestamp(signature.seen[0], dt.UTC)
         return firing_alert(

@@ -18,8 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
+from healer_common.contract.amounts import amount, per_minute, unit_of
+from healer_common.durations import spoken_duration
 from healer_common.settings.detector import TrendSettings
-from services.detector.raising import firing_alert, held_for, resolved_alert, utc_at
+from services.detector.raising import firing_alert, resolved_alert, utc_at
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule
 from services.detector.series import MetricBatch, SeriesIndex, resource_of
@@ -125,10 +127,12 @@ class PredictionEngine:
         resource = resource_of(series.labels)
         fingerprint = self._fingerprint(number, rule)
         assert analysis.crossing is not None
-        eta = held_for(analysis.crossing - analysis.time)
+        eta = spoken_duration(analysis.crossing - analysis.time)
+        unit = unit_of(series.name)
+        slope = f" ({per_minute(analysis.rate_per_minute, unit)})" if unit != "seconds" else ""
         how = (
-            f"{rule.what} {analysis.value:g} heading for {followed.threshold:g} "
-            f"({analysis.rate_per_minute:+.3g}/min), crossing in about {eta}"
+            f"{rule.what} {amount(analysis.value, unit)} heading for {amount(followed.threshold, unit)}{slope}, "
+            f"crossing in about {eta}"
         )
         target = str(resource) if resource else series.text()
         return firing_alert(

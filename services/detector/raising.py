@@ -16,7 +16,7 @@ from healer_common.contract.messages import stable_id
 
 MAX_EVIDENCE = 8
 LABEL_LIMIT = 256
-_NOT_LABELS = frozenset({"alertname", "severity", "cluster"})
+_NOT_LABELS = frozenset({"alertname", "alert_id", "severity", "cluster"})
 
 
 def firing_alert(
@@ -73,15 +73,6 @@ def escalated_alert(alert: Alert, *, severity: Severity, evidence: Evidence, cau
         time=now,
         evidence=[*alert.evidence, evidence][-MAX_EVIDENCE:],
     )
-
-
-def held_for(seconds: float) -> str:
-    """`45s`, `12m`, `3h`: how long something held, for summaries people read."""
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7_200:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3_600:.1f}h"
 
 
 def utc_at(seconds: float) -> dt.datetime:

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, Severity, alert_fingerprint
+from healer_common.contract.amounts import amount, unit_of
+from healer_common.durations import spoken_duration
 from services.detector.lanes import Ints, Lanes, Transitions
-from services.detector.raising import escalated_alert, firing_alert, held_for, resolved_alert, utc_at
+from services.detector.raising import escalated_alert, firing_alert, resolved_alert, utc_at
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule
 from services.detector.series import MetricBatch, SeriesIndex, resource_of
@@ -173,15 +175,16 @@ class ThresholdEngine:
         lanes, rule = book.lanes, book.rule
         series = self.index.series[int(lanes.series[lane])]
         resource = resource_of(series.labels)
-        value = float(lanes.last_value[lane])
+        value, unit = float(lanes.last_value[lane]), unit_of(series.name)
         if rule.check == "growing":
-            grown = value - float(lanes.ref_value[lane])
-            window = held_for(float(lanes.window[lane]))
-            how = f"{rule.what} grew by {grown:g} to {value:g} over {window}"
+            grown = amount(value - float(lanes.ref_value[lane]), unit)
+            window = spoken_duration(float(lanes.window[lane]))
+            how = f"{rule.what} grew by {grown} to {amount(value, unit)} over {window}"
         else:
             threshold = float(lanes.sign * lanes.sthreshold[lane])
-            held = held_for(float(lanes.for_s[lane]))
-            how = f"{rule.what} {value:g} {'≥' if rule.above else '≤'} {threshold:g} for {held}"
+            held_s = float(lanes.for_s[lane])
+            how = f"{rule.what} {amount(value, unit)} (limit {amount(threshold, unit)})"
+            how += f" for {spoken_duration(held_s)}" if held_s > 0 else ""
         target = str(resource) if resource else series.text()
         return firing_alert(
             alert_id=rule.alert_id,
@@ -203,7 +206,9 @@ class ThresholdEngine:
         series = self.index.series[int(lanes.series[lane])]
         text = series.text()
         value = float(lanes.last_value[lane])
-        summary = f"{text} = {value:g}" if not np.isnan(value) else f"{text} stopped reporting"
+        summary = (
+            f"{text} = {amount(value, unit_of(series.name))}" if not np.isnan(value) else f"{text} stopped reporting"
+        )
         return Evidence(
             kind="series", summary=summary[:2_048], ref=text[:2_048], values=lanes.recent_values(lane), time=at
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from healer_common.contract.memory import MemoryMatch, Recommendation
+from healer_common.durations import format_duration
 from services.memory_bridge.occurrences import Occurrence
 
 MAX_MEMORIES = 5
@@ -18,18 +19,9 @@ MAX_CHARS = 4_000
 MAX_LINE = 300
 
 
-def duration(seconds: float) -> str:
-    """`42s`, `5m`, `3h`, `2d`: the largest whole unit."""
-    whole = max(0, int(seconds))
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if whole >= size:
-            return f"{whole // size}{unit}"
-    return f"{whole}s"
-
-
 def age(since: dt.datetime, now: dt.datetime) -> str:
-    """How long ago `since` was, as a duration."""
-    return duration((now - since).total_seconds())
+    """How long ago `since` was: `42s`, `5m`, `3h`, `2d` (its largest unit)."""
+    return format_duration(max(0.0, (now - since).total_seconds()), parts=1)
 
 
 def _verdict(match: MemoryMatch) -> str:

@@ -1,65 +1,38 @@
-"""Composes the notifier: settings -> channels -> dispatcher -> flow -> handlers, and the daily digest."""
+"""Composes the notifier: settings -> channels -> dispatcher -> flow -> handlers, the daily digest, and the
+optional push of every alert to the team's Alertmanager."""
 
 from __future__ import annotations
 
-import aiohttp
 import httpx
 
 from healer_common.runtime.bus import Service, run_service
 from healer_common.settings import NotifierSettings
+from services.notifier.adapters.alertmanager import AlertmanagerPush
 from services.notifier.adapters.digest_job import DigestJob
-from services.notifier.adapters.dispatch import Channel, Dispatcher
+from services.notifier.adapters.dispatch import Dispatcher
 from services.notifier.adapters.escalation_store import EscalationStore
 from services.notifier.adapters.flow import NotifierFlow
 from services.notifier.adapters.incident_book import IncidentBook
 from services.notifier.adapters.journal import Journal
 from services.notifier.adapters.sent_log import SentLog
-from services.notifier.channels.console import ConsoleChannel
-from services.notifier.channels.github import GitHubChannel, github_http
-from services.notifier.channels.pagerduty import PagerDutyChannel
-from services.notifier.channels.slack import SlackChannel, slack_client
-from services.notifier.channels.slack_roots import SlackRoots
-from services.notifier.channels.slack_webhook import SlackWebhookChannel
+from services.notifier.channels.catalogue import build_channels, channel_settings, ready_channels
+from services.notifier.channels.kind import ChannelContext
+from services.notifier.channels.pagerduty import PagerDutySettings
 from services.notifier.channels.smtp import SmtpServer
-from services.notifier.channels.webhook import WebhookChannel
-from services.notifier.handlers import register
+from services.notifier.handlers import register, register_alertmanager
 
 DIGEST_CHECK_S = 30.0
 
 
-def _channels(svc: Service, cfg: NotifierSettings) -> list[Channel]:
-    """The configured channels, in the order every notification tries them."""
-    http = httpx.AsyncClient(timeout=cfg.timeout_s)
-    svc.on_stop(http.aclose)
-    channels: list[Channel] = [ConsoleChannel()] if cfg.console else []
-    if cfg.webhook_url:
-        secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret else None
-        channels.append(WebhookChannel(cfg.webhook_url, secret, http))
-    if cfg.slack_token:
-        session = aiohttp.ClientSession()
-        svc.on_stop(session.close)
-        client = slack_client(cfg.slack_token.get_secret_value(), cfg.slack_api_url, session, cfg.timeout_s)
-        channels.append(SlackChannel(client, cfg.slack_channel, SlackRoots(svc.redis, svc.keys)))
-    elif cfg.slack_webhook_url:
-        svc.log.warning("slack_without_threads", why="only an incoming webhook is set (no slack_token)")
-        channels.append(SlackWebhookChannel(cfg.slack_webhook_url.get_secret_value(), http))
-    if cfg.pagerduty_routing_key:
-        key = cfg.pagerduty_routing_key.get_secret_value()
-        channels.append(PagerDutyChannel(cfg.pagerduty_events_url, key, http))
-    if cfg.github_token and cfg.github_repo:
-        github = github_http(cfg.github_api_url, cfg.github_token.get_secret_value(), cfg.timeout_s)
-        svc.on_stop(github.aclose)
-        channels.append(
-            GitHubChannel(
-                github,
-                cfg.github_repo,
-                redis=svc.redis,
-                keys=svc.keys,
-                clock=svc.clock,
-                family_window_s=cfg.github_family_window_s,
-            )
-        )
-    return channels
+def _alertmanager(svc: Service, cfg: NotifierSettings, http: httpx.AsyncClient) -> None:
+    if cfg.alertmanager_url is None:
+        svc.detail["alertmanager"] = "off (set notifier.alertmanager_url)"
+        return
+    svc.detail["alertmanager"] = cfg.alertmanager_url
+    push = AlertmanagerPush(
+        cfg.alertmanager_url, http, redis=svc.redis, keys=svc.keys, clock=svc.clock, resend_s=cfg.alertmanager_resend_s
+    )
+    register_alertmanager(svc, push, cfg.alertmanager_resend_s)
 
 
 def _digest(svc: Service, cfg: NotifierSettings, journal: Journal) -> None:
@@ -86,7 +59,10 @@ def _digest(svc: Service, cfg: NotifierSettings, journal: Journal) -> None:
 
 def setup(svc: Service) -> None:
     cfg = svc.settings.notifier
-    channels = _channels(svc, cfg)
+    ready = ready_channels(cfg)
+    http = httpx.AsyncClient(timeout=cfg.timeout_s)
+    svc.on_stop(http.aclose)
+    channels = build_channels(ready, ChannelContext(svc, http, cfg.timeout_s))
     svc.detail["channels"] = ",".join(c.name for c in channels) or "none"
     sent = SentLog(svc.redis, svc.keys)
     dispatcher = Dispatcher(channels, sent, policy=cfg.delivery, clock=svc.clock, audit=svc.audit, log=svc.log)
@@ -100,8 +76,11 @@ def setup(svc: Service) -> None:
         journal=journal,
         clock=svc.clock,
     )
-    register(svc, flow)
+    pagerduty = channel_settings(cfg)["pagerduty"]
+    assert isinstance(pagerduty, PagerDutySettings)
+    register(svc, flow, pagerduty.webhook_secret)
     _digest(svc, cfg, journal)
+    _alertmanager(svc, cfg, http)
 
 
 def main() -> None:

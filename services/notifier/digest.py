@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from healer_common.contract.incidents import AlertSummary, Incident
 from healer_common.contract.remediations import Remediation
+from healer_common.durations import format_duration
 
 DAY = dt.timedelta(days=1)
 
@@ -96,7 +97,7 @@ def compose(day: Day, start: dt.datetime, end: dt.datetime) -> Mail:
 def _incident_line(incident: Incident) -> str:
     state = "resolved" if incident.resolved_at else "open"
     if incident.resolved_at:
-        state += f" after {_duration(incident.resolved_at - incident.opened_at)}"
+        state += f" after {_minutes(incident.resolved_at - incident.opened_at)}"
     return (
         f"{incident.opened_at:%H:%M} [{incident.severity}] {incident.title} "
         f"({incident.incident_id}, {', '.join(incident.alert_ids)}; {state})"
@@ -114,13 +115,13 @@ def _prediction_line(prediction: Prediction) -> str:
     said = f"{prediction.alert.starts_at:%H:%M} {prediction.alert.alert_id} predicted on {prediction.alert.resource}"
     if prediction.came_true_by is None:
         return f"{said}: has not happened"
-    lead = _duration(prediction.came_true_by.starts_at - prediction.alert.starts_at)
+    lead = _minutes(prediction.came_true_by.starts_at - prediction.alert.starts_at)
     return f"{said}: came true {lead} later ({prediction.came_true_by.alert_id})"
 
 
-def _duration(span: dt.timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+def _minutes(span: dt.timedelta) -> str:
+    """`15m`, `1h5m`: to the minute, which is what a day's digest needs."""
+    return format_duration(60 * round(span.total_seconds() / 60), parts=2)
 
 
 def _text(window: str, sections: list[tuple[str, list[str]]]) -> str:

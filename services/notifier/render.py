@@ -6,10 +6,12 @@ sent-log (sent_log.py) keeps it from going out twice.
 
 from __future__ import annotations
 
+from healer_common.contract.alerts import CATALOGUE
 from healer_common.contract.incidents import Incident, IncidentAck
 from healer_common.contract.messages import stable_id
 from healer_common.contract.notifications import Notification, NotificationKind
 from healer_common.contract.remediations import Remediation
+from healer_common.durations import format_duration
 from services.notifier.routing import incident_labels
 
 _INCIDENT_KIND: dict[str, NotificationKind] = {
@@ -70,8 +72,7 @@ def _recovered_in(incident: Incident) -> str:
     if incident.resolved_at is None:
         return ""
     seconds = max(0, round((incident.resolved_at - incident.opened_at).total_seconds()))
-    minutes, rest = divmod(seconds, 60)
-    return f", recovered in {minutes}m {rest:02d}s" if minutes else f", recovered in {rest}s"
+    return f", recovered in {format_duration(seconds, parts=2)}"
 
 
 def for_remediation(run: Remediation, labels: dict[str, str] | None = None) -> Notification:
@@ -99,9 +100,16 @@ def for_remediation(run: Remediation, labels: dict[str, str] | None = None) -> N
         correlation_id=run.incident_id,
         time=run.time,
         fields={"remediation": run.remediation_id, "state": run.state, "incident": run.incident_id},
-        labels=labels or {"alertname": run.alert_ids[0] if run.alert_ids else "", "cluster": run.cluster},
+        labels=labels or _alert_labels(run),
         target=str(run.target) if run.target else None,
     )
+
+
+def _alert_labels(run: Remediation) -> dict[str, str]:
+    """A run whose incident the notifier never saw is routed by its first alert's names."""
+    alert_id = run.alert_ids[0] if run.alert_ids else ""
+    alertname = CATALOGUE[alert_id].alertname if alert_id in CATALOGUE else alert_id
+    return {"alertname": alertname, "alert_id": alert_id, "cluster": run.cluster}
 
 
 def for_ack(ack: IncidentAck, incident: Notification) -> Notification:

@@ -2,9 +2,10 @@
 Alertmanager walks its own (the root matches everything; children are tried in order; the first child that
 matches wins unless it says `continue`; a node whose children all miss is itself the match).
 
-The labels routes see are the incident's: those every alert shares, the group labels, and `alertname`
-(the primary alert's catalogue id), `severity`, `cluster` and `namespace`. Called by the notifier's incident
-flow (flow.py) for every revision worth telling; pure, so the tree is tested as a function.
+The labels routes see are the incident's: those every alert shares, the group labels, and the primary alert's
+`alertname` (readable, `MemoryPressure`) and `alert_id` (`H8`), `severity`, `cluster` and `namespace`. Called
+by the notifier's incident flow (flow.py) for every revision worth telling; pure, so the tree is tested as a
+function.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from healer_common.contract.alerts import CATALOGUE
 from healer_common.contract.incidents import Incident
-from healer_common.settings.notifier import DEFAULT_RECEIVER, ChannelName, RootRoute, Route
+from healer_common.settings.notifier import DEFAULT_RECEIVER, RootRoute, Route
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,19 @@ def incident_labels(incident: Incident) -> dict[str, str]:
     return {
         **common,
         **incident.group_labels,
-        "alertname": incident.primary.alert_id,
+        "alertname": _alertname(incident.primary.alert_id, incident.primary.labels),
+        "alert_id": incident.primary.alert_id,
         "severity": incident.severity,
         "cluster": incident.cluster,
         "namespace": incident.namespace or "",
     }
+
+
+def _alertname(alert_id: str, labels: dict[str, str]) -> str:
+    """Readable for Healer's own alerts (even in an incident stored before alertnames were); an external
+    alert's is Prometheus's."""
+    entry = CATALOGUE.get(alert_id)
+    return labels.get("alertname", alert_id) if entry is None or alert_id == "EXT" else entry.alertname
 
 
 def match(root: RootRoute, labels: dict[str, str]) -> RouteMatch:
@@ -65,9 +75,7 @@ def _walk(
     return found
 
 
-def channels_for(
-    receivers: Sequence[str], declared: dict[str, list[ChannelName]], configured: Sequence[str]
-) -> list[str]:
+def channels_for(receivers: Sequence[str], declared: dict[str, list[str]], configured: Sequence[str]) -> list[str]:
     """The union of the receivers' channels, in the order channels are configured; `default` is all of them."""
     wanted: set[str] = set()
     for receiver in receivers:

@@ -23,17 +23,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from healer_common.contract.alerts import CATALOGUE, Severity
+from healer_common.durations import parse_duration
 from healer_common.errors import ConfigError
 
 API_VERSION = "healer.platform/v1"
 KIND = "RemediationPlaybook"
 Reversal = Literal["none", "temporary", "on_failure", "on_harm"]
 Operator = Literal[">", ">=", "<", "<=", "==", "!="]
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
@@ -50,24 +50,14 @@ class ActionTraits:
     target_kinds: tuple[str, ...] = ()  # the kinds of target it can act on; empty: any
 
 
-def parse_duration(value: object) -> float:
-    """Seconds from `90`, `30s`, `5m`, `1h30m`; raises ValueError (which pydantic reports with the field)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        seconds = float(value.strip())
-    elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())) and any(match.groups()):
-        hours, minutes, secs = (int(g or 0) for g in match.groups())
-        seconds = float(hours * 3600 + minutes * 60 + secs)
-    else:
-        raise ValueError(f"{value!r} is not a duration; write seconds or text like 30s, 5m, 1h30m")
-    if not 0 < seconds < float("inf"):
-        raise ValueError(f"a duration must be positive and finite, got {value!r}")
+def _positive(seconds: float) -> float:
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive, got {seconds:g}s")
     return seconds
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-"""Seconds, written as a number or as text like 30s, 5m, 1h30m."""
+Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
+"""Seconds, written as a number or in the one duration grammar (30s, 5m, 1h30m, 1d)."""
 
 
 class _Spec(BaseModel):

@@ -30,7 +30,7 @@ async def test_invalid_events_are_dead_lettered_with_reason_and_valid_ones_still
         await bus.publish_raw(subject, b"{not json", {"Nats-Msg-Id": "bad-1"})
         no_resource = {"specversion": "1.0", "id": "x", "source": "s", "type": "healer.condition.v1", "data": {}}
         await bus.publish_raw(subject, json.dumps(no_resource).encode(), {"Nats-Msg-Id": "bad-2"})
-        await bus.publish_raw(subject, good.model_dump_json().encode(), {"Nats-Msg-Id": good.id})
+        await bus.publish_event(subject, good)
 
         alert = await seen.wait_for(lambda m: m.subject == bus.space.alerts("H8"), what="alert after bad input")
         assert json.loads(alert.data)["labels"]["pod"] == "rex-2"

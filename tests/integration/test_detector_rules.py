@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from healer_common.clock import ManualClock
+from healer_common.contract.events import EVENT_ADAPTER
 from healer_common.contract.streams import DETECTOR_EVENTS
 from healer_common.runtime.bus import Service
 from healer_common.runtime.busclient import BusClient
@@ -54,7 +55,7 @@ class RunningDetector:
         body = {"specversion": "1.0", "id": event_id, "source": "rules-test", "type": kind, "data": data}
         body["time"] = self.clock.now().isoformat()
         subject = self.bus.space.events("rules-test", kind.split(".")[1])
-        await self.bus.publish_raw(subject, json.dumps(body).encode(), {"Nats-Msg-Id": event_id})
+        await self.bus.publish_event(subject, EVENT_ADAPTER.validate_python(body))
 
     async def settled(self) -> None:
         """Until every published event is handled and the timer has looked at the clock's current time."""

@@ -48,9 +48,9 @@ async def publish_history(bus: BusClient, week: GeneratedHistory) -> None:
     for item in week.alerts:
         await bus.publish(item)
     for change in week.changes:
-        await bus.publish_raw(bus.space.changes(change.cluster), change.model_dump_json(by_alias=True).encode())
+        await bus.publish_event(bus.space.changes(change.cluster), change)
     for batch in week.metrics:
-        await bus.publish_raw(bus.space.custom_events("generator"), batch.model_dump_json().encode())
+        await bus.publish_event(bus.space.custom_events("generator"), batch)
 
 
 def answer_of(result: subprocess.CompletedProcess[str]) -> Any:

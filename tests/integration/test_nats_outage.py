@@ -46,9 +46,7 @@ async def publish_pods(settings: Settings, names: range) -> None:
     async with BusClient(settings) as bus:
         for i in names:
             event = condition_event(f"cto/agent-{i}", "OOMKilled", source="outage-test")
-            await bus.publish_raw(
-                bus.space.custom_events("outage"), event.model_dump_json().encode(), {"Nats-Msg-Id": event.id}
-            )
+            await bus.publish_event(bus.space.custom_events("outage"), event)
 
 
 async def test_restarting_nats_mid_run_loses_no_alert(

@@ -29,7 +29,7 @@ async def test_failure_then_recovery_of_each_pod_ends_resolved_in_a_burst(
         for i in range(PODS):  # interleaved: every pod's OOMKilled, then its Ready, in one burst
             for reason in ("OOMKilled", "Ready"):
                 event = condition_event(f"cto/agent-{i}", reason, source="ordering-test")
-                await bus.publish_raw(subject, event.model_dump_json().encode(), {"Nats-Msg-Id": event.id})
+                await bus.publish_event(subject, event)
         await eventually(lambda: consumer_drained(bus, DETECTOR_EVENTS), what="detector drained")
         await seen.wait_count(lambda m: json.loads(m.data)["status"] == "firing", PODS)
         with contextlib.suppress(pytest.fail.Exception):  # the resolutions trail the firings by a moment

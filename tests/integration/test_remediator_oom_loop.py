@@ -44,9 +44,7 @@ FAST_OOM_PLAYBOOK = playbook_doc(
 
 async def condition(bus: BusClient, pod: str, reason: str) -> None:
     event = condition_event(f"cto/{pod}", reason, source="oom-loop-test")
-    await bus.publish_raw(
-        bus.space.custom_events("sandbox"), event.model_dump_json().encode(), {"Nats-Msg-Id": event.id}
-    )
+    await bus.publish_event(bus.space.custom_events("sandbox"), event)
 
 
 def replicas(kube: KubeEmulator) -> int:

@@ -62,7 +62,7 @@ class CollectorStandIn:
 
     async def report(self, pod: str, reason: str) -> None:
         event = condition_event(f"cto/{pod}", reason, source="collector-stand-in", container="rex")
-        await self.bus.publish_raw(self.bus.space.custom_events("sandbox"), event.model_dump_json().encode(), {})
+        await self.bus.publish_event(self.bus.space.custom_events("sandbox"), event)
         self.reported.append((pod, reason))
 
     async def look(self) -> None:

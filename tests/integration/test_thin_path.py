@@ -46,7 +46,7 @@ def on(family: str, **fields: str):  # type: ignore[no-untyped-def]
 
 async def publish_condition(bus: BusClient, pod_name: str, reason: str) -> None:
     event = condition_event(pod_name, reason, source="demo-tests")
-    await bus.publish_raw(bus.space.custom_events("demo"), event.model_dump_json().encode(), {"Nats-Msg-Id": event.id})
+    await bus.publish_event(bus.space.custom_events("demo"), event)
 
 
 @pytest.fixture

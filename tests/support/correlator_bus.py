@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from healer_common.contract.events import EVENT_ADAPTER
 from healer_common.contract.streams import ConsumerSpec
 from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.testing import Recorder, consumer_drained, eventually
@@ -49,7 +50,7 @@ def deploy(name: str, namespace: str, to: str, previous: str, *, when: dt.dateti
 
 async def send(bus: BusClient, body: bytes) -> None:
     """Publish an event as a user's system would, on healer.events.custom.tests."""
-    await bus.publish_raw(bus.space.custom_events("tests"), body, {"Nats-Msg-Id": json.loads(body)["id"]})
+    await bus.publish_event(bus.space.custom_events("tests"), EVENT_ADAPTER.validate_json(body))
 
 
 def is_incident(msg: RawMessage) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from kubernetes import client
 
+from healer_common.durations import format_duration
 from healer_common.settings.collector import KubernetesSourceSettings
 from healer_common.testing import Recorder, ServiceRunner, eventually
 from healer_sandbox.sandbox import Sandbox
@@ -59,8 +60,7 @@ class Round:
         """The time to recovery as the closing note of the play's last incident says it."""
         last = max(self.incidents.values(), key=lambda i: i[-1]["resolved_at"])[-1]
         took = dt.datetime.fromisoformat(last["resolved_at"]) - dt.datetime.fromisoformat(last["opened_at"])
-        seconds = max(0, round(took.total_seconds()))
-        return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+        return format_duration(max(0, round(took.total_seconds())), parts=2)
 
     def story(self) -> str:
         """What happened, for a failure message: each incident's alerts and timeline, each run's steps."""

@@ -16,9 +16,9 @@ def test_a_silence_is_built_from_what_the_user_typed() -> None:
     silence = new_silence(['node="worker-3"', "alertname=~H.*"], "1h30m", "kernel upgrade", "ana", T0)
 
     assert silence.ends_at - silence.starts_at == dt.timedelta(minutes=90)
-    assert silence.matches({"node": "worker-3", "alertname": "H8"})
-    assert not silence.matches({"node": "worker-4", "alertname": "H8"})
-    assert silence.describe() == 'node="worker-3" alertname=~"H.*" by ana: kernel upgrade'
+    assert silence.matches({"node": "worker-3", "alertname": "MemoryPressure", "alert_id": "H8"})
+    assert not silence.matches({"node": "worker-4", "alertname": "MemoryPressure", "alert_id": "H8"})
+    assert silence.describe() == 'node="worker-3" alert_id=~"H.*" by ana: kernel upgrade', "ids live in alert_id"
 
 
 @pytest.mark.parametrize(

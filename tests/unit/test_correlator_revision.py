@@ -46,7 +46,7 @@ def test_the_first_firing_alert_opens_an_incident() -> None:
     assert (incident.severity, incident.cluster, incident.namespace) == ("critical", "default", "cto")
     assert [a.fingerprint for a in incident.alerts] == [first.fingerprint]
     assert incident.title == first.summary()
-    assert incident.group_labels == {"cluster": "default", "namespace": "cto", "alertname": "H8"}
+    assert incident.group_labels == {"cluster": "default", "namespace": "cto", "alertname": "MemoryPressure"}
     assert (incident.opened_at, incident.resolved_at) == (T0, None)
     assert [entry.kind for entry in incident.timeline] == ["opened"]
     assert incident.correlation_id == incident.incident_id

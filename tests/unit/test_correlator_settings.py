@@ -11,10 +11,10 @@ from healer_common.settings import load_settings
 
 def test_the_default_inhibition_rules_mute_pods_of_a_not_ready_node_and_the_backlog_of_a_failing_database() -> None:
     rules = load_settings().correlator.inhibit_rules
-    node = {"alertname": "H8", "reason": "NotReady", "node": "n1", "cluster": "default"}
-    pod = {"alertname": "A7", "pod": "p1", "node": "n1", "cluster": "default"}
-    database = {"alertname": "H6", "namespace": "shop", "cluster": "default"}
-    backlog = {"alertname": "H7", "namespace": "shop", "cluster": "default"}
+    node = {"alertname": "MemoryPressure", "alert_id": "H8", "reason": "NotReady", "node": "n1", "cluster": "default"}
+    pod = {"alertname": "PodFailure", "alert_id": "A7", "pod": "p1", "node": "n1", "cluster": "default"}
+    database = {"alertname": "DatabaseHealth", "alert_id": "H6", "namespace": "shop", "cluster": "default"}
+    backlog = {"alertname": "QueueBacklog", "alert_id": "H7", "namespace": "shop", "cluster": "default"}
 
     assert any(r.inhibits(node, pod) for r in rules)
     assert not any(r.inhibits(node, {**pod, "node": "n2"}) for r in rules)

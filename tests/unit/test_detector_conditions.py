@@ -28,7 +28,8 @@ def test_an_oomkilled_container_fires_h8_for_its_pod_at_once_with_its_topology()
     assert alert.resource == pod(container="rex")
     assert alert.starts_at == T0
     assert alert.labels == {
-        "alertname": "H8",
+        "alertname": "MemoryPressure",
+        "alert_id": "H8",
         "severity": "critical",
         "cluster": "default",
         "namespace": "cto",
@@ -103,7 +104,7 @@ def test_an_application_out_of_sync_since_long_ago_fires_without_waiting_again()
     (alert,) = detector.condition("OutOfSync", APP, {"since": since})
 
     assert alert.alert_id == "H1"
-    assert alert.annotations["summary"] == "ArgoCD sync drift: application argocd/payments OutOfSync for 30m"
+    assert alert.annotations["summary"] == "ArgoCD sync drift: application argocd/payments OutOfSync for 30 minutes"
 
 
 def test_a_remediation_coderun_is_never_reported_stuck() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from healer_common.contract.alerts import Alert
+from healer_common.contract.alerts import CATALOGUE, Alert
 from tests.support.detector_cases import CASES, Case
 from tests.support.detector_harness import Detector
 
@@ -57,7 +57,8 @@ def test_trouble_that_holds_fires_one_alert_naming_its_evidence(case: Case) -> N
     assert of(alerts, case) == [(case.alert_id, "firing")]
     (alert,) = alerts
     assert alert.evidence, "an alert names what raised it"
-    assert alert.labels["alertname"] == case.alert_id
+    assert alert.labels["alert_id"] == case.alert_id
+    assert alert.labels["alertname"] == CATALOGUE[case.alert_id].alertname, "a readable alertname, e.g. MemoryPressure"
     assert alert.annotations["summary"].startswith(alert.name)
 
 
@@ -89,3 +90,21 @@ def test_trouble_that_comes_and_goes_does_not_flap(case: Case) -> None:
 
     assert len(of(alerts, case)) <= 2, of(alerts, case)  # at most one resolution and its re-fire
     assert alerts[settled:] == [], "then quiet, whichever way it settled"
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("pvc filling", "PVC usage 91 % (limit 80 %) for 1 minute"),
+        ("certificate expiring", "expires in 5 days (limit 14 days)"),
+        ("slow queries", "p99 query latency 4 s (limit 1 s) for 1 minute"),
+        ("queue backlog", "queue depth 5,000 (limit 1,000) for 1 minute"),
+    ],
+)
+def test_a_summary_says_values_in_their_units(name: str, said: str) -> None:
+    case = next(c for c in CASES if c.name == name)
+
+    (alert,) = troubled_for(Detector(), case, case.hold_s + 16)
+
+    assert alert.annotations["summary"].endswith(said), alert.annotations["summary"]
+    assert "e+" not in alert.annotations["summary"]

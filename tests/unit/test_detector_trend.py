@@ -6,6 +6,7 @@ a prediction is withdrawn when the trend turns; and `healer detect trend` says t
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,10 @@ def test_a_filling_pvc_raises_a_predicted_h2_that_the_real_one_then_replaces() -
     assert "predicted_crossing" in predicted[0].labels
     assert predicted[0].fingerprint != real[0].fingerprint
     assert predicted[1].evidence[-1].summary.startswith("came true")
+    said = predicted[0].annotations["summary"]
+    assert re.search(
+        r"PVC usage \d+(\.\d)? % heading for 80 % \(\+0\.5 %/min\), crossing in about \d+ minutes", said
+    ), said
 
 
 def test_a_prediction_is_withdrawn_when_the_fill_stops() -> None:

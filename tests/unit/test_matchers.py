@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from healer_common.contract.alerts import CATALOGUE
 from healer_common.contract.matchers import InhibitionRule, Matcher
 
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True)
@@ -81,16 +82,46 @@ def test_a_bad_matcher_is_refused_with_what_is_wrong(text: str, complaint: str) 
         Matcher.parse(text)
 
 
+def named(alert_id: str, **labels: str) -> dict[str, str]:
+    """An alert's labels as Healer publishes them: a readable alertname and the catalogue id."""
+    return {"alertname": CATALOGUE[alert_id].alertname, "alert_id": alert_id, **labels}
+
+
 def test_an_inhibition_rule_needs_equal_labels_on_source_and_target() -> None:
     rule = InhibitionRule(
         name="db mutes backlog",
-        source_matchers=["alertname=H6"],  # config gives matchers as text
-        target_matchers=["alertname=H7"],
+        source_matchers=["alert_id=H6"],  # config gives matchers as text
+        target_matchers=["alertname=QueueBacklog"],
         equal=["namespace"],
     )
-    database = {"alertname": "H6", "namespace": "shop"}
+    database = named("H6", namespace="shop")
 
-    assert rule.inhibits(database, {"alertname": "H7", "namespace": "shop"})
-    assert not rule.inhibits(database, {"alertname": "H7", "namespace": "billing"})
-    assert not rule.inhibits(database, {"alertname": "H8", "namespace": "shop"})
-    assert not rule.inhibits({"alertname": "H8", "namespace": "shop"}, {"alertname": "H7", "namespace": "shop"})
+    assert rule.inhibits(database, named("H7", namespace="shop"))
+    assert not rule.inhibits(database, named("H7", namespace="billing"))
+    assert not rule.inhibits(database, named("H8", namespace="shop"))
+    assert not rule.inhibits(named("H8", namespace="shop"), named("H7", namespace="shop"))
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ('alertname="H6"', 'alert_id="H6"'),
+        ("alertname!=H8", 'alert_id!="H8"'),
+        ('alertname=~"A[0-9]+"', 'alert_id=~"A[0-9]+"'),
+        ('alertname=~"H.*"', 'alert_id=~"H.*"'),
+        ('alertname="MemoryPressure"', 'alertname="MemoryPressure"'),
+        ('alertname=~".+"', 'alertname=~".+"'),
+        ('alertname="KubePodCrashLooping"', 'alertname="KubePodCrashLooping"'),
+    ],
+)
+def test_a_matcher_written_for_catalogue_ids_in_alertname_still_matches_them(written: str, read: str) -> None:
+    matcher = Matcher.parse(written)
+
+    assert str(matcher) == read
+    assert str(Matcher.model_validate(matcher.model_dump() | {"name": "alertname"})) == read, "stored ones too"
+
+
+def test_an_old_rule_mutes_what_it_muted_before_alertnames_became_readable() -> None:
+    rule = InhibitionRule(name="db", source_matchers=['alertname="H6"'], target_matchers=['alertname="H7"'])
+
+    assert rule.inhibits(named("H6"), named("H7"))

@@ -7,6 +7,7 @@ remembered once, then re-learned night after night.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,7 @@ def test_exhaustion_is_predicted_for_the_filling_volume_only() -> None:
     assert coming.threshold == 0.8
     assert coming.exhausted_at is not None
     assert week.end + dt.timedelta(days=1) < coming.exhausted_at < week.end + dt.timedelta(days=4)
+    assert re.search(r"reaches it in [1-4] days \(", coming.description), coming.description
     assert {f.series for f in report.exhaustion} == {week.planted.exhausted, "node_cpu_usage_ratio{node=n1}"}
 
 

@@ -46,7 +46,7 @@ def test_a_resolved_incident_says_how_many_alerts_it_had() -> None:
     assert for_incident(incident(state="resolved", revision=3)).text == "Resolved after 1 alert(s)."
 
 
-@pytest.mark.parametrize(("seconds", "said"), [(42.4, "recovered in 42s"), (312, "recovered in 5m 12s")])
+@pytest.mark.parametrize(("seconds", "said"), [(42.4, "recovered in 42s"), (312, "recovered in 5m12s")])
 def test_the_closing_note_says_the_time_to_recovery(seconds: float, said: str) -> None:
     opened = incident(state="resolved", revision=3)
     closed = opened.evolve(resolved_at=opened.opened_at + dt.timedelta(seconds=seconds))

@@ -15,7 +15,7 @@ from healer_common.contract.alerts import CATALOGUE as ALERTS
 from healer_common.errors import ConfigError
 from services.remediator.actions.catalogue import CATALOGUE
 from services.remediator.adapters.playbook_sources import builtin_playbooks
-from services.remediator.playbooks import compile_playbook, compile_text, parse_duration
+from services.remediator.playbooks import compile_playbook, compile_text
 
 OOM: dict[str, Any] = {
     "apiVersion": "healer.platform/v1",
@@ -81,7 +81,7 @@ def test_an_approval_required_action_always_needs_approval_and_a_safe_one_can_as
         ({"actions": [{"type": "restart_pod", "timeout": "soon"}]}, "spec.actions[0].timeout", "not a duration"),
         ({"actions": []}, "spec.actions", "at least 1"),
         ({"trigger": {"alerts": ["h8"]}}, "spec.trigger.alerts", "not an alert id"),
-        ({"rollback": {"enabled": True, "window": -5}}, "spec.rollback.window", "positive"),
+        ({"rollback": {"enabled": True, "window": 0}}, "spec.rollback.window", "positive"),
         (
             {"actions": [{"type": "clear_temp_files", "params": {"paths": ["../etc"]}}]},
             "spec.actions[0].params.paths",
@@ -104,6 +104,12 @@ def test_a_bad_playbook_is_refused_naming_the_field_and_the_reason(
     assert "oom.yaml" in str(error)
 
 
+def test_playbook_durations_are_written_as_everywhere_else_in_healer() -> None:
+    playbook = compile_playbook(doc(rollback={"enabled": True, "window": "1d2h"}), CATALOGUE, "x.yaml")
+
+    assert playbook.rollback.window == 93_600.0
+
+
 def test_a_document_of_another_kind_is_refused_at_its_kind() -> None:
     error = rejection({**OOM, "kind": "Deployment"})
 
@@ -122,13 +128,6 @@ def test_one_bad_document_in_a_file_rejects_the_file_and_names_the_document() ->
 def test_two_playbooks_with_one_name_in_a_file_are_refused() -> None:
     with pytest.raises(ConfigError, match="playbook names repeat: oom"):
         compile_text(yaml.safe_dump_all([OOM, OOM]), CATALOGUE, "playbooks.yaml")
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"), [("90", 90.0), (90, 90.0), ("30s", 30.0), ("5m", 300.0), ("1h30m", 5400.0)]
-)
-def test_durations_read_as_seconds(text: str | int, seconds: float) -> None:
-    assert parse_duration(text) == seconds
 
 
 def test_the_builtin_playbooks_answer_every_alert_in_the_catalogue() -> None:

@@ -1,5 +1,5 @@
-"""The sandbox API's pure parts as an API client meets them: quantities and durations as written in
-manifests, label and field selectors as kubectl sends them, and the three patch formats."""
+"""The sandbox API's pure parts as an API client meets them: quantities as written in manifests, label and
+field selectors as kubectl sends them, and the three patch formats."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from healer_sandbox.patching import PatchError, apply_patch, merge_patch, strategic_merge
 from healer_sandbox.selectors import SelectorError, field_matcher, label_matcher
-from healer_sandbox.units import format_bytes, parse_duration, parse_quantity
+from healer_sandbox.units import format_bytes, parse_quantity
 
 POD = {
     "metadata": {"name": "rex-1", "namespace": "cto", "labels": {"app": "rex", "tier": "agents"}},
@@ -30,17 +30,6 @@ def test_bytes_print_with_the_largest_binary_suffix() -> None:
     assert format_bytes(512 * 2**20) == "512Mi"
     assert format_bytes(50 * 2**30) == "50Gi"
     assert format_bytes(1000) == "1000"
-
-
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("5m", 300), ("1h30m", 5400), ("3d", 259200), ("15", 15)])
-def test_durations_read_as_prometheus_writes_them(text: str, seconds: float) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["5 minutes", "m5", "", "1x"])
-def test_a_bad_duration_says_what_a_duration_looks_like(text: str) -> None:
-    with pytest.raises(ValueError, match="is not a duration"):
-        parse_duration(text)
 
 
 @pytest.mark.parametrize(

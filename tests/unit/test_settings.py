@@ -11,6 +11,7 @@ import pytest
 
 from healer_common.errors import ConfigError
 from healer_common.settings import LEGACY_ENV, SERVICES, HttpSettings, load_settings
+from healer_common.settings.notifier import CHANNEL_ALIASES
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +42,7 @@ def test_the_defaults_are_those_of_the_embedded_default() -> None:
     assert "Ready" in settings.detector.recovery_reasons
     assert settings.correlator.group_by[:3] == ["cluster", "namespace", "alertname"]
     assert settings.collector.prometheus_url is None
-    assert settings.notifier.slack_webhook_url is None
+    assert settings.notifier.channels == {}
 
 
 def test_healer_variables_set_nested_settings_with_double_underscores(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,8 +58,7 @@ def test_healer_variables_set_nested_settings_with_double_underscores(monkeypatc
     assert settings.space.alerts("H8") == "staging.healer.alerts.H8"
     assert settings.remediator.dry_run is True
     assert settings.remediator.protected_name_prefixes == ["kube-", "istio-"]
-    assert settings.notifier.webhook_secret is not None
-    assert settings.notifier.webhook_secret.get_secret_value() == "s3cret"
+    assert settings.notifier.channels["webhook"]["secret"] == "s3cret"
     assert settings.nats.connect_timeout_s == 5.0  # the rest of the section keeps its defaults
 
 
@@ -79,7 +79,12 @@ def test_a_name_todays_healer_uses_lands_in_its_section(
 ) -> None:
     monkeypatch.setenv(env_name, "from-legacy")
 
-    value = getattr(getattr(load_settings(), section), key)
+    settings = load_settings()
+    if section == "notifier":  # a channel's setting, under notifier.channels since the channel catalogue
+        channel, field = CHANNEL_ALIASES[key]
+        value = settings.notifier.channels[channel][field]
+    else:
+        value = getattr(getattr(settings, section), key)
 
     assert (value if isinstance(value, str) else value.get_secret_value()) == "from-legacy"
 

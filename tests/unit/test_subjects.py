@@ -27,12 +27,11 @@ from healer_common.contract.subjects import (
     MAX_TOKEN_CHARS,
     SUBJECTS,
     SubjectSpace,
-    headers_for,
     model_for,
     subject_for,
     subject_token,
 )
-from tests.support.samples import T0, alert, incident, remediation
+from tests.support.samples import alert, incident, remediation
 
 SAFE_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -182,45 +181,6 @@ def test_each_message_is_published_on_the_subject_derived_from_it() -> None:
 def test_a_request_without_a_subject_of_its_own_is_refused() -> None:
     with pytest.raises(TypeError, match="MemoryQuery has no subject of its own"):
         subject_for(SUBJECTS, MemoryQuery(text="oom"))
-
-
-def test_every_message_carries_its_event_id_as_the_nats_dedup_id() -> None:
-    query = MemoryQuery(text="oom", event_id="q-1")
-
-    assert headers_for(query) == {"Nats-Msg-Id": "q-1", "Healer-Schema": "MemoryQuery.v1"}
-
-
-def test_alert_headers_let_subscribers_filter_without_parsing() -> None:
-    firing = alert("H8").evolve(event_id="a-1", correlation_id="fp-1")
-
-    headers = headers_for(firing)
-
-    assert headers == {
-        "Nats-Msg-Id": "a-1",
-        "Healer-Schema": "Alert.v1",
-        "Healer-Correlation-Id": "fp-1",
-        "Healer-Alert-Id": "H8",
-        "Healer-Status": "firing",
-        "Healer-Severity": "critical",
-        "Healer-Cluster": "default",
-        "Healer-Namespace": "cto",
-        "Healer-Target": "pod cto/rex-1",
-        "Healer-Fingerprint": firing.fingerprint,
-    }
-
-
-def test_an_alert_about_no_namespace_sends_an_empty_namespace_header() -> None:
-    node_alert = Alert(
-        alert_id="H2", status="firing", severity="warning", fingerprint="0123456789abcdef", cluster="c", starts_at=T0
-    )
-
-    assert headers_for(node_alert)["Healer-Namespace"] == ""
-
-
-def test_incident_and_remediation_headers_name_their_ids() -> None:
-    assert headers_for(incident())["Healer-Incident-Id"] == "inc-1"
-    assert headers_for(remediation())["Healer-Remediation-Id"] == "rem-1"
-    assert headers_for(remediation())["Healer-Incident-Id"] == "inc-1"
 
 
 @given(st.text(min_size=1, max_size=6_000))

@@ -28,7 +28,8 @@ def describe(exc: ValidationError) -> str:
         return f"body is not valid JSON: {errors[0]['msg'].removeprefix('Invalid JSON: ')}"
     parts = []
     for err in errors[:MAX_REASON_ERRORS]:
-        loc = ".".join(str(p) for p in err["loc"]) or "<body>"
+        path = err["loc"][1:] if err["loc"][:1] and err["loc"][0] in EVENT_TYPES else err["loc"]  # the union's tag
+        loc = ".".join(str(p) for p in path) or "<body>"
         if err["type"] == "union_tag_not_found":
             tag = err.get("ctx", {}).get("discriminator", "type").strip("'")
             parts.append(f"{tag}: Field required (one of {', '.join(EVENT_TYPES)})")

@@ -1,6 +1,8 @@
 """The event contract: what collectors and users' own systems publish on `healer.events.<source>.<kind>`.
 
-Events are CloudEvents 1.0 in structured JSON mode. The `type` attribute selects the payload in `data`:
+Events are CloudEvents 1.0; these models are their structured JSON form, which Healer publishes (content type
+`application/cloudevents+json`). Senders may also use binary mode or `data_base64` (cloudevent_modes.py reads
+them with the CloudEvents SDK into this form). The `type` attribute selects the payload in `data`:
 
     healer.metric.v1     one sample of a named series
     healer.metrics.v1    many samples at once (what collectors send; what makes 200k samples/s possible)
@@ -145,7 +147,7 @@ class ChangeData(Frozen):
         return value
 
 
-class _CloudEvent(BaseModel):
+class CloudEvent(BaseModel):
     """CloudEvents 1.0 structured-mode attributes shared by every Healer event type."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -160,7 +162,7 @@ class _CloudEvent(BaseModel):
     cluster: ClusterName = Field(default=DEFAULT_CLUSTER, description="CloudEvents extension: the cluster's name")
 
     @model_validator(mode="after")
-    def _check_extensions(self) -> _CloudEvent:
+    def _check_extensions(self) -> CloudEvent:
         for name, value in (self.model_extra or {}).items():
             if not _EXTENSION_NAME.match(name):
                 raise ValueError(
@@ -172,27 +174,27 @@ class _CloudEvent(BaseModel):
         return self
 
 
-class MetricEvent(_CloudEvent):
+class MetricEvent(CloudEvent):
     type: Literal["healer.metric.v1"]
     data: MetricData
 
 
-class MetricBatchEvent(_CloudEvent):
+class MetricBatchEvent(CloudEvent):
     type: Literal["healer.metrics.v1"]
     data: MetricBatchData
 
 
-class LogEvent(_CloudEvent):
+class LogEvent(CloudEvent):
     type: Literal["healer.log.v1"]
     data: LogData
 
 
-class ConditionEvent(_CloudEvent):
+class ConditionEvent(CloudEvent):
     type: Literal["healer.condition.v1"]
     data: ConditionData
 
 
-class ChangeEvent(_CloudEvent):
+class ChangeEvent(CloudEvent):
     type: Literal["healer.change.v1"]
     data: ChangeData
 

@@ -1,5 +1,9 @@
-"""Label matchers in the syntax Alertmanager users type (`alertname="H8"`, `node!=n1`, `pod=~"rex-.*"`,
-`severity!~info|warning`), and the inhibition rules built from them.
+"""Label matchers in the syntax Alertmanager users type (`alertname="MemoryPressure"`, `alert_id="H8"`,
+`node!=n1`, `pod=~"rex-.*"`, `severity!~info|warning`), and the inhibition rules built from them.
+
+Alerts carried their catalogue id in `alertname` before schema version 2; a matcher written then
+(`alertname="H6"`, `alertname=~"A[0-9]+"`: one that can match catalogue ids and no readable alertname) is
+read as the same matcher on `alert_id`, so routes, silences and inhibition rules keep matching what they did.
 
 Silences (silences.py), inhibition rules (the correlator's settings), the notifier's routes and the sandbox's
 PromQL and LogQL selectors share them, and the CLI parses them from the command line, so they live in the
@@ -16,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from healer_common.contract.alerts import CATALOGUE
 from healer_common.contract.messages import Frozen, Labels
 
 MatchOp = Literal["=", "!=", "=~", "!~"]
@@ -43,12 +48,32 @@ def _unquote(text: str) -> str:
     return text
 
 
+def _means_alert_id(op: str, value: str) -> bool:
+    """Whether an `alertname` matcher was written for catalogue ids (as before schema version 2)."""
+    if op in ("=", "!="):
+        return value in CATALOGUE and value != "EXT"
+    try:
+        pattern = _compiled(value)
+    except re.error:
+        return False  # the model's validator says what is wrong with it
+    ids = any(pattern.fullmatch(alert_id) for alert_id in CATALOGUE if alert_id != "EXT")
+    return ids and not any(pattern.fullmatch(entry.alertname) for entry in CATALOGUE.values())
+
+
 class Matcher(Frozen):
     """One label condition; `Matcher.parse('pod=~"rex-.*"')` reads what a user types."""
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_./-]*$", description="Healer's labels include task-id")
     op: MatchOp
     value: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alertname_of_old(cls, data: Any) -> Any:
+        old = isinstance(data, dict) and data.get("name") == "alertname"
+        if old and _means_alert_id(str(data.get("op", "")), str(data.get("value", ""))):
+            return {**data, "name": "alert_id"}
+        return data
 
     @model_validator(mode="after")
     def _regex_compiles(self) -> Matcher:
@@ -63,7 +88,7 @@ class Matcher(Frozen):
         if found is None:
             raise ValueError(
                 f"bad matcher {text!r}: write name=value, name!=value, name=~regex or name!~regex "
-                '(e.g. alertname="H8", node=~"worker-.*")'
+                '(e.g. alertname="MemoryPressure", alert_id="H8", node=~"worker-.*")'
             )
         name, op, raw = found.groups()
         try:

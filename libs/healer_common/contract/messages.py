@@ -51,7 +51,7 @@ class Message(Frozen):
 
     def evolve(self, **changes: Any) -> Self:
         """A validated copy with changes (model_copy skips validation; this does not)."""
-        data = self.model_dump()
+        data = self.model_dump(by_alias=False)  # changes are given by field name
         data.update(changes)
         return type(self).model_validate(data)
 

@@ -34,8 +34,8 @@ class Notification(Message):
     fields: dict[str, str] = Field(default_factory=dict)
     labels: Labels = Field(
         default_factory=dict,
-        description="what routes match on: the incident's common alert labels plus alertname, severity, "
-        "cluster and namespace",
+        description="what routes match on: the incident's common alert labels plus alertname, alert_id, "
+        "severity, cluster and namespace",
     )
     fingerprint: str | None = Field(None, description="the primary alert's fingerprint (GitHub finds its issue by it)")
     target: str | None = Field(None, description="what the incident is about, e.g. pod cto/rex-1")

@@ -78,6 +78,7 @@ NOTIFIER_REMEDIATIONS = ConsumerSpec(
     "notifier-remediations", REMEDIATIONS, lambda s: s.all_remediations, ack_wait_s=60.0
 )
 NOTIFIER_ACKS = ConsumerSpec("notifier-acks", INCIDENTS, lambda s: s.all_acks)
+NOTIFIER_ALERTS = ConsumerSpec("notifier-alerts", ALERTS, lambda s: s.all_alerts)  # only with alertmanager_url
 MEMORY_ALERTS = ConsumerSpec("memory-alerts", ALERTS, lambda s: s.all_alerts)
 MEMORY_CHANGES = ConsumerSpec("memory-changes", EVENTS, lambda s: s.all_changes)
 MEMORY_INCIDENTS = ConsumerSpec("memory-incidents", INCIDENTS, lambda s: s.all_incidents)

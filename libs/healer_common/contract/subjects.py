@@ -252,38 +252,3 @@ def subject_for(space: SubjectSpace, message: Message) -> str:
     if build is None:
         raise TypeError(f"{type(message).__name__} has no subject of its own; publish it with an explicit subject")
     return build(space, message)
-
-
-def headers_for(message: Message) -> dict[str, str]:
-    """Headers that let consumers route and filter without parsing the body."""
-    headers = {
-        "Nats-Msg-Id": message.event_id,
-        "Healer-Schema": f"{type(message).__name__}.v{message.schema_version}",
-    }
-    if message.correlation_id:
-        headers["Healer-Correlation-Id"] = message.correlation_id
-    match message:
-        case Alert():
-            headers.update(
-                {
-                    "Healer-Alert-Id": message.alert_id,
-                    "Healer-Status": message.status,
-                    "Healer-Severity": message.severity,
-                    "Healer-Cluster": message.cluster,
-                    "Healer-Namespace": message.namespace or "",
-                    "Healer-Target": message.target,
-                    "Healer-Fingerprint": message.fingerprint,
-                }
-            )
-        case Incident():
-            headers.update(
-                {
-                    "Healer-Incident-Id": message.incident_id,
-                    "Healer-Severity": message.severity,
-                    "Healer-Cluster": message.cluster,
-                    "Healer-Namespace": message.namespace or "",
-                }
-            )
-        case Remediation():
-            headers.update({"Healer-Remediation-Id": message.remediation_id, "Healer-Incident-Id": message.incident_id})
-    return headers

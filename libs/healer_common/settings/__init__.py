@@ -28,6 +28,7 @@ from pydantic_settings import (
 
 from healer_common.contract.subjects import SubjectSpace
 from healer_common.errors import ConfigError
+from healer_common.settings.alerts import AlertsSettings
 from healer_common.settings.bus import STREAM_KEYS, BusSettings
 from healer_common.settings.cluster import ClusterSettings
 from healer_common.settings.collector import CollectedCluster, CollectorSettings
@@ -38,7 +39,7 @@ from healer_common.settings.limits import LimitsSettings
 from healer_common.settings.log import LogSettings
 from healer_common.settings.memory import MemorySettings
 from healer_common.settings.nats import NatsSettings
-from healer_common.settings.notifier import NotifierSettings
+from healer_common.settings.notifier import CHANNEL_ALIASES, NotifierSettings
 from healer_common.settings.redis import RedisSettings
 from healer_common.settings.remediator import RemediatorSettings
 from healer_common.settings.telemetry import TelemetrySettings
@@ -46,6 +47,7 @@ from healer_common.settings.telemetry import TelemetrySettings
 __all__ = [  # the sections, so that `from healer_common.settings import RemediatorSettings` keeps one path
     "SERVICES",
     "STREAM_KEYS",
+    "AlertsSettings",
     "BusSettings",
     "ClusterSettings",
     "CollectedCluster",
@@ -103,6 +105,7 @@ class Settings(BaseSettings):
     nats: NatsSettings = NatsSettings()
     redis: RedisSettings = RedisSettings()
     bus: BusSettings = BusSettings()
+    alerts: AlertsSettings = AlertsSettings()
     log: LogSettings = LogSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     http: HttpSettings = HttpSettings()
@@ -146,8 +149,9 @@ CLI_ENV_PREFIXES = ("HEALER_UP_", "HEALER_SANDBOX_")  # options of CLI commands,
 
 
 def setting_env_names(model: type[BaseModel] = Settings, path: tuple[str, ...] = ()) -> dict[str, bool]:
-    """Every `HEALER_*` name that sets something, mapped to whether it is a dict (which takes `__<key>` below)."""
-    names: dict[str, bool] = {}
+    """Every `HEALER_*` name that sets something, mapped to whether it is a dict (which takes `__<key>` below);
+    the old flat names of channel settings included (`HEALER_NOTIFIER__SLACK_TOKEN`)."""
+    names: dict[str, bool] = {f"HEALER_NOTIFIER__{old.upper()}": False for old in CHANNEL_ALIASES} if not path else {}
     for name, info in model.model_fields.items():
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):

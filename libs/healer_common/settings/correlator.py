@@ -27,8 +27,8 @@ def _default_inhibit_rules() -> list[dict[str, Any]]:
         },
         {
             "name": "failing database mutes the queue backlog it causes",
-            "source_matchers": ['alertname="H6"'],
-            "target_matchers": ['alertname="H7"'],
+            "source_matchers": ['alert_id="H6"'],
+            "target_matchers": ['alert_id="H7"'],
             "equal": ["cluster", "namespace"],
         },
     ]

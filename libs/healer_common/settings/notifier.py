@@ -1,5 +1,7 @@
-"""The notifier's routing, escalation and delivery settings: and `NotifierSettings`, the
-section that holds them with the channels' credentials.
+"""The notifier's routing, escalation and delivery settings, and `NotifierSettings`, the section that holds
+them with the channels' own settings (`notifier.channels.<name>`, kept raw here and validated at the notifier's
+start against each channel's model, services/notifier/channels/catalogue.py: the channels are its plug-ins,
+which this floor cannot see). The flat names of earlier releases are aliases (`CHANNEL_ALIASES`).
 
 The routes and escalations are a small language of their own (an Alertmanager-like route
 tree, escalation levels) whose mistakes must be caught at load, naming the field and the reason, not when the
@@ -13,7 +15,7 @@ first incident arrives. The notifier's logic (services/notifier/routing.py, esca
           receiver: oncall
           escalation: page
           continue: true                  # also try the next sibling
-        - matchers: ['alertname=~"A[0-9]+"']
+        - matchers: ['alert_id=~"A[0-9]+"']
           receiver: workflow-issues
     escalations:
       page:
@@ -24,20 +26,25 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from healer_common.contract.matchers import Matcher
+from healer_common.durations import Duration
 from healer_common.settings.section import Section
 
-ChannelName = Literal["console", "webhook", "slack", "pagerduty", "github"]
-CHANNEL_NAMES: tuple[ChannelName, ...] = ("console", "webhook", "slack", "pagerduty", "github")
 DEFAULT_RECEIVER = "default"
 """The receiver that needs no declaring: every configured channel."""
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 
 
 class _Strict(BaseModel):
@@ -49,20 +56,6 @@ def _matchers(value: object) -> object:
     if isinstance(value, list):
         return [Matcher.parse(v) if isinstance(v, str) else v for v in value]
     return value
-
-
-def duration_s(value: object) -> object:
-    """`15m`, `30s`, `1h`, `2d` or plain seconds: the way people write delays in YAML."""
-    if isinstance(value, str):
-        found = _DURATION.match(value)
-        if found is None:
-            raise ValueError(f"{value!r} is not a duration such as 90, 30s, 15m, 1h or 1d")
-        number, unit = found.groups()
-        return float(number) * _UNIT_S[unit or "s"]
-    return value
-
-
-Seconds = Annotated[float, BeforeValidator(duration_s), Field(ge=0)]
 
 
 class Route(_Strict):
@@ -87,8 +80,8 @@ class RootRoute(_Strict):
 
 
 class EscalationLevel(_Strict):
-    delay: Seconds = Field(description="time after the incident's first notification")
-    channels: list[ChannelName] = Field(min_length=1)
+    delay: Duration = Field(description="time after the incident's first notification")
+    channels: list[str] = Field(min_length=1)
 
 
 class EscalationPolicy(_Strict):
@@ -121,16 +114,6 @@ class DeliveryPolicy(_Strict):
     breaker_open_s: float = Field(30.0, gt=0, description="how long an open circuit refuses before one trial")
 
 
-NEEDS: dict[str, str] = {
-    "console": "set HEALER_NOTIFIER__CONSOLE=true",
-    "webhook": "set HEALER_NOTIFIER__WEBHOOK_URL",
-    "slack": "set HEALER_NOTIFIER__SLACK_TOKEN or SLACK_WEBHOOK_URL",
-    "pagerduty": "set PAGERDUTY_ROUTING_KEY",
-    "github": "set GITHUB_TOKEN and HEALER_NOTIFIER__GITHUB_REPO",
-}
-"""What each channel needs before routes may name it: the 'what to do' of a load error."""
-
-
 def route_problems(root: RootRoute, receivers: set[str], policies: set[str]) -> list[str]:
     """Every route that names a receiver or escalation policy that is not declared, with its path."""
     known = receivers | {DEFAULT_RECEIVER}
@@ -154,34 +137,48 @@ def route_problems(root: RootRoute, receivers: set[str], policies: set[str]) -> 
     return problems
 
 
+CHANNEL_ALIASES: dict[str, tuple[str, str]] = {
+    "console": ("console", "enabled"),
+    "webhook_url": ("webhook", "url"),
+    "webhook_secret": ("webhook", "secret"),
+    "slack_webhook_url": ("slack", "webhook_url"),
+    "slack_token": ("slack", "token"),
+    "slack_channel": ("slack", "channel"),
+    "slack_api_url": ("slack", "api_url"),
+    "pagerduty_routing_key": ("pagerduty", "routing_key"),
+    "pagerduty_events_url": ("pagerduty", "events_url"),
+    "pagerduty_webhook_secret": ("pagerduty", "webhook_secret"),
+    "github_token": ("github", "token"),
+    "github_repo": ("github", "repo"),
+    "github_api_url": ("github", "api_url"),
+    "github_family_window_s": ("github", "family_window_s"),
+}
+"""The flat names channel settings had before `notifier.channels`, kept working: `notifier.<old name>` (and so
+`HEALER_NOTIFIER__SLACK_TOKEN`) sets `notifier.channels.<channel>.<field>`. A channel added since has none."""
+
+_SECRET_KEY = re.compile(r"(token|secret|password|routing_key|api_key|webhook_url)", re.IGNORECASE)
+MASK = "**********"
+
+
+def _from_aliases(data: object) -> object:
+    """Move the old flat names into `channels`; where both are given, the old name wins (it is usually an
+    environment variable, which wins over the YAML file where the new name would be)."""
+    if not isinstance(data, dict) or not CHANNEL_ALIASES.keys() & data.keys():
+        return data
+    moved = {key: value for key, value in data.items() if key not in CHANNEL_ALIASES}
+    channels = {name: dict(fields or {}) for name, fields in (data.get("channels") or {}).items()}
+    for old, (channel, field) in CHANNEL_ALIASES.items():
+        if old in data:
+            channels.setdefault(channel, {})[field] = data[old]
+    moved["channels"] = channels
+    return moved
+
+
 class NotifierSettings(Section):
-    console: bool = Field(True, description="print notifications on the notifier's standard output")
-    webhook_url: str | None = Field(None, description="POST every notification as signed JSON to this URL")
-    webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for X-Healer-Signature")
-    slack_webhook_url: SecretStr | None = Field(
-        None, description="Slack incoming-webhook URL; posts without threads when no slack_token is set"
-    )
-    slack_token: SecretStr | None = Field(
-        None, description="Slack bot token (xoxb-...): one thread per incident, its root message kept up to date"
-    )
-    slack_channel: str = Field("#healer", description="Slack channel (name or id) that incident threads go to")
-    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
-    pagerduty_routing_key: SecretStr | None = Field(None, description="PagerDuty Events API v2 routing key")
-    pagerduty_events_url: str = Field(
-        "https://events.pagerduty.com/v2/enqueue", description="PagerDuty Events API v2 endpoint"
-    )
-    pagerduty_webhook_secret: SecretStr | None = Field(
-        None,
-        description="secret of the PagerDuty v3 webhook subscription whose acknowledgements arrive on the "
-        "notifier's POST /pagerduty/webhook; the endpoint refuses everything while unset",
-    )
-    github_token: SecretStr | None = Field(None, description="GitHub token for issues about workflow failures")
-    github_repo: str | None = Field(
-        None, pattern=r"^[\w.-]+/[\w.-]+$", description="owner/repo where agent-workflow failures become issues"
-    )
-    github_api_url: str = Field("https://api.github.com", description="GitHub REST API base URL")
-    github_family_window_s: float = Field(
-        1800.0, ge=0, description="an open issue of the same alert id younger than this gets a comment, not a twin"
+    channels: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="each channel's settings (notifier.channels.<name>.<field>, listed below); the notifier "
+        "validates them against the channel's own model at start",
     )
     smtp_host: str | None = Field(None, description="SMTP server for the daily digest; no digest while unset")
     smtp_port: int = Field(587, gt=0, le=65_535, description="SMTP port")
@@ -198,7 +195,7 @@ class NotifierSettings(Section):
         description="UTC time of day the digest of the 24 hours before goes out",
     )
     timeout_s: float = Field(5.0, gt=0, description="HTTP timeout per delivery attempt")
-    receivers: dict[str, list[ChannelName]] = Field(
+    receivers: dict[str, list[str]] = Field(
         default_factory=dict,
         description=f"named channel sets routes send to; '{DEFAULT_RECEIVER}' (every configured channel) needs none",
     )
@@ -207,36 +204,33 @@ class NotifierSettings(Section):
         default_factory=dict, description="named escalation policies (levels with delay and channels) for routes"
     )
     escalation_tick_s: float = Field(5.0, gt=0, description="how often due escalation levels are looked for")
+    alertmanager_url: str | None = Field(
+        None,
+        description="your Alertmanager (e.g. http://alertmanager:9093): every Healer alert is also posted to its "
+        "/api/v2/alerts, as Prometheus does; off while unset",
+    )
+    alertmanager_resend_s: float = Field(
+        60.0, gt=0, description="how often firing alerts are posted again; each is valid for 4 times this long"
+    )
     delivery: DeliveryPolicy = DeliveryPolicy()
 
-    def configured_channels(self) -> list[ChannelName]:
-        """The channels that have what they need to deliver, in CHANNEL_NAMES order."""
-        ready: dict[ChannelName, bool] = {
-            "console": self.console,
-            "webhook": self.webhook_url is not None,
-            "slack": self.slack_token is not None or self.slack_webhook_url is not None,
-            "pagerduty": self.pagerduty_routing_key is not None,
-            "github": self.github_token is not None and self.github_repo is not None,
-        }
-        return [name for name in CHANNEL_NAMES if ready[name]]
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: object) -> object:
+        return _from_aliases(data)
 
     @model_validator(mode="after")
     def _routes_refer_to_what_exists(self) -> NotifierSettings:
-        """A route naming a missing receiver or policy, or a channel with no credentials, fails at load."""
-        problems = [*route_problems(self.route, set(self.receivers), set(self.escalations))]
-        usable = set(self.configured_channels())
-        named = [(f"receivers.{n}", c) for n, cs in self.receivers.items() for c in cs]
-        named += [
-            (f"escalations.{n}.levels.{i}", c)
-            for n, p in self.escalations.items()
-            for i, level in enumerate(p.levels)
-            for c in level.channels
-        ]
-        problems += [
-            f"notifier.{where}: channel {channel} is not configured ({NEEDS[channel]})"
-            for where, channel in named
-            if channel not in usable
-        ]
-        if problems:
+        """A route naming a missing receiver or policy fails at load; channel names are the notifier's to check
+        (services/notifier/channels/catalogue.py), since the channels are its plug-ins."""
+        if problems := route_problems(self.route, set(self.receivers), set(self.escalations)):
             raise ValueError("; ".join(problems))
         return self
+
+    @field_serializer("channels", mode="plain", when_used="json")
+    def _masked(self, channels: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Secrets are shown masked (`healer config show`), as SecretStr fields are elsewhere."""
+        return {
+            name: {k: MASK if v is not None and _SECRET_KEY.search(k) else v for k, v in fields.items()}
+            for name, fields in channels.items()
+        }

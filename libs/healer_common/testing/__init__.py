@@ -8,6 +8,7 @@ Loaded as a pytest plugin (`pytest_plugins = ["healer_common.testing"]` in tests
     bus                         a connected BusClient for those settings, streams created
     kube                        the kmock Kubernetes emulator on a loopback port, with a kubeconfig
     prometheus                  Debian's `prometheus` on a loopback port scraping an exporter the test fills
+    alertmanager                Debian's `prometheus-alertmanager` on a loopback port, alone (no cluster port)
     services                    starts Healer services as real OS processes and stops them after the test
 
 and `eventually` (await a condition with a deadline) and `Recorder` (collect what is published on a subject).
@@ -43,7 +44,15 @@ from pydantic import SecretStr
 from healer_common.contract.streams import ConsumerSpec
 from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.runtime.heartbeat import read_heartbeats
-from healer_common.runtime.servers import LOOPBACK, ServerProcess, free_port, start_nats, start_prometheus, start_redis
+from healer_common.runtime.servers import (
+    LOOPBACK,
+    ServerProcess,
+    free_port,
+    start_alertmanager,
+    start_nats,
+    start_prometheus,
+    start_redis,
+)
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import Settings, load_settings
 from healer_common.testing.stand_ins import HttpPeer, KubeEmulator, PrometheusHarness, answer, pod
@@ -243,9 +252,11 @@ class ServiceRunner:
         return self.workdir / "healer.yaml"
 
     def configure(self, section: str, **values: Any) -> Settings:
-        """Change one settings section for the services started after this call."""
+        """Change one settings section for the services started after this call, validated as a load would
+        (so an old name such as the notifier's `webhook_url` lands where it belongs, and a typo fails here)."""
         current = getattr(self.settings, section)
-        self.settings = self.settings.model_copy(update={section: current.model_copy(update=values)})
+        updated = type(current).model_validate({**current.model_dump(), **values})
+        self.settings = self.settings.model_copy(update={section: updated})
         return self.settings
 
     def start(self, *names: str, env: dict[str, str] | None = None) -> None:
@@ -401,6 +412,14 @@ def prometheus(tmp_path: Path) -> Iterator[PrometheusHarness]:
     exporter.shutdown()
     exporter.server_close()
     thread.join(5)
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[ServerProcess]:
+    """Debian's real Alertmanager on a loopback port, for what Healer posts to a team's Alertmanager."""
+    server = start_alertmanager(tmp_path / "alertmanager")
+    yield server
+    server.stop()
 
 
 @pytest.fixture

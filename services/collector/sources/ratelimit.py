@@ -13,13 +13,14 @@ Pure: the probes and the HTTP readers pass headers (lower-cased names) and the t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from healer_common.durations import parse_duration
 from services.collector.observations import parse_time
 
 _FAMILIES = (
@@ -32,8 +33,6 @@ _FAMILIES = (
     ),
     ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"),
 )
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 EPOCH_AFTER = 1_000_000_000  # a reset this large is an epoch time (GitHub), not a delay
 
 
@@ -68,8 +67,8 @@ def seconds_until(value: str | None, now: dt.datetime) -> float | None:
     text = value.strip()
     if (number := _number(text)) is not None:
         return max(0.0, number - now.timestamp() if number > EPOCH_AFTER else number)
-    if found := _DURATION.findall(text):
-        return sum(float(amount) * _UNIT_S[unit] for amount, unit in found)
+    with contextlib.suppress(ValueError):
+        return parse_duration(text)
     when = parse_time(text)
     if when is None:
         try:

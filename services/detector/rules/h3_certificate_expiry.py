@@ -24,6 +24,6 @@ def _expiry(cfg: RuleSettings) -> Limits:
 
 
 RULES = (
-    MetricRule("H3", "certificate_expiry_seconds", _expiry, above=False, what="seconds to expiry"),
-    MetricRule("H3", "probe_tls_expiry_seconds", _expiry, above=False, what="seconds to expiry"),
+    MetricRule("H3", "certificate_expiry_seconds", _expiry, above=False, what="expires in"),
+    MetricRule("H3", "probe_tls_expiry_seconds", _expiry, above=False, what="expires in"),
 )

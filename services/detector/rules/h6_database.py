@@ -21,5 +21,5 @@ def _latency(cfg: RuleSettings) -> Limits:
 
 RULES = (
     MetricRule("H6", "db_connection_pool_usage_ratio", _pool, what="connection pool usage"),
-    MetricRule("H6", "db_query_duration_p99_seconds", _latency, what="p99 query latency (s)"),
+    MetricRule("H6", "db_query_duration_p99_seconds", _latency, what="p99 query latency"),
 )

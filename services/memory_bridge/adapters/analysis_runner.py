@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 
 from healer_common.contract.alerts import Alert
+from healer_common.contract.cloudevent_modes import decode_delivered
 from healer_common.contract.codec import decode
 from healer_common.contract.events import CHANGE_ADAPTER, EVENT_ADAPTER, MetricBatchEvent, MetricEvent
 from healer_common.contract.memory import MemoryAdd, MemoryAdded
@@ -53,10 +54,11 @@ async def read_history(bus: BusClient, start: dt.datetime, end: dt.datetime, max
     seen = 0
     async for msg in bus.history(EVENTS, start, filter_subject=space.all_events, limit=max_events):
         seen += 1
-        if b"healer.metric" not in msg.data:
+        sent_as = next((value for name, value in msg.headers.items() if name.lower() == "ce-type"), "")
+        if b"healer.metric" not in msg.data and not sent_as.startswith("healer.metric"):  # binary mode: a header
             continue
         try:
-            event = decode(EVENT_ADAPTER, msg.data)
+            event = decode_delivered(EVENT_ADAPTER, msg.headers, msg.data)
         except InvalidMessage:
             continue
         if isinstance(event, MetricEvent | MetricBatchEvent):

@@ -17,9 +17,9 @@ from collections import defaultdict
 import numpy as np
 import numpy.typing as npt
 
+from healer_common.durations import format_duration
 from services.memory_bridge.analysis.report import Correlation
 from services.memory_bridge.analysis.stats import beta_mean, binomial_sf
-from services.memory_bridge.context import duration
 from services.memory_bridge.occurrences import Occurrence
 
 Trigger = tuple[str, str | None]
@@ -66,7 +66,7 @@ def _describe(trigger: Trigger, consequence: Consequence, lags: list[float], n: 
     followed, lag_s = len(lags), float(np.median(lags))
     what = f"a {name.removeprefix('change:')}" if name.startswith("change:") else name
     on = f" on {consequence[2]}" if consequence[2] else ""
-    lag = duration(lag_s)
+    lag = format_duration(lag_s, parts=1)
     return (
         f"{what} in {namespace or 'the cluster'} is followed by {consequence[0]}{on} {followed / n:.0%} of the time "
         f"({followed} of {n}, after {lag} at the median; {lift:.0f}x chance)"

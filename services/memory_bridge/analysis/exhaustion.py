@@ -13,10 +13,10 @@ import datetime as dt
 import numpy as np
 
 from healer_common.contract.signals import METRICS
+from healer_common.durations import spoken_duration
 from services.memory_bridge.analysis.history import Series
 from services.memory_bridge.analysis.report import ExhaustionForecast
 from services.memory_bridge.analysis.stats import theil_sen
-from services.memory_bridge.context import duration
 
 DAY_S = 86_400.0
 MIN_POINTS = 10
@@ -41,7 +41,7 @@ def _forecast(series: Series, now: dt.datetime, limit: float, direction: int, ho
         outlook = "already past it"
     elif direction * slope > 0 and (limit - current) / slope <= horizon_s:
         exhausted_at = now + dt.timedelta(seconds=(limit - current) / slope)
-        outlook = f"reaches it in {duration((limit - current) / slope)} ({exhausted_at:%a %H:%M} UTC)"
+        outlook = f"reaches it in {spoken_duration((limit - current) / slope)} ({exhausted_at:%a %H:%M} UTC)"
     else:
         outlook = "not heading there within the horizon"
     return ExhaustionForecast(

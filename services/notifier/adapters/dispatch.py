@@ -19,6 +19,7 @@ from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
 from healer_common.settings.notifier import DeliveryPolicy
 from services.notifier.adapters.sent_log import SentLog
+from services.notifier.channels.kind import Channel
 from services.notifier.resilience import CircuitBreaker, breakers, jitter, retry_delay
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -31,14 +32,6 @@ class Audit(Protocol):
         self, action: str, decision: str, *, target: str, reason: str, incident_id: str | None,
         remediation_id: str | None, event_id: str, kind: str,
     ) -> object: ...  # fmt: skip
-
-
-class Channel(Protocol):
-    name: str
-
-    def wants(self, notification: Notification) -> bool: ...
-
-    async def send(self, notification: Notification) -> None: ...
 
 
 class Dispatcher:

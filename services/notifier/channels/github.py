@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from pydantic import Field, SecretStr
 from redis.asyncio import Redis
 
 from healer_common.clock import Clock
@@ -22,6 +23,7 @@ from healer_common.contract.notifications import Notification
 from healer_common.runtime.state import KeySpace
 from services.notifier.channels import github_issues as issues
 from services.notifier.channels.http_answers import check, unreachable
+from services.notifier.channels.kind import ChannelContext, ChannelKind, ChannelSettings
 
 KEEP_S = 90 * 86_400
 API_VERSION = "2022-11-28"
@@ -115,3 +117,33 @@ class GitHubChannel:
             response = httpx.Response(429, headers=response.headers, request=response.request)
         check(response, "github")
         return response.json()
+
+
+class GitHubSettings(ChannelSettings):
+    token: SecretStr | None = Field(None, description="GitHub token for issues about workflow failures")
+    repo: str | None = Field(
+        None, pattern=r"^[\w.-]+/[\w.-]+$", description="owner/repo where agent-workflow failures become issues"
+    )
+    api_url: str = Field("https://api.github.com", description="GitHub REST API base URL")
+    family_window_s: float = Field(
+        1800.0, ge=0, description="an open issue of the same alert id younger than this gets a comment, not a twin"
+    )
+
+    def ready(self) -> bool:
+        return self.token is not None and self.repo is not None
+
+
+def _build(settings: GitHubSettings, context: ChannelContext) -> GitHubChannel:
+    assert settings.token is not None
+    assert settings.repo is not None
+    svc = context.service
+    http = github_http(settings.api_url, settings.token.get_secret_value(), context.timeout_s)
+    svc.on_stop(http.aclose)
+    return GitHubChannel(
+        http, settings.repo, redis=svc.redis, keys=svc.keys, clock=svc.clock, family_window_s=settings.family_window_s
+    )
+
+
+CHANNEL = ChannelKind(
+    GitHubSettings, needs="set GITHUB_TOKEN and HEALER_NOTIFIER__CHANNELS__GITHUB__REPO", build=_build
+)

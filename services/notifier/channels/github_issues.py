@@ -28,7 +28,7 @@ class OpenIssue:
 
 def workflow_alert(notification: Notification) -> str | None:
     """The catalogue id when the notification is about an agent-workflow failure (the A-series), else None."""
-    alert_id = notification.labels.get("alertname", "")
+    alert_id = notification.labels.get("alert_id") or notification.labels.get("alertname", "")  # or version 1
     entry = CATALOGUE.get(alert_id)
     return alert_id if entry is not None and entry.family == "agent-workflow" else None
 

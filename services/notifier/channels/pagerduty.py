@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Literal
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from healer_common.contract.notifications import Notification
 from services.notifier.channels.http_answers import check, unreachable
+from services.notifier.channels.kind import ChannelContext, ChannelKind, ChannelSettings
 from services.notifier.render import plain_title
 
 EventAction = Literal["trigger", "acknowledge", "resolve"]
@@ -92,3 +93,24 @@ class PagerDutyChannel:
         except httpx.HTTPError as exc:
             raise unreachable("pagerduty", exc) from None
         check(response, "pagerduty")
+
+
+class PagerDutySettings(ChannelSettings):
+    routing_key: SecretStr | None = Field(None, description="PagerDuty Events API v2 routing key")
+    events_url: str = Field("https://events.pagerduty.com/v2/enqueue", description="PagerDuty Events API v2 endpoint")
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="secret of the PagerDuty v3 webhook subscription whose acknowledgements arrive on the "
+        "notifier's POST /pagerduty/webhook; the endpoint refuses everything while unset",
+    )
+
+    def ready(self) -> bool:
+        return self.routing_key is not None
+
+
+def _build(settings: PagerDutySettings, context: ChannelContext) -> PagerDutyChannel:
+    assert settings.routing_key is not None
+    return PagerDutyChannel(settings.events_url, settings.routing_key.get_secret_value(), context.http)
+
+
+CHANNEL = ChannelKind(PagerDutySettings, needs="set PAGERDUTY_ROUTING_KEY", build=_build)

@@ -1,6 +1,7 @@
 """Slack through its Web API (slack-sdk): `chat.postMessage` for an incident's root message and its thread
 replies (`thread_ts`), `chat.update` to keep the root's status current in place. What to call is decided in
-slack_messages.py; where the root is kept, in slack_roots.py. Sample answers: samples/slack_*.json.
+slack_messages.py; where the root is kept, in slack_roots.py. Sample answers: samples/slack_*.json. With only
+a legacy incoming webhook set (`SLACK_WEBHOOK_URL`), slack_webhook.py posts unthreaded instead.
 
 Slack answers errors as HTTP 200 with `{"ok": false, "error": ...}` (slack-sdk raises SlackApiError), and
 rate limits as HTTP 429 with `Retry-After`.
@@ -12,6 +13,7 @@ import dataclasses
 from typing import Any
 
 import aiohttp
+from pydantic import Field, SecretStr
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse as SlackResponse
@@ -19,8 +21,10 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse as SlackRespon
 from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
 from services.notifier.channels.http_answers import retry_after
+from services.notifier.channels.kind import Channel, ChannelContext, ChannelKind, ChannelSettings
 from services.notifier.channels.slack_messages import RootMessage, SlackOp, plan, reply_content
 from services.notifier.channels.slack_roots import SlackRoots
+from services.notifier.channels.slack_webhook import SlackWebhookChannel
 
 RETRY_LATER = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
@@ -95,3 +99,34 @@ def _decision(exc: SlackApiError) -> Retryable | Permanent:
         wait = retry_after(exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after"))
         return Retryable(f"slack answered HTTP {status} {error}".strip(), delay=wait)
     return Permanent(f"slack refused the message: HTTP {status} {error or 'no error given'}")
+
+
+class SlackSettings(ChannelSettings):
+    token: SecretStr | None = Field(
+        None, description="Slack bot token (xoxb-...): one thread per incident, its root message kept up to date"
+    )
+    webhook_url: SecretStr | None = Field(
+        None, description="Slack incoming-webhook URL; posts without threads when no token is set"
+    )
+    channel: str = Field("#healer", description="Slack channel (name or id) that incident threads go to")
+    api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
+
+    def ready(self) -> bool:
+        return self.token is not None or self.webhook_url is not None
+
+
+def _build(settings: SlackSettings, context: ChannelContext) -> Channel:
+    svc = context.service
+    if settings.token is None:
+        assert settings.webhook_url is not None
+        svc.log.warning("slack_without_threads", why="only an incoming webhook is set (no token)")
+        return SlackWebhookChannel(settings.webhook_url.get_secret_value(), context.http)
+    session = aiohttp.ClientSession()
+    svc.on_stop(session.close)
+    client = slack_client(settings.token.get_secret_value(), settings.api_url, session, context.timeout_s)
+    return SlackChannel(client, settings.channel, SlackRoots(svc.redis, svc.keys))
+
+
+CHANNEL = ChannelKind(
+    SlackSettings, needs="set HEALER_NOTIFIER__CHANNELS__SLACK__TOKEN or SLACK_WEBHOOK_URL", build=_build
+)

@@ -1,5 +1,5 @@
 """Slack through a legacy incoming webhook (`SLACK_WEBHOOK_URL`): one message per notification, no threads
-and no in-place updates (an incoming webhook cannot do either; app.py says so at start). Slack answers `ok`
+and no in-place updates (an incoming webhook cannot do either; slack.py says so at start). Slack answers `ok`
 with HTTP 200, and `invalid_payload`, `no_service` ... with a 4xx.
 """
 

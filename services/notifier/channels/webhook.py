@@ -11,10 +11,12 @@ import hmac
 import time
 
 import httpx
+from pydantic import Field, SecretStr
 
 from healer_common.contract.codec import encode
 from healer_common.contract.notifications import Notification
 from services.notifier.channels.http_answers import check, unreachable
+from services.notifier.channels.kind import ChannelContext, ChannelKind, ChannelSettings
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -45,3 +47,20 @@ class WebhookChannel:
         except httpx.HTTPError as exc:
             raise unreachable("webhook", exc) from None
         check(response, "webhook")
+
+
+class WebhookSettings(ChannelSettings):
+    url: str | None = Field(None, description="POST every notification as signed JSON to this URL")
+    secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for X-Healer-Signature")
+
+    def ready(self) -> bool:
+        return self.url is not None
+
+
+def _build(settings: WebhookSettings, context: ChannelContext) -> WebhookChannel:
+    assert settings.url is not None
+    secret = settings.secret.get_secret_value() if settings.secret else None
+    return WebhookChannel(settings.url, secret, context.http)
+
+
+CHANNEL = ChannelKind(WebhookSettings, needs="set HEALER_NOTIFIER__CHANNELS__WEBHOOK__URL", build=_build)
