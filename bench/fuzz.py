@@ -51,6 +51,7 @@ from tests.support.raw_http import raw_post
 from tests.support.service_http import service_url
 
 CONSUMERS = [v for v in vars(streams).values() if isinstance(v, ConsumerSpec)]
+LIVE: list[ConsumerSpec] = []  # filled once the services run
 VALIDATED = {"InvalidMessage", "TooLarge"}
 HTTP_CONCURRENCY = 32
 BUS_CHUNK = 200
@@ -101,7 +102,20 @@ def valid_event_body() -> dict[str, Any]:
 
 
 def consumers_of(subject: str, bus: BusClient) -> int:
-    return sum(1 for spec in CONSUMERS if subject_matches(spec.subject(bus.space), subject))
+    """How many durable consumers (of those the running services declared) get a message on `subject`."""
+    return sum(1 for spec in LIVE if subject_matches(spec.subject(bus.space), subject))
+
+
+async def declared_consumers(bus: BusClient) -> list[ConsumerSpec]:
+    """The consumers the running services declared (some exist only with a setting, e.g. notifier-alerts)."""
+    found = []
+    for spec in CONSUMERS:
+        try:
+            await bus.js.consumer_info(spec.stream.name(bus.space), spec.durable)
+        except nats.errors.Error:
+            continue
+        found.append(spec)
+    return found
 
 
 async def send_bus(bus: BusClient, plan: list[tuple[int, Generator, BusInput]], errors: Counter[str]) -> Counter[str]:
@@ -109,7 +123,7 @@ async def send_bus(bus: BusClient, plan: list[tuple[int, Generator, BusInput]], 
     answered: Counter[str] = Counter()
 
     async def one(index: int, generator: Generator, item: BusInput) -> None:
-        headers = {"Nats-Msg-Id": f"fuzz-{index}"}
+        headers = {**item.headers, "Nats-Msg-Id": f"fuzz-{index}"}
         try:
             if item.request:
                 answer = await bus.nc.request(item.subject, item.body, timeout=10, headers=headers)
@@ -138,6 +152,7 @@ async def send_http(urls: dict[str, str], plan: list[tuple[int, Generator, HttpI
                 bytes_per_s=item.slow_bytes_per_s,
                 stop_after=item.stop_after,
                 chunked=item.chunked,
+                headers=item.headers,
                 timeout_s=60,
             )
         return generator, answer.status
@@ -209,11 +224,15 @@ def judge_bus(
         tally["bus_inputs"] += 1
         tally["bus_dead_letters"] += len(got)
         tally["bus_letters_without_reason"] += sum(1 for letter in got if not letter.get("reason"))
-        tally["unvalidated"] += sum(1 for letter in got if letter.get("error_type") not in VALIDATED)
+        unvalidated = [letter for letter in got if letter.get("error_type") not in VALIDATED]
+        tally["unvalidated"] += len(unvalidated)
+        for letter in unvalidated:
+            tally[f"unvalidated:{letter['service']}:{letter['error_type']}"] += 1
         if generator.expect in ("refuse", "error"):
             tally["bus_bad_inputs"] += 1
             tally["bus_bad_inputs_missing_letters"] += int(len(got) < wanted)
-            tally[f"missing:{generator.name}"] += int(len(got) < wanted)
+            family = bus.space.family(item.subject).rsplit(".", 1)[-1]
+            tally[f"missing:{generator.name} on {family}"] += int(len(got) < wanted)
     return tally
 
 
@@ -258,6 +277,7 @@ async def drained(bus: BusClient, expected_letters: int, dead: Recorder) -> None
 
 async def campaign(args: argparse.Namespace, runner: ServiceRunner, bus: BusClient) -> None:
     urls = {name: await service_url(runner.settings, name) for name in ("collector", "remediator")}
+    LIVE[:] = await declared_consumers(bus)
     before = rss_mib(runner)
     plan = list(enumerate(storm(args.inputs, args.seed, bus.space)))
     bus_plan = [(i, g, item) for i, (g, item) in plan if isinstance(item, BusInput)]
@@ -341,6 +361,9 @@ def explain(runner: ServiceRunner, tally: Counter[str], publish_errors: Counter[
     for key in sorted(k for k in tally if k.startswith("no4xx:") and tally[k]):
         _, name, status = key.split(":")
         print(f"# {tally[key]} bad request(s) of {name} answered {status}", flush=True)
+    for key in sorted(k for k in tally if k.startswith("unvalidated:") and tally[k]):
+        _, service, error_type = key.split(":")
+        print(f"# {tally[key]} dead letter(s) of {service} with {error_type}: past validation", flush=True)
     for key in sorted(k for k in tally if k.startswith("missing:") and tally[k]):
         print(f"# dead letters missing for {tally[key]} input(s) of {key.removeprefix('missing:')}", flush=True)
     if crashed:

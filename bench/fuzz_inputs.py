@@ -6,7 +6,8 @@
     error    a request/reply request: an answer carrying "error"
 
 To add a kind (the trust work of issue 13 will add forged signatures and replayed requests once endpoints are
-authenticated), append a `Generator` to `GENERATORS`; `share` is its part of the storm.
+authenticated), append a `Generator` to `GENERATORS`; `share` is its part of the storm, and an input's `headers`
+carry what it needs beyond its body (a signature, a token, a replayed request's timestamp).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class BusInput:
     subject: str
     body: bytes
     request: bool = False  # core request/reply instead of a JetStream publish
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class HttpInput:
     slow_bytes_per_s: float | None = None  # sent this slowly
     stop_after: int | None = None  # only this many bytes of the body are sent, then the client waits
     chunked: bool = False
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. a forged signature or a replayed one's
 
 
 Input = BusInput | HttpInput

@@ -80,8 +80,6 @@ class Ingest:
             events = read_http(request.headers, body)
         except InvalidMessage as exc:
             raise HttpRefusal(400, str(exc)) from None
-        except RecursionError:
-            raise HttpRefusal(400, "body is not valid JSON: nested too deeply") from None
         if not events:
             raise HttpRefusal(400, "the batch holds no event; send a JSON array of CloudEvents")
         if len(events) > self._limits.batch_events:

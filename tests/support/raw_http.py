@@ -44,6 +44,7 @@ async def raw_post(
     bytes_per_s: float | None = None,
     stop_after: int | None = None,
     chunked: bool = False,
+    headers: dict[str, str] | None = None,
     timeout_s: float = 30.0,
 ) -> RawAnswer:
     """POST `body` (its first `stop_after` bytes only, if given, then wait), `bytes_per_s` at a time if given,
@@ -58,9 +59,10 @@ async def raw_post(
         body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
     else:
         framing = f"Content-Length: {len(body) if declared_length is None else declared_length}"
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: {content_type}\r\n"
-        f"{framing}\r\nConnection: close\r\n\r\n"
+        f"{extra}{framing}\r\nConnection: close\r\n\r\n"
     )
     answer = asyncio.create_task(_read_answer(reader))
     try:
