@@ -46,7 +46,7 @@ from healer_common.contract.streams import ConsumerSpec
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.settings import SERVICES, Settings
-from healer_common.testing import Recorder, ServiceRunner, eventually, isolated_settings, recording
+from healer_common.testing import Recorder, ServiceRunner, eventually, isolated_settings, recording, token_of
 from tests.support.raw_http import raw_post
 from tests.support.service_http import service_url
 
@@ -138,7 +138,10 @@ async def send_bus(bus: BusClient, plan: list[tuple[int, Generator, BusInput]], 
     return answered
 
 
-async def send_http(urls: dict[str, str], plan: list[tuple[int, Generator, HttpInput]]) -> list[tuple[Generator, int]]:
+async def send_http(
+    urls: dict[str, str], plan: list[tuple[int, Generator, HttpInput]], token: str
+) -> list[tuple[Generator, int]]:
+    """Every HTTP input, with an admin's bearer token unless it brings its own Authorization (empty: none)."""
     gate = asyncio.Semaphore(HTTP_CONCURRENCY)
 
     async def one(generator: Generator, item: HttpInput) -> tuple[Generator, int]:
@@ -152,7 +155,7 @@ async def send_http(urls: dict[str, str], plan: list[tuple[int, Generator, HttpI
                 bytes_per_s=item.slow_bytes_per_s,
                 stop_after=item.stop_after,
                 chunked=item.chunked,
-                headers=item.headers,
+                headers={k: v for k, v in {"Authorization": f"Bearer {token}", **item.headers}.items() if v},
                 timeout_s=60,
             )
         return generator, answer.status
@@ -292,7 +295,7 @@ async def campaign(args: argparse.Namespace, runner: ServiceRunner, bus: BusClie
         poison_letters = len(dead.messages)
         progress("storm", len(bus_plan), "bus inputs,", len(http_plan), "HTTP requests")
         started = time.monotonic()
-        http_done = asyncio.create_task(send_http(urls, http_plan))
+        http_done = asyncio.create_task(send_http(urls, http_plan, token_of(runner.settings, "test-admin")))
         answered = await send_bus(bus, bus_plan, publish_errors)
         right_after = await alerts.time_one(timeout_s=600)  # the bus backlog at its largest, HTTP still going
         answers = await http_done

@@ -294,6 +294,18 @@ GENERATORS: list[Generator] = [
         ),
     ),
     Generator(
+        "http_no_credentials",
+        "refuse",
+        1,
+        _http(_event_path, lambda r: json.dumps(valid_event(r)).encode(), headers={"Authorization": ""}),
+    ),
+    Generator(
+        "http_wrong_token",
+        "refuse",
+        1,
+        _http(_event_path, lambda r: json.dumps(valid_event(r)).encode(), headers={"Authorization": "Bearer nope"}),
+    ),
+    Generator(
         "http_approval_bad_body",
         "refuse",
         3,

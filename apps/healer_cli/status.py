@@ -8,114 +8,18 @@ included), so scripts and probes can use it.
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel, Field
 from rich.text import Text
 
 from healer_cli.runtime import ConfigOption, console, line, run, settings_or_exit
 from healer_cli.tables import Cell, Column, show
-from healer_common.contract.health import ClusterHealth, Heartbeat
-from healer_common.contract.incidents import Incident
-from healer_common.errors import Unreachable
-from healer_common.logging import redact_url
-from healer_common.runtime.busclient import BusClient
-from healer_common.runtime.heartbeat import read_cluster_health, read_heartbeats
-from healer_common.runtime.state import KeySpace, reachable_redis
-from healer_common.settings import SERVICES, Settings
-
-OPEN_INCIDENTS_KEY = ("correlator", "open")
-
-
-class Check(BaseModel):
-    ok: bool
-    url: str
-    error: str | None = None
-    detail: dict[str, Any] = Field(default_factory=dict)
-
-
-class ServiceStatus(BaseModel):
-    service: str
-    up: bool
-    instances: list[Heartbeat]
-
-
-class StatusReport(BaseModel):
-    ok: bool
-    time: dt.datetime
-    nats: Check
-    redis: Check
-    services: list[ServiceStatus]
-    clusters: list[ClusterHealth] = Field(default_factory=list)
-    incidents: list[Incident] = Field(default_factory=list)
-
-
-async def _nats(settings: Settings) -> Check:
-    url = redact_url(settings.nats.url)
-    try:
-        async with asyncio.timeout(4), BusClient(settings, name="healer-status", connect_timeout=2.0) as bus:
-            return Check(ok=True, url=url, detail=await bus.account_info())
-    except Unreachable as exc:
-        return Check(ok=False, url=url, error=str(exc))
-    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
-        return Check(ok=False, url=url, error=redact_url(f"{type(exc).__name__}: {exc}"))
-
-
-class _Stored(BaseModel):
-    """What Redis holds for `healer status`: heartbeats, cluster health, open incidents."""
-
-    beats: list[Heartbeat] = Field(default_factory=list)
-    clusters: list[ClusterHealth] = Field(default_factory=list)
-    incidents: list[Incident] = Field(default_factory=list)
-
-
-async def _redis(settings: Settings, with_incidents: bool) -> tuple[Check, _Stored]:
-    url = redact_url(settings.redis.url)
-    try:
-        redis = await reachable_redis(settings)
-    except Unreachable as exc:
-        return Check(ok=False, url=url, error=str(exc)), _Stored()
-    keys = KeySpace(settings.redis.key_prefix)
-    try:
-        stored = _Stored(beats=await read_heartbeats(redis, keys), clusters=await read_cluster_health(redis, keys))
-        if with_incidents:
-            raw = await redis.hgetall(keys(*OPEN_INCIDENTS_KEY))
-            stored.incidents = sorted(
-                (Incident.model_validate_json(v) for v in raw.values()), key=lambda i: i.opened_at
-            )
-        return Check(ok=True, url=url), stored
-    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
-        return Check(ok=False, url=url, error=redact_url(f"{type(exc).__name__}: {exc}")), _Stored()
-    finally:
-        await redis.aclose()
-
-
-async def gather(settings: Settings, *, with_incidents: bool) -> StatusReport:
-    nats, (redis, stored) = await asyncio.gather(_nats(settings), _redis(settings, with_incidents))
-    beats = stored.beats
-    now = dt.datetime.now(dt.UTC)
-    stale = dt.timedelta(seconds=settings.bus.heartbeat_interval_s * 3)
-    services = []
-    for name in SERVICES:
-        mine = [b for b in beats if b.service == name]
-        up = any(b.state == "running" and now - b.time < stale for b in mine)
-        services.append(ServiceStatus(service=name, up=up, instances=mine))
-    reachable = all(c.state != "Unreachable" for c in stored.clusters)
-    ok = nats.ok and redis.ok and all(s.up for s in services) and reachable
-    return StatusReport(
-        ok=ok,
-        time=now,
-        nats=nats,
-        redis=redis,
-        services=services,
-        clusters=stored.clusters,
-        incidents=stored.incidents,
-    )
+from healer_common.contract.health import ClusterHealth
+from healer_common.contract.views import StatusReport
+from healer_common.runtime.status import gather
 
 
 def _mark(ok: bool) -> Text:

@@ -4,9 +4,10 @@ It loads and checks the settings first (a bad one is one line and exit 2, with n
 `nats-server` with JetStream and `redis-server` as child processes with their data in `--data-dir`, then the
 sandbox cluster (`healer sandbox`, unless `--no-sandbox` or a cluster is configured) and, once it serves, the
 six services as separate OS processes pointed at it (its kubeconfig, its Prometheus and Loki URLs); relays their
-output with a name prefix, restarts a child or a server that dies (with backoff), prints what runs where, plays
-a short demo incident when there is no sandbox, and on Ctrl-C, SIGTERM, SIGHUP or any failure of its own stops
-the children first and the servers last.
+output with a name prefix, restarts a child or a server that dies (with backoff), prints what runs where (and
+the local credentials it wrote at first start to `<data-dir>/credentials.yaml`, which the services and the CLI
+read), plays a short demo incident when there is no sandbox, and on Ctrl-C, SIGTERM, SIGHUP or any failure of
+its own stops the children first and the servers last.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Annotated
 
 import typer
 
+from healer_cli.credentials import ensure_local_credentials
 from healer_cli.demo import DEMO_POD, DEMO_STEPS, condition_event
 from healer_cli.runtime import ConfigOption, console, errors, line, run
 from healer_cli.supervisor import Child, KeptServer, Supervisor, stop_leftovers
@@ -45,6 +47,7 @@ from healer_common.settings import SERVICES, Settings, load_settings
 from healer_sandbox import ENDPOINTS_FILE
 
 SANDBOX_READY_S = 120.0
+CREDENTIALS_FILE = "credentials.yaml"
 
 
 def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
@@ -57,6 +60,7 @@ def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Pa
             "HEALER_NATS__URL": nats_url,
             "HEALER_REDIS__URL": redis_url,
             "HEALER_MEMORY__STORE_PATH": str(data_dir / "memory.sqlite3"),
+            "HEALER_AUTH__CREDENTIALS_FILE": str(data_dir / CREDENTIALS_FILE),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -80,9 +84,31 @@ def _where(
             ["sandbox: Loki", sandbox["loki"]],
             ["sandbox: control", f"{sandbox['control']}  (healer sandbox outage SECONDS)"],
         ]
-    rows += [[name, f"http://{settings.http.host}:{settings.http_port(name)}/metrics"] for name in SERVICES]
-    rows += [["alerts", f"subscribe to {settings.space.all_alerts} on {nats.url}"], ["status", "healer status --all"]]
+    rows += [[name, f"{_http(settings, name)}/metrics"] for name in SERVICES]
+    rows += [
+        ["alerts", f"subscribe to {settings.space.all_alerts} on {nats.url}"],
+        ["read API", f"{_http(settings, 'api')}/api/v1  (OpenAPI: /api/v1/openapi.json)"],
+        ["status", "healer status --all"],
+        ["dashboard", f"{_http(settings, 'api')}/  (in a terminal: healer dashboard)"],
+    ]
+    where = data_dir / CREDENTIALS_FILE
+    by_default = where == Path(".healer", CREDENTIALS_FILE).resolve()
+    hint = "the CLI signs with local-admin from here" if by_default else f"export HEALER_AUTH__CREDENTIALS_FILE={where}"
+    rows += [
+        ["credentials", f"{where}  ({hint})"],
+        [
+            "security",
+            "HTTP ingest and approvals want a token from that file; NATS and Redis are open to anyone on this "
+            "machine (loopback only): fine for a demo, never for a cluster (README: Security)",
+        ],
+    ]
     show(console, [Column("part", key=True), Column("where")], rows, title="Healer is starting")
+    console.print(f"[bold]Open the dashboard: {_http(settings, 'api')}/[/bold]", highlight=False)
+
+
+def _http(settings: Settings, service: str) -> str:
+    port = settings.http_port(service)
+    return f"http://{settings.http.host}:{port}" if port else f"http://{settings.http.host}:<free port>"
 
 
 async def _wait_for_services(settings: Settings, deadline_s: float) -> bool:
@@ -231,6 +257,9 @@ async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config
     if leftovers := stop_leftovers(pid_file):
         console.print(f"stopped {len(leftovers)} process(es) an earlier healer up left running: {leftovers}")
     preflight(nats_port, redis_port)
+    credentials = data_dir / CREDENTIALS_FILE
+    if ensure_local_credentials(credentials):
+        console.print(f"wrote local credentials to {credentials} (an admin for the CLI, a source for events)")
     env = _service_env(settings, nats_url, redis_url, data_dir)
     if config is not None:
         env["HEALER_CONFIG"] = str(config)

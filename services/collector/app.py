@@ -6,6 +6,7 @@ short TTL) and into the heartbeat's detail.
 
 from __future__ import annotations
 
+from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service, run_service
 from healer_common.runtime.heartbeat import write_cluster_health
 from services.collector.adapters.cluster import ClusterReader
@@ -34,6 +35,8 @@ def setup(svc: Service) -> None:
         for reader in readers:
             if (health := reader.health()) is not None:
                 svc.detail[f"cluster {reader.name}"] = str(health)
+                for source in health.sources:
+                    metrics.SOURCE_UP.labels(health.cluster, source.source).set(source.state == "Healthy")
                 await write_cluster_health(svc.redis, svc.keys, health, ttl_s=interval * 3)
 
     svc.on_start(start)

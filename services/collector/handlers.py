@@ -6,9 +6,12 @@
                             -> healer.events.custom.<source>
     POST /alertmanager      an Alertmanager webhook payload (application/json) -> healer.events.alertmanager.<receiver>
 
-A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
-is half-accepted. A sender's retry (same `source` and `id`) is dropped by the stream's duplicate window
-(contract/headers.py owns the `Nats-Msg-Id` rule). The webhook body goes on as it came, unknown fields kept.
+Both want a credential with scope `ingest`: a bearer token, or a signed request (X-Healer-Timestamp and
+X-Healer-Signature, as senders of webhooks sign them); see runtime/auth.py. Without one the answer is 401 and
+nothing is published. A bad body is refused whole with 400 and the reason per item, so the sender knows what
+to fix and nothing is half-accepted. A sender's retry (same `source` and `id`) is dropped by the stream's
+duplicate window (contract/headers.py owns the `Nats-Msg-Id` rule). The webhook body goes on as it came,
+unknown fields kept.
 
 Limits (settings/limits.py) are checked before anything reaches the bus, each refusal naming its setting:
 415 for a structured or batch body that is not JSON by its Content-Type (binary mode's data type is judged with
@@ -29,7 +32,7 @@ from healer_common.contract.headers import event_headers
 from healer_common.contract.limits import token_problem, webhook_problems
 from healer_common.errors import InvalidMessage, Permanent, TooLarge, Unreachable
 from healer_common.runtime.bus import HEADER_ROOM, Service
-from healer_common.runtime.httpserver import HttpRefusal, read_body, require_media_type
+from healer_common.runtime.httpserver import HttpRefusal, request_body, require_media_type
 
 EVENT_MEDIA = ("application/cloudevents+json", "application/cloudevents-batch+json", "application/json")
 WEBHOOK_MEDIA = ("application/json",)
@@ -41,9 +44,9 @@ class Ingest:
         self._limits = svc.settings.limits
 
     def install(self) -> None:
-        self._svc.route("POST", "/events/{source}", self.post_events)
-        self._svc.route("POST", "/events", self.post_events)
-        self._svc.route("POST", "/alertmanager", self.post_alertmanager)
+        self._svc.route("POST", "/events/{source}", self.post_events, scope="ingest")
+        self._svc.route("POST", "/events", self.post_events, scope="ingest")
+        self._svc.route("POST", "/alertmanager", self.post_alertmanager, scope="ingest")
 
     async def post_events(self, request: web.Request) -> web.Response:
         source = self._source(request)
@@ -72,8 +75,7 @@ class Ingest:
     async def _body(self, request: web.Request, media: tuple[str, ...]) -> bytes:
         if media:
             require_media_type(request, media)
-        limit = self._limits.body_bytes
-        return await read_body(request, limit=limit, timeout_s=self._limits.body_timeout_s, setting="limits.body_bytes")
+        return await request_body(request)
 
     def _events(self, request: web.Request, body: bytes) -> list[Event]:
         try:

@@ -7,11 +7,13 @@ from __future__ import annotations
 from healer_common.contract.incidents import Incident
 from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest
 from healer_common.contract.streams import REMEDIATOR_APPROVALS, REMEDIATOR_INCIDENTS, REMEDIATOR_RUN_REQUESTS
+from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
 from services.remediator.adapters.coordinator import RemediationCoordinator
+from services.remediator.adapters.runs import RunStore
 
 
-def register(svc: Service, coordinator: RemediationCoordinator) -> None:
+def register(svc: Service, coordinator: RemediationCoordinator, runs: RunStore) -> None:
     @svc.consume(REMEDIATOR_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
         await coordinator.on_incident(incident)
@@ -27,3 +29,7 @@ def register(svc: Service, coordinator: RemediationCoordinator) -> None:
     cfg = svc.settings.remediator
     svc.every(cfg.tick_s)(coordinator.tick)
     svc.every(cfg.playbook_reload_s)(coordinator.reload)
+
+    @svc.every(svc.settings.bus.heartbeat_interval_s)
+    async def gauges() -> None:
+        metrics.APPROVALS_WAITING.set(await runs.awaiting_approval())

@@ -19,11 +19,28 @@ from __future__ import annotations
 
 import datetime as dt
 
+from healer_common.contract.auth import ANY_APPROVAL, Principal
 from healer_common.contract.incidents import Incident
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import ApprovalRequest, Remediation, RemediationStep
 from services.remediator.playbooks import PlaybookAction
 from services.remediator.run_state import Act, Ask, Note, PendingUndo, RunState, Then, Undo, Work, health_of
+
+ANSWER_SKEW_S = 60.0
+"""Clocks differ: an answer signed up to this long before its request was asked still counts."""
+
+
+def answer_refusal(request: ApprovalRequest, approve: bool, approver: Principal, signed_at: dt.datetime) -> str | None:
+    """Why this answer may not decide this request, or None."""
+    needed = f"approve:{request.level}" if approve else ANY_APPROVAL
+    if not approver.allows(needed):
+        verb = "approve" if approve else "deny"
+        return f"{approver.name} may not {verb} {request.action}: it needs {needed} (or admin)"
+    if request.asked_at is not None and signed_at < request.asked_at - dt.timedelta(seconds=ANSWER_SKEW_S):
+        return (
+            f"{approver.name}'s answer was signed at {signed_at.isoformat()}, before this request was asked: a replay"
+        )
+    return None
 
 
 class PlaybookRun:
@@ -90,10 +107,11 @@ class PlaybookRun:
         self._note(now, action, "refused", reason, **details)
         self._finish(now, "skipped", f"refused: {reason}")
 
-    def postponed(self, reason: str, now: dt.datetime) -> None:
-        """The kill switch is on: nothing acts; try again later, saying so once."""
+    def postponed(self, reason: str, now: dt.datetime, decision: str = "postponed") -> None:
+        """The kill switch is on, or a maintenance window holds the run (`held`): nothing acts; try again
+        later, saying so once."""
         if not self.state.postponed:
-            self._note(now, (self.state.action.type if self.state.action else "run"), "postponed", reason)
+            self._note(now, (self.state.action.type if self.state.action else "run"), decision, reason)
         self.state.postponed = True
         self.state.due_at = now + dt.timedelta(seconds=self.state.retry_paused_s)
         if self.state.phase not in {"holding", "awaiting_approval"}:
@@ -105,17 +123,26 @@ class PlaybookRun:
         self._note(now, request.action, "approval_requested", request.summary, on_timeout=request.on_timeout)
         self._publish(now, state="awaiting_approval")
 
-    def answered(self, approve: bool, by: str, reason: str, now: dt.datetime) -> Work | None:
-        action = self.state.action
-        if self.state.phase != "awaiting_approval" or action is None:
-            self._note(now, "approval", "ignored", f"{by} answered, but the run is {self.state.run.state}")
+    def answered(
+        self, approve: bool, approver: Principal, signed_at: dt.datetime, reason: str, now: dt.datetime
+    ) -> Work | None:
+        """A human's answer, by the credential that signed it: approving needs approve:<level> of the request
+        (or admin), denying any approve scope; an answer signed before the request was asked is a replay."""
+        action, request = self.state.action, self.state.run.approval
+        who = approver.name
+        if self.state.phase != "awaiting_approval" or action is None or request is None:
+            self._note(now, "approval", "ignored", f"{who} answered, but the run is {self.state.run.state}")
+            return None
+        if refusal := answer_refusal(request, approve, approver, signed_at):
+            self._note(now, action.type, "approval_refused", refusal, by=who)
             return None
         return self._decide(
-            action, approve, f"{'approved' if approve else 'denied'} by {by}{f': {reason}' if reason else ''}", now
+            action, approve, f"{'approved' if approve else 'denied'} by {who}{f': {reason}' if reason else ''}", now
         )
 
     def incident_changed(self, incident: Incident, now: dt.datetime) -> Work | None:
         self.state.health = health_of(incident)
+        self.state.inhibited_by = list(incident.primary.inhibited_by)
         if incident.state == "resolved":
             return self._resolved(incident, now)
         self._follow_target(incident)

@@ -88,6 +88,7 @@ class RunState(_State):
     target: ResourceRef  # where actions aim now: a restarted pod's successor replaces it
     workload: ResourceRef | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    inhibited_by: list[str] = Field(default_factory=list)  # of the primary alert, as the latest revision says
     title: str = ""
     context: str = ""
     manual: bool = False

@@ -15,7 +15,7 @@ import pytest
 
 from healer_cli.demo import condition_event
 from healer_common.runtime.busclient import BusClient
-from healer_common.testing import ServiceRunner, recording
+from healer_common.testing import ServiceRunner, bearer, recording
 from tests.support.raw_http import raw_post
 from tests.support.service_http import service_url
 
@@ -36,7 +36,8 @@ async def collector(services: ServiceRunner) -> AsyncIterator[httpx.AsyncClient]
     )
     services.start("collector")
     await services.wait_running()
-    async with httpx.AsyncClient(base_url=await service_url(services.settings, "collector"), timeout=10) as client:
+    url = await service_url(services.settings, "collector")
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=bearer(services.settings, "test-source")) as client:
         yield client
 
 
@@ -100,9 +101,9 @@ async def test_a_chunked_body_is_cut_off_as_soon_as_it_passes_the_limit(collecto
 
 
 async def test_a_body_sent_too_slowly_gets_408_and_others_are_served_meanwhile(collector: httpx.AsyncClient) -> None:
-    base = str(collector.base_url)
-    slow = asyncio.create_task(raw_post(base, "/events/ci", event_body(), bytes_per_s=20))
-    stalled = asyncio.create_task(raw_post(base, "/events/ci", event_body(), stop_after=100))
+    base, auth = str(collector.base_url), {"Authorization": collector.headers["Authorization"]}
+    slow = asyncio.create_task(raw_post(base, "/events/ci", event_body(), bytes_per_s=20, headers=auth))
+    stalled = asyncio.create_task(raw_post(base, "/events/ci", event_body(), stop_after=100, headers=auth))
     meanwhile = await collector.post("/events/ci", content=event_body("cto/other"), headers=CE_JSON)
     trickled, cut_short = await slow, await stalled
 

@@ -25,6 +25,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
+from healer_common.contract.auth import Attestation
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.messages import Frozen, Message
 
@@ -73,6 +74,8 @@ class ApprovalRequest(Frozen):
     """What a run waiting for approval asks, and what happens when nobody answers."""
 
     action: str = Field(description="the action type that needs a human's yes, e.g. rollback_deployment")
+    level: str = Field("oncall", description="who may answer: a credential with approve:<level> (or admin)")
+    asked_at: AwareDatetime | None = Field(None, description="when it was asked; older answers are not for it")
     target: ResourceRef | None = None
     summary: str = Field(description="what would be done, e.g. 'roll deployment cto/gw back to revision 4'")
     api_calls: list[str] = Field(default_factory=list, description="the exact calls it would make")
@@ -128,7 +131,9 @@ class Remediation(Message):
 
 
 class PlaybookRunRequest(Message):
-    """Run a playbook by hand (`healer playbooks run NAME --target ...`), through the remediator's guards."""
+    """Run a playbook by hand (`healer playbooks run NAME --target ...`), through the remediator's guards. Only an
+    admin credential may ask for a run that changes the cluster (the attestation says whose); anyone with a
+    credential may rehearse one (`dry_run`)."""
 
     request_id: str = Field(min_length=1, max_length=64)
     playbook: str = Field(min_length=1, max_length=253)
@@ -137,12 +142,24 @@ class PlaybookRunRequest(Message):
     dry_run: bool = False
     by: str = Field(min_length=1, max_length=128)
     reason: str | None = None
+    attestation: Attestation | None = Field(None, description="the asker's signature over statement()")
+
+    def statement(self) -> str:
+        """What the attestation signs: everything that decides what the run does."""
+        target = f"{self.target.kind}/{self.target.namespace or ''}/{self.target.name}"
+        return f"playbook-run\n{self.request_id}\n{self.playbook}\n{self.cluster}\n{target}\n{self.dry_run}"
 
 
 class ApprovalDecision(Message):
-    """An answer to an approval request, from the CLI, the HTTP endpoint or chat."""
+    """An answer to an approval request, from the CLI, the HTTP endpoint or chat. Who answered is the
+    credential whose attestation it carries (contract/auth.py); `by` is only what the sender called itself."""
 
     remediation_id: str = Field(min_length=1, max_length=64)
     decision: Literal["approve", "deny"]
     by: str = Field(min_length=1, max_length=128)
     reason: str | None = None
+    attestation: Attestation | None = Field(None, description="the approver's signature over statement()")
+
+    def statement(self) -> str:
+        """What the attestation signs: the run, the answer and its reason."""
+        return f"approval\n{self.remediation_id}\n{self.decision}\n{self.reason or ''}"

@@ -90,6 +90,11 @@ class SubjectSpace:
     def all_events(self) -> str:
         return f"{self.root}.events.>"
 
+    @property
+    def all_conditions(self) -> str:
+        """Condition events of every source (`healer.events.<source>.condition`): the read API's CodeRun phases."""
+        return f"{self.root}.events.*.condition"
+
     def changes(self, cluster: str) -> str:
         return f"{self.root}.changes.{subject_token(cluster)}"
 

@@ -30,9 +30,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
+import nats.aio.client
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
@@ -48,12 +50,14 @@ from healer_common.contract.health import ServiceState
 from healer_common.contract.messages import Message
 from healer_common.contract.streams import STREAMS, ConsumerSpec
 from healer_common.contract.subjects import model_for, subject_for
-from healer_common.errors import ConfigError, Permanent, TooLarge, Unreachable
+from healer_common.errors import ConfigError, Permanent, Retryable, TooLarge, Unreachable
 from healer_common.logging import configure_logging, get_logger
+from healer_common.runtime import metrics
+from healer_common.runtime.auth import Gate
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.failures import classify, closed_for_good
 from healer_common.runtime.heartbeat import clear_heartbeat
-from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
+from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler, server_tls
 from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace, connect_redis
@@ -64,6 +68,7 @@ from healer_common.runtime.wire import on_the_wire
 from healer_common.settings import NatsSettings, Settings, load_settings
 
 VERSION = "0.1.0"
+STREAMS_BY_KEY = {spec.key: spec for spec in STREAMS}
 PUBLISH_DEADLINE_S = 30.0
 EXIT_CONNECTION_LOST = 75  # EX_TEMPFAIL: the supervisor (or Kubernetes) starts the service again
 HEADER_ROOM = 8 * 1024  # what headers may take of NATS' max_payload beside a body
@@ -101,6 +106,7 @@ def build_broker(
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         security=_security(nats_cfg),
+        nkeys_seed=nats_options(nats_cfg)["nkeys_seed"],
         middlewares=middlewares,
         logger=None,
         closed_cb=closed_cb,
@@ -132,14 +138,18 @@ class Service:
             closed_cb=self._connection_closed,
         )
         self.vitals = Vitals(self)
+        http = settings.http
         self.http = HttpEndpoint(
             name,
-            settings.http.host,
+            http.host,
             settings.http_port(name),
             ready=self._ready,
             alive=self.vitals.trouble,
             max_body_bytes=settings.limits.body_bytes,
+            body_timeout_s=settings.limits.body_timeout_s,
+            ssl_context=server_tls(http.tls_cert_file, http.tls_key_file, http.tls_client_ca_file),
         )
+        self.gate = Gate(name, settings.auth, redis=self.redis, keys=self.keys, audit=self.audit, clock=self.clock)
         self.state: ServiceState = "starting"
         self.detail: dict[str, str] = {}
         self._periodic: list[tuple[float, Periodic]] = []
@@ -200,6 +210,12 @@ class Service:
         subscriber = self.broker.subscriber(subject, queue=f"healer-{self.name}", decoder=self._decode)
         return cast("Callable[[F], F]", subscriber)
 
+    def watch(self, subject: str) -> Callable[[F], F]:
+        """Register a handler on a core subscription without a queue group: every replica sees every message
+        published from now on (the read API's live feed), and nothing is acked, stored or redelivered."""
+        subscriber = self.broker.subscriber(subject, decoder=self._decode)
+        return cast("Callable[[F], F]", subscriber)
+
     def every(self, seconds: float) -> Callable[[Periodic], Periodic]:
         """Run a coroutine periodically while the service runs; a failure is logged and the next tick comes."""
 
@@ -217,8 +233,10 @@ class Service:
         self._on_stop.append(fn)
         return fn
 
-    def route(self, method: str, path: str, handler: RouteHandler) -> None:
-        self.http.routes.append((method, path, handler))
+    def route(self, method: str, path: str, handler: RouteHandler, *, scope: str | None) -> None:
+        """Serve an HTTP route. `scope` is what the caller's credential must grant (runtime/auth.py); None only
+        for a route that checks its caller itself (PagerDuty's signed webhook), saying so where it is added."""
+        self.http.routes.append((method, path, handler if scope is None else self.gate.guard(scope, handler)))
 
     def quiet_family(self, family: str) -> bool:
         """High-volume input families log their canonical line at debug level."""
@@ -239,6 +257,7 @@ class Service:
         """Publish to JetStream with `Nats-Msg-Id`; retry through a NATS outage, then ask for a redelivery."""
         subject = subject or subject_for(self.space, message)
         await self.publish_raw(subject, *on_the_wire(message, self.settings.alerts))
+        metrics.published(message)
 
     async def publish_event(self, subject: str, event: CloudEvent | AlertmanagerWebhook) -> None:
         """Publish a CloudEvent (structured mode) or an Alertmanager webhook, with its `Nats-Msg-Id`."""
@@ -337,6 +356,25 @@ class Service:
         """The JetStream context of the broker's connection (stream and consumer administration)."""
         return self.broker.config.connection_state.stream
 
+    @property
+    def jetstream(self) -> JetStreamContext:
+        """The JetStream context of the service's connection, for reading streams back (stream_pages.py)."""
+        js: JetStreamContext = self._jetstream()
+        return js
+
+    @property
+    def nats(self) -> nats.aio.client.Client:
+        """The service's NATS connection (the read API's stream reader subscribes on it)."""
+        connection: nats.aio.client.Client | None = getattr(self.broker, "_connection", None)
+        if connection is None:
+            raise Retryable("NATS is not connected yet", delay=1.0)
+        return connection
+
+    @property
+    def nats_connected(self) -> bool:
+        connection = getattr(self.broker, "_connection", None)
+        return connection is not None and bool(connection.is_connected)
+
     async def _connect(self) -> None:
         """Until NATS answers, or until the service is told to stop: a SIGTERM while waiting ends the wait."""
         delay = 0.5
@@ -404,6 +442,9 @@ class Service:
 
     async def run(self) -> None:
         """Serve until stop() or a signal; then stop consuming, finish in-flight work and close."""
+        metrics.prepare(self.name, VERSION)
+        if self.http.routes:
+            self.gate.keyring()  # a bad credentials file stops the service at start, naming what is wrong
         await self.http.start()
         self.log.info("starting", nats=self.settings.nats.url, http=self.http.url, instance=self.instance)
         await self._connect()
@@ -438,6 +479,7 @@ class Service:
             if connection is not None:
                 with contextlib.suppress(*NATS_DOWN):
                     await connection.close()
+        await self.gate.close()
         for hook in self._on_stop:
             try:
                 await hook()

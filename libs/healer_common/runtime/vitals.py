@@ -1,9 +1,9 @@
 """A service's vital signs: the heartbeat it writes to Redis, the consumer lag it exports, and the answer to
 "can this process still do its work?" that `/healthz` gives Kubernetes.
 
-    heartbeat   every bus.heartbeat_interval_s: state, counters, lag per consumer -> Redis (TTL 3 beats) and the
-                `healer_consumer_lag` gauge; the lag is read before Redis is written, so it is exported through
-                a Redis outage too
+    heartbeat   every bus.heartbeat_interval_s: state, counters, lag per consumer -> Redis (TTL 3 beats), and the
+                `healer_consumer_lag_messages` and `healer_dlq_messages` gauges; they are read before Redis is
+                written, so they are exported through a Redis outage too
     trouble()   None while alive; else the reason: the NATS connection is closed for good (the process also
                 exits, bus.py), a handler has run past bus.stall_after_s, or a consumer has messages waiting
                 and was handed none for that long (its pull loop is dead)
@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 from redis.exceptions import RedisError
 
 from healer_common.contract.health import Heartbeat
+from healer_common.contract.streams import DLQ
+from healer_common.runtime import metrics
 from healer_common.runtime.heartbeat import write_heartbeat
 from healer_common.runtime.jetstream import NATS_DOWN
-from healer_common.runtime.telemetry import CONSUMER_LAG
 
 if TYPE_CHECKING:
     from healer_common.runtime.bus import Service
@@ -50,7 +51,7 @@ class Vitals:
     async def lag(self) -> dict[str, tuple[int, int]] | None:
         """Per durable consumer: (waiting, waiting + delivered but unacked); None while NATS cannot say."""
         svc = self._svc
-        js = svc.broker.config.connection_state.stream if svc.consumer_specs else None
+        js = svc.broker.config.connection_state.stream
         if js is None:
             return None
         found: dict[str, tuple[int, int]] = {}
@@ -59,7 +60,10 @@ class Vitals:
                 for spec in svc.consumer_specs.values():
                     info = await js.consumer_info(spec.stream.name(svc.space), spec.durable)
                     found[spec.durable] = (info.num_pending or 0, (info.num_pending or 0) + (info.num_ack_pending or 0))
-                    CONSUMER_LAG.labels(svc.name, spec.durable).set(found[spec.durable][1])
+                    metrics.CONSUMER_LAG.labels(svc.name, spec.durable).set(found[spec.durable][1])
+                dlq = svc.space.dlq(svc.name)
+                info = await js.stream_info(DLQ.name(svc.space), subjects_filter=dlq)
+                metrics.DLQ_DEPTH.labels(svc.name).set((info.state.subjects or {}).get(dlq, 0))
         except NATS_DOWN:  # a consumer not found is a JetStream APIError, a nats.errors.Error too
             return None
         return found

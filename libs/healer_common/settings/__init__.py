@@ -29,6 +29,8 @@ from pydantic_settings import (
 from healer_common.contract.subjects import SubjectSpace
 from healer_common.errors import ConfigError
 from healer_common.settings.alerts import AlertsSettings
+from healer_common.settings.api import ApiSettings
+from healer_common.settings.auth import AuthSettings
 from healer_common.settings.bus import STREAM_KEYS, BusSettings
 from healer_common.settings.cluster import ClusterSettings
 from healer_common.settings.collector import CollectedCluster, CollectorSettings
@@ -48,6 +50,8 @@ __all__ = [  # the sections, so that `from healer_common.settings import Remedia
     "SERVICES",
     "STREAM_KEYS",
     "AlertsSettings",
+    "ApiSettings",
+    "AuthSettings",
     "BusSettings",
     "ClusterSettings",
     "CollectedCluster",
@@ -110,6 +114,7 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = TelemetrySettings()
     http: HttpSettings = HttpSettings()
     limits: LimitsSettings = LimitsSettings()
+    auth: AuthSettings = AuthSettings()
     cluster: ClusterSettings = ClusterSettings()
     collector: CollectorSettings = CollectorSettings()
     detector: DetectorSettings = DetectorSettings()
@@ -117,6 +122,7 @@ class Settings(BaseSettings):
     remediator: RemediatorSettings = RemediatorSettings()
     notifier: NotifierSettings = NotifierSettings()
     memory: MemorySettings = MemorySettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -166,7 +166,9 @@ class CollectorSettings(Section):
     prometheus_url: str | None = Field(None, description="Prometheus HTTP API base URL")
     loki_url: str | None = Field(None, description="Loki HTTP API base URL")
     clusters: list[CollectedCluster] = Field(
-        default_factory=list, description="clusters this collector reads (kube contexts or in-cluster); [] = `cluster`"
+        default_factory=list,
+        description="clusters Healer reads and acts on (kube contexts or in-cluster): the collector reads each, the "
+        "remediator acts on an incident's own one only; [] = `cluster`",
     )
     kubernetes: KubernetesSourceSettings = KubernetesSourceSettings()
     argocd: ArgoCDSourceSettings = ArgoCDSourceSettings()

@@ -9,6 +9,27 @@ from pydantic import Field, SecretStr
 
 from healer_common.settings.section import Section
 
+LEVEL_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class ApprovalLevel(Section):
+    """Who may approve one action type, and how long its request waits."""
+
+    level: str = Field(pattern=LEVEL_PATTERN, description="approvers need scope approve:<level> (admin also may)")
+    timeout_s: float | None = Field(None, gt=0, description="how long the request waits; unset: approval_timeout_s")
+
+
+def _seed_levels() -> dict[str, ApprovalLevel]:
+    """The seed's approval levels: rollback by on-call within 5 minutes, a node drain by an admin, a database
+    failover by PagerDuty's escalation level, a feature flag by its product owner."""
+    return {
+        "rollback_deployment": ApprovalLevel(level="oncall", timeout_s=300.0),
+        "drain_node": ApprovalLevel(level="admin"),
+        "refresh_secrets": ApprovalLevel(level="admin"),
+        "database_failover": ApprovalLevel(level="escalation"),
+        "disable_feature_flag": ApprovalLevel(level="product-owner"),
+    }
+
 
 class RemediatorSettings(Section):
     dry_run: bool = Field(False, description="never act, only say what would be done (always so with no cluster)")
@@ -70,7 +91,9 @@ class RemediatorSettings(Section):
     breaker_cooldown_s: float = Field(
         1800.0, gt=0, description="an open breaker refuses for this long, then lets runs try again"
     )
-    approval_timeout_s: float = Field(900.0, gt=0, description="how long an approval request waits for an answer")
+    approval_timeout_s: float = Field(
+        900.0, gt=0, description="how long an approval request waits for an answer, unless its level says"
+    )
     approval_on_timeout: dict[str, Literal["approve", "deny"]] = Field(
         default_factory=lambda: {  # type: ignore[arg-type] # mypy widens the literals in a lambda's dict
             "rollback_deployment": "deny",
@@ -81,6 +104,13 @@ class RemediatorSettings(Section):
         },
         description="per action type, what an unanswered approval request becomes (unlisted: deny)",
     )
+    approval_levels: dict[str, ApprovalLevel] = Field(
+        default_factory=_seed_levels,
+        description="per action type, the level whose approvers may answer (approve:<level>) and its timeout",
+    )
+    approval_default_level: str = Field(
+        "oncall", pattern=LEVEL_PATTERN, description="the level of action types approval_levels does not list"
+    )
     memory_confidence: float = Field(
         0.9, ge=0, le=1, description="apply memory's recommended fix directly when its confidence is above this"
     )
@@ -90,10 +120,11 @@ class RemediatorSettings(Section):
     feature_flag_url: str | None = Field(
         None, description="webhook that switches a feature flag (POST {flag, enabled, ...}); unset: action fails"
     )
-    webhook_token: SecretStr | None = Field(None, description="bearer token sent to the two webhooks above")
-    approval_token: SecretStr | None = Field(
-        None, description="bearer token the approvals HTTP endpoint wants; unset: open to whoever reaches the port"
+    secret_namespaces: list[str] = Field(
+        default_factory=list,
+        description="namespaces where refresh_secrets may read and restore Secrets (opt-in; empty: nowhere)",
     )
+    webhook_token: SecretStr | None = Field(None, description="bearer token sent to the two webhooks above")
     webhook_timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of the failover and feature-flag webhooks")
     coderun_namespace: str = Field("cto", description="where remediation CodeRuns are created")
     coderun_repository_url: str = Field(
@@ -106,3 +137,6 @@ class RemediatorSettings(Section):
     coderun_model: str = Field("claude-sonnet-4-20250514", description="CodeRun spec.model")
     coderun_github_app: str = Field("5DLabs-Rex", description="CodeRun spec.githubApp (and implementationAgent)")
     coderun_service: str = Field("healer", description="CodeRun spec.service")
+
+    def approval_level(self, action: str) -> ApprovalLevel:
+        return self.approval_levels.get(action) or ApprovalLevel(level=self.approval_default_level)

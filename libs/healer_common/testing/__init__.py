@@ -23,6 +23,7 @@ import contextlib
 import inspect
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -65,11 +66,14 @@ __all__ = [  # what tests import from here, the stand-ins of stand_ins.py includ
     "ServiceProcess",
     "ServiceRunner",
     "answer",
+    "bearer",
     "consumer_drained",
     "eventually",
     "isolated_settings",
     "pod",
     "recording",
+    "signing_secret",
+    "token_of",
     "write_settings",
 ]
 DEFAULT_WAIT_S = 15.0
@@ -205,10 +209,51 @@ def write_settings(settings: Settings, path: Path) -> Path:
     return path
 
 
+TEST_CREDENTIALS = {  # name -> roles; each gets a fresh token (and the source a signing secret) per test
+    "test-admin": ["admin"],
+    "test-oncall": ["oncall"],
+    "test-source": ["source"],
+    "test-product": ["product-owner"],
+}
+
+
+def fresh_credentials() -> list[dict[str, Any]]:
+    """Credentials for one test's services and CLI, inline in its settings (no file)."""
+    return [
+        {
+            "name": name,
+            "token": secrets.token_urlsafe(24),
+            "roles": roles,
+            **({"signing_secret": secrets.token_urlsafe(24)} if "source" in roles else {}),
+        }
+        for name, roles in TEST_CREDENTIALS.items()
+    ]
+
+
+def token_of(settings: Settings, name: str = "test-admin") -> str:
+    """The token of one of the test's credentials."""
+    credential = next(c for c in settings.auth.credentials if c.name == name)
+    assert credential.token is not None
+    return credential.token.get_secret_value()
+
+
+def bearer(settings: Settings, name: str = "test-admin") -> dict[str, str]:
+    """The Authorization header of one of the test's credentials (test-admin, test-oncall, test-source ...)."""
+    return {"Authorization": f"Bearer {token_of(settings, name)}"}
+
+
+def signing_secret(settings: Settings, name: str = "test-source") -> str:
+    credential = next(c for c in settings.auth.credentials if c.name == name)
+    assert credential.signing_secret is not None
+    return credential.signing_secret.get_secret_value()
+
+
 def isolated_settings(nats_url: str, redis_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    """Settings with a fresh subject root and Redis prefix, so a test sees only its own traffic and state."""
+    """Settings with a fresh subject root and Redis prefix, so a test sees only its own traffic and state, and
+    its own credentials (`bearer`, `token_of`, `signing_secret` read them)."""
     root = f"t{uuid.uuid4().hex[:10]}"
     base: dict[str, Any] = {
+        "auth": {"credentials_file": data_dir / "no-credentials-file.yaml", "credentials": fresh_credentials()},
         "nats": {"url": nats_url},
         "redis": {"url": redis_url, "key_prefix": root},
         "bus": {"subject_root": root, "heartbeat_interval_s": 1.0},
@@ -300,6 +345,16 @@ class ServiceRunner:
             await eventually(all_running, timeout=timeout, interval=0.1, what=f"services {sorted(wanted)} running")
         finally:
             await redis.aclose()
+
+    async def url(self, name: str) -> str:
+        """The base URL of a running service's HTTP endpoint, as its heartbeat announces it."""
+        redis = connect_redis(self.settings)
+        try:
+            beats = await read_heartbeats(redis, KeySpace(self.settings.redis.key_prefix))
+        finally:
+            await redis.aclose()
+        pid = self.running[name].process.pid
+        return next(b.detail["http"] for b in beats if b.service == name and b.pid == pid)
 
     def stop(self, name: str, *, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         proc = self.running.pop(name)
