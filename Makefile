@@ -72,6 +72,7 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/detector_quality.py
 	$(BIN)/python bench/correlator.py
 	$(BIN)/python bench/remediator.py
+	$(BIN)/python bench/agents.py
 	$(BIN)/python bench/notifier.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/analysis.py

@@ -19,7 +19,7 @@ from pydantic_core import PydanticUndefined
 
 from healer_cli.runtime import ConfigOption, console, fail, settings_or_exit
 from healer_common.logging import redact_url
-from healer_common.settings import LEGACY_ENV, Settings
+from healer_common.settings import LEGACY_ENV, LEGACY_ENV_ALSO, Settings
 from healer_common.settings.notifier import CHANNEL_ALIASES
 
 app = typer.Typer(help="Show the effective settings, or the README's table of every setting.", no_args_is_help=True)
@@ -53,8 +53,9 @@ def _default(info: FieldInfo) -> str:
 def _older_names() -> dict[str, list[str]]:
     """Dotted setting -> the older names that still set it: today's Healer's variables, the flat channel names."""
     names: dict[str, list[str]] = {}
-    for env, (section, key) in LEGACY_ENV.items():
-        names.setdefault(f"{section}.{key}", []).append(env)
+    for legacy in (LEGACY_ENV, LEGACY_ENV_ALSO):
+        for env, (section, key) in legacy.items():
+            names.setdefault(f"{section}.{key}", []).append(env)
     for old, (channel, field) in CHANNEL_ALIASES.items():
         older = [f"HEALER_NOTIFIER__{old.upper()}", *names.get(f"notifier.{old}", [])]
         names.setdefault(f"notifier.channels.{channel}.{field}", []).extend(older)

@@ -196,6 +196,12 @@ def run_command(
     target: Target,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the exact API calls; make none")] = False,
     wait: Annotated[float, typer.Option(help="seconds to follow the run")] = 60.0,
+    use_memory: Annotated[
+        bool,
+        typer.Option(
+            "--use-memory/--no-use-memory", help="ask memory first: what it remembers goes into a CodeRun's prompt"
+        ),
+    ] = True,
     config: Path | None = ConfigOption,
 ) -> None:
     """Run a playbook against a target through the remediator, or rehearse it with --dry-run."""
@@ -207,15 +213,22 @@ def run_command(
     if dry_run:
         run(print_rehearsal(settings, playbook, aim))
         return
-    final = run(request_run(settings, playbook.name, aim, wait))
+    final = run(request_run(settings, playbook.name, aim, wait, use_memory=use_memory))
     raise typer.Exit(0 if final is not None and final.state == "succeeded" else 1)
 
 
-async def request_run(settings: Settings, playbook: str, target: ResourceRef, wait: float) -> Remediation | None:
+async def request_run(
+    settings: Settings, playbook: str, target: ResourceRef, wait: float, *, use_memory: bool = True
+) -> Remediation | None:
     """Ask the remediator to run the playbook and print the run's states until its verdict (or `wait` ends)."""
     name, token = client_token(settings, "admin")  # a run that acts needs an admin credential
     request = PlaybookRunRequest(
-        request_id=new_id()[:16], playbook=playbook, target=target, cluster=settings.cluster.name, by=name
+        request_id=new_id()[:16],
+        playbook=playbook,
+        target=target,
+        cluster=settings.cluster.name,
+        by=name,
+        use_memory=use_memory,
     )
     request = request.evolve(attestation=attest(token, request.statement(), utcnow()))
     run_id = stable_id("manual", request.request_id)[:16]

@@ -2,8 +2,9 @@
 
 Reads heartbeats from Redis (each instance writes one every few seconds with a short TTL), asks NATS for its
 JetStream account, reads the health of every cluster the collectors read (Healthy, Degraded(reason),
-Unreachable(since)), and lists open incidents. Exits 1 when anything is down (an Unreachable cluster
-included), so scripts and probes can use it.
+Unreachable(since)), lists open incidents, and with --all shows the agent platform (the remediator's last
+AgentsReport: CodeRuns by stage, each agent healthy or degraded, what is paused, where agents contend).
+Exits 1 when anything is down (an Unreachable cluster included), so scripts and probes can use it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rich.text import Text
 
 from healer_cli.runtime import ConfigOption, console, line, run, settings_or_exit
 from healer_cli.tables import Cell, Column, show
+from healer_common.contract.agents import AgentsReport
 from healer_common.contract.health import ClusterHealth
 from healer_common.contract.views import StatusReport
 from healer_common.runtime.status import gather
@@ -57,6 +59,42 @@ def _services(report: StatusReport, show_all: bool) -> None:
     show(console, [Column("service", key=True), *(Column(h) for h in headers)], rows, title="Services")
 
 
+def _agents(report: AgentsReport) -> None:
+    """The agent platform: what the Workflows and Agents tiles show, as tables."""
+    colour = {"healthy": "green", "degraded": "yellow"}
+    stages = ", ".join(f"{stage} {count}" for stage, count in sorted(report.by_stage.items())) or "none"
+    rows: list[list[Cell]] = [
+        [
+            a.agent,
+            Text(a.state, style=colour[a.state]),
+            str(a.running),
+            str(a.pending),
+            str(a.paused),
+            "; ".join(a.reasons),
+        ]
+        for a in report.agents
+    ]
+    columns = [Column("agent", key=True), Column("state"), Column("running"), Column("pending"), Column("paused")]
+    show(console, [*columns, Column("why")], rows, title=f"Agents (CodeRuns by stage: {stages})")
+    runs: list[list[Cell]] = [
+        [
+            f"{r.namespace}/{r.name}",
+            r.agent or "-",
+            r.stage,
+            r.phase,
+            r.priority,
+            f"paused for {r.paused_by or 'a person'}",
+        ]
+        for r in report.coderuns
+        if r.paused
+    ]
+    if runs:
+        heads = ("agent", "stage", "phase", "priority", "why")
+        show(console, [Column("paused CodeRun", key=True), *(Column(h) for h in heads)], runs, title="Paused")
+    for found in report.contention:
+        line(("contention: ", "yellow"), found.describe())
+
+
 def render(report: StatusReport, *, as_json: bool, show_all: bool) -> None:
     if as_json:
         console.print_json(json.dumps(report.model_dump(mode="json")))
@@ -76,6 +114,8 @@ def render(report: StatusReport, *, as_json: bool, show_all: bool) -> None:
         ]
         columns = [Column("id", key=True), Column("severity"), Column("opened"), Column("title")]
         show(console, columns, incidents, title=f"Open incidents ({len(report.incidents)})")
+        if report.agents is not None:
+            _agents(report.agents)
     line(("all healthy", "green") if report.ok else ("something is down", "red"))
 
 

@@ -82,6 +82,7 @@ def _where(
             ["sandbox: Kubernetes API", f"{sandbox['kube_api']}  kubeconfig: {sandbox['kubeconfig']}"],
             ["sandbox: Prometheus", sandbox["prometheus"]],
             ["sandbox: Loki", sandbox["loki"]],
+            ["sandbox: GitHub", f"{sandbox['github']}  repositories: {sandbox['github_repositories']}"],
             ["sandbox: control", f"{sandbox['control']}  (healer sandbox outage SECONDS)"],
         ]
     rows += [[name, f"{_http(settings, name)}/metrics"] for name in SERVICES]
@@ -143,7 +144,7 @@ async def _play_demo(settings: Settings, stop: asyncio.Event) -> None:
 
 def _sandbox_child(env: dict[str, str], folder: Path) -> Child:
     """`healer sandbox` on free ports, so that a restart after a crash comes back where the services look."""
-    ports = {f"--{name}-port": str(free_port()) for name in ("kube", "prometheus", "loki", "control")}
+    ports = {f"--{name}-port": str(free_port()) for name in ("kube", "prometheus", "loki", "github", "control")}
     command = ("-m", "healer_cli", "sandbox", "--data-dir", str(folder), *(x for p in ports.items() for x in p))
     story = {"HEALER_LOG__LEVEL": os.environ.get("HEALER_LOG__LEVEL", "INFO")}  # what the scenarios do
     return Child("sandbox", {**env, **story}, command)
@@ -162,12 +163,20 @@ async def _sandbox_endpoints(folder: Path, stop: asyncio.Event) -> dict[str, str
 
 
 def _pointed_at(env: dict[str, str], sandbox: dict[str, str]) -> dict[str, str]:
-    """The services' environment, pointed at the sandbox: the remediator acts on it, the collector reads it."""
+    """The services' environment, pointed at the sandbox: the remediator acts on it, the collector reads it
+    (its GitHub too, every 5 s), and the notifier opens its GitHub issues there."""
+    repositories = sandbox["github_repositories"].split()
     return {
         **env,
         "HEALER_CLUSTER__KUBECONFIG": sandbox["kubeconfig"],
         "HEALER_COLLECTOR__PROMETHEUS_URL": sandbox["prometheus"],
         "HEALER_COLLECTOR__LOKI_URL": sandbox["loki"],
+        "HEALER_GITHUB__API_URL": sandbox["github"],
+        "HEALER_GITHUB__REPOSITORIES": json.dumps(repositories),
+        "HEALER_GITHUB__INTERVAL_S": env.get("HEALER_GITHUB__INTERVAL_S", "5"),
+        "HEALER_NOTIFIER__GITHUB_API_URL": sandbox["github"],
+        "HEALER_NOTIFIER__GITHUB_REPO": env.get("HEALER_NOTIFIER__GITHUB_REPO", sandbox["github_platform"]),
+        "HEALER_NOTIFIER__GITHUB_TOKEN": env.get("HEALER_NOTIFIER__GITHUB_TOKEN", "sandbox"),
     }
 
 

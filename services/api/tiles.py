@@ -1,8 +1,9 @@
 """The dashboard's four tiles, the seed's layout: Workflows, Agents, Infra, GitOps. Each counts one thing, takes
 the worst state among what it covers, and says why in words (the page shows the words beside the colour).
 
-    Workflows   CodeRuns active; warning when a step timed out or a run is stuck (A8, A9)
-    Agents      agent-workflow alerts firing (A1-A9)
+    Workflows   CodeRuns active; warning when a step timed out or a run is stuck (A8, A9); with the agent
+                platform's report (the remediator's AgentsReport), CodeRuns by stage and how many are paused
+    Agents      agent-workflow alerts firing (A1-A10); with the report, agents healthy or degraded
     Infra       platform alerts firing (all but GitOps'), Healer's own services and each cluster's health
     GitOps      Argo CD drift firing (H1) and the argocd source of each cluster
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from healer_common.contract.agents import AgentsReport
 from healer_common.contract.alerts import CATALOGUE, SEVERITY_RANK
 from healer_common.contract.incidents import AlertSummary, Incident
 from healer_common.contract.views import CodeRunView, StatusReport, Tile, TileState
@@ -45,10 +47,22 @@ def _alerts_state(alerts: Sequence[AlertSummary]) -> TileState:
     return worst(*(_OF_SEVERITY[a.severity] for a in alerts))
 
 
-def workflows_tile(coderuns: Sequence[CodeRunView], alerts: Sequence[AlertSummary]) -> Tile:
+def _platform_words(report: AgentsReport | None) -> str:
+    """CodeRuns by stage and how many are paused, as the agent coordination last reported them."""
+    if report is None or not report.coderuns:
+        return ""
+    stages = ", ".join(f"{stage} {count}" for stage, count in sorted(report.by_stage.items()))
+    paused = sum(1 for r in report.coderuns if r.paused)
+    return f"; by stage: {stages}" + (f"; {paused} paused for incidents" if paused else "")
+
+
+def workflows_tile(
+    coderuns: Sequence[CodeRunView], alerts: Sequence[AlertSummary], report: AgentsReport | None = None
+) -> Tile:
     troubled = [a for a in alerts if a.alert_id in WORKFLOW_ALERTS]
     running = sum(1 for r in coderuns if r.phase == "Running")
     summary = f"{running} running, {len(coderuns) - running} pending" if coderuns else "no CodeRun active"
+    summary += _platform_words(report)
     if troubled:
         summary += f"; {len(troubled)} stuck or over time"
     detail = [f"{r.name}: {r.agent or '?'} {r.stage or ''} {r.phase}".replace("  ", " ") for r in coderuns[:5]]
@@ -63,7 +77,15 @@ def workflows_tile(coderuns: Sequence[CodeRunView], alerts: Sequence[AlertSummar
     )
 
 
-def agents_tile(alerts: Sequence[AlertSummary]) -> Tile:
+def _health_words(report: AgentsReport | None) -> str:
+    if report is None or not report.agents:
+        return ""
+    degraded = [a.agent for a in report.agents if a.state == "degraded"]
+    healthy = len(report.agents) - len(degraded)
+    return f"; {healthy} agent(s) healthy" + (f", degraded: {', '.join(degraded)}" if degraded else "")
+
+
+def agents_tile(alerts: Sequence[AlertSummary], report: AgentsReport | None = None) -> Tile:
     mine = [a for a in alerts if _family(a) == "agent-workflow"]
     return Tile(
         key="agents",
@@ -71,7 +93,7 @@ def agents_tile(alerts: Sequence[AlertSummary]) -> Tile:
         state=_alerts_state(mine),
         count=len(mine),
         counts="agent alerts firing",
-        summary=f"{len(mine)} agent alert(s) firing" if mine else "no agent alert firing",
+        summary=(f"{len(mine)} agent alert(s) firing" if mine else "no agent alert firing") + _health_words(report),
         detail=_lines(mine),
     )
 
@@ -115,8 +137,8 @@ def gitops_tile(status: StatusReport, alerts: Sequence[AlertSummary]) -> Tile:
 def tiles(status: StatusReport, incidents: Sequence[Incident], coderuns: Sequence[CodeRunView]) -> list[Tile]:
     alerts = firing(incidents)
     return [
-        workflows_tile(coderuns, alerts),
-        agents_tile(alerts),
+        workflows_tile(coderuns, alerts, status.agents),
+        agents_tile(alerts, status.agents),
         infra_tile(status, alerts),
         gitops_tile(status, alerts),
     ]

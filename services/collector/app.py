@@ -14,13 +14,21 @@ from services.collector.handlers import Ingest
 
 
 def setup(svc: Service) -> None:
-    Ingest(svc).install()
-    svc.detail["ingest"] = "POST /events/{source}, POST /alertmanager"
     settings = svc.settings.collector
     readers = [
-        ClusterReader(cluster, settings, svc.publish_raw, svc.space, svc.clock, with_probes=index == 0)
+        ClusterReader(
+            cluster,
+            settings,
+            svc.publish_raw,
+            svc.space,
+            svc.clock,
+            with_probes=index == 0,
+            github=svc.settings.github if index == 0 else None,
+        )
         for index, cluster in enumerate(settings.clusters_or(svc.settings.cluster))
     ]
+    Ingest(svc, readers[0].github if readers else None).install()
+    svc.detail["ingest"] = "POST /events/{source}, POST /alertmanager, POST /github/webhook"
     interval = svc.settings.bus.heartbeat_interval_s
 
     async def start() -> None:

@@ -5,9 +5,12 @@
                             application/cloudevents-batch+json); data_base64 too (contract/cloudevent_modes.py)
                             -> healer.events.custom.<source>
     POST /alertmanager      an Alertmanager webhook payload (application/json) -> healer.events.alertmanager.<receiver>
+    POST /github/webhook    a GitHub repository webhook, signed (X-Hub-Signature-256 under github.webhook_secret):
+                            the github source reads that repository now (sources/github_webhooks.py)
 
-Both want a credential with scope `ingest`: a bearer token, or a signed request (X-Healer-Timestamp and
-X-Healer-Signature, as senders of webhooks sign them); see runtime/auth.py. Without one the answer is 401 and
+The first two want a credential with scope `ingest`: a bearer token, or a signed request (X-Healer-Timestamp
+and X-Healer-Signature, as senders of webhooks sign them); see runtime/auth.py. GitHub's webhook is checked
+by GitHub's own signature instead, as GitHub cannot send Healer's credentials. Without one the answer is 401 and
 nothing is published. A bad body is refused whole with 400 and the reason per item, so the sender knows what
 to fix and nothing is half-accepted. A sender's retry (same `source` and `id`) is dropped by the stream's
 duplicate window (contract/headers.py owns the `Nats-Msg-Id` rule). The webhook body goes on as it came,
@@ -32,21 +35,32 @@ from healer_common.contract.headers import event_headers
 from healer_common.contract.limits import token_problem, webhook_problems
 from healer_common.errors import InvalidMessage, Permanent, TooLarge, Unreachable
 from healer_common.runtime.bus import HEADER_ROOM, Service
-from healer_common.runtime.httpserver import HttpRefusal, request_body, require_media_type
+from healer_common.runtime.httpserver import HttpRefusal, parse_object, request_body, require_media_type
+from services.collector.sources.github import GitHubSource
+from services.collector.sources.github_webhooks import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    nudge_of,
+    signed,
+)
 
 EVENT_MEDIA = ("application/cloudevents+json", "application/cloudevents-batch+json", "application/json")
 WEBHOOK_MEDIA = ("application/json",)
 
 
 class Ingest:
-    def __init__(self, svc: Service) -> None:
+    def __init__(self, svc: Service, github: GitHubSource | None = None) -> None:
         self._svc = svc
         self._limits = svc.settings.limits
+        self._github = github
 
     def install(self) -> None:
         self._svc.route("POST", "/events/{source}", self.post_events, scope="ingest")
         self._svc.route("POST", "/events", self.post_events, scope="ingest")
         self._svc.route("POST", "/alertmanager", self.post_alertmanager, scope="ingest")
+        # GitHub signs its deliveries with the webhook's secret (X-Hub-Signature-256); the handler checks it
+        self._svc.route("POST", "/github/webhook", self.post_github, scope=None)
 
     async def post_events(self, request: web.Request) -> web.Response:
         source = self._source(request)
@@ -118,3 +132,17 @@ class Ingest:
         except Unreachable as exc:
             reason = f"the bus is unreachable, try again later: {exc}"
             raise HttpRefusal(503, reason, headers={"Retry-After": "5"}) from None
+
+    async def post_github(self, request: web.Request) -> web.Response:
+        """A signed GitHub delivery nudges the github source; its body is read within limits.body_bytes."""
+        secret = self._svc.settings.github.webhook_secret
+        if secret is None or self._github is None:
+            raise HttpRefusal(403, "github webhooks are refused: set github.webhook_secret and github.repositories")
+        body = await request_body(request)
+        if not signed(secret.get_secret_value().encode(), body, request.headers.get(SIGNATURE_HEADER)):
+            raise HttpRefusal(401, f"{SIGNATURE_HEADER} does not match the body under github.webhook_secret")
+        event = request.headers.get(EVENT_HEADER, "")
+        nudge = nudge_of(event, parse_object(body, "a GitHub webhook delivery")) if event != "ping" else None
+        reading = nudge.repo if nudge is not None and self._github.nudge(nudge.repo) else None
+        delivery = request.headers.get(DELIVERY_HEADER, "")
+        return web.json_response({"event": event, "delivery": delivery, "reading": reading})

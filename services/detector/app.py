@@ -9,13 +9,14 @@ from services.detector.adapters.baseline_store import BaselineStore
 from services.detector.adapters.evaluation import Evaluation
 from services.detector.adapters.series_alert_store import FiringSeriesAlerts
 from services.detector.adapters.watch_store import WatchStore
+from services.detector.adapters.workflow_store import WorkflowStore
 from services.detector.baselines import BaselineEngine
 from services.detector.handlers import register
 from services.detector.held_conditions import ConditionCatalogue
 from services.detector.log_signatures import LogSignatures
 from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
-from services.detector.rules import CONDITION_RULES, METRIC_RULES
+from services.detector.rules import CONDITION_RULES, METRIC_RULES, WORKFLOW_RULES
 from services.detector.series import SeriesIndex
 from services.detector.thresholds import ThresholdEngine
 
@@ -48,6 +49,8 @@ def compose(svc: Service) -> Evaluation:
         logs=LogSignatures(cfg.logs),
         series_alerts=FiringSeriesAlerts(svc.redis, svc.keys),
         baseline_store=BaselineStore(svc.redis, svc.keys),
+        workflows=WorkflowStore(svc.redis, svc.keys),
+        workflow_rules=WORKFLOW_RULES,
     )
     svc.on_start(evaluation.start)
     svc.on_stop(evaluation.save_baselines)

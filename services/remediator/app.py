@@ -1,5 +1,5 @@
 """Composes the remediator: settings -> cluster client, playbooks, Redis state, guards and limits -> the
-coordinator -> handlers and the approvals endpoint.
+coordinator (and the agent coordination beside it) -> handlers and the approvals endpoint.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from healer_common.runtime.bus import Service, run_service
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.catalogue import CATALOGUE
 from services.remediator.adapters.admission import Admission
+from services.remediator.adapters.agent_coordination import AgentCoordinator
 from services.remediator.adapters.approvals_http import ApprovalEndpoint
 from services.remediator.adapters.clusters import ClusterClients
 from services.remediator.adapters.coordinator import RemediationCoordinator
 from services.remediator.adapters.execution import Execution
+from services.remediator.adapters.handoffs import HandOffs
 from services.remediator.adapters.learning import TrackRecord
 from services.remediator.adapters.limit_store import LimitStore
 from services.remediator.adapters.maintenance import Maintenance
@@ -70,6 +72,7 @@ def setup(svc: Service) -> None:
         runs=runs,
         track=TrackRecord(svc.redis, svc.keys),
         reporter=RunReporter(svc, RecordWriter(api, cluster.own_namespace) if api is not None else None),
+        handoffs=HandOffs(clusters, http, svc.settings.github),
     )
     svc.on_start(coordinator.reload)
     if coordinator.dry_run:
@@ -81,8 +84,9 @@ def setup(svc: Service) -> None:
     for playbook in library.playbooks:  # a playbook that never ran reads 0, not nothing (the failure-rate rule)
         for state in ("succeeded", "failed"):
             metrics.REMEDIATIONS.labels(playbook.name, state)
+    agents = AgentCoordinator(svc, api, guards, limits, switches, dry_run=coordinator.dry_run)
     ApprovalEndpoint(svc, runs).install()
-    register(svc, coordinator, runs)
+    register(svc, coordinator, runs, agents)
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """The remediator's subscribers: incidents, approval answers and requests to run a playbook in; runs out (the
-coordinator publishes them). Timers and playbook reloads tick beside them.
+coordinator publishes them). Timers, playbook reloads and the agent coordination tick beside them.
 """
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from healer_common.contract.remediations import ApprovalDecision, PlaybookRunReq
 from healer_common.contract.streams import REMEDIATOR_APPROVALS, REMEDIATOR_INCIDENTS, REMEDIATOR_RUN_REQUESTS
 from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
+from services.remediator.adapters.agent_coordination import AgentCoordinator
 from services.remediator.adapters.coordinator import RemediationCoordinator
 from services.remediator.adapters.runs import RunStore
 
 
-def register(svc: Service, coordinator: RemediationCoordinator, runs: RunStore) -> None:
+def register(svc: Service, coordinator: RemediationCoordinator, runs: RunStore, agents: AgentCoordinator) -> None:
     @svc.consume(REMEDIATOR_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
+        await agents.incident(incident)
         await coordinator.on_incident(incident)
 
     @svc.consume(REMEDIATOR_APPROVALS, order_by=lambda decision: decision.remediation_id)
@@ -29,6 +31,7 @@ def register(svc: Service, coordinator: RemediationCoordinator, runs: RunStore) 
     cfg = svc.settings.remediator
     svc.every(cfg.tick_s)(coordinator.tick)
     svc.every(cfg.playbook_reload_s)(coordinator.reload)
+    svc.every(cfg.agents.interval_s)(agents.tick)
 
     @svc.every(svc.settings.bus.heartbeat_interval_s)
     async def gauges() -> None:

@@ -32,7 +32,7 @@ from healer_common.errors import ConfigError
 
 API_VERSION = "healer.platform/v1"
 KIND = "RemediationPlaybook"
-Reversal = Literal["none", "temporary", "on_failure", "on_harm"]
+Reversal = Literal["none", "temporary", "on_failure", "on_harm", "on_recovery"]
 Operator = Literal[">", ">=", "<", "<=", "==", "!="]
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
@@ -48,6 +48,7 @@ class ActionTraits:
     params: type[BaseModel]
     default_retry: int = 1
     target_kinds: tuple[str, ...] = ()  # the kinds of target it can act on; empty: any
+    follows: bool = False  # a hand-off followed to its end (a CodeRun): its outcome and the alert judge it
 
 
 def _positive(seconds: float) -> float:
@@ -145,6 +146,7 @@ class PlaybookAction(BaseModel):
     needs_approval: bool
     verifies: bool
     reversal: Reversal
+    follows: bool = False
 
 
 class Playbook(BaseModel):
@@ -214,6 +216,7 @@ def _compile_action(
         needs_approval=spec.require_approval or not kind.safe,
         verifies=kind.verifies,
         reversal=kind.reversal,
+        follows=kind.follows,
     )
     return action, problems
 

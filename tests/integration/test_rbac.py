@@ -1,15 +1,19 @@
 """Least privilege, checked against the code: each ServiceAccount of deploy/k8s may make exactly the Kubernetes
 calls its service makes, no fewer (the service would fail) and no more (an unused grant is a hole). The calls
 are recorded on the emulator while the collector watches everything it watches, and while the remediator
-answers an incident (reads its target, its playbooks, writes its record) and runs every built-in action and
-its undo; the grants come from the rendered manifests, the opt-in ones (Secret writes) from deploy/k8s/optional.
+answers an incident (reads its target, its playbooks, writes its record; the agent coordination reads the
+CodeRuns, their pods and the nodes, and pauses a low-priority run while the incident is open) and runs every
+built-in action and its undo, and follows a hand-off's CodeRun; the grants come from the rendered manifests,
+the opt-in ones (Secret writes) from deploy/k8s/optional.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -18,9 +22,12 @@ from kubernetes import client
 from healer_common.contract.events import ResourceRef
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.kube import api_client
-from healer_common.settings import ClusterSettings
+from healer_common.settings import ClusterSettings, GitHubSettings
 from healer_common.settings.collector import KUBERNETES_RESOURCES
+from healer_common.settings.remediator import ProviderFailover
 from healer_common.testing import HttpPeer, KubeEmulator, ServiceRunner, eventually, recording
+from services.remediator.adapters.handoffs import HandOffs
+from services.remediator.run_state import HandOff
 from tests.support.action_helpers import context, pod_ref, run_action, undo
 from tests.support.cluster_objects import evictions, pod_of, seed_deployment
 from tests.support.kustomize import render
@@ -28,6 +35,11 @@ from tests.support.rbac import DEPLOY, Call, Grant, call_of, grants
 from tests.support.remediation_helpers import opened, publish, remediation, resolved, start_remediator
 
 pytestmark = pytest.mark.integration
+LOW_PRIORITY_RUN = {
+    "metadata": {"name": "nightly-docs", "namespace": "cto", "labels": {"healer.platform/priority": "low"}},
+    "spec": {"taskId": 1, "githubApp": "5DLabs-Cleo", "runType": "documentation"},
+    "status": {"phase": "Running"},
+}
 NO_KUBERNETES = (
     "healer-detector",
     "healer-correlator",
@@ -163,6 +175,19 @@ async def every_action(kube: KubeEmulator, api: client.ApiClient, http: httpx.As
     hooks = {"database_failover_url": f"{peer.url}/failover", "feature_flag_url": f"{peer.url}/flags"}
     await run_action(context(api, http, pod_target, **hooks), "database_failover", pod_target, {"database": "db"})
     await run_action(context(api, http, pod_target, **hooks), "disable_feature_flag", pod_target, {"flag": "f"})
+    await agent_platform_calls(kube, api, http)
+
+
+async def agent_platform_calls(kube: KubeEmulator, api: client.ApiClient, http: httpx.AsyncClient) -> None:
+    """A provider's failover and its undo; a hand-off's CodeRun read to learn what came of it."""
+    providers = {"anthropic": ProviderFailover(config_map="cto/agent-providers", backup="openai")}
+    kube.put("", "v1", "configmaps", "cto", {"metadata": {"name": "agent-providers", "namespace": "cto"}, "data": {}})
+    probe = ResourceRef(kind="Probe", name="anthropic")
+    switched = await run_action(context(api, http, probe, providers=providers), "failover_provider", probe)
+    await undo(context(api, http, probe, providers=providers), "failover_provider", switched.undo)
+    clusters = SimpleNamespace(get=lambda _cluster: api)
+    handoff = HandOff(namespace="cto", name="nightly-docs", since=dt.datetime.now(dt.UTC))
+    await HandOffs(clusters, http, GitHubSettings()).outcome(handoff, "default", handoff.since)  # type: ignore[arg-type]
 
 
 async def test_the_remediators_account_grants_exactly_what_its_actions_and_records_call(
@@ -174,13 +199,17 @@ async def test_the_remediators_account_grants_exactly_what_its_actions_and_recor
     tmp_path: Path,
 ) -> None:
     _, pod = seed_deployment(kube, "cto", "rex", replicas=1)
-    await start_remediator(services, tmp_path)
+    kube.put("agents.platform", "v1", "coderuns", "cto", LOW_PRIORITY_RUN)  # paused while the incident presses
+    agents = services.settings.remediator.agents.model_copy(update={"interval_s": 0.5})
+    await start_remediator(services, tmp_path, agents=agents)
     incident = opened("inc-rbac", pod_ref(pod["metadata"]["name"]))
     async with recording(bus, f"{bus.space.root}.>") as seen:
         await publish(bus, incident)
         await seen.wait_for(remediation("acted"), what="the restart")
+        await seen.wait_for(remediation("acted", playbook="agent-priority"), what="the low-priority run paused")
         await publish(bus, resolved(incident))
         await seen.wait_for(remediation("succeeded"), what="the verified run, its record patched")
+        await seen.wait_for(remediation("succeeded", playbook="agent-priority"), what="the run resumed")
     http_peer.handler["post /failover"] << {"ok": True}
     http_peer.handler["post /flags"] << {"ok": True}
     async with httpx.AsyncClient() as http:

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from healer_common.contract.agents import AgentHealth, AgentsReport, LiveCodeRun
 from healer_common.contract.events import ConditionEvent
 from healer_common.contract.remediations import RemediationStep
 from healer_common.contract.views import Check, ServiceStatus, StatusReport
@@ -114,3 +115,25 @@ def test_windows_grow_by_what_the_last_one_kept() -> None:
 def test_an_event_frame_is_one_data_line_per_line() -> None:
     assert frame("incident", b'{"a":1}') == b'event: incident\ndata: {"a":1}\n\n'
     assert frame("x", b"a\nb") == b"event: x\ndata: a\ndata: b\n\n"
+
+
+def test_the_workflows_and_agents_tiles_tell_the_agent_platforms_report() -> None:
+    report = AgentsReport(
+        cluster="default",
+        coderuns=[
+            LiveCodeRun(namespace="cto", name="docs", phase="Running", stage="quality", priority="low", paused=True),
+            LiveCodeRun(namespace="cto", name="fix", phase="Running", stage="remediation", priority="critical"),
+        ],
+        by_stage={"quality": 1, "remediation": 1},
+        agents=[
+            AgentHealth(agent="cleo", state="degraded", reasons=["A4 repeated approval loop"]),
+            AgentHealth(agent="rex", state="healthy"),
+        ],
+    )
+    status = StatusReport(
+        ok=True, time=T0, nats=Check(ok=True, url="nats://x"), redis=Check(ok=True, url="redis://x"), services=[],
+        agents=report,
+    )  # fmt: skip
+    shown = {t.key: t for t in tiles(status, [], [])}
+    assert "by stage: quality 1, remediation 1; 1 paused for incidents" in shown["workflows"].summary
+    assert "1 agent(s) healthy, degraded: cleo" in shown["agents"].summary

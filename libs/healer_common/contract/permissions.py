@@ -7,7 +7,8 @@ may publish on `healer.approvals.>`), and the nightly analysis job.
     collector       events.>                                               -
     detector        alerts.>, changes.>                                    its consumers of events
     correlator      incidents.>                                            its consumers of alerts, changes
-    remediator      remediations.>, approvals.> (its HTTP API), memory.query   incidents, approvals, playbook_runs
+    remediator      remediations.>, approvals.> (its HTTP API), memory.query,  incidents, approvals, playbook_runs
+                    agents.report, events.agents.> (agent contention)
     notifier        acks.> (PagerDuty, HTTP acks)                          incidents, remediations, acks
     memory-bridge   alerts.H10, answers to memory.> requests               memory.>, and its consumers
     api             approvals.>, acks.> (its write routes), memory queries  everything (the dashboard's live feed)
@@ -66,7 +67,13 @@ def permissions(space: SubjectSpace) -> dict[str, Permissions]:
         "collector": (space.all_events,),
         "detector": (f"{root}.alerts.>", f"{root}.changes.>"),
         "correlator": (f"{root}.incidents.>",),
-        "remediator": (f"{root}.remediations.>", f"{root}.approvals.>", space.memory_query),
+        "remediator": (
+            f"{root}.remediations.>",
+            f"{root}.approvals.>",
+            space.memory_query,
+            space.agents_report,
+            space.events("agents", "condition"),
+        ),
         "notifier": (f"{root}.acks.>",),
         "memory-bridge": (space.alerts("H10"),),
     }

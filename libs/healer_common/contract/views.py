@@ -12,6 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from healer_common.contract.agents import AgentsReport
 from healer_common.contract.alerts import AlertStatus, Severity
 from healer_common.contract.audit import AuditRecord
 from healer_common.contract.events import ResourceRef
@@ -48,6 +49,7 @@ class StatusReport(BaseModel):
     services: list[ServiceStatus]
     clusters: list[ClusterHealth] = Field(default_factory=list)
     incidents: list[Incident] = Field(default_factory=list)
+    agents: AgentsReport | None = Field(None, description="the agent platform, as the remediator last reported it")
 
 
 # lists ---------------------------------------------------------------------------------------------------------

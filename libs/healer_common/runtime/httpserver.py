@@ -42,7 +42,16 @@ HTTP_REFUSED = Counter(
     "and reason",
     ["service", "route", "status", "reason"],
 )
-REASONS = {400: "bad_request", 404: "not_found", 408: "too_slow", 409: "conflict", 413: "too_large", 415: "media_type"}
+REASONS = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    408: "too_slow",
+    409: "conflict",
+    413: "too_large",
+    415: "media_type",
+}
 
 
 def route_of(request: web.Request) -> str:

@@ -1,5 +1,6 @@
 """Healer's status read back from where the services leave it: heartbeats and cluster health in Redis, the open
-incidents the correlator keeps there, and NATS's JetStream account. `healer status` and the read API
+incidents the correlator keeps there, the agent platform the remediator reports there, and NATS's JetStream
+account. `healer status` and the read API
 (`GET /api/v1/status`, the dashboard's health) both call `gather`, so they cannot disagree.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
+from healer_common.contract.agents import REPORT_KEY, AgentsReport
 from healer_common.contract.health import ClusterHealth, Heartbeat
 from healer_common.contract.incidents import Incident
 from healer_common.contract.views import Check, ServiceStatus, StatusReport
@@ -53,6 +55,13 @@ class _Stored(BaseModel):
     beats: list[Heartbeat] = Field(default_factory=list)
     clusters: list[ClusterHealth] = Field(default_factory=list)
     incidents: list[Incident] = Field(default_factory=list)
+    agents: AgentsReport | None = None
+
+
+async def agents_report(redis: Redis, keys: KeySpace) -> AgentsReport | None:
+    """The remediator's last AgentsReport (kept for three of its intervals), if any."""
+    raw = await redis.get(keys(*REPORT_KEY))
+    return AgentsReport.model_validate_json(raw) if raw else None
 
 
 async def _redis(settings: Settings, redis: Redis, with_incidents: bool) -> tuple[Check, _Stored]:
@@ -63,6 +72,7 @@ async def _redis(settings: Settings, redis: Redis, with_incidents: bool) -> tupl
         stored = _Stored(beats=await read_heartbeats(redis, keys), clusters=await read_cluster_health(redis, keys))
         if with_incidents:
             stored.incidents = await open_incidents(redis, keys)
+            stored.agents = await agents_report(redis, keys)
         return Check(ok=True, url=url), stored
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
         return Check(ok=False, url=url, error=redact_url(f"{type(exc).__name__}: {exc}")), _Stored()
@@ -84,6 +94,7 @@ def assemble(settings: Settings, nats: Check, redis: Check, stored: _Stored, now
         services=services,
         clusters=stored.clusters,
         incidents=stored.incidents,
+        agents=stored.agents,
     )
 
 

@@ -36,6 +36,7 @@ from healer_common.settings.cluster import ClusterSettings
 from healer_common.settings.collector import CollectedCluster, CollectorSettings
 from healer_common.settings.correlator import CorrelatorSettings
 from healer_common.settings.detector import DetectorSettings
+from healer_common.settings.github import GitHubSettings
 from healer_common.settings.http import SERVICES, HttpSettings
 from healer_common.settings.limits import LimitsSettings
 from healer_common.settings.log import LogSettings
@@ -58,6 +59,7 @@ __all__ = [  # the sections, so that `from healer_common.settings import Remedia
     "CollectorSettings",
     "CorrelatorSettings",
     "DetectorSettings",
+    "GitHubSettings",
     "HttpSettings",
     "LimitsSettings",
     "LogSettings",
@@ -81,6 +83,8 @@ LEGACY_ENV = {
     "PAGERDUTY_ROUTING_KEY": ("notifier", "pagerduty_routing_key"),
     "GITHUB_TOKEN": ("notifier", "github_token"),
 }
+# Names read in more than one place: the same token reads pull requests and writes issues.
+LEGACY_ENV_ALSO = {"GITHUB_TOKEN": ("github", "token")}
 
 
 class _LegacyEnvSource(PydanticBaseSettingsSource):
@@ -91,9 +95,10 @@ class _LegacyEnvSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for env_name, (section, key) in LEGACY_ENV.items():
-            if value := os.environ.get(env_name):
-                found.setdefault(section, {})[key] = value
+        for names in (LEGACY_ENV, LEGACY_ENV_ALSO):
+            for env_name, (section, key) in names.items():
+                if value := os.environ.get(env_name):
+                    found.setdefault(section, {})[key] = value
         return found
 
 
@@ -122,6 +127,7 @@ class Settings(BaseSettings):
     remediator: RemediatorSettings = RemediatorSettings()
     notifier: NotifierSettings = NotifierSettings()
     memory: MemorySettings = MemorySettings()
+    github: GitHubSettings = GitHubSettings()
     api: ApiSettings = ApiSettings()
 
     @classmethod

@@ -1,4 +1,5 @@
-"""The remediator (`HEALER_REMEDIATOR__*`): guard rails, limits, approvals, webhooks and CodeRun defaults."""
+"""The remediator (`HEALER_REMEDIATOR__*`): guard rails, limits, approvals, webhooks, CodeRun defaults, and the
+agent coordination (`remediator.agents`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,48 @@ def _seed_levels() -> dict[str, ApprovalLevel]:
         "database_failover": ApprovalLevel(level="escalation"),
         "disable_feature_flag": ApprovalLevel(level="product-owner"),
     }
+
+
+class ProviderFailover(Section):
+    """Where the consumers of an external provider read which one to use, and the backup to switch them to."""
+
+    config_map: str = Field(
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$",
+        description="namespace/name of the ConfigMap the consumers read the provider from",
+    )
+    key: str = Field("provider", min_length=1, description="the ConfigMap key that names the provider")
+    backup: str = Field(min_length=1, description="the provider switched to while the primary is in trouble")
+
+
+class AgentCoordinationSettings(Section):
+    enabled: bool = Field(True, description="watch the live CodeRuns, report them, and pause low-priority ones")
+    interval_s: float = Field(10.0, gt=0, description="how often the CodeRuns, their pods and the nodes are read")
+    namespaces: list[str] = Field(
+        default_factory=list, description="namespaces whose CodeRuns are coordinated; [] = every namespace"
+    )
+    pause_on_severity: Literal["warning", "critical"] = Field(
+        "critical", description="while an incident this severe or worse is open, low-priority CodeRuns are paused"
+    )
+    pause_below: Literal["normal", "high", "critical"] = Field(
+        "normal", description="CodeRuns of a priority below this are paused (remediation CodeRuns never are)"
+    )
+    priority_label: str = Field(
+        "healer.platform/priority", description="CodeRun label (critical, high, normal, low) that sets its priority"
+    )
+    run_type_priorities: dict[str, Literal["critical", "high", "normal", "low"]] = Field(
+        default_factory=lambda: {"remediate": "critical"},  # type: ignore[arg-type] # mypy widens the literal
+        description="a CodeRun's priority by spec.runType when it has no priority label (unlisted: normal)",
+    )
+    pause_annotation: str = Field(
+        "agents.platform/paused",
+        description="the annotation (value true) the CodeRun controller honours by stopping the agent's pod",
+    )
+    node_request_ratio: float = Field(
+        1.0, gt=0, description="agents' requests over a node's allocatable CPU or memory above this is contention"
+    )
+    pending_for_s: float = Field(
+        30.0, ge=0, description="a pod Pending this long while agent pods run in its namespace is contention"
+    )
 
 
 class RemediatorSettings(Section):
@@ -101,6 +144,7 @@ class RemediatorSettings(Section):
             "refresh_secrets": "deny",
             "database_failover": "deny",
             "disable_feature_flag": "deny",
+            "failover_provider": "deny",
         },
         description="per action type, what an unanswered approval request becomes (unlisted: deny)",
     )
@@ -137,6 +181,18 @@ class RemediatorSettings(Section):
     coderun_model: str = Field("claude-sonnet-4-20250514", description="CodeRun spec.model")
     coderun_github_app: str = Field("5DLabs-Rex", description="CodeRun spec.githubApp (and implementationAgent)")
     coderun_service: str = Field("healer", description="CodeRun spec.service")
+    coderun_follow_s: float = Field(
+        3600.0,
+        gt=0,
+        description="how long a remediation CodeRun is followed: to its end, its PR read, and the alert resolved; "
+        "after that the hand-off counts as failed",
+    )
+    coderun_poll_s: float = Field(5.0, gt=0, description="how often followed CodeRuns (and their PRs) are read")
+    agents: AgentCoordinationSettings = AgentCoordinationSettings()
+    providers: dict[str, ProviderFailover] = Field(
+        default_factory=dict,
+        description="failover_provider: per probe target (e.g. anthropic), the ConfigMap key to switch and the backup",
+    )
 
     def approval_level(self, action: str) -> ApprovalLevel:
         return self.approval_levels.get(action) or ApprovalLevel(level=self.approval_default_level)

@@ -7,7 +7,9 @@ and returns the alerts to publish. handlers.py calls it per event and on the tim
                          the trends of the series worth predicting, baselines.py over anomaly baselines;
                          their firing alerts in Redis
     log lines         -> log_signatures.py: templates mined per stream, bursts of failure signatures
-    the timer         -> all of them: due watches claimed from Redis, every lane checked at once
+    PR and agent pod  -> workflows.py over the task's workflow (workflow_facts.py, workflow_store.py, Redis):
+    conditions           A1, A3, A4, A5
+    the timer         -> all of them: due watches and workflows claimed from Redis, every lane checked at once
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ from healer_common.contract.events import ConditionEvent, LogEvent, MetricBatchE
 from services.detector.adapters.baseline_store import BaselineStore
 from services.detector.adapters.series_alert_store import FiringSeriesAlerts
 from services.detector.adapters.watch_store import WatchStore
+from services.detector.adapters.workflow_store import WorkflowStore
 from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
 from services.detector.log_signatures import LogSignatures
 from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
+from services.detector.rules.model import WorkflowRule
 from services.detector.thresholds import ThresholdEngine
+from services.detector.workflow_facts import TaskWorkflow, fold, workflow_key
+from services.detector.workflows import evaluate
 
 POD_DELETED = "PodDeleted"  # the collector's word for a pod gone while in trouble (healer_common.contract.signals)
 
@@ -42,6 +48,8 @@ class Evaluation:
         logs: LogSignatures,
         series_alerts: FiringSeriesAlerts,
         baseline_store: BaselineStore,
+        workflows: WorkflowStore,
+        workflow_rules: tuple[WorkflowRule, ...],
     ) -> None:
         self.catalogue = catalogue
         self.book = book
@@ -53,6 +61,8 @@ class Evaluation:
         self.wanted = dict.fromkeys((*thresholds.by_metric, *baselines.metrics), True)
         self.series_alerts = series_alerts
         self.baseline_store = baseline_store
+        self.workflows = workflows
+        self.workflow_rules = workflow_rules
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
     async def start(self) -> None:
@@ -77,7 +87,27 @@ class Evaluation:
             if ended:
                 await self.series_alerts.record(ended)
             alerts = alerts + ended
+        if (workflow := workflow_key(event)) is not None:
+            alerts = alerts + await self._workflow(workflow, now, event.id, event)
         return alerts
+
+    async def _workflow(
+        self, key: str, now: dt.datetime, cause: str, event: ConditionEvent | None = None
+    ) -> list[Alert]:
+        """Fold the event into its agent workflow (or look again on its timer) and judge it."""
+        async with self.workflows.locked(key):
+            found = await self.workflows.get(key)
+            if event is None and found is None:
+                return []
+            cluster = event.cluster if event is not None else key.split("/", 1)[0]
+            workflow = found or TaskWorkflow(key=key, cluster=cluster)
+            if event is not None:
+                workflow = fold(workflow, event, now)
+            pod = workflow.latest_pod()
+            cfg = self.book.scope(workflow.cluster, pod.namespace if pod else None)
+            step = evaluate(workflow, self.workflow_rules, cfg, now, cause)
+            await self.workflows.save(key, step.workflow, step.due)
+        return step.alerts
 
     async def metrics(self, event: MetricBatchEvent | MetricEvent, now: dt.datetime) -> list[Alert]:
         default_time = (event.time or now).timestamp()
@@ -110,6 +140,8 @@ class Evaluation:
                 step = on_due(watch, self.catalogue, now)
                 await self._save(key, step.watches or {fingerprint: watch})
                 alerts += step.alerts
+        for key in await self.workflows.claim_due(now):
+            alerts += await self._workflow(key, now, f"due-{now.isoformat()}")
         self.evaluated_at = now
         return alerts
 

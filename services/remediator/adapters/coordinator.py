@@ -27,6 +27,7 @@ from services.remediator.actions.cluster import inspect_target
 from services.remediator.adapters.admission import Admission
 from services.remediator.adapters.clusters import ClusterClients
 from services.remediator.adapters.execution import Execution
+from services.remediator.adapters.handoffs import HandOffs
 from services.remediator.adapters.learning import TrackRecord
 from services.remediator.adapters.playbook_sources import PlaybookLibrary
 from services.remediator.adapters.reporting import RunReporter
@@ -37,7 +38,7 @@ from services.remediator.matching import choose_playbook
 from services.remediator.playbook_run import PlaybookRun
 from services.remediator.playbooks import Playbook
 from services.remediator.run_state import Act, Fix, RunState, Work, health_of
-from services.remediator.story import incident_story
+from services.remediator.story import incident_story, memory_ids_told, memory_note, memory_story
 
 ACTING_TIMEOUT_S = 300.0
 Event = Callable[[PlaybookRun, dt.datetime], Work | None]
@@ -58,6 +59,9 @@ class NewRun:
     manual: bool = False
     dry_run: bool = False
     context: str = ""
+    memory_context: str = ""
+    memory_ids: tuple[str, ...] = ()
+    memory_note: str = ""
 
 
 @dataclass(kw_only=True)
@@ -70,7 +74,9 @@ class RemediationCoordinator:
     runs: RunStore
     track: TrackRecord
     reporter: RunReporter
+    handoffs: HandOffs
     reported_errors: set[str] = field(default_factory=set)
+    followed_at: dt.datetime | None = None
 
     @property
     def _cfg(self) -> RemediatorSettings:
@@ -129,6 +135,12 @@ class RemediationCoordinator:
             reason = f"{asker.name} asked to run playbook {request.playbook!r}, which does not exist"
             await self.svc.audit("run_playbook", "skipped", target=str(request.target), reason=reason)
             return
+        alert = playbook.trigger.alerts[0] if playbook.trigger.alerts else None
+        memory = (
+            await self._ask(self._question(alert, request.target, playbook, request.cluster))
+            if request.use_memory
+            else None
+        )
         new = NewRun(
             run_id=stable_id("manual", request.request_id)[:16],
             incident_id=f"manual-{request.request_id}",
@@ -139,6 +151,9 @@ class RemediationCoordinator:
             labels={},
             manual=True,
             dry_run=request.dry_run,
+            memory_context=memory_story(memory),
+            memory_ids=tuple(memory_ids_told(memory)),
+            memory_note=memory_note(memory),
         )
         await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {asker.name}"))
 
@@ -147,11 +162,27 @@ class RemediationCoordinator:
         for run_id in await self.runs.due(self.svc.clock.now()):
             with contextlib.suppress(RunBusy):
                 await self._drive(run_id, lambda engine, now: engine.timer(now), wait_s=0.0)
+        now, follow = self.svc.clock.now(), False
+        if self.followed_at is None or (now - self.followed_at).total_seconds() >= self._cfg.coderun_poll_s:
+            self.followed_at, follow = now, True
         for run_id in await self.runs.active():
             state = await self.runs.get(run_id)
             if state is not None:
                 await self.admission.limits.renew_lock(
                     (state.workload or state.target).key, run_id, self._cfg.lock_ttl_s
+                )
+                if follow:
+                    await self._follow(state)
+
+    async def _follow(self, state: RunState) -> None:
+        """A run handed to a CodeRun learns, once it has ended, what came of it."""
+        if state.phase != "handed_off" or state.handoff is None or state.run.coderun is not None:
+            return
+        outcome = await self.handoffs.outcome(state.handoff, state.run.cluster, self.svc.clock.now())
+        if outcome is not None:
+            with contextlib.suppress(RunBusy):
+                await self._drive(
+                    state.run.remediation_id, lambda engine, now: engine.handoff_finished(outcome, now), wait_s=0.0
                 )
 
     async def reload(self) -> None:
@@ -205,7 +236,10 @@ class RemediationCoordinator:
             title=incident.title,
             labels=dict(incident.primary.labels),
             inhibited_by=list(incident.primary.inhibited_by),
-            context=incident_story(incident, memory),
+            context=incident_story(incident),
+            memory_context=memory_story(memory),
+            memory_ids=tuple(memory_ids_told(memory)),
+            memory_note=memory_note(memory),
         )
         await self._open(new, advise(memory, playbook, self.library.playbooks, self._cfg.memory_confidence), incident)
 
@@ -256,7 +290,7 @@ class RemediationCoordinator:
             target=new.target,
             alert_ids=new.alert_ids,
             dry_run=self.dry_run or playbook.dry_run or new.dry_run,
-            reason=playbook.description,
+            reason=playbook.description + new.memory_note,
             memory_ids=[advice.memory_id] if advice.memory_id else [],
             confidence=confidence,
             correlation_id=new.incident_id,
@@ -272,6 +306,9 @@ class RemediationCoordinator:
             inhibited_by=new.inhibited_by,
             title=new.title,
             context=new.context,
+            memory_context=new.memory_context,
+            context_memory_ids=list(new.memory_ids),
+            handoff_timeout_s=self._cfg.coderun_follow_s,
             manual=new.manual,
             verify_window_s=self._cfg.verify_window_s,
             retry_paused_s=max(self._cfg.tick_s * 5, 5.0),
@@ -293,13 +330,22 @@ class RemediationCoordinator:
 
     async def _ask_memory(self, incident: Incident, playbook: Playbook) -> MemoryAnswer | None:
         primary = incident.primary
-        question = MemoryQuery(
-            text=f"{primary.alert_id} {primary.resource} {playbook.name} {incident.title}",
-            alert_type=primary.alert_id,
-            namespace=primary.resource.namespace if primary.resource else None,
-            service=primary.resource.name if primary.resource else None,  # memory counts a workload's pods as one
-            cluster=incident.cluster,
+        question = self._question(primary.alert_id, primary.resource, playbook, incident.cluster, incident.title)
+        return await self._ask(question)
+
+    @staticmethod
+    def _question(
+        alert: str | None, target: ResourceRef | None, playbook: Playbook, cluster: str, title: str = ""
+    ) -> MemoryQuery:
+        return MemoryQuery(
+            text=" ".join(str(p) for p in (alert, target, playbook.name, title) if p),
+            alert_type=alert,
+            namespace=target.namespace if target else None,
+            service=target.name if target else None,  # memory counts a workload's pods as one
+            cluster=cluster,
         )
+
+    async def _ask(self, question: MemoryQuery) -> MemoryAnswer | None:
         try:
             answer: MemoryAnswer = await self.svc.request(
                 self.svc.space.memory_query, question, MemoryAnswer, wait_s=self._cfg.memory_timeout_s

@@ -88,6 +88,7 @@ class Execution:
             title=state.title,
             workload=state.workload,
             context=state.context,
+            memory_context=state.memory_context,
         )
         protected = functools.partial(refusal, policy=self.guards)
         api = self.clusters.get(run.cluster)  # its own cluster's, or none (a dry run, or refused at admission)
@@ -131,7 +132,7 @@ class Execution:
         outcome = await carry_out(action.type, plan, self.svc.clock, dry_run=dry_run)
         if outcome.step.outcome == "ok" and plan.calls:
             await self.limits.mark_acted((state.workload or state.target).key, now, self.cfg.cooldown_s)
-        return engine.acted(outcome.step, outcome.undo, self.svc.clock.now())
+        return engine.acted(outcome.step, outcome.undo, self.svc.clock.now(), outcome.follow)
 
     async def _ask(self, engine: PlaybookRun, action: PlaybookAction) -> Work | None:
         plan = await self._vetted(engine, action)
