@@ -1,4 +1,4 @@
-"""The only place a broker is built, and the one service runner every Healer service uses.
+"""The one service runner every Healer service uses (its broker is built in broker.py).
 
 A service is a name, a `setup` function that registers typed handlers on a `Service`, and `run_service`:
 
@@ -32,8 +32,7 @@ from typing import Any, TypeVar, cast
 
 import nats.aio.client
 from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
+from faststream.nats import JStream, PullSub
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -54,18 +53,19 @@ from healer_common.errors import ConfigError, Permanent, Retryable, TooLarge, Un
 from healer_common.logging import configure_logging, get_logger
 from healer_common.runtime import metrics
 from healer_common.runtime.auth import Gate
+from healer_common.runtime.broker import build_broker
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.failures import classify, closed_for_good
 from healer_common.runtime.heartbeat import clear_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler, server_tls
-from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
+from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
 from healer_common.runtime.vitals import Vitals
 from healer_common.runtime.watchdog import Watchdog
 from healer_common.runtime.wire import on_the_wire
-from healer_common.settings import NatsSettings, Settings, load_settings
+from healer_common.settings import Settings, load_settings
 
 VERSION = "0.1.0"
 STREAMS_BY_KEY = {spec.key: spec for spec in STREAMS}
@@ -74,43 +74,6 @@ EXIT_CONNECTION_LOST = 75  # EX_TEMPFAIL: the supervisor (or Kubernetes) starts 
 HEADER_ROOM = 8 * 1024  # what headers may take of NATS' max_payload beside a body
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 Periodic = Callable[[], Awaitable[None]]
-
-
-def _security(cfg: NatsSettings) -> NatsSecurity | None:
-    """The same, in faststream's words (it takes credentials and TLS as one `security` object)."""
-    options = nats_options(cfg)
-    context = options["tls"]
-    if options["token"]:
-        return NatsToken(options["token"], ssl_context=context)
-    if options["user_credentials"]:
-        return NatsCredentials(options["user_credentials"], ssl_context=context)
-    return NatsSecurity(ssl_context=context) if context else None
-
-
-def build_broker(
-    settings: Settings,
-    name: str,
-    middlewares: tuple[Any, ...] = (),
-    closed_cb: Callable[[], Awaitable[None]] | None = None,
-) -> NatsBroker:
-    """A faststream NATS broker that reconnects forever; the one way Healer connects to NATS.
-
-    It reconnects through any outage; only a server's refusal (a protocol error such as an over-long line,
-    or revoked credentials) closes the connection for good, and then `closed_cb` is called.
-    """
-    nats_cfg = settings.nats
-    return NatsBroker(
-        servers=nats_options(nats_cfg)["servers"],
-        name=f"healer-{name}",
-        connect_timeout=int(max(1, nats_cfg.connect_timeout_s)),
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=1,
-        security=_security(nats_cfg),
-        nkeys_seed=nats_options(nats_cfg)["nkeys_seed"],
-        middlewares=middlewares,
-        logger=None,
-        closed_cb=closed_cb,
-    )
 
 
 class Service:
