@@ -89,7 +89,9 @@ class Ingest:
     async def _body(self, request: web.Request, media: tuple[str, ...]) -> bytes:
         if media:
             require_media_type(request, media)
-        return await request_body(request)
+        if not (body := await request_body(request)):
+            raise HttpRefusal(400, "empty body; expected a JSON document")
+        return body
 
     def _events(self, request: web.Request, body: bytes) -> list[Event]:
         try:
