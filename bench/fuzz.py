@@ -8,20 +8,23 @@ is what refuses them) and redis-server on free loopback ports and the six servic
 `healer up --no-sandbox` does, and stops everything when done. The inputs are bench/fuzz_inputs.py's generators:
 malformed JSON, wrong types, deep nesting, odd unicode, bad CloudEvent attributes, oversize messages and bodies
 (also chunked), slow and cut-off bodies, long subject tokens, Alertmanager bodies over their limits, approvals
-that are not objects; and a few subjects too long for NATS itself, on a connection of their own.
+that are not objects, requests without a credential that holds (none, a wrong token, one without the scope, a
+forged, stale or replayed signature); and a few subjects too long for NATS itself, on a connection of their own.
 
 Figures: crashes (services that died: must be 0); inputs that reached a handler unvalidated (a dead letter of
 another type than InvalidMessage/TooLarge, a handler_error or http_handler_failed in a log, a 5xx or a 2xx for
 a bad request: must be 0); bad bus inputs without their dead letters (one per consumer of the subject, each with
-a reason); bad HTTP requests without a 4xx; RSS of the services before and after; the publish-to-alert time of a
-valid event before the storm, right after its last input, and once the backlog is drained; and the largest
-delay one poison message adds to the next valid event (goal: under 1 s).
+a reason); bad HTTP requests without a 4xx; unauthorized requests not answered 401/403, and those that acted
+(published their event; a replay's first, fresh copy is the one allowed to); RSS of the services before and
+after; the publish-to-alert time of a valid event before the storm, right after its last input, and once the
+backlog is drained; and the largest delay one poison message adds to the next valid event (goal: under 1 s).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import random
 import statistics
@@ -41,12 +44,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the raw HTTP 
 from fuzz_inputs import BusInput, Generator, HttpInput, storm, valid_event
 
 from healer_cli.dlq import subject_matches
+from healer_common.clock import utcnow
 from healer_common.contract import streams
+from healer_common.contract.auth import signed_headers
 from healer_common.contract.streams import ConsumerSpec
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.settings import SERVICES, Settings
-from healer_common.testing import Recorder, ServiceRunner, eventually, isolated_settings, recording, token_of
+from healer_common.testing import (
+    Recorder,
+    ServiceRunner,
+    bearer,
+    eventually,
+    isolated_settings,
+    recording,
+    signing_secret,
+)
 from tests.support.raw_http import raw_post
 from tests.support.service_http import service_url
 
@@ -138,29 +151,73 @@ async def send_bus(bus: BusClient, plan: list[tuple[int, Generator, BusInput]], 
     return answered
 
 
+def credentials_for(item: HttpInput, settings: Settings) -> list[dict[str, str]]:
+    """The headers of each copy to send (two for a replay), made now: a signature carries the time."""
+    secret = signing_secret(settings)
+    match item.auth:
+        case "admin":
+            return [bearer(settings, "test-admin")]
+        case "none":
+            return [{}]
+        case "wrong_token":
+            return [{"Authorization": f"Bearer {uuid.uuid4().hex}"}]
+        case "wrong_scope":  # on-call may not ingest; a source may not approve
+            return [bearer(settings, "test-oncall" if item.service == "collector" else "test-source")]
+        case "forged_signature":
+            return [signed_headers(uuid.uuid4().hex, item.body, utcnow())]
+        case "stale_signature":
+            return [signed_headers(secret, item.body, utcnow() - dt.timedelta(hours=1))]
+        case "replayed":
+            fresh = signed_headers(secret, item.body, utcnow())
+            return [fresh, fresh]
+
+
 async def send_http(
-    urls: dict[str, str], plan: list[tuple[int, Generator, HttpInput]], token: str
-) -> list[tuple[Generator, int]]:
-    """Every HTTP input, with an admin's bearer token unless it brings its own Authorization (empty: none)."""
+    urls: dict[str, str], plan: list[tuple[int, Generator, HttpInput]], settings: Settings
+) -> list[tuple[Generator, HttpInput, list[int]]]:
+    """Every HTTP input, with the credential it asks for; the status of each copy sent."""
     gate = asyncio.Semaphore(HTTP_CONCURRENCY)
 
-    async def one(generator: Generator, item: HttpInput) -> tuple[Generator, int]:
+    async def one(generator: Generator, item: HttpInput) -> tuple[Generator, HttpInput, list[int]]:
         slow = item.slow_bytes_per_s is not None or item.stop_after is not None
+        statuses = []
         async with asyncio.timeout(60) if slow else gate:
-            answer = await raw_post(
-                urls[item.service],
-                item.path,
-                item.body,
-                content_type=item.content_type,
-                bytes_per_s=item.slow_bytes_per_s,
-                stop_after=item.stop_after,
-                chunked=item.chunked,
-                headers={k: v for k, v in {"Authorization": f"Bearer {token}", **item.headers}.items() if v},
-                timeout_s=60,
-            )
-        return generator, answer.status
+            for credential in credentials_for(item, settings):
+                answer = await raw_post(
+                    urls[item.service],
+                    item.path,
+                    item.body,
+                    content_type=item.content_type,
+                    bytes_per_s=item.slow_bytes_per_s,
+                    stop_after=item.stop_after,
+                    chunked=item.chunked,
+                    headers={**credential, **item.headers},
+                    timeout_s=60,
+                )
+                statuses.append(answer.status)
+        return generator, item, statuses
 
     return await asyncio.gather(*(one(g, item) for _, g, item in plan))
+
+
+class Published:
+    """How many events each unauthorized input's own source published (fuzz_inputs' `ua-` sources)."""
+
+    def __init__(self, bus: BusClient) -> None:
+        self._bus = bus
+        self.counts: Counter[str] = Counter()
+
+    async def __aenter__(self) -> Published:
+        family = self._bus.space.custom_events("ua").rsplit(".", 1)[0]
+        self._sub = await self._bus.nc.subscribe(f"{family}.*", cb=self._seen, pending_bytes_limit=1 << 30)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._sub.unsubscribe()
+
+    async def _seen(self, msg: Any) -> None:
+        if (source := msg.subject.rsplit(".", 1)[-1]).startswith("ua-"):
+            self.counts[source] += 1
 
 
 async def too_long_for_nats(settings: Settings, count: int) -> int:
@@ -239,12 +296,20 @@ def judge_bus(
     return tally
 
 
-def judge_http(answers: list[tuple[Generator, int]]) -> Counter[str]:
+def judge_http(answers: list[tuple[Generator, HttpInput, list[int]]], published: Counter[str]) -> Counter[str]:
     tally: Counter[str] = Counter()
-    for generator, status in answers:
+    for generator, item, statuses in answers:
+        status = statuses[-1]
         tally["http_inputs"] += 1
         tally[f"http_status_{status}"] += 1
-        if generator.expect == "refuse":
+        if generator.expect == "unauthorized":
+            tally["http_unauthorized"] += 1
+            tally["http_unauthorized_not_401_403"] += int(status not in (401, 403))
+            tally[f"no401:{generator.name}:{status}"] += int(status not in (401, 403))
+            allowed = len(statuses) - 1  # a replay's fresh first copy may act, and must have: 202
+            tally["http_unauthorized_acted"] += int(published[item.path.rsplit("/", 1)[-1]] > allowed)
+            tally["http_replay_originals_not_accepted"] += int(allowed == 1 and statuses[0] != 202)
+        elif generator.expect == "refuse":
             tally["http_bad_requests"] += 1
             tally["http_bad_requests_without_4xx"] += int(not 400 <= status < 500)
             tally[f"no4xx:{generator.name}:{status}"] += int(not 400 <= status < 500)
@@ -253,10 +318,16 @@ def judge_http(answers: list[tuple[Generator, int]]) -> Counter[str]:
     return tally
 
 
-def log_errors(runner: ServiceRunner) -> int:
-    return sum(
-        p.log().count('"handler_error"') + p.log().count('"http_handler_failed"') for p in runner.running.values()
-    )
+def log_errors(runner: ServiceRunner) -> list[str]:
+    """The log lines of a handler that failed on an input (it got past validation)."""
+    found = []
+    for name, process in runner.running.items():
+        for line in process.log().splitlines():
+            if '"handler_error"' in line or '"http_handler_failed"' in line:
+                record = json.loads(line)
+                cause = (record.get("exception") or record.get("error") or "").strip().splitlines()[-1:]
+                found.append(f"{name} on {record.get('subject') or record.get('path')}: {' | '.join(cause)[:300]}")
+    return found
 
 
 async def drained(bus: BusClient, expected_letters: int, dead: Recorder) -> None:
@@ -289,13 +360,13 @@ async def campaign(args: argparse.Namespace, runner: ServiceRunner, bus: BusClie
         1 if item.request else consumers_of(item.subject, bus) for _, g, item in bus_plan if g.expect != "either"
     )
     publish_errors: Counter[str] = Counter()
-    async with Alerts(bus) as alerts, recording(bus, bus.space.all_dlq) as dead:
+    async with Alerts(bus) as alerts, Published(bus) as published, recording(bus, bus.space.all_dlq) as dead:
         usual = statistics.median([await alerts.time_one() for _ in range(5)])
         poisons = await poison_delays(alerts, bus, usual)
         poison_letters = len(dead.messages)
         progress("storm", len(bus_plan), "bus inputs,", len(http_plan), "HTTP requests")
         started = time.monotonic()
-        http_done = asyncio.create_task(send_http(urls, http_plan, token_of(runner.settings, "test-admin")))
+        http_done = asyncio.create_task(send_http(urls, http_plan, runner.settings))
         answered = await send_bus(bus, bus_plan, publish_errors)
         right_after = await alerts.time_one(timeout_s=600)  # the bus backlog at its largest, HTTP still going
         answers = await http_done
@@ -306,7 +377,7 @@ async def campaign(args: argparse.Namespace, runner: ServiceRunner, bus: BusClie
         settled = statistics.median([await alerts.time_one() for _ in range(5)])
     refused_by_nats = await too_long_for_nats(runner.settings, args.nats_refusals)
     after = rss_mib(runner)
-    tally = judge_bus(bus_plan, bus, letters_by_input(dead)) + judge_http(answers)
+    tally = judge_bus(bus_plan, bus, letters_by_input(dead)) + judge_http(answers, published.counts)
     tally["requests_answered_with_error"] = answered["with_error"]
     tally["requests_answered_without_error"] = answered["without_error"]
     timings = {"storm": storm_s, "drain": drain_s, "usual": usual, "right_after": right_after, "settled": settled}
@@ -329,7 +400,7 @@ def report(
     figure("fuzz_storm_seconds", timings["storm"], "s")
     figure("fuzz_drain_seconds", timings["drain"], "s")
     figure("fuzz_crashes", len(crashed), "services")
-    figure("fuzz_unvalidated", tally["unvalidated"] + log_errors(runner), "inputs")
+    figure("fuzz_unvalidated", tally["unvalidated"] + len(log_errors(runner)), "inputs")
     figure("fuzz_bus_inputs", tally["bus_inputs"], "messages")
     figure("fuzz_bus_bad_inputs", tally["bus_bad_inputs"], "messages")
     figure("fuzz_bus_dead_letters", tally["bus_dead_letters"], "letters")
@@ -341,6 +412,10 @@ def report(
     figure("fuzz_http_inputs", tally["http_inputs"], "requests")
     figure("fuzz_http_bad_requests", tally["http_bad_requests"], "requests")
     figure("fuzz_http_bad_requests_without_4xx", tally["http_bad_requests_without_4xx"], "requests")
+    figure("fuzz_http_unauthorized", tally["http_unauthorized"], "requests")
+    figure("fuzz_http_unauthorized_not_401_403", tally["http_unauthorized_not_401_403"], "requests")
+    figure("fuzz_http_unauthorized_acted", tally["http_unauthorized_acted"], "requests")
+    figure("fuzz_http_replay_originals_not_accepted", tally["http_replay_originals_not_accepted"], "requests")
     for status in sorted(k for k in tally if k.startswith("http_status_")):
         figure(f"fuzz_{status}", tally[status], "requests")
     figure("fuzz_subjects_refused_by_nats", refused_by_nats, "connections")
@@ -364,11 +439,16 @@ def explain(runner: ServiceRunner, tally: Counter[str], publish_errors: Counter[
     for key in sorted(k for k in tally if k.startswith("no4xx:") and tally[k]):
         _, name, status = key.split(":")
         print(f"# {tally[key]} bad request(s) of {name} answered {status}", flush=True)
+    for key in sorted(k for k in tally if k.startswith("no401:") and tally[k]):
+        _, name, status = key.split(":")
+        print(f"# {tally[key]} unauthorized request(s) of {name} answered {status}", flush=True)
     for key in sorted(k for k in tally if k.startswith("unvalidated:") and tally[k]):
         _, service, error_type = key.split(":")
         print(f"# {tally[key]} dead letter(s) of {service} with {error_type}: past validation", flush=True)
     for key in sorted(k for k in tally if k.startswith("missing:") and tally[k]):
         print(f"# dead letters missing for {tally[key]} input(s) of {key.removeprefix('missing:')}", flush=True)
+    for line in log_errors(runner):
+        print(f"# failed in a handler: {line}", flush=True)
     if crashed:
         print(f"# crashed: {crashed}\n{runner.logs()}", flush=True)
 

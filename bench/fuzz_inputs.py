@@ -1,13 +1,17 @@
 """The hostile inputs of bench/fuzz.py: a list of generators, each making inputs of one kind for one way in
 (a bus subject or an HTTP endpoint) and saying what must become of them.
 
-    refuse   bad input: on the bus, one dead letter with a reason per consumer of the subject; over HTTP, a 4xx
-    either   odd but possibly valid input (odd unicode, long tokens): handled or refused, never a crash or a 5xx
-    error    a request/reply request: an answer carrying "error"
+    refuse        bad input: on the bus, one dead letter with a reason per consumer of the subject; over HTTP,
+                  a 4xx
+    either        odd but possibly valid input (odd unicode, long tokens): handled or refused, never a crash or
+                  a 5xx
+    error         a request/reply request: an answer carrying "error"
+    unauthorized  a request without a credential that holds (none, a wrong token, one without the scope, a
+                  forged, stale or replayed signature): 401 or 403, and nothing it carries reaches the bus
 
-To add a kind (the trust work of issue 13 will add forged signatures and replayed requests once endpoints are
-authenticated), append a `Generator` to `GENERATORS`; `share` is its part of the storm, and an input's `headers`
-carry what it needs beyond its body (a signature, a token, a replayed request's timestamp).
+To add a kind, append a `Generator` to `GENERATORS`; `share` is its part of the storm, an input's `headers`
+carry what it needs beyond its body, and its `auth` says which credential the sender presents (resolved when
+it is sent, as signatures carry the time: bench/fuzz.py's `credentials_for`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from typing import Any, Literal
 
 from healer_common.contract.subjects import SubjectSpace
 
-Expect = Literal["refuse", "either", "error"]
+Expect = Literal["refuse", "either", "error", "unauthorized"]
+Auth = Literal["admin", "none", "wrong_token", "wrong_scope", "forged_signature", "stale_signature", "replayed"]
+"""The credential an HTTP input is sent with: an admin's bearer token (what any input of another kind brings, so
+its body is what is judged), or one that must be refused. `replayed` sends a freshly signed request (accepted),
+then the very same request again."""
 MB = 1_000_000
 ODD_TEXT = ["\u202e", "\u200b", "\ufeff", "\U0001f525" * 50, "\u0000", "e\u0301" * 30, "\\ud800", "'; DROP TABLE--"]
 
@@ -44,7 +52,8 @@ class HttpInput:
     slow_bytes_per_s: float | None = None  # sent this slowly
     stop_after: int | None = None  # only this many bytes of the body are sent, then the client waits
     chunked: bool = False
-    headers: dict[str, str] = field(default_factory=dict)  # e.g. a forged signature or a replayed one's
+    headers: dict[str, str] = field(default_factory=dict)
+    auth: Auth = "admin"
 
 
 Input = BusInput | HttpInput
@@ -199,6 +208,27 @@ def _bad_source(rng: random.Random) -> str:
     return "/events/" + rng.choice([_long_token(rng) + "x" * 5_000, "a.b", "%2A", "%E2%80%AE" * 3, "x%20y"])
 
 
+def _unique_source(_rng: random.Random) -> str:
+    """A source of its own, so that what an unauthorized request would publish is seen on its own subject."""
+    return f"/events/ua-{uuid.uuid4().hex[:12]}"
+
+
+def _unauthorized(auth: Auth, share: float) -> Generator:
+    body: Callable[[random.Random], bytes] = lambda r: json.dumps(valid_event(r)).encode()  # noqa: E731
+    return Generator(f"http_{auth}", "unauthorized", share, _http(_unique_source, body, auth=auth))
+
+
+def _unauthorized_approval(auth: Auth) -> Generator:
+    make = _http(
+        _approval_path,
+        lambda _r: b'{"decision": "approve"}',
+        service="remediator",
+        content_type="application/json",
+        auth=auth,
+    )
+    return Generator(f"http_approval_{auth}", "unauthorized", 1, make)
+
+
 def _approval_path(rng: random.Random) -> str:
     return f"/approvals/r{rng.randrange(10**6)}"
 
@@ -293,18 +323,15 @@ GENERATORS: list[Generator] = [
             content_type="application/json",
         ),
     ),
-    Generator(
-        "http_no_credentials",
-        "refuse",
-        1,
-        _http(_event_path, lambda r: json.dumps(valid_event(r)).encode(), headers={"Authorization": ""}),
-    ),
-    Generator(
-        "http_wrong_token",
-        "refuse",
-        1,
-        _http(_event_path, lambda r: json.dumps(valid_event(r)).encode(), headers={"Authorization": "Bearer nope"}),
-    ),
+    # HTTP without a credential that holds: 401 or 403 and nothing published (issue 13)
+    _unauthorized("none", 1),
+    _unauthorized("wrong_token", 1),
+    _unauthorized("wrong_scope", 1),
+    _unauthorized("forged_signature", 1),
+    _unauthorized("stale_signature", 1),
+    _unauthorized("replayed", 1),
+    _unauthorized_approval("none"),
+    _unauthorized_approval("wrong_scope"),
     Generator(
         "http_approval_bad_body",
         "refuse",
