@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import os
 import signal
 import socket
@@ -233,7 +234,8 @@ class Service:
 
     async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
         """Publish bytes already encoded, with headers from `contract.headers` (which owns `Nats-Msg-Id`), to the
-        stream holding `subject`, retrying through a NATS outage for up to 30 s.
+        stream holding `subject`, retrying through a NATS outage for up to 30 s (and after a PubAck that cannot
+        be read: the `Nats-Msg-Id` makes a second copy of a stored message a duplicate JetStream drops).
 
         Raises TooLarge for a body NATS will never take, Permanent for a refusal that retrying cannot change,
         and Unreachable when NATS stays away past the deadline (the caller's message then waits it out).
@@ -249,7 +251,7 @@ class Service:
         while True:
             try:
                 await self.broker.publish(body, subject, headers=headers, stream=stream, timeout=5.0)
-            except NATS_DOWN as exc:
+            except (*NATS_DOWN, json.JSONDecodeError) as exc:  # an unreadable PubAck: was it stored? publish again
                 verdict = classify(exc)
                 if verdict.kind == "permanent":
                     raise Permanent(f"NATS refused the publish to {subject[:120]}: {exc!r}") from exc
