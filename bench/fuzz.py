@@ -1,10 +1,10 @@
 """The hostile-input campaign (issues 13 and 18): thousands of generated bad inputs over NATS and HTTP against the
-six services on loopback, and what became of each. Prints one figure per line, `name value unit`.
+services on loopback, and what became of each. Prints one figure per line, `name value unit`.
 
     python bench/fuzz.py [--inputs 10000] [--seed 18]
 
 It starts its own nats-server (max_payload 8 MiB, so oversize messages reach the services and their own limit
-is what refuses them) and redis-server on free loopback ports and the six services as processes, as
+is what refuses them) and redis-server on free loopback ports and the services (SERVICES) as processes, as
 `healer up --no-sandbox` does, and stops everything when done. The inputs are bench/fuzz_inputs.py's generators:
 malformed JSON, wrong types, deep nesting, odd unicode, bad CloudEvent attributes, oversize messages and bodies
 (also chunked), slow and cut-off bodies, long subject tokens, Alertmanager bodies over their limits, approvals
