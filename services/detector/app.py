@@ -10,11 +10,12 @@ from services.detector.adapters.evaluation import Evaluation
 from services.detector.adapters.series_alert_store import FiringSeriesAlerts
 from services.detector.adapters.watch_store import WatchStore
 from services.detector.adapters.workflow_store import WorkflowStore
+from services.detector.anomaly_steps import StepMeans
 from services.detector.baselines import BaselineEngine
 from services.detector.handlers import register
 from services.detector.held_conditions import ConditionCatalogue
 from services.detector.log_signatures import LogSignatures
-from services.detector.predictions import PredictionEngine
+from services.detector.predictions import Forecasts
 from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES, METRIC_RULES, WORKFLOW_RULES
 from services.detector.series import SeriesIndex
@@ -44,7 +45,8 @@ def compose(svc: Service) -> Evaluation:
         book=book,
         watches=WatchStore(svc.redis, svc.keys),
         thresholds=ThresholdEngine(METRIC_RULES, book, index, cfg.stale_after_s),
-        predictions=PredictionEngine(METRIC_RULES, book, index, cfg.trend),
+        predictions=Forecasts.build(METRIC_RULES, book, index, cfg),
+        steps=StepMeans(cfg.anomaly.step_s),
         baselines=BaselineEngine(METRIC_RULES, index, cfg.anomaly),
         logs=LogSignatures(cfg.logs),
         series_alerts=FiringSeriesAlerts(svc.redis, svc.keys),

@@ -183,8 +183,9 @@ async def test_anomaly_baselines_are_kept_in_redis_for_the_next_detector(
     detector: RunningDetector, bus: BusClient, healer_settings: Settings
 ) -> None:
     labels = {"namespace": "cto", "queue": "builds"}
-    for depth in (40, 42, 39, 41):
+    for depth in (40, 42, 39, 41, 40):  # five minutes apart: the baseline takes one mean a step
         await detector.report(Signal(labels, metric="queue_depth", value=depth))
+        detector.clock.advance(300)
     await detector.settled()
 
     await detector.evaluation.save_baselines()

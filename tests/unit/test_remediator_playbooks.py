@@ -71,7 +71,7 @@ def test_an_approval_required_action_always_needs_approval_and_a_safe_one_can_as
     [
         ({"actions": [{"type": "reboot_cluster"}]}, "spec.actions[0].type", "unknown action type 'reboot_cluster'"),
         ({"actions": [{"type": "scale_up", "params": {"by": 0}}]}, "spec.actions[0].params.by", "greater than"),
-        ({"actions": [{"type": "scale_up", "params": {"replicas": 3}}]}, "spec.actions[0].params.replicas", "Extra"),
+        ({"actions": [{"type": "scale_up", "params": {"count": 3}}]}, "spec.actions[0].params.count", "Extra"),
         (
             {"actions": [{"type": "restart_pod"}, {"type": "scale_up", "condition": "drain_failed"}]},
             "spec.actions[1].condition",
@@ -188,7 +188,8 @@ def test_any_chain_of_actions_conditioned_on_the_one_before_loads(types: list[st
             action["condition"] = f"{CATALOGUE[types[i - 1]].verb}_{'failed' if failed else 'succeeded'}"
         actions.append(action)
 
-    playbook = compile_playbook(doc(actions=actions), CATALOGUE, "chain.yaml")
+    any_target = {"alerts": ["H8"]}  # no targetKinds: each action's own kinds are checked separately
+    playbook = compile_playbook(doc(actions=actions, trigger=any_target), CATALOGUE, "chain.yaml")
 
     assert [a.type for a in playbook.actions] == types
     assert [a.needs_approval for a in playbook.actions] == [not CATALOGUE[t].safe for t in types]

@@ -15,6 +15,7 @@
     {root}.agents.report                agents.AgentsReport (core NATS, every remediator.agents.interval_s)
     {root}.audit.<service>              audit.AuditRecord
     {root}.dlq.<service>                health.DeadLetter
+    {root}.rollups.<cluster>            rollups.RollupBatch: 5-minute summaries of every series (memory-bridge)
 
 The root is `healer` unless configured (`HEALER_BUS__SUBJECT_ROOT`): two installations can share one NATS
 account, and each test gets its own root on a shared server.
@@ -22,6 +23,7 @@ account, and each test gets its own root on a shared server.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,16 +46,28 @@ from healer_common.contract.memory import (
 )
 from healer_common.contract.messages import Message
 from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest, Remediation
+from healer_common.contract.rollups import RollupBatch
 
 _UNSAFE_TOKEN = re.compile(r"[^A-Za-z0-9_-]+")
+SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 ALERTMANAGER_SOURCE = "alertmanager"
 CUSTOM_SOURCE = "custom"
+MAX_TOKEN_CHARS = 128
+"""No token built from input is longer: NATS closes the connection of a client whose protocol line exceeds
+its max_control_line (4 KiB by default), and a subject is part of that line."""
+_HASHED_KEEP = MAX_TOKEN_CHARS - 17
 
 
 def subject_token(value: str) -> str:
-    """Make any string one safe subject token (no dots, wildcards or spaces)."""
-    token = _UNSAFE_TOKEN.sub("_", value).strip("_")
-    return token or "_"
+    """Make any string one safe subject token (no dots, wildcards or spaces) of at most MAX_TOKEN_CHARS.
+
+    A longer value keeps its beginning and ends in a hash of the whole, so the token stays stable and distinct.
+    """
+    token = _UNSAFE_TOKEN.sub("_", value).strip("_") or "_"
+    if len(token) <= MAX_TOKEN_CHARS:
+        return token
+    digest = hashlib.sha256(value.encode(errors="surrogatepass")).hexdigest()[:16]
+    return f"{token[:_HASHED_KEEP]}_{digest}"
 
 
 @dataclass(frozen=True)
@@ -136,6 +150,19 @@ class SubjectSpace:
     def all_playbook_runs(self) -> str:
         return f"{self.root}.playbook_runs.*"
 
+    # rollups (memory-bridge's downsampled history)
+    def rollups(self, cluster: str) -> str:
+        return f"{self.root}.rollups.{subject_token(cluster)}"
+
+    @property
+    def all_rollups(self) -> str:
+        return f"{self.root}.rollups.>"
+
+    @property
+    def metric_events(self) -> str:
+        """Batched metric samples from every source (`<root>.events.<source>.metrics`)."""
+        return f"{self.root}.events.*.metrics"
+
     # memory (request/reply)
     @property
     def memory_query(self) -> str:
@@ -208,6 +235,7 @@ _FAMILY_MODELS: dict[str, type[BaseModel]] = {
     "audit": AuditRecord,
     "dlq": DeadLetter,
     "agents": AgentsReport,
+    "rollups": RollupBatch,
 }
 _MEMORY_MODELS: dict[str, type[BaseModel]] = {
     "query": MemoryQuery,
@@ -245,6 +273,7 @@ _SUBJECT_OF: dict[type[Message], Callable[[SubjectSpace, Any], str]] = {
     AuditRecord: lambda space, m: space.audit(m.service),
     AgentsReport: lambda space, _m: space.agents_report,
     DeadLetter: lambda space, m: space.dlq(m.service),
+    RollupBatch: lambda space, m: space.rollups(m.cluster),
 }
 
 

@@ -22,10 +22,11 @@ from services.detector.adapters.baseline_store import BaselineStore
 from services.detector.adapters.series_alert_store import FiringSeriesAlerts
 from services.detector.adapters.watch_store import WatchStore
 from services.detector.adapters.workflow_store import WorkflowStore
+from services.detector.anomaly_steps import StepMeans
 from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
 from services.detector.log_signatures import LogSignatures
-from services.detector.predictions import PredictionEngine
+from services.detector.predictions import Forecasts
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import WorkflowRule
 from services.detector.thresholds import ThresholdEngine
@@ -43,13 +44,14 @@ class Evaluation:
         book: RuleBook,
         watches: WatchStore,
         thresholds: ThresholdEngine,
-        predictions: PredictionEngine,
+        predictions: Forecasts,
         baselines: BaselineEngine,
         logs: LogSignatures,
         series_alerts: FiringSeriesAlerts,
         baseline_store: BaselineStore,
         workflows: WorkflowStore,
         workflow_rules: tuple[WorkflowRule, ...],
+        steps: StepMeans,
     ) -> None:
         self.catalogue = catalogue
         self.book = book
@@ -63,6 +65,7 @@ class Evaluation:
         self.baseline_store = baseline_store
         self.workflows = workflows
         self.workflow_rules = workflow_rules
+        self.steps = steps  # the baselines' clock: one mean per series per step
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
     async def start(self) -> None:
@@ -118,7 +121,8 @@ class Evaluation:
             samples = event.data.samples
         batches = self.thresholds.index.batch(event.cluster, samples, default_time, self.wanted)
         alerts = self.thresholds.observe(batches, now) + self.predictions.observe(batches, now)
-        alerts += self.baselines.observe(batches, now)
+        scored = {m: b for m, b in batches.items() if m in self.baselines.metrics}
+        alerts += self.baselines.observe(self.steps.fold(scored), now) if scored else []
         if alerts:
             await self.series_alerts.record(alerts)
         return alerts

@@ -9,9 +9,10 @@ undone, and the adapter that plans it. README's "Safe and approval-required acti
 | retry_sync           | yes  | yes                   | -                                         |
 | create_coderun       | yes  | by its CodeRun's end  | -                                         |
 | notify, escalate     | yes  | no                    | -                                         |
+| alert_escalate       | yes  | no                    | - (the seed's name for escalate)          |
 | rollback_deployment  | no   | yes                   | rolled forward if health got worse        |
 | drain_node           | no   | yes                   | uncordoned if health got worse            |
-| refresh_secrets      | no   | yes                   | previous Secret restored if it failed     |
+| refresh_secrets      | yes  | yes                   | previous Secret restored if it failed     |
 | database_failover    | no   | yes                   | - (failing back is a human's call)        |
 | disable_feature_flag | no   | yes                   | switched on again if health got worse     |
 | failover_provider    | no   | yes (primary back)    | switched back once the alert resolves     |
@@ -60,6 +61,7 @@ CATALOGUE: dict[str, ActionKind] = {
         reversal="none",
         params=restart_pod.RestartPodParams,
         plan=restart_pod.plan,
+        target_kinds=("Pod",),
     ),
     "scale_up": ActionKind(
         verb="scale",
@@ -69,6 +71,7 @@ CATALOGUE: dict[str, ActionKind] = {
         params=scale_up.ScaleUpParams,
         plan=scale_up.plan,
         undo=scale_up.plan_undo,
+        target_kinds=("Pod", "Deployment", "Queue"),  # a queue's consumer Deployment (cluster.inspect_target)
     ),
     "clear_temp_files": ActionKind(
         verb="cleanup",
@@ -77,9 +80,16 @@ CATALOGUE: dict[str, ActionKind] = {
         reversal="none",
         params=clear_temp_files.ClearTempFilesParams,
         plan=clear_temp_files.plan,
+        target_kinds=("PersistentVolumeClaim",),
     ),
     "retry_sync": ActionKind(
-        verb="sync", safe=True, verifies=True, reversal="none", params=retry_sync.RetrySyncParams, plan=retry_sync.plan
+        verb="sync",
+        safe=True,
+        verifies=True,
+        reversal="none",
+        params=retry_sync.RetrySyncParams,
+        plan=retry_sync.plan,
+        target_kinds=("Application",),
     ),
     "create_coderun": ActionKind(
         verb="coderun",
@@ -96,6 +106,14 @@ CATALOGUE: dict[str, ActionKind] = {
     "escalate": ActionKind(
         verb="escalate", safe=True, verifies=False, reversal="none", params=escalate.EscalateParams, plan=escalate.plan
     ),
+    "alert_escalate": ActionKind(
+        verb="alert_escalate",
+        safe=True,
+        verifies=False,
+        reversal="none",
+        params=escalate.EscalateParams,
+        plan=escalate.plan,
+    ),
     "rollback_deployment": ActionKind(
         verb="rollback",
         safe=False,
@@ -104,6 +122,7 @@ CATALOGUE: dict[str, ActionKind] = {
         params=rollback_deployment.RollbackDeploymentParams,
         plan=rollback_deployment.plan,
         undo=rollback_deployment.plan_undo,
+        target_kinds=("Pod", "Deployment"),
     ),
     "drain_node": ActionKind(
         verb="drain",
@@ -114,10 +133,11 @@ CATALOGUE: dict[str, ActionKind] = {
         plan=drain_node.plan,
         undo=drain_node.plan_undo,
         default_retry=5,
+        target_kinds=("Node",),
     ),
     "refresh_secrets": ActionKind(
         verb="refresh",
-        safe=False,
+        safe=True,
         verifies=True,
         reversal="on_failure",
         params=refresh_secrets.RefreshSecretsParams,
