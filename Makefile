@@ -81,6 +81,7 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/analysis.py --seeds 5 --weeks 3
 	$(BIN)/python bench/memory_replay.py
+	$(BIN)/python bench/fuzz.py
 	$(BIN)/python bench/stories.py
 	$(BIN)/python bench/api.py
 

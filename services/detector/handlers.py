@@ -16,8 +16,10 @@ from healer_common.contract.events import (
     MetricBatchEvent,
     MetricEvent,
 )
+from healer_common.contract.limits import webhook_problems
 from healer_common.contract.messages import stable_id
 from healer_common.contract.streams import DETECTOR_EVENTS
+from healer_common.errors import InvalidMessage
 from healer_common.runtime.bus import Service
 from services.detector.adapters.evaluation import Evaluation
 from services.detector.alertmanager import alerts_from_webhook
@@ -39,6 +41,8 @@ def register(svc: Service, evaluation: Evaluation, tick_s: float) -> None:
         return []
 
     async def webhook(event: AlertmanagerWebhook) -> list[Alert]:
+        if problems := webhook_problems(event, svc.settings.limits):  # the collector refuses these with 413
+            raise InvalidMessage("; ".join(problems))
         return alerts_from_webhook(event, svc.clock.now())
 
     async def condition(event: ConditionEvent) -> list[Alert]:

@@ -40,10 +40,12 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from opentelemetry import propagate, trace
 
 from healer_common.contract.cloudevent_modes import decode_delivered
+from healer_common.contract.messages import stable_id
 from healer_common.contract.streams import ConsumerSpec
 from healer_common.contract.subjects import model_for
-from healer_common.errors import InvalidMessage, Permanent, Retryable
-from healer_common.runtime.delivery import MAX_BACKOFF_S, dead_letter
+from healer_common.errors import InvalidMessage, Retryable
+from healer_common.runtime.dead_letters import Original, bounded_letter
+from healer_common.runtime.failures import classify, failure_delay, outage_delay
 from healer_common.runtime.telemetry import DEAD_LETTERS, HANDLE_SECONDS, MESSAGES
 
 if TYPE_CHECKING:
@@ -179,26 +181,41 @@ class BatchLoop:
         outcomes["ok"] += len(decoded)
 
     async def _failed(self, msg: Msg, exc: Exception) -> str:
-        """Nak with backoff, or dead-letter a message that cannot succeed or had its last delivery."""
+        """Nak with backoff (an outage's not counted against max_deliver, as delivery.py does), or dead-letter a
+        message that cannot succeed or had its last delivery."""
         deliveries = msg.metadata.num_delivered
-        if isinstance(exc, Permanent) or deliveries >= self._consumer.spec.max_deliver:
+        verdict = classify(exc)
+        if verdict.kind in {"invalid", "permanent"} or deliveries >= self._consumer.spec.max_deliver:
             await self._dead_letter(msg, exc)
             await msg.term()
             return "dead_lettered"
-        if isinstance(exc, Retryable):
-            delay = exc.delay
+        if verdict.kind == "outage":
+            delay = outage_delay(deliveries, self._svc.settings.bus.outage_retry_max_s)
+        elif verdict.delay is not None:
+            delay = verdict.delay
         else:
             self._svc.log.error("handler_error", subject=msg.subject, error=repr(exc), exc_info=exc)
-            delay = min(MAX_BACKOFF_S, 0.5 * 2 ** (deliveries - 1))
+            delay = failure_delay(deliveries)
         await msg.nak(delay=delay)
         return "retry"
 
     async def _dead_letter(self, msg: Msg, exc: BaseException) -> None:
         svc = self._svc
-        headers = {k: str(v) for k, v in (msg.headers or {}).items()}
         meta = msg.metadata
-        letter = dead_letter(svc.name, msg.subject, msg.data, headers, meta.num_delivered, meta.sequence.stream, exc)
-        await svc.publish(letter)
+        original = Original(
+            event_id=stable_id(svc.name, msg.subject, meta.sequence.stream),
+            service=svc.name,
+            subject=msg.subject,
+            body=msg.data,
+            headers={k: str(v) for k, v in (msg.headers or {}).items()},
+            deliveries=meta.num_delivered,
+            stream=meta.stream,
+            stream_seq=meta.sequence.stream,
+        )
+        limits = svc.settings.limits
+        await svc.publish(
+            bounded_letter(original, exc, excerpt_bytes=limits.dead_letter_excerpt_bytes, max_bytes=svc.max_payload())
+        )
         svc.counters.dead_lettered += 1
         DEAD_LETTERS.labels(svc.name, self._family).inc()
 

@@ -123,16 +123,31 @@ def _check_free(name: str, port: int, host: str, flag: str) -> None:
 
 
 def start_nats(
-    data_dir: Path, port: int | None = None, host: str = LOOPBACK, *, check_free: bool = True
+    data_dir: Path,
+    port: int | None = None,
+    host: str = LOOPBACK,
+    *,
+    check_free: bool = True,
+    limits: dict[str, int] | None = None,
 ) -> ServerProcess:
-    """Start `nats-server -js` with its store in `data_dir`; returns once it accepts connections."""
+    """Start `nats-server -js` with its store in `data_dir`; returns once it accepts connections.
+
+    `limits` go into a configuration file (e.g. {"max_payload": 8 << 20, "max_control_line": 512}): tests and
+    benchmarks use them to play servers configured unlike the default.
+    """
     port = port or free_port(host)
     if check_free:
         _check_free("nats-server", port, host, "--nats-port / HEALER_NATS__URL")
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "nats-server.log"
+    config: list[str] = []
+    if limits:
+        conf = data_dir / "nats-server.conf"
+        conf.write_text("".join(f"{key}: {value}\n" for key, value in limits.items()))
+        config = ["-c", str(conf)]
     args = [
         nats_server_binary(),
+        *config,
         "-js",
         "-a",
         host,
