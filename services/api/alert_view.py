@@ -2,8 +2,8 @@
 own. adapters/alert_follow.py fills it from an ordered consumer (every alert stored, oldest first, then each one
 as it is stored) and asks it for pages; reads.py falls back to reading the stream whenever it cannot answer.
 
-Why: a list read off the stream costs nats-py a Python-level parse of every message's nine headers on every
-request (two thirds of the time of a 10,000-alert answer); here each alert is parsed once, when it is stored,
+Why: a list read off the stream costs nats-py a Python-level parse of every message's ten headers on every
+request (over half the time of a 10,000-alert answer); here each alert is parsed once, when it is stored,
 and a page is a scan of a few lists and a join of the stored bytes.
 
 What it holds per alert: the stream sequence, the stored time, the subject, the five headers the list filters

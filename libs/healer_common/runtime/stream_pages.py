@@ -9,6 +9,9 @@ examined newest first until the page is full. Windows grow as they find little, 
 cost a consumer per message. Filters that travel
 in headers (an alert's `Healer-Status`, `Healer-Severity`, `Healer-Cluster`) are applied without parsing a
 body; a subject filter (`healer.alerts.H8`) is applied by the server.
+
+`follow` is the other way to read a stream: all of it, oldest first, and then each message as it is stored (the
+read API's alert view, services/api/alert_view.py, is kept current so).
 """
 
 from __future__ import annotations
