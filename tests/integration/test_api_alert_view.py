@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from typing import Any
 
 import httpx
@@ -66,3 +67,5 @@ async def test_alerts_stored_before_and_after_the_api_starts_are_listed_alike_wi
         newer = await every_page(api, {"limit": 15, "since": between.isoformat(), "status": "firing"})
         assert newer == [f"rex-{n}" for n in range(59, 39, -1)]
         assert names(await api.get("/api/v1/alerts", params={"severity": "info"})) == []
+    built = [json.loads(line) for line in services.running["api"].log().splitlines() if "alert_view_built" in line]
+    assert [b["alerts"] for b in built] == ([40] if view_max else [])  # read off the stream at start, or never
