@@ -3,7 +3,7 @@
     POST /events/{source}   a CloudEvent in structured mode (application/cloudevents+json or application/json),
                             binary mode (ce-* headers, the data as the body) or a batch (a JSON array,
                             application/cloudevents-batch+json); data_base64 too (contract/cloudevent_modes.py)
-                            -> healer.events.custom.<source>
+                            -> healer.events.custom.<source>.<partition> (a change: without one)
     POST /alertmanager      an Alertmanager webhook payload -> healer.events.alertmanager.<receiver>
 
 A bad body is refused whole with 400 and the reason per item, so the sender knows what to fix and nothing
@@ -20,8 +20,9 @@ from pydantic import ValidationError
 
 from healer_common.contract.cloudevent_modes import read_http
 from healer_common.contract.codec import describe
-from healer_common.contract.events import AlertmanagerWebhook
+from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
 from healer_common.contract.headers import event_headers
+from healer_common.contract.partitions import split
 from healer_common.errors import InvalidMessage
 from healer_common.runtime.bus import Service
 
@@ -57,8 +58,17 @@ class Ingest:
         source = request.match_info.get("source", "http")
         subject = self._svc.space.custom_events(source)
         for event in events:
-            await self._svc.publish_event(subject, event)
+            await self._publish(subject, event)
         return web.json_response({"accepted": len(events), "subject": subject}, status=202)
+
+    async def _publish(self, subject: str, event: CloudEvent) -> None:
+        """In the partitions of the objects it is about; a change as it is (the detector forwards it)."""
+        svc = self._svc
+        parts = list(split(event, svc.settings.scale.partitions))
+        if not parts:
+            await svc.publish_event(subject, event)
+        for partition, part in parts:
+            await svc.publish_event(svc.space.in_partition(subject, partition), part)
 
     async def post_alertmanager(self, request: web.Request) -> web.Response:
         body = await self._body(request)

@@ -14,6 +14,7 @@ from healer_common.contract.remediations import Remediation
 from healer_common.contract.streams import NOTIFIER_ACKS, NOTIFIER_ALERTS, NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
 from healer_common.runtime.bus import Service
 from healer_common.runtime.httpserver import RouteHandler
+from healer_common.runtime.leadership import Leadership
 from services.notifier.adapters.alertmanager import AlertmanagerPush
 from services.notifier.adapters.flow import NotifierFlow
 from services.notifier.channels import pagerduty_webhook
@@ -21,7 +22,7 @@ from services.notifier.channels import pagerduty_webhook
 PAGERDUTY_WEBHOOK_PATH = "/pagerduty/webhook"
 
 
-def register(svc: Service, flow: NotifierFlow, pagerduty_secret: SecretStr | None) -> None:
+def register(svc: Service, flow: NotifierFlow, pagerduty_secret: SecretStr | None, timers: Leadership) -> None:
     @svc.consume(NOTIFIER_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
         await flow.incident(incident)
@@ -34,18 +35,23 @@ def register(svc: Service, flow: NotifierFlow, pagerduty_secret: SecretStr | Non
     async def on_ack(ack: IncidentAck) -> None:
         await flow.acknowledged(ack)
 
-    svc.every(svc.settings.notifier.escalation_tick_s)(flow.escalation_tick)
+    @svc.every(svc.settings.notifier.escalation_tick_s)
+    async def escalate() -> None:
+        if timers.leading:  # one replica runs the timers (the others stand by)
+            await flow.escalation_tick()
+
     svc.route("POST", PAGERDUTY_WEBHOOK_PATH, pagerduty_acks(svc, pagerduty_secret))
 
 
-def register_alertmanager(svc: Service, push: AlertmanagerPush, resend_s: float) -> None:
+def register_alertmanager(svc: Service, push: AlertmanagerPush, resend_s: float, timers: Leadership) -> None:
     @svc.consume(NOTIFIER_ALERTS)
     async def on_alert(alert: Alert) -> None:
         await push.take(alert)
 
     @svc.every(resend_s)
     async def resend_firing() -> None:
-        svc.detail["alertmanager firing"] = str(await push.resend())
+        if timers.leading:
+            svc.detail["alertmanager firing"] = str(await push.resend())
 
 
 def pagerduty_acks(svc: Service, secret: SecretStr | None) -> RouteHandler:

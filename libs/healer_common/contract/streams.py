@@ -67,7 +67,6 @@ class ConsumerSpec:
         return self.filter_subject(space)
 
 
-DETECTOR_EVENTS = ConsumerSpec("detector-events", EVENTS, lambda s: s.all_events, batch_size=32)
 CORRELATOR_ALERTS = ConsumerSpec("correlator-alerts", ALERTS, lambda s: s.all_alerts)
 CORRELATOR_CHANGES = ConsumerSpec("correlator-changes", EVENTS, lambda s: s.all_changes)
 REMEDIATOR_INCIDENTS = ConsumerSpec("remediator-incidents", INCIDENTS, lambda s: s.all_incidents, ack_wait_s=120.0)

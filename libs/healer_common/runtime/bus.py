@@ -117,6 +117,7 @@ class Service:
         self._periodic: list[tuple[float, Periodic]] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        self._on_stopping: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._started_at = self.clock.now()
@@ -184,6 +185,11 @@ class Service:
 
     def on_stop(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         self._on_stop.append(fn)
+        return fn
+
+    def on_stopping(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """Run first at shutdown, while NATS and Redis are still connected: to finish and hand work over."""
+        self._on_stopping.append(fn)
         return fn
 
     def route(self, method: str, path: str, handler: RouteHandler) -> None:
@@ -392,6 +398,11 @@ class Service:
     async def _shutdown(self) -> None:
         self.state = "stopping"
         self.log.info("stopping")
+        for hook in self._on_stopping:
+            try:
+                await hook()
+            except Exception:
+                self.log.exception("stopping_hook_failed")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

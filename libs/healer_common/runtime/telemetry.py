@@ -16,7 +16,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from healer_common.contract.subjects import SubjectSpace
 
@@ -37,6 +37,11 @@ HANDLE_SECONDS = Histogram(
 )
 DEAD_LETTERS = Counter("healer_dead_letters_total", "Messages sent to the dead-letter subject", ["service", "family"])
 PUBLISHED = Counter("healer_published_total", "Messages published, by subject family", ["service", "family"])
+CONSUMER_LAG = Gauge(
+    "healer_consumer_lag",
+    "Messages of a durable consumer not yet handled: waiting plus delivered but not acked",
+    ["service", "consumer"],
+)
 
 
 class _FamilyNamedProvider(NatsTelemetrySettingsProvider):

@@ -41,7 +41,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from healer_common.contract.streams import ConsumerSpec
+from healer_common.contract.streams import EVENTS, ConsumerSpec
 from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.runtime.heartbeat import read_heartbeats
 from healer_common.runtime.servers import (
@@ -66,8 +66,10 @@ __all__ = [  # what tests import from here, the stand-ins of stand_ins.py includ
     "ServiceRunner",
     "answer",
     "consumer_drained",
+    "event_kind",
     "eventually",
     "isolated_settings",
+    "partitions_drained",
     "pod",
     "recording",
     "write_settings",
@@ -165,6 +167,44 @@ async def consumer_drained(bus: BusClient, spec: ConsumerSpec) -> bool:
     return bool(info.num_pending == 0 and info.num_ack_pending == 0 and (info.delivered.stream_seq or 0) > 0)
 
 
+def event_kind(subject: str) -> str:
+    """`condition` for `<root>.events.kubernetes.condition` and its partitions (`....condition.3`); else ""."""
+    tokens = subject.split(".")
+    at = tokens.index("events") if "events" in tokens else len(tokens)
+    return tokens[at + 2] if len(tokens) > at + 2 else ""
+
+
+async def partitions_drained(bus: BusClient, service: str = "detector") -> bool:
+    """True once every part of a partitioned service's input (runtime/partitioned.py: the detector's partitions
+    and its intake) is served, and everything each part's cursor handed out has been handled, as the serving
+    replicas' heartbeats say (so never early: a heartbeat is at most an interval behind)."""
+    parts = [*(str(n) for n in range(bus.settings.scale.partitions)), "intake"]
+    redis = connect_redis(bus.settings)
+    try:
+        beats = await read_heartbeats(redis, KeySpace(bus.settings.redis.key_prefix))
+    finally:
+        await redis.aclose()
+    handled: dict[str, int] = {}  # cursor -> messages handled from it, as "at <seq> ... handled <n> cursor <c>"
+    for beat in (b for b in beats if b.service == service):
+        for key, value in beat.detail.items():
+            words = value.split()
+            if key.startswith("partition ") and len(words) == 8:
+                handled[words[7]] = int(words[5])
+    latest: dict[str, tuple[int, Any]] = {}
+    for info in await bus.js.consumers_info(EVENTS.name(bus.space)):
+        owner, _, rest = (info.name or "").partition("-")
+        part, _, token = rest.rpartition("-")
+        if owner == service and token.isdigit() and int(token) >= latest.get(part, (-1, None))[0]:
+            latest[part] = (int(token), info)
+    for part in parts:
+        if part not in latest:
+            return False
+        info = latest[part][1]
+        if info.num_pending or handled.get(info.name or "", -1) < (info.delivered.consumer_seq or 0):
+            return False
+    return True
+
+
 async def run_healer(
     config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0
 ) -> tuple[int, str, str]:
@@ -212,6 +252,7 @@ def isolated_settings(nats_url: str, redis_url: str, data_dir: Path, **overrides
         "nats": {"url": nats_url},
         "redis": {"url": redis_url, "key_prefix": root},
         "bus": {"subject_root": root, "heartbeat_interval_s": 1.0},
+        "scale": {"partitions": 4, "lease_ttl_s": 3.0},
         "http": {"base_port": 0},
         "log": {"format": "json"},
         "memory": {"store_path": data_dir / "memory.sqlite3"},
@@ -230,6 +271,7 @@ class ServiceProcess:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    service: str = ""  # the service it runs (`name` is the replica's key: `detector`, `detector#1` ...)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -238,9 +280,17 @@ class ServiceProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+def replica_key(service: str, index: int) -> str:
+    """How ServiceRunner names a service's replicas: the first by the service's name, the others `name#i`."""
+    return service if index == 0 else f"{service}#{index}"
+
+
 @dataclass
 class ServiceRunner:
-    """Starts `python -m services.<name>` with the test's settings and stops them all at the end."""
+    """Starts `python -m services.<name>` with the test's settings and stops them all at the end.
+
+    Processes are keyed by replica: `start("detector", replicas=2)` starts `detector` and `detector#1`.
+    """
 
     settings: Settings
     workdir: Path
@@ -259,30 +309,42 @@ class ServiceRunner:
         self.settings = self.settings.model_copy(update={section: updated})
         return self.settings
 
-    def start(self, *names: str, env: dict[str, str] | None = None) -> None:
+    def start(self, *names: str, env: dict[str, str] | None = None, replicas: int = 1) -> list[str]:
+        """Start `replicas` processes of each service (a name may also be a replica's key, `detector#1`, to
+        start that one again); returns the keys started."""
         write_settings(self.settings, self.config_path)
+        started = []
         for name in names:
-            self._generation += 1
-            log_path = self.workdir / f"{name}.{self._generation}.log"
-            child_env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")},
-                "HEALER_CONFIG": str(self.config_path),
-                "PYTHONUNBUFFERED": "1",
-                **(env or {}),
-            }
-            with log_path.open("wb") as log:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{name.replace('-', '_')}"],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=child_env,
-                    cwd=self.workdir,
-                )
-            self.running[name] = ServiceProcess(name, process, log_path)
+            service, _, index = name.partition("#")
+            keys = [name] if index else [replica_key(service, i) for i in range(replicas)]
+            for key in keys:
+                self._spawn(key, service, env)
+                started.append(key)
+        return started
+
+    def _spawn(self, key: str, service: str, env: dict[str, str] | None) -> None:
+        self._generation += 1
+        log_path = self.workdir / f"{key.replace('#', '.')}.{self._generation}.log"
+        child_env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")},
+            "HEALER_CONFIG": str(self.config_path),
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{service.replace('-', '_')}"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=child_env,
+                cwd=self.workdir,
+            )
+        self.running[key] = ServiceProcess(key, process, log_path, service)
 
     async def wait_running(self, *names: str, timeout: float = 30.0) -> None:
-        """Until each named service has written a `running` heartbeat (its consumers are attached)."""
+        """Until each named process (a service's first replica, or `name#i`; all when none named) has written a
+        `running` heartbeat (its consumers are attached)."""
         wanted = set(names or self.running)
         redis = connect_redis(self.settings)
         keys = KeySpace(self.settings.redis.key_prefix)
@@ -293,8 +355,8 @@ class ServiceRunner:
                 if proc is not None and not proc.alive():
                     pytest.fail(f"{name} exited with {proc.process.returncode}:\n{proc.log()[-3000:]}")
             beats = await read_heartbeats(redis, keys)
-            pids = {p.process.pid for p in self.running.values()}
-            return wanted <= {b.service for b in beats if b.state == "running" and b.pid in pids}
+            up = {b.pid for b in beats if b.state == "running"}
+            return all(name in self.running and self.running[name].process.pid in up for name in wanted)
 
         try:
             await eventually(all_running, timeout=timeout, interval=0.1, what=f"services {sorted(wanted)} running")
@@ -312,7 +374,17 @@ class ServiceRunner:
                 proc.process.wait(timeout)
         return int(proc.process.returncode)
 
+    def pause(self, name: str) -> None:
+        """SIGSTOP: the process stalls as a stuck or swapped-out one would (resume with `resume`)."""
+        self.running[name].process.send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        self.running[name].process.send_signal(signal.SIGCONT)
+
     def stop_all(self) -> dict[str, int]:
+        for proc in self.running.values():  # a paused replica could not answer the SIGTERM
+            if proc.alive():
+                proc.process.send_signal(signal.SIGCONT)
         return {name: self.stop(name) for name in list(self.running)}
 
     def logs(self) -> str:
