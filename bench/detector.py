@@ -12,9 +12,12 @@ partition of the objects its samples are about (contract/partitions.py), on `hea
 1. Throughput, per replica count: start the replicas (they share the `scale.partitions` partitions out), let
    them learn `--series` distinct series of the metrics the rules read (values below every threshold, as in a
    healthy cluster); pause them (SIGSTOP), fill the event stream with `--batches` more batches over the same
-   series, resume them and time until every partition has handled all: the steady state of a cluster whose
-   series are known, which is what a detector spends its life in. With several counts, the last line is the
-   speed-up of the largest over the smallest.
+   series (`--batch` samples a message once split, as a collector's scrape of every series is) and, last, one
+   OOM kill per partition; resume them and time until every partition's OOM kill has raised its alert (each
+   partition handles its events in order): the steady state of a cluster whose series are known, which is
+   what a detector spends its life in. Also the CPU the replicas spent on it (samples per CPU-second, and
+   how many cores they kept busy): on a shared machine the wall-clock rate follows the cores the replicas get.
+   With several counts, the last line is the speed-up of the largest over the smallest.
 2. RSS of the detector process(es), holding state for every series.
 3. Latency (one replica): publish conditions (OOMKilled on fresh pods) and threshold crossings (a certificate
    a day from expiry, which fires at once) one at a time, and time each until its alert reaches a plain
@@ -39,7 +42,7 @@ import psutil
 from healer_common.contract.codec import encode
 from healer_common.contract.events import EVENT_ADAPTER
 from healer_common.contract.headers import event_headers
-from healer_common.contract.partitions import split
+from healer_common.contract.partitions import object_key, partition_of, split
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.settings import Settings
@@ -97,18 +100,61 @@ async def learn_series(runner: ServiceRunner, bus: BusClient, args: argparse.Nam
     return keys
 
 
+def markers(bus: BusClient, label: str) -> dict[str, list[Message]]:
+    """One OOM kill per partition, on a pod chosen to land there: once a partition's alert for it is out, the
+    partition has handled everything published to it before (it handles its events in order)."""
+    found: dict[int, str] = {}
+    for i in range(10_000):
+        pod = f"{label}-{i}"
+        found.setdefault(partition_of(object_key("default", "Pod", "bench", pod), bus.settings.scale.partitions), pod)
+        if len(found) == bus.settings.scale.partitions:
+            break
+    subject = bus.space.events("bench", "condition")
+    return {
+        pod: placed(
+            bus,
+            subject,
+            cloudevent(
+                "healer.condition.v1",
+                {"resource": {"kind": "Pod", "namespace": "bench", "name": pod}, "reason": "OOMKilled"},
+            ),
+        )
+        for pod in found.values()
+    }
+
+
 async def throughput(runner: ServiceRunner, bus: BusClient, args: argparse.Namespace, replicas: int) -> float:
     keys = await learn_series(runner, bus, args, replicas)
-    messages = [m for k in range(args.batches) for m in metric_batch(bus, k * args.batch, args.batch, args.series)]
+    size = args.batch * bus.settings.scale.partitions  # about `batch` samples a message once split
+    messages = [m for k in range(args.batches) for m in metric_batch(bus, k * size, size, args.series)]
+    last = markers(bus, f"marker-{replicas}")
     for key in keys:
         runner.running[key].process.send_signal(signal.SIGSTOP)  # paused, not stopped: their series stay
     await publish(bus, messages)
+    for marker in last.values():
+        await publish(bus, marker)
+    alerted: set[str] = set()
+
+    async def on_alert(msg: Any) -> None:
+        alerted.add(json.loads(msg.data)["labels"].get("pod", ""))
+
+    sub = await bus.nc.subscribe(bus.space.alerts("H8"), cb=on_alert)
+    processes = [psutil.Process(runner.running[k].process.pid) for k in keys]
+    cpu_before = sum(p.cpu_times().user + p.cpu_times().system for p in processes)
     started = time.perf_counter()
     for key in keys:
         runner.running[key].process.send_signal(signal.SIGCONT)
-    await eventually(lambda: partitions_drained(bus), timeout=900, interval=0.02, what="batches handled")
-    rate: float = args.batches * args.batch / (time.perf_counter() - started)
+    try:
+        await eventually(lambda: alerted >= set(last), timeout=1800, interval=0.01, what="every partition handled")
+    finally:
+        await sub.unsubscribe()
+    elapsed = time.perf_counter() - started
+    cpu = sum(p.cpu_times().user + p.cpu_times().system for p in processes) - cpu_before
+    samples = sum(len(json.loads(body)["data"]["samples"]) for _, body, _ in messages)
+    rate: float = samples / elapsed
     figure(f"detector_metric_samples_per_second_{replicas}_replicas", rate, "samples/s")
+    figure(f"detector_metric_samples_per_cpu_second_{replicas}_replicas", samples / cpu, "samples/CPU-s")
+    figure(f"detector_cores_used_{replicas}_replicas", cpu / elapsed, "cores (CPU-s per second of the run)")
     rss = sum(psutil.Process(runner.running[k].process.pid).memory_info().rss for k in keys)
     figure(f"detector_rss_with_series_{replicas}_replicas", rss / 2**20, f"MiB ({args.series} series, all replicas)")
     return rate
@@ -194,10 +240,11 @@ async def measure(workdir: Path, args: argparse.Namespace, replicas: int, with_l
 
 async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="healer-bench-") as tmp:
+        workdir = args.keep or Path(tmp)
         rates = {}
         for n, replicas in enumerate(args.replicas):
             last = n == len(args.replicas) - 1
-            rates[replicas] = await measure(Path(tmp), args, replicas, with_latency=last and not args.skip_latency)
+            rates[replicas] = await measure(workdir, args, replicas, with_latency=last and not args.skip_latency)
         if len(rates) > 1:
             low, high = min(rates), max(rates)
             figure(f"detector_speedup_{high}_over_{low}_replicas", rates[high] / rates[low], "x")
@@ -216,4 +263,5 @@ if __name__ == "__main__":
     parser.add_argument("--latency-events", type=int, default=300, help="events timed from publish to alert")
     parser.add_argument("--load", type=float, default=50_000.0, help="samples/s streamed during the loaded run")
     parser.add_argument("--skip-latency", action="store_true", help="throughput only")
+    parser.add_argument("--keep", type=Path, help="keep the servers' data and the detectors' logs in this folder")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -261,7 +261,7 @@ class Leadership:
         if term is None:
             if (term := await self.leases.acquire(self.role, self.ttl_s)) is not None:
                 self.term = term
-                self._log.info("elected", token=term.token)
+                self._log.info("elected", fence=term.token)
                 if self._on_elected is not None:
                     await self._on_elected(term)
             return
@@ -283,7 +283,7 @@ class Leadership:
     async def _step_down(self, term: Term, why: str) -> None:
         term.end()
         self.term = None
-        self._log.warning("deposed", token=term.token, why=why)
+        self._log.warning("deposed", fence=term.token, why=why)
         if self._on_deposed is not None:
             await self._on_deposed(term)
 

@@ -120,7 +120,7 @@ class PartWorker:
         self.seq = 0
         self._handled = 0  # messages handled from the current cursor
         self.cursor = f"{svc.name}-{part}-{term.token}"
-        self._log = svc.log.bind(partition=part, token=term.token)
+        self._log = svc.log.bind(partition=part, fence=term.token)
         self._family = svc.space.family(subject)
 
     def hand_over(self) -> None:

@@ -95,7 +95,7 @@ class Partitioned:
                 renewed = worker.term.valid()  # the term runs on by the local clock; past it, the part stops
             if not renewed or not worker.term.valid():
                 worker.term.end()
-                self.svc.log.warning("partition_lost", partition=part, token=worker.term.token)
+                self.svc.log.warning("partition_lost", partition=part, fence=worker.term.token)
 
     async def _live(self) -> list[str]:
         """This replica and every replica of the service that wrote a running heartbeat within two intervals."""

@@ -3,13 +3,15 @@
 Loaded as a pytest plugin (`pytest_plugins = ["healer_common.testing"]` in tests/conftest.py). It gives:
 
     nats_server, redis_server   session-wide `nats-server -js` and `redis-server` on free loopback ports
+    nats_cluster                three `nats-server`s as one JetStream cluster, per test (nodes can be killed)
     healer_settings             per test: its own subject root, stream names and Redis key prefix, so tests
                                 share the servers without seeing each other's messages
     bus                         a connected BusClient for those settings, streams created
     kube                        the kmock Kubernetes emulator on a loopback port, with a kubeconfig
     prometheus                  Debian's `prometheus` on a loopback port scraping an exporter the test fills
     alertmanager                Debian's `prometheus-alertmanager` on a loopback port, alone (no cluster port)
-    services                    starts Healer services as real OS processes and stops them after the test
+    services                    starts Healer services as real OS processes (replicas keyed `name`, `name#1` ...)
+                                and stops them after the test
 
 and `eventually` (await a condition with a deadline) and `Recorder` (collect what is published on a subject).
 Every async test is also checked for asyncio tasks it left running. The stand-ins behind `kube`, `http_peer`
@@ -46,6 +48,7 @@ from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.runtime.heartbeat import read_heartbeats
 from healer_common.runtime.servers import (
     LOOPBACK,
+    NatsCluster,
     ServerProcess,
     free_port,
     start_alertmanager,
@@ -446,6 +449,14 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
     server = start_redis(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    """Three `nats-server`s as one JetStream cluster, for this test alone (it may kill and restart nodes)."""
+    cluster = NatsCluster.start(tmp_path / "nats-cluster")
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture
