@@ -57,7 +57,7 @@ from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
 from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace, connect_redis
-from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
+from healer_common.runtime.telemetry import CONSUMER_LAG, PUBLISHED, configure_tracing, tracing_middleware
 from healer_common.runtime.wire import on_the_wire
 from healer_common.settings import NatsSettings, Settings, load_settings
 
@@ -329,6 +329,7 @@ class Service:
         for spec in self.consumer_specs.values():
             info = await js.consumer_info(spec.stream.name(self.space), spec.durable)
             lag += info.num_pending + info.num_ack_pending
+            CONSUMER_LAG.labels(self.name, spec.durable).set(info.num_pending + info.num_ack_pending)
         return lag
 
     async def heartbeat(self) -> None:

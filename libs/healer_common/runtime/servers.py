@@ -196,14 +196,22 @@ class NatsCluster:
         routes = tuple(free_port(host) for _ in range(size))
         peers = [ClusterPeer(f"n{i}", "healer", routes[i], free_port(host), routes) for i in range(size)]
         cluster = cls(data_dir, peers, ports, host, [None] * size)
-        with concurrent.futures.ThreadPoolExecutor(size) as pool:  # a peer is ready only once the others are up
-            list(pool.map(cluster.start_node, range(size)))
+        try:
+            with concurrent.futures.ThreadPoolExecutor(size) as pool:  # a peer is ready only once the others are up
+                list(pool.map(cluster.start_node, range(size)))
+        except BaseException:
+            cluster.stop()  # the nodes that did start, so a failed start leaves nothing running
+            raise
         return cluster
 
     @property
     def url(self) -> str:
         """Every node, comma-separated, as HEALER_NATS__URL takes them."""
         return ",".join(f"nats://{self.host}:{p}" for p in self.ports)
+
+    def nodes(self) -> list[ServerProcess]:
+        """The nodes running now, in order."""
+        return [server for server in self.servers if server is not None]
 
     def start_node(self, index: int) -> ServerProcess:
         server = start_nats(
