@@ -3,9 +3,9 @@
 #   docker build --build-arg SERVICE=collector -t healer-collector .
 #   docker run --rm -p 127.0.0.1:9470:9470 -e HEALER_NATS__URL=nats://nats:4222 healer-collector
 #
-# SERVICE is one of: collector, detector, correlator, remediator, notifier, memory-bridge. It only sets the
+# SERVICE is one of: collector, detector, correlator, remediator, notifier, memory-bridge, api. It only sets the
 # default command (healer-${SERVICE}, through ENV HEALER_SERVICE, which `docker run -e` can also change); the
-# layers before it are shared, so building all six costs one build.
+# layers before it are shared, so building all seven costs one build.
 # Kubernetes runs the same image and names the entry point in each Deployment's `command` instead, and
 # `docker run <image> healer status` runs the umbrella CLI.
 

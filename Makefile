@@ -6,11 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+MAX_MODULE_LINES := 500
 # Every dependency pinned, for `make install` and the Dockerfile alike: two installs of one commit are the same.
 CONSTRAINTS := constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test unit integration lint format typecheck docs bench clean
+.PHONY: help install lock run test unit integration lint format typecheck docs bench clean k8s-dev-secrets
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,12 +49,16 @@ lint: install ## ruff, formatting, import contracts, and generated files up to d
 	$(BIN)/lint-imports
 	$(BIN)/healer schema --check schemas
 	$(BIN)/healer config table --check README.md
+	$(BIN)/python -m tests.support.rbac --check README.md
+	@find libs apps services tests bench -name '*.py' | xargs wc -l | awk '$$2 != "total" && $$1 > $(MAX_MODULE_LINES) \
+		{ print $$2 ": " $$1 " lines; a module holds one concern in $(MAX_MODULE_LINES) at most: split it"; bad = 1 } END { exit bad }'
 
 format: install ## apply ruff's fixes and formatting, regenerate schemas and the README settings table
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	$(BIN)/healer schema --write schemas
 	$(BIN)/healer config table --write README.md
+	$(BIN)/python -m tests.support.rbac --write README.md
 
 typecheck: install ## mypy --strict over libraries, services, tests and benchmarks
 	$(BIN)/mypy libs apps services tests bench
@@ -67,10 +72,18 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/detector_quality.py
 	$(BIN)/python bench/correlator.py
 	$(BIN)/python bench/remediator.py
+	$(BIN)/python bench/agents.py
 	$(BIN)/python bench/notifier.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/memory_replay.py
+	$(BIN)/python bench/api.py
+
+k8s-dev-secrets: install ## NATS nkeys and credentials for deploy/k8s/overlays/dev (written to its generated/, kept if there)
+	$(BIN)/healer nats config --out deploy/k8s/overlays/dev/generated/nats
+	@test -f deploy/k8s/overlays/dev/generated/credentials.yaml || { \
+	  $(BIN)/healer credentials new dev-admin --role admin --plain --file deploy/k8s/overlays/dev/generated/credentials.yaml && \
+	  $(BIN)/healer credentials new dev-source --role source --plain --file deploy/k8s/overlays/dev/generated/credentials.yaml; }
 
 clean: ## remove the venv, caches and local data of `make run`
 	rm -rf $(VENV) .healer .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

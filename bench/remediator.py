@@ -36,6 +36,7 @@ from typing import Any
 from kubernetes import client
 
 from healer_common.contract.alerts import Alert, alert_fingerprint
+from healer_common.contract.auth import attest
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.remediations import ApprovalDecision, Remediation
 from healer_common.logging import configure_logging
@@ -43,7 +44,7 @@ from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.kube import api_client
 from healer_common.runtime.servers import free_port, start_nats, start_redis
 from healer_common.settings import ClusterSettings, Settings
-from healer_common.testing import ServiceRunner, eventually, isolated_settings
+from healer_common.testing import ServiceRunner, eventually, isolated_settings, token_of
 from healer_sandbox.sandbox import Sandbox, SandboxConfig
 from services.remediator.actions.cluster import kube
 
@@ -186,7 +187,9 @@ async def one_run(bus: BusClient, api: client.ApiClient, watch: RunWatch, scenar
     await bus.publish(alert(scenario.alert_id, target, "firing", began))
     if scenario.approve:
         _, asking = await watch.wait(target, "awaiting_approval")
-        await bus.publish(ApprovalDecision(remediation_id=asking.remediation_id, decision="approve", by="bench"))
+        answer = ApprovalDecision(remediation_id=asking.remediation_id, decision="approve", by="test-oncall")
+        token = token_of(bus.settings, "test-oncall")  # the approver is the credential that signs
+        await bus.publish(answer.evolve(attestation=attest(token, answer.statement(), dt.datetime.now(dt.UTC))))
     acted_at, _ = await watch.wait(target, "acted")
     await eventually(lambda: scenario.recovered(api, target), timeout=120, interval=0.05, what="the sandbox's recovery")
     await bus.publish(alert(scenario.alert_id, target, "resolved", began))

@@ -20,6 +20,7 @@ import typer
 
 from healer_cli.durations import parse_since
 from healer_cli.memory import WAIT_S, ask
+from healer_cli.progress import Advance, progress
 from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
 from healer_cli.tables import Column, show
 from healer_common.contract.memory import MemoryAdd, MemoryAdded, PredictionAnswer, PredictionRequest
@@ -32,14 +33,22 @@ if TYPE_CHECKING:
 
 
 async def _analyze(settings: Settings, since: dt.timedelta, store: bool) -> AnalysisReport:
-    from services.memory_bridge.adapters.analysis_runner import run_analysis  # noqa: PLC0415 - keeps other commands quick
-
     now = dt.datetime.now(dt.UTC)
     unreachable: list[str] = []
+    with progress("reading and analysing history") as advance:
+        return await _analyze_with(settings, since, store, now, unreachable, advance)
+
+
+async def _analyze_with(
+    settings: Settings, since: dt.timedelta, store: bool, now: dt.datetime, unreachable: list[str], advance: Advance
+) -> AnalysisReport:
+    from services.memory_bridge.adapters.analysis_runner import run_analysis  # noqa: PLC0415 - keeps other commands quick
+
     async with BusClient(settings, name="healer-analyze") as bus:
 
         async def remember(item: MemoryAdd) -> MemoryAdded:
             """Through memory-bridge; once it did not answer, the rest are not tried (the report says so)."""
+            advance(description="teaching memory the insights")
             if not unreachable:
                 try:
                     added: MemoryAdded = await bus.request(settings.space.memory_add, item, MemoryAdded, WAIT_S)

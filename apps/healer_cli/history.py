@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from healer_cli.durations import parse_duration
+from healer_cli.progress import Advance, progress
 from healer_cli.runtime import ConfigOption, console, fail, run, settings_or_exit
 from healer_common.contract.streams import ALERTS, INCIDENTS, REMEDIATIONS, StreamSpec
 from healer_common.contract.subjects import SubjectSpace
@@ -48,17 +49,32 @@ def namespace_of(kind: str, body: dict[str, Any]) -> str | None:
 
 async def read(settings: Settings, since: dt.datetime, *, alerts_only: bool, namespace: str | None) -> list[Entry]:
     """Every alert (and incident revision and remediation run) stored since `since`, oldest first."""
-    entries = []
+    entries: list[Entry] = []
     async with BusClient(settings, name="healer-history") as bus:
-        for kind, spec, subject in _sources(settings.space, alerts_only):
-            async for msg in bus.history(spec, since, filter_subject=subject):
-                try:
-                    body = json.loads(msg.data)
-                except ValueError:
-                    continue  # not Healer's: the streams accept any body, the DLQ tells why
-                if namespace is None or namespace_of(kind, body) == namespace:
-                    entries.append(Entry(msg.stored_at or since, kind, msg.subject, body))
+        with progress("reading history") as advance:
+            await _read_into(entries, bus, settings, since, alerts_only, namespace, advance)
     return sorted(entries, key=lambda e: e.time)
+
+
+async def _read_into(
+    entries: list[Entry],
+    bus: BusClient,
+    settings: Settings,
+    since: dt.datetime,
+    alerts_only: bool,
+    namespace: str | None,
+    advance: Advance,
+) -> None:
+    for kind, spec, subject in _sources(settings.space, alerts_only):
+        advance(0, description=f"reading {kind}s")
+        async for msg in bus.history(spec, since, filter_subject=subject):
+            advance()
+            try:
+                body = json.loads(msg.data)
+            except ValueError:
+                continue  # not Healer's: the streams accept any body, the DLQ tells why
+            if namespace is None or namespace_of(kind, body) == namespace:
+                entries.append(Entry(msg.stored_at or since, kind, msg.subject, body))
 
 
 def line(entry: Entry) -> str:

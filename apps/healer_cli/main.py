@@ -24,6 +24,7 @@ from healer_common.logging import redact_url
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("healer_cli.up", "command"),
     "status": ("healer_cli.status", "command"),
+    "dashboard": ("healer_cli.dashboard", "command"),
     "watch": ("healer_cli.watch", "command"),
     "history": ("healer_cli.history", "command"),
     "audit": ("healer_cli.audit", "audit_command"),
@@ -39,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("healer_cli.analyze", "analyze_command"),
     "predict": ("healer_cli.analyze", "predict_command"),
     "config": ("healer_cli.config", "app"),
+    "credentials": ("healer_cli.credentials", "app"),
+    "nats": ("healer_cli.nats_config", "app"),
     "schema": ("healer_cli.schema", "command"),
     "sandbox": ("healer_cli.sandbox", "app"),
     "detect": ("healer_cli.detect", "app"),

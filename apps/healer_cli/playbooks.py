@@ -9,7 +9,6 @@ so its guards, limits and audit apply, and follows the run until it ends.
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,9 +17,12 @@ import click
 import typer
 import yaml
 
+from healer_cli.credentials import client_token
 from healer_cli.playbook_edit import save_edit
 from healer_cli.runtime import ConfigOption, console, errors, fail, line, run, settings_or_exit
 from healer_cli.tables import Column, show
+from healer_common.clock import utcnow
+from healer_common.contract.auth import attest
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.messages import new_id, stable_id
 from healer_common.contract.remediations import PlaybookRunRequest, Remediation
@@ -186,6 +188,12 @@ def run_command(
     target: Target,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the exact API calls; make none")] = False,
     wait: Annotated[float, typer.Option(help="seconds to follow the run")] = 60.0,
+    use_memory: Annotated[
+        bool,
+        typer.Option(
+            "--use-memory/--no-use-memory", help="ask memory first: what it remembers goes into a CodeRun's prompt"
+        ),
+    ] = True,
     config: Path | None = ConfigOption,
 ) -> None:
     """Run a playbook against a target through the remediator, or rehearse it with --dry-run."""
@@ -197,15 +205,24 @@ def run_command(
     if dry_run:
         run(print_rehearsal(settings, playbook, aim))
         return
-    final = run(request_run(settings, playbook.name, aim, wait))
+    final = run(request_run(settings, playbook.name, aim, wait, use_memory=use_memory))
     raise typer.Exit(0 if final is not None and final.state == "succeeded" else 1)
 
 
-async def request_run(settings: Settings, playbook: str, target: ResourceRef, wait: float) -> Remediation | None:
+async def request_run(
+    settings: Settings, playbook: str, target: ResourceRef, wait: float, *, use_memory: bool = True
+) -> Remediation | None:
     """Ask the remediator to run the playbook and print the run's states until its verdict (or `wait` ends)."""
+    name, token = client_token(settings, "admin")  # a run that acts needs an admin credential
     request = PlaybookRunRequest(
-        request_id=new_id()[:16], playbook=playbook, target=target, cluster=settings.cluster.name, by=getpass.getuser()
+        request_id=new_id()[:16],
+        playbook=playbook,
+        target=target,
+        cluster=settings.cluster.name,
+        by=name,
+        use_memory=use_memory,
     )
+    request = request.evolve(attestation=attest(token, request.statement(), utcnow()))
     run_id = stable_id("manual", request.request_id)[:16]
     updates: asyncio.Queue[Remediation] = asyncio.Queue()
 

@@ -1,6 +1,7 @@
 """`healer approve ID`, `healer deny ID`, `healer pause`, `healer resume`: a person's say over the remediator.
 
-Answers travel as ApprovalDecisions on `healer.approvals.<id>`, the same path the HTTP endpoint and chat use.
+Answers travel as ApprovalDecisions on `healer.approvals.<id>`, the same path the HTTP endpoint and chat use,
+signed with the user's credential (apps/healer_cli/credentials.py): the remediator takes the approver from it.
 The kill switch lives in Redis, where every remediator replica reads it before each action; throwing it is
 audited on `healer.audit.cli`.
 """
@@ -13,9 +14,11 @@ from typing import Annotated
 
 import typer
 
+from healer_cli.credentials import client_token
 from healer_cli.runtime import ConfigOption, console, errors, line, run, settings_or_exit
 from healer_common.clock import SystemClock
 from healer_common.contract.audit import AuditRecord
+from healer_common.contract.auth import ANY_APPROVAL, attest
 from healer_common.contract.remediations import ApprovalDecision
 from healer_common.errors import Unreachable
 from healer_common.runtime.busclient import BusClient
@@ -27,12 +30,16 @@ By = Annotated[str | None, typer.Option("--by", help="who answers (default: your
 Reason = Annotated[str | None, typer.Option("--reason", "-r", help="why, for the audit trail")]
 
 
-async def _answer(settings: Settings, remediation_id: str, decision: str, by: str, reason: str | None) -> None:
+async def _answer(settings: Settings, remediation_id: str, decision: str, reason: str | None) -> str:
+    """Publish the answer signed with this user's credential, which is who the remediator says answered."""
+    name, token = client_token(settings, ANY_APPROVAL)
     message = ApprovalDecision.model_validate(
-        {"remediation_id": remediation_id, "decision": decision, "by": by, "reason": reason}
+        {"remediation_id": remediation_id, "decision": decision, "by": name, "reason": reason}
     )
+    message = message.evolve(attestation=attest(token, message.statement(), SystemClock().now()))
     async with BusClient(settings) as bus:
         await bus.publish(message)
+    return name
 
 
 async def _switch(settings: Settings, on: bool, by: str, reason: str) -> str:
@@ -58,16 +65,16 @@ async def _switch(settings: Settings, on: bool, by: str, reason: str) -> str:
     return said
 
 
-def approve(remediation_id: str, by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:
-    """Approve a remediation that waits for a human (its id is in the notification)."""
-    run(_answer(settings_or_exit(config), remediation_id, "approve", by or getpass.getuser(), reason))
-    console.print(f"approved {remediation_id}; the remediator carries on")
+def approve(remediation_id: str, reason: Reason = None, config: Path | None = ConfigOption) -> None:
+    """Approve a remediation that waits for a human (its id is in the notification), as your credential."""
+    name = run(_answer(settings_or_exit(config), remediation_id, "approve", reason))
+    console.print(f"approved {remediation_id} as {name}; the remediator carries on if {name} may approve it")
 
 
-def deny(remediation_id: str, by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:
+def deny(remediation_id: str, reason: Reason = None, config: Path | None = ConfigOption) -> None:
     """Deny a remediation that waits for a human: it stops, and nothing is changed."""
-    run(_answer(settings_or_exit(config), remediation_id, "deny", by or getpass.getuser(), reason))
-    console.print(f"denied {remediation_id}; the remediator stops it")
+    name = run(_answer(settings_or_exit(config), remediation_id, "deny", reason))
+    console.print(f"denied {remediation_id} as {name}; the remediator stops it")
 
 
 def pause(by: By = None, reason: Reason = None, config: Path | None = ConfigOption) -> None:

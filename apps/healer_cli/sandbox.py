@@ -24,7 +24,7 @@ from healer_sandbox import ENDPOINTS_FILE
 if TYPE_CHECKING:
     from healer_sandbox.sandbox import SandboxConfig
 
-app = typer.Typer(help="The sandbox cluster: Kubernetes, Prometheus and Loki APIs playing real incidents.")
+app = typer.Typer(help="The sandbox cluster: Kubernetes, Prometheus, Loki and GitHub APIs playing real incidents.")
 DEFAULT_DIR = Path(".healer/sandbox")
 Port = Annotated[int, typer.Option(min=0, max=65535)]
 
@@ -32,7 +32,7 @@ Port = Annotated[int, typer.Option(min=0, max=65535)]
 def print_where(endpoints: dict[str, str]) -> None:
     rows = [
         [part.replace("_", "-"), endpoints[part]]
-        for part in ("kubeconfig", "kube_api", "prometheus", "loki", "control")
+        for part in ("kubeconfig", "kube_api", "prometheus", "loki", "github", "control")
     ]
     show(console, [Column("part", key=True), Column("where", key=True)], rows, title="The sandbox cluster")
 
@@ -82,6 +82,14 @@ def sandbox(
     prometheus_port: Port = 0,
     loki_port: Port = 0,
     control_port: Port = 0,
+    github_port: Port = 0,
+    github_webhook: Annotated[
+        list[str] | None,
+        typer.Option(envvar="HEALER_SANDBOX_GITHUB_WEBHOOKS", help="POST GitHub's webhook deliveries here; repeat"),
+    ] = None,
+    github_secret: Annotated[
+        str | None, typer.Option(envvar="HEALER_SANDBOX_GITHUB_SECRET", help="sign webhook deliveries with this")
+    ] = None,
     list_scenarios: Annotated[bool, typer.Option("--list", help="list the built-in scenarios and exit")] = False,
 ) -> None:
     """Run the sandbox cluster until Ctrl-C: prints its kubeconfig and its Prometheus and Loki URLs."""
@@ -107,6 +115,9 @@ def sandbox(
         prometheus_port=prometheus_port,
         loki_port=loki_port,
         control_port=control_port,
+        github_port=github_port,
+        github_webhooks=github_webhook or [],
+        github_secret=github_secret,
     )
     raise typer.Exit(run(_serve(config)))
 

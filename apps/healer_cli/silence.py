@@ -1,12 +1,16 @@
 """`healer silence`: mute alerts by their labels for a while, with a reason, and see or end those in force.
 
-    healer silence --duration 2h --reason "scheduled maintenance" node=worker-3 [more matchers]
+    healer silence --duration 2h --reason "scheduled maintenance"                 everything: a maintenance window
+    healer silence --duration 2h --reason "..." --namespace cto                   one namespace
+    healer silence --duration 2h --reason "..." node=worker-3 [more matchers]    what the matchers match
+    healer silence ... --notify-only                                             mute, but let Healer heal
     healer silence list [--all] [--json]
     healer silence expire ID
 
 Matchers are Alertmanager's (`name=value`, `name!=value`, `name=~regex`, `name!~regex`); an alert is silenced
-when all of them match. Silences are kept in Redis, where every correlator applies them (silenced alerts stay
-in their incidents, never notified), and each creation and early expiry is audited on `healer.audit.cli`.
+when all of them match (no matchers: every alert). Silences are kept in Redis, where every correlator applies
+them (silenced alerts stay in their incidents, never notified) and every remediator holds its actions on what
+they match (unless `--notify-only`); each creation and early expiry is audited on `healer.audit.cli`.
 """
 
 from __future__ import annotations
@@ -63,10 +67,11 @@ async def _audit(bus: BusClient, silence: Silence, decision: str, actor: str) ->
         actor=actor,
         action="silence",
         decision=decision,
-        target=" ".join(str(m) for m in silence.matchers),
+        target=silence.scope,
         reason=silence.reason,
         details={
             "silence_id": silence.silence_id,
+            "hold_remediation": silence.hold_remediation,
             "starts_at": silence.starts_at.isoformat(),
             "ends_at": silence.ends_at.isoformat(),
         },
@@ -107,11 +112,20 @@ async def listed(settings: Settings) -> list[Silence]:
         await redis.aclose()
 
 
-def new_silence(matchers: list[str], duration: str, reason: str, author: str, now: dt.datetime) -> Silence:
-    """Raise ValueError naming the bad matcher or duration."""
+def new_silence(
+    matchers: list[str],
+    duration: str,
+    reason: str,
+    author: str,
+    now: dt.datetime,
+    *,
+    namespace: str | None = None,
+    hold_remediation: bool = True,
+) -> Silence:
+    """Raise ValueError naming the bad matcher or duration. No matchers and no namespace: every alert."""
     parsed = [Matcher.parse(m) for m in matchers]
-    if not parsed:
-        raise ValueError("give at least one matcher, e.g. node=worker-3, alertname=MemoryPressure or alert_id=H8")
+    if namespace:
+        parsed.append(Matcher.parse(f"namespace={namespace}"))
     return Silence(
         silence_id=uuid.uuid4().hex[:12],
         matchers=parsed,
@@ -120,20 +134,36 @@ def new_silence(matchers: list[str], duration: str, reason: str, author: str, no
         reason=reason,
         author=author,
         created_at=now,
+        hold_remediation=hold_remediation,
     )
 
 
 @app.command("add")
 def add_command(
-    matchers: Annotated[list[str], typer.Argument(help='label matchers, e.g. node=worker-3 pod=~"rex-.*"')],
     duration: Annotated[str, typer.Option("--duration", "-d", help="how long, e.g. 2h, 30m, 1h30m")],
     reason: Annotated[str, typer.Option("--reason", "-r", help="why, for whoever wonders later")],
+    matchers: Annotated[
+        list[str] | None, typer.Argument(help='label matchers, e.g. node=worker-3 pod=~"rex-.*"; none: everything')
+    ] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="only this namespace")] = None,
+    notify_only: Annotated[
+        bool, typer.Option("--notify-only", help="mute notifications but let the remediator heal")
+    ] = False,
     author: str | None = AuthorOption,
     config: Path | None = ConfigOption,
 ) -> None:
-    """Create a silence (also what `healer silence --duration ... MATCHERS` does)."""
+    """Create a silence (also what `healer silence --duration ... [MATCHERS]` does); it holds remediation of
+    what it matches unless --notify-only."""
     try:
-        silence = new_silence(matchers, duration, reason, author or getpass.getuser(), dt.datetime.now(dt.UTC))
+        silence = new_silence(
+            matchers or [],
+            duration,
+            reason,
+            author or getpass.getuser(),
+            dt.datetime.now(dt.UTC),
+            namespace=namespace,
+            hold_remediation=not notify_only,
+        )
     except ValueError as exc:
         fail(str(exc), label="cannot silence", code=2)
     run(create(settings_or_exit(config), silence))
@@ -162,14 +192,15 @@ def list_command(
         [
             s.silence_id,
             _state(s, now),
-            " ".join(str(m) for m in s.matchers),
+            s.scope,
+            "yes" if s.hold_remediation else "no",
             f"{s.ends_at:%Y-%m-%d %H:%M}",
             s.author,
             s.reason,
         ]
         for s in shown
     ]
-    headers = ("state", "matchers", "ends", "author", "reason")
+    headers = ("state", "matchers", "holds healing", "ends", "author", "reason")
     show(console, [Column("id", key=True), *map(Column, headers)], rows, title=f"Silences ({len(shown)})")
 
 

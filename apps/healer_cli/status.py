@@ -2,120 +2,26 @@
 
 Reads heartbeats from Redis (each instance writes one every few seconds with a short TTL), asks NATS for its
 JetStream account, reads the health of every cluster the collectors read (Healthy, Degraded(reason),
-Unreachable(since)), and lists open incidents. Exits 1 when anything is down (an Unreachable cluster
-included), so scripts and probes can use it.
+Unreachable(since)), lists open incidents, and with --all shows the agent platform (the remediator's last
+AgentsReport: CodeRuns by stage, each agent healthy or degraded, what is paused, where agents contend).
+Exits 1 when anything is down (an Unreachable cluster included), so scripts and probes can use it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel, Field
 from rich.text import Text
 
 from healer_cli.runtime import ConfigOption, console, line, run, settings_or_exit
 from healer_cli.tables import Cell, Column, show
-from healer_common.contract.health import ClusterHealth, Heartbeat
-from healer_common.contract.incidents import Incident
-from healer_common.errors import Unreachable
-from healer_common.logging import redact_url
-from healer_common.runtime.busclient import BusClient
-from healer_common.runtime.heartbeat import read_cluster_health, read_heartbeats
-from healer_common.runtime.state import KeySpace, reachable_redis
-from healer_common.settings import SERVICES, Settings
-
-OPEN_INCIDENTS_KEY = ("correlator", "open")
-
-
-class Check(BaseModel):
-    ok: bool
-    url: str
-    error: str | None = None
-    detail: dict[str, Any] = Field(default_factory=dict)
-
-
-class ServiceStatus(BaseModel):
-    service: str
-    up: bool
-    instances: list[Heartbeat]
-
-
-class StatusReport(BaseModel):
-    ok: bool
-    time: dt.datetime
-    nats: Check
-    redis: Check
-    services: list[ServiceStatus]
-    clusters: list[ClusterHealth] = Field(default_factory=list)
-    incidents: list[Incident] = Field(default_factory=list)
-
-
-async def _nats(settings: Settings) -> Check:
-    url = redact_url(settings.nats.url)
-    try:
-        async with asyncio.timeout(4), BusClient(settings, name="healer-status", connect_timeout=2.0) as bus:
-            return Check(ok=True, url=url, detail=await bus.account_info())
-    except Unreachable as exc:
-        return Check(ok=False, url=url, error=str(exc))
-    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
-        return Check(ok=False, url=url, error=redact_url(f"{type(exc).__name__}: {exc}"))
-
-
-class _Stored(BaseModel):
-    """What Redis holds for `healer status`: heartbeats, cluster health, open incidents."""
-
-    beats: list[Heartbeat] = Field(default_factory=list)
-    clusters: list[ClusterHealth] = Field(default_factory=list)
-    incidents: list[Incident] = Field(default_factory=list)
-
-
-async def _redis(settings: Settings, with_incidents: bool) -> tuple[Check, _Stored]:
-    url = redact_url(settings.redis.url)
-    try:
-        redis = await reachable_redis(settings)
-    except Unreachable as exc:
-        return Check(ok=False, url=url, error=str(exc)), _Stored()
-    keys = KeySpace(settings.redis.key_prefix)
-    try:
-        stored = _Stored(beats=await read_heartbeats(redis, keys), clusters=await read_cluster_health(redis, keys))
-        if with_incidents:
-            raw = await redis.hgetall(keys(*OPEN_INCIDENTS_KEY))
-            stored.incidents = sorted(
-                (Incident.model_validate_json(v) for v in raw.values()), key=lambda i: i.opened_at
-            )
-        return Check(ok=True, url=url), stored
-    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported as such
-        return Check(ok=False, url=url, error=redact_url(f"{type(exc).__name__}: {exc}")), _Stored()
-    finally:
-        await redis.aclose()
-
-
-async def gather(settings: Settings, *, with_incidents: bool) -> StatusReport:
-    nats, (redis, stored) = await asyncio.gather(_nats(settings), _redis(settings, with_incidents))
-    beats = stored.beats
-    now = dt.datetime.now(dt.UTC)
-    stale = dt.timedelta(seconds=settings.bus.heartbeat_interval_s * 3)
-    services = []
-    for name in SERVICES:
-        mine = [b for b in beats if b.service == name]
-        up = any(b.state == "running" and now - b.time < stale for b in mine)
-        services.append(ServiceStatus(service=name, up=up, instances=mine))
-    reachable = all(c.state != "Unreachable" for c in stored.clusters)
-    ok = nats.ok and redis.ok and all(s.up for s in services) and reachable
-    return StatusReport(
-        ok=ok,
-        time=now,
-        nats=nats,
-        redis=redis,
-        services=services,
-        clusters=stored.clusters,
-        incidents=stored.incidents,
-    )
+from healer_common.contract.agents import AgentsReport
+from healer_common.contract.health import ClusterHealth
+from healer_common.contract.views import StatusReport
+from healer_common.runtime.status import gather
 
 
 def _mark(ok: bool) -> Text:
@@ -153,6 +59,42 @@ def _services(report: StatusReport, show_all: bool) -> None:
     show(console, [Column("service", key=True), *(Column(h) for h in headers)], rows, title="Services")
 
 
+def _agents(report: AgentsReport) -> None:
+    """The agent platform: what the Workflows and Agents tiles show, as tables."""
+    colour = {"healthy": "green", "degraded": "yellow"}
+    stages = ", ".join(f"{stage} {count}" for stage, count in sorted(report.by_stage.items())) or "none"
+    rows: list[list[Cell]] = [
+        [
+            a.agent,
+            Text(a.state, style=colour[a.state]),
+            str(a.running),
+            str(a.pending),
+            str(a.paused),
+            "; ".join(a.reasons),
+        ]
+        for a in report.agents
+    ]
+    columns = [Column("agent", key=True), Column("state"), Column("running"), Column("pending"), Column("paused")]
+    show(console, [*columns, Column("why")], rows, title=f"Agents (CodeRuns by stage: {stages})")
+    runs: list[list[Cell]] = [
+        [
+            f"{r.namespace}/{r.name}",
+            r.agent or "-",
+            r.stage,
+            r.phase,
+            r.priority,
+            f"paused for {r.paused_by or 'a person'}",
+        ]
+        for r in report.coderuns
+        if r.paused
+    ]
+    if runs:
+        heads = ("agent", "stage", "phase", "priority", "why")
+        show(console, [Column("paused CodeRun", key=True), *(Column(h) for h in heads)], runs, title="Paused")
+    for found in report.contention:
+        line(("contention: ", "yellow"), found.describe())
+
+
 def render(report: StatusReport, *, as_json: bool, show_all: bool) -> None:
     if as_json:
         console.print_json(json.dumps(report.model_dump(mode="json")))
@@ -172,6 +114,8 @@ def render(report: StatusReport, *, as_json: bool, show_all: bool) -> None:
         ]
         columns = [Column("id", key=True), Column("severity"), Column("opened"), Column("title")]
         show(console, columns, incidents, title=f"Open incidents ({len(report.incidents)})")
+        if report.agents is not None:
+            _agents(report.agents)
     line(("all healthy", "green") if report.ok else ("something is down", "red"))
 
 

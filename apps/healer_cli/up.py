@@ -4,9 +4,10 @@ It loads and checks the settings first (a bad one is one line and exit 2, with n
 `nats-server` with JetStream and `redis-server` as child processes with their data in `--data-dir`, then the
 sandbox cluster (`healer sandbox`, unless `--no-sandbox` or a cluster is configured) and, once it serves, the
 six services as separate OS processes pointed at it (its kubeconfig, its Prometheus and Loki URLs); relays their
-output with a name prefix, restarts a child or a server that dies (with backoff), prints what runs where, plays
-a short demo incident when there is no sandbox, and on Ctrl-C, SIGTERM, SIGHUP or any failure of its own stops
-the children first and the servers last.
+output with a name prefix, restarts a child or a server that dies (with backoff), prints what runs where (and
+the local credentials it wrote at first start to `<data-dir>/credentials.yaml`, which the services and the CLI
+read), plays a short demo incident when there is no sandbox, and on Ctrl-C, SIGTERM, SIGHUP or any failure of
+its own stops the children first and the servers last.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Annotated
 
 import typer
 
+from healer_cli.credentials import ensure_local_credentials
 from healer_cli.demo import DEMO_POD, DEMO_STEPS, condition_event
 from healer_cli.runtime import ConfigOption, console, errors, line, run
 from healer_cli.supervisor import Child, KeptServer, Supervisor, stop_leftovers
@@ -47,6 +49,7 @@ from healer_common.settings import SERVICES, Settings, load_settings
 from healer_sandbox import ENDPOINTS_FILE
 
 SANDBOX_READY_S = 120.0
+CREDENTIALS_FILE = "credentials.yaml"
 HA_NODES = 3
 SECOND_REPLICA_OFFSET = 10  # a second replica's HTTP port: its first's + 10 (9480 for the collector)
 SECOND_REPLICA = 1  # replicas are keyed as the test harness keys them: `detector`, then `detector#1`
@@ -62,6 +65,7 @@ def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Pa
             "HEALER_NATS__URL": nats_url,
             "HEALER_REDIS__URL": redis_url,
             "HEALER_MEMORY__STORE_PATH": str(data_dir / "memory.sqlite3"),
+            "HEALER_AUTH__CREDENTIALS_FILE": str(data_dir / CREDENTIALS_FILE),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -80,19 +84,36 @@ def _where(servers: list[ServerProcess], settings: Settings, data_dir: Path, san
             ["sandbox: Kubernetes API", f"{sandbox['kube_api']}  kubeconfig: {sandbox['kubeconfig']}"],
             ["sandbox: Prometheus", sandbox["prometheus"]],
             ["sandbox: Loki", sandbox["loki"]],
+            ["sandbox: GitHub", f"{sandbox['github']}  repositories: {sandbox['github_repositories']}"],
             ["sandbox: control", f"{sandbox['control']}  (healer sandbox outage SECONDS)"],
         ]
-    rows += [[name, f"http://{settings.http.host}:{settings.http_port(name)}/metrics"] for name in SERVICES]
+    rows += [[name, f"{_http(settings, name)}/metrics"] for name in SERVICES]
     if len(nodes) > 1:
-        rows += [
-            [f"{name}#{SECOND_REPLICA}", f"http://{settings.http.host}:{_second_port(settings, name)}/metrics"]
-            for name in SERVICES
-        ]
+        rows += [[f"{name}#{SECOND_REPLICA}", f"{_http(settings, name, second=True)}/metrics"] for name in SERVICES]
     rows += [
         ["alerts", f"subscribe to {settings.space.all_alerts} on {nodes[0].url}"],
+        ["read API", f"{_http(settings, 'api')}/api/v1  (OpenAPI: /api/v1/openapi.json)"],
         ["status", "healer status --all"],
+        ["dashboard", f"{_http(settings, 'api')}/  (in a terminal: healer dashboard)"],
+    ]
+    where = data_dir / CREDENTIALS_FILE
+    by_default = where == Path(".healer", CREDENTIALS_FILE).resolve()
+    hint = "the CLI signs with local-admin from here" if by_default else f"export HEALER_AUTH__CREDENTIALS_FILE={where}"
+    rows += [
+        ["credentials", f"{where}  ({hint})"],
+        [
+            "security",
+            "HTTP ingest and approvals want a token from that file; NATS and Redis are open to anyone on this "
+            "machine (loopback only): fine for a demo, never for a cluster (README: Security)",
+        ],
     ]
     show(console, [Column("part", key=True), Column("where")], rows, title="Healer is starting")
+    console.print(f"[bold]Open the dashboard: {_http(settings, 'api')}/[/bold]", highlight=False)
+
+
+def _http(settings: Settings, service: str, *, second: bool = False) -> str:
+    port = _second_port(settings, service) if second else settings.http_port(service)
+    return f"http://{settings.http.host}:{port}" if port else f"http://{settings.http.host}:<free port>"
 
 
 async def _wait_for_services(settings: Settings, deadline_s: float) -> bool:
@@ -139,7 +160,7 @@ def _second_replica(settings: Settings, service: str, env: dict[str, str]) -> Ch
 
 def _sandbox_child(env: dict[str, str], folder: Path) -> Child:
     """`healer sandbox` on free ports, so that a restart after a crash comes back where the services look."""
-    ports = {f"--{name}-port": str(free_port()) for name in ("kube", "prometheus", "loki", "control")}
+    ports = {f"--{name}-port": str(free_port()) for name in ("kube", "prometheus", "loki", "github", "control")}
     command = ("-m", "healer_cli", "sandbox", "--data-dir", str(folder), *(x for p in ports.items() for x in p))
     story = {"HEALER_LOG__LEVEL": os.environ.get("HEALER_LOG__LEVEL", "INFO")}  # what the scenarios do
     return Child("sandbox", {**env, **story}, command)
@@ -158,12 +179,20 @@ async def _sandbox_endpoints(folder: Path, stop: asyncio.Event) -> dict[str, str
 
 
 def _pointed_at(env: dict[str, str], sandbox: dict[str, str]) -> dict[str, str]:
-    """The services' environment, pointed at the sandbox: the remediator acts on it, the collector reads it."""
+    """The services' environment, pointed at the sandbox: the remediator acts on it, the collector reads it
+    (its GitHub too, every 5 s), and the notifier opens its GitHub issues there."""
+    repositories = sandbox["github_repositories"].split()
     return {
         **env,
         "HEALER_CLUSTER__KUBECONFIG": sandbox["kubeconfig"],
         "HEALER_COLLECTOR__PROMETHEUS_URL": sandbox["prometheus"],
         "HEALER_COLLECTOR__LOKI_URL": sandbox["loki"],
+        "HEALER_GITHUB__API_URL": sandbox["github"],
+        "HEALER_GITHUB__REPOSITORIES": json.dumps(repositories),
+        "HEALER_GITHUB__INTERVAL_S": env.get("HEALER_GITHUB__INTERVAL_S", "5"),
+        "HEALER_NOTIFIER__GITHUB_API_URL": sandbox["github"],
+        "HEALER_NOTIFIER__GITHUB_REPO": env.get("HEALER_NOTIFIER__GITHUB_REPO", sandbox["github_platform"]),
+        "HEALER_NOTIFIER__GITHUB_TOKEN": env.get("HEALER_NOTIFIER__GITHUB_TOKEN", "sandbox"),
     }
 
 
@@ -260,6 +289,9 @@ async def up(
     if leftovers := stop_leftovers(pid_file):
         console.print(f"stopped {len(leftovers)} process(es) an earlier healer up left running: {leftovers}")
     preflight(nats_ports, redis_port)
+    credentials = data_dir / CREDENTIALS_FILE
+    if ensure_local_credentials(credentials):
+        console.print(f"wrote local credentials to {credentials} (an admin for the CLI, a source for events)")
     env = _service_env(settings, nats_url, redis_url, data_dir)
     if ha:
         env["HEALER_NATS__STREAM_REPLICAS"] = str(HA_NODES)

@@ -3,7 +3,7 @@
 Objects live in the store; what a real cluster knows elsewhere lives here: containers' working sets
 (cAdvisor), containers waiting out a crash back-off (kubelet), volume usage (the filesystem), gauges of
 databases and queues (exporters), the Git heads Argo CD compares with, images that do not exist in the
-registry, and the logs pods write. Scenario time runs `speed` times faster than the clock.
+registry, the logs pods write, and GitHub (github.py). Scenario time runs `speed` times faster than the clock.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import kmock
 
 from healer_common.clock import Clock
 from healer_sandbox import kinds, objects
+from healer_sandbox.github import GitHub
 from healer_sandbox.logs import LogStore
 from healer_sandbox.store import ObjectStore, meta
 
@@ -52,12 +53,14 @@ class Cluster:
     gauges: dict[tuple[str, LabelSet], float] = field(default_factory=dict)
     git_heads: dict[str, GitHead] = field(default_factory=dict)
     narrate: Callable[[str], None] = field(default=lambda _: None)  # tells the operator what the scenarios do
+    github: GitHub = field(init=False)  # the repositories the agents work through
     _hashes: dict[tuple[str, int], str] = field(default_factory=dict)
     _streams: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
     _ips: itertools.count[int] = field(default_factory=lambda: itertools.count(2))
 
     def __post_init__(self) -> None:
         self.started = self.clock.now()
+        self.github = GitHub(self.clock)
 
     # time ------------------------------------------------------------------------------------------------
     def elapsed(self, now: dt.datetime) -> float:

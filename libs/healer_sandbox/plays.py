@@ -18,8 +18,21 @@ from typing import Any, Protocol
 from healer_sandbox import kinds
 from healer_sandbox.cluster import Cluster, ContainerKey, GitHead, container_statuses, running, started_at
 from healer_sandbox.kubelet import kill, oom_kill
-from healer_sandbox.scenario import Backlog, CrashLoop, Gauge, LogLines, MemoryLeak, PvcFill, Rollout, Spec, SyncDrift
+from healer_sandbox.scenario import (
+    ApiQuota,
+    Backlog,
+    CrashLoop,
+    Gauge,
+    LogLines,
+    MemoryLeak,
+    PullRequestStory,
+    PvcFill,
+    Rollout,
+    Spec,
+    SyncDrift,
+)
 from healer_sandbox.store import meta
+from healer_sandbox.stories import ApiQuotaRun, PullRequestStoryRun
 from healer_sandbox.units import parse_quantity
 
 
@@ -307,6 +320,8 @@ RUNNERS: dict[type[Spec], Any] = {
     LogLines: LogLinesRun,
     Gauge: GaugeRun,
     Backlog: BacklogRun,
+    PullRequestStory: PullRequestStoryRun,
+    ApiQuota: ApiQuotaRun,
 }
 
 

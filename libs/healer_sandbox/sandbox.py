@@ -1,6 +1,6 @@
-"""The sandbox process: the world and the four loopback listeners around it (the Kubernetes API, Prometheus,
-Loki, and a control endpoint), the tick loop, and the files that tell others where it all is (a kubeconfig
-and `sandbox.json`).
+"""The sandbox process: the world and the five loopback listeners around it (the Kubernetes API, Prometheus,
+Loki, GitHub, and a control endpoint), the tick loop, and the files that tell others where it all is (a
+kubeconfig and `sandbox.json`, which also lists the GitHub repositories its stories play in).
 
 The control endpoint lets an operator or a test take the Kubernetes API away for a while, as an API
 server outage would, while the cluster lives on, and bring it back on the same port; and play a scenario
@@ -30,11 +30,13 @@ from healer_common.clock import Clock, SystemClock
 from healer_common.logging import get_logger
 from healer_sandbox import ENDPOINTS_FILE, kinds, loki_api, prometheus_api, scenario
 from healer_sandbox.apiserver import KubeApiServer
+from healer_sandbox.github_api import GitHubApi
 from healer_sandbox.listener import Listener
 from healer_sandbox.logs import LogStore
 from healer_sandbox.series import SeriesStore
 from healer_sandbox.world import World
 
+PLATFORM_REPOSITORY = "5dlabs/cto"  # where remediation CodeRuns open PRs and the notifier opens issues
 LOG_LINES = 100_000  # hours of the scenarios' logs at the default speed
 STEP_GAP_S = 0.05  # a burst of client writes is answered by one step of the control loops, not one each
 log = get_logger("sandbox")
@@ -52,6 +54,9 @@ class SandboxConfig:
     prometheus_port: int = 0
     loki_port: int = 0
     control_port: int = 0
+    github_port: int = 0
+    github_webhooks: list[str] = field(default_factory=list)  # URLs GitHub's webhook deliveries are POSTed to
+    github_secret: str | None = None  # what they are signed with (X-Hub-Signature-256)
     tick_s: float = 0.5
     scrape_interval_s: float = 5.0
     retention_s: float = 3600.0
@@ -113,6 +118,10 @@ class Sandbox:
             "prometheus", prometheus_api.routes(self.series, self._now), host, config.prometheus_port
         )
         self.loki = Listener("loki", loki_api.routes(self.logs, self.clock.now), host, config.loki_port)
+        self.github_api = GitHubApi(
+            self.world.cluster.github, webhooks=config.github_webhooks, secret=config.github_secret
+        )
+        self.github = Listener("github", self.github_api.app(), host, config.github_port)
         self.control = Listener("control", self._control_routes(), host, config.control_port)
         self._poked = asyncio.Event()
         self._ticker: asyncio.Task[None] | None = None
@@ -132,8 +141,9 @@ class Sandbox:
         self.world.settle()
         self.world.step()  # the plays set their gauges, so the first scrape has every series
         self.world.scrape()
-        for listener in (self.kube, self.prometheus, self.loki, self.control):
+        for listener in (self.kube, self.prometheus, self.loki, self.github, self.control):
             await listener.start()
+        await self.github_api.start()
         self._ticker = asyncio.create_task(self._tick(), name="sandbox-ticks")
         _write_atomically(self.config.kubeconfig, yaml.safe_dump(kubeconfig(self.kube.url)))
         _write_atomically(self.config.workdir / ENDPOINTS_FILE, json.dumps(self.endpoints(), indent=2))
@@ -147,7 +157,8 @@ class Sandbox:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        for listener in (self.control, self.loki, self.prometheus, self.kube):
+        await self.github_api.stop()
+        for listener in (self.control, self.github, self.loki, self.prometheus, self.kube):
             await listener.stop()
         await self.api.__aexit__(kind, error, tb)
         with contextlib.suppress(FileNotFoundError):
@@ -195,8 +206,21 @@ class Sandbox:
             "kube_api": self.kube.url,
             "prometheus": self.prometheus.url,
             "loki": self.loki.url,
+            "github": self.github.url,
+            "github_repositories": " ".join(self.repositories()),
+            "github_platform": PLATFORM_REPOSITORY,
             "control": self.control.url,
         }
+
+    def repositories(self) -> list[str]:
+        """The GitHub repositories the scenarios' stories play in, and the platform's own (issues go there)."""
+        stories = [
+            entry.pull_request.repository
+            for plan in self.world.plans.values()
+            for entry in plan.plays
+            if entry.pull_request is not None
+        ]
+        return sorted({*stories, PLATFORM_REPOSITORY})
 
     def status(self) -> dict[str, Any]:
         store = self.api.store

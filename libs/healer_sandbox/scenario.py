@@ -4,8 +4,8 @@ all run on), loaded and validated at start so that a mistake names the file, the
 A scenario declares the objects it needs (nodes, deployments, volumes, Argo CD applications, certificates)
 and the `plays` that drive it over scenario time (a memory leak, a filling volume, a drift, a rollout, a
 crash loop, log lines, gauges and backlogs of the metric signals in `healer_common.contract.signals`).
-Scenario time runs `speed` times faster than the wall clock, so an hour-long incident plays in minutes. See the
-README's sandbox section.
+Scenario time runs `speed` times faster than the wall clock, so an hour-long incident plays in minutes. Pull
+request stories play on the sandbox's GitHub (github.py). See the README's sandbox section.
 """
 
 from __future__ import annotations
@@ -206,6 +206,97 @@ class Backlog(Gauge):
     drain_per_replica: Annotated[float, Field(ge=0)]
 
 
+Login = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.\[\]]*$")]
+Repository = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+
+
+class CommitStep(Spec):
+    """A commit on the PR's branch by `by`; `ago` back-dates it by that much wall-clock time (history made
+    before the story began: what makes progress stale)."""
+
+    by: Login
+    message: str = "work in progress"
+    ago: Duration = 0.0
+
+
+class CommentStep(Spec):
+    by: Login
+    body: str = Field(min_length=1)
+
+
+class ReviewStep(Spec):
+    by: Login
+    state: Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED"]
+    body: str = ""
+
+
+class CheckStep(Spec):
+    """A check run (or, with `workflow`, a GitHub Actions workflow run) on the PR's head, completed."""
+
+    name: str = Field(min_length=1)
+    conclusion: Literal["success", "failure", "timed_out", "cancelled", "neutral", "skipped"]
+    workflow: bool = False
+
+
+class AgentStep(Spec):
+    """An agent takes up the task: a CodeRun for it (its controller starts the agent pod), working `runs`."""
+
+    app: Login
+    runs: Duration = parse_duration("30m")
+    priority: Literal["critical", "high", "normal", "low"] | None = None
+
+
+class StoryStep(Spec):
+    """One step of a pull request's story, at `at` (scenario time): exactly one of the other keys."""
+
+    at: Duration = 0.0
+    commit: CommitStep | None = None
+    comment: CommentStep | None = None
+    review: ReviewStep | None = None
+    check: CheckStep | None = None
+    agent: AgentStep | None = None
+    merge: bool | None = None
+    close: bool | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StoryStep:
+        if len(self.model_fields_set - {"at"}) != 1:
+            kinds = ", ".join(k for k in StoryStep.model_fields if k != "at")
+            raise ValueError(f"a step has `at` and exactly one of: {kinds}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(iter(self.model_fields_set - {"at"}))
+
+
+class PullRequestStory(Spec):
+    """A pull request of the sandbox's GitHub, opened when the play starts, whose `steps` play in order: the
+    agents (pods labelled `agent` and `task-id`) and their commits, comments, reviews and checks. The PR's
+    branch names its task (`task-<task>`), which joins it to the agents' pods."""
+
+    repository: Repository
+    number: int = Field(ge=1)
+    task: int = Field(ge=0)
+    title: str = Field(min_length=1)
+    opened_by: Login = "5DLabs-Rex"
+    namespace: Name = "cto"
+    steps: list[StoryStep] = Field(default_factory=list)
+
+    @property
+    def branch(self) -> str:
+        return f"feature/task-{self.task}"
+
+
+class ApiQuota(Spec):
+    """Other clients of the sandbox's GitHub spend its hourly quota: `per_minute` requests a minute (scenario
+    time) from `at`, of a quota of `limit`."""
+
+    per_minute: Annotated[float, Field(gt=0)]
+    at: Duration = 0.0
+    limit: int = Field(5_000, ge=1)
+
+
 class PlayEntry(Spec):
     """One entry of `plays`: exactly one key, the play's kind."""
 
@@ -217,6 +308,8 @@ class PlayEntry(Spec):
     log_lines: LogLines | None = None
     gauge: Gauge | None = None
     backlog: Backlog | None = None
+    pull_request: PullRequestStory | None = None
+    api_quota: ApiQuota | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PlayEntry:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from healer_common.contract.alerts import Alert
 from healer_common.contract.events import ChangeEvent
 from healer_common.contract.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES
+from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
+from healer_common.runtime.status import open_incidents
 from services.correlator.adapters.correlation import Correlator
 
 
@@ -29,3 +31,7 @@ def register(svc: Service, correlator: Correlator) -> None:
     @svc.every(svc.settings.correlator.tick_s)
     async def tick() -> None:
         await correlator.tick()
+
+    @svc.every(svc.settings.bus.heartbeat_interval_s)
+    async def gauges() -> None:
+        metrics.open_now(await open_incidents(svc.redis, svc.keys))

@@ -1,11 +1,16 @@
 """Long-term memory as the rest of Healer sees it: remember, answer, reinforce, list, count and recall
 patterns, the same way over either backend. memory-bridge's handlers and its idle-time analysis call this;
 it imports no broker and takes its clock and settings from the caller.
+
+Other agents' memories (`memory.shared`: Rex's, Cleo's, Tess's ...) are searched with every question and only
+searched: nothing is ever added, reinforced or updated there. Their matches are selected as Healer's own
+are, their scores multiplied by their source's weight, and marked with the agent they came from
+(`MemoryMatch.shared_from`), in the answer and in its context. Recommendations rest on Healer's own outcomes.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from healer_common.clock import Clock
 from healer_common.contract.memory import (
@@ -14,10 +19,12 @@ from healer_common.contract.memory import (
     MemoryAnswer,
     MemoryListing,
     MemoryListRequest,
+    MemoryMatch,
     MemoryQuery,
     MemoryRecord,
     MemoryStats,
 )
+from healer_common.errors import HealerError
 from healer_common.settings import MemorySettings
 from services.memory_bridge.backend import MemoryBackend, MemoryFilter
 from services.memory_bridge.context import summarise
@@ -31,11 +38,27 @@ MIN_CANDIDATES = 30
 OUTCOME_POOL = 100
 
 
+@dataclass(frozen=True)
+class SharedSource:
+    """Another agent's memory, read only: whose it is, how much its memories weigh, and where it lives."""
+
+    agent: str
+    weight: float
+    backend: MemoryBackend
+
+
 class MemoryBridge:
-    def __init__(self, backend: MemoryBackend, clock: Clock, settings: MemorySettings) -> None:
+    def __init__(
+        self,
+        backend: MemoryBackend,
+        clock: Clock,
+        settings: MemorySettings,
+        shared: tuple[SharedSource, ...] = (),
+    ) -> None:
         self.backend = backend
         self.clock = clock
         self.settings = settings
+        self.shared = shared
 
     async def remember(self, item: MemoryAdd) -> MemoryAdded:
         """Store what is new; re-learn an insight that is already known (refresh it and reinforce it)."""
@@ -84,9 +107,12 @@ class MemoryBridge:
             outcomes = [c.record for c in wider if c.record.type == "episodic"]
             recommendation = recommend(kind, outcomes, now, self.settings.repeat_weight)
         matches = select(question, candidates, now, self.settings.min_relevance)
+        if self.shared:
+            matches = await self._with_shared(question, matches, replace(where, alert_type=None, cluster=None), pool)
         if self.settings.reinforce_on_query:
             for match in matches:
-                await self.backend.update(recalled(match.record, now))
+                if match.shared_from is None:  # another agent's memory is never written
+                    await self.backend.update(recalled(match.record, now))
         return MemoryAnswer(
             matches=matches,
             recommendation=recommendation,
@@ -94,6 +120,23 @@ class MemoryBridge:
             context=summarise(matches, recommendation, recent, now),
             correlation_id=question.correlation_id,
         )
+
+    async def _with_shared(
+        self, question: MemoryQuery, own: list[MemoryMatch], where: MemoryFilter, pool: int
+    ) -> list[MemoryMatch]:
+        """Healer's matches and the other agents', by weighted score; a source that cannot answer is left out."""
+        found = list(own)
+        for source in self.shared:
+            try:
+                candidates = await source.backend.search(question.text, pool, where)
+            except HealerError:
+                continue
+            chosen = select(question, candidates, where.now, self.settings.min_relevance)
+            found.extend(
+                m.model_copy(update={"score": m.score * source.weight, "shared_from": source.agent}) for m in chosen
+            )
+        found.sort(key=lambda m: m.score, reverse=True)
+        return found[: question.limit]
 
     async def reinforce(self, memory_ids: list[str]) -> list[MemoryRecord]:
         """Reinforce the memories that helped; unknown ids (forgotten since) are skipped."""

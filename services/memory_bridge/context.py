@@ -2,7 +2,7 @@
 summarised and the last alerts, never the whole history (the seed's "last 10 alerts, top memories").
 
 A model or a person reading it gets the same few lines whether memory holds ten memories or a hundred
-thousand. Pure.
+thousand; a memory of another agent says whose it is. Pure.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ def _verdict(match: MemoryMatch) -> str:
     return {True: "worked", False: "failed", None: match.record.type}[success]
 
 
+def _whose(match: MemoryMatch) -> str:
+    """Another agent's memory says whose it is."""
+    return f", from {match.shared_from}'s memory" if match.shared_from else ""
+
+
 def _clip(line: str) -> str:
     return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
 
@@ -51,7 +56,7 @@ def summarise(
     if matches:
         lines.append(f"Top memories ({min(len(matches), MAX_MEMORIES)} of {len(matches)}):")
         lines.extend(
-            _clip(f"- [{_verdict(m)}, {age(m.record.created_at, now)} ago] {m.record.content}")
+            _clip(f"- [{_verdict(m)}, {age(m.record.created_at, now)} ago{_whose(m)}] {m.record.content}")
             for m in matches[:MAX_MEMORIES]
         )
     alerts = sorted((o for o in recent if not o.is_change), key=lambda o: o.time, reverse=True)

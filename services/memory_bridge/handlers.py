@@ -9,6 +9,7 @@ from healer_common.contract.alerts import Alert
 from healer_common.contract.events import ChangeEvent
 from healer_common.contract.incidents import Incident
 from healer_common.contract.memory import (
+    MEMORY_TYPES,
     MemoryAdd,
     MemoryAdded,
     MemoryAnswer,
@@ -24,6 +25,7 @@ from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import Remediation
 from healer_common.contract.streams import MEMORY_ALERTS, MEMORY_CHANGES, MEMORY_INCIDENTS, MEMORY_REMEDIATIONS
 from healer_common.errors import HealerError
+from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
 from healer_common.runtime.leadership import Leadership, elect
 from services.memory_bridge.adapters.idle import IdleAnalysis
@@ -149,7 +151,10 @@ def register_answers(svc: Service, bridge: MemoryBridge, foresight: Foresight) -
     async def on_query(question: MemoryQuery) -> MemoryAnswer:
         now = svc.clock.now()
         conditions = foresight.recent.current(now, namespace=question.namespace, cluster=question.cluster)
-        return await answering(bridge.answer(question, conditions), lambda e: MemoryAnswer(backend=backend, error=e))
+        with metrics.MEMORY_QUERY_SECONDS.time():
+            return await answering(
+                bridge.answer(question, conditions), lambda e: MemoryAnswer(backend=backend, error=e)
+            )
 
     @svc.reply(svc.space.memory_add)
     async def on_add(item: MemoryAdd) -> MemoryAdded:
@@ -166,6 +171,12 @@ def register_answers(svc: Service, bridge: MemoryBridge, foresight: Foresight) -
     async def on_stats(request: MemoryStatsRequest) -> MemoryStats:
         del request
         return await answering(bridge.stats(), lambda e: MemoryStats(backend=backend, error=e))
+
+    @svc.every(svc.settings.bus.heartbeat_interval_s)
+    async def size() -> None:
+        held = await bridge.stats()
+        for kind in MEMORY_TYPES:
+            metrics.MEMORY_RECORDS.labels(kind).set(held.by_type.get(kind, 0))
 
 
 async def _predictions(foresight: Foresight, request: PredictionRequest) -> PredictionAnswer:

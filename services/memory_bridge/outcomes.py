@@ -12,6 +12,10 @@ A fix that did not hold (the run `continues` an earlier verified fix whose alert
 a failure of that earlier action, beside the earlier run's success: the restart fixed it once and did not
 last, so restart weighs 1 for and 1 against, and the scale-up that held comes out ahead. The remediation id
 is in each text so that two outcomes are never merged by OpenMemory's near-duplicate detection.
+
+A run handed to an AI agent carries what came of it (`coderun`): its pull request is the memory's `pr_url`,
+and the text says early (within the 300 characters a CodeRun's prompt quotes of each memory) which PR it was,
+whether it merged and passed its checks, and whether the alert resolved.
 """
 
 from __future__ import annotations
@@ -59,9 +63,10 @@ def outcome_memory(run: Remediation) -> MemoryAdd:
     mode = " (dry run)" if run.dry_run else ""
     method = method_of(run)
     healed = f", healed by {method}" if method != run.playbook else ""
+    agent = f" {run.coderun.describe()}." if run.coderun is not None else ""
     content = (
         f"{alerts} on {run.target} in cluster {run.cluster}: playbook {run.playbook} ({actions}) "
-        f"{run.state}{mode}{healed}. {run.reason} [remediation {run.remediation_id}]"
+        f"{run.state}{mode}{healed}.{agent} {run.reason} [remediation {run.remediation_id}]"
     )
     tags = [f"alert:{a}" for a in run.alert_ids] + [f"playbook:{run.playbook}", f"outcome:{run.state}"]
     return MemoryAdd(
@@ -76,9 +81,10 @@ def outcome_memory(run: Remediation) -> MemoryAdd:
                 "method": method,
                 "remediation_id": run.remediation_id,
                 "params": run_params(run),
+                "pr_url": run.coderun.pr_url if run.coderun is not None else None,
             }
         ),
-        tags=tags + ([f"action:{method}"] if healed else []),
+        tags=tags + ([f"action:{method}"] if healed else []) + (["coderun"] if run.coderun is not None else []),
         time=run.time,
     )
 

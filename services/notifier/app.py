@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service, run_service
 from healer_common.runtime.leadership import Leadership, elect
 from healer_common.settings import NotifierSettings
@@ -65,6 +66,12 @@ def setup(svc: Service) -> None:
     svc.on_stop(http.aclose)
     channels = build_channels(ready, ChannelContext(svc, http, cfg.timeout_s))
     svc.detail["channels"] = ",".join(c.name for c in channels) or "none"
+    for channel in channels:  # a channel that never failed says so (0), rather than saying nothing
+        for outcome in ("delivered", "failed"):
+            metrics.NOTIFICATIONS.labels(channel.name, outcome)
+    deepest = max((len(policy.levels) for policy in cfg.escalations.values()), default=1)
+    for level in range(1, deepest + 1):
+        metrics.ESCALATIONS.labels(str(level))
     sent = SentLog(svc.redis, svc.keys)
     dispatcher = Dispatcher(channels, sent, policy=cfg.delivery, clock=svc.clock, audit=svc.audit, log=svc.log)
     journal = Journal(svc.redis, svc.keys)

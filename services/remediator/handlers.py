@@ -1,5 +1,5 @@
 """The remediator's subscribers: incidents, approval answers and requests to run a playbook in; runs out (the
-coordinator publishes them). Timers and playbook reloads tick beside them.
+coordinator publishes them). Timers, playbook reloads and the agent coordination tick beside them.
 """
 
 from __future__ import annotations
@@ -7,13 +7,18 @@ from __future__ import annotations
 from healer_common.contract.incidents import Incident
 from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest
 from healer_common.contract.streams import REMEDIATOR_APPROVALS, REMEDIATOR_INCIDENTS, REMEDIATOR_RUN_REQUESTS
+from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
+from healer_common.runtime.leadership import elect
+from services.remediator.adapters.agent_coordination import AgentCoordinator
 from services.remediator.adapters.coordinator import RemediationCoordinator
+from services.remediator.adapters.runs import RunStore
 
 
-def register(svc: Service, coordinator: RemediationCoordinator) -> None:
+def register(svc: Service, coordinator: RemediationCoordinator, runs: RunStore, agents: AgentCoordinator) -> None:
     @svc.consume(REMEDIATOR_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
+        await agents.incident(incident)
         await coordinator.on_incident(incident)
 
     @svc.consume(REMEDIATOR_APPROVALS, order_by=lambda decision: decision.remediation_id)
@@ -27,3 +32,13 @@ def register(svc: Service, coordinator: RemediationCoordinator) -> None:
     cfg = svc.settings.remediator
     svc.every(cfg.tick_s)(coordinator.tick)
     svc.every(cfg.playbook_reload_s)(coordinator.reload)
+    agents_role = elect(svc, "remediator/agents")  # one replica looks at the agent platform and acts on it
+
+    @svc.every(cfg.agents.interval_s)
+    async def look_at_agents() -> None:
+        if agents_role.leading:
+            await agents.tick(agents_role.check())
+
+    @svc.every(svc.settings.bus.heartbeat_interval_s)
+    async def gauges() -> None:
+        metrics.APPROVALS_WAITING.set(await runs.awaiting_approval())

@@ -7,11 +7,15 @@ Rules, in the order a run meets them:
   `<name>_succeeded` (of an earlier action's verified outcome).
 - An action that verifies is judged by the incident: resolved within its `timeout` is success; still firing
   when it ends is failure. Its `retry.attempts` run it again before calling it failed.
+- A hand-off that is followed (a CodeRun) is judged by what came of it: the run waits until the CodeRun ends
+  (`handoff_finished`), then for the alert; an agent that succeeded, with no failed check on its PR, and the
+  alert resolved is success; anything else, or no end within the follow window, is failure.
 - Once the incident has resolved, healing actions no longer run unless their condition is `<name>_succeeded`;
   notify, escalate and hand-offs still do.
 - An action that made health worse (more firing alerts, or a worse severity, with an alert that began after it)
   is undone when it can be and the playbook's rollback is enabled; the run ends there.
-- Temporary changes (a scale-up) are undone when the playbook's rollback window ends, after the run's verdict.
+- Temporary changes (a scale-up) are undone when the playbook's rollback window ends, after the run's verdict;
+  a switch to a backup (failover_provider) once the incident resolves (the primary has recovered).
 - Each change of state is published (a new revision) and each decision noted for the audit.
 """
 
@@ -19,11 +23,39 @@ from __future__ import annotations
 
 import datetime as dt
 
+from healer_common.contract.auth import ANY_APPROVAL, Principal
 from healer_common.contract.incidents import Incident
 from healer_common.contract.messages import stable_id
-from healer_common.contract.remediations import ApprovalRequest, Remediation, RemediationStep
+from healer_common.contract.remediations import ApprovalRequest, CodeRunOutcome, Remediation, RemediationStep
 from services.remediator.playbooks import PlaybookAction
-from services.remediator.run_state import Act, Ask, Note, PendingUndo, RunState, Then, Undo, Work, health_of
+from services.remediator.run_state import (
+    Act,
+    Ask,
+    HandOff,
+    Note,
+    PendingUndo,
+    RunState,
+    Then,
+    Undo,
+    Work,
+    health_of,
+)
+
+ANSWER_SKEW_S = 60.0
+"""Clocks differ: an answer signed up to this long before its request was asked still counts."""
+
+
+def answer_refusal(request: ApprovalRequest, approve: bool, approver: Principal, signed_at: dt.datetime) -> str | None:
+    """Why this answer may not decide this request, or None."""
+    needed = f"approve:{request.level}" if approve else ANY_APPROVAL
+    if not approver.allows(needed):
+        verb = "approve" if approve else "deny"
+        return f"{approver.name} may not {verb} {request.action}: it needs {needed} (or admin)"
+    if request.asked_at is not None and signed_at < request.asked_at - dt.timedelta(seconds=ANSWER_SKEW_S):
+        return (
+            f"{approver.name}'s answer was signed at {signed_at.isoformat()}, before this request was asked: a replay"
+        )
+    return None
 
 
 class PlaybookRun:
@@ -62,7 +94,13 @@ class PlaybookRun:
         self.state.phase = "acting"
         self.state.due_at = now + dt.timedelta(seconds=timeout_s)
 
-    def acted(self, step: RemediationStep, undo: dict[str, object] | None, now: dt.datetime) -> Work | None:
+    def acted(
+        self,
+        step: RemediationStep,
+        undo: dict[str, object] | None,
+        now: dt.datetime,
+        follow: tuple[str, str] | None = None,
+    ) -> Work | None:
         action = self._current()
         self.state.run = self.state.run.evolve(steps=[*self.state.run.steps, step], reason=step.detail)
         if undo is not None and action.reversal != "none":
@@ -79,6 +117,9 @@ class PlaybookRun:
             api_calls="; ".join(step.api_calls),
         )
         self._publish(now, state="acted")
+        if action.follows and follow is not None and step.outcome == "ok":
+            self._hand_off(action, follow, now)
+            return None
         if action.verifies and not self.state.resolved and not self.state.manual:
             window = action.timeout_s or self.state.verify_window_s
             self._wait(now, "verifying", window)
@@ -86,14 +127,46 @@ class PlaybookRun:
             return None
         return self._settle(action, ok=True, now=now)
 
+    def _hand_off(self, action: PlaybookAction, coderun: tuple[str, str], now: dt.datetime) -> None:
+        namespace, name = coderun
+        self.state.handoff = HandOff(namespace=namespace, name=name, since=now)
+        self.state.healing_tried = True  # what the agent does is judged like a fix
+        self._note(now, action.type, "following", f"following CodeRun {namespace}/{name} to its end")
+        self._wait(now, "handed_off", self.state.handoff_timeout_s)
+
+    def handoff_finished(self, outcome: CodeRunOutcome, now: dt.datetime) -> Work | None:
+        """The followed CodeRun ended (its PR read): judge it now if the alert has resolved, else wait for it."""
+        state, action = self.state, self.state.action
+        if state.phase != "handed_off" or action is None or state.run.coderun is not None:
+            return None
+        outcome = outcome.model_copy(update={"alert_resolved": True if state.resolved else None})
+        ids = [*state.run.memory_ids, *(i for i in state.context_memory_ids if i not in state.run.memory_ids)]
+        state.run = state.run.evolve(coderun=outcome, memory_ids=ids)
+        self._note(now, action.type, "coderun_finished", outcome.describe(), pr_url=outcome.pr_url or "")
+        if not outcome.delivered or state.resolved:
+            return self._judge_handoff(action, now)
+        self._publish(now, state="acted", reason=f"{outcome.describe()}; waiting for the alert to resolve")
+        return None
+
+    def _judge_handoff(self, action: PlaybookAction, now: dt.datetime) -> Work | None:
+        outcome = self.state.run.coderun
+        resolved = self.state.resolved
+        if outcome is not None:
+            self.state.run = self.state.run.evolve(coderun=outcome.model_copy(update={"alert_resolved": resolved}))
+        ok = outcome is not None and outcome.delivered and resolved
+        what = outcome.describe() if outcome is not None else "the CodeRun"
+        self._note(now, action.type, "verified" if ok else "not_verified", f"{what}; alert resolved: {resolved}")
+        return self._settle(action, ok=ok, now=now)
+
     def refused(self, action: str, reason: str, now: dt.datetime, **details: str) -> None:
         self._note(now, action, "refused", reason, **details)
         self._finish(now, "skipped", f"refused: {reason}")
 
-    def postponed(self, reason: str, now: dt.datetime) -> None:
-        """The kill switch is on: nothing acts; try again later, saying so once."""
+    def postponed(self, reason: str, now: dt.datetime, decision: str = "postponed") -> None:
+        """The kill switch is on, or a maintenance window holds the run (`held`): nothing acts; try again
+        later, saying so once."""
         if not self.state.postponed:
-            self._note(now, (self.state.action.type if self.state.action else "run"), "postponed", reason)
+            self._note(now, (self.state.action.type if self.state.action else "run"), decision, reason)
         self.state.postponed = True
         self.state.due_at = now + dt.timedelta(seconds=self.state.retry_paused_s)
         if self.state.phase not in {"holding", "awaiting_approval"}:
@@ -105,17 +178,26 @@ class PlaybookRun:
         self._note(now, request.action, "approval_requested", request.summary, on_timeout=request.on_timeout)
         self._publish(now, state="awaiting_approval")
 
-    def answered(self, approve: bool, by: str, reason: str, now: dt.datetime) -> Work | None:
-        action = self.state.action
-        if self.state.phase != "awaiting_approval" or action is None:
-            self._note(now, "approval", "ignored", f"{by} answered, but the run is {self.state.run.state}")
+    def answered(
+        self, approve: bool, approver: Principal, signed_at: dt.datetime, reason: str, now: dt.datetime
+    ) -> Work | None:
+        """A human's answer, by the credential that signed it: approving needs approve:<level> of the request
+        (or admin), denying any approve scope; an answer signed before the request was asked is a replay."""
+        action, request = self.state.action, self.state.run.approval
+        who = approver.name
+        if self.state.phase != "awaiting_approval" or action is None or request is None:
+            self._note(now, "approval", "ignored", f"{who} answered, but the run is {self.state.run.state}")
+            return None
+        if refusal := answer_refusal(request, approve, approver, signed_at):
+            self._note(now, action.type, "approval_refused", refusal, by=who)
             return None
         return self._decide(
-            action, approve, f"{'approved' if approve else 'denied'} by {by}{f': {reason}' if reason else ''}", now
+            action, approve, f"{'approved' if approve else 'denied'} by {who}{f': {reason}' if reason else ''}", now
         )
 
     def incident_changed(self, incident: Incident, now: dt.datetime) -> Work | None:
         self.state.health = health_of(incident)
+        self.state.inhibited_by = list(incident.primary.inhibited_by)
         if incident.state == "resolved":
             return self._resolved(incident, now)
         self._follow_target(incident)
@@ -151,6 +233,12 @@ class PlaybookRun:
             policy = state.run.approval.on_timeout
             reason = f"nobody answered in time; its timeout policy is {policy}"
             return self._decide(action, policy == "approve", reason, now)
+        if state.phase == "handed_off":
+            if state.run.coderun is not None:  # the agent delivered; the alert never resolved
+                return self._judge_handoff(action, now)
+            reason = f"CodeRun {state.handoff.name if state.handoff else ''} did not end within the follow window"
+            self._note(now, action.type, "not_verified", reason)
+            return self._settle(action, ok=False, now=now)
         if state.phase == "acting":
             decision = "interrupted"
             reason = f"interrupted: the remediator stopped while doing {action.type}; its result is unknown"
@@ -252,7 +340,12 @@ class PlaybookRun:
     def _resolved(self, incident: Incident, now: dt.datetime) -> Work | None:
         state = self.state
         state.resolved = True
+        for undo in state.undos:  # switched to a backup until the primary recovered: it has
+            if undo.due_at is None and state.playbook.actions[undo.index].reversal == "on_recovery":
+                undo.due_at = now
         action = state.action
+        if state.phase == "handed_off" and action is not None:
+            return self._judge_handoff(action, now) if state.run.coderun is not None else None
         if state.phase == "verifying" and action is not None:
             took = (now - state.run.started_at).total_seconds()
             self._note(now, action.type, "verified", f"the alert resolved {took:.1f}s after the run started")

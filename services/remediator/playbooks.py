@@ -32,7 +32,7 @@ from healer_common.errors import ConfigError
 
 API_VERSION = "healer.platform/v1"
 KIND = "RemediationPlaybook"
-Reversal = Literal["none", "temporary", "on_failure", "on_harm"]
+Reversal = Literal["none", "temporary", "on_failure", "on_harm", "on_recovery"]
 Operator = Literal[">", ">=", "<", "<=", "==", "!="]
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
@@ -47,6 +47,7 @@ class ActionTraits:
     reversal: Reversal
     params: type[BaseModel]
     default_retry: int = 1
+    follows: bool = False  # a hand-off followed to its end (a CodeRun): its outcome and the alert judge it
 
 
 def _positive(seconds: float) -> float:
@@ -144,6 +145,7 @@ class PlaybookAction(BaseModel):
     needs_approval: bool
     verifies: bool
     reversal: Reversal
+    follows: bool = False
 
 
 class Playbook(BaseModel):
@@ -202,6 +204,7 @@ def _compile_action(
         needs_approval=spec.require_approval or not kind.safe,
         verifies=kind.verifies,
         reversal=kind.reversal,
+        follows=kind.follows,
     )
 
 

@@ -17,7 +17,9 @@ from healer_common.contract.incidents import Incident
 from healer_common.contract.remediations import Remediation
 from services.remediator.playbooks import Playbook, PlaybookAction
 
-Phase = Literal["start", "acting", "awaiting_approval", "verifying", "retry_wait", "paused", "holding", "done"]
+Phase = Literal[
+    "start", "acting", "awaiting_approval", "verifying", "handed_off", "retry_wait", "paused", "holding", "done"
+]
 Then = Literal["continue", "rolled_back", "hold"]
 
 
@@ -73,6 +75,14 @@ class Fix(_State):
     at: dt.datetime
 
 
+class HandOff(_State):
+    """The CodeRun a run handed its incident to, followed until it ends and its alert is judged."""
+
+    namespace: str
+    name: str
+    since: dt.datetime
+
+
 class RunState(_State):
     run: Remediation
     playbook: Playbook
@@ -88,8 +98,13 @@ class RunState(_State):
     target: ResourceRef  # where actions aim now: a restarted pod's successor replaces it
     workload: ResourceRef | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    inhibited_by: list[str] = Field(default_factory=list)  # of the primary alert, as the latest revision says
     title: str = ""
     context: str = ""
+    memory_context: str = ""  # what memory said, kept apart so an action can leave it out
+    context_memory_ids: list[str] = Field(default_factory=list)  # the memories in it, reinforced if it helps
+    handoff: HandOff | None = None
+    handoff_timeout_s: float = 3600.0
     manual: bool = False
     approved_index: int | None = None
     postponed: bool = False

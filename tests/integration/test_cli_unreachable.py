@@ -62,10 +62,12 @@ def healer(args: list[str], env: dict[str, str], tmp_path: Path) -> tuple[subpro
 
 @pytest.fixture
 def down() -> dict[str, str]:
-    """NATS and Redis URLs of ports nothing listens on; the Redis one carries a password."""
+    """NATS and Redis URLs of ports nothing listens on; the Redis one carries a password. A token to sign with, so
+    that approve, deny and playbooks run get as far as NATS (without one they stop earlier, saying so)."""
     return {
         "HEALER_NATS__URL": f"nats://127.0.0.1:{free_port()}",
         "HEALER_REDIS__URL": f"redis://:hunter2@127.0.0.1:{free_port()}/0",
+        "HEALER_AUTH__TOKEN": "a-token-of-someone",
     }
 
 

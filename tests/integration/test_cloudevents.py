@@ -21,7 +21,7 @@ from healer_common.contract.streams import EVENTS
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.heartbeat import read_heartbeats
 from healer_common.runtime.state import KeySpace, connect_redis
-from healer_common.testing import ServiceRunner, eventually, recording
+from healer_common.testing import ServiceRunner, bearer, eventually, recording
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,10 @@ async def test_every_http_mode_reaches_the_bus_as_a_structured_cloudevent_and_a_
     batch = [json.loads(to_structured(oom(f"batch-{i}", f"cleo-{i}"), FORMAT).body) for i in (1, 2)]
     subject = bus.space.custom_events("watchdog")
 
-    async with recording(bus, subject) as seen, httpx.AsyncClient(base_url=url, timeout=5) as http:
+    async with (
+        recording(bus, subject) as seen,
+        httpx.AsyncClient(base_url=url, timeout=5, headers=bearer(services.settings, "test-source")) as http,
+    ):
         answers = [
             await http.post("/events/watchdog", content=structured.body, headers=structured.headers),
             await http.post("/events/watchdog", content=binary.body, headers=binary.headers),
@@ -92,7 +95,7 @@ async def test_a_bad_binary_event_is_refused_with_the_reason(services: ServiceRu
     message = to_binary(oom("b-2", "rex-2"), FORMAT)
     headers = {k: v for k, v in message.headers.items() if k != "ce-id"}
 
-    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=5, headers=bearer(services.settings, "test-source")) as http:
         answer = await http.post("/events/watchdog", content=message.body, headers=headers)
         wrong = await http.post(
             "/events/watchdog", content=b"OOMKilled", headers={**message.headers, "content-type": "text/plain"}

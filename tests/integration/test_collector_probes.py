@@ -83,19 +83,20 @@ async def test_a_healthy_api_reports_success_latency_and_the_quota_left(http_pee
     assert len([m for m in seen.messages if condition("ProbeSucceeded")(m)]) == 1, "said once, not every run"
 
 
-async def test_an_exhausted_quota_answered_with_429_is_a_failed_probe_that_says_rate_limited(
+async def test_an_exhausted_quota_answered_with_429_is_rate_limiting_not_a_failed_probe(
     http_peer: HttpPeer, bus: BusClient
 ) -> None:
     headers = github_headers(0, 42) | {"Retry-After": "42"}
     http_peer.handler["get /user"] << answer(429, {"message": "API rate limit exceeded"}, headers)
 
     async with probing(bus, ProbeTarget(name="github", url=f"{http_peer.url}/user")) as seen:
-        failed = await seen.wait_for(condition("ProbeFailed"), what="ProbeFailed")
+        limited = await seen.wait_for(condition("RateLimited"), what="RateLimited")
         await seen.wait_for(lambda m: event_kind(m.subject) == "metrics", what="the probe's samples")
 
-    data = seen.bodies(failed.subject)[0]["data"]
-    assert (data["labels"]["status_code"], data["labels"]["rate_limited"]) == ("429", "true")
-    assert data["message"] == f"HTTP 429 from {http_peer.url}/user"
+    data = seen.bodies(limited.subject)[0]["data"]
+    assert (data["labels"]["status_code"], data["labels"]["retry_after_s"]) == ("429", "42")
+    assert data["message"] == f"HTTP 429 from {http_peer.url}/user: rate limited"
+    assert not [m for m in seen.messages if condition("ProbeFailed")(m)], "not a network failure (H5)"
     values = last_samples(seen)
     assert (values["probe_success"], values["ratelimit_remaining_ratio"]) == (0.0, 0.0)
     assert 32 <= values["probe_ratelimit_reset_seconds"] <= 42

@@ -1,4 +1,4 @@
-"""`healer up` (what `make run` starts) as a newcomer uses it: one command brings up NATS, Redis and the six
+"""`healer up` (what `make run` starts) as a newcomer uses it: one command brings up NATS, Redis and the seven
 services; a plain nats-py subscriber of `healer.alerts.*` sees the demo incident and its own events alert;
 `healer status --all` says all is well; bad input lands on `healer.dlq.>`; Ctrl-C stops everything.
 """
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 import psutil
 import pytest
@@ -58,8 +59,23 @@ async def test_make_run_alerts_a_plain_subscriber_reports_healthy_and_dead_lette
             "remediator",
             "notifier",
             "memory-bridge",
+            "api",
         ]
         await eventually(lambda: any(a["labels"]["pod"] == "rex-1" for a in alerts), what="the demo's alert")
+        assert f"{up.credentials}" in up.output(), "the banner says where the local credentials are"
+        assert "open to anyone on this machine (loopback only)" in " ".join(up.output().split())
+
+        ingest = f"{up.url('collector')}/events/newcomer"
+        refused = condition_event("cto/blaze-9", "OOMKilled", source="newcomer-http").model_dump_json().encode()
+        posted = condition_event("cto/blaze-2", "OOMKilled", source="newcomer-http").model_dump_json().encode()
+        source = {"Authorization": f"Bearer {up.token('local-source')}"}
+        async with httpx.AsyncClient(headers={"content-type": "application/json"}) as http:
+            anonymous = await http.post(ingest, content=refused)
+            authorised = await http.post(ingest, content=posted, headers=source)
+        assert anonymous.status_code == 401, anonymous.text
+        assert authorised.status_code == 202, authorised.text
+        await eventually(lambda: any(a["labels"]["pod"] == "blaze-2" for a in alerts), what="the posted event's H8")
+        assert not any(a["labels"]["pod"] == "blaze-9" for a in alerts), "the refused event, sent first, raised nothing"
 
         js = nc.jetstream()
         event = condition_event("cto/tess-7", "OOMKilled", source="newcomer")
@@ -95,7 +111,7 @@ async def test_a_healer_up_killed_outright_leaves_nothing_running_after_the_next
     try:
         await eventually(lambda: first.healer("status").returncode == 0, timeout=90, interval=1, what="healthy")
         left = psutil.Process(first.process.pid).children(recursive=True)
-        first.process.kill()  # no chance to stop what it started: NATS, Redis and six services live on
+        first.process.kill()  # no chance to stop what it started: NATS, Redis and seven services live on
         first.process.wait(10)
         assert all(p.is_running() for p in left)
 

@@ -1,6 +1,7 @@
 """`make run` as a newcomer gets it by default: `healer up` starts the sandbox cluster before the services,
 prints where its Kubernetes, Prometheus and Loki APIs are, points the services at it, and the remediator acts
-on it for real: an OOMKilled pod of the sandbox is deleted and comes back fresh. Ctrl-C stops it all."""
+on it for real: an OOMKilled pod of the sandbox is deleted and comes back fresh, and the bad image's rollback
+waits for an approval that only the credentials `healer up` wrote can give. Ctrl-C stops it all."""
 
 # mypy: disable-error-code="union-attr"
 # (the official client's models make every field Optional; the fields read here are always set)
@@ -10,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import DEVNULL
 from typing import Any, cast
 
+import httpx
 import nats
 import pytest
 from kubernetes import client
@@ -34,6 +38,7 @@ def up(tmp_path: Path) -> Iterator[Up]:
     stop_with_descendants(running.process)
 
 
+@pytest.mark.timeout(240)  # the sandbox, an OOM loop healed, and a rollback waiting for its approval
 async def test_make_run_starts_the_sandbox_and_the_remediator_heals_its_pods_for_real(up: Up, tmp_path: Path) -> None:
     folder = tmp_path / "data" / "sandbox"
     await eventually((folder / "sandbox.json").is_file, timeout=120, interval=0.5, what="the sandbox serving")
@@ -85,6 +90,43 @@ async def test_make_run_starts_the_sandbox_and_the_remediator_heals_its_pods_for
             return [r for r in found["items"] if r["metadata"]["name"].endswith(acted["remediation_id"])]
 
         await eventually(recorded, what="the remediation recorded in the cluster")
+
+        # the bad image's rollback (the scenario's own run, or one asked for by hand with local-admin's credential
+        # when the scenario's alert joined another incident) waits for a human: an anonymous answer is refused,
+        # `healer approve` with the credentials `healer up` wrote is taken
+        command = ["playbooks", "run", "bad-image-rollback", "--target", "Deployment/cto/cleo-api", "--wait", "60"]
+        asking = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "healer_cli", *command, env=up.env, stdout=DEVNULL, stderr=DEVNULL
+        )
+
+        admin = {"Authorization": f"Bearer {up.token('local-admin')}"}
+        approvals = f"{up.url('remediator')}/approvals"
+
+        async def waiting() -> dict[str, Any] | None:
+            async with httpx.AsyncClient(headers=admin) as http:
+                runs: list[dict[str, Any]] = (await http.get(approvals)).json()["awaiting_approval"]
+            return runs[0] if runs else None
+
+        try:
+            asked = await eventually(waiting, timeout=60, interval=0.5, what="a rollback asking for approval")
+            run_id = asked["remediation_id"]
+            async with httpx.AsyncClient() as http:
+                anonymous = await http.post(f"{approvals}/{run_id}", json={"decision": "approve"})
+                anonymous_read = await http.get(approvals)
+            assert anonymous.status_code == 401, anonymous.text
+            assert anonymous_read.status_code == 401, anonymous_read.text
+            answered = up.healer("approve", run_id, "--reason", "newcomer")
+            assert answered.returncode == 0, answered.stderr
+            assert f"approved {run_id} as local-admin" in answered.stdout
+
+            def approved() -> bool:
+                return any(r["remediation_id"] == run_id and r["state"] == "approved" for r in remediations)
+
+            await eventually(approved, timeout=30, what="the rollback approved by local-admin")
+        finally:
+            if asking.returncode is None:
+                asking.kill()
+            await asking.wait()
     finally:
         await connection.close()
 

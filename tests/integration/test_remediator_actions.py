@@ -5,7 +5,6 @@ Webhook actions post to a local HTTP peer."""
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,18 +13,16 @@ import httpx
 import pytest
 from kubernetes import client
 
-from healer_common.clock import ManualClock
 from healer_common.contract.events import ResourceRef
 from healer_common.runtime.kube import api_client
-from healer_common.settings import ClusterSettings, RemediatorSettings
+from healer_common.settings import ClusterSettings
 from healer_common.testing import HttpPeer, KubeEmulator
 from services.remediator.actions.catalogue import CATALOGUE
-from services.remediator.actions.plans import ActionContext, ActionFailed, Outcome, RunContext, carry_out
-from services.remediator.guards import GuardPolicy, refusal
+from services.remediator.actions.plans import ActionFailed
+from tests.support.action_helpers import context, pod_ref, run_action, undo
 from tests.support.cluster_objects import evictions, pod_of, seed_deployment
 
 pytestmark = pytest.mark.integration
-GUARDS = GuardPolicy("healer", ("healer",), "healer.platform/exclude")
 
 
 @pytest.fixture
@@ -40,41 +37,6 @@ async def api(kube: KubeEmulator, tmp_path: Path) -> AsyncIterator[client.ApiCli
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as http_client:
         yield http_client
-
-
-def context(
-    api: client.ApiClient | None, http: httpx.AsyncClient, target: ResourceRef, **settings: Any
-) -> ActionContext:
-    run = RunContext(
-        remediation_id="0a1b2c3d4e5f6071",
-        incident_id="inc-1",
-        cluster="default",
-        alert_ids=("H8",),
-        target=target,
-        labels={"alertname": "H8", "pod": target.name},
-        title="memory pressure: pod cto/rex-1 reported OOMKilled",
-        context="Incident inc-1: rex-1 keeps running out of memory.",
-    )
-    cfg = RemediatorSettings(**settings)
-    return ActionContext(api, http, ManualClock(), cfg, run, functools.partial(refusal, policy=GUARDS))
-
-
-async def run_action(
-    ctx: ActionContext, kind: str, target: ResourceRef, params: dict[str, Any] | None = None, *, dry_run: bool = False
-) -> Outcome:
-    plan = await CATALOGUE[kind].plan(ctx, target, params or {})
-    return await carry_out(kind, plan, ctx.clock, dry_run=dry_run)
-
-
-async def undo(ctx: ActionContext, kind: str, data: dict[str, Any] | None) -> Outcome:
-    restore = CATALOGUE[kind].undo
-    assert restore is not None
-    assert data is not None, f"{kind} left nothing to undo"
-    return await carry_out(kind, await restore(ctx, data), ctx.clock, dry_run=False)
-
-
-def pod_ref(name: str, namespace: str = "cto") -> ResourceRef:
-    return ResourceRef(kind="Pod", namespace=namespace, name=name)
 
 
 async def test_restart_pod_deletes_exactly_that_pod(
@@ -236,7 +198,9 @@ async def test_refresh_secrets_restarts_its_consumers_and_undo_restores_the_prev
     seed_deployment(kube, "cto", "worker", env_secret="db-creds", labels={"healer.platform/exclude": "true"})
     seed_deployment(kube, "cto", "web")
     target = ResourceRef(kind="Secret", namespace="cto", name="db-creds")
-    ctx = context(api, http, target)
+    ctx = context(api, http, target, secret_namespaces=["cto"])
+    with pytest.raises(ActionFailed, match=r"works only in remediator\.secret_namespaces"):
+        await run_action(context(api, http, target), "refresh_secrets", target)
 
     outcome = await run_action(ctx, "refresh_secrets", target)
 
@@ -372,7 +336,7 @@ async def test_a_dry_run_reads_but_changes_nothing(
     kube.put("", "v1", "nodes", None, {"metadata": {"name": "node-1"}, "spec": {}})
     aim = target or pod_ref(pod["metadata"]["name"])
 
-    outcome = await run_action(context(api, http, aim), kind, aim, params, dry_run=True)
+    outcome = await run_action(context(api, http, aim, secret_namespaces=["cto"]), kind, aim, params, dry_run=True)
 
     assert outcome.step.outcome == "dry_run"
     assert outcome.step.api_calls, "a dry run still says which calls it would make"

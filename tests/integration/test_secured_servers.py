@@ -101,7 +101,7 @@ async def test_a_credentials_file_signs_in_the_cli_and_a_service_and_a_missing_o
     assert refused.returncode == 1
     assert refused.stderr.strip() == (
         f"cannot reach NATS at {nats.url}: the server refused the credentials — "
-        "check HEALER_NATS__TOKEN or HEALER_NATS__CREDS_FILE"
+        "check HEALER_NATS__TOKEN, HEALER_NATS__CREDS_FILE or HEALER_NATS__NKEY_SEED_FILE"
     )
 
 

@@ -41,3 +41,16 @@ def test_a_silence_needs_a_reason() -> None:
 
     assert result.exit_code == 2
     assert "--reason" in result.output
+
+
+def test_a_silence_without_matchers_is_a_maintenance_window_over_everything() -> None:
+    window = new_silence([], "2h", "scheduled maintenance", "ana", T0)
+    in_cto = new_silence([], "2h", "cto upgrade", "ana", T0, namespace="cto")
+    mute_only = new_silence(["alert_id=H0"], "2h", "noisy", "ana", T0, hold_remediation=False)
+
+    assert window.matches({"alertname": "H8", "namespace": "payments"})
+    assert window.hold_remediation
+    assert window.describe() == "everything by ana: scheduled maintenance"
+    assert in_cto.matches({"namespace": "cto"})
+    assert not in_cto.matches({"namespace": "payments"})
+    assert mute_only.describe() == 'alert_id="H0" (notifications only; healing goes on) by ana: noisy'

@@ -353,7 +353,7 @@ payloads = st.one_of(
         st.just("healer.change.v1"),
         st.fixed_dictionaries(
             {
-                "what": st.sampled_from(["deploy", "config", "flag", "scale"]),
+                "what": st.sampled_from(["deploy", "config", "flag", "scale", "commit", "merge"]),
                 "resource": resources,
                 "from": finite_json_values,
                 "to": finite_json_values,

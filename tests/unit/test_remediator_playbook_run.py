@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from healer_common.clock import ManualClock
+from healer_common.contract.auth import Principal
 from healer_common.contract.incidents import Incident
 from healer_common.contract.remediations import ApprovalRequest, Remediation, RemediationStep
 from services.remediator.actions.catalogue import CATALOGUE
@@ -209,6 +210,10 @@ def test_an_alert_that_began_before_the_action_is_not_its_harm() -> None:
     assert not any(n.decision == "harmful" for n in engine.notes)
 
 
+def oncall(name: str) -> Principal:
+    return Principal(name, frozenset({"approve:oncall", "ack"}), "attestation")
+
+
 def test_an_approval_required_action_asks_and_runs_once_approved() -> None:
     clock, engine = ManualClock(T0), new_run(playbook({"type": "rollback_deployment"}))
     work = engine.start(clock.now())
@@ -216,7 +221,7 @@ def test_an_approval_required_action_asks_and_runs_once_approved() -> None:
     engine.await_approval(approval(on_timeout="deny"), clock.now())
     assert engine.state.run.state == "awaiting_approval"
 
-    acts(engine.answered(True, "alice", "go", clock.advance(30)), "rollback_deployment")
+    acts(engine.answered(True, oncall("alice"), clock.now(), "go", clock.advance(30)), "rollback_deployment")
 
     assert states(engine)[-2:] == ["awaiting_approval", "approved"]
     assert engine.state.run.approval is None
@@ -228,7 +233,7 @@ def test_a_denial_ends_the_run_as_denied() -> None:
     engine.start(clock.now())
     engine.await_approval(approval(on_timeout="approve"), clock.now())
 
-    assert engine.answered(False, "bob", "not now", clock.now()) is None
+    assert engine.answered(False, oncall("bob"), clock.now(), "not now", clock.now()) is None
 
     assert engine.state.run.state == "denied"
     assert "denied by bob: not now" in engine.state.run.reason
@@ -255,9 +260,9 @@ def test_an_answer_after_the_run_ended_is_ignored_and_noted() -> None:
     clock, engine = ManualClock(T0), new_run(playbook({"type": "rollback_deployment"}))
     engine.start(clock.now())
     engine.await_approval(approval(on_timeout="deny"), clock.now())
-    engine.answered(False, "bob", "", clock.now())
+    engine.answered(False, oncall("bob"), clock.now(), "", clock.now())
 
-    assert engine.answered(True, "alice", "", clock.now()) is None
+    assert engine.answered(True, oncall("alice"), clock.now(), "", clock.now()) is None
     assert engine.state.run.state == "denied"
     assert engine.notes[-1].decision == "ignored"
 

@@ -50,7 +50,8 @@ def _entry(alert_id: str, name: str, severity: Severity, family: str, summary: s
     return CatalogueEntry(alert_id=alert_id, name=name, severity=severity, family=family, summary=summary)
 
 
-# The A-series keep the ids and meaning of today's Healer (there is no A6); H-series are new.
+# The A-series keep the ids and meaning of today's Healer (there is no A6; A10, agent contention, is new);
+# H-series are new.
 CATALOGUE: dict[str, CatalogueEntry] = {
     e.alert_id: e
     for e in (
@@ -86,6 +87,13 @@ CATALOGUE: dict[str, CatalogueEntry] = {
         _entry("A7", "pod failure", "critical", "agent-workflow", "pod Failed/Error or CrashLoopBackOff"),
         _entry("A8", "workflow step timeout", "warning", "agent-workflow", "an agent pod ran past its step limit"),
         _entry("A9", "stuck CodeRun", "warning", "agent-workflow", "a CodeRun stayed non-terminal too long"),
+        _entry(
+            "A10",
+            "agent contention",
+            "warning",
+            "agent-workflow",
+            "agents starve each other of CPU or memory on a node or namespace, or pods wait behind them",
+        ),
         _entry(
             "H0",
             "observability gap",

@@ -8,7 +8,7 @@ them with the CloudEvents SDK into this form). The `type` attribute selects the 
     healer.metrics.v1    many samples at once (what collectors send; what makes 200k samples/s possible)
     healer.log.v1        one log line
     healer.condition.v1  something observed about a resource: OOMKilled, ImagePullBackOff, Ready ...
-    healer.change.v1     something changed on purpose: a deploy, a config or flag flip, a scale
+    healer.change.v1     something changed on purpose: a deploy, a config or flag flip, a scale, a commit or merge
 
 The extension attribute `cluster` names the cluster (default `default`). Other CloudEvents extensions
 (`traceparent`, `partitionkey` ...) are accepted as the spec allows: lowercase alphanumeric names of at most
@@ -129,7 +129,7 @@ class ChangeData(Frozen):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    what: Literal["deploy", "config", "flag", "scale"]
+    what: Literal["deploy", "config", "flag", "scale", "commit", "merge"]
     resource: ResourceRef
     from_: Any = Field(default=None, validation_alias=AliasChoices("from", "from_"), serialization_alias="from")
     to: Any = None

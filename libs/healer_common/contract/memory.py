@@ -77,6 +77,9 @@ class MemoryMatch(Frozen):
     record: MemoryRecord
     relevance: float = Field(ge=0.0, le=1.0)
     score: float = Field(description="the selection score: 40% relevance, 30% recency, 30% success")
+    shared_from: str | None = Field(
+        default=None, description="the other agent whose memory this is (its score weighted); None: Healer's own"
+    )
 
 
 class MemoryQuery(Message):

@@ -92,6 +92,46 @@ CONDITIONS: dict[str, ConditionSignal] = {
         ConditionSignal("CodeRunPending", "CodeRun", "a CodeRun is Pending; labels.since", ("CodeRunFinished",)),
         ConditionSignal("CodeRunRunning", "CodeRun", "a CodeRun is Running; labels.since", ("CodeRunFinished",)),
         ConditionSignal("CodeRunFinished", "CodeRun", "a CodeRun Succeeded or Failed (labels.phase)"),
+        # Pull requests (github source): resource kind PullRequest named `owner/repo#number`; labels repo, pr,
+        # url and task-id (from the PR's labels or branch, `task-<n>`), which joins a PR to its agents' pods
+        ConditionSignal(
+            "PullRequestOpen",
+            "PullRequest",
+            "the PR is open; labels head_sha, last_commit_at (RFC 3339), author, branch",
+            ("PullRequestClosed",),
+        ),
+        ConditionSignal("PullRequestClosed", "PullRequest", "the PR was closed; labels.merged true or false"),
+        ConditionSignal(
+            "PullRequestComment",
+            "PullRequest",
+            "a comment or review on the PR, once each; labels author, kind (comment, review), review_state "
+            "(APPROVED, CHANGES_REQUESTED, COMMENTED), comment_id, time; message holds its text",
+        ),
+        ConditionSignal(
+            "CheckFailed",
+            "PullRequest",
+            "a check run or workflow run on the PR's head failed; labels check, kind (check_run, workflow_run), "
+            "conclusion, head_sha, time",
+            ("CheckPassed",),
+        ),
+        ConditionSignal("CheckPassed", "PullRequest", "a check run or workflow run on the PR's head passed"),
+        # External providers (probes, and every source that reads an API)
+        ConditionSignal(
+            "RateLimited",
+            "Probe",
+            "an API answered 429 (or 403 with its quota spent): its rate limit, not the network; labels target, "
+            "retry_after_s",
+            ("ProbeSucceeded",),
+        ),
+        # Agents (remediator's agent coordination): agents competing for one node or namespace
+        ConditionSignal(
+            "AgentContention",
+            "Node",
+            "agent pods on one node (kind Node) or in one namespace (kind Namespace) ask for more CPU or memory "
+            "than it has, or pods wait Pending behind them; labels agents, pending, resource",
+            ("AgentContentionCleared",),
+        ),
+        ConditionSignal("AgentContentionCleared", "Node", "the agents fit again (a recovery)"),
         # Healer's own sight (every collector source)
         ConditionSignal("SourceUnreachable", "Source", "a collector source cannot read its system", ("SourceHealthy",)),
         ConditionSignal("SourceHealthy", "Source", "the source reads its system again (a recovery)"),
@@ -146,6 +186,18 @@ METRICS: dict[str, MetricSignal] = {
         MetricSignal("probe_ratelimit_remaining", "count", ("target",), "requests left in the rate-limit window"),
         MetricSignal(
             "probe_ratelimit_reset_seconds", "seconds", ("target",), "seconds until the rate-limit window resets"
+        ),
+        MetricSignal(
+            "ratelimit_exhausted_in_seconds",
+            "seconds",
+            ("target",),
+            "seconds until the quota runs out at its recent rate of spending (86400: not before it resets)",
+        ),
+        MetricSignal(
+            "probe_error_budget_remaining_ratio",
+            "ratio",
+            ("target",),
+            "share of the SLO window's error budget still unspent (probes with an slo)",
         ),
     )
 }

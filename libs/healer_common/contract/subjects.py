@@ -14,6 +14,7 @@
     {root}.memory.query | .add          memory.MemoryQuery / MemoryAdd (core request/reply, not stored)
     {root}.memory.list | .stats         memory.MemoryListRequest / MemoryStatsRequest (request/reply)
     {root}.memory.predict               memory.PredictionRequest (request/reply): what memory expects next
+    {root}.agents.report                agents.AgentsReport (core NATS, every remediator.agents.interval_s)
     {root}.audit.<service>              audit.AuditRecord
     {root}.dlq.<service>                health.DeadLetter
 
@@ -30,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from healer_common.contract.agents import AgentsReport
 from healer_common.contract.alerts import Alert
 from healer_common.contract.audit import AuditRecord
 from healer_common.contract.events import CHANGE_ADAPTER, EVENT_ADAPTER, AlertmanagerWebhook
@@ -101,6 +103,13 @@ class SubjectSpace:
         """The partition an events subject names, or None for one published without."""
         tokens = self.tokens(subject)
         return int(tokens[3]) if len(tokens) == 4 and tokens[0] == "events" and tokens[3].isdigit() else None
+
+    @property
+    def all_conditions(self) -> str:
+        """Condition events of every source, each once: the partitioned copies (`healer.events.<source>.condition.
+        <partition>`), which the collectors publish and the detector's intake makes of unpartitioned ones (the
+        read API's CodeRun phases)."""
+        return f"{self.root}.events.*.condition.*"
 
     def changes(self, cluster: str) -> str:
         return f"{self.root}.changes.{subject_token(cluster)}"
@@ -174,6 +183,11 @@ class SubjectSpace:
     def memory_predict(self) -> str:
         return f"{self.root}.memory.predict"
 
+    # the agent platform
+    @property
+    def agents_report(self) -> str:
+        return f"{self.root}.agents.report"
+
     # audit and dead letters
     def audit(self, service: str) -> str:
         return f"{self.root}.audit.{subject_token(service)}"
@@ -219,6 +233,7 @@ _FAMILY_MODELS: dict[str, type[BaseModel]] = {
     "playbook_runs": PlaybookRunRequest,
     "audit": AuditRecord,
     "dlq": DeadLetter,
+    "agents": AgentsReport,
 }
 _MEMORY_MODELS: dict[str, type[BaseModel]] = {
     "query": MemoryQuery,
@@ -254,6 +269,7 @@ _SUBJECT_OF: dict[type[Message], Callable[[SubjectSpace, Any], str]] = {
     ApprovalDecision: lambda space, m: space.approvals(m.remediation_id),
     PlaybookRunRequest: lambda space, m: space.playbook_runs(m.playbook),
     AuditRecord: lambda space, m: space.audit(m.service),
+    AgentsReport: lambda space, _m: space.agents_report,
     DeadLetter: lambda space, m: space.dlq(m.service),
 }
 

@@ -30,9 +30,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
+import nats.aio.client
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -51,17 +53,20 @@ from healer_common.contract.streams import STREAMS, ConsumerSpec
 from healer_common.contract.subjects import model_for, subject_for
 from healer_common.errors import ConfigError, Retryable
 from healer_common.logging import configure_logging, get_logger
+from healer_common.runtime import metrics
+from healer_common.runtime.auth import Gate
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
-from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler
+from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler, server_tls
 from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace, connect_redis
-from healer_common.runtime.telemetry import CONSUMER_LAG, PUBLISHED, configure_tracing, tracing_middleware
+from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
 from healer_common.runtime.wire import on_the_wire
 from healer_common.settings import NatsSettings, Settings, load_settings
 
 VERSION = "0.1.0"
+STREAMS_BY_KEY = {spec.key: spec for spec in STREAMS}
 PUBLISH_DEADLINE_S = 30.0
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 Periodic = Callable[[], Awaitable[None]]
@@ -88,6 +93,7 @@ def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = (
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         security=_security(nats_cfg),
+        nkeys_seed=nats_options(nats_cfg)["nkeys_seed"],
         middlewares=middlewares,
         logger=None,
     )
@@ -111,13 +117,15 @@ class Service:
         self.broker = build_broker(
             settings, name, (tracing_middleware(self.space, self.tracer_provider), DeliveryGuard(self))
         )
-        self.http = HttpEndpoint(name, settings.http.host, settings.http_port(name), ready=self._ready)
+        http = settings.http
+        tls = server_tls(http.tls_cert_file, http.tls_key_file, http.tls_client_ca_file)
+        self.http = HttpEndpoint(name, http.host, settings.http_port(name), ready=self._ready, ssl_context=tls)
+        self.gate = Gate(name, settings.auth, redis=self.redis, keys=self.keys, audit=self.audit, clock=self.clock)
         self.state: ServiceState = "starting"
         self.detail: dict[str, str] = {}
         self._periodic: list[tuple[float, Periodic]] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
-        self._on_stop: list[Callable[[], Awaitable[None]]] = []
-        self._on_stopping: list[Callable[[], Awaitable[None]]] = []
+        self._on_stop: dict[bool, list[Callable[[], Awaitable[None]]]] = {True: [], False: []}  # by `first`
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._started_at = self.clock.now()
@@ -170,6 +178,12 @@ class Service:
         subscriber = self.broker.subscriber(subject, queue=f"healer-{self.name}", decoder=self._decode)
         return cast("Callable[[F], F]", subscriber)
 
+    def watch(self, subject: str) -> Callable[[F], F]:
+        """Register a handler on a core subscription without a queue group: every replica sees every message
+        published from now on (the read API's live feed), and nothing is acked, stored or redelivered."""
+        subscriber = self.broker.subscriber(subject, decoder=self._decode)
+        return cast("Callable[[F], F]", subscriber)
+
     def every(self, seconds: float) -> Callable[[Periodic], Periodic]:
         """Run a coroutine periodically while the service runs; a failure is logged and the next tick comes."""
 
@@ -183,17 +197,15 @@ class Service:
         self._on_start.append(fn)
         return fn
 
-    def on_stop(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-        self._on_stop.append(fn)
+    def on_stop(self, fn: Callable[[], Awaitable[None]], *, first: bool = False) -> Callable[[], Awaitable[None]]:
+        """Run at shutdown once the consumers stopped; `first`: before, with NATS and Redis up (to hand work over)."""
+        self._on_stop[first].append(fn)
         return fn
 
-    def on_stopping(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-        """Run first at shutdown, while NATS and Redis are still connected: to finish and hand work over."""
-        self._on_stopping.append(fn)
-        return fn
-
-    def route(self, method: str, path: str, handler: RouteHandler) -> None:
-        self.http.routes.append((method, path, handler))
+    def route(self, method: str, path: str, handler: RouteHandler, *, scope: str | None) -> None:
+        """Serve an HTTP route. `scope` is what the caller's credential must grant (runtime/auth.py); None only
+        for a route that checks its caller itself (PagerDuty's signed webhook), saying so where it is added."""
+        self.http.routes.append((method, path, handler if scope is None else self.gate.guard(scope, handler)))
 
     def quiet_family(self, family: str) -> bool:
         """High-volume input families log their canonical line at debug level."""
@@ -214,6 +226,7 @@ class Service:
         """Publish to JetStream with `Nats-Msg-Id`; retry through a NATS outage, then ask for a redelivery."""
         subject = subject or subject_for(self.space, message)
         await self.publish_raw(subject, *on_the_wire(message, self.settings.alerts))
+        metrics.published(message)
 
     async def publish_event(self, subject: str, event: CloudEvent | AlertmanagerWebhook) -> None:
         """Publish a CloudEvent (structured mode) or an Alertmanager webhook, with its `Nats-Msg-Id`."""
@@ -293,6 +306,25 @@ class Service:
         """The JetStream context of the broker's connection (stream and consumer administration)."""
         return self.broker.config.connection_state.stream
 
+    @property
+    def jetstream(self) -> JetStreamContext:
+        """The JetStream context of the service's connection, for reading streams back (stream_pages.py)."""
+        js: JetStreamContext = self._jetstream()
+        return js
+
+    @property
+    def nats(self) -> nats.aio.client.Client:
+        """The service's NATS connection (the read API's stream reader subscribes on it)."""
+        connection: nats.aio.client.Client | None = getattr(self.broker, "_connection", None)
+        if connection is None:
+            raise Retryable("NATS is not connected yet", delay=1.0)
+        return connection
+
+    @property
+    def nats_connected(self) -> bool:
+        connection = getattr(self.broker, "_connection", None)
+        return connection is not None and bool(connection.is_connected)
+
     async def _connect(self) -> None:
         """Until NATS answers, or until the service is told to stop: a SIGTERM while waiting ends the wait."""
         delay = 0.5
@@ -320,8 +352,8 @@ class Service:
         await ensure_streams(self._jetstream(), self.settings)
 
     async def consumer_lag(self) -> int | None:
-        if not self.consumer_specs:
-            return None
+        """Messages not yet delivered or acked, over the service's durable consumers (each also a gauge), and
+        the depth of its dead-letter subject."""
         js = self._jetstream()
         if js is None:
             return None
@@ -329,8 +361,11 @@ class Service:
         for spec in self.consumer_specs.values():
             info = await js.consumer_info(spec.stream.name(self.space), spec.durable)
             lag += info.num_pending + info.num_ack_pending
-            CONSUMER_LAG.labels(self.name, spec.durable).set(info.num_pending + info.num_ack_pending)
-        return lag
+            metrics.CONSUMER_LAG.labels(self.name, spec.durable).set(info.num_pending + info.num_ack_pending)
+        dlq = self.space.dlq(self.name)
+        info = await js.stream_info(STREAMS_BY_KEY["DLQ"].name(self.space), subjects_filter=dlq)
+        metrics.DLQ_DEPTH.labels(self.name).set((info.state.subjects or {}).get(dlq, 0))
+        return lag if self.consumer_specs else None
 
     async def heartbeat(self) -> None:
         connection = getattr(self.broker, "_connection", None)
@@ -379,6 +414,9 @@ class Service:
 
     async def run(self) -> None:
         """Serve until stop() or a signal; then stop consuming, finish in-flight work and close."""
+        metrics.prepare(self.name, VERSION)
+        if self.http.routes:
+            self.gate.keyring()  # a bad credentials file stops the service at start, naming what is wrong
         await self.http.start()
         self.log.info("starting", nats=self.settings.nats.url, http=self.http.url, instance=self.instance)
         await self._connect()
@@ -396,14 +434,17 @@ class Service:
         await self._stop.wait()
         await self._shutdown()
 
-    async def _shutdown(self) -> None:
-        self.state = "stopping"
-        self.log.info("stopping")
-        for hook in self._on_stopping:
+    async def _hooks(self, hooks: list[Callable[[], Awaitable[None]]], failed: str) -> None:
+        for hook in hooks:
             try:
                 await hook()
             except Exception:
-                self.log.exception("stopping_hook_failed")
+                self.log.exception(failed)
+
+    async def _shutdown(self) -> None:
+        self.state = "stopping"
+        self.log.info("stopping")
+        await self._hooks(self._on_stop[True], "stopping_hook_failed")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -417,11 +458,8 @@ class Service:
             if connection is not None:
                 with contextlib.suppress(*NATS_DOWN):
                     await connection.close()
-        for hook in self._on_stop:
-            try:
-                await hook()
-            except Exception:
-                self.log.exception("stop_hook_failed")
+        await self.gate.close()
+        await self._hooks(self._on_stop[False], "stop_hook_failed")
         with contextlib.suppress(Exception):
             await clear_heartbeat(self.redis, self.keys, self.name, self.instance)
         await self.redis.aclose()

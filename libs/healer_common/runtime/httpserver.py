@@ -5,8 +5,10 @@ plus the routes a service adds (the collector's event ingest, the remediator's a
 from __future__ import annotations
 
 import errno
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -16,6 +18,19 @@ from healer_common.errors import ConfigError
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def server_tls(cert_file: Path | None, key_file: Path | None, client_ca_file: Path | None) -> ssl.SSLContext | None:
+    """HTTPS for a service's endpoint when a certificate is configured; client certificates required with a CA."""
+    if cert_file is None:
+        return None
+    context = ssl.create_default_context(
+        ssl.Purpose.CLIENT_AUTH, cafile=str(client_ca_file) if client_ca_file else None
+    )
+    context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
+    if client_ca_file is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
 @dataclass
 class HttpEndpoint:
     service: str
@@ -23,6 +38,7 @@ class HttpEndpoint:
     port: int
     ready: Callable[[], bool]
     routes: list[tuple[str, str, RouteHandler]] = field(default_factory=list)
+    ssl_context: ssl.SSLContext | None = None
     _runner: web.AppRunner | None = None
     bound_port: int | None = None
 
@@ -35,7 +51,7 @@ class HttpEndpoint:
             app.router.add_route(method, path, handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         try:
             await site.start()
         except OSError as exc:
@@ -58,7 +74,8 @@ class HttpEndpoint:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.bound_port or self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.bound_port or self.port}"
 
     async def _metrics(self, _: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -23,7 +23,8 @@ NATS_DOWN = (asyncio.TimeoutError, nats.errors.Error, OSError)
 
 
 def nats_server(cfg: NatsSettings) -> Server:
-    return Server("NATS", cfg.url, "HEALER_NATS__", "HEALER_NATS__TOKEN or HEALER_NATS__CREDS_FILE", tls=cfg.wants_tls)
+    how = "HEALER_NATS__TOKEN, HEALER_NATS__CREDS_FILE or HEALER_NATS__NKEY_SEED_FILE"
+    return Server("NATS", cfg.url, "HEALER_NATS__", how, tls=cfg.wants_tls)
 
 
 def nats_options(cfg: NatsSettings) -> dict[str, Any]:
@@ -32,6 +33,7 @@ def nats_options(cfg: NatsSettings) -> dict[str, Any]:
         "servers": [s.strip() for s in cfg.url.split(",")],
         "token": cfg.token.get_secret_value() if cfg.token else None,
         "user_credentials": str(cfg.creds_file) if cfg.creds_file else None,
+        "nkeys_seed": str(cfg.nkey_seed_file) if cfg.nkey_seed_file else None,
         "tls": tls_context(*cfg.tls_files) if cfg.wants_tls else None,
     }
 

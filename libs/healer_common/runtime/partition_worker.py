@@ -47,8 +47,9 @@ from healer_common.contract.subjects import model_for
 from healer_common.errors import InvalidMessage, Retryable
 from healer_common.runtime.jetstream import NATS_DOWN
 from healer_common.runtime.leadership import LeaseLost, Leases, Term
+from healer_common.runtime.metrics import CONSUMER_LAG
 from healer_common.runtime.state import KeySpace
-from healer_common.runtime.telemetry import CONSUMER_LAG, DEAD_LETTERS, HANDLE_SECONDS, MESSAGES
+from healer_common.runtime.telemetry import DEAD_LETTERS, HANDLE_SECONDS, MESSAGES
 
 if TYPE_CHECKING:
     from healer_common.runtime.bus import Service

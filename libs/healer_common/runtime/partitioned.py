@@ -55,7 +55,7 @@ class Partitioned:
 
     def install(self) -> None:
         self.svc.every(self.ttl_s / 3)(self.step)
-        self.svc.on_stopping(self.stop)
+        self.svc.on_stop(self.stop, first=True)
         self.svc.on_stop(self._bytes.aclose)
 
     def lease(self, part: str) -> str:

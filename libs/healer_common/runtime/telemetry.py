@@ -1,5 +1,9 @@
 """Tracing and metrics: one trace per alert's whole path, and Prometheus counters every service shares.
 
+Spans go where the OpenTelemetry standard variables say: OTEL_EXPORTER_OTLP_ENDPOINT (Jaeger, Tempo, any
+collector; OTLP over HTTP, or gRPC with OTEL_EXPORTER_OTLP_PROTOCOL=grpc), OTEL_SERVICE_NAME,
+OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_* for batching; `telemetry.traces` can force console or none.
+
 Trace context travels as W3C `traceparent` in NATS headers: faststream's telemetry middleware injects it
 on publish and extracts it on consume. Its spans are renamed here by subject family (`healer.alerts
 process`), never by a raw subject with ids in it, so traces aggregate.
@@ -7,18 +11,21 @@ process`), never by a raw subject with ids in it, so traces aggregate.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.opentelemetry.provider import NatsTelemetrySettingsProvider
 from faststream.opentelemetry.middleware import TelemetryMiddleware
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
-from prometheus_client import Counter, Gauge, Histogram
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
+from prometheus_client import Counter, Histogram
 
 from healer_common.contract.subjects import SubjectSpace
+from healer_common.errors import ConfigError
 
 if TYPE_CHECKING:
     from faststream.message import StreamMessage
@@ -37,11 +44,6 @@ HANDLE_SECONDS = Histogram(
 )
 DEAD_LETTERS = Counter("healer_dead_letters_total", "Messages sent to the dead-letter subject", ["service", "family"])
 PUBLISHED = Counter("healer_published_total", "Messages published, by subject family", ["service", "family"])
-CONSUMER_LAG = Gauge(
-    "healer_consumer_lag",
-    "Messages of a durable consumer not yet handled: waiting plus delivered but not acked",
-    ["service", "consumer"],
-)
 
 
 class _FamilyNamedProvider(NatsTelemetrySettingsProvider):
@@ -66,9 +68,39 @@ def tracing_middleware(space: SubjectSpace, tracer_provider: TracerProvider) -> 
     return middleware
 
 
+OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+OTLP_PROTOCOLS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+
+
+def _first(names: tuple[str, ...]) -> str | None:
+    return next((os.environ[n] for n in names if os.environ.get(n)), None)
+
+
+def otlp_exporter() -> SpanExporter:
+    """The OTLP exporter the standard variables ask for: OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL `grpc`, or
+    `http/protobuf` (the default); each exporter reads its endpoint, headers, timeout and certificate from
+    OTEL_EXPORTER_OTLP_* itself."""
+    protocol = _first(OTLP_PROTOCOLS) or "http/protobuf"
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter  # noqa: PLC0415 - grpc loads only when asked for
+
+        return GrpcExporter()
+    if protocol != "http/protobuf":
+        raise ConfigError(
+            f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r} is not supported: use http/protobuf or grpc",
+            source="environment",
+        )
+    return HttpExporter()
+
+
 def configure_tracing(service: str, exporter: str) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({"service.name": f"healer-{service}"}))
-    if exporter == "console":
+    """The service's tracer provider. Its `service.name` is healer-<service> unless OTEL_SERVICE_NAME says
+    otherwise; OTEL_RESOURCE_ATTRIBUTES adds to it (the SDK reads both)."""
+    attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": f"healer-{service}"}
+    provider = TracerProvider(resource=Resource.create(attributes))
+    if exporter == "otlp" or (exporter == "auto" and _first(OTLP_ENDPOINTS)):
+        provider.add_span_processor(BatchSpanProcessor(otlp_exporter()))
+    elif exporter == "console":
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)
     return provider

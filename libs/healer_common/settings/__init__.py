@@ -29,11 +29,14 @@ from pydantic_settings import (
 from healer_common.contract.subjects import SubjectSpace
 from healer_common.errors import ConfigError
 from healer_common.settings.alerts import AlertsSettings
+from healer_common.settings.api import ApiSettings
+from healer_common.settings.auth import AuthSettings
 from healer_common.settings.bus import STREAM_KEYS, BusSettings
 from healer_common.settings.cluster import ClusterSettings
 from healer_common.settings.collector import CollectedCluster, CollectorSettings
 from healer_common.settings.correlator import CorrelatorSettings
 from healer_common.settings.detector import DetectorSettings
+from healer_common.settings.github import GitHubSettings
 from healer_common.settings.http import SERVICES, HttpSettings
 from healer_common.settings.log import LogSettings
 from healer_common.settings.memory import MemorySettings
@@ -48,12 +51,15 @@ __all__ = [  # the sections, so that `from healer_common.settings import Remedia
     "SERVICES",
     "STREAM_KEYS",
     "AlertsSettings",
+    "ApiSettings",
+    "AuthSettings",
     "BusSettings",
     "ClusterSettings",
     "CollectedCluster",
     "CollectorSettings",
     "CorrelatorSettings",
     "DetectorSettings",
+    "GitHubSettings",
     "HttpSettings",
     "LogSettings",
     "MemorySettings",
@@ -77,6 +83,8 @@ LEGACY_ENV = {
     "PAGERDUTY_ROUTING_KEY": ("notifier", "pagerduty_routing_key"),
     "GITHUB_TOKEN": ("notifier", "github_token"),
 }
+# Names read in more than one place: the same token reads pull requests and writes issues.
+LEGACY_ENV_ALSO = {"GITHUB_TOKEN": ("github", "token")}
 
 
 class _LegacyEnvSource(PydanticBaseSettingsSource):
@@ -87,9 +95,10 @@ class _LegacyEnvSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for env_name, (section, key) in LEGACY_ENV.items():
-            if value := os.environ.get(env_name):
-                found.setdefault(section, {})[key] = value
+        for names in (LEGACY_ENV, LEGACY_ENV_ALSO):
+            for env_name, (section, key) in names.items():
+                if value := os.environ.get(env_name):
+                    found.setdefault(section, {})[key] = value
         return found
 
 
@@ -110,6 +119,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     http: HttpSettings = HttpSettings()
+    auth: AuthSettings = AuthSettings()
     cluster: ClusterSettings = ClusterSettings()
     collector: CollectorSettings = CollectorSettings()
     detector: DetectorSettings = DetectorSettings()
@@ -117,6 +127,8 @@ class Settings(BaseSettings):
     remediator: RemediatorSettings = RemediatorSettings()
     notifier: NotifierSettings = NotifierSettings()
     memory: MemorySettings = MemorySettings()
+    github: GitHubSettings = GitHubSettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -138,10 +138,17 @@ class ProbeTarget(Section):
     headers: dict[str, SecretStr] = Field(default_factory=dict, description="request headers (tokens stay secret)")
     interval_s: float | None = Field(None, gt=0, description="this probe's interval; default probes.interval_s")
     ca_file: Path | None = Field(None, description="CA bundle to verify the server with; default: system CAs")
+    slo: float | None = Field(
+        None, gt=0, lt=1, description="availability objective (e.g. 0.99): its error budget is published and watched"
+    )
+    slo_window_s: float = Field(3600.0, gt=0, description="the window the error budget is counted over")
 
 
 class ProbesSettings(Section):
     interval_s: float = Field(15.0, gt=0, description="how often each probe runs")
+    quota_window_s: float = Field(
+        300.0, gt=0, description="the recent window whose spending predicts when a rate-limit quota runs out"
+    )
     timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of one probe")
     targets: list[ProbeTarget] = Field(
         default_factory=list, description="URLs to check: your services, GitHub, model providers, any URL"
@@ -167,7 +174,9 @@ class CollectorSettings(Section):
     loki_url: str | None = Field(None, description="Loki HTTP API base URL")
     max_event_bytes: int = Field(1_048_576, gt=0, description="largest event accepted on the HTTP ingest")
     clusters: list[CollectedCluster] = Field(
-        default_factory=list, description="clusters this collector reads (kube contexts or in-cluster); [] = `cluster`"
+        default_factory=list,
+        description="clusters Healer reads and acts on (kube contexts or in-cluster): the collector reads each, the "
+        "remediator acts on an incident's own one only; [] = `cluster`",
     )
     kubernetes: KubernetesSourceSettings = KubernetesSourceSettings()
     argocd: ArgoCDSourceSettings = ArgoCDSourceSettings()

@@ -39,6 +39,13 @@ class ResourceExhaustion(Section):
     resolve_for_s: float = Field(60.0, ge=0, description="H2: how long usage must stay below before resolving")
     hysteresis: float = Field(0.02, ge=0, description="H2: usage must fall this far below the threshold to clear")
     disk_pressure_for_s: float = Field(0.0, ge=0, description="H2: a node's DiskPressure held this long fires")
+    quota_exhausted_in_s: float = Field(
+        900.0, gt=0, description="H2: an API's rate-limit quota that runs out sooner than this at its rate fires"
+    )
+    error_budget_below: float = Field(
+        0.25, ge=0, le=1, description="H2: a probe's error budget with less than this share left fires"
+    )
+    rate_limited_for_s: float = Field(0.0, ge=0, description="H2: an API answering 429 this long fires")
 
 
 class CertificateExpiry(Section):
@@ -130,6 +137,38 @@ class StepTimeout(Section):
     )
 
 
+class AgentOrder(Section):
+    order: list[list[str]] = Field(
+        default_factory=lambda: [["rex", "blaze"], ["cleo"], ["tess"], ["cipher"], ["atlas"]],
+        description="A1: the agents' order, each step's agents (names found in pod labels.agent and PR authors)",
+    )
+    grace_s: float = Field(
+        60.0, ge=0, description="A1: a predecessor's comment this soon after the agent pod started still counts"
+    )
+
+
+class StaleProgress(Section):
+    stale_after_s: float = Field(
+        900.0, gt=0, description="A3: the PR's last commit older than this while an agent pod runs fires"
+    )
+
+
+class ApprovalLoop(Section):
+    max_approvals: int = Field(2, ge=1, description="A4: more approval comments than this from one author fire")
+    approval_pattern: str = Field(
+        r"(?i)\b(approved|lgtm|ship it)\b|✅|:white_check_mark:|:\+1:",
+        description="A4: a comment matching this is an approval (an APPROVED review always is)",
+    )
+
+
+class PostTessFailure(Section):
+    approver: str = Field("tess", description="A5: the agent whose approval a failed check contradicts")
+
+
+class AgentContention(Section):
+    for_s: float = Field(30.0, ge=0, description="A10: agents contending for a node or namespace this long fires")
+
+
 class StuckCodeRun(Section):
     for_s: float = Field(600.0, ge=0, description="A9: a CodeRun Pending or Running this long fires")
     except_run_types: list[str] = Field(
@@ -218,6 +257,11 @@ class RuleSettings(Section):
     a7: PodFailure = PodFailure()
     a8: StepTimeout = StepTimeout()
     a9: StuckCodeRun = StuckCodeRun()
+    a1: AgentOrder = AgentOrder()
+    a3: StaleProgress = StaleProgress()
+    a4: ApprovalLoop = ApprovalLoop()
+    a5: PostTessFailure = PostTessFailure()
+    a10: AgentContention = AgentContention()
 
     def with_overrides(self, changes: dict[str, dict[str, Any]]) -> Self:
         """These sections with some fields changed, validated (a bad field or value raises ValueError)."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, FilePath, model_validator
 
 from healer_common.settings.section import Section
 
-SERVICES = ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge")
+SERVICES = ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge", "api")
 
 
 class HttpSettings(Section):
@@ -15,11 +17,26 @@ class HttpSettings(Section):
         9470,
         ge=0,
         le=65_000,
-        description="service i listens on base_port + i (collector first, memory-bridge last); 0 picks free ports",
+        description="service i listens on base_port + i (collector first, api last: see SERVICES); 0 picks free ports",
     )
     port: int | None = Field(
         None, ge=0, le=65_535, description="exact port for this process (one service per container); wins over base"
     )
+    tls_cert_file: FilePath | None = Field(
+        None, description="certificate (PEM) to serve HTTPS with (ingest, approvals, acks, /metrics); unset: plain HTTP"
+    )
+    tls_key_file: FilePath | None = Field(None, description="the private key (PEM) of tls_cert_file")
+    tls_client_ca_file: FilePath | None = Field(
+        None, description="with HTTPS, also require client certificates signed by this CA (mutual TLS)"
+    )
+
+    @model_validator(mode="after")
+    def _tls_pairs(self) -> Self:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together: set both (HTTPS) or neither")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("tls_client_ca_file needs HTTPS: set tls_cert_file and tls_key_file too")
+        return self
 
     def port_of(self, service: str) -> int:
         if self.port is not None:

@@ -9,6 +9,20 @@ from pydantic import Field, SecretStr
 from healer_common.settings.section import Section
 
 
+class SharedMemory(Section):
+    """Another agent's memory, read (never written) beside Healer's own: an OpenMemory tenant (its read key, or
+    its user_id on servers <= 1.3.0), or an embedded store file."""
+
+    agent: str = Field(
+        min_length=1, max_length=64, description="whose memory it is, e.g. rex (shown with what it gives)"
+    )
+    weight: float = Field(0.5, gt=0, le=1, description="its memories' selection scores are multiplied by this")
+    openmemory_url: str | None = Field(None, description="its OpenMemory; memory.openmemory_url when unset")
+    openmemory_api_key: SecretStr | None = Field(None, description="a key of its tenant that can read")
+    openmemory_user_id: str | None = Field(None, description="its user_id on OpenMemory <= 1.3.0")
+    store_path: Path | None = Field(None, description="its embedded store file, instead of OpenMemory")
+
+
 class MemorySettings(Section):
     openmemory_url: str | None = Field(None, description="OpenMemory server; the embedded store is used when unset")
     openmemory_api_key: SecretStr | None = Field(None, description="OpenMemory API key (sent as x-api-key)")
@@ -65,4 +79,8 @@ class MemorySettings(Section):
     )
     exhaustion_horizon_s: float = Field(
         7 * 86_400.0, gt=0, description="exhaustion predicted further ahead than this is not reported"
+    )
+    shared: list[SharedMemory] = Field(
+        default_factory=list,
+        description="other agents' memories read (never written) with each query, ranked by their weight",
     )

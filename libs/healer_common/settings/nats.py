@@ -1,5 +1,5 @@
-"""How every process reaches NATS (`HEALER_NATS__*`): the servers, the credentials (a token or a credentials
-file, not both) and TLS (a private CA, and a client certificate when the server asks for one)."""
+"""How every process reaches NATS (`HEALER_NATS__*`): the servers, the credentials (a token, a credentials
+file or an nkey seed: one of them) and TLS (a private CA, and a client certificate when the server asks for one)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ class NatsSettings(Section):
     stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas per stream (3 in production)")
     token: SecretStr | None = Field(None, description="NATS auth token, if the server wants one")
     creds_file: FilePath | None = Field(None, description="NATS credentials file (JWT + nkey), if the server wants one")
+    nkey_seed_file: FilePath | None = Field(
+        None, description="this service's NATS nkey seed (`healer nats config` writes one per service identity)"
+    )
     tls_ca_file: FilePath | None = Field(
         None, description="CA certificate(s) (PEM) that signed the NATS server's certificate; the system's CAs if unset"
     )
@@ -30,8 +33,9 @@ class NatsSettings(Section):
 
     @model_validator(mode="after")
     def _one_way_in(self) -> Self:
-        if self.token is not None and self.creds_file is not None:
-            raise ValueError("set token or creds_file, not both: a NATS user signs in one way")
+        ways = [name for name in ("token", "creds_file", "nkey_seed_file") if getattr(self, name) is not None]
+        if len(ways) > 1:
+            raise ValueError(f"set one of token, creds_file and nkey_seed_file, not {' and '.join(ways)}")
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file and tls_key_file go together: set both (mutual TLS) or neither")
         return self

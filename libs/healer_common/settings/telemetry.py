@@ -10,4 +10,8 @@ from healer_common.settings.section import Section
 
 
 class TelemetrySettings(Section):
-    traces: Literal["none", "console"] = Field("none", description="where spans go; context propagates either way")
+    traces: Literal["auto", "none", "console", "otlp"] = Field(
+        "auto",
+        description="where spans go (context propagates either way): auto is otlp when OTEL_EXPORTER_OTLP_ENDPOINT "
+        "(or _TRACES_ENDPOINT) is set, else none; otlp reads the standard OTEL_EXPORTER_OTLP_* variables",
+    )

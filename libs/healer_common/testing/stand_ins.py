@@ -134,6 +134,15 @@ class KubeEmulator:
 
         return self._call(requests())
 
+    def requests_with_query(self) -> list[tuple[str, str, dict[str, str]]]:
+        """Every request served so far, as (METHOD, path, query parameters): a list and a watch differ only there."""
+
+        async def requests() -> list[tuple[str, str, dict[str, str]]]:
+            found = list(self._em()._requests)
+            return [(str(r.method.value).upper(), r.url.path, dict(r.url.query)) for r in found]
+
+        return self._call(requests())
+
     def mutating_requests(self) -> list[tuple[str, str]]:
         return [(m, p) for m, p in self.requests() if m in {"POST", "PUT", "PATCH", "DELETE"}]
 

@@ -2,7 +2,8 @@
 outbox they publish through, every event naming the cluster.
 
 Which sources run follows from config: kubernetes (and argocd) when the cluster's API is configured,
-prometheus and loki when their URL is (the cluster's own, else the collector's), probes on the first
+prometheus and loki when their URL is (the cluster's own, else the collector's), probes and github
+(`github.repositories`: pull requests are not a cluster's, their events name the first) on the first
 cluster. Each source runs as a task that is restarted with backoff if it ever fails unexpectedly; what it
 cannot reach it reports through its sight (sight.py), never by dying. Composed by app.py.
 """
@@ -18,10 +19,11 @@ from healer_common.contract.health import ClusterHealth
 from healer_common.contract.subjects import SubjectSpace
 from healer_common.logging import get_logger
 from healer_common.runtime.kube import api_client
-from healer_common.settings import CollectedCluster, CollectorSettings
+from healer_common.settings import CollectedCluster, CollectorSettings, GitHubSettings
 from services.collector.backoff import Backoff
 from services.collector.outbox import Outbox, Publish
 from services.collector.sight import SourceSight, cluster_health
+from services.collector.sources.github import GitHubSource
 from services.collector.sources.http_reads import Polling
 from services.collector.sources.kubernetes import KubernetesSource, build_trackers, source_of
 from services.collector.sources.loki import LokiSource
@@ -42,6 +44,7 @@ class ClusterReader:
         clock: Clock,
         *,
         with_probes: bool = False,
+        github: GitHubSettings | None = None,
         partitions: int,
     ) -> None:
         self.name = cluster.name
@@ -58,6 +61,11 @@ class ClusterReader:
         self._add_http_sources(cluster)
         if with_probes and settings.probes.targets:
             self.runners["probes"] = ProbesSource(settings.probes, settings.retry, self.outbox, clock).run
+        self.github: GitHubSource | None = None
+        if github is not None and github.repositories:
+            sight = self._sight("github", settings.retry.attempts)
+            self.github = GitHubSource(github, settings.retry, sight, self.outbox, clock)
+            self.runners["github"] = self.github.run
 
     def _sight(self, source: str, unreachable_after: int) -> SourceSight:
         sight = self.sights[source] = SourceSight(source, self._clock.now(), unreachable_after=unreachable_after)

@@ -227,11 +227,12 @@ class PodTracker:
 
     def remove(self, key: ObjectKey, now: dt.datetime) -> Emission:
         """A pod last reported in trouble that is gone says so once, so its alerts resolve (a restarted pod's
-        replacement has another name and speaks for itself); a healthy pod's departure says nothing."""
+        replacement has another name and speaks for itself); so does an agent's pod, whose end stops its workflow
+        step (A1, A3, A8); any other healthy pod's departure says nothing."""
         del now
         labels = self._topology.pod_labels(key)
         self._topology.forget_pod(key)
-        if not self._cache.remove(key):
+        if not self._cache.remove(key) and "agent" not in labels:
             return Emission()
         return Emission(conditions=[observe("Pod", key, "PodDeleted", labels=labels, message="the pod is gone")])
 

@@ -6,8 +6,12 @@ providers, any URL), each on its own interval.
     ratelimit_remaining_ratio,                 when the answer announces a quota (ratelimit.py reads the
     probe_ratelimit_remaining,                 GitHub, OpenAI, Anthropic and IETF headers, and Retry-After)
     probe_ratelimit_reset_seconds
-    ProbeFailed / ProbeSucceeded               on transitions: an unexpected status (429 included: labels say
-                                               rate_limited), a timeout, a refused connection, a TLS failure
+    ratelimit_exhausted_in_seconds             when the quota runs out at its recent rate (quota.py)
+    probe_error_budget_remaining_ratio         targets with an `slo`: the error budget left in its window
+    ProbeFailed / ProbeSucceeded               on transitions: an unexpected status, a timeout, a refused
+                                               connection, a TLS failure
+    RateLimited                                a 429, or a 403 that says the quota is spent: the API's rate
+                                               limit, not the network (retry_after_s when it says)
 
 A connection that fails is tried again (`retry.attempts`, with backoff) before the probe counts as failed;
 an answer, even a bad one, is not.
@@ -30,6 +34,7 @@ from healer_common.settings.collector import ProbesSettings, ProbeTarget, RetryS
 from services.collector.backoff import Backoff, stop_if_cancelled
 from services.collector.observations import Emission, observe
 from services.collector.outbox import Outbox
+from services.collector.sources.quota import ErrorBudget, QuotaTrend
 from services.collector.sources.ratelimit import RateLimit, rate_limit
 from services.collector.transitions import TransitionMemory
 
@@ -52,12 +57,29 @@ class ProbeOutcome:
         expected = self.target.expect_status
         return self.status in expected if expected else 200 <= self.status < 400
 
+    @property
+    def rate_limited(self) -> bool:
+        """Refused for its quota (429, or a 403 with none left), not failed."""
+        spent = self.limits is not None and self.limits.remaining == 0
+        return self.status == 429 or (self.status == 403 and spent)
 
-def probe_emission(outcome: ProbeOutcome, memory: TransitionMemory, now: dt.datetime) -> Emission:
+
+@dataclass
+class Budgets:
+    """What a probe keeps between runs: each target's quota trend and error budget."""
+
+    quota: QuotaTrend
+    errors: dict[str, ErrorBudget]
+
+
+def probe_emission(
+    outcome: ProbeOutcome, memory: TransitionMemory, now: dt.datetime, budgets: Budgets | None = None
+) -> Emission:
     """The samples of one run, and the condition when the probe went up or down."""
     name = outcome.target.name
     labels = {"target": name}
     values = {"probe_success": 1.0 if outcome.up else 0.0, "probe_duration_seconds": outcome.duration_s}
+    values |= _budgets(outcome, budgets, now)
     if outcome.tls_expires is not None:
         values["probe_tls_expiry_seconds"] = (outcome.tls_expires - now).total_seconds()
     if (limits := outcome.limits) is not None:
@@ -73,12 +95,29 @@ def probe_emission(outcome: ProbeOutcome, memory: TransitionMemory, now: dt.date
         condition_labels["status_code"] = str(outcome.status)
     if outcome.up:
         state = observe("Probe", ("", name), "ProbeSucceeded", labels=condition_labels)
+    elif outcome.rate_limited:
+        if outcome.limits is not None and outcome.limits.reset_s is not None:
+            condition_labels["retry_after_s"] = f"{outcome.limits.reset_s:.0f}"
+        message = f"HTTP {outcome.status} from {outcome.target.url}: rate limited"
+        state = observe("Probe", ("", name), "RateLimited", labels=condition_labels, message=message)
     else:
-        if outcome.status == 429:
-            condition_labels["rate_limited"] = "true"
         message = outcome.error or f"HTTP {outcome.status} from {outcome.target.url}"
         state = observe("Probe", ("", name), "ProbeFailed", labels=condition_labels, message=message)
     return Emission(conditions=memory.changes(name, [state]), samples=samples)
+
+
+def _budgets(outcome: ProbeOutcome, budgets: Budgets | None, now: dt.datetime) -> dict[str, float]:
+    if budgets is None:
+        return {}
+    found: dict[str, float] = {}
+    name, stamp = outcome.target.name, now.timestamp()
+    if outcome.limits is not None:
+        left = budgets.quota.exhausted_in(name, outcome.limits, stamp)
+        if left is not None:
+            found["ratelimit_exhausted_in_seconds"] = left
+    if (budget := budgets.errors.get(name)) is not None:
+        found["probe_error_budget_remaining_ratio"] = budget.remaining(outcome.up or outcome.rate_limited, stamp)
+    return found
 
 
 def peer_certificate_expiry(response: httpx.Response) -> dt.datetime | None:
@@ -97,6 +136,14 @@ class ProbesSource:
         self._outbox = outbox
         self._clock = clock
         self._memory = TransitionMemory()
+        self._budgets = Budgets(
+            QuotaTrend(settings.quota_window_s),
+            {
+                t.name: ErrorBudget(t.slo, t.slo_window_s, t.slo_window_s / (t.interval_s or settings.interval_s))
+                for t in settings.targets
+                if t.slo is not None
+            },
+        )
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -112,7 +159,7 @@ class ProbesSource:
                 started = time.monotonic()
                 outcome = await self.probe(http, target)
                 stop_if_cancelled()
-                await self._outbox.emit(SOURCE, probe_emission(outcome, self._memory, self._clock.now()))
+                await self._outbox.emit(SOURCE, probe_emission(outcome, self._memory, self._clock.now(), self._budgets))
                 interval = target.interval_s or self._settings.interval_s
                 await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 

@@ -234,7 +234,7 @@ class Correlator:
         await self.svc.audit(
             "silence",
             "expired",
-            target=" ".join(str(m) for m in silence.matchers),
+            target=silence.scope,
             reason=f"{how}; it was: {silence.reason} (by {silence.author})",
             event_id=stable_id("silence-ended", silence.silence_id),
             silence_id=silence.silence_id,

@@ -1,6 +1,6 @@
 """Open incidents in Redis, so correlator replicas share them and a restart loses none.
 
-correlator:open                 hash  incident id -> Incident JSON (what `healer status` lists)
+correlator:open                 hash  incident id -> Incident JSON (runtime/status.py: `healer status`, the API)
 correlator:notify               hash  incident id -> NotifyState JSON (what people were told, when)
 correlator:due                  zset  "<cluster>/<incident id>" -> when the timer should look again
 correlator:index:<cluster>      hash  grouping.index_fields -> incident id (how an alert finds its incident)
@@ -20,14 +20,11 @@ from redis.asyncio import Redis
 from healer_common.contract.alerts import Alert
 from healer_common.contract.incidents import Incident
 from healer_common.runtime.state import KeySpace
+from healer_common.runtime.status import open_incidents_key
 from services.correlator.notify_timing import NotifyState
 
 LOCK_TIMEOUT_S = 10.0  # an orphaned lock (a holder cancelled mid-acquire) frees itself within a shutdown grace
 CLOSED_TTL_S = 7 * 86_400
-
-
-def open_incidents_key(keys: KeySpace) -> str:
-    return keys("correlator", "open")
 
 
 def due_member(incident: Incident) -> str:

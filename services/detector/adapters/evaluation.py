@@ -7,13 +7,21 @@ publishes the alerts and saves what changed. partition_work.py holds one per par
                          the trends of the series worth predicting, baselines.py over anomaly baselines;
                          their firing alerts in Redis
     log lines         -> log_signatures.py: templates mined per stream, bursts of failure signatures
-    the timer         -> all of them: the partition's due watches claimed from Redis, every lane checked
+    PR and agent pod  -> workflows.py over the task's workflow (workflow_facts.py, workflow_store.py, Redis):
+    conditions           A1, A3, A4, A5
+    the timer         -> all of them: the partition's due watches and any due workflows claimed from Redis, every
+                         lane checked
 
 What is learned in memory (`Engines`) is checkpointed whole with the partition's stream position, so a replay
 after a takeover rebuilds it exactly. Watches live in Redis, outside the checkpoint, so each object's hash
 remembers the stream sequence of the last event applied to it: a replayed condition event is applied to the
 watches once. Alerts are published before watches are saved: a crash in between replays the event, which
 raises the same alerts with the same ids (dropped as duplicates) and saves the watches then.
+
+Workflows are not a partition's: a task's pull request and its agent pods are different objects, so their
+events may be in different partitions, served by different replicas. They live in Redis shared by all (as
+they did before partitions), folded under a per-process lock, and their timers are claimed by whichever
+partition's tick comes first; a replayed event folds the same facts again, and its alerts carry the same ids.
 """
 
 from __future__ import annotations
@@ -27,14 +35,18 @@ from healer_common.contract.events import ConditionEvent, LogEvent, MetricBatchE
 from healer_common.settings import DetectorSettings
 from services.detector.adapters.series_alert_store import FiringSeriesAlerts
 from services.detector.adapters.watch_store import WatchStore
+from services.detector.adapters.workflow_store import WorkflowStore
 from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
 from services.detector.log_signatures import LogSignatures
 from services.detector.predictions import PredictionEngine
 from services.detector.rule_config import RuleBook
 from services.detector.rules import METRIC_RULES
+from services.detector.rules.model import WorkflowRule
 from services.detector.series import SeriesIndex
 from services.detector.thresholds import ThresholdEngine
+from services.detector.workflow_facts import TaskWorkflow, fold, workflow_key
+from services.detector.workflows import evaluate
 
 POD_DELETED = "PodDeleted"  # the collector's word for a pod gone while in trouble (healer_common.contract.signals)
 Publish = Callable[[list[Alert]], Awaitable[None]]
@@ -72,6 +84,8 @@ class Evaluation:
         watches: WatchStore,
         series_alerts: FiringSeriesAlerts,
         publish: Publish,
+        workflows: WorkflowStore,
+        workflow_rules: tuple[WorkflowRule, ...],
     ) -> None:
         self.catalogue = catalogue
         self.book = book
@@ -80,6 +94,8 @@ class Evaluation:
         self.series_alerts = series_alerts
         self.publish = publish
         self.wanted = dict.fromkeys((*engines.thresholds.by_metric, *engines.baselines.metrics), True)
+        self.workflows = workflows
+        self.workflow_rules = workflow_rules
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
     async def condition(self, event: ConditionEvent, seq: int, now: dt.datetime) -> bool:
@@ -98,11 +114,31 @@ class Evaluation:
             ended = self.engines.thresholds.end_pod(
                 event.cluster, resource.namespace, resource.name, event.time or now, now
             )
+        if (workflow := workflow_key(event)) is not None:
+            alerts = alerts + await self._workflow(workflow, now, event.id, event)
         await self.publish(alerts + ended)
         await self._save(key, changes, seq)
         if ended:
             await self.series_alerts.record(ended)
         return bool(alerts or ended)
+
+    async def _workflow(
+        self, key: str, now: dt.datetime, cause: str, event: ConditionEvent | None = None
+    ) -> list[Alert]:
+        """Fold the event into its agent workflow (or look again on its timer) and judge it."""
+        async with self.workflows.locked(key):
+            found = await self.workflows.get(key)
+            if event is None and found is None:
+                return []
+            cluster = event.cluster if event is not None else key.split("/", 1)[0]
+            workflow = found or TaskWorkflow(key=key, cluster=cluster)
+            if event is not None:
+                workflow = fold(workflow, event, now)
+            pod = workflow.latest_pod()
+            cfg = self.book.scope(workflow.cluster, pod.namespace if pod else None)
+            step = evaluate(workflow, self.workflow_rules, cfg, now, cause)
+            await self.workflows.save(key, step.workflow, step.due)
+        return step.alerts
 
     async def metrics(self, event: MetricBatchEvent | MetricEvent, now: dt.datetime) -> bool:
         default_time = (event.time or now).timestamp()
@@ -143,6 +179,10 @@ class Evaluation:
             await self.publish(step.alerts)
             await self._save(key, step.watches or {fingerprint: watch})
             raised |= bool(step.alerts)
+        for workflow in await self.workflows.claim_due(now):
+            due = await self._workflow(workflow, now, f"due-{now.isoformat()}")
+            await self.publish(due)
+            raised |= bool(due)
         self.evaluated_at = now
         return raised
 

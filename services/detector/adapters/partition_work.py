@@ -38,10 +38,11 @@ from services.detector.adapters.baseline_store import BaselineStore
 from services.detector.adapters.evaluation import Engines, Evaluation
 from services.detector.adapters.series_alert_store import FiringSeriesAlerts
 from services.detector.adapters.watch_store import WatchStore
+from services.detector.adapters.workflow_store import WorkflowStore
 from services.detector.alertmanager import alerts_from_webhook
 from services.detector.held_conditions import ConditionCatalogue
 from services.detector.rule_config import RuleBook
-from services.detector.rules import CONDITION_RULES, METRIC_RULES
+from services.detector.rules import CONDITION_RULES, METRIC_RULES, WORKFLOW_RULES
 
 INTAKE = "intake"
 RaiseAlerts = Callable[[Term, list[Alert]], Awaitable[None]]
@@ -126,6 +127,7 @@ class DetectorParts:
         self.catalogue = ConditionCatalogue.build(CONDITION_RULES, self.cfg)
         self.version = checkpoint.config_version(self.cfg)
         self.evaluations: dict[str, Evaluation] = {}
+        self.workflows = WorkflowStore(svc.redis, svc.keys)  # shared by the partitions (evaluation.py says why)
         self._raise = raise_alerts
 
     async def build(self, part: str, state: bytes | None, term: Term) -> PartWork:
@@ -152,6 +154,8 @@ class DetectorParts:
             watches=WatchStore(svc.redis, svc.keys, part),
             series_alerts=firing,
             publish=publish,
+            workflows=self.workflows,
+            workflow_rules=WORKFLOW_RULES,
         )
         self.evaluations[part] = evaluation
         return DetectorPart(evaluation, svc.clock.now, self.version)

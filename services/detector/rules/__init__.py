@@ -2,18 +2,25 @@
 
     h0_observability_gap   h1_sync_drift   h2_resource_exhaustion   h3_certificate_expiry   h4_image_pull
     h5_network             h6_database     h7_queue_backlog         h8_memory_pressure
-    a2_silent_agent_failure   a7_pod_failure   a8_step_timeout   a9_stuck_coderun
+    a1_agent_order         a2_silent_agent_failure   a3_stale_progress   a4_approval_loop
+    a5_post_tess_failure   a7_pod_failure   a8_step_timeout   a9_stuck_coderun   a10_agent_contention
 
-A1, A3, A4 and A5 read GitHub pull-request data that no collector reads yet; they are not here.
+A1, A3, A4 and A5 judge agent workflows (a task's PRs from the github source, its agent pods from the
+kubernetes source: workflow_facts.py); agent_workflow.py holds what they share.
 """
 
 from __future__ import annotations
 
 from services.detector.rules import (
+    a1_agent_order,
     a2_silent_agent_failure,
+    a3_stale_progress,
+    a4_approval_loop,
+    a5_post_tess_failure,
     a7_pod_failure,
     a8_step_timeout,
     a9_stuck_coderun,
+    a10_agent_contention,
     h0_observability_gap,
     h1_sync_drift,
     h2_resource_exhaustion,
@@ -24,7 +31,7 @@ from services.detector.rules import (
     h7_queue_backlog,
     h8_memory_pressure,
 )
-from services.detector.rules.model import ConditionRule, MetricRule
+from services.detector.rules.model import ConditionRule, MetricRule, WorkflowRule
 
 _MODULES = (
     h0_observability_gap,
@@ -40,6 +47,10 @@ _MODULES = (
     a7_pod_failure,
     a8_step_timeout,
     a9_stuck_coderun,
+    a10_agent_contention,
 )
 CONDITION_RULES: tuple[ConditionRule, ...] = tuple(r for m in _MODULES for r in m.RULES if isinstance(r, ConditionRule))
 METRIC_RULES: tuple[MetricRule, ...] = tuple(r for m in _MODULES for r in m.RULES if isinstance(r, MetricRule))
+WORKFLOW_RULES: tuple[WorkflowRule, ...] = tuple(
+    r for m in (a1_agent_order, a3_stale_progress, a4_approval_loop, a5_post_tess_failure) for r in m.RULES
+)

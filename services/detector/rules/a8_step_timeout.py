@@ -1,7 +1,8 @@
 """A8 workflow step timeout: an agent pod (labels.agent, e.g. `5DLabs-Cleo`) Running longer than its step's
 limit: implementation (Rex, Blaze) 45, quality (Cleo) 15, testing (Tess) 30, security (Cipher) 15,
 integration (Atlas) 20, any other 60 minutes. Timed from the pod's start (labels.since of PodRunning); the
-pod finishing resolves it. Pods without an agent label are not agent steps and are left alone.
+pod finishing or going away (paused, restarted) resolves it. Pods without an agent label are not agent steps
+and are left alone.
 """
 
 from __future__ import annotations
@@ -26,4 +27,8 @@ def _agent_running(data: ConditionData, cfg: RuleSettings) -> Hold | None:
     return Hold(for_s=minutes * 60.0, severity="warning")
 
 
-RULES = (ConditionRule("A8", ("PodRunning",), _agent_running, recoveries=("Succeeded", "Failed"), dated_by_since=True),)
+RULES = (
+    ConditionRule(
+        "A8", ("PodRunning",), _agent_running, recoveries=("Succeeded", "Failed", "PodDeleted"), dated_by_since=True
+    ),
+)

@@ -1,11 +1,14 @@
 """The shapes a catalogue rule fills in: a rule module is a table of these, the engines run them.
 
-Two kinds of rule read the signals vocabulary (healer_common/signals.py):
+Three kinds of rule read the signals vocabulary (healer_common/signals.py):
 
 - `ConditionRule`: condition reasons on an object that must persist (`Hold.for_s`) or repeat
   (`Hold.repeats` within `Hold.window_s`) before the alert fires; run by held_conditions.py.
 - `MetricRule`: a series beyond a threshold for a while, with a clear level below it (hysteresis); or, with
   `check="growing"`, a series that keeps rising over a window; run by thresholds.py, vectorised.
+- `WorkflowRule`: what should fire now about one agent workflow (a task's PRs and agent pods, joined from
+  the github and kubernetes sources: workflow_facts.py), and when time alone could change that; run by
+  workflows.py, which fires what is new and resolves what no longer holds.
 
 Numbers come from the rule's settings section (healer_common/settings/detector.py), resolved per cluster and
 namespace before a rule sees them, so a rule module holds no number of its own.
@@ -13,13 +16,15 @@ namespace before a rule sees them, so a rule module holds no number of its own.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from healer_common.contract.alerts import Severity
-from healer_common.contract.events import ConditionData
+from healer_common.contract.events import ConditionData, ResourceRef
 from healer_common.settings.detector import RuleSettings
+from services.detector.workflow_facts import TaskWorkflow
 
 
 @dataclass(frozen=True)
@@ -71,3 +76,36 @@ class MetricRule:
     above: bool = True
     check: Literal["threshold", "growing"] = "threshold"
     what: str = ""  # a few words for the summary: "PVC usage", "queue depth"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One alert a workflow rule sees holding now; `identity` (with the rule's id, the cluster and `pr`) makes
+    its fingerprint, so the alert keeps it while its target pod changes."""
+
+    alert_id: str
+    identity: str
+    resource: ResourceRef
+    labels: dict[str, str]
+    summary: str
+    description: str
+    since: dt.datetime
+    severity: Severity = "warning"
+    evidence: tuple[str, ...] = field(default_factory=tuple)
+
+
+WorkflowJudge = Callable[[TaskWorkflow, RuleSettings, dt.datetime], list[Finding]]
+WorkflowWake = Callable[[TaskWorkflow, RuleSettings, dt.datetime], dt.datetime | None]
+
+
+def never(workflow: TaskWorkflow, cfg: RuleSettings, now: dt.datetime) -> dt.datetime | None:
+    """A rule that only changes when its facts do: no timer."""
+    del workflow, cfg, now
+    return None
+
+
+@dataclass(frozen=True)
+class WorkflowRule:
+    alert_id: str
+    judge: WorkflowJudge
+    wakes: WorkflowWake = never  # the next time time alone could change the judge's answer

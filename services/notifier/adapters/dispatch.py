@@ -17,6 +17,7 @@ from healer_common.clock import Clock
 from healer_common.contract.messages import stable_id
 from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
+from healer_common.runtime import metrics
 from healer_common.runtime.leadership import check_acting
 from healer_common.settings.notifier import DeliveryPolicy
 from services.notifier.adapters.sent_log import SentLog
@@ -110,6 +111,7 @@ class Dispatcher:
     async def _record(self, notification: Notification, channel: str, decision: str, reason: str) -> None:
         """Mark the channel done for this notification (delivered or given up) and audit it."""
         await self._sent.mark(notification.notification_id, channel, decision)
+        metrics.NOTIFICATIONS.labels(channel, decision).inc()
         await self._audit(
             "notify",
             decision,

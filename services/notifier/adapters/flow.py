@@ -13,6 +13,7 @@ from healer_common.contract.incidents import Incident, IncidentAck
 from healer_common.contract.notifications import Notification
 from healer_common.contract.remediations import Remediation
 from healer_common.errors import Retryable
+from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
 from healer_common.settings import NotifierSettings
 from healer_common.settings.notifier import EscalationPolicy
@@ -147,6 +148,7 @@ class NotifierFlow:
         note = escalation.level_notification(incident_note, policy, level, current.started_at, now)
         channels: list[str] = list(policy.levels[level - 1].channels)
         await self._deliver(note, channels)
+        metrics.ESCALATIONS.labels(str(level)).inc()
         await self._svc.audit(
             "escalate", f"level {level}", target=current.incident_id, reason=", ".join(channels),
             incident_id=current.incident_id, level=level,

@@ -24,7 +24,8 @@ def signed(secret: str, body: bytes, header: str | None) -> bool:
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     offered = [part.strip().removeprefix("v1=") for part in header.split(",") if part.strip().startswith("v1=")]
-    return any(hmac.compare_digest(expected, candidate) for candidate in offered)
+    # bytes, not str: compare_digest refuses a str with non-ASCII characters, which a forger may send
+    return any(hmac.compare_digest(expected.encode(), candidate.encode("utf-8", "replace")) for candidate in offered)
 
 
 def ack_from(body: bytes) -> IncidentAck | None:

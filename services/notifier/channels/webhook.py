@@ -6,13 +6,12 @@ Headers: `X-Healer-Timestamp` (unix seconds) and `X-Healer-Signature: sha256=<he
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 
 import httpx
 from pydantic import Field, SecretStr
 
+from healer_common.contract.auth import request_signature
 from healer_common.contract.codec import encode
 from healer_common.contract.notifications import Notification
 from services.notifier.channels.http_answers import check, unreachable
@@ -20,8 +19,8 @@ from services.notifier.channels.kind import ChannelContext, ChannelKind, Channel
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    """The same signature Healer's own ingest checks (contract/auth.py): one scheme in both directions."""
+    return request_signature(secret.encode(), timestamp, body)
 
 
 class WebhookChannel:

@@ -7,13 +7,14 @@ undone, and the adapter that plans it. README's "Safe and approval-required acti
 | scale_up             | yes  | yes                   | scaled back when the rollback window ends |
 | clear_temp_files     | yes  | yes                   | -                                         |
 | retry_sync           | yes  | yes                   | -                                         |
-| create_coderun       | yes  | no (a hand-off)       | -                                         |
+| create_coderun       | yes  | by its CodeRun's end  | -                                         |
 | notify, escalate     | yes  | no                    | -                                         |
 | rollback_deployment  | no   | yes                   | rolled forward if health got worse        |
 | drain_node           | no   | yes                   | uncordoned if health got worse            |
 | refresh_secrets      | no   | yes                   | previous Secret restored if it failed     |
 | database_failover    | no   | yes                   | - (failing back is a human's call)        |
 | disable_feature_flag | no   | yes                   | switched on again if health got worse     |
+| failover_provider    | no   | yes (primary back)    | switched back once the alert resolves     |
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from services.remediator.actions import (
     disable_feature_flag,
     drain_node,
     escalate,
+    failover_provider,
     notify,
     refresh_secrets,
     restart_pod,
@@ -86,6 +88,7 @@ CATALOGUE: dict[str, ActionKind] = {
         reversal="none",
         params=create_coderun.CreateCodeRunParams,
         plan=create_coderun.plan,
+        follows=True,
     ),
     "notify": ActionKind(
         verb="notify", safe=True, verifies=False, reversal="none", params=notify.NotifyParams, plan=notify.plan
@@ -137,5 +140,14 @@ CATALOGUE: dict[str, ActionKind] = {
         params=disable_feature_flag.DisableFeatureFlagParams,
         plan=disable_feature_flag.plan,
         undo=disable_feature_flag.plan_undo,
+    ),
+    "failover_provider": ActionKind(
+        verb="provider",
+        safe=False,
+        verifies=True,
+        reversal="on_recovery",
+        params=failover_provider.FailoverProviderParams,
+        plan=failover_provider.plan,
+        undo=failover_provider.plan_undo,
     ),
 }

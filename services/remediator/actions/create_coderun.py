@@ -1,6 +1,7 @@
 """create_coderun (safe): hand a hard case to an AI agent by creating a CodeRun (agents.platform/v1), named,
-labelled and shaped as today's Healer does, carrying the incident's story and what memory said. One CodeRun
-already Pending or Running for the same alert and pod means none is created: the agent is already on it.
+labelled and shaped as today's Healer does, carrying the incident's story and what memory said (unless
+`useMemory: false`). One CodeRun already Pending or Running for the same alert and pod means none is created:
+the agent is already on it. Either way the run follows that CodeRun to its end (adapters/handoffs.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class CreateCodeRunParams(Params):
     repository_url: str | None = None
     service: str | None = None
     prompt: str | None = Field(None, max_length=20_000, description="more instructions for the agent")
+    use_memory: bool = Field(True, description="give the agent what memory remembers of such incidents")
 
 
 def coderun_name(task_id: int, alert_id: str, remediation_id: str) -> str:
@@ -45,7 +47,8 @@ def coderun_body(ctx: ActionContext, params: CreateCodeRunParams, task_id: int, 
     cfg, run = ctx.settings, ctx.run
     alert_id = run.alert_ids[0] if run.alert_ids else "EXT"
     app = params.github_app or cfg.coderun_github_app
-    prompt = "\n\n".join(p for p in (run.context, params.prompt) if p)
+    remembered = run.memory_context if params.use_memory else ""
+    prompt = "\n\n".join(p for p in (run.context, remembered, params.prompt) if p)
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "CodeRun",
@@ -110,7 +113,7 @@ async def plan(ctx: ActionContext, target: ResourceRef, raw: dict[str, Any]) -> 
             summary = (
                 f"leave it to CodeRun {other}, already {phase or 'Pending'} for {labels['alert-type']} on {target.name}"
             )
-            return ActionPlan(summary, target, {}, (), cluster_change=False)
+            return ActionPlan(summary, target, {}, (), cluster_change=False, follow=(namespace, other))
 
     async def create() -> object:
         return await kube(custom.create_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, body)
@@ -120,4 +123,5 @@ async def plan(ctx: ActionContext, target: ResourceRef, raw: dict[str, Any]) -> 
         target,  # the guards judge the pod it is about; the CodeRun is Healer's own hand-off
         {},
         (Call(f"POST {path} (CodeRun {name})", create),),
+        follow=(namespace, name),
     )

@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 from healer_common.clock import Clock
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.remediations import RemediationStep
+from healer_common.runtime.leadership import check_acting
 from healer_common.settings import RemediatorSettings
 
 
@@ -53,7 +54,8 @@ class RunContext:
     labels: dict[str, str]
     title: str
     workload: ResourceRef | None = None  # the Deployment behind a pod target, found when the run began
-    context: str = ""  # the incident's story and what memory said, for an AI agent
+    context: str = ""  # the incident's story, for an AI agent
+    memory_context: str = ""  # what memory said about it (left out of a CodeRun with use_memory false)
 
 
 @dataclass(frozen=True)
@@ -84,12 +86,14 @@ class ActionPlan:
     undo: dict[str, Any] | None = None  # JSON data its reversal needs; None: nothing to undo
     notes: tuple[str, ...] = ()  # e.g. protected pods a drain left alone
     cluster_change: bool = True  # counts against the rate limit (notify and escalate do not)
+    follow: tuple[str, str] | None = None  # (namespace, name) of the CodeRun a hand-off is followed through
 
 
 @dataclass(frozen=True)
 class Outcome:
     step: RemediationStep
     undo: dict[str, Any] | None = None
+    follow: tuple[str, str] | None = None
 
 
 def _failure(exc: Exception) -> str:
@@ -135,6 +139,7 @@ async def carry_out(action: str, plan: ActionPlan, clock: Clock, *, dry_run: boo
     failures: list[str] = []
     done = 0
     for call in plan.calls:
+        check_acting()  # before each call: a replica whose lease lapsed mid-plan (stalled) stops here
         try:
             await call.perform()
         except (*CLUSTER_ERRORS, ActionFailed) as exc:
@@ -149,7 +154,9 @@ async def carry_out(action: str, plan: ActionPlan, clock: Clock, *, dry_run: boo
         return Outcome(
             _step(action, "failed", detail, calls=calls, started=started, clock=clock), plan.undo if done else None
         )
-    return Outcome(_step(action, "ok", f"{plan.summary}{note}", calls=calls, started=started, clock=clock), plan.undo)
+    return Outcome(
+        _step(action, "ok", f"{plan.summary}{note}", calls=calls, started=started, clock=clock), plan.undo, plan.follow
+    )
 
 
 def failed_step(action: str, reason: str, clock: Clock, calls: list[str] | None = None) -> RemediationStep:

@@ -72,6 +72,17 @@ async def _consumers(ctx: ActionContext, namespace: str, secret: str) -> tuple[l
     return sorted(users), left
 
 
+def secret_namespaces_allow(ctx: ActionContext, namespace: str, obj: ResourceRef) -> None:
+    """Secrets are Healer's to touch only where an operator opted in (remediator.secret_namespaces; the RBAC's
+    secret-writes component grants the same namespaces)."""
+    if namespace not in ctx.settings.secret_namespaces:
+        listed = ", ".join(ctx.settings.secret_namespaces) or "none"
+        raise ActionFailed(
+            f"{obj} is in namespace {namespace!r}; refresh_secrets works only in remediator.secret_namespaces "
+            f"(now: {listed}): list it there and grant the Secret writes (deploy/k8s/components/secret-writes)"
+        )
+
+
 async def plan(ctx: ActionContext, target: ResourceRef, raw: dict[str, Any]) -> ActionPlan:
     params = RefreshSecretsParams.model_validate(raw)
     secret = params.secret or (target.name if target.kind == "Secret" else None)
@@ -79,6 +90,7 @@ async def plan(ctx: ActionContext, target: ResourceRef, raw: dict[str, Any]) -> 
         raise ActionFailed(f"refresh_secrets needs params.secret when the target ({target}) is not a Secret")
     namespace = target.namespace or "default"
     obj = ResourceRef(kind="Secret", namespace=namespace, name=secret)
+    secret_namespaces_allow(ctx, namespace, obj)
     if ctx.api is None:
         return not_connected(f"restart the Deployments that use {obj}", obj)
     current = await read_existing(client.CoreV1Api(ctx.api).read_namespaced_secret, secret, namespace, what=obj)
@@ -99,6 +111,7 @@ async def plan(ctx: ActionContext, target: ResourceRef, raw: dict[str, Any]) -> 
 async def plan_undo(ctx: ActionContext, data: dict[str, Any]) -> ActionPlan:
     namespace, secret, previous = data["namespace"], data["secret"], data["previous"]
     obj = ResourceRef(kind="Secret", namespace=namespace, name=secret)
+    secret_namespaces_allow(ctx, namespace, obj)
     if ctx.api is None:
         return not_connected(f"restore {obj} from {previous}", obj)
     core = client.CoreV1Api(ctx.api)

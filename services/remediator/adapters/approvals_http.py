@@ -1,23 +1,25 @@
 """Approvals over HTTP, for web pages and chat bots that cannot speak NATS:
 
     GET  /approvals                      runs waiting for an answer (their Remediation, with `approval`)
-    POST /approvals/{remediation_id}     {"decision": "approve" | "deny", "by": "alice", "reason": "..."}
+    POST /approvals/{remediation_id}     {"decision": "approve" | "deny", "reason": "..."}
 
-An answer is published as an ApprovalDecision on `healer.approvals.<id>`, the one path every answer takes
-(the CLI and chat publish there too), so whichever replica holds the run applies it. With
-`remediator.approval_token` set, both routes want `Authorization: Bearer <token>`.
+Both want a bearer token with an approve scope (runtime/auth.py); answering also needs the request's level
+(`approve:<level>`, or admin) to approve. The approver is the token's credential: a `by` in the body is
+ignored. An accepted answer is published as an ApprovalDecision on `healer.approvals.<id>`, signed on the
+approver's behalf (contract/auth.py), the one path every answer takes, so whichever replica holds the run
+applies it and checks the signature again.
 """
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 from pydantic import ValidationError
 
+from healer_common.contract.auth import ANY_APPROVAL, attest_as
 from healer_common.contract.codec import describe
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import ApprovalDecision
+from healer_common.runtime.auth import principal_of
 from healer_common.runtime.bus import Service
 from services.remediator.adapters.runs import RunStore
 
@@ -28,43 +30,55 @@ class ApprovalEndpoint:
         self._runs = runs
 
     def install(self) -> None:
-        self._svc.route("GET", "/approvals", self.waiting)
-        self._svc.route("POST", "/approvals/{remediation_id}", self.answer)
+        self._svc.route("GET", "/approvals", self.waiting, scope=ANY_APPROVAL)
+        self._svc.route("POST", "/approvals/{remediation_id}", self.answer, scope=ANY_APPROVAL)
 
-    def _refused(self, request: web.Request) -> web.Response | None:
-        token = self._svc.settings.remediator.approval_token
-        if token is None:
-            return None
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-            return None
-        return web.json_response({"error": "missing or wrong bearer token (remediator.approval_token)"}, status=401)
-
-    async def waiting(self, request: web.Request) -> web.Response:
-        if refused := self._refused(request):
-            return refused
+    async def waiting(self, _: web.Request) -> web.Response:
         states = [await self._runs.get(run_id) for run_id in await self._runs.active()]
         runs = [s.run.model_dump(mode="json") for s in states if s is not None and s.phase == "awaiting_approval"]
         return web.json_response({"awaiting_approval": runs})
 
-    async def answer(self, request: web.Request) -> web.Response:
-        if refused := self._refused(request):
-            return refused
-        run_id = request.match_info["remediation_id"]
+    async def _decision(self, request: web.Request, run_id: str) -> ApprovalDecision | web.Response:
+        """The answer in the body, as the caller's credential (a `by` in the body is overwritten)."""
         try:
             body = await request.json()
-            decision = ApprovalDecision.model_validate({**body, "remediation_id": run_id})
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return web.json_response({"error": 'body must be a JSON object: {"decision": "approve"}'}, status=400)
+        fields = {**body, "remediation_id": run_id, "by": principal_of(request).name, "attestation": None}
+        try:
+            return ApprovalDecision.model_validate(fields)
         except ValidationError as exc:
             return web.json_response({"error": describe(exc)}, status=400)
-        except ValueError:
-            return web.json_response({"error": 'body must be JSON: {"decision": "approve", "by": "you"}'}, status=400)
+
+    async def answer(self, request: web.Request) -> web.Response:
+        run_id = request.match_info["remediation_id"]
+        decision = await self._decision(request, run_id)
+        if isinstance(decision, web.Response):
+            return decision
         state = await self._runs.get(run_id)
         if state is None:
             return web.json_response({"error": f"no remediation {run_id}"}, status=404)
-        if state.phase != "awaiting_approval":
-            return web.json_response(
-                {"error": f"remediation {run_id} is {state.run.state}, not awaiting approval"}, status=409
-            )
-        decision = decision.evolve(event_id=stable_id("http-approval", run_id, decision.event_id))
-        await self._svc.publish(decision)
-        return web.json_response({"accepted": decision.decision, "remediation_id": run_id}, status=202)
+        if state.phase != "awaiting_approval" or state.run.approval is None:
+            waits = f"remediation {run_id} is {state.run.state}, not awaiting approval"
+            return web.json_response({"error": waits}, status=409)
+        signed = await self._signed(request, decision, state.run.approval.level)
+        if isinstance(signed, web.Response):
+            return signed
+        await self._svc.publish(signed)
+        return web.json_response({"accepted": signed.decision, "remediation_id": run_id}, status=202)
+
+    async def _signed(
+        self, request: web.Request, decision: ApprovalDecision, level: str
+    ) -> ApprovalDecision | web.Response:
+        """The decision signed on the caller's behalf, or a 403 when its credential may not give it."""
+        principal = principal_of(request)
+        needed = f"approve:{level}" if decision.decision == "approve" else ANY_APPROVAL
+        attestation = attest_as(self._svc.gate.keyring(), principal, decision.statement(), self._svc.clock.now())
+        if not principal.allows(needed) or attestation is None:
+            why = f"it needs {needed}" if attestation is not None else "it signs requests but has no token"
+            reason = f"credential {principal.name!r} may not {decision.decision} this: {why}"
+            return await self._svc.gate.refuse(request, 403, "forbidden", reason, credential=principal.name)
+        event_id = stable_id("http-approval", decision.remediation_id, decision.event_id)
+        return decision.evolve(event_id=event_id, attestation=attestation)

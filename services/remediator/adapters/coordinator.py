@@ -14,8 +14,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kubernetes import client
-
+from healer_common.contract.auth import verify_attestation
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.incidents import Incident
 from healer_common.contract.memory import MemoryAnswer, MemoryQuery
@@ -26,7 +25,9 @@ from healer_common.runtime.bus import Service
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.cluster import inspect_target
 from services.remediator.adapters.admission import Admission
+from services.remediator.adapters.clusters import ClusterClients
 from services.remediator.adapters.execution import Execution
+from services.remediator.adapters.handoffs import HandOffs
 from services.remediator.adapters.learning import TrackRecord
 from services.remediator.adapters.playbook_sources import PlaybookLibrary
 from services.remediator.adapters.reporting import RunReporter
@@ -37,7 +38,7 @@ from services.remediator.matching import choose_playbook
 from services.remediator.playbook_run import PlaybookRun
 from services.remediator.playbooks import Playbook
 from services.remediator.run_state import Act, Fix, RunState, Work, health_of
-from services.remediator.story import incident_story
+from services.remediator.story import incident_story, memory_ids_told, memory_note, memory_story
 
 ACTING_TIMEOUT_S = 300.0
 Event = Callable[[PlaybookRun, dt.datetime], Work | None]
@@ -54,22 +55,28 @@ class NewRun:
     alert_ids: list[str]
     title: str
     labels: dict[str, str]
+    inhibited_by: list[str] = field(default_factory=list)
     manual: bool = False
     dry_run: bool = False
     context: str = ""
+    memory_context: str = ""
+    memory_ids: tuple[str, ...] = ()
+    memory_note: str = ""
 
 
 @dataclass(kw_only=True)
 class RemediationCoordinator:
     svc: Service
-    api: client.ApiClient | None
+    clusters: ClusterClients
     library: PlaybookLibrary
     execution: Execution
     admission: Admission
     runs: RunStore
     track: TrackRecord
     reporter: RunReporter
+    handoffs: HandOffs
     reported_errors: set[str] = field(default_factory=set)
+    followed_at: dt.datetime | None = None
 
     @property
     def _cfg(self) -> RemediatorSettings:
@@ -77,57 +84,105 @@ class RemediationCoordinator:
 
     @property
     def dry_run(self) -> bool:
-        return self._cfg.dry_run or self.api is None
+        return self._cfg.dry_run or not self.clusters.any
 
     # entry points -------------------------------------------------------------------------------------------
     async def on_incident(self, incident: Incident) -> None:
         run_id = await self.runs.for_incident(incident.incident_id)
         if run_id is not None:
             await self._drive(run_id, lambda engine, now: engine.incident_changed(incident, now))
-        elif incident.state == "opened":
+        elif incident.state == "opened" or (
+            incident.state == "updated" and await self.runs.was_held(incident.incident_id)
+        ):
             await self._start_for(incident)
 
     async def on_approval(self, decision: ApprovalDecision) -> None:
-        approve, reason = decision.decision == "approve", decision.reason or ""
-        found = await self._drive(decision.remediation_id, lambda e, now: e.answered(approve, decision.by, reason, now))
+        """An answer counts for the credential that signed it (never the name in its body)."""
+        approver = verify_attestation(self.svc.gate.keyring(), decision.attestation, decision.statement())
+        if isinstance(approver, str) or decision.attestation is None:
+            await self._refused(
+                decision.event_id, "approval", decision.remediation_id, f"{decision.decision}: {approver}"
+            )
+            return
+        approve, reason, signed_at = (
+            decision.decision == "approve",
+            decision.reason or "",
+            decision.attestation.signed_at,
+        )
+        found = await self._drive(
+            decision.remediation_id, lambda e, now: e.answered(approve, approver, signed_at, reason, now)
+        )
         if not found:
             await self.svc.audit(
                 "approval",
                 "ignored",
                 target=decision.remediation_id,
-                reason=f"{decision.by} answered {decision.decision}, but there is no remediation with that id",
+                reason=f"{approver.name} answered {decision.decision}, but there is no remediation with that id",
                 event_id=stable_id(decision.event_id, "ignored"),
             )
 
+    async def _refused(self, event_id: str, action: str, target: str, reason: str) -> None:
+        await self.svc.audit(action, "refused", target=target, reason=reason, event_id=stable_id(event_id, "refused"))
+
     async def on_request(self, request: PlaybookRunRequest) -> None:
+        asker = verify_attestation(self.svc.gate.keyring(), request.attestation, request.statement())
+        if isinstance(asker, str) or not (request.dry_run or asker.allows("admin")):
+            why = asker if isinstance(asker, str) else f"{asker.name} lacks scope admin, which a run that acts needs"
+            await self._refused(request.event_id, "run_playbook", str(request.target), f"{request.playbook}: {why}")
+            return
         playbook = self.library.get(request.playbook)
         if playbook is None:
-            reason = f"{request.by} asked to run playbook {request.playbook!r}, which does not exist"
+            reason = f"{asker.name} asked to run playbook {request.playbook!r}, which does not exist"
             await self.svc.audit("run_playbook", "skipped", target=str(request.target), reason=reason)
             return
+        alert = playbook.trigger.alerts[0] if playbook.trigger.alerts else None
+        memory = (
+            await self._ask(self._question(alert, request.target, playbook, request.cluster))
+            if request.use_memory
+            else None
+        )
         new = NewRun(
             run_id=stable_id("manual", request.request_id)[:16],
             incident_id=f"manual-{request.request_id}",
             cluster=request.cluster,
             target=request.target,
             alert_ids=playbook.trigger.alerts[:1],
-            title=f"{playbook.name} on {request.target}, run by {request.by}",
+            title=f"{playbook.name} on {request.target}, run by {asker.name}",
             labels={},
             manual=True,
             dry_run=request.dry_run,
+            memory_context=memory_story(memory),
+            memory_ids=tuple(memory_ids_told(memory)),
+            memory_note=memory_note(memory),
         )
-        await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {request.by}"))
+        await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {asker.name}"))
 
     async def tick(self) -> None:
         """Timers that fell due, and the target locks of runs still in progress."""
         for run_id in await self.runs.due(self.svc.clock.now()):
             with contextlib.suppress(RunBusy):
                 await self._drive(run_id, lambda engine, now: engine.timer(now), wait_s=0.0)
+        now, follow = self.svc.clock.now(), False
+        if self.followed_at is None or (now - self.followed_at).total_seconds() >= self._cfg.coderun_poll_s:
+            self.followed_at, follow = now, True
         for run_id in await self.runs.active():
             state = await self.runs.get(run_id)
             if state is not None:
                 await self.admission.limits.renew_lock(
                     (state.workload or state.target).key, run_id, self._cfg.lock_ttl_s
+                )
+                if follow:
+                    await self._follow(state)
+
+    async def _follow(self, state: RunState) -> None:
+        """A run handed to a CodeRun learns, once it has ended, what came of it."""
+        if state.phase != "handed_off" or state.handoff is None or state.run.coderun is not None:
+            return
+        outcome = await self.handoffs.outcome(state.handoff, state.run.cluster, self.svc.clock.now())
+        if outcome is not None:
+            with contextlib.suppress(RunBusy):
+                await self._drive(
+                    state.run.remediation_id, lambda engine, now: engine.handoff_finished(outcome, now), wait_s=0.0
                 )
 
     async def reload(self) -> None:
@@ -138,7 +193,26 @@ class RemediationCoordinator:
         self.reported_errors = set(self.library.errors)
 
     # starting -----------------------------------------------------------------------------------------------
+    async def _held(self, incident: Incident) -> bool:
+        """A maintenance window holds this incident: audit why, and let a later revision start the run."""
+        primary = incident.primary
+        reason = await self.execution.maintenance.hold(primary.labels, primary.inhibited_by)
+        if reason is None:
+            return False
+        await self.runs.mark_held(incident.incident_id)
+        await self.svc.audit(
+            "remediation",
+            "held",
+            target=str(primary.resource or incident.title),
+            incident_id=incident.incident_id,
+            reason=reason,
+            event_id=stable_id(incident.incident_id, incident.revision, "held"),
+        )
+        return True
+
     async def _start_for(self, incident: Incident) -> None:
+        if await self._held(incident):
+            return
         playbook = choose_playbook(incident, self.library.playbooks)
         target = incident.primary.resource
         if playbook is None or target is None:
@@ -161,14 +235,19 @@ class RemediationCoordinator:
             alert_ids=[incident.primary.alert_id, *(a for a in incident.alert_ids if a != incident.primary.alert_id)],
             title=incident.title,
             labels=dict(incident.primary.labels),
-            context=incident_story(incident, memory),
+            inhibited_by=list(incident.primary.inhibited_by),
+            context=incident_story(incident),
+            memory_context=memory_story(memory),
+            memory_ids=tuple(memory_ids_told(memory)),
+            memory_note=memory_note(memory),
         )
         await self._open(new, advise(memory, playbook, self.library.playbooks, self._cfg.memory_confidence), incident)
 
     async def _open(self, new: NewRun, advice: Advice, incident: Incident | None = None) -> None:
         if await self.runs.claim_incident(new.incident_id, new.run_id) is not None:
             return  # a redelivery, or another replica got here first
-        labels, workload = await inspect_target(self.api, new.target) if self.api else ({}, None)
+        api = self.clusters.get(new.cluster)
+        labels, workload = await inspect_target(api, new.target) if api else ({}, None)
         own = advice.matched or advice.playbook
         recurred = None if new.manual else await self._recurrence((workload or new.target).key, own)
         if recurred is not None:
@@ -182,7 +261,9 @@ class RemediationCoordinator:
         if recurred is not None:  # memory learns from this run that the earlier fix did not hold
             engine.state.run = engine.state.run.evolve(continues=not_held(recurred[0], now))
         async with self.runs.turn(new.run_id):
-            if reason := await self.admission.refusal(state, labels, recurring=recurred is not None):
+            if reason := self.clusters.refusal(new.cluster) or await self.admission.refusal(
+                state, labels, recurring=recurred is not None
+            ):
                 engine.skip(reason, now)
             elif recurred is not None and not advice.applied:
                 fix, why = recurred
@@ -209,7 +290,7 @@ class RemediationCoordinator:
             target=new.target,
             alert_ids=new.alert_ids,
             dry_run=self.dry_run or playbook.dry_run or new.dry_run,
-            reason=playbook.description,
+            reason=playbook.description + new.memory_note,
             memory_ids=[advice.memory_id] if advice.memory_id else [],
             confidence=confidence,
             correlation_id=new.incident_id,
@@ -222,8 +303,12 @@ class RemediationCoordinator:
             target=new.target,
             workload=workload,
             labels=new.labels,
+            inhibited_by=new.inhibited_by,
             title=new.title,
             context=new.context,
+            memory_context=new.memory_context,
+            context_memory_ids=list(new.memory_ids),
+            handoff_timeout_s=self._cfg.coderun_follow_s,
             manual=new.manual,
             verify_window_s=self._cfg.verify_window_s,
             retry_paused_s=max(self._cfg.tick_s * 5, 5.0),
@@ -245,13 +330,22 @@ class RemediationCoordinator:
 
     async def _ask_memory(self, incident: Incident, playbook: Playbook) -> MemoryAnswer | None:
         primary = incident.primary
-        question = MemoryQuery(
-            text=f"{primary.alert_id} {primary.resource} {playbook.name} {incident.title}",
-            alert_type=primary.alert_id,
-            namespace=primary.resource.namespace if primary.resource else None,
-            service=primary.resource.name if primary.resource else None,  # memory counts a workload's pods as one
-            cluster=incident.cluster,
+        question = self._question(primary.alert_id, primary.resource, playbook, incident.cluster, incident.title)
+        return await self._ask(question)
+
+    @staticmethod
+    def _question(
+        alert: str | None, target: ResourceRef | None, playbook: Playbook, cluster: str, title: str = ""
+    ) -> MemoryQuery:
+        return MemoryQuery(
+            text=" ".join(str(p) for p in (alert, target, playbook.name, title) if p),
+            alert_type=alert,
+            namespace=target.namespace if target else None,
+            service=target.name if target else None,  # memory counts a workload's pods as one
+            cluster=cluster,
         )
+
+    async def _ask(self, question: MemoryQuery) -> MemoryAnswer | None:
         try:
             answer: MemoryAnswer = await self.svc.request(
                 self.svc.space.memory_query, question, MemoryAnswer, wait_s=self._cfg.memory_timeout_s

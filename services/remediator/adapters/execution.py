@@ -1,6 +1,7 @@
 """Does the work a run's engine asks for: plan the action (reading the cluster), judge the object it would change
 against the guards, charge the rate limit, carry the plan out (or only describe it, in a dry run), and report
-the result back to the engine. The kill switch is checked before anything is changed.
+the result back to the engine. The kill switch and maintenance windows (silences that hold remediation,
+inhibitions) are checked before anything is changed: a held action waits, audited once as `held`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import functools
 from dataclasses import dataclass
 
 import httpx
-from kubernetes import client
 
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import ApprovalRequest, RemediationStep
@@ -27,7 +27,9 @@ from services.remediator.actions.plans import (
     carry_out,
     failed_step,
 )
+from services.remediator.adapters.clusters import ClusterClients
 from services.remediator.adapters.limit_store import LimitStore
+from services.remediator.adapters.maintenance import Maintenance
 from services.remediator.adapters.switches import Switches
 from services.remediator.guards import GuardPolicy, refusal
 from services.remediator.limits import rate_refusal
@@ -49,11 +51,12 @@ class Settled:
 @dataclass(frozen=True)
 class Execution:
     svc: Service
-    api: client.ApiClient | None
+    clusters: ClusterClients
     http: httpx.AsyncClient
     guards: GuardPolicy
     limits: LimitStore
     switches: Switches
+    maintenance: Maintenance
 
     @property
     def cfg(self) -> RemediatorSettings:
@@ -65,6 +68,10 @@ class Execution:
             engine.postponed(str(pause), self.svc.clock.now())
             return None
         if isinstance(work, Act):
+            state = engine.state
+            if (held := await self.maintenance.hold(state.labels, state.inhibited_by)) is not None:
+                engine.postponed(held, self.svc.clock.now(), decision="held")
+                return None
             return await self._act(engine, work.action)
         if isinstance(work, Ask):
             return await self._ask(engine, work.action)
@@ -82,9 +89,11 @@ class Execution:
             title=state.title,
             workload=state.workload,
             context=state.context,
+            memory_context=state.memory_context,
         )
         protected = functools.partial(refusal, policy=self.guards)
-        return ActionContext(self.api, self.http, self.svc.clock, self.cfg, run_context, protected)
+        api = self.clusters.get(run.cluster)  # its own cluster's, or none (a dry run, or refused at admission)
+        return ActionContext(api, self.http, self.svc.clock, self.cfg, run_context, protected)
 
     async def _plan(self, state: RunState, action: PlaybookAction) -> ActionPlan:
         params = render_params(
@@ -125,7 +134,7 @@ class Execution:
         outcome = await carry_out(action.type, plan, self.svc.clock, dry_run=dry_run)
         if outcome.step.outcome == "ok" and plan.calls:
             await self.limits.mark_acted((state.workload or state.target).key, now, self.cfg.cooldown_s)
-        return engine.acted(outcome.step, outcome.undo, self.svc.clock.now())
+        return engine.acted(outcome.step, outcome.undo, self.svc.clock.now(), outcome.follow)
 
     async def _ask(self, engine: PlaybookRun, action: PlaybookAction) -> Work | None:
         plan = await self._vetted(engine, action)
@@ -133,18 +142,21 @@ class Execution:
             return plan.next
         state, now = engine.state, self.svc.clock.now()
         run_id = state.run.remediation_id
+        level = self.cfg.approval_level(action.type)
         request = ApprovalRequest(
             action=action.type,
+            level=level.level,
+            asked_at=now,
             target=plan.obj,
-            summary=f"{plan.summary} (needs approval)",
+            summary=f"{plan.summary} (needs approval by {level.level})",
             api_calls=[c.description for c in plan.calls],
-            expires_at=now + dt.timedelta(seconds=self.cfg.approval_timeout_s),
+            expires_at=now + dt.timedelta(seconds=level.timeout_s or self.cfg.approval_timeout_s),
             on_timeout=self.cfg.approval_on_timeout.get(action.type, "deny"),
             answer_with=[
                 f"healer approve {run_id}",
                 f"healer deny {run_id}",
-                f'POST {self.svc.http.url}/approvals/{run_id} {{"decision": "approve", "by": "you"}}',
-                f"publish an ApprovalDecision on {self.svc.space.approvals(run_id)}",
+                f'POST {self.svc.http.url}/approvals/{run_id} {{"decision": "approve"}} '
+                f"with Authorization: Bearer <a token with approve:{level.level}>",
             ],
         )
         engine.await_approval(request, now)

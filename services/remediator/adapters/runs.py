@@ -72,6 +72,13 @@ class RunStore:
         run_id = await self._redis.get(self._key("incident-run", incident_id))
         return str(run_id) if run_id else None
 
+    async def mark_held(self, incident_id: str) -> None:
+        """A maintenance window kept this incident from starting a run: its next revision may start one."""
+        await self._redis.set(self._key("held", incident_id), "1", ex=KEEP_DONE_S)
+
+    async def was_held(self, incident_id: str) -> bool:
+        return bool(await self._redis.exists(self._key("held", incident_id)))
+
     async def remember_fix(self, target: str, fix: Fix, ttl_s: float) -> None:
         if ttl_s > 0:
             await self._redis.set(self._key("fix", target), fix.model_dump_json(), px=int(ttl_s * 1000))
@@ -85,6 +92,11 @@ class RunStore:
 
     async def active(self) -> list[str]:
         return sorted(str(r) for r in await self._redis.smembers(self._key("active")))
+
+    async def awaiting_approval(self) -> int:
+        """How many runs wait for a person's answer now (the healer_approvals_waiting gauge)."""
+        states = [await self.get(run_id) for run_id in await self.active()]
+        return sum(1 for state in states if state is not None and state.phase == "awaiting_approval")
 
     async def join_active(self, run_id: str) -> int:
         """Count this run among those in progress; how many there are now, this one included."""
