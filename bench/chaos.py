@@ -25,6 +25,7 @@ consumer is drained:
     chaos_duplicate_alerts       firing alerts beyond one per pod in the alert stream
     chaos_lost_notifications     pods without an `incident_opened` delivered to the webhook
     chaos_duplicate_notifications deliveries beyond one per notification id
+    chaos_pods_restarted         pods deleted (restarted) on the emulated cluster, one per OOM kill expected
     chaos_double_remediations    pod deletions beyond one per pod on the emulated cluster
 """
 
@@ -157,7 +158,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
                 scale={"partitions": 8, "lease_ttl_s": LEASE_TTL_S},
                 cluster={"kubeconfig": workdir / "kubeconfig"},
                 notifier={"webhook_url": f"{peer.url}/hook"},
-                remediator={"rate_limit": 10_000},
+                # every OOM kill is restarted: no budget, no cap on runs awaiting their verification (the
+                # emulated pods never report Ready again), no breaker
+                remediator={"rate_limit": 10_000, "max_concurrent": 10_000, "breaker_min_runs": 10_000},
             )
             runner = ServiceRunner(settings, workdir)
             try:
