@@ -49,15 +49,17 @@ lint: install ## ruff, formatting, import contracts, and generated files up to d
 	$(BIN)/lint-imports
 	$(BIN)/healer schema --check schemas
 	$(BIN)/healer config table --check README.md
+	$(BIN)/healer catalogue table --check README.md
 	$(BIN)/python -m tests.support.rbac --check README.md
 	@find libs apps services tests bench -name '*.py' | xargs wc -l | awk '$$2 != "total" && $$1 > $(MAX_MODULE_LINES) \
 		{ print $$2 ": " $$1 " lines; a module holds one concern in $(MAX_MODULE_LINES) at most: split it"; bad = 1 } END { exit bad }'
 
-format: install ## apply ruff's fixes and formatting, regenerate schemas and the README settings table
+format: install ## apply ruff's fixes and formatting, regenerate schemas and the README's settings and catalogue tables
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	$(BIN)/healer schema --write schemas
 	$(BIN)/healer config table --write README.md
+	$(BIN)/healer catalogue table --write README.md
 	$(BIN)/python -m tests.support.rbac --write README.md
 
 typecheck: install ## mypy --strict over libraries, services, tests and benchmarks
@@ -78,7 +80,9 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/notifier.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/analysis.py --seeds 5 --weeks 3
 	$(BIN)/python bench/memory_replay.py
+	$(BIN)/python bench/stories.py
 	$(BIN)/python bench/api.py
 
 k8s-dev-secrets: install ## NATS nkeys and credentials for deploy/k8s/overlays/dev (written to its generated/, kept if there)

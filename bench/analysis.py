@@ -2,7 +2,10 @@
 history (precision and recall of correlations and of weekly/daily patterns, over several seeds), and how long
 one analysis of a week takes. Prints one figure per line, `name value unit`.
 
-    python bench/analysis.py [--seeds 20]
+    python bench/analysis.py [--seeds 20] [--weeks 3]
+
+With `--weeks 3` the history is three weeks, read as the analysis reads it from the ROLLUPS stream (5-minute
+rollups of every series, memory-bridge's retention), so the temporal figures are those of the rollups.
 
 The generator is tests/analysis_history.py (three correlations, two weekly hours, a daily hour and a filling
 volume, planted in a dozen kinds of noise including a chatty alert that follows everything by chance); the
@@ -28,15 +31,18 @@ def figure(name: str, value: float, unit: str) -> None:
     print(f"{name} {value:.6g} {unit}", flush=True)
 
 
-def run(seeds: int, *, hard: bool) -> None:
+def run(seeds: int, *, hard: bool, weeks: int = 1) -> None:
     scores: dict[str, list[float]] = {k: [] for k in ("cp", "cr", "tp", "tr", "ep", "er")}
     took = []
     for seed in range(1, seeds + 1):
-        week = generate(seed, hard=hard)
-        history = week.as_history()
+        week = generate(seed, days=7 * weeks, hard=hard)
+        history = week.from_rollups() if weeks > 1 else week.as_history()
         started = time.perf_counter()
         report = analyze(history, MemorySettings(), week.end)
         took.append(time.perf_counter() - started)
+        if weeks > 1:  # resource prediction reads a week, as its sleep-time job does (memory.sleep_jobs)
+            last_week = analyze(week.from_rollups(days=7), MemorySettings(), week.end, frozenset({"exhaustion"}))
+            report = report.model_copy(update={"exhaustion": last_week.exhaustion})
         correlations = {(c.trigger, c.namespace, c.predicts, c.service) for c in report.correlations}
         temporal = {(t.signal, t.namespace, t.weekday, t.hour) for t in report.temporal}
         exhausted = {f.series for f in report.exhaustion if f.exhausted_at is not None}
@@ -48,8 +54,8 @@ def run(seeds: int, *, hard: bool) -> None:
         for kind, (precision, recall) in found:
             scores[f"{kind}p"].append(precision)
             scores[f"{kind}r"].append(recall)
-    prefix = "faint_" if hard else ""
-    figure(f"{prefix}analysis_weeks", seeds, "generated weeks")
+    prefix = ("faint_" if hard else "") + (f"rollups_{weeks}w_" if weeks > 1 else "")
+    figure(f"{prefix}analysis_weeks", seeds, "generated histories")
     figure(f"{prefix}analysis_alerts_per_week", len(generate(1, hard=hard).alerts), "alerts")
     for name, key in (
         ("correlation_precision", "cp"),
@@ -64,14 +70,16 @@ def run(seeds: int, *, hard: bool) -> None:
     figure(f"{prefix}analysis_seconds_per_week_p50", statistics.median(took), "s")
 
 
-def main(seeds: int) -> int:
+def main(seeds: int, weeks: int) -> int:
     """The planted patterns as documented, then the same patterns planted fainter."""
-    run(seeds, hard=False)
-    run(seeds, hard=True)
+    run(seeds, hard=False, weeks=weeks)
+    run(seeds, hard=True, weeks=weeks)
     return 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=20, help="generated weeks (one seed each)")
-    sys.exit(main(parser.parse_args().seeds))
+    parser.add_argument("--seeds", type=int, default=20, help="generated histories (one seed each)")
+    parser.add_argument("--weeks", type=int, default=1, help="weeks of history; more than one reads rollups")
+    arguments = parser.parse_args()
+    sys.exit(main(arguments.seeds, arguments.weeks))

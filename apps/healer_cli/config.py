@@ -17,6 +17,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from healer_cli.generated import section_stale, write_section
 from healer_cli.runtime import ConfigOption, console, fail, settings_or_exit
 from healer_common.logging import redact_url
 from healer_common.settings import LEGACY_ENV, LEGACY_ENV_ALSO, Settings
@@ -93,25 +94,13 @@ def table() -> str:
     return "\n".join(lines)
 
 
-def _replace(document: str) -> str:
-    if START not in document or END not in document:
-        raise ValueError(f"the document has no settings markers; add {START!r} and {END!r} where the table goes")
-    head, rest = document.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{table()}\n{END}{tail}"
-
-
 def write_table(readme: Path) -> bool:
     """Rewrite the table in place; True when something changed."""
-    before = readme.read_text()
-    after = _replace(before)
-    readme.write_text(after)
-    return after != before
+    return write_section(readme, START, END, table)
 
 
 def stale(readme: Path) -> bool:
-    text = readme.read_text()
-    return _replace(text) != text
+    return section_stale(readme, START, END, table)
 
 
 def masked(value: Any) -> Any:

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("healer_cli.analyze", "analyze_command"),
     "predict": ("healer_cli.analyze", "predict_command"),
     "config": ("healer_cli.config", "app"),
+    "catalogue": ("healer_cli.catalogue", "app"),
     "credentials": ("healer_cli.credentials", "app"),
     "nats": ("healer_cli.nats_config", "app"),
     "schema": ("healer_cli.schema", "command"),

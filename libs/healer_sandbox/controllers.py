@@ -217,7 +217,9 @@ def scheduler(cluster: Cluster, now: dt.datetime) -> None:
         fits = [
             n
             for n in nodes
-            if pinned in (None, meta(n)["name"]) and load[meta(n)["name"]] < int(n["status"]["allocatable"]["pods"])
+            if pinned in (None, meta(n)["name"])
+            and load[meta(n)["name"]] < int(n["status"]["allocatable"]["pods"])
+            and _may_run_on(pod, n)
         ]
         if not fits:
             total = len(list(cluster.store.items(kinds.NODES)))
@@ -245,6 +247,19 @@ def scheduler(cluster: Cluster, now: dt.datetime) -> None:
             f"Successfully assigned {meta(pod)['namespace']}/{meta(pod)['name']} to {meta(node)['name']}",
             component="default-scheduler",
         )
+
+
+def _may_run_on(pod: dict[str, Any], node: dict[str, Any]) -> bool:
+    """The pod's nodeSelector matches the node, and it tolerates each NoSchedule taint (a cordon aside)."""
+    labels = meta(node).get("labels") or {}
+    if any(labels.get(k) != v for k, v in (pod["spec"].get("nodeSelector") or {}).items()):
+        return False
+    tolerated = {(t.get("key"), t.get("value")) for t in pod["spec"].get("tolerations") or []}
+    return all(
+        (t.get("key"), t.get("value")) in tolerated
+        for t in node["spec"].get("taints") or []
+        if t.get("effect") == "NoSchedule" and t.get("key") != UNSCHEDULABLE_TAINT["key"]
+    )
 
 
 def _node_ready(node: dict[str, Any]) -> bool:

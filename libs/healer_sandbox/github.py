@@ -1,6 +1,6 @@
 """The sandbox's GitHub: repositories whose pull requests the agents work through (commits, comments, reviews,
 check runs and workflow runs), the issues Healer's notifier opens, and an hourly rate-limit quota, as GitHub's
-REST API shows them (github_api.py serves them). Scenario plays move the pull requests (plays_github.py); a
+REST API shows them (github_api.py serves them). Scenario plays move the pull requests (stories.py); a
 remediation CodeRun that succeeds opens, checks and merges one (coderuns.py).
 
 Every change is also a webhook delivery (`deliveries`), in GitHub's shape, that github_api.py signs and sends

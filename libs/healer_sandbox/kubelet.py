@@ -164,15 +164,22 @@ def _settled(pod: dict[str, Any]) -> bool:
 
 
 def kubelet(cluster: Cluster, now: dt.datetime) -> None:
-    """One pass of every node's kubelet over the pods bound to it."""
+    """One pass of every node's kubelet over the pods bound to it (a node that is down posts nothing)."""
     nodes = {meta(n)["name"]: n for n in cluster.store.items(kinds.NODES)}
+    up = {name for name, n in nodes.items() if _posting(n)}
     for pod in list(cluster.store.items(kinds.PODS)):
         node_name = pod.get("spec", {}).get("nodeName")
         if not node_name or pod.get("status", {}).get("phase") in TERMINAL or meta(pod).get("deletionTimestamp"):
             continue
+        if node_name not in up:
+            continue
         if _settled(pod):
             continue
         cluster.put_status(kinds.PODS, pod, pod_status(cluster, pod, nodes.get(node_name), now))
+
+
+def _posting(node: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in node.get("status", {}).get("conditions") or [])
 
 
 def oom_kill(cluster: Cluster, pod: dict[str, Any], container: str, now: dt.datetime) -> None:

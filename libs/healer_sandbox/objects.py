@@ -47,6 +47,9 @@ def namespace(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]
     }
 
 
+DEDICATED = "dedicated"  # the label and taint key of nodes kept for some workloads (scenario `dedicated`)
+
+
 def node_conditions(now: dt.datetime, *, memory_pressure: bool = False, ready: bool = True) -> list[dict[str, Any]]:
     stamp = rfc3339(now)
     rows = (
@@ -152,7 +155,12 @@ def deployment(
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace_name, "labels": {"app": name, **instance}, "annotations": {}},
+        "metadata": {
+            "name": name,
+            "namespace": namespace_name,
+            "labels": {"app": name, **labels, **instance},
+            "annotations": {},
+        },
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": name}},

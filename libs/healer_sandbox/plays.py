@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from healer_sandbox import kinds
 from healer_sandbox.cluster import Cluster, ContainerKey, GitHead, container_statuses, running, started_at
 from healer_sandbox.kubelet import kill, oom_kill
+from healer_sandbox.node_outage import NodeDownRun
 from healer_sandbox.scenario import (
     ApiQuota,
     Backlog,
@@ -25,6 +26,7 @@ from healer_sandbox.scenario import (
     Gauge,
     LogLines,
     MemoryLeak,
+    NodeDown,
     PullRequestStory,
     PvcFill,
     Rollout,
@@ -322,6 +324,7 @@ RUNNERS: dict[type[Spec], Any] = {
     Backlog: BacklogRun,
     PullRequestStory: PullRequestStoryRun,
     ApiQuota: ApiQuotaRun,
+    NodeDown: NodeDownRun,
 }
 
 

@@ -70,6 +70,10 @@ def _deployment(cluster: Cluster, spec: DeploymentSpec) -> None:
         application=spec.application,
         claims=spec.volumes,
     )
+    if spec.dedicated:
+        pod_spec = deployment["spec"]["template"]["spec"]
+        pod_spec["nodeSelector"] = {objects.DEDICATED: spec.dedicated}
+        pod_spec["tolerations"] = [{"key": objects.DEDICATED, "operator": "Equal", "value": spec.dedicated}]
     annotations = {MEMORY_AT_REST: str(spec.memory_at_rest), BASE_REPLICAS: str(max(1, spec.replicas))}
     deployment["spec"]["template"]["metadata"]["annotations"] = annotations
     _ensure(cluster, kinds.DEPLOYMENTS, deployment)
@@ -95,9 +99,12 @@ def _volume(cluster: Cluster, spec: VolumeSpec) -> None:
 def _node(cluster: Cluster, spec: NodeSpec) -> None:
     index = cluster.store.count(kinds.NODES) + 1
     memory = format_bytes(spec.memory)
+    labels = {**spec.labels, objects.DEDICATED: spec.dedicated} if spec.dedicated else spec.labels
     node = objects.node(
-        spec.name, index, cpu=spec.cpu, memory=memory, pods=spec.pods, labels=spec.labels, now=cluster.clock.now()
+        spec.name, index, cpu=spec.cpu, memory=memory, pods=spec.pods, labels=labels, now=cluster.clock.now()
     )
+    if spec.dedicated:
+        node["spec"]["taints"] = [{"key": objects.DEDICATED, "value": spec.dedicated, "effect": "NoSchedule"}]
     _ensure(cluster, kinds.NODES, node)
 
 

@@ -43,6 +43,7 @@ class NodeSpec(Spec):
     memory: Quantity = parse_quantity("32Gi")
     pods: int = Field(110, ge=1)
     labels: dict[str, str] = Field(default_factory=dict)
+    dedicated: Name | None = None  # label and taint dedicated=<value>:NoSchedule: only pods dedicated to it run here
 
 
 class DeploymentSpec(Spec):
@@ -60,6 +61,7 @@ class DeploymentSpec(Spec):
     volumes: list[Name] = Field(default_factory=list)
     service_port: int | None = Field(None, ge=1, le=65535)
     memory_at_rest: Ratio = 0.3
+    dedicated: Name | None = None  # run only on the nodes dedicated to this value (selector and toleration)
 
     @property
     def ref(self) -> str:
@@ -297,6 +299,17 @@ class ApiQuota(Spec):
     limit: int = Field(5_000, ge=1)
 
 
+class NodeDown(Spec):
+    """From `at`, for `lasts`, the node is down: its kubelet stops posting status (Ready Unknown) or, with
+    `kubelet_stopped: false`, it reports NotReady; its pods are marked not ready; nothing new is scheduled there.
+    Draining it moves its pods to nodes that are up."""
+
+    node: Name
+    at: Duration = 0.0
+    lasts: Duration = parse_duration("30m")
+    kubelet_stopped: bool = True
+
+
 class PlayEntry(Spec):
     """One entry of `plays`: exactly one key, the play's kind."""
 
@@ -310,6 +323,7 @@ class PlayEntry(Spec):
     backlog: Backlog | None = None
     pull_request: PullRequestStory | None = None
     api_quota: ApiQuota | None = None
+    node_down: NodeDown | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PlayEntry:
@@ -351,7 +365,7 @@ class Scenario(Spec):
             "shared_by": deployments,
             "while_down": deployments,
         }
-        wanted |= {"pvc": volumes, "application": applications}
+        wanted |= {"pvc": volumes, "application": applications, "node": {n.name for n in self.nodes}}
         for index, entry in enumerate(self.plays):
             for field, known in wanted.items():
                 ref = getattr(entry.play, field, None)

@@ -101,11 +101,20 @@ class Topology:
         return place
 
     def pvc_labels(self, key: ObjectKey) -> dict[str, str]:
-        mounted_by = sorted(self._claim_pods.get(key, ()))
+        """`mounted_by` names the workloads that mount the claim (a Deployment or StatefulSet, else the pod),
+        never a Job's pod: the labels of a PVC's series must not change when a pod restarts or a cleanup Job
+        mounts it for a minute, or the series would become a new one and its alert would outlive the fill."""
+        mounted_by = sorted({w for pod in self._claim_pods.get(key, ()) if (w := self._workload(key[0], pod))})
         labels = {"mounted_by": ",".join(mounted_by)} if mounted_by else {}
         if node := self._pvc_node.get(key):
             labels["node"] = node
         return labels
+
+    def _workload(self, namespace: str, pod: str) -> str | None:
+        place = self.pod_labels((namespace, pod))
+        if place.get("owner_kind") == "Job":
+            return None
+        return place.get("deployment") or place.get("statefulset") or pod
 
     def enrich(self, labels: dict[str, str]) -> dict[str, str]:
         """Labels of a sample or log line with the topology of the pod or PVC they name; theirs win."""

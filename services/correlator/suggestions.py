@@ -1,12 +1,13 @@
 """What a person could do next about a likely cause: the seed's "suggested actions", as a table per kind of
-object, kind of change and alert type. Commands are written out so they can be pasted. Pure.
+object and kind of change; per alert type they are the catalogue's hints (healer_common/contract/catalogue.yaml,
+by trigger reason or metric). Commands are written out so they can be pasted. Pure.
 """
 
 from __future__ import annotations
 
+from healer_common.contract.catalogue import CATALOGUE
 from healer_common.contract.incidents import AlertSummary
 from services.correlator.changes import ChangeRecord
-from services.correlator.cooccurrence import alert_type
 from services.correlator.topology import Anchor
 
 _BY_ANCHOR: dict[str, tuple[str, ...]] = {
@@ -33,16 +34,6 @@ _BY_CHANGE: dict[str, tuple[str, ...]] = {
     "config": ("revert the config change to {resource} ({from_version} -> {to_version})",),
     "flag": ("turn the flag on {resource} back to {from_version}",),
     "scale": ("scale {resource} back to {from_version}",),
-}
-_BY_ALERT: dict[str, tuple[str, ...]] = {
-    "H8/OOMKilled": ("raise the memory limit of {resource} or find the leak",),
-    "H8/MemoryPressure": ("kubectl describe node {name}", "evict or move the largest pods off {name}"),
-    "H4": ("check the image name, tag and pull secret of {resource}",),
-    "H6": ("check the database's connections and slow queries", "scale the connection pool"),
-    "H7": ("check the consumers of the queue",),
-    "H1": ("argocd app diff {name}", "argocd app sync {name}"),
-    "H3": ("renew the certificate of {resource}",),
-    "A7": ("kubectl logs {name} -n {namespace} --previous",),
 }
 
 
@@ -75,8 +66,8 @@ def for_change(change: ChangeRecord) -> list[str]:
 
 
 def for_alert(alert: AlertSummary) -> list[str]:
-    kind = alert_type(alert.labels)
-    templates = _BY_ALERT.get(kind) or _BY_ALERT.get(alert.alert_id, ())
+    entry = CATALOGUE.get(alert.alert_id)
+    templates = entry.hints_for(alert.labels.get("reason") or alert.labels.get("metric")) if entry else ()
     resource = alert.resource
     return _fill(
         templates,

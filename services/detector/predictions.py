@@ -7,6 +7,12 @@ rule then speaks for itself.
 Only the metrics in `detector.trend.metrics` are followed, and a series only once it is past
 `track_above` of its threshold: a disk at 10 % has no crossing worth predicting, and a trend costs about a
 kilobyte a series. Pure; evaluation.py feeds it the same batches as the threshold rules.
+
+The seed's three kinds of prediction are three engines over the same trend tracker, each with its own
+settings (label `prediction`): `exhaustion` (`detector.trend`: disk, PVC, CPU, memory leaks, queues, within
+30 minutes), `capacity` (`detector.capacity`: requests against what the nodes and quotas offer, a day of
+15-minute slots along the daily profile, within 12 hours: a scale-up will be needed) and `degradation`
+(`detector.degradation`: an upstream's latency decaying over a week of hourly slots, within 3 days).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy.typing as npt
 from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, alert_fingerprint
 from healer_common.contract.amounts import amount, per_minute, unit_of
 from healer_common.durations import spoken_duration
-from healer_common.settings.detector import TrendSettings
+from healer_common.settings.detector import DetectorSettings, TrendSettings
 from services.detector.raising import firing_alert, resolved_alert, utc_at
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule
@@ -36,8 +42,23 @@ class Followed:
     alert: Alert | None = None
 
 
+PHRASES: dict[str, str] = {
+    "exhaustion": "{name} predicted: {target} {how}",
+    "capacity": "capacity planning: {target} will need a scale-up: {how}",
+    "degradation": "dependency degrading: {target} {how}",
+}
+
+
 class PredictionEngine:
-    def __init__(self, rules: tuple[MetricRule, ...], book: RuleBook, index: SeriesIndex, cfg: TrendSettings) -> None:
+    def __init__(
+        self,
+        rules: tuple[MetricRule, ...],
+        book: RuleBook,
+        index: SeriesIndex,
+        cfg: TrendSettings,
+        kind: str = "exhaustion",
+    ) -> None:
+        self.kind = kind
         self._rules = {r.metric: r for r in rules if r.metric in cfg.metrics and r.check == "threshold"}
         self._book = book
         self._index = index
@@ -101,7 +122,11 @@ class PredictionEngine:
 
     def _fingerprint(self, number: int, rule: MetricRule) -> str:
         series = self._index.series[number]
-        identity = {**series.labels, "metric": series.name, "check": "trend"}
+        identity = {
+            **series.labels,
+            "metric": series.name,
+            "check": "trend" if self.kind == "exhaustion" else self.kind,
+        }
         return alert_fingerprint(rule.alert_id, series.cluster, resource_of(series.labels), identity)
 
     def _judge(self, number: int, followed: Followed, analysis: TrendAnalysis, now: dt.datetime) -> list[Alert]:
@@ -149,8 +174,9 @@ class PredictionEngine:
                 "confidence": f"{analysis.confidence:.2f}",
                 "rate_per_minute": f"{analysis.rate_per_minute:.4g}",
                 "model": analysis.model,
+                "prediction": self.kind,
             },
-            summary=f"{CATALOGUE[rule.alert_id].name} predicted: {target} {how}",
+            summary=PHRASES[self.kind].format(name=CATALOGUE[rule.alert_id].name, target=target, how=how),
             description=f"{series.text()} {how} (confidence {analysis.confidence:.2f}, {analysis.model} trend)",
             starts_at=utc_at(analysis.time),
             evidence=[
@@ -159,3 +185,28 @@ class PredictionEngine:
             cause=f"trend-{analysis.time}",
             now=now,
         )
+
+
+class Forecasts:
+    """The three prediction engines (exhaustion, capacity, degradation), fed and restored as one."""
+
+    def __init__(self, engines: list[PredictionEngine]) -> None:
+        self.engines = engines
+
+    @classmethod
+    def build(
+        cls, rules: tuple[MetricRule, ...], book: RuleBook, index: SeriesIndex, cfg: DetectorSettings
+    ) -> Forecasts:
+        kinds = (("exhaustion", cfg.trend), ("capacity", cfg.capacity), ("degradation", cfg.degradation))
+        return cls([PredictionEngine(rules, book, index, settings, kind) for kind, settings in kinds])
+
+    def restore(self, firing: list[Alert]) -> None:
+        for engine in self.engines:
+            engine.restore([a for a in firing if a.labels.get("prediction", "exhaustion") == engine.kind])
+
+    @property
+    def metrics(self) -> frozenset[str]:
+        return frozenset().union(*(e.metrics for e in self.engines))
+
+    def observe(self, batches: dict[str, MetricBatch], now: dt.datetime) -> list[Alert]:
+        return [alert for engine in self.engines for alert in engine.observe(batches, now)]

@@ -35,8 +35,9 @@ RESOURCE_LABELS: tuple[tuple[str, str], ...] = (
     ("coderun", "CodeRun"),
     ("node", "Node"),
     ("target", "Probe"),
+    ("namespace", "Namespace"),  # a namespace-wide series (requests, quota): the namespace is the object
 )
-CLUSTER_SCOPED = frozenset({"Node", "Probe"})
+CLUSTER_SCOPED = frozenset({"Node", "Probe", "Namespace"})
 
 
 def resource_of(labels: Mapping[str, str]) -> ResourceRef | None:

@@ -66,6 +66,8 @@ class ThresholdEngine:
         alerts: list[Alert] = []
         for books in self.by_metric.values():
             for book in books:
+                if book.lanes.size == 0:  # a rule no series has reported to yet costs nothing on the timer
+                    continue
                 transitions, stale = book.lanes.due(now.timestamp(), self._stale_after_s)
                 if transitions:
                     alerts += self._raise(book, np.arange(book.lanes.size), transitions, "due", now)
@@ -201,7 +203,7 @@ class ThresholdEngine:
             fingerprint=self._fingerprint(book, lane),
             cluster=series.cluster,
             resource=resource,
-            labels={**series.labels, "metric": series.name},
+            labels={**series.labels, "metric": series.name, "value": f"{value:.6g}"},
             summary=f"{CATALOGUE[rule.alert_id].name}: {target} {how}",
             description=f"{series.text()} {how}",
             starts_at=at,

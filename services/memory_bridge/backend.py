@@ -1,5 +1,5 @@
-"""The one interface memory-bridge's two backends share: the embedded store (embedded_store.py, the default)
-and OpenMemory over HTTP (openmemory_store.py). The bridge (recall.py) talks only to this.
+"""The one interface memory-bridge's two backends share: the embedded store (adapters/embedded_store.py, the
+default) and OpenMemory over HTTP (adapters/openmemory_store.py). The bridge (bridge.py) talks only to this.
 
 A backend keeps records and finds candidates; what is relevant, what is selected and how sure memory is of a
 fix are decided above it, the same way for both, so that both pass one behavioural test suite.

@@ -1,4 +1,5 @@
-"""memory-bridge's subscribers: outcomes, alerts, changes and incidents in; answers, predictions and H10 out."""
+"""memory-bridge's subscribers: outcomes, alerts, changes, incidents and metric samples in; answers,
+predictions, H10 and the 5-minute rollups out; the sleep-time jobs on their cadence."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from healer_common.contract.alerts import Alert
-from healer_common.contract.events import ChangeEvent
+from healer_common.contract.events import ChangeEvent, Event, MetricBatchEvent
 from healer_common.contract.incidents import Incident
 from healer_common.contract.memory import (
     MEMORY_TYPES,
@@ -23,7 +24,13 @@ from healer_common.contract.memory import (
 )
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import Remediation
-from healer_common.contract.streams import MEMORY_ALERTS, MEMORY_CHANGES, MEMORY_INCIDENTS, MEMORY_REMEDIATIONS
+from healer_common.contract.streams import (
+    MEMORY_ALERTS,
+    MEMORY_CHANGES,
+    MEMORY_INCIDENTS,
+    MEMORY_METRICS,
+    MEMORY_REMEDIATIONS,
+)
 from healer_common.errors import HealerError
 from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
@@ -34,6 +41,7 @@ from services.memory_bridge.foresight import Foresight
 from services.memory_bridge.occurrences import from_alert, from_change
 from services.memory_bridge.outcomes import not_held_memory, outcome_memory
 from services.memory_bridge.prediction import GENERATOR
+from services.memory_bridge.rollups import RollupBook
 
 T = TypeVar("T")
 
@@ -88,6 +96,8 @@ async def announce(svc: Service, alerts: list[Alert]) -> None:
 def register(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: IdleAnalysis) -> None:
     schedule = elect(svc, "memory/schedule")  # the sleep-time analysis and the look-ahead run in one place
     register_learning(svc, bridge, foresight, idle, schedule)
+    # every replica folds the samples it is handed: the reader adds partial rollups of a bucket by their counts
+    register_rollups(svc, RollupBook(svc.instance, grace_s=svc.settings.memory.rollup_grace_s))
     register_foresight(svc, foresight, schedule)
     register_answers(svc, bridge, foresight)
 
@@ -108,16 +118,32 @@ def register_learning(
 
     @svc.every(min(60.0, svc.settings.memory.analysis_idle_s))
     async def sleep_time() -> None:
-        if schedule.leading and idle.due(svc.clock.now()):
-            report = await idle.run(svc.clock.now())
+        if schedule.leading and (job := idle.next_job(svc.clock.now())) is not None:
+            report = await idle.run(job, svc.clock.now())
             await svc.audit(
                 "analyze",
                 "learned",
-                reason=f"{report.insights_stored} insights ({report.insights_new} new) from "
-                f"{report.counts.alerts} alerts since {report.window_start:%Y-%m-%d %H:%M}",
+                target=job,
+                reason=f"{job}: {report.insights_stored} insights ({report.insights_new} new) from "
+                f"{report.counts.alerts} alerts and {report.counts.series} series since "
+                f"{report.window_start:%Y-%m-%d %H:%M}",
                 insights=report.insights_stored,
                 new=report.insights_new,
             )
+
+
+def register_rollups(svc: Service, book: RollupBook) -> None:
+    """Metric samples in, folded into 5-minute rollups; each closed bucket out on the ROLLUPS stream."""
+
+    @svc.consume(MEMORY_METRICS)
+    async def on_metrics(event: Event) -> None:
+        if isinstance(event, MetricBatchEvent):
+            book.add(event.cluster, event.data.samples, event.time or svc.clock.now())
+
+    @svc.every(30.0)
+    async def publish_rollups() -> None:
+        for batch in book.closed(svc.clock.now()):
+            await svc.publish(batch)
 
 
 def register_foresight(svc: Service, foresight: Foresight, schedule: Leadership) -> None:

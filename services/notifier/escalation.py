@@ -4,18 +4,56 @@ notifier's periodic tick (flow.py) asks `decide` what a due timer means.
 
 An escalation starts with the incident's first notification; level n fires `levels[n].delay` after that,
 unless someone acknowledged the incident (`healer ack`, PagerDuty) or it resolved first: then it stops.
+
+With no policy configured, the seed's applies (`SEED_POLICY`): the first notification (Slack) is level 1,
+on-call Slack and PagerDuty at 15 minutes, PagerDuty again at 30; PagerDuty only for a critical incident. A
+remediation's `escalate` step does not wait for the delays: it fires the next level now (`now_level`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
 from healer_common.contract.messages import stable_id
 from healer_common.contract.notifications import Notification
-from healer_common.settings.notifier import EscalationPolicy
+from healer_common.settings.notifier import EscalationLevel, EscalationPolicy
 from services.notifier.render import plain_title
+
+SEED_POLICY = "seed"
+PAGING = "pagerduty"
+
+
+def seed_policy() -> EscalationPolicy:
+    """0 m the alerts channel (the incident's own notification), 15 m on-call Slack and PagerDuty, 30 m
+    PagerDuty again (critical)."""
+    return EscalationPolicy(
+        levels=[
+            EscalationLevel(delay=0.0, channels=["slack"]),
+            EscalationLevel(delay=900.0, channels=["slack", PAGING]),
+            EscalationLevel(delay=1800.0, channels=[PAGING]),
+        ]
+    )
+
+
+def first_level(policy_name: str) -> int:
+    """The seed's level 1 is the incident's own notification, so its escalation starts at level 2."""
+    return 2 if policy_name == SEED_POLICY else 1
+
+
+def level_channels(policy_name: str, policy: EscalationPolicy, level: int, severity: str) -> list[str]:
+    """A level's channels; under the seed's policy PagerDuty pages only for a critical incident."""
+    channels: list[str] = list(policy.levels[level - 1].channels)
+    if policy_name == SEED_POLICY and severity != "critical":
+        channels = [c for c in channels if c != PAGING]
+    return channels
+
+
+def now_level(policy: EscalationPolicy, escalation: Escalation) -> int:
+    """The level an escalate request fires now: the next one, or the last again once all have fired."""
+    return min(escalation.next_level, len(policy.levels))
 
 
 @dataclass(frozen=True)
@@ -27,6 +65,9 @@ class Escalation:
     started_at: dt.datetime
     next_level: int = 1
     stopped: str | None = None
+
+    def at_level(self, level: int) -> Escalation:
+        return dataclasses.replace(self, next_level=level)
 
 
 @dataclass(frozen=True)

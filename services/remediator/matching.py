@@ -1,12 +1,17 @@
 """Which playbook answers an incident, and its params filled in for this incident.
 
 The incident's primary (earliest) alert decides: its id, its target's kind, its severity, its labels, and the
-numeric labels its metric conditions compare. Among the playbooks that match, the highest `priority` wins; on
-a tie, the order given wins (cluster resources, then files, then built-ins: see playbook_sources.py).
+numbers its metric conditions compare: a numeric label of that name (`restarts`), the alert's `value` when
+its `metric` label names it, or one of the seed's names for a signal (`memory_usage_percent` is a memory
+usage ratio times 100). A condition's `duration` asks the alert to have fired that long: until then the
+playbook is `held_back`, and the remediator looks again when it would hold. Among the playbooks that match,
+the highest `priority` wins; on a tie, the order given wins (cluster resources, then files, then built-ins:
+see playbook_sources.py).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import operator
 import re
@@ -37,13 +42,42 @@ def _number(text: str | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+SEED_METRICS: dict[str, tuple[tuple[str, ...], float]] = {
+    "memory_usage_percent": (("container_memory_usage_ratio", "node_memory_usage_ratio"), 100.0),
+    "cpu_usage_percent": (("node_cpu_usage_ratio", "namespace_cpu_request_ratio", "node_cpu_request_ratio"), 100.0),
+    "disk_usage_percent": (("pvc_usage_ratio", "node_filesystem_usage_ratio"), 100.0),
+    "restart_count": (("container_restarts",), 1.0),
+}
+"""The seed's metric names, as the signals that measure them and the factor from their unit."""
+
+
+def measured(metric: str, labels: dict[str, str]) -> float | None:
+    """The number a condition on `metric` reads from an alert's labels, or None when it has none."""
+    if (direct := _number(labels.get(metric))) is not None:
+        return direct
+    signals, scale = SEED_METRICS.get(metric, ((metric,), 1.0))
+    if labels.get("metric") in {metric, *signals} and (value := _number(labels.get("value"))) is not None:
+        return value * (1.0 if labels.get("metric") == metric else scale)
+    return None
+
+
 def condition_holds(condition: MetricCondition, labels: dict[str, str]) -> bool:
-    """A metric condition on a numeric label; a missing or non-numeric label never holds."""
-    value = _number(labels.get(condition.metric))
+    """The condition's comparison (its duration aside); a missing or non-numeric number never holds."""
+    value = measured(condition.metric, labels)
     return value is not None and _COMPARE[condition.operator](value, condition.value)
 
 
-def triggers(trigger: Trigger, alert: AlertSummary) -> bool:
+def held_back(trigger: Trigger, alert: AlertSummary, now: dt.datetime) -> dt.datetime | None:
+    """When the trigger will hold, if only its conditions' durations keep it from holding now."""
+    if not triggers(trigger, alert):
+        return None
+    longest = max((c.duration or 0.0 for c in trigger.conditions), default=0.0)
+    ready = alert.starts_at + dt.timedelta(seconds=longest)
+    return ready if ready > now else None
+
+
+def triggers(trigger: Trigger, alert: AlertSummary, now: dt.datetime | None = None) -> bool:
+    """Whether the trigger holds for the alert; with `now`, its conditions' durations must have passed too."""
     if alert.alert_id not in trigger.alerts:
         return False
     kind = alert.resource.kind if alert.resource else None
@@ -53,13 +87,17 @@ def triggers(trigger: Trigger, alert: AlertSummary) -> bool:
         return False
     if any(alert.labels.get(k) != v for k, v in trigger.labels.items()):
         return False
-    return all(condition_holds(c, alert.labels) for c in trigger.conditions)
+    if not all(condition_holds(c, alert.labels) for c in trigger.conditions):
+        return False
+    return now is None or held_back(trigger, alert, now) is None
 
 
-def choose_playbook(incident: Incident, playbooks: Sequence[Playbook]) -> Playbook | None:
+def choose_playbook(
+    incident: Incident, playbooks: Sequence[Playbook], now: dt.datetime | None = None
+) -> Playbook | None:
     """The playbook that answers the incident's primary alert, or None."""
     primary = incident.primary
-    matching = [(i, p) for i, p in enumerate(playbooks) if triggers(p.trigger, primary)]
+    matching = [(i, p) for i, p in enumerate(playbooks) if triggers(p.trigger, primary, now)]
     if not matching:
         return None
     return min(matching, key=lambda pair: (-pair[1].priority, pair[0]))[1]

@@ -100,12 +100,17 @@ class PlaybookRun:
         undo: dict[str, object] | None,
         now: dt.datetime,
         follow: tuple[str, str] | None = None,
+        *,
+        tried: bool = True,
     ) -> Work | None:
+        """An action's result; `tried` False when it could not even be attempted (not configured), which the
+        playbook's fallbacks follow but the breaker and the confidence never count; `follow` names the CodeRun
+        an agent hand-off is followed to."""
         action = self._current()
         self.state.run = self.state.run.evolve(steps=[*self.state.run.steps, step], reason=step.detail)
         if undo is not None and action.reversal != "none":
             self._keep_undo(action, dict(undo), now)
-        self.state.healing_tried = self.state.healing_tried or action.verifies
+        self.state.healing_tried = self.state.healing_tried or (action.verifies and tried)
         if step.outcome == "failed":
             self._note(now, action.type, "failed", step.detail, api_calls="; ".join(step.api_calls))
             return self._failed_attempt(action, now, step.detail)
@@ -157,6 +162,11 @@ class PlaybookRun:
         what = outcome.describe() if outcome is not None else "the CodeRun"
         self._note(now, action.type, "verified" if ok else "not_verified", f"{what}; alert resolved: {resolved}")
         return self._settle(action, ok=ok, now=now)
+
+    def not_found(self, action: str, reason: str, now: dt.datetime) -> None:
+        """The target does not exist: skipped, which the breaker and the playbook's confidence never count."""
+        self._note(now, action, "skipped", f"not found: {reason}")
+        self._finish(now, "skipped", f"skipped: not found: {reason}")
 
     def refused(self, action: str, reason: str, now: dt.datetime, **details: str) -> None:
         self._note(now, action, "refused", reason, **details)

@@ -11,6 +11,11 @@ and its validation at load. A bad playbook is rejected with the field's path and
         - {type: scale_up, condition: restart_failed, params: {by: 1, maxReplicas: 5}}
       rollback:  {enabled: true, window: 30m}
 
+The seed's own way of writing one is read as it is: `trigger.alert: H8` (one id), conditions with
+`threshold` and `duration` (the condition must have held that long), `retry: 3` (attempts), and an action's
+params written beside its type (`replicas: +1`, `channel: pagerduty`), so its example validates verbatim.
+An action may set its own `approvalTimeout` and `onApprovalTimeout` (approve or deny), e.g. 5m for a rollback.
+
 Action types and their params are not known here: the caller passes the table of `ActionTraits` (the
 remediator's actions/ catalogue), so this module stays pure and the CLI validates with the same table.
 """
@@ -23,7 +28,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from healer_common.contract.alerts import Severity
@@ -65,15 +79,36 @@ class _Spec(BaseModel):
 
 
 class MetricCondition(_Spec):
-    """A numeric alert label compared with a value, e.g. restarts >= 3 or usage_percent > 90."""
+    """A number the alert carries compared with a value, e.g. restarts >= 3 or memory_usage_percent > 95, and
+    how long the alert must have fired before it counts (matching.py reads the number)."""
 
     metric: str = Field(min_length=1, max_length=63)
     operator: Operator = ">"
-    value: float
+    value: float = Field(description="the value compared with (the seed writes it `threshold`)")
+    duration: Duration | None = Field(None, description="the alert must have fired this long")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _threshold_is_value(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "threshold" in data:
+            if "value" in data:
+                raise ValueError("give `value` or `threshold`, not both")
+            data = {**{k: v for k, v in data.items() if k != "threshold"}, "value": data["threshold"]}
+        return data
 
 
 class Trigger(_Spec):
     alerts: list[str] = Field(min_length=1, description="catalogue ids, e.g. [H8, A7]")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_alert(cls, data: Any) -> Any:
+        """The seed's `alert: H8` is `alerts: [H8]`."""
+        if isinstance(data, dict) and "alert" in data:
+            alerts = [data["alert"], *(data.get("alerts") or [])]
+            data = {**{k: v for k, v in data.items() if k != "alert"}, "alerts": alerts}
+        return data
+
     target_kinds: list[str] = Field(default_factory=list, description="empty: any kind of target")
     severity: Severity | None = Field(None, description="the least severe alert that triggers")
     labels: dict[str, str] = Field(default_factory=dict, description="alert labels that must match exactly")
@@ -92,6 +127,12 @@ class Retry(_Spec):
     attempts: int = Field(1, ge=1, le=10, description="tries in all, the first included")
     backoff: Duration = Field(30.0, description="wait between tries")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _count(cls, data: Any) -> Any:
+        """The seed's `retry: 3` is three attempts."""
+        return {"attempts": data} if isinstance(data, int) and not isinstance(data, bool) else data
+
 
 class ActionSpec(_Spec):
     type: str
@@ -100,7 +141,23 @@ class ActionSpec(_Spec):
     timeout: Duration | None = Field(None, description="how long its result has to show (the verify window)")
     retry: Retry | None = None
     require_approval: bool = Field(False, description="ask a human even for a safe action")
+    approval_timeout: Duration | None = Field(None, description="how long its approval request waits")
+    on_approval_timeout: Literal["approve", "deny"] | None = Field(None, description="what no answer becomes")
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _params_beside_type(cls, data: Any) -> Any:
+        """Keys that are not the action's own fields are its params, as the seed writes `replicas: +1`."""
+        if not isinstance(data, dict):
+            return data
+        own = {f.alias or name for name, f in cls.model_fields.items()} | set(cls.model_fields)
+        inline = {k: v for k, v in data.items() if k not in own}
+        if not inline:
+            return data
+        if clash := sorted(inline.keys() & (data.get("params") or {}).keys()):
+            raise ValueError(f"{', '.join(clash)} given both beside the type and under params; keep one")
+        return {**{k: v for k, v in data.items() if k in own}, "params": {**(data.get("params") or {}), **inline}}
 
 
 class Rollback(_Spec):
@@ -146,6 +203,8 @@ class PlaybookAction(BaseModel):
     verifies: bool
     reversal: Reversal
     follows: bool = False
+    approval_timeout_s: float | None = None
+    on_approval_timeout: Literal["approve", "deny"] | None = None
 
 
 class Playbook(BaseModel):
@@ -205,6 +264,8 @@ def _compile_action(
         verifies=kind.verifies,
         reversal=kind.reversal,
         follows=kind.follows,
+        approval_timeout_s=spec.approval_timeout,
+        on_approval_timeout=spec.on_approval_timeout,
     )
 
 

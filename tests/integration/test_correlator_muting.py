@@ -148,7 +148,7 @@ async def test_pods_of_a_not_ready_node_are_muted_while_a_pod_elsewhere_is_told(
         await all_told(bus)
 
     pod = next(a for a in muted["alerts"] if a["resource"]["name"] == "agent-1")
-    assert pod["inhibited_by"] == [f"node NotReady mutes its pods: {not_ready.fingerprint}"]
+    assert pod["inhibited_by"] == [f"node down mutes its pods: {not_ready.fingerprint}"]
     assert muted["notify"] is False, "a muted pod joining is nothing to tell"
     assert loud["alerts"][0]["inhibited_by"] == []
     assert loud["notify"] is True, "a pod on a healthy node is"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from healer_common.runtime.busclient import BusClient
+from healer_common.settings.memory import SleepJob
 from healer_common.testing import ServiceRunner, eventually, recording, write_settings
 from tests.support.analysis_history import GeneratedHistory, generate
 from tests.support.samples import alert
@@ -145,7 +146,8 @@ async def test_memory_bridge_analyses_history_on_its_own_once_the_system_is_quie
     services: ServiceRunner, bus: BusClient
 ) -> None:
     await publish_history(bus, last_week())
-    services.configure("memory", analysis_idle_s=1.0, analysis_window_s=16 * 86_400.0)
+    only_correlations = {"correlations": SleepJob(every_s=7_200.0, window_s=16 * 86_400.0)}
+    services.configure("memory", analysis_idle_s=1.0, sleep_jobs=only_correlations)
 
     async with recording(bus, bus.space.audit("memory-bridge")) as audits:
         services.start("memory-bridge")

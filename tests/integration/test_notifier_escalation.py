@@ -16,13 +16,14 @@ import httpx
 import pytest
 
 from healer_common.contract.incidents import Incident
+from healer_common.contract.remediations import Remediation, RemediationStep
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.heartbeat import read_heartbeats
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.testing import HttpPeer, Recorder, ServiceRunner, eventually, recording
 from services.notifier.channels import SAMPLES
-from tests.support.peers import PD_ENQUEUE, bodies, serve_pagerduty, use_notifier
-from tests.support.samples import alert, incident, pod
+from tests.support.peers import PD_ENQUEUE, bodies, serve_pagerduty, serve_slack, use_notifier
+from tests.support.samples import T0, alert, incident, pod, remediation
 
 pytestmark = pytest.mark.integration
 LEVEL_2_S = 4.0
@@ -161,3 +162,77 @@ async def test_escalation_timers_survive_a_restart_of_the_notifier(
 
     await eventually(lambda: paged(http_peer, "inc-restart"), timeout=60, what="level 2 after the restart")
     assert len(hooks(http_peer, "escalation", "inc-restart")) == 1, "level 1 was not sent again"
+
+
+def escalate_step(incident_id: str, channel: str | None = None) -> Remediation:
+    """A run whose last step escalated, as the remediator publishes it (alert_escalate: the seed's name)."""
+    step = RemediationStep(
+        action="alert_escalate" if channel else "escalate",
+        params={"channel": channel} if channel else {},
+        outcome="ok",
+        detail="escalated: Healer could not heal pod cto/rex-1; a person is needed",
+        started_at=T0,
+    )
+    run = remediation("acted").evolve(incident_id=incident_id, remediation_id=f"rem-{incident_id}")
+    return run.evolve(steps=[*run.steps, step], event_id=f"escalated-{incident_id}")
+
+
+@pytest.fixture
+async def seed_notifier(services: ServiceRunner, http_peer: HttpPeer) -> ServiceRunner:
+    """No escalation configured: the seed's policy (Slack now, Slack and PagerDuty at 15 m, PagerDuty at 30 m)."""
+    serve_pagerduty(http_peer)
+    serve_slack(http_peer)
+    use_notifier(services, http_peer, github_token=None, github_repo=None)
+    services.start("notifier")
+    await services.wait_running("notifier")
+    return services
+
+
+async def test_an_escalate_step_raises_the_incident_to_the_next_level_at_once_and_an_ack_stops_it(
+    seed_notifier: ServiceRunner, bus: BusClient, http_peer: HttpPeer
+) -> None:
+    async with recording(bus, bus.space.audit("notifier")) as audits:
+        await bus.publish(opened("inc-stuck"))
+        await eventually(lambda: bodies(http_peer, "/slack/api/chat.postMessage"), what="the incident on Slack")
+        assert paged(http_peer, "inc-stuck") == [], "the seed's level 2 is 15 minutes away"
+        await bus.publish(escalate_step("inc-stuck"))
+        await eventually(lambda: paged(http_peer, "inc-stuck"), timeout=30, what="level 2 on PagerDuty at once")
+
+        await bus.publish(opened("inc-taken"))
+        await healer_ack(seed_notifier, "inc-taken", "--by", "jane")
+        await escalation_stopped(audits, "inc-taken")
+        await bus.publish(escalate_step("inc-taken", channel="pagerduty"))
+
+        def refused(msg: Any) -> bool:
+            body = json.loads(msg.data)
+            return bool(body.get("decision") == "skipped" and body["target"] == "inc-taken")
+
+        skipped = json.loads((await audits.wait_for(refused, what="the taken incident not escalated")).data)
+
+    (level_two,) = paged(http_peer, "inc-stuck")
+    assert level_two["payload"]["custom_details"]["escalation_level"] == "2"
+    assert level_two["payload"]["custom_details"]["escalation_levels"] == "3", "the seed's three levels"
+    assert skipped["reason"] == "not escalated: acknowledged by jane via cli"
+    assert paged(http_peer, "inc-taken") == [], "an acknowledged incident is never paged"
+
+
+async def test_pagerduty_hears_only_of_critical_incidents_by_default(
+    seed_notifier: ServiceRunner, bus: BusClient, http_peer: HttpPeer
+) -> None:
+    warning = incident(alert("H7", severity="warning", resource=pod("queue"))).evolve(
+        incident_id="inc-warning", notify=True
+    )
+    await bus.publish(warning)
+    await bus.publish(opened("inc-critical"))
+    await eventually(lambda: len(bodies(http_peer, "/slack/api/chat.postMessage")) >= 2, what="both on Slack")
+    await bus.publish(escalate_step("inc-critical"))
+    await eventually(lambda: paged(http_peer, "inc-critical"), timeout=40, what="the critical incident paged")
+    await bus.publish(escalate_step("inc-warning"))
+    await eventually(
+        lambda: any(
+            "ESCALATED" in str(b) and "queue" in str(b) for b in bodies(http_peer, "/slack/api/chat.postMessage")
+        ),
+        what="the warning's level 2 on Slack",
+    )
+
+    assert paged(http_peer, "inc-warning") == [], "a warning escalates on Slack, never on PagerDuty"

@@ -221,26 +221,31 @@ async def test_every_run_is_kept_as_a_remediation_record_and_healer_audit_reads_
     assert "restart_pod acted pod cto/lonely-1 — restart pod cto/lonely-1" in output
 
 
-async def test_the_circuit_breaker_stops_acting_when_recent_remediations_fail(
+async def test_the_circuit_breaker_stops_acting_when_recent_remediations_fail_but_missing_targets_never_count(
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     folder = tmp_path / "playbooks"
-    write_playbooks(folder, playbook_doc("restart-only", {"type": "restart_pod"}))
+    write_playbooks(folder, playbook_doc("restart-only", {"type": "restart_pod", "timeout": "1s"}))
     await start_remediator(services, tmp_path, playbook_paths=[folder], breaker_min_runs=2, breaker_min_success=0.5)
-    gone = [ResourceRef(kind="Pod", namespace="cto", name=f"ghost-{i}") for i in range(3)]
+    gone = [ResourceRef(kind="Pod", namespace="cto", name=f"ghost-{i}") for i in range(2)]
+    stubborn = [oom_pod(kube, name) for name in ("rex", "tess", "cleo")]
     async with recording(bus, f"{bus.space.root}.>") as seen:
-        for i, target in enumerate(gone[:2]):
+        for i, target in enumerate(gone):
             await publish(bus, opened(f"inc-ghost-{i}", target))
-            await seen.wait_for(remediation("failed", incident_id=f"inc-ghost-{i}"), what=f"failed run {i}")
-        await publish(bus, opened("inc-ghost-2", gone[2]))
+            ghost = await seen.wait_for(remediation("skipped", incident_id=f"inc-ghost-{i}"), what=f"ghost {i}")
+            assert json.loads(ghost.data)["reason"].startswith("skipped: not found: pod cto/ghost-")
+        for i, target in enumerate(stubborn[:2]):  # restarted, yet the alert never resolves
+            await publish(bus, opened(f"inc-stubborn-{i}", target))
+            await seen.wait_for(remediation("failed", incident_id=f"inc-stubborn-{i}"), what=f"failed run {i}")
+        await publish(bus, opened("inc-stubborn-2", stubborn[2]))
 
         skipped = json.loads(
-            (await seen.wait_for(remediation("skipped", incident_id="inc-ghost-2"), what="breaker")).data
+            (await seen.wait_for(remediation("skipped", incident_id="inc-stubborn-2"), what="breaker")).data
         )
 
     assert skipped["reason"] == (
         "circuit breaker opened: 0% of the last 2 remediations succeeded, below 50% (remediator.breaker_min_success)"
-    )
+    ), "the two missing targets were not failures: the breaker weighed only the two real ones"
 
 
 async def test_remediations_past_the_concurrency_ceiling_are_refused(

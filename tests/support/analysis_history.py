@@ -31,7 +31,9 @@ from healer_common.contract.alerts import CATALOGUE, Alert, alert_fingerprint, a
 from healer_common.contract.events import ChangeEvent, MetricBatchEvent, ResourceRef
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import Remediation
+from healer_common.contract.rollups import RollupBatch
 from services.memory_bridge.analysis.history import History
+from services.memory_bridge.rollups import RollupBook
 
 T = TypeVar("T")
 START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)  # a Monday
@@ -71,8 +73,27 @@ class GeneratedHistory:
     metrics: list[MetricBatchEvent] = field(default_factory=list)
     planted: Planted = field(default_factory=Planted)
 
+    def rollups(self) -> list[RollupBatch]:
+        """The metrics as memory-bridge keeps them for weeks: one 5-minute summary per series per bucket."""
+        book = RollupBook("generator")
+        for batch in self.metrics:
+            book.add("default", batch.data.samples, batch.time or self.end)
+        return book.closed(self.end + dt.timedelta(hours=1))
+
+    def from_rollups(self, rollups: list[RollupBatch] | None = None, days: float | None = None) -> History:
+        """The history as the analysis reads it from the ROLLUPS stream: alerts, changes and rollups (of the
+        last `days` only, as a sleep-time job with that window reads them)."""
+        history = History(self.start if days is None else self.end - dt.timedelta(days=days), self.end)
+        for item in self.alerts:
+            history.add_alert(item)
+        for change in self.changes:
+            history.add_change(change, self.end)
+        for batch in self.rollups() if rollups is None else rollups:
+            history.add_rollup(batch)
+        return history
+
     def as_history(self, runs: tuple[Remediation, ...] = ()) -> History:
-        """The week as the analysis reads it (what reader.py builds from the bus), with remediations added."""
+        """The week as the analysis reads it (what analysis/history.py builds from the bus), with remediations added."""
         history = History(self.start, self.end)
         for item in self.alerts:
             history.add_alert(item)
@@ -194,7 +215,6 @@ class _Week:
             t += HOUR
 
     def metrics(self) -> None:
-        start, days = self.history.start, (self.history.end - self.history.start).days
         self.series(
             "queue_depth",
             {"namespace": "cto", "queue": "builds"},
@@ -202,10 +222,11 @@ class _Week:
         )
         night = 0.3 * (self.ratio or 2.5)
         self.series("node_cpu_usage_ratio", {"node": "n1"}, lambda at: night if at.hour == 2 else 0.3)
+        climb = self.history.end - dt.timedelta(days=7)  # the volume fills over the last week, however long
         self.series(
             "pvc_usage_ratio",
             {"namespace": "data", "persistentvolumeclaim": "pg-data"},
-            lambda at: 0.5 + 0.22 * (at - start).total_seconds() / (days * 86_400),
+            lambda at: 0.5 + 0.22 * max(0.0, (at - climb).total_seconds()) / (7 * 86_400),
         )
 
 

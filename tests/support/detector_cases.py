@@ -16,6 +16,8 @@ CODERUN = ResourceRef(kind="CodeRun", namespace="cto", name="run-7")
 SERVICE = ResourceRef(kind="Service", namespace="cto", name="api")
 PROBE = ResourceRef(kind="Probe", name="https://api.example.com/healthz")
 SOURCE = ResourceRef(kind="Source", name="prometheus")
+CONFIGMAP = ResourceRef(kind="ConfigMap", namespace="cto", name="gateway-config")
+SECRET = ResourceRef(kind="Secret", namespace="cto", name="db-credentials")
 
 
 @dataclass(frozen=True)
@@ -154,4 +156,77 @@ CASES = [
         30 * 60,
     ),
     Case("stuck coderun", "A9", condition("CodeRunRunning", CODERUN), condition("CodeRunFinished", CODERUN), 600),
+    Case("node not ready", "H9", condition("NotReady", NODE), condition("NodeReady", NODE), 0),
+    Case("kubelet stopped posting", "H9", condition("KubeletStopped", NODE), condition("NodeHealthy", NODE), 0),
+    Case("node network unavailable", "H9", condition("NetworkUnavailable", NODE), condition("NodeHealthy", NODE), 30),
+    Case("node left cordoned", "H9", condition("Unschedulable", NODE), condition("NodeHealthy", NODE), 3600),
+    Case("pid pressure", "H2", condition("PIDPressure", NODE), condition("NodeHealthy", NODE), 0),
+    Case(
+        "config drifted from git", "H1", condition("ConfigDrift", CONFIGMAP), condition("ConfigSynced", CONFIGMAP), 60
+    ),
+    Case("secret rotated", "H3", condition("SecretRotated", SECRET), condition("SecretConsumersCurrent", SECRET), 30),
+    Case(
+        "git ahead of deployed",
+        "H1",
+        metric("argocd_app_revision_age_seconds", 1_800, namespace="argocd", application="payments"),
+        metric("argocd_app_revision_age_seconds", 0, namespace="argocd", application="payments"),
+        0,
+        60,
+    ),
+    Case(
+        "helm release behind its chart",
+        "H1",
+        metric("helm_release_behind", 1, namespace="argocd", application="payments"),
+        metric("helm_release_behind", 0, namespace="argocd", application="payments"),
+        600,
+        60,
+    ),
+    Case(
+        "scheduling pressure",
+        "H2",
+        metric("node_cpu_request_ratio", 0.97, node="node-a"),
+        metric("node_cpu_request_ratio", 0.5, node="node-a"),
+        60,
+        60,
+    ),
+    Case(
+        "namespace over its requests",
+        "H2",
+        metric("namespace_memory_request_ratio", 2.0, namespace="cto"),
+        metric("namespace_memory_request_ratio", 0.8, namespace="cto"),
+        60,
+        60,
+    ),
+    Case(
+        "namespace quota nearly used",
+        "H2",
+        metric("namespace_cpu_quota_ratio", 0.95, namespace="cto"),
+        metric("namespace_cpu_quota_ratio", 0.5, namespace="cto"),
+        60,
+        60,
+    ),
+    Case(
+        "rate limit nearly spent",
+        "H2",
+        metric("ratelimit_remaining_ratio", 0.02, target="https://api.github.com/rate_limit"),
+        metric("ratelimit_remaining_ratio", 0.9, target="https://api.github.com/rate_limit"),
+        0,
+        60,
+    ),
+    Case(
+        "slow probe",
+        "H5",
+        metric("probe_duration_seconds", 5.0, target="https://api.example.com"),
+        metric("probe_duration_seconds", 0.2, target="https://api.example.com"),
+        60,
+        30,
+    ),
+    Case(
+        "slow api server",
+        "H11",
+        metric("apiserver_request_p99_seconds", 3.0, verb="LIST"),
+        metric("apiserver_request_p99_seconds", 0.1, verb="LIST"),
+        120,
+        60,
+    ),
 ]

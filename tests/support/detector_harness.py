@@ -12,9 +12,10 @@ from healer_common.clock import ManualClock
 from healer_common.contract.alerts import Alert
 from healer_common.contract.events import EVENT_ADAPTER, ConditionEvent, MetricBatchEvent, ResourceRef
 from healer_common.settings.detector import DetectorSettings
+from services.detector.anomaly_steps import StepMeans
 from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
-from services.detector.predictions import PredictionEngine
+from services.detector.predictions import Forecasts
 from services.detector.rule_config import RuleBook
 from services.detector.rules import CONDITION_RULES, METRIC_RULES
 from services.detector.series import SeriesIndex
@@ -70,8 +71,9 @@ class Detector:
         self.watches: dict[str, dict[str, Watch]] = {}
         index = SeriesIndex()
         self.engine = ThresholdEngine(METRIC_RULES, self.book, index, self.settings.stale_after_s)
-        self.predictions = PredictionEngine(METRIC_RULES, self.book, index, self.settings.trend)
+        self.predictions = Forecasts.build(METRIC_RULES, self.book, index, self.settings)
         self.baselines = BaselineEngine(METRIC_RULES, index, self.settings.anomaly)
+        self.steps = StepMeans(self.settings.anomaly.step_s)
         self.wanted = dict.fromkeys((*self.engine.by_metric, *self.baselines.metrics), True)
         self.published: list[Alert] = []
 
@@ -104,7 +106,8 @@ class Detector:
         now = self.clock.now()
         batches = self.engine.index.batch("default", event.data.samples, now.timestamp(), self.wanted)
         alerts = self.engine.observe(batches, now) + self.predictions.observe(batches, now)
-        return self._publish(alerts + self.baselines.observe(batches, now))
+        scored = {m: b for m, b in batches.items() if m in self.baselines.metrics}
+        return self._publish(alerts + self.baselines.observe(self.steps.fold(scored), now))
 
     def advance(self, seconds: float, step_s: float = 1.0) -> list[Alert]:
         """Move the clock, running the timer every `step_s` as the service's periodic evaluation does."""

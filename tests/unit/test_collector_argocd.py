@@ -64,11 +64,52 @@ def test_a_helm_chart_deployed_behind_its_declared_version_shows_both_and_a_revi
 
     labels = found.conditions[0].condition.labels
     assert (labels["chart"], labels["chart_version"], labels["deployed_chart_version"]) == ("redis", "19.0.1", "18.6.4")
-    assert [(s.name, s.value) for s in found.samples] == [("argocd_app_revision_lag", 1.0)]
+    assert [(s.name, s.value) for s in found.samples] == [
+        ("argocd_app_revision_lag", 1.0),
+        ("argocd_app_revision_age_seconds", 0.0),
+        ("helm_release_behind", 1.0),
+    ]
+
+
+def test_git_ahead_of_what_is_deployed_ages_until_it_is_synced() -> None:
+    tracker = ApplicationTracker()
+    tracker.observe(samples.application("platform", sync="OutOfSync", revision="def456"), NOW)
+
+    behind = {s.name: s.value for s in tracker.resync(later(20)).samples}
+    tracker.observe(samples.application("platform", revision="def456", deployed="def456"), later(21))
+    caught_up = {s.name: s.value for s in tracker.resync(later(22)).samples}
+
+    assert behind["argocd_app_revision_age_seconds"] == 20 * 60
+    assert caught_up == {"argocd_app_revision_lag": 0.0, "argocd_app_revision_age_seconds": 0.0}
+
+
+def test_a_config_map_edited_away_from_git_drifts_until_it_matches_again() -> None:
+    tracker = ApplicationTracker()
+    drifted_app = samples.application("platform")
+    drifted_app["status"]["resources"] = [
+        {"kind": "ConfigMap", "namespace": "cto", "name": "gateway-config", "status": "OutOfSync"},
+        {"kind": "Deployment", "namespace": "cto", "name": "gateway", "status": "OutOfSync"},
+    ]
+
+    drifted = tracker.observe(drifted_app, NOW)
+    still = tracker.observe(drifted_app, later(1))
+    back = tracker.observe(samples.application("platform"), later(2))
+
+    [drift] = [o.condition for o in drifted.conditions if o.condition.reason == "ConfigDrift"]
+    assert str(drift.resource) == "configmap cto/gateway-config"
+    assert drift.labels["application"] == "platform"
+    assert drift.labels["since"] == "2026-01-05T09:00:00Z"
+    assert not still.conditions
+    assert [(o.condition.reason, o.condition.resource.name) for o in back.conditions] == [
+        ("ConfigSynced", "gateway-config")
+    ]
 
 
 def test_an_application_in_step_has_no_revision_lag() -> None:
     tracker = ApplicationTracker()
     tracker.observe(samples.application("platform"), NOW)
 
-    assert [(s.name, s.value) for s in tracker.resync(NOW).samples] == [("argocd_app_revision_lag", 0.0)]
+    assert [(s.name, s.value) for s in tracker.resync(NOW).samples] == [
+        ("argocd_app_revision_lag", 0.0),
+        ("argocd_app_revision_age_seconds", 0.0),
+    ]

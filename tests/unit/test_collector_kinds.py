@@ -43,15 +43,35 @@ def test_a_node_under_pressure_reports_each_pressure_then_its_recovery() -> None
     pressed = tracker.observe(samples.node("node-1", pressures=("MemoryPressure", "DiskPressure")), NOW)
     healthy = tracker.observe(samples.node("node-1"), NOW)
 
-    assert [o.condition.reason for o in pressed.conditions] == ["MemoryPressure", "DiskPressure"]
+    assert [o.condition.reason for o in pressed.conditions] == ["MemoryPressure", "DiskPressure", "NodeReady"]
     assert pressed.conditions[0].condition.labels == {"node": "node-1"}
     assert [o.condition.reason for o in healthy.conditions] == ["NodeHealthy"]
 
 
-def test_a_node_whose_kubelet_went_quiet_is_not_ready() -> None:
-    found = NodeTracker().observe(samples.node("node-2", ready="Unknown"), NOW)
+def test_a_node_whose_kubelet_went_quiet_is_told_apart_from_one_that_says_it_is_not_ready() -> None:
+    quiet = NodeTracker().observe(samples.node("node-2", ready="Unknown"), NOW)
+    not_ready = NodeTracker().observe(samples.node("node-3", ready="False"), NOW)
 
-    assert [o.condition.reason for o in found.conditions] == ["NotReady"]
+    assert [o.condition.reason for o in quiet.conditions] == ["KubeletStopped"]
+    assert [o.condition.reason for o in not_ready.conditions] == ["NotReady"]
+
+
+def test_a_cordoned_node_is_unschedulable_since_its_taint_and_ready_again_ends_only_its_not_ready() -> None:
+    tracker = NodeTracker()
+    down = tracker.observe(samples.node("node-4", ready="False", cordoned_at="2026-01-05T09:00:00Z"), NOW)
+    back = tracker.observe(samples.node("node-4", cordoned_at="2026-01-05T09:00:00Z"), NOW)
+    uncordoned = tracker.observe(samples.node("node-4"), NOW)
+
+    assert [o.condition.reason for o in down.conditions] == ["Unschedulable", "NotReady"]
+    assert down.conditions[0].condition.labels["since"] == "2026-01-05T09:00:00Z"
+    assert [o.condition.reason for o in back.conditions] == ["NodeReady"]
+    assert [o.condition.reason for o in uncordoned.conditions] == ["NodeHealthy"]
+
+
+def test_a_node_without_its_network_says_so() -> None:
+    found = NodeTracker().observe(samples.node("node-5", pressures=("NetworkUnavailable",)), NOW)
+
+    assert [o.condition.reason for o in found.conditions] == ["NetworkUnavailable", "NodeReady"]
 
 
 def test_a_node_offers_its_allocatable_capacity_at_each_resync() -> None:

@@ -41,6 +41,23 @@ def test_a_running_pod_with_ready_containers_is_running_since_its_start_and_read
     assert about(found, "PodRunning").condition.labels["since"] == "2026-01-05T08:40:00Z"
 
 
+def test_a_pod_whose_node_stopped_posting_is_not_ready_though_its_containers_last_said_ready() -> None:
+    pod = samples.pod("batch-runner-1")
+    marked = {
+        "type": "Ready",
+        "status": "False",
+        "reason": "NodeNotReady",
+        "lastTransitionTime": "2026-01-05T08:59:00Z",
+    }
+    pod["status"]["conditions"] = [c for c in pod["status"].get("conditions") or [] if c["type"] != "Ready"] + [marked]
+
+    found = observed(pod, {"node": "sandbox-batch-1"})
+
+    assert reasons(found) == ["PodRunning", "ContainerNotReady"]
+    assert about(found, "ContainerNotReady").condition.labels["method"] == "conditions_false"
+    assert about(found, "ContainerNotReady").condition.labels["node"] == "sandbox-batch-1"
+
+
 def test_an_oom_kill_names_the_container_its_limit_and_the_restarts() -> None:
     container = samples.running("rex", restarts=2) | {"lastState": samples.terminated("OOMKilled", 137, ago(20))}
 

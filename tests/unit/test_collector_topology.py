@@ -36,6 +36,23 @@ def test_a_pvc_knows_the_pods_that_mount_it_and_its_node() -> None:
     assert topology.pvc_labels(("cto", "data-pg-0")) == {"mounted_by": "pg-0", "node": "node-3"}
 
 
+def test_a_pvcs_labels_name_its_workloads_so_a_restart_or_a_cleanup_job_keeps_its_series() -> None:
+    topology = Topology()
+    topology.observe_replicaset(("cto", "cache-5f6"), samples.replicaset("cache-5f6", "cache"))
+    topology.observe_pod(
+        ("cto", "cache-5f6-a"), samples.pod("cache-5f6-a", owner=("ReplicaSet", "cache-5f6"), claims=("cache",))
+    )
+    before = topology.pvc_labels(("cto", "cache"))
+
+    topology.forget_pod(("cto", "cache-5f6-a"))
+    topology.observe_pod(
+        ("cto", "cache-5f6-b"), samples.pod("cache-5f6-b", owner=("ReplicaSet", "cache-5f6"), claims=("cache",))
+    )
+    topology.observe_pod(("cto", "cleanup-x"), samples.pod("cleanup-x", owner=("Job", "cleanup"), claims=("cache",)))
+
+    assert before == topology.pvc_labels(("cto", "cache")) == {"mounted_by": "cache"}
+
+
 def test_samples_from_other_sources_are_enriched_but_keep_their_own_labels() -> None:
     topology = Topology()
     topology.observe_pod(("cto", "rex-1"), samples.pod("rex-1", node="node-9", labels={"agent": "5DLabs-Rex"}))

@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from healer_cli.main import app
+from healer_common.settings.detector import DetectorSettings
 from services.detector.anomaly import AnomalyScorer
+from services.detector.anomaly_steps import StepMeans
+from services.detector.series import MetricBatch
 from tests.support.detector_harness import Detector
 
 T0 = 1_767_600_000.0
@@ -128,3 +131,16 @@ def test_a_saved_baseline_resumes_exactly_where_it_left_off() -> None:
     later = [resumed.observe(T0 + i * STEP, float(v)).score for i, v in enumerate(values[600:], start=600)]
 
     assert later == first[600:]
+
+
+def test_the_baseline_counts_its_window_in_time_one_mean_per_five_minutes_whatever_the_scrape() -> None:
+    steps = StepMeans(300.0)
+    times = np.arange(T0, T0 + 3 * 300.0, 10.0)  # 15 minutes scraped every 10 s: 90 samples
+    batch = MetricBatch(np.zeros(times.size, np.int64), np.arange(times.size, dtype=np.float64), times)
+
+    closed = steps.fold({"queue_depth": batch})["queue_depth"]
+
+    assert closed.values.tolist() == [14.5, 44.5], "two steps closed, the third still open"
+    assert closed.times.tolist() == [T0 + 290.0, T0 + 590.0]
+    days = DetectorSettings().anomaly.baseline_points * DetectorSettings().anomaly.step_s / 86_400
+    assert days == 7.0, "the default baseline holds a week"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from healer_common.clock import ManualClock
-from healer_common.contract.events import ResourceRef
+from healer_common.contract.events import MetricSample, ResourceRef
 from healer_common.contract.remediations import Remediation, RemediationState
 from healer_common.settings import MemorySettings
 from services.memory_bridge.adapters.analysis_runner import learn
@@ -25,6 +25,7 @@ from services.memory_bridge.analysis.report import AnalysisReport
 from services.memory_bridge.analysis.sleep_time import analyze
 from services.memory_bridge.analysis.stats import binomial_sf, poisson_sf, theil_sen
 from services.memory_bridge.bridge import MemoryBridge
+from services.memory_bridge.rollups import RollupBook
 from tests.support.analysis_history import START, GeneratedHistory, generate, precision_recall
 from tests.support.samples import remediation
 
@@ -199,3 +200,33 @@ def test_the_trend_ignores_a_spike_and_an_outage() -> None:
 
     assert slope == pytest.approx(0.01, rel=0.02)
     assert intercept == pytest.approx(0.5, abs=0.02)
+
+
+def test_three_weeks_of_rollups_hold_the_planted_daily_and_weekly_hours_and_the_filling_volume() -> None:
+    weeks = generate(seed=11, days=21)
+    rollups = weeks.rollups()
+
+    report = analyze(weeks.from_rollups(rollups), MemorySettings(), weeks.end)
+
+    found = {(p.signal, p.namespace, p.weekday, p.hour) for p in report.temporal if p.source == "series"}
+    assert ("node_cpu_usage_ratio{node=n1}", None, None, 2) in found, "the nightly CPU, every day at 02:00"
+    assert ("queue_depth{namespace=cto,queue=builds}", "cto", 0, 9) in found, "the queue, Mondays at 09:00"
+    assert {f.series for f in report.exhaustion} >= {weeks.planted.exhausted}
+    assert len({b.bucket_start for b in rollups}) == 21 * 288, "one bucket every 5 minutes for 3 weeks"
+    assert sum(len(b.series) for b in rollups) == 3 * 21 * 288, "three series in each"
+
+
+def test_a_late_sample_is_published_again_for_its_bucket_and_the_reader_adds_both_by_their_counts() -> None:
+    book, now = RollupBook("one", grace_s=0.0), START + dt.timedelta(hours=1)
+    sample = MetricSample(name="queue_depth", value=10.0, labels={"queue": "builds"}, time=START)
+    book.add("default", [sample], now)
+    first = book.closed(now)
+    book.add("default", [sample.model_copy(update={"value": 40.0})], now)
+    second = book.closed(now)
+    history = History(START, now)
+    for batch in first + second:
+        history.add_rollup(batch)
+
+    [series] = history.series()
+    assert first[0].event_id != second[0].event_id, "both are kept by the stream"
+    assert series.values.tolist() == [25.0]

@@ -71,7 +71,7 @@ def test_an_approval_required_action_always_needs_approval_and_a_safe_one_can_as
     [
         ({"actions": [{"type": "reboot_cluster"}]}, "spec.actions[0].type", "unknown action type 'reboot_cluster'"),
         ({"actions": [{"type": "scale_up", "params": {"by": 0}}]}, "spec.actions[0].params.by", "greater than"),
-        ({"actions": [{"type": "scale_up", "params": {"replicas": 3}}]}, "spec.actions[0].params.replicas", "Extra"),
+        ({"actions": [{"type": "scale_up", "params": {"count": 3}}]}, "spec.actions[0].params.count", "Extra"),
         (
             {"actions": [{"type": "restart_pod"}, {"type": "scale_up", "condition": "drain_failed"}]},
             "spec.actions[1].condition",

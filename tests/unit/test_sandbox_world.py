@@ -234,3 +234,32 @@ def test_pod_signals_carry_the_topology_the_correlator_ranks_by() -> None:
     )
     assert series.labels == {"namespace": "cto", "pod": meta(pod)["name"], "container": "rex"}, "signals.py's labels"
     assert set(series.labels) == set(METRICS["container_memory_usage_ratio"].labels)
+
+
+def batch_pods(world: World) -> list[dict]:  # type: ignore[type-arg]
+    return [p for p in pods(world, "batch-runner") if p.get("status", {}).get("phase") == "Running"]
+
+
+def node_ready(world: World, name: str) -> str:
+    node = world.cluster.store.get(kinds.NODES, None, name) or {}
+    return str(next(c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready"))
+
+
+def test_a_node_whose_kubelet_stops_is_unknown_and_marks_only_its_own_pods_not_ready_until_it_returns() -> None:
+    world, clock = make_world("node-not-ready", "leaking-pod")
+    placed = {meta(p)["name"]: p["spec"]["nodeName"] for p in batch_pods(world)}
+    others = {p["spec"].get("nodeName") for p in pods(world, "rex-worker")}
+
+    play_until(world, clock, lambda w: node_ready(w, "sandbox-batch-1") == "Unknown", WITHIN_S)
+    ready = {
+        meta(p)["name"]: next(c["status"] for c in p["status"]["conditions"] if c["type"] == "Ready")
+        for p in batch_pods(world)
+    }
+    play_until(world, clock, lambda w: node_ready(w, "sandbox-batch-1") == "True", 300.0)
+
+    assert sorted(placed.values()) == ["sandbox-batch-1", "sandbox-batch-1", "sandbox-batch-2"]
+    assert not others & {"sandbox-batch-1", "sandbox-batch-2"}, "the batch nodes are dedicated: no one else's pods"
+    assert ready == {name: "False" if node == "sandbox-batch-1" else "True" for name, node in placed.items()}
+    assert all(
+        c["status"] == "True" for p in batch_pods(world) for c in p["status"]["conditions"] if c["type"] == "Ready"
+    ), "back up, its pods report ready again"

@@ -14,11 +14,11 @@ every reader of `Alert` still accepts it, and `alerts.schema_version: 1` keeps p
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from healer_common.contract.catalogue import CATALOGUE, CatalogueEntry
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.messages import Frozen, Labels, Message, stable_id
 
@@ -26,105 +26,22 @@ Severity = Literal["info", "warning", "critical"]
 AlertStatus = Literal["firing", "resolved"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 
+__all__ = [
+    "CATALOGUE",
+    "SEVERITY_RANK",
+    "Alert",
+    "AlertId",
+    "AlertStatus",
+    "CatalogueEntry",
+    "Evidence",
+    "Severity",
+    "alert_fingerprint",
+    "alert_labels",
+]
+
 AlertId = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,7}$")]
 ALERT_SCHEMA: Literal[2] = 2
 """The schema version of the alerts Healer publishes; readers accept 1 as well (see the module's docstring)."""
-
-
-class CatalogueEntry(Frozen):
-    """What an alert id means; thresholds live in the detector's rule config, not here."""
-
-    alert_id: str
-    name: str
-    severity: Severity
-    family: Literal["agent-workflow", "platform", "healer"]
-    summary: str
-
-    @property
-    def alertname(self) -> str:
-        """The readable name Alertmanager users match on: `memory pressure` -> `MemoryPressure`."""
-        return "".join(word[:1].upper() + word[1:] for word in re.split(r"[\s-]+", self.name) if word)
-
-
-def _entry(alert_id: str, name: str, severity: Severity, family: str, summary: str) -> CatalogueEntry:
-    return CatalogueEntry(alert_id=alert_id, name=name, severity=severity, family=family, summary=summary)
-
-
-# The A-series keep the ids and meaning of today's Healer (there is no A6; A10, agent contention, is new);
-# H-series are new.
-CATALOGUE: dict[str, CatalogueEntry] = {
-    e.alert_id: e
-    for e in (
-        _entry(
-            "A1",
-            "agent comment order mismatch",
-            "warning",
-            "agent-workflow",
-            "an agent pod started with no PR comment from its predecessor",
-        ),
-        _entry(
-            "A2",
-            "silent agent failure",
-            "critical",
-            "agent-workflow",
-            "pod Running but a container is dead or never became ready",
-        ),
-        _entry(
-            "A3",
-            "stale progress",
-            "warning",
-            "agent-workflow",
-            "the PR's last commit is older than its limit while the agent runs",
-        ),
-        _entry(
-            "A4",
-            "repeated approval loop",
-            "warning",
-            "agent-workflow",
-            "one author posted more than 2 approval comments",
-        ),
-        _entry("A5", "post-Tess CI failure", "critical", "agent-workflow", "Tess approved, yet a PR check failed"),
-        _entry("A7", "pod failure", "critical", "agent-workflow", "pod Failed/Error or CrashLoopBackOff"),
-        _entry("A8", "workflow step timeout", "warning", "agent-workflow", "an agent pod ran past its step limit"),
-        _entry("A9", "stuck CodeRun", "warning", "agent-workflow", "a CodeRun stayed non-terminal too long"),
-        _entry(
-            "A10",
-            "agent contention",
-            "warning",
-            "agent-workflow",
-            "agents starve each other of CPU or memory on a node or namespace, or pods wait behind them",
-        ),
-        _entry(
-            "H0",
-            "observability gap",
-            "warning",
-            "healer",
-            "a collector source cannot reach its system, so Healer is blind there",
-        ),
-        _entry("H1", "ArgoCD sync drift", "warning", "platform", "an Application stayed OutOfSync or Degraded"),
-        _entry("H2", "resource exhaustion", "warning", "platform", "node or PVC usage high or predicted to be"),
-        _entry("H3", "certificate expiry", "warning", "platform", "a TLS certificate expires soon"),
-        _entry("H4", "image pull failures", "warning", "platform", "repeated ImagePullBackOff / ErrImagePull"),
-        _entry(
-            "H5",
-            "network connectivity",
-            "warning",
-            "platform",
-            "DNS failures, empty endpoints, failing probes",
-        ),
-        _entry("H6", "database health", "critical", "platform", "connection pool exhausted or slow queries"),
-        _entry("H7", "queue backlog", "warning", "platform", "a job queue beyond its threshold or still growing"),
-        _entry(
-            "H8",
-            "memory pressure",
-            "critical",
-            "platform",
-            "OOMKilled, node MemoryPressure, usage near limit",
-        ),
-        _entry("H10", "predicted issue", "warning", "platform", "current conditions match a remembered failure"),
-        _entry("EXT", "external alert", "warning", "platform", "an alert received from Prometheus Alertmanager"),
-    )
-}
 
 
 class Evidence(Frozen):

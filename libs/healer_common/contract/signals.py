@@ -75,14 +75,44 @@ CONDITIONS: dict[str, ConditionSignal] = {
         ConditionSignal("MemoryPressure", "Node", "node condition MemoryPressure=True", ("NodeHealthy",)),
         ConditionSignal("DiskPressure", "Node", "node condition DiskPressure=True", ("NodeHealthy",)),
         ConditionSignal("PIDPressure", "Node", "node condition PIDPressure=True", ("NodeHealthy",)),
-        ConditionSignal("NotReady", "Node", "node condition Ready!=True", ("NodeHealthy",)),
-        ConditionSignal("NodeHealthy", "Node", "Ready=True and no pressure condition (a recovery)"),
+        ConditionSignal("NotReady", "Node", "node condition Ready=False", ("NodeReady", "NodeHealthy")),
+        ConditionSignal(
+            "KubeletStopped",
+            "Node",
+            "node condition Ready=Unknown: the kubelet stopped posting its status",
+            ("NodeReady", "NodeHealthy"),
+        ),
+        ConditionSignal("NetworkUnavailable", "Node", "node condition NetworkUnavailable=True", ("NodeHealthy",)),
+        ConditionSignal(
+            "Unschedulable", "Node", "spec.unschedulable (cordoned); labels.since when first seen", ("NodeHealthy",)
+        ),
+        ConditionSignal("NodeReady", "Node", "Ready=True while another node condition persists (a recovery)"),
+        ConditionSignal("NodeHealthy", "Node", "Ready=True, schedulable and no pressure condition (a recovery)"),
         # ArgoCD Applications (argocd source); labels.since is when the status began (RFC 3339)
         ConditionSignal("OutOfSync", "Application", "sync status OutOfSync; labels.since", ("Synced",)),
         ConditionSignal("Synced", "Application", "sync status Synced (a recovery)"),
         ConditionSignal("Degraded", "Application", "health Degraded or Missing; labels.since", ("Healthy",)),
         ConditionSignal("Healthy", "Application", "health Healthy (a recovery)"),
         ConditionSignal("SyncFailed", "Application", "the last sync operation failed; message says why", ("Synced",)),
+        ConditionSignal(
+            "ConfigDrift",
+            "ConfigMap",
+            "a ConfigMap or Secret an Application manages differs from Git (kind: ConfigMap or Secret); "
+            "labels.application, labels.since",
+            ("ConfigSynced",),
+        ),
+        ConditionSignal("ConfigSynced", "ConfigMap", "the ConfigMap or Secret matches Git again (a recovery)"),
+        # Secrets (kubernetes source)
+        ConditionSignal(
+            "SecretRotated",
+            "Secret",
+            "a Secret's data changed while pods that mount it still run with the old data; labels.since, "
+            "labels.consumers (comma-separated pods)",
+            ("SecretConsumersCurrent",),
+        ),
+        ConditionSignal(
+            "SecretConsumersCurrent", "Secret", "every pod mounting the Secret started after its change (a recovery)"
+        ),
         # Services and probes
         ConditionSignal("EndpointsEmpty", "Service", "a Service selects no ready endpoint", ("EndpointsReady",)),
         ConditionSignal("EndpointsReady", "Service", "the Service has ready endpoints (a recovery)"),
@@ -174,7 +204,26 @@ METRICS: dict[str, MetricSignal] = {
         MetricSignal(
             "ratelimit_remaining_ratio", "ratio", ("target",), "remaining / limit from the probe's rate-limit headers"
         ),
-        MetricSignal("argocd_app_revision_lag", "count", ("namespace", "application"), "commits behind target"),
+        MetricSignal(
+            "argocd_app_revision_lag",
+            "count",
+            ("namespace", "application"),
+            "1 while the deployed revision is not Git's",
+        ),
+        MetricSignal(
+            "argocd_app_revision_age_seconds",
+            "seconds",
+            ("namespace", "application"),
+            "how long Git's revision has been ahead of the deployed one (0 when deployed)",
+        ),
+        MetricSignal(
+            "helm_release_behind",
+            "boolean",
+            ("namespace", "application"),
+            "1 while the deployed Helm chart version is not the newest one declared (labels chart, chart_version)",
+        ),
+        MetricSignal("namespace_memory_quota_ratio", "ratio", ("namespace",), "memory used over its ResourceQuota"),
+        MetricSignal("namespace_cpu_quota_ratio", "ratio", ("namespace",), "CPU used over its ResourceQuota"),
         # node capacity and scheduling pressure (kubernetes source: allocatable; prometheus: requests)
         MetricSignal("node_allocatable_memory_bytes", "bytes", ("node",), "memory the node offers to pods"),
         MetricSignal("node_allocatable_cpu_cores", "count", ("node",), "CPU cores the node offers to pods"),

@@ -58,8 +58,11 @@ AUDIT = StreamSpec(
     "AUDIT", lambda s: [f"{s.root}.audit.>"], 365 * DAY, "every decision that acts on the world", max_bytes=1024 * MIB
 )
 DLQ = StreamSpec("DLQ", lambda s: [s.all_dlq], 14 * DAY, "input a service could not use, with the reason")
+ROLLUPS = StreamSpec(
+    "ROLLUPS", lambda s: [s.all_rollups], 56 * DAY, "5-minute summaries of every metric series (sleep-time analysis)"
+)
 
-STREAMS: tuple[StreamSpec, ...] = (EVENTS, ALERTS, INCIDENTS, REMEDIATIONS, AUDIT, DLQ)
+STREAMS: tuple[StreamSpec, ...] = (EVENTS, ALERTS, INCIDENTS, REMEDIATIONS, AUDIT, DLQ, ROLLUPS)
 
 
 @dataclass(frozen=True)
@@ -92,3 +95,4 @@ MEMORY_ALERTS = ConsumerSpec("memory-alerts", ALERTS, lambda s: s.all_alerts)
 MEMORY_CHANGES = ConsumerSpec("memory-changes", EVENTS, lambda s: s.all_changes)
 MEMORY_INCIDENTS = ConsumerSpec("memory-incidents", INCIDENTS, lambda s: s.all_incidents)
 MEMORY_REMEDIATIONS = ConsumerSpec("memory-remediations", REMEDIATIONS, lambda s: s.all_remediations)
+MEMORY_METRICS = ConsumerSpec("memory-metrics", EVENTS, lambda s: s.metric_events, batch_size=32)

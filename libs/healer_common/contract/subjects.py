@@ -17,6 +17,7 @@
     {root}.agents.report                agents.AgentsReport (core NATS, every remediator.agents.interval_s)
     {root}.audit.<service>              audit.AuditRecord
     {root}.dlq.<service>                health.DeadLetter
+    {root}.rollups.<cluster>            rollups.RollupBatch: 5-minute summaries of every series (memory-bridge)
 
 The root is `healer` unless configured (`HEALER_BUS__SUBJECT_ROOT`): two installations can share one NATS
 account, and each test gets its own root on a shared server.
@@ -46,6 +47,7 @@ from healer_common.contract.memory import (
 )
 from healer_common.contract.messages import Message
 from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest, Remediation
+from healer_common.contract.rollups import RollupBatch
 
 _UNSAFE_TOKEN = re.compile(r"[^A-Za-z0-9_-]+")
 ALERTMANAGER_SOURCE = "alertmanager"
@@ -162,6 +164,21 @@ class SubjectSpace:
     def all_playbook_runs(self) -> str:
         return f"{self.root}.playbook_runs.*"
 
+    # rollups (memory-bridge's downsampled history)
+    def rollups(self, cluster: str) -> str:
+        return f"{self.root}.rollups.{subject_token(cluster)}"
+
+    @property
+    def all_rollups(self) -> str:
+        return f"{self.root}.rollups.>"
+
+    @property
+    def metric_events(self) -> str:
+        """Batched metric samples from every source, each once: the partitioned copies
+        (`<root>.events.<source>.metrics.<partition>`), which collectors publish and the detector's intake makes
+        of unpartitioned ones."""
+        return f"{self.root}.events.*.metrics.*"
+
     # memory (request/reply)
     @property
     def memory_query(self) -> str:
@@ -234,6 +251,7 @@ _FAMILY_MODELS: dict[str, type[BaseModel]] = {
     "audit": AuditRecord,
     "dlq": DeadLetter,
     "agents": AgentsReport,
+    "rollups": RollupBatch,
 }
 _MEMORY_MODELS: dict[str, type[BaseModel]] = {
     "query": MemoryQuery,
@@ -271,6 +289,7 @@ _SUBJECT_OF: dict[type[Message], Callable[[SubjectSpace, Any], str]] = {
     AuditRecord: lambda space, m: space.audit(m.service),
     AgentsReport: lambda space, _m: space.agents_report,
     DeadLetter: lambda space, m: space.dlq(m.service),
+    RollupBatch: lambda space, m: space.rollups(m.cluster),
 }
 
 

@@ -7,7 +7,7 @@ from pydantic import Field, field_validator
 from healer_common.contract.subjects import SubjectSpace
 from healer_common.settings.section import Section
 
-STREAM_KEYS = ("EVENTS", "ALERTS", "INCIDENTS", "REMEDIATIONS", "AUDIT", "DLQ")  # streams.py names them
+STREAM_KEYS = ("EVENTS", "ALERTS", "INCIDENTS", "REMEDIATIONS", "AUDIT", "DLQ", "ROLLUPS")  # streams.py names them
 
 
 class BusSettings(Section):

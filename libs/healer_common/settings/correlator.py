@@ -20,8 +20,8 @@ def _default_inhibit_rules() -> list[dict[str, Any]]:
     # Plain data, validated into InhibitionRule on load (validate_default), so the README table can show it.
     return [
         {
-            "name": "node NotReady mutes its pods",
-            "source_matchers": ['reason="NotReady"', 'node=~".+"', 'pod=""'],
+            "name": "node down mutes its pods",
+            "source_matchers": ['reason=~"NotReady|KubeletStopped|NetworkUnavailable"', 'node=~".+"', 'pod=""'],
             "target_matchers": ['pod=~".+"'],
             "equal": ["cluster", "node"],
         },

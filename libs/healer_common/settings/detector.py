@@ -17,6 +17,7 @@ from typing import Any, Self
 
 from pydantic import Field, model_validator
 
+from healer_common.contract.catalogue import log_signatures
 from healer_common.settings.section import Section
 
 
@@ -30,6 +31,15 @@ class SyncDrift(Section):
     )
     degraded_for_s: float = Field(120.0, ge=0, description="H1: an Application Degraded this long fires; prod 600")
     sync_failed_for_s: float = Field(0.0, ge=0, description="H1: a failed sync operation fires after this long")
+    revision_age_s: float = Field(
+        900.0, gt=0, description="H1: Git's revision ahead of the deployed one this long fires (git commit lag)"
+    )
+    helm_behind_for_s: float = Field(
+        600.0, ge=0, description="H1: a Helm release behind its newest declared chart version this long fires"
+    )
+    config_drift_for_s: float = Field(
+        60.0, ge=0, description="H1: a ConfigMap or Secret differing from its Git source this long fires"
+    )
 
 
 class ResourceExhaustion(Section):
@@ -46,10 +56,24 @@ class ResourceExhaustion(Section):
         0.25, ge=0, le=1, description="H2: a probe's error budget with less than this share left fires"
     )
     rate_limited_for_s: float = Field(0.0, ge=0, description="H2: an API answering 429 this long fires")
+    pid_pressure_for_s: float = Field(0.0, ge=0, description="H2: a node's PIDPressure held this long fires")
+    node_request_ratio: float = Field(
+        0.9, gt=0, description="H2: requests over a node's allocatable CPU or memory above this (scheduling pressure)"
+    )
+    namespace_request_ratio: float = Field(
+        1.5, gt=0, description="H2: a namespace using this many times the CPU or memory it requested fires"
+    )
+    quota_ratio: float = Field(0.9, gt=0, description="H2: a namespace's use of its ResourceQuota above this fires")
+    ratelimit_remaining_below: float = Field(
+        0.1, ge=0, le=1, description="H2: a probed API's rate-limit quota with less than this share left fires"
+    )
 
 
 class CertificateExpiry(Section):
     warn_days: float = Field(14.0, gt=0, description="H3: a certificate expiring within this many days fires")
+    rotated_for_s: float = Field(
+        30.0, ge=0, description="H3: pods still running on a rotated Secret's old data this long fire"
+    )
     critical_days: float = Field(3.0, ge=0, description="H3: within this many days the alert is critical")
     hysteresis_days: float = Field(1.0, ge=0, description="H3: expiry must move this much past the limit to clear")
 
@@ -70,6 +94,7 @@ class Network(Section):
     for_s: float = Field(60.0, ge=0, description="H5: how long a network metric must stay bad; prod 120")
     resolve_for_s: float = Field(30.0, ge=0, description="H5: how long a network metric must be good to resolve")
     hysteresis: float = Field(0.0, ge=0, description="H5: margin below the error threshold needed to clear")
+    probe_latency_s: float = Field(2.0, gt=0, description="H5: an HTTP probe slower than this many seconds fires")
 
 
 class Database(Section):
@@ -98,6 +123,23 @@ class MemoryPressure(Section):
     hysteresis: float = Field(0.03, ge=0, description="H8: margin below the threshold needed to clear")
 
 
+class NodeDown(Section):
+    not_ready_for_s: float = Field(0.0, ge=0, description="H9: a node NotReady this long fires")
+    kubelet_stopped_for_s: float = Field(0.0, ge=0, description="H9: a kubelet silent (Ready Unknown) this long fires")
+    network_unavailable_for_s: float = Field(
+        30.0, ge=0, description="H9: a node's NetworkUnavailable held this long fires"
+    )
+    unschedulable_for_s: float = Field(
+        3600.0, ge=0, description="H9: a node left cordoned (unschedulable) this long fires, a warning"
+    )
+
+
+class ControlPlane(Section):
+    apiserver_p99_s: float = Field(1.0, gt=0, description="H11: Kubernetes API p99 latency above this fires")
+    for_s: float = Field(120.0, ge=0, description="H11: how long the API must stay slow")
+    resolve_for_s: float = Field(60.0, ge=0, description="H11: how long it must be fast again before resolving")
+
+
 class SilentAgentFailure(Section):
     for_s: float = Field(0.0, ge=0, description="A2: how long a dead container is tolerated by default")
     method_for_s: dict[str, float] = Field(
@@ -110,6 +152,10 @@ class PodFailure(Section):
     crashloop_restarts: int = Field(
         3, ge=0, description="A7: CrashLoopBackOff is critical when restarts summed over containers exceed this"
     )
+    restarts_per_hour: float = Field(
+        12.0, gt=0, description="A7: a container restarting at this rate or faster (restart_rate) fires"
+    )
+    restart_window_s: float = Field(900.0, gt=0, description="A7: the window over which the restart rate is measured")
 
 
 class StepTimeout(Section):
@@ -176,9 +222,19 @@ class StuckCodeRun(Section):
     )
 
 
+EXHAUSTION_METRICS = [
+    "pvc_usage_ratio",
+    "node_filesystem_usage_ratio",
+    "node_cpu_usage_ratio",
+    "node_memory_usage_ratio",
+    "container_memory_usage_ratio",
+    "queue_depth",
+]
+
+
 class TrendSettings(Section):
     metrics: list[str] = Field(
-        default_factory=lambda: ["pvc_usage_ratio", "node_filesystem_usage_ratio"],
+        default_factory=lambda: list(EXHAUSTION_METRICS),
         description="metrics whose threshold crossing is predicted (under their rule's id, predicted=true)",
     )
     horizon_s: float = Field(1_800.0, gt=0, description="predict a crossing at most this far ahead")
@@ -205,18 +261,66 @@ class TrendSettings(Section):
     )
 
 
+class CapacitySettings(TrendSettings):
+    """Capacity planning: requests against what the nodes and quotas offer, a day of 15-minute slots read along
+    the daily profile (the seasonal trend of load), a crossing within 12 hours: a scale-up will be needed."""
+
+    metrics: list[str] = Field(
+        default_factory=lambda: [
+            "node_cpu_request_ratio",
+            "node_memory_request_ratio",
+            "namespace_cpu_quota_ratio",
+            "namespace_memory_quota_ratio",
+        ],
+        description="capacity planning: metrics whose crossing means a scale-up will be needed",
+    )
+    horizon_s: float = Field(12 * 3600.0, gt=0, description="capacity planning: predict this far ahead")
+    slot_s: float = Field(900.0, gt=0, description="capacity planning: one fit per slot of this many seconds")
+    window_slots: int = Field(96, ge=10, le=1_440, description="capacity planning: slots each fit uses (a day)")
+    profile_days: int = Field(7, ge=0, le=7, description="capacity planning: days of the daily profile (seasonal)")
+    withdraw_after_slots: int = Field(4, ge=1, description="capacity planning: fits without a crossing to withdraw")
+
+
+class DegradationSettings(TrendSettings):
+    """Dependency degradation: an upstream's latency decaying over days: a week of hourly slots, a crossing of
+    its limit within 3 days."""
+
+    metrics: list[str] = Field(
+        default_factory=lambda: [
+            "probe_duration_seconds",
+            "db_query_duration_p99_seconds",
+            "apiserver_request_p99_seconds",
+        ],
+        description="dependency degradation: latencies whose slow climb to their limit is predicted",
+    )
+    horizon_s: float = Field(3 * 86_400.0, gt=0, description="dependency degradation: predict this far ahead")
+    slot_s: float = Field(3600.0, gt=0, description="dependency degradation: one fit per slot of this many seconds")
+    window_slots: int = Field(168, ge=10, le=1_440, description="dependency degradation: slots each fit uses (a week)")
+    profile_days: int = Field(
+        0, ge=0, le=7, description="dependency degradation: no daily profile (a drift, not a cycle)"
+    )
+    withdraw_after_slots: int = Field(
+        6, ge=1, description="dependency degradation: fits without a crossing to withdraw"
+    )
+
+
 class AnomalySettings(Section):
     metrics: list[str] = Field(
         default_factory=lambda: ["queue_depth", "db_query_duration_p99_seconds", "network_errors_per_second"],
         description="metrics scored against their learnt baseline (alerts under their rule's id, anomaly=true)",
     )
     max_series: int = Field(100, ge=0, description="at most this many series get a baseline (about 0.5 MB each)")
-    baseline_points: int = Field(2_016, ge=100, description="samples in the rolling baseline (a week at 5 min)")
+    step_s: float = Field(
+        300.0, gt=0, description="the baseline takes one mean per series per step: its window is counted in time"
+    )
+    baseline_points: int = Field(
+        2_016, ge=100, description="steps in the rolling baseline (2,016 steps of 5 minutes: a week)"
+    )
     slow_points: int = Field(24, ge=2, description="samples averaged for the slow surprise (a shift in behaviour)")
     seasonal_ratio: float = Field(
         0.3, gt=0, le=1, description="a series follows the clock when its day-ago differences spread this much less"
     )
-    warmup: int = Field(150, ge=0, description="samples before anything scores (cold start)")
+    warmup: int = Field(150, ge=0, description="steps before anything scores (cold start: 12.5 hours at 5 minutes)")
     sigma: float = Field(2.0, gt=0, description="alert only at this many robust standard deviations or more")
     alert_score: float = Field(0.9, gt=0, le=1, description="alert when the anomaly score reaches this")
     resolve_for_s: float = Field(600.0, ge=0, description="an anomaly alert resolves after this long without one")
@@ -229,14 +333,7 @@ class LogSettings(Section):
     quiet_s: float = Field(300.0, gt=0, description="a signature silent this long resolves its alert")
     max_streams: int = Field(200, ge=1, description="log streams (by app, pod or namespace) mined at once")
     signatures: dict[str, str] = Field(
-        default_factory=lambda: {
-            "H5": r"(?i)connection refused|no such host|name resolution|could not resolve|network is unreachable"
-            r"|no route to host|connection reset|i/o timeout|dial tcp|handshake timeout|dns",
-            "H6": r"(?i)too many connections|connection pool|pool exhausted|deadlock|lock wait timeout"
-            r"|slow query|database is locked|could not obtain connection|max_connections",
-            "H7": r"(?i)queue (?:is )?full|backlog|rejected execution|capacity exceeded|consumer lag|throttl",
-            "H8": r"(?i)out of memory|oomkill|cannot allocate memory|java\.lang\.OutOfMemoryError",
-        },
+        default_factory=log_signatures,
         description="catalogue id -> pattern a template must match to be that alert's failure signature",
     )
 
@@ -253,6 +350,8 @@ class RuleSettings(Section):
     h6: Database = Database()
     h7: QueueBacklog = QueueBacklog()
     h8: MemoryPressure = MemoryPressure()
+    h9: NodeDown = NodeDown()
+    h11: ControlPlane = ControlPlane()
     a2: SilentAgentFailure = SilentAgentFailure()
     a7: PodFailure = PodFailure()
     a8: StepTimeout = StepTimeout()
@@ -292,6 +391,8 @@ class DetectorSettings(Section):
     )
     rules: RuleSettings = RuleSettings()
     trend: TrendSettings = TrendSettings()
+    capacity: CapacitySettings = CapacitySettings()
+    degradation: DegradationSettings = DegradationSettings()
     anomaly: AnomalySettings = AnomalySettings()
     logs: LogSettings = LogSettings()
     overrides: dict[str, dict[str, dict[str, Any]]] = Field(

@@ -4,9 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from healer_common.settings.section import Section
+
+HOUR, DAY = 3600.0, 86_400.0
+
+
+class SleepJob(BaseModel):
+    """One sleep-time job: how often it runs and how much history it reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    every_s: float = Field(gt=0)
+    window_s: float = Field(gt=0)
+
+
+def _seed_cadence() -> dict[str, dict[str, float]]:
+    # Plain data, validated into SleepJob on load (validate_default), so the README table can show it.
+    return {
+        "correlations": {"every_s": 2 * HOUR, "window_s": 7 * DAY},
+        "patterns": {"every_s": 4 * HOUR, "window_s": 30 * DAY},
+        "prediction": {"every_s": HOUR, "window_s": 7 * DAY},
+        "temporal": {"every_s": DAY, "window_s": 21 * DAY},
+        "tuning": {"every_s": 7 * DAY, "window_s": 30 * DAY},
+    }
 
 
 class SharedMemory(Section):
@@ -62,13 +83,24 @@ class MemorySettings(Section):
         3600.0, gt=0, description="a weekly pattern raises H10 this long before its hour comes"
     )
     analysis_idle_s: float = Field(
-        900.0, gt=0, description="memory-bridge analyses history once no alert or incident was seen this long"
+        900.0, gt=0, description="sleep-time jobs run only once no alert or incident was seen this long"
     )
-    analysis_interval_s: float = Field(
-        86_400.0, gt=0, description="at most one idle-time analysis per this many seconds"
+    sleep_jobs: dict[str, SleepJob] = Field(
+        default_factory=_seed_cadence,
+        validate_default=True,
+        description="sleep-time jobs (correlations, patterns, prediction, temporal, tuning): every_s and window_s",
     )
-    analysis_window_s: float = Field(
-        7 * 86_400.0, gt=0, description="how much history the idle-time analysis reads (a week finds weekly patterns)"
+
+    @field_validator("sleep_jobs")
+    @classmethod
+    def _known_jobs(cls, value: dict[str, SleepJob]) -> dict[str, SleepJob]:
+        """Only the jobs that exist; one left out is not run (an empty mapping turns sleep-time off)."""
+        if unknown := sorted(set(value) - set(_seed_cadence())):
+            raise ValueError(f"no sleep-time job named {', '.join(unknown)}; jobs are {', '.join(_seed_cadence())}")
+        return value
+
+    rollup_grace_s: float = Field(
+        60.0, ge=0, description="a 5-minute rollup bucket is published this long after it ends (late samples)"
     )
     correlation_window_s: float = Field(
         1800.0, gt=0, description="an alert this soon after another (or after a change) counts as following it"

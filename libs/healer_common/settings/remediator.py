@@ -121,6 +121,11 @@ class RemediatorSettings(Section):
         "the next run goes on after it (and is not held back by the cooldown)",
     )
     max_concurrent: int = Field(5, ge=1, description="remediations in progress at once, across replicas")
+    max_problems_per_incident: int = Field(
+        3,
+        ge=1,
+        description="an incident's problems (one per workload) answered by their own playbooks, most severe first",
+    )
     lock_ttl_s: float = Field(
         120.0,
         gt=0,

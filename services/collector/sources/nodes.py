@@ -1,8 +1,12 @@
 """Nodes: their pressure conditions and readiness as conditions, their allocatable capacity as metrics.
 
     MemoryPressure, DiskPressure, PIDPressure   the node condition is True
-    NotReady                                     Ready is not True (False or Unknown: the kubelet went quiet)
-    NodeHealthy                                  Ready and no pressure: the recovery
+    NetworkUnavailable                           the node condition is True (its routes or CNI are not set up)
+    NotReady                                     Ready is False: the kubelet says the node is not ready
+    KubeletStopped                               Ready is Unknown (or missing): the kubelet stopped posting status
+    Unschedulable                                spec.unschedulable (cordoned); labels.since: the taint's timeAdded
+    NodeReady                                    Ready while something else above persists: ends NotReady alone
+    NodeHealthy                                  Ready, schedulable and no pressure: the recovery of everything
     node_allocatable_memory_bytes, node_allocatable_cpu_cores   at each resync
 
 Called by the kubernetes source for each Node it sees.
@@ -48,20 +52,40 @@ def parse_quantity(value: object) -> float | None:
         return None
 
 
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+
+
 def node_observations(node: Json) -> list[Observation]:
     key = object_key(node)
     conditions = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
     labels = {"node": key[1]}
 
-    def about(reason: str, condition: Json) -> Observation:
+    def about(reason: str, condition: Json, **extra: str) -> Observation:
         message = condition.get("message") or f"{condition.get('type')} is {condition.get('status')}"
-        return observe("Node", key, reason, labels=labels, message=message, occurrence=_since(condition))
+        return observe("Node", key, reason, labels={**labels, **extra}, message=message, occurrence=_since(condition))
 
     found = [about(p, conditions[p]) for p in PRESSURES if (conditions.get(p) or {}).get("status") == "True"]
+    if (network := conditions.get("NetworkUnavailable") or {}).get("status") == "True":
+        found.append(about("NetworkUnavailable", network))
+    if (node.get("spec") or {}).get("unschedulable"):
+        cordon = _cordon(node)
+        since = {"since": str(cordon["lastTransitionTime"])} if cordon.get("lastTransitionTime") else {}
+        found.append(about("Unschedulable", cordon, **since))
     ready = conditions.get("Ready") or {"type": "Ready", "status": "Unknown"}
-    if ready.get("status") != "True":
+    if ready.get("status") == "False":
         found.append(about("NotReady", ready))
+    elif ready.get("status") != "True":
+        found.append(about("KubeletStopped", ready))
+    elif found:
+        found.append(about("NodeReady", ready))
     return found or [about("NodeHealthy", ready)]
+
+
+def _cordon(node: Json) -> Json:
+    """The cordon as a condition: since the unschedulable taint was added, when the API says."""
+    taints = (node.get("spec") or {}).get("taints") or []
+    added = next((t.get("timeAdded") for t in taints if t.get("key") == UNSCHEDULABLE_TAINT), None)
+    return {"type": "Unschedulable", "status": "True", "message": "cordoned", "lastTransitionTime": added}
 
 
 def node_samples(node: Json, now: dt.datetime) -> list[MetricSample]:
@@ -81,8 +105,10 @@ def _since(condition: Json) -> str:
 
 def slim_node(node: Json) -> Json:
     status = node.get("status") or {}
+    spec = node.get("spec") or {}
     return {
         "metadata": {"name": (node.get("metadata") or {}).get("name")},
+        "spec": {"unschedulable": bool(spec.get("unschedulable")), "taints": spec.get("taints") or []},
         "status": {"conditions": status.get("conditions") or [], "allocatable": status.get("allocatable") or {}},
     }
 

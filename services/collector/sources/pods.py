@@ -164,6 +164,10 @@ def _dead_container_method(seen: _Seen, container: Json) -> str | None:
 
 
 def _all_ready(status: Json) -> bool:
+    """Every container ready and the pod not marked otherwise: when its node stops posting, the node controller
+    sets the pod's Ready to False while the container statuses, last posted by the kubelet, still say ready."""
+    if _condition(status, "Ready").get("status") == "False":
+        return False
     containers = status.get("containerStatuses") or []
     if containers:
         return all(c.get("ready") for c in containers)

@@ -51,6 +51,14 @@ sum by (namespace) (container_memory_working_set_bytes{{{_CONTAINERS}}})
     f"""# healer:namespace_cpu_request_ratio
 sum by (namespace) (rate(container_cpu_usage_seconds_total{{{_CONTAINERS}}}[5m]))
   / sum by (namespace) (kube_pod_container_resource_requests{{resource="cpu"}} > 0)""",
+    """# healer:namespace_memory_quota_ratio
+max by (namespace) (
+  kube_resourcequota{type="used", resource=~"memory|requests.memory"}
+    / on (namespace, resourcequota, resource) kube_resourcequota{type="hard"} > 0)""",
+    """# healer:namespace_cpu_quota_ratio
+max by (namespace) (
+  kube_resourcequota{type="used", resource=~"cpu|requests.cpu"}
+    / on (namespace, resourcequota, resource) kube_resourcequota{type="hard"} > 0)""",
     """# healer:network_errors_per_second
 sum by (namespace, pod) (
   rate(container_network_receive_errors_total[5m]) + rate(container_network_transmit_errors_total[5m]))""",

@@ -90,14 +90,26 @@ def pod(
 
 
 def node(
-    name: str, *, ready: str = "True", pressures: tuple[str, ...] = (), cpu: str = "4", memory: str = "16Gi"
+    name: str,
+    *,
+    ready: str = "True",
+    pressures: tuple[str, ...] = (),
+    cpu: str = "4",
+    memory: str = "16Gi",
+    cordoned_at: str | None = None,
 ) -> Json:
+    """A node; `pressures` may name NetworkUnavailable too; `cordoned_at` cordons it (with the taint's time)."""
     conditions = [{"type": "Ready", "status": ready, "lastTransitionTime": "2026-01-05T08:00:00Z"}]
     conditions += [{"type": p, "status": "True", "lastTransitionTime": "2026-01-05T08:30:00Z"} for p in pressures]
+    spec: Json = {}
+    if cordoned_at is not None:
+        taint = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule", "timeAdded": cordoned_at}
+        spec = {"unschedulable": True, "taints": [taint]}
     return {
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": meta(name),
+        "spec": spec,
         "status": {"conditions": conditions, "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"}},
     }
 

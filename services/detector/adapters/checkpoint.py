@@ -29,7 +29,7 @@ from services.detector.adapters.evaluation import Engines
 from services.detector.rule_config import RuleBook
 from services.detector.rules.model import MetricRule
 
-FORMAT = 1
+FORMAT = 2
 """Raise when the engines' classes change in a way an older pickle cannot be read into."""
 
 _OWN = "services.detector."  # the detector's own state classes (its pure modules; no function is pickled)
@@ -82,14 +82,30 @@ def config_version(cfg: DetectorSettings) -> str:
     return stable_id(FORMAT, cfg.model_dump_json())
 
 
+def _sections(cfg: Section, path: str = "detector") -> dict[str, Section]:
+    """Every settings section under the detector's, by its path (`detector.trend`, `detector.capacity` ...): two
+    sections of one type (the forecasts' trend, capacity and degradation) are told apart by where they are."""
+    found = {path: cfg}
+    for name in type(cfg).model_fields:
+        if isinstance(value := getattr(cfg, name), Section):
+            found.update(_sections(value, f"{path}.{name}"))
+    return found
+
+
 class _Writer(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, cfg: DetectorSettings) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._paths = {id(section): path for path, section in _sections(cfg).items()}
+
     def persistent_id(self, obj: Any) -> Any:
         if isinstance(obj, RuleBook):
             return ("book",)
         if isinstance(obj, MetricRule):
             return ("rule", obj.alert_id, obj.metric, obj.check)
         if isinstance(obj, Section):
-            return ("settings", type(obj).__name__)
+            if id(obj) not in self._paths:
+                raise pickle.PicklingError(f"the engines hold a {type(obj).__name__} that is not the detector's")
+            return ("settings", self._paths[id(obj)])
         return None
 
 
@@ -98,7 +114,7 @@ class _Reader(pickle.Unpickler):
         super().__init__(io.BytesIO(data))
         self._book = book
         self._rules = {(r.alert_id, r.metric, r.check): r for r in rules}
-        self._sections = {type(s).__name__: s for s in (cfg, cfg.trend, cfg.anomaly, cfg.logs, cfg.rules)}
+        self._sections = _sections(cfg)
 
     def persistent_load(self, pid: Any) -> Any:
         kind, *key = pid
@@ -117,9 +133,9 @@ class _Reader(pickle.Unpickler):
         raise pickle.UnpicklingError(f"checkpoint refers to {module}.{name}, which a checkpoint may not hold")
 
 
-def dump(engines: Engines, version: str) -> bytes:
+def dump(engines: Engines, version: str, cfg: DetectorSettings) -> bytes:
     buffer = io.BytesIO()
-    _Writer(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump((version, engines))
+    _Writer(buffer, cfg).dump((version, engines))
     return zlib.compress(buffer.getvalue(), 1)
 
 

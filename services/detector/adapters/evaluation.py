@@ -36,10 +36,11 @@ from healer_common.settings import DetectorSettings
 from services.detector.adapters.series_alert_store import FiringSeriesAlerts
 from services.detector.adapters.watch_store import WatchStore
 from services.detector.adapters.workflow_store import WorkflowStore
+from services.detector.anomaly_steps import StepMeans
 from services.detector.baselines import BaselineEngine
 from services.detector.held_conditions import ConditionCatalogue, Watch, due_at, object_key, on_condition, on_due
 from services.detector.log_signatures import LogSignatures
-from services.detector.predictions import PredictionEngine
+from services.detector.predictions import Forecasts
 from services.detector.rule_config import RuleBook
 from services.detector.rules import METRIC_RULES
 from services.detector.rules.model import WorkflowRule
@@ -58,8 +59,9 @@ class Engines:
 
     index: SeriesIndex
     thresholds: ThresholdEngine
-    predictions: PredictionEngine
+    predictions: Forecasts
     baselines: BaselineEngine
+    steps: StepMeans  # the baselines' clock: one mean per series per step
     logs: LogSignatures
 
     @classmethod
@@ -68,8 +70,9 @@ class Engines:
         return cls(
             index=index,
             thresholds=ThresholdEngine(METRIC_RULES, book, index, cfg.stale_after_s),
-            predictions=PredictionEngine(METRIC_RULES, book, index, cfg.trend),
+            predictions=Forecasts.build(METRIC_RULES, book, index, cfg),
             baselines=BaselineEngine(METRIC_RULES, index, cfg.anomaly),
+            steps=StepMeans(cfg.anomaly.step_s),
             logs=LogSignatures(cfg.logs),
         )
 
@@ -150,7 +153,8 @@ class Evaluation:
         engines = self.engines
         batches = engines.index.batch(event.cluster, samples, default_time, self.wanted)
         alerts = engines.thresholds.observe(batches, now) + engines.predictions.observe(batches, now)
-        alerts += engines.baselines.observe(batches, now)
+        scored = {m: b for m, b in batches.items() if m in engines.baselines.metrics}
+        alerts += engines.baselines.observe(engines.steps.fold(scored), now) if scored else []
         if alerts:
             await self.publish(alerts)
             await self.series_alerts.record(alerts)

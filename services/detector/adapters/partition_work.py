@@ -49,10 +49,13 @@ RaiseAlerts = Callable[[Term, list[Alert]], Awaitable[None]]
 
 
 class DetectorPart:
-    def __init__(self, evaluation: Evaluation, now: Callable[[], dt.datetime], version: str) -> None:
+    def __init__(
+        self, evaluation: Evaluation, now: Callable[[], dt.datetime], version: str, cfg: DetectorSettings
+    ) -> None:
         self.evaluation = evaluation
         self._now = now
         self._version = version
+        self._cfg = cfg
 
     async def handle(self, items: list[Delivered]) -> bool:
         published = False
@@ -75,7 +78,7 @@ class DetectorPart:
         return await self.evaluation.tick(self._now())
 
     def snapshot(self) -> bytes:
-        return checkpoint.dump(self.evaluation.engines, self._version)
+        return checkpoint.dump(self.evaluation.engines, self._version, self._cfg)
 
 
 class Intake:
@@ -158,7 +161,7 @@ class DetectorParts:
             workflow_rules=WORKFLOW_RULES,
         )
         self.evaluations[part] = evaluation
-        return DetectorPart(evaluation, svc.clock.now, self.version)
+        return DetectorPart(evaluation, svc.clock.now, self.version, self.cfg)
 
 
 def partition_settings(cfg: DetectorSettings, partitions: int) -> DetectorSettings:

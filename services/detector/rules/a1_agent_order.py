@@ -62,4 +62,4 @@ def wakes(workflow: TaskWorkflow, cfg: RuleSettings, now: dt.datetime) -> dt.dat
     return min(later) if later and workflow.pulls else None
 
 
-RULES = (WorkflowRule("A1", judge, wakes),)
+RULES = (WorkflowRule("A1", judge, ("PullRequestOpen", "PullRequestClosed", "PullRequestComment"), wakes),)

@@ -54,4 +54,4 @@ def wakes(workflow: TaskWorkflow, cfg: RuleSettings, now: dt.datetime) -> dt.dat
     return min(later) if later else None
 
 
-RULES = (WorkflowRule("A3", judge, wakes),)
+RULES = (WorkflowRule("A3", judge, ("PullRequestOpen", "PullRequestClosed"), wakes),)

@@ -49,4 +49,4 @@ def judge(workflow: TaskWorkflow, cfg: RuleSettings, now: dt.datetime) -> list[F
     return found
 
 
-RULES = (WorkflowRule("A4", judge),)
+RULES = (WorkflowRule("A4", judge, ("PullRequestComment",), kind="PullRequest"),)

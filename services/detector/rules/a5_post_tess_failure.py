@@ -49,4 +49,4 @@ def judge(workflow: TaskWorkflow, cfg: RuleSettings, now: dt.datetime) -> list[F
     return found
 
 
-RULES = (WorkflowRule("A5", judge),)
+RULES = (WorkflowRule("A5", judge, ("PullRequestComment", "CheckFailed", "CheckPassed"), kind="PullRequest"),)

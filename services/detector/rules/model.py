@@ -106,6 +106,11 @@ def never(workflow: TaskWorkflow, cfg: RuleSettings, now: dt.datetime) -> dt.dat
 
 @dataclass(frozen=True)
 class WorkflowRule:
+    """A rule judged on a task's workflow (its PRs and agent pods, workflow_facts.py) rather than one signal:
+    `reasons` are the pull-request facts it is fed, `kind` the kind of target its alerts name."""
+
     alert_id: str
     judge: WorkflowJudge
+    reasons: tuple[str, ...]
     wakes: WorkflowWake = never  # the next time time alone could change the judge's answer
+    kind: Literal["Pod", "PullRequest"] = "Pod"

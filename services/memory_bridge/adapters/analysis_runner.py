@@ -2,8 +2,9 @@
 remediations and metric samples), analyse it off the event loop, and teach memory what was found through
 the caller's `remember` (memory-bridge's own bridge, or `healer.memory.add` for the CLI and the CronJob).
 
-The event stream is read for metric samples only up to `max_events` messages (it is the firehose, kept a
-day); what the cap leaves out is said in the log.
+Series come from the ROLLUPS stream (5-minute summaries kept 8 weeks, so three weeks of history hold the
+daily and weekly patterns); where it has none for the window (memory-bridge was not running), from the raw
+metric events, read only up to `max_events` messages (the firehose, kept a day), the cap said in the log.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from healer_common.contract.codec import decode
 from healer_common.contract.events import CHANGE_ADAPTER, EVENT_ADAPTER, MetricBatchEvent, MetricEvent
 from healer_common.contract.memory import MemoryAdd, MemoryAdded
 from healer_common.contract.remediations import Remediation
-from healer_common.contract.streams import ALERTS, EVENTS, REMEDIATIONS
+from healer_common.contract.rollups import RollupBatch
+from healer_common.contract.streams import ALERTS, EVENTS, REMEDIATIONS, ROLLUPS
 from healer_common.errors import InvalidMessage
 from healer_common.logging import get_logger
 from healer_common.runtime.busclient import BusClient
@@ -26,14 +28,16 @@ from healer_common.settings import MemorySettings
 from services.memory_bridge.analysis.history import History
 from services.memory_bridge.analysis.insights import insight_memories
 from services.memory_bridge.analysis.report import AnalysisReport
-from services.memory_bridge.analysis.sleep_time import analyze
+from services.memory_bridge.analysis.sleep_time import ALL_SECTIONS, analyze
 
 MAX_EVENTS = 500_000
 Remember = Callable[[MemoryAdd], Awaitable[MemoryAdded]]
 log = get_logger()
 
 
-async def read_history(bus: BusClient, start: dt.datetime, end: dt.datetime, max_events: int = MAX_EVENTS) -> History:
+async def read_history(
+    bus: BusClient, start: dt.datetime, end: dt.datetime, max_events: int = MAX_EVENTS, *, series: bool = True
+) -> History:
     history = History(start, end)
     space = bus.space
     async for msg in bus.history(ALERTS, start, filter_subject=space.all_alerts):
@@ -51,7 +55,32 @@ async def read_history(bus: BusClient, start: dt.datetime, end: dt.datetime, max
             history.add_change(decode(CHANGE_ADAPTER, msg.data), msg.stored_at or end)
         except InvalidMessage:
             continue
+    if series and not await _read_rollups(bus, history, start):
+        await _read_raw_metrics(bus, history, start, end, max_events)
+    return history
+
+
+async def _read_rollups(bus: BusClient, history: History, start: dt.datetime) -> bool:
+    """The rollups of the window (stored since a bucket before it); whether there were any."""
+    found = False
+    async for msg in bus.history(ROLLUPS, start - dt.timedelta(minutes=10), filter_subject=bus.space.all_rollups):
+        try:
+            history.add_rollup(decode(RollupBatch, msg.data))
+        except InvalidMessage:
+            continue
+        found = True
+    return found
+
+
+async def _read_raw_metrics(
+    bus: BusClient, history: History, start: dt.datetime, end: dt.datetime, max_events: int
+) -> None:
+    space = bus.space
     seen = 0
+    # an event sent without a partition is also in the stream as the detector's intake republished it, in its
+    # partitions: once any partitioned copy is seen, only those count, so no sample is counted twice
+    unpartitioned: list[tuple[MetricEvent | MetricBatchEvent, dt.datetime]] = []
+    partitioned = False
     async for msg in bus.history(EVENTS, start, filter_subject=space.all_events, limit=max_events):
         seen += 1
         sent_as = next((value for name, value in msg.headers.items() if name.lower() == "ce-type"), "")
@@ -61,11 +90,17 @@ async def read_history(bus: BusClient, start: dt.datetime, end: dt.datetime, max
             event = decode_delivered(EVENT_ADAPTER, msg.headers, msg.data)
         except InvalidMessage:
             continue
-        if isinstance(event, MetricEvent | MetricBatchEvent):
+        if not isinstance(event, MetricEvent | MetricBatchEvent):
+            continue
+        if space.partition_of(msg.subject) is None:
+            unpartitioned.append((event, msg.stored_at or end))
+        else:
+            partitioned = True
             history.add_metrics(event, msg.stored_at or end)
+    for event, at in [] if partitioned else unpartitioned:
+        history.add_metrics(event, at)
     if seen >= max_events:
         log.warning("analysis_events_capped", read=seen, note="later metric samples in the window were not read")
-    return history
 
 
 async def learn(report: AnalysisReport, now: dt.datetime, remember: Remember) -> AnalysisReport:
@@ -80,9 +115,15 @@ async def learn(report: AnalysisReport, now: dt.datetime, remember: Remember) ->
 
 
 async def run_analysis(
-    bus: BusClient, settings: MemorySettings, start: dt.datetime, now: dt.datetime, remember: Remember | None
+    bus: BusClient,
+    settings: MemorySettings,
+    start: dt.datetime,
+    now: dt.datetime,
+    remember: Remember | None,
+    *,
+    sections: frozenset[str] = ALL_SECTIONS,
 ) -> AnalysisReport:
     """Read, analyse (in a worker thread: it is CPU work) and, when `remember` is given, teach memory."""
-    history = await read_history(bus, start, now)
-    report = await asyncio.to_thread(analyze, history, settings, now)
+    history = await read_history(bus, start, now, series=bool(sections & {"temporal", "exhaustion"}))
+    report = await asyncio.to_thread(analyze, history, settings, now, sections)
     return report if remember is None else await learn(report, now, remember)

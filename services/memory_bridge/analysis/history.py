@@ -1,8 +1,9 @@
 """The history the analysis reads, in the shape it reasons about: alert and change occurrences, finished
-remediations, and metric series already averaged per minute (so a day of samples stays small).
+remediations, and metric series as means per bucket: the 5-minute rollups memory-bridge keeps for 8 weeks
+(healer_common.contract.rollups), or raw samples averaged per minute where no rollup covers them.
 
-Built message by message from what the bus stored (reader.py feeds it); messages that are not alerts,
-changes, remediations or metric samples are skipped. Pure.
+Built message by message from what the bus stored (adapters/analysis_runner.py feeds it); messages that are not
+alerts, changes, remediations, rollups or metric samples are skipped. Pure.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy.typing as npt
 from healer_common.contract.alerts import Alert
 from healer_common.contract.events import ChangeEvent, MetricBatchEvent, MetricEvent
 from healer_common.contract.remediations import Remediation
+from healer_common.contract.rollups import RollupBatch
 from services.memory_bridge.occurrences import Occurrence, from_alert, from_change
 
 MINUTE_S = 60
@@ -82,6 +84,16 @@ class History:
         bucket = self._minutes[SeriesKey(name, tuple(sorted(labels.items())))]
         total, count = bucket.get(minute, (0.0, 0))
         bucket[minute] = (total + value, count + 1)
+
+    def add_rollup(self, batch: RollupBatch) -> None:
+        """A 5-minute bucket of every series; two replicas' parts of one bucket add up by their counts."""
+        if not self.within(batch.bucket_start):
+            return
+        bucket = int(batch.bucket_start.timestamp())
+        for row in batch.series:
+            buckets = self._minutes[SeriesKey(row.name, tuple(sorted(row.labels.items())))]
+            total, count = buckets.get(bucket, (0.0, 0))
+            buckets[bucket] = (total + row.mean * row.count, count + row.count)
 
     def add_metrics(self, event: MetricEvent | MetricBatchEvent, stored_at: dt.datetime) -> None:
         when = event.time or stored_at

@@ -1,5 +1,6 @@
 """One sleep-time analysis: history in, report out. Correlations get their prevention from what is known to
-fix the alert they predict (the playbook tuning of the same window). Called by `healer analyze` and by
+fix the alert they predict (the playbook tuning of the same window). `sections` limits it to some parts
+(schedule.py's jobs each compute their own); all of them by default. Called by `healer analyze` and by
 memory-bridge when idle; pure.
 """
 
@@ -32,13 +33,23 @@ def prevention(correlation: Correlation, tuning: list[PlaybookTuning]) -> str:
     )
 
 
-def analyze(history: History, settings: MemorySettings, now: dt.datetime) -> AnalysisReport:
+ALL_SECTIONS = frozenset({"correlations", "temporal", "exhaustion", "failures", "tuning"})
+
+
+def analyze(
+    history: History, settings: MemorySettings, now: dt.datetime, sections: frozenset[str] = ALL_SECTIONS
+) -> AnalysisReport:
     history.finish()
-    series = history.series()
-    tuning = tune_playbooks(history.remediations)
-    correlations = find_correlations(
-        history.occurrences, history.start, history.end, settings.correlation_window_s, settings.min_support
+    series = history.series() if sections & {"temporal", "exhaustion"} else []
+    tuning = tune_playbooks(history.remediations) if "tuning" in sections else []
+    correlations = (
+        find_correlations(
+            history.occurrences, history.start, history.end, settings.correlation_window_s, settings.min_support
+        )
+        if "correlations" in sections
+        else []
     )
+    start, end, support = history.start, history.end, settings.min_support
     return AnalysisReport(
         generated_at=now,
         window_start=history.start,
@@ -50,8 +61,12 @@ def analyze(history: History, settings: MemorySettings, now: dt.datetime) -> Ana
             series=len(series),
         ),
         correlations=[c.model_copy(update={"prevention": prevention(c, tuning)}) for c in correlations],
-        temporal=find_temporal_patterns(history.occurrences, series, history.start, history.end, settings.min_support),
-        exhaustion=forecast_exhaustion(series, now, settings.exhaustion_threshold, settings.exhaustion_horizon_s),
-        failures=find_failure_patterns(history.remediations, settings.min_support),
+        temporal=find_temporal_patterns(history.occurrences, series, start, end, support)
+        if "temporal" in sections
+        else [],
+        exhaustion=forecast_exhaustion(series, now, settings.exhaustion_threshold, settings.exhaustion_horizon_s)
+        if "exhaustion" in sections
+        else [],
+        failures=find_failure_patterns(history.remediations, support) if "failures" in sections else [],
         tuning=tuning,
     )

@@ -8,8 +8,8 @@ normal level and significant after a Bonferroni correction over every hour teste
     alert rates   normal = the mean rate of the other hours; a Poisson test of the hour's count
     series        normal = the median hourly mean; spread = 1.4826 MAD; a z test of the hour's mean
 
-A series pattern predicts the alert its kind of load leads to (queue depth: H7, usage ratios: H2, container
-memory: H8, databases: H6, network and probes: H5). Pure.
+A series pattern predicts the alert its kind of load leads to: the catalogue's temporal mapping (queue depth:
+H7, usage ratios: H2, container memory: H8, databases: H6, network and probes: H5). Pure.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from healer_common.contract.catalogue import metric_alerts
 from services.memory_bridge.analysis.history import Series
 from services.memory_bridge.analysis.report import TemporalPattern
 from services.memory_bridge.analysis.stats import beta_mean, normal_sf, poisson_sf, robust_centre_spread
@@ -35,18 +36,11 @@ ALPHA = 0.01
 DAILY_SHARE = 0.6
 MIN_DAYS = 3
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-SERIES_ALERTS = (
-    ("queue_", "H7"),
-    ("container_memory", "H8"),
-    ("db_", "H6"),
-    ("network_", "H5"),
-    ("probe_", "H5"),
-    ("_usage_ratio", "H2"),
-)
+SERIES_ALERTS = metric_alerts()
 
 
 def series_alert(name: str) -> str | None:
-    return next((alert for part, alert in SERIES_ALERTS if part in name), None)
+    return SERIES_ALERTS.get(name)
 
 
 Source = Literal["alerts", "series"]

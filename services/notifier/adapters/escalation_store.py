@@ -59,6 +59,15 @@ class EscalationStore:
             await pipe.execute()
         return True
 
+    async def claim_request(self, incident_id: str, request: str) -> bool:
+        """True once per escalate request (a remediation step), however often its run is republished."""
+        key = self._keys("notifier", "escalation-requests", incident_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.sadd(key, request)
+        pipe.expire(key, KEEP_S)
+        added, _ = await pipe.execute()
+        return bool(added)
+
     async def advance(self, escalation: Escalation) -> bool:
         """Record the next level to fire, unless the escalation was stopped meanwhile (then False)."""
         key = self._key(escalation.incident_id)

@@ -16,13 +16,15 @@ from healer_common.errors import Retryable
 from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
 from healer_common.settings import NotifierSettings
-from healer_common.settings.notifier import EscalationPolicy
+from healer_common.settings.notifier import DEFAULT_RECEIVER, EscalationPolicy
 from services.notifier import escalation, render, routing
 from services.notifier.adapters.dispatch import Dispatcher
 from services.notifier.adapters.escalation_store import EscalationStore
 from services.notifier.adapters.incident_book import IncidentBook
 from services.notifier.adapters.journal import Journal
 
+ESCALATE_STEPS = frozenset({"escalate", "alert_escalate"})
+"""Remediation steps that hand the incident to people: the next escalation level fires at once."""
 QUIET_STATES = frozenset({"planned"})
 """Remediation states nobody needs to hear about (the next state follows at once)."""
 INCIDENT_WAIT_S = 24.0
@@ -54,8 +56,19 @@ class NotifierFlow:
         self._clock = clock
 
     def _route(self, labels: dict[str, str]) -> tuple[list[str], str | None]:
+        """The channels and escalation policy of a notification. The default receiver pages only for a
+        critical incident, and under the seed's policy (nothing configured) only through its levels."""
         found = routing.match(self._cfg.route, labels)
-        return routing.channels_for(found.receivers, self._cfg.receivers, self._dispatcher.names), found.escalation
+        channels = routing.channels_for(found.receivers, self._cfg.receivers, self._dispatcher.names)
+        policy = found.escalation or (None if self._cfg.escalations else escalation.SEED_POLICY)
+        if found.receivers == (DEFAULT_RECEIVER,) and (
+            policy == escalation.SEED_POLICY or labels.get("severity") != "critical"
+        ):
+            channels = [c for c in channels if c != escalation.PAGING]
+        return channels, policy
+
+    def _policy(self, name: str) -> EscalationPolicy | None:
+        return escalation.seed_policy() if name == escalation.SEED_POLICY else self._cfg.escalations.get(name)
 
     async def incident(self, incident: Incident) -> None:
         """Every revision is remembered; those the correlator marked worth telling (and not silenced) go out."""
@@ -85,6 +98,8 @@ class NotifierFlow:
         note = render.for_remediation(run, incident_note.labels if incident_note else None)
         channels, _ = self._route(note.labels)
         await self._deliver(note, channels + sorted(await self._book.heard_by(run.incident_id)))
+        if run.steps and run.steps[-1].action in ESCALATE_STEPS and run.steps[-1].outcome == "ok":
+            await self._escalate_now(run, len(run.steps) - 1)
 
     async def acknowledged(self, ack: IncidentAck) -> None:
         """Someone took the incident: escalation stops, and the channels that heard of it are told."""
@@ -101,9 +116,39 @@ class NotifierFlow:
         async with self._book.lock(incident_id):
             await self._book.heard(incident_id, await self._dispatcher.deliver(note, channels))
 
+    async def _escalate_now(self, run: Remediation, index: int) -> None:
+        """A remediation asked for people: the incident's next escalation level fires now, plus the channel the
+        step names (the seed's `alert_escalate` with `channel`), unless someone already took the incident."""
+        if not await self._escalations.claim_request(run.incident_id, f"{run.remediation_id}/{index}"):
+            return  # this step was acted on before (a later revision of the run repeats it)
+        incident_note = await self._book.note(run.incident_id)
+        if incident_note is None:
+            return
+        current = await self._escalations.load(run.incident_id)
+        if current is None:
+            _, routed = self._route(incident_note.labels)
+            name = routed or escalation.SEED_POLICY
+            first = escalation.first_level(name)
+            current = escalation.Escalation(run.incident_id, name, self._clock.now(), next_level=first)
+            await self._escalations.start(current, self._clock.now())
+        policy = self._policy(current.policy)
+        if current.stopped or policy is None:
+            reason = f"not escalated: {current.stopped or 'no escalation policy'}"
+            await self._svc.audit(
+                "escalate", "skipped", target=run.incident_id, reason=reason, incident_id=run.incident_id
+            )
+            return
+        extra = run.steps[index].params.get("channel")
+        level = escalation.now_level(policy, current)
+        await self._fire(policy, current, level, incident_note, self._clock.now(), extra=str(extra) if extra else None)
+
     async def _start_escalation(self, incident_id: str, policy_name: str) -> None:
-        policy = self._cfg.escalations[policy_name]
-        started = escalation.Escalation(incident_id, policy_name, self._clock.now())
+        policy = self._policy(policy_name)
+        if policy is None:
+            return
+        started = escalation.Escalation(
+            incident_id, policy_name, self._clock.now(), next_level=escalation.first_level(policy_name)
+        )
         if await self._escalations.start(started, escalation.due_at(policy, started, 1)):
             await self._svc.audit(
                 "escalate", "started", target=incident_id, reason=f"policy {policy_name}", incident_id=incident_id
@@ -134,7 +179,7 @@ class NotifierFlow:
         if current is None or incident_note is None:
             await self._escalations.schedule(incident_id, None)
             return
-        policy = self._cfg.escalations.get(current.policy)
+        policy = self._policy(current.policy)
         decision = escalation.decide(policy, current, now)
         if decision.action != "fire" or policy is None:
             await self._escalations.schedule(incident_id, decision.at)
@@ -143,16 +188,17 @@ class NotifierFlow:
 
     async def _fire(
         self, policy: EscalationPolicy, current: escalation.Escalation, level: int,
-        incident_note: Notification, now: dt.datetime,
+        incident_note: Notification, now: dt.datetime, *, extra: str | None = None,
     ) -> None:  # fmt: skip
         note = escalation.level_notification(incident_note, policy, level, current.started_at, now)
-        channels: list[str] = list(policy.levels[level - 1].channels)
+        severity = incident_note.labels.get("severity", "")
+        channels = escalation.level_channels(current.policy, policy, level, severity) + ([extra] if extra else [])
         await self._deliver(note, channels)
         metrics.ESCALATIONS.labels(str(level)).inc()
         await self._svc.audit(
             "escalate", f"level {level}", target=current.incident_id, reason=", ".join(channels),
             incident_id=current.incident_id, level=level,
         )  # fmt: skip
-        advanced, next_due = escalation.after_firing(policy, current)
+        advanced, next_due = escalation.after_firing(policy, current.at_level(level))
         if await self._escalations.advance(advanced):
             await self._escalations.schedule(current.incident_id, next_due)

@@ -9,9 +9,10 @@ undone, and the adapter that plans it. README's "Safe and approval-required acti
 | retry_sync           | yes  | yes                   | -                                         |
 | create_coderun       | yes  | by its CodeRun's end  | -                                         |
 | notify, escalate     | yes  | no                    | -                                         |
+| alert_escalate       | yes  | no                    | - (the seed's name for escalate)          |
 | rollback_deployment  | no   | yes                   | rolled forward if health got worse        |
 | drain_node           | no   | yes                   | uncordoned if health got worse            |
-| refresh_secrets      | no   | yes                   | previous Secret restored if it failed     |
+| refresh_secrets      | yes  | yes                   | previous Secret restored if it failed     |
 | database_failover    | no   | yes                   | - (failing back is a human's call)        |
 | disable_feature_flag | no   | yes                   | switched on again if health got worse     |
 | failover_provider    | no   | yes (primary back)    | switched back once the alert resolves     |
@@ -96,6 +97,14 @@ CATALOGUE: dict[str, ActionKind] = {
     "escalate": ActionKind(
         verb="escalate", safe=True, verifies=False, reversal="none", params=escalate.EscalateParams, plan=escalate.plan
     ),
+    "alert_escalate": ActionKind(
+        verb="alert_escalate",
+        safe=True,
+        verifies=False,
+        reversal="none",
+        params=escalate.EscalateParams,
+        plan=escalate.plan,
+    ),
     "rollback_deployment": ActionKind(
         verb="rollback",
         safe=False,
@@ -117,7 +126,7 @@ CATALOGUE: dict[str, ActionKind] = {
     ),
     "refresh_secrets": ActionKind(
         verb="refresh",
-        safe=False,
+        safe=True,
         verifies=True,
         reversal="on_failure",
         params=refresh_secrets.RefreshSecretsParams,

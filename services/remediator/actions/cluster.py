@@ -14,7 +14,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from healer_common.contract.events import ResourceRef
-from services.remediator.actions.plans import ActionFailed
+from services.remediator.actions.plans import ActionFailed, TargetNotFound
 
 MERGE_PATCH = "application/merge-patch+json"
 REQUEST_TIMEOUT_S = 10.0
@@ -42,10 +42,10 @@ async def read_or_none(fn: Callable[..., Any], *args: Any) -> dict[str, Any] | N
 
 
 async def read_existing(fn: Callable[..., Any], *args: Any, what: ResourceRef) -> dict[str, Any]:
-    """An object the action needs; ActionFailed naming it when it does not exist."""
+    """An object the action needs; TargetNotFound naming it when it does not exist."""
     obj = await read_or_none(fn, *args)
     if obj is None:
-        raise ActionFailed(f"{what} does not exist")
+        raise TargetNotFound(f"{what} does not exist")
     return obj
 
 
@@ -111,7 +111,7 @@ async def _deployment_name(api: client.ApiClient, target: ResourceRef) -> str:
     namespace = target.namespace or "default"
     pod = await read_or_none(client.CoreV1Api(api).read_namespaced_pod, target.name, namespace)
     if pod is None:
-        raise ActionFailed(f"{target} no longer exists; its Deployment cannot be found")
+        raise TargetNotFound(f"{target} no longer exists; its Deployment cannot be found")
     replica_set = _owner(pod, "ReplicaSet")
     apps = client.AppsV1Api(api)
     rs = await read_or_none(apps.read_namespaced_replica_set, replica_set, namespace) if replica_set else None
@@ -127,13 +127,29 @@ async def owning_deployment(api: client.ApiClient, target: ResourceRef) -> dict[
     name = await _deployment_name(api, target)
     deployment = await read_or_none(client.AppsV1Api(api).read_namespaced_deployment, name, namespace)
     if deployment is None:
-        raise ActionFailed(f"deployment {namespace}/{name} does not exist")
+        raise TargetNotFound(f"deployment {namespace}/{name} does not exist")
     return deployment
+
+
+QUEUE_LABEL = "healer.platform/queue"
+"""A Deployment labelled with it consumes the named queue: a queue's backlog scales its consumers."""
+
+
+async def queue_consumer(api: client.ApiClient, target: ResourceRef) -> ResourceRef | None:
+    """The Deployment in the queue's namespace labelled `healer.platform/queue=<queue>`, if there is one."""
+    namespace = target.namespace or "default"
+    found = await list_items(
+        client.AppsV1Api(api).list_namespaced_deployment, namespace, label_selector=f"{QUEUE_LABEL}={target.name}"
+    )
+    return ref("Deployment", found[0]) if found else None
 
 
 async def inspect_target(api: client.ApiClient, target: ResourceRef) -> tuple[dict[str, str], ResourceRef | None]:
     """A pod target's labels and the Deployment behind it (None when it has none), read once at a run's start,
-    so that later actions still find the Deployment after the pod itself has been replaced."""
+    so that later actions still find the Deployment after the pod itself has been replaced. A queue's
+    Deployment is its consumer (QUEUE_LABEL)."""
+    if target.kind == "Queue":
+        return {}, await queue_consumer(api, target)
     if target.kind != "Pod":
         return {}, ResourceRef(
             kind="Deployment", namespace=target.namespace, name=target.name

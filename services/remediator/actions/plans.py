@@ -28,6 +28,15 @@ class ActionFailed(Exception):
     """The action cannot be planned or carried out; the message says why, for the step and the audit."""
 
 
+class NotConfigured(ActionFailed):
+    """The action needs something Healer was not given (a webhook URL): the playbook goes on to its fallback,
+    but nothing was tried, so neither the breaker nor the playbook's confidence counts it."""
+
+
+class TargetNotFound(ActionFailed):
+    """The object the action is about does not exist (any more): nothing to heal, which is no failure."""
+
+
 CLUSTER_ERRORS = (ApiException, urllib3.exceptions.HTTPError, httpx.HTTPError, OSError)
 """What talking to the cluster or a webhook can raise: refused, unreachable, timed out."""
 

@@ -1,6 +1,6 @@
-"""refresh_secrets (needs approval): after a Secret is rotated, restart the Deployments that use it (a rollout
-restart, as `kubectl rollout restart` does) so they read the new value. If that does not heal, the previous
-version is restored and the consumers restarted again.
+"""refresh_secrets (safe, as the seed lists it): after a Secret is rotated, restart the Deployments that use it
+(a rollout restart, as `kubectl rollout restart` does) so they read the new value. If that does not heal, the
+previous version is restored and the consumers restarted again, which is what makes it safe to run unasked.
 
 Kubernetes keeps no history of a Secret, so the previous version is the one the rotation left beside it, in
 `<name>-previous` (or the Secret named by `previousSecret`). Secret values never appear in a step or the audit.

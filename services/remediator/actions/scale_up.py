@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubernetes import client
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from healer_common.contract.events import ResourceRef
 from services.remediator.actions.cluster import MERGE_PATCH, kube, labels_of, owning_deployment, read_or_none, ref
@@ -16,8 +16,18 @@ from services.remediator.actions.plans import ActionContext, ActionFailed, Actio
 
 
 class ScaleUpParams(Params):
-    by: int = Field(1, ge=1, le=20, description="replicas to add")
+    by: int = Field(1, ge=1, le=20, description="replicas to add (the seed writes `replicas: +1`)")
     max_replicas: int = Field(10, ge=1, le=200, description="never scale past this")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replicas_is_by(cls, data: Any) -> Any:
+        """The seed's `replicas: +1` adds one replica: only a relative count is a scale-up."""
+        if isinstance(data, dict) and "replicas" in data:
+            if "by" in data:
+                raise ValueError("give `by` or `replicas`, not both")
+            data = {**{k: v for k, v in data.items() if k != "replicas"}, "by": data["replicas"]}
+        return data
 
 
 def _path(namespace: str, name: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from healer_common.contract.events import ResourceRef
 from services.remediator.actions.cluster import short_json
-from services.remediator.actions.plans import ActionContext, ActionFailed, ActionPlan, Call
+from services.remediator.actions.plans import ActionContext, ActionPlan, Call, NotConfigured
 
 
 def webhook_plan(
@@ -18,7 +18,7 @@ def webhook_plan(
     url: str | None = getattr(ctx.settings, setting)
     if not url:
         env = f"HEALER_REMEDIATOR__{setting.upper()}"
-        raise ActionFailed(f"remediator.{setting} is not set; point {env} at the webhook that does this")
+        raise NotConfigured(f"remediator.{setting} is not set; point {env} at the webhook that does this")
     payload = {
         **body,
         "cluster": ctx.run.cluster,

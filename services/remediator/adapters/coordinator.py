@@ -1,10 +1,13 @@
-"""One remediation from incident to verified outcome, across events: choose the playbook, ask memory, admit the
-run (kill switch, breaker, guards, cooldown, concurrency, lock), then let the engine (playbook_run.py) decide
-and the execution (execution.py) act, event after event: the incident's updates and resolution, approvals,
-and timers. Every change is saved in Redis before it is reported, and one replica changes a run at a time.
+"""Remediations from incident to verified outcome, across events: split the incident into its problems (one per
+workload, problems.py), choose each one's playbook, ask memory, admit the run (kill switch, breaker, guards,
+cooldown, concurrency, lock), then let the engine (playbook_run.py) decide and the execution (execution.py)
+act, event after event: the incident's updates and resolution (each run sees its own problem's view),
+approvals, and timers. Every change is saved in Redis before it is reported, and one replica changes a run at
+a time.
 
-A run's id derives from its incident and playbook, and the incident is bound to it once, so a redelivered
-incident finds its run and starts nothing.
+A run's id derives from its incident, playbook and problem, and each problem is bound to its run once, so a
+redelivered incident finds its runs and starts nothing twice. A problem that turns up in a later revision
+(an OOM loop joining an image-pull incident of the same Application) gets its own run then.
 """
 
 from __future__ import annotations
@@ -34,13 +37,15 @@ from services.remediator.adapters.reporting import RunReporter
 from services.remediator.adapters.runs import TURN_WAIT_S, RunBusy, RunStore
 from services.remediator.advice import Advice, advise, heeding, not_held, recurrence
 from services.remediator.breaker import RunOutcome
-from services.remediator.matching import choose_playbook
 from services.remediator.playbook_run import PlaybookRun
 from services.remediator.playbooks import Playbook
+from services.remediator.problems import Problem, problem_view, problems
 from services.remediator.run_state import Act, Fix, RunState, Work, health_of
 from services.remediator.story import incident_story, memory_ids_told, memory_note, memory_story
 
 ACTING_TIMEOUT_S = 300.0
+NO_PLAYBOOK, OVER_LIMIT = "-no-playbook", "-over-limit"
+NO_RUN = frozenset({NO_PLAYBOOK, OVER_LIMIT})
 Event = Callable[[PlaybookRun, dt.datetime], Work | None]
 
 
@@ -62,6 +67,7 @@ class NewRun:
     memory_context: str = ""
     memory_ids: tuple[str, ...] = ()
     memory_note: str = ""
+    problem: str = "manual"
 
 
 @dataclass(kw_only=True)
@@ -88,13 +94,13 @@ class RemediationCoordinator:
 
     # entry points -------------------------------------------------------------------------------------------
     async def on_incident(self, incident: Incident) -> None:
-        run_id = await self.runs.for_incident(incident.incident_id)
-        if run_id is not None:
-            await self._drive(run_id, lambda engine, now: engine.incident_changed(incident, now))
-        elif incident.state == "opened" or (
-            incident.state == "updated" and await self.runs.was_held(incident.incident_id)
-        ):
-            await self._start_for(incident)
+        await self.runs.refresh_deferred(incident)
+        known = await self.runs.for_incident(incident.incident_id)
+        for key, run_id in known.items():
+            if run_id not in NO_RUN:
+                await self._drive(run_id, _changed(problem_view(incident, key)))
+        if incident.state != "resolved":
+            await self._start_problems(incident, known)
 
     async def on_approval(self, decision: ApprovalDecision) -> None:
         """An answer counts for the credential that signed it (never the name in its body)."""
@@ -158,7 +164,10 @@ class RemediationCoordinator:
         await self._open(new, Advice(playbook, reason=request.reason or f"run by hand by {asker.name}"))
 
     async def tick(self) -> None:
-        """Timers that fell due, and the target locks of runs still in progress."""
+        """Timers that fell due, incidents deferred until a condition's duration passed, and the target locks
+        of runs still in progress."""
+        for incident in await self.runs.deferred_due(self.svc.clock.now()):
+            await self.on_incident(incident)
         for run_id in await self.runs.due(self.svc.clock.now()):
             with contextlib.suppress(RunBusy):
                 await self._drive(run_id, lambda engine, now: engine.timer(now), wait_s=0.0)
@@ -210,44 +219,69 @@ class RemediationCoordinator:
         )
         return True
 
-    async def _start_for(self, incident: Incident) -> None:
+    async def _start_problems(self, incident: Incident, known: dict[str, str]) -> None:
+        """Each problem not yet answered gets its own run: most severe first, at most the configured number."""
         if await self._held(incident):
-            return
-        playbook = choose_playbook(incident, self.library.playbooks)
-        target = incident.primary.resource
-        if playbook is None or target is None:
-            reason = f"no playbook answers {incident.primary.alert_id} on {target or 'no target'}"
+            return  # a maintenance window: a later revision (or the window's end) starts them
+        started = sum(1 for run_id in known.values() if run_id not in NO_RUN)
+        for problem in problems(incident, self.library.playbooks, self.svc.clock.now()):
+            if problem.key in known:
+                continue
+            if problem.waits_until is not None:  # a better playbook holds once its condition has lasted
+                await self.runs.defer(incident, problem.waits_until)
+            elif problem.playbook is None or problem.primary.resource is None:
+                why = f"no playbook answers {problem.primary.alert_id} on {problem.primary.resource or 'no target'}"
+                await self._pass_over(incident, problem, NO_PLAYBOOK, why)
+            elif started >= self._cfg.max_problems_per_incident:
+                why = f"the incident already has {started} remediations (remediator.max_problems_per_incident)"
+                await self._pass_over(incident, problem, OVER_LIMIT, why)
+            else:
+                first = not known and started == 0
+                started += await self._start_for(incident, problem, problem.playbook, first=first)
+
+    async def _pass_over(self, incident: Incident, problem: Problem, mark: str, reason: str) -> None:
+        if await self.runs.claim_problem(incident.incident_id, problem.key, mark) is None:
             await self.svc.audit(
                 "choose_playbook",
                 "skipped",
-                target=incident.title,
+                target=str(problem.primary.resource or incident.title),
                 incident_id=incident.incident_id,
                 reason=reason,
-                event_id=stable_id(incident.incident_id, "no-playbook"),
+                event_id=stable_id(incident.incident_id, problem.key, mark),
             )
-            return
-        memory = await self._ask_memory(incident, playbook)
+
+    async def _start_for(self, incident: Incident, problem: Problem, playbook: Playbook, *, first: bool) -> bool:
+        view = problem_view(incident, problem.key)
+        target = problem.primary.resource
+        assert target is not None
+        memory = await self._ask_memory(view, playbook)
+        run_key = (incident.incident_id, playbook.name) if first else (incident.incident_id, playbook.name, problem.key)
+        alert_ids = [problem.primary.alert_id, *(a for a in view.alert_ids if a != problem.primary.alert_id)]
         new = NewRun(
-            run_id=stable_id(incident.incident_id, playbook.name)[:16],
+            run_id=stable_id(*run_key)[:16],
             incident_id=incident.incident_id,
             cluster=incident.cluster,
             target=target,
-            alert_ids=[incident.primary.alert_id, *(a for a in incident.alert_ids if a != incident.primary.alert_id)],
-            title=incident.title,
-            labels=dict(incident.primary.labels),
-            inhibited_by=list(incident.primary.inhibited_by),
-            context=incident_story(incident),
+            alert_ids=alert_ids,
+            title=incident.title if first else (problem.primary.summary or incident.title),
+            labels=dict(problem.primary.labels),
+            inhibited_by=list(problem.primary.inhibited_by),
+            context=incident_story(view),
             memory_context=memory_story(memory),
             memory_ids=tuple(memory_ids_told(memory)),
             memory_note=memory_note(memory),
+            problem=problem.key,
         )
-        await self._open(new, advise(memory, playbook, self.library.playbooks, self._cfg.memory_confidence), incident)
+        return await self._open(
+            new, advise(memory, playbook, self.library.playbooks, self._cfg.memory_confidence), view
+        )
 
-    async def _open(self, new: NewRun, advice: Advice, incident: Incident | None = None) -> None:
-        if await self.runs.claim_incident(new.incident_id, new.run_id) is not None:
-            return  # a redelivery, or another replica got here first
+    async def _open(self, new: NewRun, advice: Advice, incident: Incident | None = None) -> bool:
+        if await self.runs.claim_problem(new.incident_id, new.problem, new.run_id) is not None:
+            return False  # a redelivery, or another replica got here first
         api = self.clusters.get(new.cluster)
         labels, workload = await inspect_target(api, new.target) if api else ({}, None)
+        workload = workload or _labelled_workload(new)
         own = advice.matched or advice.playbook
         recurred = None if new.manual else await self._recurrence((workload or new.target).key, own)
         if recurred is not None:
@@ -271,6 +305,7 @@ class RemediationCoordinator:
             else:
                 await self._run(engine, engine.start(now, advice.first, advice.reason))
             await self._settle(engine, was_final=False)
+        return True
 
     async def _recurrence(self, key: str, playbook: Playbook) -> tuple[Fix, str] | None:
         """The earlier fix of this target that did not hold, if the alert is back within the window."""
@@ -397,3 +432,14 @@ class RemediationCoordinator:
             succeeded = run.state == "succeeded"
             await self.track.record(run.playbook, succeeded)
             await self.admission.switches.record_outcome(RunOutcome(self.svc.clock.now(), succeeded))
+
+
+def _changed(view: Incident) -> Event:
+    """The event of a problem's view of the incident changing."""
+    return lambda engine, now: engine.incident_changed(view, now)
+
+
+def _labelled_workload(new: NewRun) -> ResourceRef | None:
+    """The Deployment an alert's labels name, when the pod itself is gone (replaced before the run began)."""
+    name, namespace = new.labels.get("deployment"), new.target.namespace
+    return ResourceRef(kind="Deployment", namespace=namespace, name=name) if name and namespace else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from healer_common.contract.messages import stable_id
-from healer_common.contract.remediations import ApprovalRequest, RemediationStep
+from healer_common.contract.remediations import ApprovalRequest, RemediationStep, ScalarParam
 from healer_common.runtime.bus import Service
 from healer_common.runtime.leadership import check_acting
 from healer_common.settings import RemediatorSettings
@@ -23,7 +23,9 @@ from services.remediator.actions.plans import (
     ActionContext,
     ActionFailed,
     ActionPlan,
+    NotConfigured,
     RunContext,
+    TargetNotFound,
     carry_out,
     failed_step,
 )
@@ -110,6 +112,15 @@ class Execution:
         now = self.svc.clock.now()
         try:
             plan = await self._plan(engine.state, action)
+        except TargetNotFound as exc:
+            if not engine.state.run.steps:  # nothing done yet: there is nothing to heal, and no failure
+                engine.not_found(action.type, str(exc), now)
+                return Settled(None)
+            step = failed_step(action.type, f"cannot plan {action.type}: {exc}", self.svc.clock)
+            return Settled(engine.acted(step, None, now))
+        except NotConfigured as exc:
+            step = failed_step(action.type, f"not configured: {exc}", self.svc.clock)
+            return Settled(engine.acted(step, None, now, tried=False))
         except PLAN_ERRORS as exc:
             step = failed_step(action.type, f"cannot plan {action.type}: {exc}", self.svc.clock)
             return Settled(engine.acted(step, None, now))
@@ -134,7 +145,8 @@ class Execution:
         outcome = await carry_out(action.type, plan, self.svc.clock, dry_run=dry_run)
         if outcome.step.outcome == "ok" and plan.calls:
             await self.limits.mark_acted((state.workload or state.target).key, now, self.cfg.cooldown_s)
-        return engine.acted(outcome.step, outcome.undo, self.svc.clock.now(), outcome.follow)
+        step = outcome.step.model_copy(update={"params": _scalars(action.params)})
+        return engine.acted(step, outcome.undo, self.svc.clock.now(), outcome.follow)
 
     async def _ask(self, engine: PlaybookRun, action: PlaybookAction) -> Work | None:
         plan = await self._vetted(engine, action)
@@ -150,8 +162,9 @@ class Execution:
             target=plan.obj,
             summary=f"{plan.summary} (needs approval by {level.level})",
             api_calls=[c.description for c in plan.calls],
-            expires_at=now + dt.timedelta(seconds=level.timeout_s or self.cfg.approval_timeout_s),
-            on_timeout=self.cfg.approval_on_timeout.get(action.type, "deny"),
+            expires_at=now
+            + dt.timedelta(seconds=action.approval_timeout_s or level.timeout_s or self.cfg.approval_timeout_s),
+            on_timeout=action.on_approval_timeout or self.cfg.approval_on_timeout.get(action.type, "deny"),
             answer_with=[
                 f"healer approve {run_id}",
                 f"healer deny {run_id}",
@@ -182,3 +195,8 @@ class Execution:
         if outcome.step.outcome == "ok":
             return outcome.step.model_copy(update={"outcome": "rolled_back"})
         return outcome.step
+
+
+def _scalars(params: dict[str, object]) -> dict[str, ScalarParam]:
+    """The params a step shows (and the notifier reads, e.g. escalate's channel): its plain values."""
+    return {k: v for k, v in params.items() if v is None or isinstance(v, str | int | float | bool)}

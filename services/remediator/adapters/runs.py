@@ -2,7 +2,8 @@
 plus a timer, never a handler awaiting for minutes, and any replica can carry a run on.
 
     run:<id>                 the RunState (JSON), kept a week after the run is done
-    incident-run:<incident>  which run answers an incident (set once: a redelivered incident finds it)
+    incident-runs:<incident> hash: problem key -> the run answering it (each set once: a redelivered incident
+                             finds its runs; an incident's problems are its workloads, problems.py)
     fix:<target>             the last verified fix of a target (playbook, action), for recurrences
     due                      sorted set: run id -> when its next timer falls due
     active                   set of runs without a verdict yet (the concurrency ceiling counts them)
@@ -10,6 +11,8 @@ plus a timer, never a handler awaiting for minutes, and any replica can carry a 
                              renewed while the turn lasts; the action on the cluster is checked against it
                              (execution.py), so a replica that stalled in its turn and woke up after the lease
                              went to another acts no more
+    deferred                 sorted set: incident -> when a playbook's condition duration will have passed
+    deferred:<incident>      that incident's latest revision (JSON), looked at again then
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
+from healer_common.contract.incidents import Incident
 from healer_common.errors import Retryable
 from healer_common.runtime.leadership import LeaseHeld, Leases
 from healer_common.runtime.state import KeySpace
@@ -60,17 +64,48 @@ class RunStore:
         raw = await self._redis.get(self._key("run", run_id))
         return RunState.model_validate_json(raw) if raw else None
 
-    async def claim_incident(self, incident_id: str, run_id: str) -> str | None:
-        """Bind the incident to this run; the run already bound to it, if another replica was first."""
-        key = self._key("incident-run", incident_id)
-        if await self._redis.set(key, run_id, nx=True, ex=KEEP_DONE_S):
-            return None
-        other = await self._redis.get(key)
-        return str(other) if other else None
+    async def claim_problem(self, incident_id: str, problem: str, run_id: str) -> str | None:
+        """Bind one of the incident's problems to this run; the run already bound to it, if another replica
+        (or a redelivery) was first."""
+        key = self._key("incident-runs", incident_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hsetnx(key, problem, run_id)
+        pipe.expire(key, KEEP_DONE_S)
+        pipe.hget(key, problem)
+        claimed, _, bound = await pipe.execute()
+        return None if claimed else (str(bound) if bound else None)
 
-    async def for_incident(self, incident_id: str) -> str | None:
-        run_id = await self._redis.get(self._key("incident-run", incident_id))
-        return str(run_id) if run_id else None
+    async def for_incident(self, incident_id: str) -> dict[str, str]:
+        """Problem key -> run id, for every problem of the incident that has a run."""
+        found = await self._redis.hgetall(self._key("incident-runs", incident_id))
+        return {str(k): str(v) for k, v in found.items()}
+
+    async def defer(self, incident: Incident, until: dt.datetime) -> None:
+        """Look at the incident again at `until` (the earliest time wins when deferred twice)."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(self._key("deferred", incident.incident_id), incident.model_dump_json(), ex=KEEP_DONE_S)
+        pipe.zadd(self._key("deferred"), {incident.incident_id: until.timestamp()}, lt=True)
+        await pipe.execute()
+
+    async def refresh_deferred(self, incident: Incident) -> None:
+        """Keep a deferred incident's latest revision; a resolved one is not looked at again."""
+        key = self._key("deferred", incident.incident_id)
+        if incident.state == "resolved":
+            await self._redis.delete(key)
+            await self._redis.zrem(self._key("deferred"), incident.incident_id)
+        else:
+            await self._redis.set(key, incident.model_dump_json(), xx=True, keepttl=True)
+
+    async def deferred_due(self, now: dt.datetime) -> list[Incident]:
+        """Deferred incidents whose time has come, each taken off the list (latest revision first seen)."""
+        due = [str(i) for i in await self._redis.zrangebyscore(self._key("deferred"), "-inf", now.timestamp())]
+        found = []
+        for incident_id in due:
+            if await self._redis.zrem(self._key("deferred"), incident_id):
+                raw = await self._redis.getdel(self._key("deferred", incident_id))
+                if raw:
+                    found.append(Incident.model_validate_json(raw))
+        return found
 
     async def mark_held(self, incident_id: str) -> None:
         """A maintenance window kept this incident from starting a run: its next revision may start one."""
