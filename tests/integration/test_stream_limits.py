@@ -12,6 +12,7 @@ import pytest
 from healer_common.contract.streams import EVENTS
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.servers import ServerProcess
+from healer_common.settings.bus import STREAM_KEYS
 from healer_common.testing import isolated_settings
 
 pytestmark = pytest.mark.integration
@@ -23,7 +24,10 @@ async def test_a_flood_past_the_size_limit_drops_the_oldest_and_publishing_goes_
     nats_server: ServerProcess, redis_server: ServerProcess, tmp_path: Path
 ) -> None:
     settings = isolated_settings(
-        nats_server.url, f"{redis_server.url}/0", tmp_path, bus={"max_mib": {"EVENTS": LIMIT_MIB}}
+        nats_server.url,
+        f"{redis_server.url}/0",
+        tmp_path,
+        bus={"max_mib": {**dict.fromkeys(STREAM_KEYS, 0), "EVENTS": LIMIT_MIB}},
     )
     limit = int(LIMIT_MIB * 1024 * 1024)
     async with BusClient(settings, name="limits-test") as bus:

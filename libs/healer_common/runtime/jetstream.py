@@ -47,7 +47,7 @@ def stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
         subjects=spec.subjects(settings.space),
         max_age=days * 86_400 if days else spec.max_age_s,
         duplicate_window=spec.duplicate_window_s,
-        max_bytes=int(mib * 1024 * 1024) if mib else spec.max_bytes,
+        max_bytes=spec.max_bytes if mib is None else int(mib * 1024 * 1024) if mib > 0 else -1,  # 0: no limit
         discard=DiscardPolicy.OLD,
         storage=StorageType.FILE,
         num_replicas=settings.nats.stream_replicas,

@@ -18,7 +18,8 @@ class BusSettings(Section):
     max_mib: dict[str, float] = Field(
         default_factory=dict,
         description="override a stream's size limit in MiB (EVENTS 2048, ALERTS and AUDIT 1024, the others 256; "
-        "per replica); past it the oldest messages make room, e.g. {EVENTS: 8192}",
+        "per replica; 0 for none); past it the oldest messages make room, e.g. {EVENTS: 8192}. JetStream sets "
+        "each limit aside on its disk when the stream is created",
     )
     heartbeat_interval_s: float = Field(
         5.0, gt=0, description="how often each service writes its heartbeat; 3 missed beats mean down"

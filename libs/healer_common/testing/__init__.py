@@ -54,6 +54,7 @@ from healer_common.runtime.servers import (
     start_redis,
 )
 from healer_common.settings import Settings, load_settings
+from healer_common.settings.bus import STREAM_KEYS
 from healer_common.testing.replicas import ServiceProcess, ServiceRunner, partitions_drained, write_settings
 from healer_common.testing.stand_ins import HttpPeer, KubeEmulator, PrometheusHarness, answer, pod
 from healer_common.testing.waiting import DEFAULT_WAIT_S, eventually
@@ -220,7 +221,9 @@ def isolated_settings(nats_url: str, redis_url: str, data_dir: Path, **overrides
         "auth": {"credentials_file": data_dir / "no-credentials-file.yaml", "credentials": fresh_credentials()},
         "nats": {"url": nats_url},
         "redis": {"url": redis_url, "key_prefix": root},
-        "bus": {"subject_root": root, "heartbeat_interval_s": 1.0},
+        # no size limits: JetStream sets a stream's limit aside on disk, and the session's server holds every
+        # test's streams (5 GiB each with the defaults); test_stream_limits sets one
+        "bus": {"subject_root": root, "heartbeat_interval_s": 1.0, "max_mib": dict.fromkeys(STREAM_KEYS, 0.0)},
         "scale": {"partitions": 4, "lease_ttl_s": 3.0},
         "http": {"base_port": 0},
         "log": {"format": "json"},
