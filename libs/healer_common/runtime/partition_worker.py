@@ -11,7 +11,8 @@ service keeps about the partition (the detector's series, baselines and log temp
 
 The stream position lives in the checkpoint, not in a durable consumer: the serving replica reads through an
 in-memory consumer (one replica, no acks) starting right after the checkpoint's sequence, and makes it again
-where it left off if NATS loses it (a node killed). A replica taking the partition over loads the checkpoint
+where it left off if NATS loses it (a node killed) or it handed out messages that never arrived (a dropped
+connection). A replica taking the partition over loads the checkpoint
 and replays what came after it, so its state is what the last one's would have been; what the replay
 publishes again carries the same ids (derived from the input) and is dropped by the stream's duplicate window.
 A checkpoint is saved every `scale.checkpoint_s`, soon after anything was published (so a replay republishes
@@ -241,12 +242,19 @@ class PartWorker:
             return None
 
     async def _cursor_healthy(self) -> bool:
-        """False when NATS no longer has the cursor, or it holds messages it does not hand out."""
+        """False when NATS no longer has the cursor, it holds messages it does not hand out, or it handed out
+        messages that never arrived. The cursor takes no acks, so what NATS delivered to a pull that was lost
+        (the connection dropped as a slow consumer, a fetch that timed out as the batch came) counts as
+        delivered: the cursor is opened again after the last message handled."""
         try:
             info = await self.svc._jetstream().consumer_info(self._stream, self.cursor)
         except NATS_DOWN:
             return False
         CONSUMER_LAG.labels(self.svc.name, f"{self.svc.name}-{self.part}").set(info.num_pending or 0)
+        delivered = (info.delivered.stream_seq or 0) if info.delivered else 0
+        if delivered > self.seq:
+            self._log.warning("cursor_gap", handled_to=self.seq, delivered_to=delivered)
+            return False
         return not info.num_pending
 
     def _progress(self) -> None:
