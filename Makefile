@@ -65,7 +65,7 @@ format: install ## apply ruff's fixes and formatting, regenerate schemas and the
 typecheck: install ## mypy --strict over libraries, services, tests and benchmarks
 	$(BIN)/mypy libs apps services tests bench
 
-bench: install ## run every benchmark and print its figures (never part of `make test`; about 25 minutes)
+bench: install ## run every benchmark and print its figures (never part of `make test`; about 35 minutes)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/sandbox.py
@@ -82,6 +82,7 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/analysis.py --seeds 5 --weeks 3
 	$(BIN)/python bench/memory_replay.py
+	$(BIN)/python bench/fuzz.py
 	$(BIN)/python bench/stories.py
 	$(BIN)/python bench/api.py
 

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("healer_cli.watch", "command"),
     "history": ("healer_cli.history", "command"),
     "audit": ("healer_cli.audit", "audit_command"),
+    "dlq": ("healer_cli.dlq", "app"),
     "emit": ("healer_cli.emit", "app"),
     "ack": ("healer_cli.ack", "ack"),
     "approve": ("healer_cli.remediation", "approve"),

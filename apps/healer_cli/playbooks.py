@@ -35,7 +35,7 @@ from services.remediator.actions.catalogue import CATALOGUE
 from services.remediator.adapters.learning import TrackRecord
 from services.remediator.adapters.playbook_sources import PlaybookLibrary
 from services.remediator.confidence import Confidence
-from services.remediator.playbooks import Playbook, compile_text
+from services.remediator.playbooks import Playbook, check_text, compile_text
 
 app = typer.Typer(help="The remediator's playbooks: list, show, validate, edit, run.", no_args_is_help=True)
 Target = Annotated[str, typer.Option("--target", "-t", help="NS/POD, KIND/NS/NAME or KIND/NAME (cluster-scoped)")]
@@ -146,11 +146,19 @@ def show_command(name: str, as_json: JsonOption = False, config: Path | None = C
 
 @app.command()
 def validate(file: Path) -> None:
-    """Check a playbook file: every error names the field and the reason; exit 1 if any."""
+    """Check a playbook file: every problem of every playbook in it, one per line, naming the field and the
+    reason (unknown alert ids and actions that cannot act on the trigger's target kinds included); exit 1 if any,
+    or if the file holds no playbook."""
     try:
-        playbooks = compile_text(file.read_text(), CATALOGUE, str(file))
+        playbooks, problems = check_text(file.read_text(), CATALOGUE, str(file))
     except (ConfigError, OSError) as exc:
         fail(str(exc), label="invalid")
+    for problem in problems:
+        line(("invalid: ", "red"), problem, to=errors)
+    if problems:
+        fail(f"{len(problems)} problem(s) in {file}", label="invalid")
+    if not playbooks:
+        fail(f"no playbook in {file}: a RemediationPlaybook document is expected", label="invalid")
     console.print(f"valid: {len(playbooks)} playbook(s): {', '.join(p.name for p in playbooks)}", soft_wrap=True)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pydantic import ValidationError
+
 from healer_common.contract.alerts import CATALOGUE, Alert, Evidence, Severity, alert_fingerprint
 from healer_common.contract.events import DEFAULT_CLUSTER, AlertmanagerWebhook, ResourceRef
 from healer_common.contract.messages import stable_id
@@ -33,9 +35,15 @@ _RESOURCE_LABELS = (
 
 
 def _resource(labels: dict[str, str]) -> ResourceRef | None:
+    """The Kubernetes object the labels name, if they name one that can exist: labels are free text, and one
+    too long for a Kubernetes name leaves the alert without a target (its labels keep the text) rather than
+    failing it."""
     for label, kind in _RESOURCE_LABELS:
         if name := labels.get(label):
-            return ResourceRef(kind=kind, namespace=labels.get("namespace"), name=name)
+            try:
+                return ResourceRef(kind=kind, namespace=labels.get("namespace"), name=name)
+            except ValidationError:
+                return None
     return None
 
 

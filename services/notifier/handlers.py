@@ -15,7 +15,7 @@ from healer_common.contract.remediations import Remediation
 from healer_common.contract.streams import NOTIFIER_ACKS, NOTIFIER_ALERTS, NOTIFIER_INCIDENTS, NOTIFIER_REMEDIATIONS
 from healer_common.runtime.auth import principal_of
 from healer_common.runtime.bus import Service
-from healer_common.runtime.httpserver import RouteHandler
+from healer_common.runtime.httpserver import RouteHandler, request_body
 from healer_common.runtime.leadership import Leadership
 from services.notifier.acks import ack_from_http
 from services.notifier.adapters.alertmanager import AlertmanagerPush
@@ -64,7 +64,7 @@ def pagerduty_acks(svc: Service, secret: SecretStr | None) -> RouteHandler:
     """POST /pagerduty/webhook: a signed v3 webhook; an acknowledgement becomes an IncidentAck on the bus."""
 
     async def receive(request: web.Request) -> web.Response:
-        body = await request.read()
+        body = await request_body(request)
         if secret is None:
             reason = (
                 "set HEALER_NOTIFIER__CHANNELS__PAGERDUTY__WEBHOOK_SECRET first: unsigned acknowledgements are refused"
@@ -87,8 +87,9 @@ def http_acks(svc: Service) -> RouteHandler:
     """POST /acks/{incident_id} {"reason": "..."}: acknowledge as the token's credential (chat bots, web)."""
 
     async def receive(request: web.Request) -> web.Response:
+        body = await request_body(request)
         try:
-            ack = ack_from_http(request.match_info["incident_id"], principal_of(request).name, await request.read())
+            ack = ack_from_http(request.match_info["incident_id"], principal_of(request).name, body)
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         await svc.publish(ack)

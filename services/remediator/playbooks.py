@@ -40,7 +40,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from healer_common.contract.alerts import Severity
+from healer_common.contract.alerts import CATALOGUE, Severity
 from healer_common.durations import parse_duration
 from healer_common.errors import ConfigError
 
@@ -61,6 +61,7 @@ class ActionTraits:
     reversal: Reversal
     params: type[BaseModel]
     default_retry: int = 1
+    target_kinds: tuple[str, ...] = ()  # the kinds of target it can act on; empty: any
     follows: bool = False  # a hand-off followed to its end (a CodeRun): its outcome and the alert judge it
 
 
@@ -222,6 +223,18 @@ class Playbook(BaseModel):
     document: dict[str, Any] = Field(description="the document as written, for show and edit")
 
 
+Problem = tuple[str, str]
+"""(field path, what is wrong with it)."""
+
+
+class InvalidPlaybook(ConfigError):
+    """Every problem of a playbook (or a file of them) at once, one line each in `problems`."""
+
+    def __init__(self, problems: list[str], *, field: str, source: str | None) -> None:
+        self.problems = problems
+        super().__init__(f"invalid playbook: {'; '.join(problems)}", field=field, source=source)
+
+
 def _where(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
@@ -229,29 +242,28 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return path or "<document>"
 
 
-def _invalid(exc: ValidationError, source: str, prefix: str = "") -> ConfigError:
-    problems = [f"{prefix}{_where(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
-    first = problems[0].split(":", 1)[0]
-    return ConfigError(f"invalid playbook: {'; '.join(problems)}", field=first, source=source)
+def _model_problems(exc: ValidationError, prefix: str = "") -> list[Problem]:
+    return [(f"{prefix}{_where(tuple(e['loc']))}", e["msg"]) for e in exc.errors()]
 
 
 def _compile_action(
-    index: int, spec: ActionSpec, traits: Mapping[str, ActionTraits], earlier: list[str], source: str
-) -> PlaybookAction:
+    index: int, spec: ActionSpec, traits: Mapping[str, ActionTraits], earlier: list[str], trigger: Trigger
+) -> tuple[PlaybookAction | None, list[Problem]]:
     where = f"spec.actions[{index}]"
     kind = traits.get(spec.type)
     if kind is None:
-        known = ", ".join(sorted(traits))
-        raise ConfigError(f"unknown action type {spec.type!r}; known: {known}", field=f"{where}.type", source=source)
+        return None, [(f"{where}.type", f"unknown action type {spec.type!r}; known: {', '.join(sorted(traits))}")]
     try:
         params = kind.params.model_validate(spec.params)
     except ValidationError as exc:
-        raise _invalid(exc, source, f"{where}.params.") from None
+        return None, _model_problems(exc, f"{where}.params.")
     name = spec.name or kind.verb
+    problems = _target_problems(spec.type, kind, trigger, f"{where}.type")
     if name in earlier:
-        raise ConfigError(f"two actions are named {name!r}; give one a `name`", field=f"{where}.name", source=source)
-    _check_condition(spec.condition, earlier, f"{where}.condition", source)
-    return PlaybookAction(
+        problems.append((f"{where}.name", f"two actions are named {name!r}; give one a `name`"))
+    if problem := _condition_problem(spec.condition, earlier):
+        problems.append((f"{where}.condition", problem))
+    action = PlaybookAction(
         index=index,
         type=spec.type,
         name=name,
@@ -267,44 +279,55 @@ def _compile_action(
         approval_timeout_s=spec.approval_timeout,
         on_approval_timeout=spec.on_approval_timeout,
     )
+    return action, problems
 
 
-def _check_condition(condition: str, earlier: list[str], field: str, source: str) -> None:
+def _target_problems(action: str, kind: ActionTraits, trigger: Trigger, field: str) -> list[Problem]:
+    """An action that cannot act on a kind of target the trigger lets in (restart_pod on a Node) would fail on
+    every run of it; it is refused at load instead."""
+    misfits = [k for k in trigger.target_kinds if kind.target_kinds and k not in kind.target_kinds]
+    if not misfits:
+        return []
+    acts_on = ", ".join(kind.target_kinds)
+    return [(field, f"{action} acts on {acts_on}, but the trigger's targetKinds also let in {', '.join(misfits)}")]
+
+
+def _condition_problem(condition: str, earlier: list[str]) -> str | None:
     if condition == "always":
-        return
+        return None
     ref, _, outcome = condition.rpartition("_")
     if outcome not in {"failed", "succeeded"} or not ref:
-        raise ConfigError(
-            f"condition {condition!r} must be `always`, `<action>_failed` or `<action>_succeeded`",
-            field=field,
-            source=source,
-        )
+        return f"condition {condition!r} must be `always`, `<action>_failed` or `<action>_succeeded`"
     if ref not in earlier:
         names = ", ".join(earlier) or "none"
-        raise ConfigError(
-            f"condition {condition!r} names {ref!r}, which is not an earlier action (earlier: {names})",
-            field=field,
-            source=source,
-        )
+        return f"condition {condition!r} names {ref!r}, which is not an earlier action (earlier: {names})"
+    return None
 
 
-def compile_playbook(
-    document: Any, traits: Mapping[str, ActionTraits], source: str, *, where: str | None = None
-) -> Playbook:
-    """Validate one RemediationPlaybook document; ConfigError names the field and the reason (and `where`)."""
-    where = where or source
+def _alert_problems(trigger: Trigger) -> list[Problem]:
+    return [
+        (f"spec.trigger.alerts[{i}]", f"unknown alert id {alert_id!r}; the catalogue has {', '.join(CATALOGUE)}")
+        for i, alert_id in enumerate(trigger.alerts)
+        if alert_id not in CATALOGUE
+    ]
+
+
+def _check_document(document: Any, traits: Mapping[str, ActionTraits]) -> tuple[Playbook | None, list[Problem]]:
     if not isinstance(document, dict):
-        raise ConfigError(f"a playbook is a mapping, got {type(document).__name__}", source=where)
+        return None, [("<document>", f"a playbook is a mapping, got {type(document).__name__}")]
     try:
         doc = PlaybookDocument.model_validate(document)
     except ValidationError as exc:
-        raise _invalid(exc, where) from None
+        return None, _model_problems(exc)
+    problems = _alert_problems(doc.spec.trigger)
     actions: list[PlaybookAction] = []
     for index, spec in enumerate(doc.spec.actions):
-        actions.append(_compile_action(index, spec, traits, [a.name for a in actions], where))
-    return Playbook(
+        action, found = _compile_action(index, spec, traits, [a.name for a in actions], doc.spec.trigger)
+        problems += found
+        actions += [action] if action is not None else []
+    playbook = Playbook(
         name=doc.metadata.name,
-        source=source,
+        source="",
         description=doc.spec.description,
         priority=doc.spec.priority,
         dry_run=doc.spec.dry_run,
@@ -313,6 +336,18 @@ def compile_playbook(
         rollback=doc.spec.rollback,
         document={k: v for k, v in document.items() if k != "status"},
     )
+    return (None if problems else playbook), problems
+
+
+def compile_playbook(
+    document: Any, traits: Mapping[str, ActionTraits], source: str, *, where: str | None = None
+) -> Playbook:
+    """Validate one RemediationPlaybook document; InvalidPlaybook (a ConfigError) names every bad field and why."""
+    playbook, problems = _check_document(document, traits)
+    if playbook is None:
+        lines = [f"{field}: {reason}" for field, reason in problems]
+        raise InvalidPlaybook(lines, field=problems[0][0], source=where or source)
+    return playbook.model_copy(update={"source": source})
 
 
 def parse_documents(text: str, source: str) -> list[Any]:
@@ -323,14 +358,34 @@ def parse_documents(text: str, source: str) -> list[Any]:
         raise ConfigError(f"not valid YAML: {exc}", source=source) from None
 
 
-def compile_text(text: str, traits: Mapping[str, ActionTraits], source: str) -> list[Playbook]:
-    """Every playbook in a YAML text; one bad document rejects the text, naming the document."""
+def _check_text(
+    text: str, traits: Mapping[str, ActionTraits], source: str
+) -> tuple[list[Playbook], list[tuple[str, Problem]]]:
     documents = parse_documents(text, source)
-    playbooks = [
-        compile_playbook(doc, traits, source, where=f"{source}, document {i + 1}" if len(documents) > 1 else source)
-        for i, doc in enumerate(documents)
-    ]
+    playbooks: list[Playbook] = []
+    problems: list[tuple[str, Problem]] = []
+    for index, document in enumerate(documents):
+        playbook, found = _check_document(document, traits)
+        where = f"{source}, document {index + 1}" if len(documents) > 1 else source
+        problems += [(where, problem) for problem in found]
+        playbooks += [playbook.model_copy(update={"source": source})] if playbook is not None else []
     names = [p.name for p in playbooks]
-    if dupes := sorted({n for n in names if names.count(n) > 1}):
-        raise ConfigError(f"playbook names repeat: {', '.join(dupes)}", field="metadata.name", source=source)
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        problems.append((source, ("metadata.name", f"playbook names repeat: {', '.join(twice)}")))
+    return playbooks, problems
+
+
+def check_text(text: str, traits: Mapping[str, ActionTraits], source: str) -> tuple[list[Playbook], list[str]]:
+    """Every playbook in a YAML text and every problem of it, each as `<file>[, document N]: <field>: <reason>`:
+    what `healer playbooks validate` prints, one per line. Raises ConfigError only for text that is not YAML."""
+    playbooks, problems = _check_text(text, traits, source)
+    return playbooks, [f"{where}: {field}: {reason}" for where, (field, reason) in problems]
+
+
+def compile_text(text: str, traits: Mapping[str, ActionTraits], source: str) -> list[Playbook]:
+    """Every playbook in a YAML text; any problem rejects the text (InvalidPlaybook lists them all)."""
+    playbooks, problems = _check_text(text, traits, source)
+    if problems:
+        lines = [f"{where}: {field}: {reason}" for where, (field, reason) in problems]
+        raise InvalidPlaybook(lines, field=problems[0][1][0], source=None)
     return playbooks

@@ -11,10 +11,11 @@ import json
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from healer_cli.demo import condition_event
 from healer_common.clock import utcnow
-from healer_common.contract.auth import signed_headers
+from healer_common.contract.auth import Credential, signed_headers
 from healer_common.runtime.busclient import BusClient
 from healer_common.testing import ServiceRunner, bearer, recording, signing_secret
 from tests.support.remediation_helpers import audit
@@ -100,3 +101,23 @@ async def test_an_acknowledgement_over_http_is_by_the_tokens_credential(
         assert ack.status_code == 202, ack.text
         published = json.loads((await seen.wait_for(lambda m: True, what="the IncidentAck")).data)
     assert (published["by"], published["source"], published["reason"]) == ("test-oncall", "http", "mine")
+
+
+async def test_a_signed_acknowledgement_keeps_its_body_and_an_empty_one_is_still_an_ack(
+    services: ServiceRunner, bus: BusClient
+) -> None:
+    """The gate reads a signed request's body to check it; the route must still get that body (it used to get b""
+    once the gate read it within the limits), and an ack's empty body stays valid."""
+    pager_bot = Credential(name="pager-bot", signing_secret=SecretStr("s" * 32), roles=["oncall"])
+    services.configure("auth", credentials=[*services.settings.auth.credentials, pager_bot])
+    services.start("notifier")
+    await services.wait_running("notifier")
+    url = f"{await services.url('notifier')}/acks/inc-7"
+    body = json.dumps({"reason": "on it"}).encode()
+    async with recording(bus, bus.space.acks("inc-7")) as seen, httpx.AsyncClient() as http:
+        signed = await http.post(url, content=body, headers=signed_headers("s" * 32, body, utcnow()))
+        empty = await http.post(url.replace("inc-7", "inc-8"), headers=bearer(services.settings, "test-oncall"))
+        assert signed.status_code == 202, signed.text
+        assert empty.status_code == 202, empty.text
+        published = json.loads((await seen.wait_for(lambda m: True, what="the signed IncidentAck")).data)
+    assert (published["by"], published["reason"]) == ("pager-bot", "on it")

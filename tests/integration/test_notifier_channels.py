@@ -24,6 +24,7 @@ from tests.support.peers import (
     SLACK_POST,
     SLACK_TOKEN,
     SLACK_UPDATE,
+    Response,
     answer,
     bodies,
     sample,
@@ -196,3 +197,28 @@ async def test_with_only_a_legacy_slack_webhook_it_posts_unthreaded_and_says_so_
     assert all(set(body) == {"text", "blocks"} for body in posted), "an incoming webhook takes no thread_ts"
     assert "slack_without_threads" in services.running["notifier"].log()
     assert "T000/B000/XXXX" not in services.running["notifier"].log(), "the webhook URL is a secret"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("application/json", b"<html><body>502 Bad Gateway</body></html>"), ("text/plain", b"ok")],
+    ids=["html labelled json", "plain text"],
+)
+async def test_a_slack_answer_that_is_not_json_is_posted_once_and_given_up_with_the_reason(
+    services: ServiceRunner, bus: BusClient, http_peer: HttpPeer, content_type: str, body: bytes
+) -> None:
+    """A proxy or a wrong slack_api_url answering 200 with something else than Slack's JSON: the message may be
+    posted, so it is not posted again (it used to be retried five times, each a new post)."""
+    http_peer.handler[f"post {SLACK_POST}"] << (
+        lambda _r: Response(status=200, headers={"Content-Type": content_type}, payload=body)
+    )
+    use_notifier(services, http_peer, receivers={"chat": ["slack"]}, route={"receiver": "chat"})
+    await start(services)
+
+    async with recording(bus, bus.space.audit("notifier")) as audits:
+        await bus.publish(revision("opened", 1))
+        gave_up = await audits.wait_for(lambda m: json.loads(m.data)["decision"] == "failed", what="a failed delivery")
+    await eventually(lambda: consumer_drained(bus, NOTIFIER_INCIDENTS), what="notifier drained")
+
+    assert len(http_peer.received("POST", SLACK_POST)) == 1, "posted once, never again"
+    assert "not Slack's JSON" in json.loads(gave_up.data)["reason"]

@@ -177,3 +177,25 @@ async def test_only_a_credential_of_the_requests_level_approves_and_forged_answe
         assert approved["reason"] == "rollback_deployment approved by test-oncall"
         await seen.wait_for(remediation("acted"), what="rollback")
     assert image_of(kube, "web") == "app:2"
+
+
+@pytest.mark.parametrize(
+    "body", [b"[1, 2]", b'"approve"', b"null", b"{not json"], ids=["list", "string", "null", "not json"]
+)
+async def test_an_approval_whose_body_is_not_a_json_object_gets_400_saying_what_to_send(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, bad_image: ResourceRef, tmp_path: Path, body: bytes
+) -> None:
+    """It used to answer 500 for any JSON that is not an object (the body was spread as a mapping)."""
+    await start_remediator(services, tmp_path)
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        await publish(bus, opened("inc-body", bad_image, "H4"))
+        asked = json.loads((await seen.wait_for(remediation("awaiting_approval"), what="approval request")).data)
+        endpoint = next(w for w in asked["approval"]["answer_with"] if w.startswith("POST ")).split()[1]
+        async with httpx.AsyncClient() as http:
+            as_oncall = bearer(services.settings, "test-oncall")
+            answer = await http.post(endpoint, content=body, headers={"Content-Type": "application/json", **as_oncall})
+            waiting = (await http.get(endpoint.rsplit("/", 1)[0], headers=as_oncall)).json()["awaiting_approval"]
+
+    assert answer.status_code == 400, answer.text
+    assert '{"decision": "approve", "reason": "..."}' in answer.json()["error"]
+    assert [r["remediation_id"] for r in waiting] == [asked["remediation_id"]], "still waiting for a real answer"

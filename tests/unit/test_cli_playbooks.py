@@ -66,6 +66,63 @@ def test_validate_refuses_a_bad_file_naming_the_field_and_the_reason(tmp_path: P
     assert "greater than or equal to 1" in result.output
 
 
+def test_validate_reports_every_problem_of_every_document_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "two.yaml"
+    first = playbook_doc("first", {"type": "reboot_cluster"}, {"type": "scale_up", "params": {"by": 0}})
+    second = playbook_doc("second", {"type": "restart_pod", "condition": "maybe"})
+    path.write_text(yaml.safe_dump_all([first, second]))
+
+    result = CliRunner().invoke(app, ["playbooks", "validate", str(path)])
+
+    assert result.exit_code == 1
+    problems = [line for line in result.output.splitlines() if line.startswith(f"invalid: {path}")]
+    assert len(problems) == 3, result.output
+    assert f"{path}, document 1: spec.actions[0].type: unknown action type 'reboot_cluster'" in problems[0]
+    assert "document 1: spec.actions[1].params.by" in problems[1]
+    assert "document 2: spec.actions[0].condition" in problems[2]
+
+
+def test_validate_refuses_an_alert_id_the_catalogue_does_not_have(tmp_path: Path) -> None:
+    path = tmp_path / "unknown.yaml"
+    path.write_text(yaml.safe_dump(playbook_doc("ghost", {"type": "notify"}, alerts=("H8", "H99"))))
+
+    result = CliRunner().invoke(app, ["playbooks", "validate", str(path)])
+
+    assert result.exit_code == 1
+    assert "spec.trigger.alerts[1]: unknown alert id 'H99'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("action", "kinds", "misfit"),
+    [("restart_pod", ["Node"], "Node"), ("drain_node", ["Pod"], "Pod"), ("scale_up", ["Pod", "Node"], "Node")],
+)
+def test_validate_refuses_an_action_that_cannot_act_on_the_kinds_the_trigger_lets_in(
+    tmp_path: Path, action: str, kinds: list[str], misfit: str
+) -> None:
+    path = tmp_path / "misfit.yaml"
+    document = playbook_doc("misfit", {"type": action})
+    document["spec"]["trigger"]["targetKinds"] = kinds
+    path.write_text(yaml.safe_dump(document))
+
+    result = CliRunner().invoke(app, ["playbooks", "validate", str(path)])
+
+    assert result.exit_code == 1
+    assert f"spec.actions[0].type: {action} acts on" in result.output
+    assert f"targetKinds also let in {misfit}" in result.output
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n---\n"], ids=["empty", "comment", "separators"])
+def test_validate_refuses_a_file_with_no_playbook_in_it(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text(text)
+
+    result = CliRunner().invoke(app, ["playbooks", "validate", str(path)])
+
+    assert result.exit_code == 1
+    assert "no playbook" in result.output
+    assert "valid: 0" not in result.output
+
+
 def test_show_prints_the_playbook_as_written_and_where_it_comes_from(workspace: Path) -> None:
     result = healer(workspace, "playbooks", "show", "restart-it")
 

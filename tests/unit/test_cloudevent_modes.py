@@ -140,3 +140,19 @@ def test_the_bus_reads_binary_and_base64_events_and_leaves_the_rest_to_pydantic(
     assert decode_delivered(EVENT_ADAPTER, {}, structured.body).id == "e-1"
     with pytest.raises(InvalidMessage, match=r"data\.reason: Field required"):
         decode_delivered(EVENT_ADAPTER, binary.headers, json.dumps({"resource": OOM["resource"]}).encode())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"null", b'"text"', b"42", b"true", b"[" * 50_000 + b"]" * 50_000, b'{"a":' * 5_000 + b"1" + b"}" * 5_000],
+    ids=["null", "string", "number", "boolean", "deep array", "deep object"],
+)
+def test_json_that_is_not_an_event_object_is_refused_with_a_reason_not_a_crash(body: bytes) -> None:
+    """The SDK reads such bodies with AttributeError, TypeError or RecursionError: a 500 at the collector."""
+    with pytest.raises(InvalidMessage):
+        read_http({"Content-Type": "application/cloudevents+json"}, body)
+
+
+def test_a_batch_that_is_not_an_array_is_refused() -> None:
+    with pytest.raises(InvalidMessage, match="a batch is a JSON array"):
+        read_http({"Content-Type": "application/cloudevents-batch+json"}, b'{"specversion": "1.0"}')

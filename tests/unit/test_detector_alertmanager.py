@@ -177,3 +177,22 @@ def test_a_redelivered_webhook_produces_the_same_event_ids() -> None:
 
     assert first == again
     assert len(set(first)) == 2
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"alertname": "Long", "namespace": "cto", "pod": "p" * 300},
+        {"alertname": "Long", "namespace": "n" * 100, "pod": "rex-1"},
+        {"alertname": "Long", "cluster": "C" * 80, "deployment": "web"},
+    ],
+    ids=["pod name over 253", "namespace over 63", "cluster not a cluster name"],
+)
+def test_labels_that_cannot_name_a_kubernetes_object_still_make_an_alert(labels: dict[str, str]) -> None:
+    """Alertmanager labels are free text; one too long for a Kubernetes name must not fail the conversion (it
+    was retried as a transient failure, five times, then dead-lettered)."""
+    (alert,) = alerts_from_webhook(webhook(am_alert(labels)), NOW)
+
+    assert alert.alert_id == "EXT"
+    assert alert.labels["alertname"] == "Long"
+    assert alert.resource is None or len(alert.resource.name) <= 253

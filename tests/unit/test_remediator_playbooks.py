@@ -188,7 +188,8 @@ def test_any_chain_of_actions_conditioned_on_the_one_before_loads(types: list[st
             action["condition"] = f"{CATALOGUE[types[i - 1]].verb}_{'failed' if failed else 'succeeded'}"
         actions.append(action)
 
-    playbook = compile_playbook(doc(actions=actions), CATALOGUE, "chain.yaml")
+    any_target = {"alerts": ["H8"]}  # no targetKinds: each action's own kinds are checked separately
+    playbook = compile_playbook(doc(actions=actions, trigger=any_target), CATALOGUE, "chain.yaml")
 
     assert [a.type for a in playbook.actions] == types
     assert [a.needs_approval for a in playbook.actions] == [not CATALOGUE[t].safe for t in types]

@@ -23,7 +23,14 @@ from healer_common.contract.memory import (
 )
 from healer_common.contract.messages import Message
 from healer_common.contract.remediations import ApprovalDecision, Remediation
-from healer_common.contract.subjects import SUBJECTS, SubjectSpace, model_for, subject_for, subject_token
+from healer_common.contract.subjects import (
+    MAX_TOKEN_CHARS,
+    SUBJECTS,
+    SubjectSpace,
+    model_for,
+    subject_for,
+    subject_token,
+)
 from tests.support.samples import alert, incident, remediation
 
 SAFE_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
@@ -174,3 +181,17 @@ def test_each_message_is_published_on_the_subject_derived_from_it() -> None:
 def test_a_request_without_a_subject_of_its_own_is_refused() -> None:
     with pytest.raises(TypeError, match="MemoryQuery has no subject of its own"):
         subject_for(SUBJECTS, MemoryQuery(text="oom"))
+
+
+@given(st.text(min_size=1, max_size=6_000))
+def test_no_token_built_from_input_is_longer_than_the_contract_allows(value: str) -> None:
+    assert len(subject_token(value)) <= MAX_TOKEN_CHARS
+
+
+def test_a_long_name_keeps_its_beginning_and_stays_distinct_and_stable() -> None:
+    first, second = "ci-" + "a" * 5_000, "ci-" + "a" * 4_999 + "b"
+
+    assert subject_token(first).startswith("ci-aaa")
+    assert subject_token(first) == subject_token(first)
+    assert subject_token(first) != subject_token(second)
+    assert len(SUBJECTS.custom_events(first)) < 200

@@ -77,6 +77,10 @@ def _read(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         raise InvalidMessage("body is not UTF-8 text; send JSON") from None
     except ValueError as exc:  # the JSON, or a `time` that is not RFC 3339
         raise InvalidMessage(f"body is not a CloudEvent: {exc}") from None
+    except (AttributeError, TypeError):  # the SDK reading JSON that is not an object (null, a string, a number)
+        raise InvalidMessage("body is not a CloudEvent: a JSON object is expected") from None
+    except RecursionError:
+        raise InvalidMessage("body is not valid JSON: nested too deeply") from None
     return _structured(event)
 
 
@@ -95,6 +99,10 @@ def read_http(headers: Mapping[str, str], body: bytes) -> list[Event]:
             items = json.loads(body)
         except ValueError as exc:
             raise InvalidMessage(f"body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidMessage("body is not valid JSON: nested too deeply") from None
+        if not isinstance(items, list):
+            raise InvalidMessage(f"a batch is a JSON array of CloudEvents, not {type(items).__name__}")
         events = []
         for number, item in enumerate(items, start=1):
             try:

@@ -37,16 +37,25 @@ class Heartbeat(Frozen):
 
 
 class DeadLetter(Message):
-    """Input a service could not use, with the reason; published on `healer.dlq.<service>`."""
+    """Input a service could not use, with the reason; published on `healer.dlq.<service>`.
+
+    The copy is bounded so that it always fits on the bus: a body over `limits.dead_letter_excerpt_bytes` is
+    kept as an excerpt (`truncated`), with its original `size`; `stream` and `stream_seq` say where the
+    original still is (until its stream's retention ends), which is where `healer dlq replay` reads it from.
+    """
 
     service: str
     subject: str
     reason: str
     error_type: str
-    payload: str = Field(description="the original body, as UTF-8 text or base64 (see payload_encoding)")
+    payload: str = Field(description="the original body (or its beginning), as UTF-8 text or base64")
     payload_encoding: Literal["utf-8", "base64"] = "utf-8"
     headers: dict[str, str] = Field(default_factory=dict)
     deliveries: int = 1
+    size: int | None = Field(default=None, description="the original body's size in bytes")
+    truncated: bool = Field(default=False, description="payload holds only the body's beginning")
+    stream: str | None = Field(default=None, description="the stream holding the original, if it came from one")
+    stream_seq: int | None = Field(default=None, description="its sequence in that stream")
 
 
 class SourceHealth(Frozen):

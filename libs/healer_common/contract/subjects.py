@@ -25,6 +25,7 @@ account, and each test gets its own root on a shared server.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,14 +51,25 @@ from healer_common.contract.remediations import ApprovalDecision, PlaybookRunReq
 from healer_common.contract.rollups import RollupBatch
 
 _UNSAFE_TOKEN = re.compile(r"[^A-Za-z0-9_-]+")
+SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 ALERTMANAGER_SOURCE = "alertmanager"
 CUSTOM_SOURCE = "custom"
+MAX_TOKEN_CHARS = 128
+"""No token built from input is longer: NATS closes the connection of a client whose protocol line exceeds
+its max_control_line (4 KiB by default), and a subject is part of that line."""
+_HASHED_KEEP = MAX_TOKEN_CHARS - 17
 
 
 def subject_token(value: str) -> str:
-    """Make any string one safe subject token (no dots, wildcards or spaces)."""
-    token = _UNSAFE_TOKEN.sub("_", value).strip("_")
-    return token or "_"
+    """Make any string one safe subject token (no dots, wildcards or spaces) of at most MAX_TOKEN_CHARS.
+
+    A longer value keeps its beginning and ends in a hash of the whole, so the token stays stable and distinct.
+    """
+    token = _UNSAFE_TOKEN.sub("_", value).strip("_") or "_"
+    if len(token) <= MAX_TOKEN_CHARS:
+        return token
+    digest = hashlib.sha256(value.encode(errors="surrogatepass")).hexdigest()[:16]
+    return f"{token[:_HASHED_KEEP]}_{digest}"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from typing import Any
 
 import yaml
 from aiohttp import web
-from prometheus_client import Counter
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -43,16 +42,12 @@ from healer_common.contract.auth import (
 from healer_common.contract.codec import describe
 from healer_common.errors import ConfigError, HealerError
 from healer_common.logging import get_logger
+from healer_common.runtime.httpserver import HTTP_REFUSED, request_body, route_of
 from healer_common.runtime.state import KeySpace
 from healer_common.settings import AuthSettings
 
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Audit = Callable[..., Awaitable[Any]]
-REFUSED = Counter(
-    "healer_http_refused_total",
-    "HTTP requests refused for want of credentials (401) or of a scope (403), by route and reason",
-    ["service", "route", "status", "reason"],
-)
 RELOAD_EVERY_S = 1.0
 
 
@@ -150,7 +145,7 @@ class Gate:
         signature = request.headers.get(SIGNATURE_HEADER)
         if signature is None:
             return 401, "missing", f"send Authorization: Bearer <token>, or sign with {SIGNATURE_HEADER}"
-        body = await request.read()
+        body = await request_body(request)  # within limits.body_bytes and body_timeout_s, kept for the route
         window = self._settings.replay_window_s
         verdict = check_signature(
             keyring,
@@ -193,8 +188,8 @@ class Gate:
         self, request: web.Request, status: int, code: str, reason: str, credential: str | None = None
     ) -> web.Response:
         """Answer `status` with a one-line reason; count it, and audit it (within the allowance)."""
-        route = request.match_info.route.resource.canonical if request.match_info.route.resource else request.path
-        REFUSED.labels(self._service, route, str(status), code).inc()
+        route = route_of(request)
+        HTTP_REFUSED.labels(self._service, route, str(status), code).inc()
         if self._may_audit():
             details = {"status": status, "remote": request.remote or "", "credential": credential}
             details["suppressed_before"], self._suppressed = self._suppressed, 0

@@ -1,4 +1,4 @@
-"""The only place a broker is built, and the one service runner every Healer service uses.
+"""The one service runner every Healer service uses (its broker is built in broker.py).
 
 A service is a name, a `setup` function that registers typed handlers on a `Service`, and `run_service`:
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import os
 import signal
 import socket
@@ -32,14 +33,12 @@ from typing import Any, TypeVar, cast
 
 import nats.aio.client
 from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.security import NatsCredentials, NatsSecurity, NatsToken
+from faststream.nats import JStream, PullSub
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError
 from pydantic import BaseModel, TypeAdapter
-from redis.exceptions import RedisError
 
 from healer_common.clock import Clock, SystemClock
 from healer_common.contract.audit import AuditRecord, AuditValue
@@ -47,56 +46,35 @@ from healer_common.contract.cloudevent_modes import decode_delivered
 from healer_common.contract.codec import decode, encode
 from healer_common.contract.events import AlertmanagerWebhook, CloudEvent
 from healer_common.contract.headers import event_headers
-from healer_common.contract.health import Heartbeat, ServiceState
+from healer_common.contract.health import ServiceState
 from healer_common.contract.messages import Message
 from healer_common.contract.streams import STREAMS, ConsumerSpec
 from healer_common.contract.subjects import model_for, subject_for
-from healer_common.errors import ConfigError, Retryable
+from healer_common.errors import ConfigError, Permanent, Retryable, TooLarge, Unreachable
 from healer_common.logging import configure_logging, get_logger
 from healer_common.runtime import metrics
 from healer_common.runtime.auth import Gate
+from healer_common.runtime.broker import build_broker
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
-from healer_common.runtime.heartbeat import clear_heartbeat, write_heartbeat
+from healer_common.runtime.failures import classify, closed_for_good
+from healer_common.runtime.heartbeat import clear_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler, server_tls
-from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, nats_options
+from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.telemetry import PUBLISHED, configure_tracing, tracing_middleware
+from healer_common.runtime.vitals import Vitals
+from healer_common.runtime.watchdog import Watchdog
 from healer_common.runtime.wire import on_the_wire
-from healer_common.settings import NatsSettings, Settings, load_settings
+from healer_common.settings import Settings, load_settings
 
 VERSION = "0.1.0"
 STREAMS_BY_KEY = {spec.key: spec for spec in STREAMS}
 PUBLISH_DEADLINE_S = 30.0
+EXIT_CONNECTION_LOST = 75  # EX_TEMPFAIL: the supervisor (or Kubernetes) starts the service again
+HEADER_ROOM = 8 * 1024  # what headers may take of NATS' max_payload beside a body
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 Periodic = Callable[[], Awaitable[None]]
-
-
-def _security(cfg: NatsSettings) -> NatsSecurity | None:
-    """The same, in faststream's words (it takes credentials and TLS as one `security` object)."""
-    options = nats_options(cfg)
-    context = options["tls"]
-    if options["token"]:
-        return NatsToken(options["token"], ssl_context=context)
-    if options["user_credentials"]:
-        return NatsCredentials(options["user_credentials"], ssl_context=context)
-    return NatsSecurity(ssl_context=context) if context else None
-
-
-def build_broker(settings: Settings, name: str, middlewares: tuple[Any, ...] = ()) -> NatsBroker:
-    """A faststream NATS broker that reconnects forever; the one way Healer connects to NATS."""
-    nats_cfg = settings.nats
-    return NatsBroker(
-        servers=nats_options(nats_cfg)["servers"],
-        name=f"healer-{name}",
-        connect_timeout=int(max(1, nats_cfg.connect_timeout_s)),
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=1,
-        security=_security(nats_cfg),
-        nkeys_seed=nats_options(nats_cfg)["nkeys_seed"],
-        middlewares=middlewares,
-        logger=None,
-    )
 
 
 class Service:
@@ -104,22 +82,37 @@ class Service:
 
     def __init__(self, name: str, settings: Settings, *, clock: Clock | None = None) -> None:
         self.name = name
+        self.version = VERSION
         self.settings = settings
         self.space = settings.space
         self.clock: Clock = clock or SystemClock()
         self.instance = f"{socket.gethostname()}-{os.getpid()}"
         self.log = get_logger().bind(service=name)
         self.counters = DeliveryCounters()
+        self.watchdog = Watchdog(settings.bus.stall_after_s)
+        self.exit_code = 0
         self.consumer_specs: dict[str, ConsumerSpec] = {}
         self.keys = KeySpace(settings.redis.key_prefix)
         self.redis = connect_redis(settings)
         self.tracer_provider = configure_tracing(name, settings.telemetry.traces)
         self.broker = build_broker(
-            settings, name, (tracing_middleware(self.space, self.tracer_provider), DeliveryGuard(self))
+            settings,
+            name,
+            (tracing_middleware(self.space, self.tracer_provider), DeliveryGuard(self)),
+            closed_cb=self._connection_closed,
         )
+        self.vitals = Vitals(self)
         http = settings.http
-        tls = server_tls(http.tls_cert_file, http.tls_key_file, http.tls_client_ca_file)
-        self.http = HttpEndpoint(name, http.host, settings.http_port(name), ready=self._ready, ssl_context=tls)
+        self.http = HttpEndpoint(
+            name,
+            http.host,
+            settings.http_port(name),
+            ready=self._ready,
+            alive=self.vitals.trouble,
+            max_body_bytes=settings.limits.body_bytes,
+            body_timeout_s=settings.limits.body_timeout_s,
+            ssl_context=server_tls(http.tls_cert_file, http.tls_key_file, http.tls_client_ca_file),
+        )
         self.gate = Gate(name, settings.auth, redis=self.redis, keys=self.keys, audit=self.audit, clock=self.clock)
         self.state: ServiceState = "starting"
         self.detail: dict[str, str] = {}
@@ -128,8 +121,9 @@ class Service:
         self._on_stop: dict[bool, list[Callable[[], Awaitable[None]]]] = {True: [], False: []}  # by `first`
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
-        self._started_at = self.clock.now()
-        self._redis_ok = False
+        self.started_at = self.clock.now()
+        self.redis_ok = False
+        self._consumer_configs: dict[str, tuple[str, ConsumerConfig]] = {}
 
     # registration -------------------------------------------------------------------------------------------
     def consume(self, spec: ConsumerSpec, *, order_by: Callable[[Any], str] | None = None) -> Callable[[F], F]:
@@ -140,19 +134,21 @@ class Service:
         """
         self.consumer_specs[spec.durable] = spec
         subject = spec.subject(self.space)
+        config = ConsumerConfig(
+            durable_name=spec.durable,
+            filter_subject=subject,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=JsAckPolicy.EXPLICIT,
+            ack_wait=spec.ack_wait_s,
+            max_deliver=self.settings.bus.max_deliveries,  # handler failures are counted by delivery.py
+            max_ack_pending=max(1_000, spec.batch_size * 4),
+        )
+        self._consumer_configs[spec.durable] = (spec.stream.name(self.space), config)
         subscriber = self.broker.subscriber(
             subject,
             stream=JStream(spec.stream.name(self.space), declare=False),
             durable=spec.durable,
-            config=ConsumerConfig(
-                durable_name=spec.durable,
-                filter_subject=subject,
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=JsAckPolicy.EXPLICIT,
-                ack_wait=spec.ack_wait_s,
-                max_deliver=spec.max_deliver,
-                max_ack_pending=max(1_000, spec.batch_size * 4),
-            ),
+            config=config,
             pull_sub=PullSub(batch_size=spec.batch_size, timeout=1.0),
             ack_policy=AckPolicy.MANUAL,
             decoder=self._decode,
@@ -232,8 +228,23 @@ class Service:
         """Publish a CloudEvent (structured mode) or an Alertmanager webhook, with its `Nats-Msg-Id`."""
         await self.publish_raw(subject, encode(event), event_headers(self.space, subject, event))
 
+    def max_payload(self) -> int:
+        """The largest message NATS takes on this connection (its server's max_payload; 1 MiB by default)."""
+        connection = getattr(self.broker, "_connection", None)
+        return int(getattr(connection, "max_payload", 0) or 1_048_576)
+
     async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
-        """Publish bytes already encoded, with headers from `contract.headers` (which owns `Nats-Msg-Id`)."""
+        """Publish bytes already encoded, with headers from `contract.headers` (which owns `Nats-Msg-Id`), to the
+        stream holding `subject`, retrying through a NATS outage for up to 30 s (and after a PubAck that cannot
+        be read: the `Nats-Msg-Id` makes a second copy of a stored message a duplicate JetStream drops).
+
+        Raises TooLarge for a body NATS will never take, Permanent for a refusal that retrying cannot change,
+        and Unreachable when NATS stays away past the deadline (the caller's message then waits it out).
+        """
+        if len(body) > (limit := self.max_payload() - HEADER_ROOM):
+            raise TooLarge(
+                f"{len(body)} bytes for {subject[:120]} exceed NATS' max_payload", size=len(body), limit=limit
+            )
         stream = self._stream_for(subject)
         deadline = time.monotonic() + PUBLISH_DEADLINE_S
         delay = 0.2
@@ -241,10 +252,13 @@ class Service:
         while True:
             try:
                 await self.broker.publish(body, subject, headers=headers, stream=stream, timeout=5.0)
-            except NATS_DOWN as exc:
-                if time.monotonic() > deadline:
-                    raise Retryable(f"could not publish to {subject}: {exc!r}", delay=5.0) from exc
-                self.log.warning("publish_retry", subject=subject, error=repr(exc), retry_in_s=delay)
+            except (*NATS_DOWN, json.JSONDecodeError) as exc:  # an unreadable PubAck: was it stored? publish again
+                verdict = classify(exc)
+                if verdict.kind == "permanent":
+                    raise Permanent(f"NATS refused the publish to {subject[:120]}: {exc!r}") from exc
+                if closed_for_good(exc) or time.monotonic() > deadline:
+                    raise Unreachable(f"could not publish to {subject[:120]}: {exc!r}", server="NATS") from exc
+                self.log.warning("publish_retry", subject=subject[:256], error=repr(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             else:
@@ -254,11 +268,13 @@ class Service:
     async def request(
         self, subject: str, message: Message, model: type[BaseModel] | TypeAdapter[Any], wait_s: float
     ) -> Any:
-        """Core request/reply; raises Retryable when nobody answers in time."""
+        """Core request/reply; raises Unreachable (a Retryable) when nobody answers in time."""
         try:
             response = await self.broker.request(encode(message), subject, timeout=wait_s)
         except NATS_DOWN as exc:
-            raise Retryable(f"no answer on {subject} within {wait_s}s: {exc!r}") from exc
+            raise Unreachable(
+                f"no answer on {subject} within {wait_s}s: {exc!r}", server=self.space.family(subject)
+            ) from exc
         return decode(model, response.body)
 
     async def audit(
@@ -300,7 +316,7 @@ class Service:
         """Ready when running, connected to NATS, and the last heartbeat reached Redis."""
         connection = getattr(self.broker, "_connection", None)
         nats_up = connection is not None and connection.is_connected
-        return self.state == "running" and nats_up and self._redis_ok
+        return self.state == "running" and nats_up and self.redis_ok
 
     def _jetstream(self) -> Any:
         """The JetStream context of the broker's connection (stream and consumer administration)."""
@@ -351,54 +367,32 @@ class Service:
     async def ensure_streams(self) -> None:
         await ensure_streams(self._jetstream(), self.settings)
 
-    async def consumer_lag(self) -> int | None:
-        """Messages not yet delivered or acked, over the service's durable consumers (each also a gauge), and
-        the depth of its dead-letter subject."""
+    async def ensure_consumers(self) -> None:
+        """Create each durable consumer, or bring an existing one to this version's settings (ack_wait,
+        max_deliver ...), which faststream alone would leave as first created."""
         js = self._jetstream()
-        if js is None:
-            return None
-        lag = 0
-        for spec in self.consumer_specs.values():
-            info = await js.consumer_info(spec.stream.name(self.space), spec.durable)
-            lag += info.num_pending + info.num_ack_pending
-            metrics.CONSUMER_LAG.labels(self.name, spec.durable).set(info.num_pending + info.num_ack_pending)
-        dlq = self.space.dlq(self.name)
-        info = await js.stream_info(STREAMS_BY_KEY["DLQ"].name(self.space), subjects_filter=dlq)
-        metrics.DLQ_DEPTH.labels(self.name).set((info.state.subjects or {}).get(dlq, 0))
-        return lag if self.consumer_specs else None
+        for stream, config in self._consumer_configs.values():
+            try:
+                await js.add_consumer(stream, config=config)
+            except BadRequestError as exc:  # a change NATS does not allow on a live consumer: keep the old one
+                self.log.warning("consumer_kept_as_is", consumer=config.durable_name, reason=exc.description)
 
     async def heartbeat(self) -> None:
+        await self.vitals.heartbeat()
+
+    async def _connection_closed(self) -> None:
+        """NATS closed the connection for good (the client reconnects through outages, not this): exit, so the
+        supervisor or Kubernetes starts a fresh process, instead of failing every message from now on."""
+        if self.state != "running" or self._stop.is_set():
+            return
         connection = getattr(self.broker, "_connection", None)
-        state = self.state
-        if state == "running" and (connection is None or not connection.is_connected):
-            state = "degraded"
-        try:
-            async with asyncio.timeout(2.0):  # not wait_for: in 3.11 it can swallow the shutdown's cancellation
-                lag = await self.consumer_lag()
-        except (*NATS_DOWN, NotFoundError):
-            lag = None
-        beat = Heartbeat(
-            service=self.name,
-            instance=self.instance,
-            state=state,
-            pid=os.getpid(),
-            host=socket.gethostname(),
-            version=VERSION,
-            started_at=self._started_at,
-            time=self.clock.now(),
-            processed=self.counters.processed,
-            failed=self.counters.failed,
-            dead_lettered=self.counters.dead_lettered,
-            consumer_lag=lag,
-            detail={"http": self.http.url, **self.detail},
+        self.log.error(
+            "nats_connection_closed",
+            error=repr(getattr(connection, "last_error", None)),
+            action=f"exiting with {EXIT_CONNECTION_LOST} to be restarted",
         )
-        interval = self.settings.bus.heartbeat_interval_s
-        try:
-            await write_heartbeat(self.redis, self.keys, beat, ttl_s=interval * 3)
-        except (RedisError, OSError):
-            self._redis_ok = False
-            raise
-        self._redis_ok = True
+        self.exit_code = EXIT_CONNECTION_LOST
+        self.stop()
 
     async def _tick(self, seconds: float, fn: Periodic) -> None:
         # Checks the stop flag too: Python 3.11's wait_for (used by nats-py) can swallow a cancellation that
@@ -424,6 +418,7 @@ class Service:
             await self.http.stop()
             return
         await self.ensure_streams()
+        await self.ensure_consumers()
         for hook in self._on_start:
             await hook()
         await self.broker.start()
@@ -491,10 +486,14 @@ def run_service(name: str, setup: Setup, argv: list[str] | None = None) -> None:
         print(f"healer-{name}: {exc}", file=sys.stderr)  # noqa: T201 - logging is not configured yet
         raise SystemExit(2) from None
     configure_logging(settings.log.level, settings.log.format, service=name)
+    service: Service | None = None
     try:
-        asyncio.run(serve(Service(name, settings), setup))
+        service = Service(name, settings)
+        asyncio.run(serve(service, setup))
     except ConfigError as exc:
         get_logger().error("bad_config", service=name, error=str(exc))
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         pass
+    if service is not None and service.exit_code:
+        raise SystemExit(service.exit_code)

@@ -22,6 +22,7 @@ import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from pydantic import BaseModel, TypeAdapter
 
 from healer_common.contract.codec import decode, encode
@@ -174,6 +175,15 @@ class BusClient:
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def stored(self, stream: str, seq: int) -> RawMessage | None:
+        """One message a stream still holds, by its sequence; None once retention has removed it."""
+        try:
+            msg = await self.js.get_msg(stream, seq)
+        except NotFoundError:
+            return None
+        headers = {str(k): str(v) for k, v in (msg.headers or {}).items()}
+        return RawMessage(msg.subject or "", msg.data or b"", headers, msg.time, seq)
 
     async def account_info(self) -> dict[str, Any]:
         info = await self.js.account_info()

@@ -42,7 +42,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from healer_common.contract.cloudevent_modes import decode_delivered
+from healer_common.contract.events import AlertmanagerWebhook
 from healer_common.contract.health import DeadLetter
+from healer_common.contract.limits import webhook_problems
 from healer_common.contract.messages import stable_id
 from healer_common.contract.subjects import model_for
 from healer_common.errors import InvalidMessage, Retryable
@@ -288,10 +290,17 @@ class PartWorker:
         seq = msg.metadata.sequence.stream
         try:
             model = model_for(self.svc.space, msg.subject)
-            return Delivered(seq, msg.subject, decode_delivered(model, msg.headers or {}, msg.data))
+            item = self._within_limits(decode_delivered(model, msg.headers or {}, msg.data))
         except (InvalidMessage, ValueError) as exc:
             await self._dead_letter(msg, seq, exc)
             return None
+        return Delivered(seq, msg.subject, item)
+
+    def _within_limits(self, item: Any) -> Any:
+        """An Alertmanager body past the limits (the collector refuses it with 413) is refused here too."""
+        if isinstance(item, AlertmanagerWebhook) and (problems := webhook_problems(item, self.svc.settings.limits)):
+            raise InvalidMessage("; ".join(problems))
+        return item
 
     async def _dead_letter(self, msg: Msg, seq: int, exc: Exception) -> None:
         svc = self.svc

@@ -130,16 +130,26 @@ def start_nats(
     *,
     check_free: bool = True,
     peer: ClusterPeer | None = None,
+    limits: dict[str, int] | None = None,
 ) -> ServerProcess:
     """Start `nats-server -js` with its store in `data_dir`; returns once it accepts connections (and, as a
-    peer of a cluster, once its JetStream is ready: `/healthz` on its monitoring port)."""
+    peer of a cluster, once its JetStream is ready: `/healthz` on its monitoring port).
+
+    `limits` go into a configuration file (e.g. {"max_payload": 8 << 20, "max_control_line": 512}): tests and
+    benchmarks use them to play servers configured unlike the default.
+    """
     port = port or free_port(host)
     if check_free:
         _check_free("nats-server", port, host, "--nats-port / HEALER_NATS__URL")
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "nats-server.log"
+    config: list[str] = []
+    if limits:
+        conf = data_dir / "nats-server.conf"
+        conf.write_text("".join(f"{key}: {value}\n" for key, value in limits.items()))
+        config = ["-c", str(conf)]
     name = peer.name if peer else f"healer-{port}"
-    args = [nats_server_binary(), "-js", "-a", host, "-p", str(port), "-sd", str(data_dir / "jetstream")]
+    args = [nats_server_binary(), *config, "-js", "-a", host, "-p", str(port), "-sd", str(data_dir / "jetstream")]
     args += ["-l", str(log), "-n", name]
     if peer is not None:
         args += [*peer.args(host)]

@@ -44,6 +44,11 @@ HANDLE_SECONDS = Histogram(
 )
 DEAD_LETTERS = Counter("healer_dead_letters_total", "Messages sent to the dead-letter subject", ["service", "family"])
 PUBLISHED = Counter("healer_published_total", "Messages published, by subject family", ["service", "family"])
+OUTAGE_RETRIES = Counter(
+    "healer_outage_retries_total",
+    "Messages put back to wait because a dependency was down (retried until it returns, never dead-lettered)",
+    ["service", "family", "dependency"],
+)
 
 
 class _FamilyNamedProvider(NatsTelemetrySettingsProvider):

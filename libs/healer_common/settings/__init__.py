@@ -38,6 +38,7 @@ from healer_common.settings.correlator import CorrelatorSettings
 from healer_common.settings.detector import DetectorSettings
 from healer_common.settings.github import GitHubSettings
 from healer_common.settings.http import SERVICES, HttpSettings
+from healer_common.settings.limits import LimitsSettings
 from healer_common.settings.log import LogSettings
 from healer_common.settings.memory import MemorySettings
 from healer_common.settings.nats import NatsSettings
@@ -61,6 +62,7 @@ __all__ = [  # the sections, so that `from healer_common.settings import Remedia
     "DetectorSettings",
     "GitHubSettings",
     "HttpSettings",
+    "LimitsSettings",
     "LogSettings",
     "MemorySettings",
     "NatsSettings",
@@ -119,6 +121,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     http: HttpSettings = HttpSettings()
+    limits: LimitsSettings = LimitsSettings()
     auth: AuthSettings = AuthSettings()
     cluster: ClusterSettings = ClusterSettings()
     collector: CollectorSettings = CollectorSettings()

@@ -1,4 +1,5 @@
-"""The bus (`HEALER_BUS__*`): subject root, stream retention and heartbeat cadence."""
+"""The bus (`HEALER_BUS__*`): subject root, stream retention, heartbeat cadence, and how long a service waits
+out an outage before it counts as stuck."""
 
 from __future__ import annotations
 
@@ -23,6 +24,24 @@ class BusSettings(Section):
     )
     heartbeat_interval_s: float = Field(
         5.0, gt=0, description="how often each service writes its heartbeat; 3 missed beats mean down"
+    )
+    outage_retry_max_s: float = Field(
+        10.0,
+        gt=0,
+        description="longest wait between retries of a message that failed only because NATS, Redis or the "
+        "Kubernetes API was down (it is retried until they are back, never dead-lettered for it)",
+    )
+    max_deliveries: int = Field(
+        1_000,
+        ge=10,
+        description="deliveries of one message, outage retries included, after which it is dead-lettered "
+        "whatever the cause (about 2.5 h of outage with the default backoff)",
+    )
+    stall_after_s: float = Field(
+        300.0,
+        gt=0,
+        description="/healthz fails (so Kubernetes restarts the service) when a handler has run this long, or "
+        "messages wait while none has been delivered for this long",
     )
 
     @field_validator("retention_days", "max_mib")

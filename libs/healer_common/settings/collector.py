@@ -172,7 +172,6 @@ class CollectedCluster(ClusterSettings):
 class CollectorSettings(Section):
     prometheus_url: str | None = Field(None, description="Prometheus HTTP API base URL")
     loki_url: str | None = Field(None, description="Loki HTTP API base URL")
-    max_event_bytes: int = Field(1_048_576, gt=0, description="largest event accepted on the HTTP ingest")
     clusters: list[CollectedCluster] = Field(
         default_factory=list,
         description="clusters Healer reads and acts on (kube contexts or in-cluster): the collector reads each, the "

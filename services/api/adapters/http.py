@@ -6,6 +6,7 @@ into statuses, so that each route handler is a few lines.
     no credential, or one without the scope   401, 403 (the guard in front, runtime/auth.py)
     Refused (nothing there, nothing waits)    404 / 409 with the reason
     memory-bridge or NATS does not answer     503 with the reason
+    a body over limits.body_bytes, too slow   413, 408 (request_body, runtime/httpserver.py)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from healer_common.contract.codec import describe
 from healer_common.errors import Retryable
+from healer_common.runtime.httpserver import request_body
 from services.api.adapters.writes import Refused
 from services.api.queries import BadQuery
 
@@ -67,7 +69,7 @@ def page(items: list[bytes], after: int | None) -> web.Response:
 
 async def body(request: web.Request, shape: type[M]) -> M:
     """The request's JSON body as `shape`; a ValidationError (400) says what is wrong."""
-    return shape.model_validate_json(await request.read())
+    return shape.model_validate_json(await request_body(request))
 
 
 def params(request: web.Request) -> dict[str, str]:

@@ -82,11 +82,14 @@ def seconds_until(value: str | None, now: dt.datetime) -> float | None:
 
 def rate_limit(headers: Mapping[str, str], now: dt.datetime) -> RateLimit | None:
     """The quota the headers announce; None when they announce none."""
+    retry_after = seconds_until(headers.get("retry-after"), now)
     for limit, remaining, reset in _FAMILIES:
         if remaining in headers:
-            return RateLimit(
-                _number(headers.get(limit)), _number(headers.get(remaining)), seconds_until(headers.get(reset), now)
-            )
+            left = _number(headers.get(remaining))
+            # a spent quota's Retry-After is the server's own answer to "when?", to the second; an epoch reset
+            # read a moment later is already a fraction of a second off
+            when = retry_after if left == 0 and retry_after is not None else seconds_until(headers.get(reset), now)
+            return RateLimit(_number(headers.get(limit)), left, when)
     if "retry-after" in headers:
-        return RateLimit(None, 0.0, seconds_until(headers.get("retry-after"), now))
+        return RateLimit(None, 0.0, retry_after)
     return None

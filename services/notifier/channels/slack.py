@@ -16,6 +16,7 @@ import aiohttp
 from pydantic import Field, SecretStr
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse as SlackResponse
 
 from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
@@ -77,10 +78,21 @@ class SlackChannel:
             raise _decision(exc) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise Retryable(f"slack unreachable: {type(exc).__name__}", delay=0.0) from None
+        except (AttributeError, TypeError) as exc:  # slack-sdk checking a text answer as if it were a dict
+            raise not_slack(200, repr(exc)) from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 
 
+def not_slack(status: int, what: str) -> Retryable | Permanent:
+    """An answer that is not Slack's JSON (a proxy's page, a wrong slack_api_url). A 2xx may have posted the
+    message, so it is not posted again; a 429 or 5xx is a proxy's 'later'."""
+    reason = f"slack answered HTTP {status} with a body that is not Slack's JSON ({what[:120]}); check slack_api_url"
+    return Retryable(reason) if status == 429 or status >= 500 else Permanent(reason)
+
+
 def _decision(exc: SlackApiError) -> Retryable | Permanent:
+    if not isinstance(exc.response, SlackResponse):  # slack-sdk found a body it could not parse
+        return not_slack(int(getattr(exc.response, "status", 0)), str(exc))
     status = exc.response.status_code
     error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
     if status == 429 or status >= 500 or error in RETRY_LATER:

@@ -61,6 +61,7 @@ CATALOGUE: dict[str, ActionKind] = {
         reversal="none",
         params=restart_pod.RestartPodParams,
         plan=restart_pod.plan,
+        target_kinds=("Pod",),
     ),
     "scale_up": ActionKind(
         verb="scale",
@@ -70,6 +71,7 @@ CATALOGUE: dict[str, ActionKind] = {
         params=scale_up.ScaleUpParams,
         plan=scale_up.plan,
         undo=scale_up.plan_undo,
+        target_kinds=("Pod", "Deployment", "Queue"),  # a queue's consumer Deployment (cluster.inspect_target)
     ),
     "clear_temp_files": ActionKind(
         verb="cleanup",
@@ -78,9 +80,16 @@ CATALOGUE: dict[str, ActionKind] = {
         reversal="none",
         params=clear_temp_files.ClearTempFilesParams,
         plan=clear_temp_files.plan,
+        target_kinds=("PersistentVolumeClaim",),
     ),
     "retry_sync": ActionKind(
-        verb="sync", safe=True, verifies=True, reversal="none", params=retry_sync.RetrySyncParams, plan=retry_sync.plan
+        verb="sync",
+        safe=True,
+        verifies=True,
+        reversal="none",
+        params=retry_sync.RetrySyncParams,
+        plan=retry_sync.plan,
+        target_kinds=("Application",),
     ),
     "create_coderun": ActionKind(
         verb="coderun",
@@ -113,6 +122,7 @@ CATALOGUE: dict[str, ActionKind] = {
         params=rollback_deployment.RollbackDeploymentParams,
         plan=rollback_deployment.plan,
         undo=rollback_deployment.plan_undo,
+        target_kinds=("Pod", "Deployment"),
     ),
     "drain_node": ActionKind(
         verb="drain",
@@ -123,6 +133,7 @@ CATALOGUE: dict[str, ActionKind] = {
         plan=drain_node.plan,
         undo=drain_node.plan_undo,
         default_retry=5,
+        target_kinds=("Node",),
     ),
     "refresh_secrets": ActionKind(
         verb="refresh",

@@ -21,7 +21,10 @@ from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import ApprovalDecision
 from healer_common.runtime.auth import principal_of
 from healer_common.runtime.bus import Service
+from healer_common.runtime.httpserver import HttpRefusal, parse_object, request_body, require_media_type
 from services.remediator.adapters.runs import RunStore
+
+EXAMPLE = '{"decision": "approve", "reason": "..."}'
 
 
 class ApprovalEndpoint:
@@ -38,25 +41,20 @@ class ApprovalEndpoint:
         runs = [s.run.model_dump(mode="json") for s in states if s is not None and s.phase == "awaiting_approval"]
         return web.json_response({"awaiting_approval": runs})
 
-    async def _decision(self, request: web.Request, run_id: str) -> ApprovalDecision | web.Response:
-        """The answer in the body, as the caller's credential (a `by` in the body is overwritten)."""
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return web.json_response({"error": 'body must be a JSON object: {"decision": "approve"}'}, status=400)
+    async def _decision(self, request: web.Request, run_id: str) -> ApprovalDecision:
+        """The answer in the body, as the caller's credential (a `by` in the body is overwritten); a body that is
+        not a JSON object (`application/json`, within limits.body_bytes) is refused with 4xx saying what to send."""
+        require_media_type(request, ("application/json",))
+        body = parse_object(await request_body(request), EXAMPLE)
         fields = {**body, "remediation_id": run_id, "by": principal_of(request).name, "attestation": None}
         try:
             return ApprovalDecision.model_validate(fields)
         except ValidationError as exc:
-            return web.json_response({"error": describe(exc)}, status=400)
+            raise HttpRefusal(400, describe(exc)) from None
 
     async def answer(self, request: web.Request) -> web.Response:
         run_id = request.match_info["remediation_id"]
         decision = await self._decision(request, run_id)
-        if isinstance(decision, web.Response):
-            return decision
         state = await self._runs.get(run_id)
         if state is None:
             return web.json_response({"error": f"no remediation {run_id}"}, status=404)
