@@ -27,7 +27,6 @@ drops the in-memory state and starts again from the checkpoint, so no half-handl
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
@@ -43,11 +42,11 @@ from redis.exceptions import RedisError
 
 from healer_common.contract.cloudevent_modes import decode_delivered
 from healer_common.contract.events import AlertmanagerWebhook
-from healer_common.contract.health import DeadLetter
 from healer_common.contract.limits import webhook_problems
 from healer_common.contract.messages import stable_id
 from healer_common.contract.subjects import model_for
 from healer_common.errors import InvalidMessage, Retryable
+from healer_common.runtime.dead_letters import Original, bounded_letter
 from healer_common.runtime.jetstream import NATS_DOWN
 from healer_common.runtime.leadership import LeaseLost, Leases, Term
 from healer_common.runtime.metrics import CONSUMER_LAG
@@ -289,12 +288,18 @@ class PartWorker:
     async def _decode(self, msg: Msg) -> Delivered | None:
         seq = msg.metadata.sequence.stream
         try:
-            model = model_for(self.svc.space, msg.subject)
+            model = model_for(self.svc.space, self._small_enough(msg).subject)
             item = self._within_limits(decode_delivered(model, msg.headers or {}, msg.data))
         except (InvalidMessage, ValueError) as exc:
             await self._dead_letter(msg, seq, exc)
             return None
         return Delivered(seq, msg.subject, item)
+
+    def _small_enough(self, msg: Msg) -> Msg:
+        """A message over limits.message_bytes is refused undecoded, as the other consumers do (delivery.py)."""
+        if (size := len(msg.data)) > (limit := self.svc.settings.limits.message_bytes):
+            raise InvalidMessage(f"message of {size} bytes exceeds limits.message_bytes={limit}")
+        return msg
 
     def _within_limits(self, item: Any) -> Any:
         """An Alertmanager body past the limits (the collector refuses it with 413) is refused here too."""
@@ -303,24 +308,21 @@ class PartWorker:
         return item
 
     async def _dead_letter(self, msg: Msg, seq: int, exc: Exception) -> None:
+        """A bounded copy (dead_letters.py), so that even a body near NATS' limit leaves a letter that fits."""
         svc = self.svc
-        try:
-            payload, encoding = msg.data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            payload, encoding = base64.b64encode(msg.data).decode(), "base64"
-        self.term.check()
-        await svc.publish(
-            DeadLetter(
-                event_id=stable_id(svc.name, msg.subject, seq),
-                service=svc.name,
-                subject=msg.subject,
-                reason=str(exc) or type(exc).__name__,
-                error_type=type(exc).__name__,
-                payload=payload,
-                payload_encoding=encoding,
-                headers={k: str(v) for k, v in (msg.headers or {}).items()},
-            )
+        original = Original(
+            event_id=stable_id(svc.name, msg.subject, seq),
+            service=svc.name,
+            subject=msg.subject,
+            body=msg.data,
+            headers={k: str(v) for k, v in (msg.headers or {}).items()},
+            deliveries=1,
+            stream=self._stream,
+            stream_seq=seq,
         )
+        excerpt = svc.settings.limits.dead_letter_excerpt_bytes
+        self.term.check()
+        await svc.publish(bounded_letter(original, exc, excerpt_bytes=excerpt, max_bytes=svc.max_payload()))
         svc.counters.dead_lettered += 1
         DEAD_LETTERS.labels(svc.name, self._family).inc()
         MESSAGES.labels(svc.name, self._family, "dead_lettered").inc()
