@@ -1,7 +1,9 @@
 """`healer analyze` and `healer predict`: memory's sleep-time analysis on demand (and in the healer-analyze
-CronJob), and what memory expects to happen next.
+CronJob), what memory expects to happen next, and (`healer analyze rca`, rca.py) the root cause of a
+violation from a call graph and metrics files.
 
     healer analyze --since 24h --output report.json
+    healer analyze rca --graph G.csv --normal N.csv --metrics W.csv --target NODE:METRIC:STAT --output R.csv
     healer predict --namespace cto
 
 `analyze` reads the window's history back from JetStream, analyses it here, writes the JSON report, and
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from healer_cli import rca
 from healer_cli.durations import parse_since
 from healer_cli.memory import WAIT_S, ask
 from healer_cli.progress import Advance, progress
@@ -81,7 +84,13 @@ def _summary(report: AnalysisReport) -> None:
             console.print(f"  {kind:<12} {line}")
 
 
+app = typer.Typer(help="Analyse history (the default), or find a violation's root cause (rca).")
+app.command("rca")(rca.rca_command)
+
+
+@app.callback(invoke_without_command=True)
 def analyze_command(
+    ctx: typer.Context,
     since: Annotated[str, typer.Option(help="how far back: 90m, 24h, 7d, 2w")] = "24h",
     output: Annotated[Path | None, typer.Option(help="write the JSON report here")] = None,
     store: Annotated[bool, typer.Option("--store/--no-store", help="teach memory the insights")] = True,
@@ -89,6 +98,8 @@ def analyze_command(
     config: Path | None = ConfigOption,
 ) -> None:
     """Analyse history: alert correlations, temporal patterns, exhaustion, failure patterns, playbook ratings."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = settings_or_exit(config)
     report = run(_analyze(settings, parse_since(since), store))
     document = json.dumps(report.model_dump(mode="json"), indent=2)

@@ -109,7 +109,8 @@ def log_templates_command(
     config: Path | None = ConfigOption,
 ) -> None:
     """Mine a template per line, in order and online: LineId,EventId,EventTemplate (LogHub's shape)."""
-    miner = LogTemplates(settings_or_exit(config).detector.logs.similarity)
+    cfg = settings_or_exit(config).detector.logs
+    miner = LogTemplates(cfg.similarity, cfg.depth)
     rows = 0
     with input_path.open(encoding="utf-8", errors="replace") as lines, output.open("w", newline="") as handle:
         out = csv.writer(handle)

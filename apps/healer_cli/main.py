@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "silence": ("healer_cli.silence", "app"),
     "playbooks": ("healer_cli.playbooks", "app"),
     "memory": ("healer_cli.memory", "app"),
-    "analyze": ("healer_cli.analyze", "analyze_command"),
+    "analyze": ("healer_cli.analyze", "app"),
     "predict": ("healer_cli.analyze", "predict_command"),
     "config": ("healer_cli.config", "app"),
     "catalogue": ("healer_cli.catalogue", "app"),

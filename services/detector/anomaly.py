@@ -1,22 +1,27 @@
-"""Anomaly scores for one series, online: how unusual is this value, given the last week of the series?
+"""Anomaly scores for one series, online: how unusual is this value, given the series' own past?
 
 `AnomalyScorer.observe(time, value)` returns an `AnomalyScore` whose `score` in [0, 1] uses only that sample
-and the ones before it:
+and the ones before it. Three detectors, each scale-free, look at every sample:
 
-1. Surprise, in robust standard deviations (median and interquartile range over the baseline window, a week
-   of samples by default): of the value, and of its change since the previous sample. When the series
-   follows the clock (its differences from a day ago, or a week ago once a week is known, spread less than
-   `seasonal_ratio` of its values), the surprise is instead its difference from the same time yesterday
-   (or last week): a daily peak is expected, a missing one is not.
-2. A fast surprise (this sample) and a slow one (the mean of the last `slow_points` surprises: a shift in
-   behaviour too small for any single sample) are each ranked against their own baseline-window history;
-   a surprise larger than all of them scores 1, the k-th largest log(k+1)/log(n+1) less. Ranks make scores
-   comparable across series of any scale or noise, which one alerting level for every series needs.
-3. After a score of `suppress_after`, the next `suppress_points` scores are damped unless their surprise
-   is twice the one that started the quiet: one incident is one detection, not a hundred, and a
-   small blip does not hide a large failure that follows it.
+1. Level, against a robust baseline (median and interquartile range of the last `baseline_points` values):
+   how many robust standard deviations the value lies from it, and its change since the previous sample
+   against the spread of changes (a spike in a trending series). When the series follows the clock (its
+   differences from a day ago, or a week ago once a week is known, spread less than `seasonal_ratio` of its
+   values), the level is judged by its difference from the same time yesterday or last week instead: a daily
+   peak is expected, a missing one is not.
+2. Level shift: the mean of the last `shift_points` values against the baseline, in the baseline's robust
+   standard deviations: a move too small for any one sample that lasts.
+3. Each detector's surprise is ranked against its own last `baseline_points` surprises: a surprise larger than all
+   of them scores 1, the k-th largest log(k+1)/log(n+1) less. Ranks make scores comparable across series of
+   any scale, noise or shape, which one alerting level for every series needs; the score is the highest of
+   the detectors' (the smallest of their tail probabilities).
 
-Cold start: nothing scores before `warmup` samples. Everything adapts as the windows move on.
+After a score of `alert_score`, the next `suppress_points` scores are damped unless their surprise is clearly
+louder (`LOUDER`) than the one that started the quiet: one incident is one detection, not a hundred, and a
+small blip does not hide a large failure that follows it. Nothing scores during the first `warmup` samples
+(NAB's probation: the baseline is still being learnt). The parameters were chosen by leave-one-category-out
+cross-validation on NAB (bench/detector_quality.py); the README gives the figures.
+
 Pure; used by baselines.py (the service) and `healer detect anomalies`.
 """
 
@@ -32,29 +37,35 @@ from healer_common.settings.detector import AnomalySettings
 
 DAY_S = 86_400.0
 IQR_TO_SIGMA = 1.349
-SPACING_SAMPLES = 50
+SPACING_SAMPLES = 50  # the first samples' median spacing says how many samples make a day
+LOUDER = 1.5  # a surprise this many times the one that started a quiet is a new incident
+DAMPING = 0.5  # within a quiet a tail probability counts as its square root: its score halves, still visible
+MIN_POINTS = 30  # fewer samples than this give no baseline worth a score
+MIN_SEASONAL_POINTS = 100  # day-ago differences needed before the clock is trusted
+DETECTORS = ("level", "change", "seasonal", "shift")
+_REFERENCES = ("_values", "_daily", "_weekly")  # what a level is judged against: no clock, a day, a week
 
 
 @dataclass(frozen=True)
 class AnomalyParams:
-    baseline_points: int = 2_016  # a week of 5-minute samples
-    slow_points: int = 24
+    baseline_points: int = 4_032  # two weeks of 5-minute samples
+    shift_points: int = 48  # four hours of 5-minute samples
+    rank_points: int = 4_032  # each detector's surprises are ranked against as many of their own
     seasonal_ratio: float = 0.3
-    suppress_after: float = 0.9
+    alert_score: float = 1.0  # a record: more surprising than anything in its detector's history
     suppress_points: int = 100
-    suppress_factor: float = 0.5
     warmup: int = 150
-    min_points: int = 30
-    min_seasonal_points: int = 100
 
 
 def anomaly_params(cfg: AnomalySettings) -> AnomalyParams:
-    """The scorer's parameters from `detector.anomaly` (the rest are the defaults measured on NAB)."""
+    """The scorer's parameters from `detector.anomaly`; the service and `healer detect anomalies` share them."""
     return AnomalyParams(
         baseline_points=cfg.baseline_points,
-        slow_points=cfg.slow_points,
+        shift_points=cfg.shift_points,
+        rank_points=cfg.baseline_points,
         seasonal_ratio=cfg.seasonal_ratio,
-        suppress_after=cfg.alert_score,
+        alert_score=cfg.alert_score,
+        suppress_points=cfg.suppress_points,
         warmup=cfg.warmup,
     )
 
@@ -62,7 +73,7 @@ def anomaly_params(cfg: AnomalySettings) -> AnomalyParams:
 @dataclass(frozen=True)
 class AnomalyScore:
     score: float
-    sigmas: float  # the fast surprise, in robust standard deviations
+    sigmas: float  # the level's surprise, in robust standard deviations
     seasonal: bool
 
 
@@ -92,52 +103,54 @@ class RollingOrder:
         self._arrived.append(value)
         bisect.insort(self._sorted, value)
 
+    def median(self) -> float:
+        return self._sorted[len(self._sorted) // 2]
+
     def spread(self) -> float:
-        """A robust standard deviation: the interquartile range over 1.349."""
+        """A robust standard deviation: the interquartile range over 1.349 (a quarter of the range when the
+        quartiles agree, 1 for a constant)."""
         ordered, n = self._sorted, len(self._sorted)
         spread = (ordered[(3 * n) // 4] - ordered[n // 4]) / IQR_TO_SIGMA
         return spread if spread > 0 else (ordered[-1] - ordered[0]) / 4 or 1.0
 
     def sigmas(self, value: float, floor: float = 0.0) -> float:
-        return abs(value - self._sorted[len(self._sorted) // 2]) / max(self.spread(), floor)
+        return abs(value - self.median()) / max(self.spread(), floor)
 
-    def rank_score(self, value: float) -> float:
-        """1 for a value above all in the window, falling with the log of how many are at least as large."""
+    def tail(self, value: float) -> float:
+        """The share of the window at least as large as the value, counting the value itself."""
         n = len(self._sorted)
-        at_least = n - bisect.bisect_left(self._sorted, value)
-        return math.log((at_least + 1) / (n + 1)) / math.log(1 / (n + 1))
+        return (n - bisect.bisect_left(self._sorted, value) + 1) / (n + 1)
 
 
 class AnomalyScorer:
+    _WINDOWS = ("_values", "_changes", "_daily", "_weekly")
+
     def __init__(self, params: AnomalyParams | None = None) -> None:
         p = self.p = params or AnomalyParams()
         self._values = RollingOrder(p.baseline_points)
         self._changes = RollingOrder(p.baseline_points)
         self._daily = RollingOrder(p.baseline_points)
         self._weekly = RollingOrder(p.baseline_points)
-        self._fast = RollingOrder(p.baseline_points)
-        self._slow = RollingOrder(p.baseline_points)
-        self._recent: deque[float] = deque(maxlen=p.slow_points)
+        self._ranks = {name: RollingOrder(p.rank_points) for name in DETECTORS}
+        # the last values and day- and week-ago differences, for the shift's window (which ends with the sample)
+        size = max(p.shift_points - 1, 1)
+        self._recent = {name: deque[float](maxlen=size) for name in _REFERENCES}
         self._history: deque[float] = deque()
         self._times: list[float] = []
         self._lag = 0
-        self._quiet = 0
-        self._quieted_by = math.inf
+        self._quiet: dict[str, tuple[int, float]] = {}  # per detector: samples of quiet left, and what started it
         self.seen = 0
-
-    _WINDOWS = ("_values", "_changes", "_daily", "_weekly", "_fast", "_slow")
 
     def state(self) -> dict[str, Any]:
         """Everything learnt, as JSON-ready data: a restarted detector resumes the baseline from it."""
-        windows = {name: getattr(self, name).values() for name in self._WINDOWS}
         return {
-            **windows,
-            "recent": list(self._recent),
+            **{name: getattr(self, name).values() for name in self._WINDOWS},
+            "ranks": {name: order.values() for name, order in self._ranks.items()},
+            "recent": {name: list(recent) for name, recent in self._recent.items()},
             "history": list(self._history),
             "times": self._times,
             "lag": self._lag,
-            "quiet": self._quiet,
-            "quieted_by": None if math.isinf(self._quieted_by) else self._quieted_by,
+            "quiet": {name: list(quiet) for name, quiet in self._quiet.items()},
             "seen": self.seen,
         }
 
@@ -146,22 +159,25 @@ class AnomalyScorer:
         scorer = cls(params)
         for name in cls._WINDOWS:
             getattr(scorer, name).load(state[name])
-        scorer._recent.extend(state["recent"])
+        for name, values in state["ranks"].items():
+            scorer._ranks[name].load(values)
+        for name, values in state["recent"].items():
+            scorer._recent[name].extend(values)
         scorer._history.extend(state["history"])
-        scorer._times, scorer._lag, scorer._quiet = list(state["times"]), int(state["lag"]), int(state["quiet"])
-        scorer._quieted_by = math.inf if state["quieted_by"] is None else float(state["quieted_by"])
+        scorer._times, scorer._lag = list(state["times"]), int(state["lag"])
+        scorer._quiet = {name: (int(left), float(by)) for name, (left, by) in state["quiet"].items()}
         scorer.seen = int(state["seen"])
         return scorer
 
     def observe(self, time: float, value: float) -> AnomalyScore:
         self._learn_spacing(time)
-        surprise, seasonal = self._surprise(value)
+        surprises = self._surprises(value)
         self._remember(value)
         self.seen += 1
-        if math.isnan(surprise):
-            return AnomalyScore(0.0, 0.0, seasonal)
-        score = self._score(surprise)
-        return AnomalyScore(score if self.seen > self.p.warmup else 0.0, surprise, seasonal)
+        seasonal = "seasonal" in surprises
+        sigmas = surprises.get("seasonal", surprises.get("level", 0.0))
+        score = self._ranked(surprises)
+        return AnomalyScore(score if self.seen > self.p.warmup else 0.0, sigmas, seasonal)
 
     def _learn_spacing(self, time: float) -> None:
         """A day in samples, from the median spacing of the first samples (0 until there are some)."""
@@ -170,56 +186,88 @@ class AnomalyScorer:
             gaps = sorted(b - a for a, b in zip(self._times, self._times[1:], strict=False) if b > a)
             self._lag = round(DAY_S / gaps[len(gaps) // 2]) if len(gaps) >= 10 else 0
 
-    def _surprise(self, value: float) -> tuple[float, bool]:
-        if len(self._values) < self.p.min_points:
-            return math.nan, False
-        surprise = self._values.sigmas(value)
-        if self._history and len(self._changes) >= self.p.min_points:
-            surprise = max(surprise, self._changes.sigmas(value - self._history[-1]))
-        seasonal = self._seasonal_surprise(value)
-        return (seasonal, True) if seasonal is not None else (surprise, False)
+    def _surprises(self, value: float) -> dict[str, float]:
+        """Each detector's surprise at this value, in robust standard deviations of what it compares with.
 
-    def _seasonal_surprise(self, value: float) -> float | None:
+        The level and its shift are judged against the baseline of values, or, when the series follows the
+        clock, against the baseline of differences from a day (or a week) ago: the clock explains the level."""
+        if len(self._values) < MIN_POINTS:
+            return {}
+        found: dict[str, float] = {}
+        if self._history and len(self._changes) >= MIN_POINTS:
+            found["change"] = self._changes.sigmas(value - self._history[-1])
+        reference, residual = self._reference(value)
+        baseline = getattr(self, reference)
+        floor = 0.01 * self._values.spread()  # a near-perfect rhythm does not make every wobble a surprise
+        found["seasonal" if reference != "_values" else "level"] = baseline.sigmas(residual, floor)
+        recent = self._recent[reference]
+        if len(recent) == recent.maxlen:
+            mean = (sum(recent) + residual) / (len(recent) + 1)
+            found["shift"] = baseline.sigmas(mean, floor)
+        return found
+
+    def _reference(self, value: float) -> tuple[str, float]:
+        """What the value is judged against: its baseline, or the same time yesterday or last week when the
+        differences from then spread less than `seasonal_ratio` of the values; and the value's residual."""
         lag, history = self._lag, self._history
-        if not lag or len(history) < lag:
-            return None
-        best, difference = self._daily, value - history[-lag]
-        weekly_known = len(history) >= 7 * lag and len(self._weekly) >= self.p.min_seasonal_points
+        if not lag or len(history) < lag or len(self._daily) < MIN_SEASONAL_POINTS:
+            return "_values", value
+        best, residual = "_daily", value - history[-lag]
+        weekly_known = len(history) >= 7 * lag and len(self._weekly) >= MIN_SEASONAL_POINTS
         if weekly_known and self._weekly.spread() < self._daily.spread():
-            best, difference = self._weekly, value - history[-7 * lag]
-        if len(best) < self.p.min_seasonal_points:
-            return None
-        spread = self._values.spread()
-        if best.spread() >= self.p.seasonal_ratio * spread:
-            return None
-        return best.sigmas(difference, floor=0.01 * spread)
+            best, residual = "_weekly", value - history[-7 * lag]
+        if getattr(self, best).spread() >= self.p.seasonal_ratio * self._values.spread():
+            return "_values", value
+        return best, residual
 
     def _remember(self, value: float) -> None:
         history, lag = self._history, self._lag
         if history:
             self._changes.add(value - history[-1])
-        if lag and len(history) >= lag:
-            self._daily.add(value - history[-lag])
-        if lag and len(history) >= 7 * lag:
-            self._weekly.add(value - history[-7 * lag])
+        self._values.add(value)
+        self._recent["_values"].append(value)
+        for name, ago in (("_daily", lag), ("_weekly", 7 * lag)):
+            if lag and len(history) >= ago:
+                getattr(self, name).add(value - history[-ago])
+                self._recent[name].append(value - history[-ago])
         history.append(value)
         while len(history) > 7 * max(lag, 1) + 1:
             history.popleft()
-        self._values.add(value)
 
-    def _score(self, surprise: float) -> float:
-        score = self._fast.rank_score(surprise) if len(self._fast) >= self.p.min_points else 0.0
-        self._fast.add(surprise)
-        self._recent.append(surprise)
-        if len(self._recent) == self._recent.maxlen:
-            slow = sum(self._recent) / len(self._recent)
-            if len(self._slow) >= self.p.min_points:
-                score = max(score, self._slow.rank_score(slow))
-            self._slow.add(slow)
-        if self._quiet > 0:
-            self._quiet -= 1
-            if surprise <= 2 * self._quieted_by:  # twice the surprise that started the quiet still speaks
-                score *= self.p.suppress_factor
-        if score >= self.p.suppress_after:
-            self._quiet, self._quieted_by = self.p.suppress_points, surprise
-        return score
+    def _ranked(self, surprises: dict[str, float]) -> float:
+        """The detectors' combined score; each surprise then joins its detector's history.
+
+        Each detector's surprise gets a tail probability from its rank in the detector's own history (damped
+        while that detector is quiet after a detection), the smallest is corrected for the number of detectors
+        that looked (Sidak: k chances of a rare value), and its logarithm scaled so that a record, the most
+        extreme evidence the histories can give, scores 1."""
+        tails: dict[str, float] = {}
+        for name, surprise in surprises.items():
+            ranks = self._ranks[name]
+            if len(ranks) >= MIN_POINTS:
+                tails[name] = self._quieted(name, ranks.tail(surprise), surprise)
+            ranks.add(surprise)
+        if not tails:
+            return 0.0
+        name = min(tails, key=tails.__getitem__)
+        looks, rarest = len(tails), 1 / len(self._ranks[name])  # the history held n when the tail was taken
+        score = math.log(_sidak(tails[name], looks)) / math.log(_sidak(rarest, looks))
+        if score >= self.p.alert_score and self.seen > self.p.warmup:
+            self._quiet[name] = (self.p.suppress_points, surprises[name])
+        return min(max(score, 0.0), 1.0)
+
+    def _quieted(self, name: str, tail: float, surprise: float) -> float:
+        """A detector's tail probability, damped for `suppress_points` after it detected unless clearly louder.
+
+        Per detector: a level shift first moves the level, and the shift detector confirms it later; a quiet
+        started by one must not silence the other's evidence of something new."""
+        left, by = self._quiet.get(name, (0, math.inf))
+        if left <= 0:
+            return tail
+        self._quiet[name] = (left - 1, by)
+        return tail**DAMPING if surprise <= LOUDER * by else tail
+
+
+def _sidak(tail: float, looks: int) -> float:
+    """The chance that the smallest of `looks` independent tail probabilities is this small."""
+    return -math.expm1(looks * math.log1p(-min(tail, 1 - 1e-12)))

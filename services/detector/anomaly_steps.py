@@ -1,5 +1,5 @@
 """The anomaly baseline's clock: one mean per series per `detector.anomaly.step_s` (5 minutes), so a baseline of
-`baseline_points` steps holds `baseline_points x step_s` of history (2,016 x 5 min = a week) whatever the
+`baseline_points` steps holds `baseline_points x step_s` of history (4,032 x 5 min = two weeks) whatever the
 scrape interval, where one point per sample held 5.6 hours at 10 s.
 
 Each series' samples are averaged over its current step; the mean goes to the scorer (baselines.py) when the

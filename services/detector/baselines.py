@@ -3,7 +3,7 @@ baseline (anomaly.py); a score of `alert_score` at `sigma` robust standard devia
 metric's rule id (H7 for queue_depth, H6 for query latency ...) with label anomaly="true" and severity
 warning, resolved once no anomaly has been seen for `resolve_for_s`.
 
-A baseline is a week of samples (about half a megabyte), so at most `max_series` series get one, first come
+A baseline is two weeks of samples (about a megabyte), so at most `max_series` series get one, first come
 first served. Baselines live in this process and are saved to Redis every minute and on shutdown
 (baseline_store.py), so a restarted or replacing replica resumes them; see the README ("Detector: scaling
 out") for what that means with several replicas at once. Pure; evaluation.py feeds it the same batches as

@@ -91,7 +91,7 @@ class LogSignatures:
         if stream is None:
             if len(self._streams) >= self._cfg.max_streams:
                 self._streams.popitem(last=False)
-            stream = self._streams[key] = Stream(LogTemplates(self._cfg.similarity), dict(labels))
+            stream = self._streams[key] = Stream(LogTemplates(self._cfg.similarity, self._cfg.depth), dict(labels))
         self._streams.move_to_end(key)
         return stream
 

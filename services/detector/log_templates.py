@@ -1,18 +1,22 @@
 """Log lines into templates, online: `LogTemplates.add(line)` returns the line's template id and text.
 
-Three steps, each general (nothing here knows a particular system):
+Four steps, each general (nothing here knows a particular system or format):
 
-1. Header: most logs open with a header (time, host, process, level, component) before the message. The
-   first lines of a stream choose, by majority, one of a few common header shapes (syslog, ISO or log4j
-   time + level + component, bracketed time + program, numeric fields + level + component); the header is
-   stripped from every line of the stream. Lines no shape fits are mined whole.
+1. Header (log_header.py): the stream's header layout is learnt from its first lines by the roles of their
+   fields (times, levels, ids, components) and removed; JSON records give their message field. While the
+   layout is still being learnt and changes, the lines seen so far are mined again under the new one (their
+   ids kept), so that one event is not split between the header it first seemed to have and the real one.
 2. Masks: values that are never part of an event's identity become `<*>` before mining: IP addresses and
-   ports, hex numbers, UUIDs, paths, numbers, and numeric runs inside identifiers (`blk_-123`, `node-246`).
+   ports, hex numbers, UUIDs, paths, URLs, numbers with their units, and numeric runs inside identifiers
+   (`blk_-123`, `node-246`).
 3. Drain (Drain3's streaming fixed-depth tree): a masked message joins the most similar template of its
    length and first tokens, or starts a new one; templates generalise as they absorb lines. Two changes to
    Drain's similarity: a masked value facing a template's wildcard counts half a match (Drain counts it
    as none, so heavily masked lines never rejoin their template), and a short message may differ from its
    template in one word whatever the threshold (`Invalid user admin` / `Invalid user guest`).
+4. Second pass: a new template that differs from an older one of the same length only where either holds a
+   masked value is the older one (Drain's tree sends `<*> connected` and `peer connected` down different
+   branches, so it never compares them); it takes the older template's id.
 
 Pure; used by log_signatures.py (the service) and `healer detect log-templates`.
 """
@@ -20,48 +24,47 @@ Pure; used by log_signatures.py (the service) and `healer detect log-templates`.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from drain3.drain import Drain
-from drain3.template_miner import TemplateMiner
-from drain3.template_miner_config import TemplateMinerConfig
+from drain3.drain import Drain, LogCluster
 
-LEVELS = r"(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|CRITICAL|Info|Warning|Error|Debug)"
-MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_DATE = r"(?:\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{6,8})"
-_TIME = r"\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"
-# Header shapes, most specific first; each captures the message as `msg`.
-HEADERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern))
-    for name, pattern in (
-        ("syslog", rf"^{MONTH}\s+\d{{1,2}}\s+{_TIME}\s+\S+\s+[^\s:\[]+(?:\[\d+\])?:\s?(?P<msg>.*)$"),
-        ("time-level-component", rf"^{_DATE}[ T]?{_TIME},?\s+{LEVELS}\s+(?:\[[^\]]*\]\s+)?[\w.$-]+:\s(?P<msg>.*)$"),
-        ("time-level-source", rf"^{_DATE}\s+{_TIME},?\s+{LEVELS}\s+(?:[\w.$-]+(?::\s|\s{{2,}}))?(?P<msg>.*)$"),
-        ("numbers-level-component", rf"^(?:\d+\s+){{2,4}}{LEVELS}\s+[\w.$-]+:\s(?P<msg>.*)$"),
-        ("bracket-time-program", r"^\[[\d.:\s/-]+\]\s+.+?\s+-\s+(?P<msg>.*)$"),
-        ("fields-level", rf"^(?:\S+\s+){{3,12}}?{LEVELS}\s+(?P<msg>.*)$"),
-    )
-)
-HEADER_SAMPLE = 200
-HEADER_COLUMNS = 8
+from services.detector.log_header import HeaderReader
+
+WILDCARD = "<*>"
 SHORT_FROM = 4  # fewer words than this and every word counts
-_NUMBER = re.compile(r"[-+]?\d+(?:[.:,-]\d+)*")
+MAX_TEMPLATES = 5_000  # per stream; the least recently seen are forgotten beyond this (memory stays bounded)
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = r"\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"
+_BETWEEN = r"\-_/:.=,@#*()\[\]<>{}'\"|;+"  # what separates the parts of an id: blk_<*>, node-<*>
+_WILD = r"<\*>"
+_PART = rf"[^\s{_BETWEEN}]"  # a character of one part of an id
+# A part with a digit that is all hex (5+), or letters and digits alternating with digits at least every
+# other character (R02, I0317, x86), or that starts with a digit; names with a digit (ssh2, eth0, IO80211)
+# stay words. A sign is the value's when it follows punctuation (blk_-42), a separator when after a letter.
+_ID = (
+    rf"(?:(?<=[^A-Za-z0-9])[-+])?(?<!{_PART})(?={_PART}*\d)"
+    rf"(?:[0-9a-fA-F]{{5,}}|(?:[A-Za-z]?\d)+[A-Za-z]?|\d{_PART}*)(?!{_PART})"
+)
+_UNIT = (
+    r"(?:[KMGTP]i?B|B|[mun\u00b5]s)"  # sizes and short durations, which loggers write in the unit that suits the value
+)
 MASKS: tuple[tuple[str, str], ...] = (
-    (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b", "<*>"),  # a hex word: address, hash
-    (r"<\d+(?:\.\d+)?\s?(?:ms|sec|s|min)\b", "<*>"),  # "<1 sec": a duration too short to say
-    (rf"\b{_DAY}\s+{MONTH}\s+\d{{1,2}}\s+{_TIME}(?:\s+\d{{4}})?", "<*>"),  # a date written out
-    (r"(?<![\w.])[\w.-]+\.[A-Za-z]{2,}:\d+\b", "<*>"),  # host:port
-    (r"\((?:[^()\s]*)\)", "(<*>)"),  # a parenthesised single value, or nothing
+    (r"\b[a-zA-Z][\w+.-]*://\S+", WILDCARD),  # a URL
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", WILDCARD),  # a UUID
+    (rf"\b{_DAY}\s+{_MONTH}\s+\d{{1,2}}\s+{_TIME}(?:\s+\d{{4}})?", WILDCARD),  # a date written out
+    (r"<\d+(?:\.\d+)?\s?(?:ms|sec|s|min)\b", WILDCARD),  # "<1 sec": a duration too short to say
     (r"\s*\(\d+(?:\.\d+)?\s?[KMGT]?i?B\)", ""),  # a size repeated for humans: "(1.2 KB)"
-    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<*>"),
-    (r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?![\w.])", "<*>"),
-    (r"\b0[xX][0-9a-fA-F]+\b", "<*>"),
-    (r"(?<![\w<])(?:/[\w.@~+-]+){2,}/?", "<*>"),
-    (r"(?<![A-Za-z*])[-+]?\d+(?:[.,:]\d+)*(?![A-Za-z>])", "<*>"),
-    (r"(?<=[_-])-?\d+\b", "<*>"),
+    (rf"(?<![\w.])\d+(?:\.\d+)?\s?{_UNIT}(?!\w)", WILDCARD),  # a quantity, whose unit varies with its size
+    (r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?![\w.])", WILDCARD),  # an IPv4 address, and port
+    (r"(?<![\w.])[\w.-]+\.[A-Za-z]{2,}:\d+\b", WILDCARD),  # host:port
+    (r"(?<![\w<])(?:/[\w.@~+-]+){2,}/?", WILDCARD),  # a path
+    (r"\b0[xX][0-9a-fA-F]+\b", WILDCARD),  # a hex number
+    (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b", WILDCARD),  # a hex word: address, hash
+    (r"\((?:[^()\s]*)\)", f"({WILDCARD})"),  # a parenthesised single value, or nothing
+    (_ID, WILDCARD),  # a number, or an id: a word mostly of digits, or of hex with some (`node-<*>`, `blk_<*>`)
+    (rf"{_WILD}(?:[{_BETWEEN}]{{1,2}}{_WILD})+", WILDCARD),  # values joined by punctuation are one value
 )
 _MASKS = tuple((re.compile(p), r) for p, r in MASKS)
 
@@ -77,55 +80,6 @@ def mask(message: str) -> str:
     for pattern, replacement in _MASKS:
         message = pattern.sub(replacement, message)
     return message
-
-
-class HeaderShape:
-    """The header shape of one stream, chosen from its first lines by majority.
-
-    When no named shape fits most lines, leading columns that are numbers in nearly every line (ids,
-    counters, epochs: `134681 node-246 unix.hw state_change 1077804742 1 ...`) are taken as the header, up
-    to the last such column among the first few.
-    """
-
-    def __init__(self) -> None:
-        self._seen: Counter[str] = Counter()
-        self._numeric: Counter[int] = Counter()
-        self._lines = 0
-        self.chosen: re.Pattern[str] | None = None
-        self.decided = False
-
-    def message(self, line: str) -> str:
-        pattern = self.chosen if self.decided else self._learn(line)
-        found = pattern.match(line) if pattern else None
-        return found.group("msg") if found else line
-
-    def _learn(self, line: str) -> re.Pattern[str] | None:
-        self._lines += 1
-        for name, shape in HEADERS:
-            if shape.match(line):
-                self._seen[name] += 1
-                break
-        for position, token in enumerate(line.split()[:HEADER_COLUMNS]):
-            if _NUMBER.fullmatch(token):
-                self._numeric[position] += 1
-        pattern = self._leader()
-        if self._lines >= HEADER_SAMPLE:
-            self.chosen, self.decided = pattern, True
-        return pattern
-
-    def _leader(self) -> re.Pattern[str] | None:
-        if self._seen:
-            name, count = self._seen.most_common(1)[0]
-            if count * 2 > self._lines:
-                return next(p for n, p in HEADERS if n == name)
-        columns = [p for p in range(HEADER_COLUMNS) if self._numeric[p] >= 0.95 * self._lines]
-        if self._lines < 10 or not columns:
-            return None
-        return _columns(max(columns) + 1)
-
-
-def _columns(count: int) -> re.Pattern[str]:
-    return re.compile(rf"^(?:\S+\s+){{{count}}}(?P<msg>.*)$")
 
 
 class _Drain(Drain):  # type: ignore[misc] # drain3 is untyped
@@ -149,22 +103,76 @@ class _Drain(Drain):  # type: ignore[misc] # drain3 is untyped
         return similarity + 0.5 * masked / len(seq1), params
 
 
+def _same_but_values(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Two templates of one length that differ only where either holds a masked value, in at most a third of
+    their words (two templates of wildcards alone say nothing about each other)."""
+    differing = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return 3 * len(differing) <= len(a) and all(
+        WILDCARD in (x, y) and any(c.isdigit() for c in x + y) for x, y in differing
+    )
+
+
 class LogTemplates:
-    def __init__(self, similarity: float = 0.75, depth: int = 4) -> None:
-        config = TemplateMinerConfig()
-        config.drain_sim_th = similarity
-        config.drain_depth = depth
-        config.parametrize_numeric_tokens = True
-        config.drain_extra_delimiters = ["="]
-        config.mask_prefix, config.mask_suffix = "<", ">"
-        self._miner = TemplateMiner(config=config)
-        self._miner.drain = _Drain(
-            sim_th=similarity, depth=depth, extra_delimiters=config.drain_extra_delimiters, param_str="<*>"
+    def __init__(self, similarity: float = 0.75, depth: int = 5) -> None:
+        self._similarity, self._depth = similarity, depth
+        self._header = HeaderReader()
+        self._drain = self._new_drain()
+        self._ids: dict[int, int] = {}  # Drain's cluster id -> the template id given out
+        self._given: list[int] = []  # the template id given to each line of the header sample
+        self._last_id = 0
+
+    def _new_drain(self) -> _Drain:
+        return _Drain(
+            sim_th=self._similarity,
+            depth=self._depth,
+            extra_delimiters=["="],
+            param_str=WILDCARD,
+            max_clusters=MAX_TEMPLATES,
         )
-        self._header = HeaderShape()
 
     def add(self, line: str) -> Template:
-        message = mask(self._header.message(line.rstrip("\r\n")).strip())
-        result = self._miner.add_log_message(message or "<empty>")
-        new = result["change_type"] == "cluster_created"
-        return Template(int(result["cluster_id"]), str(result["template_mined"]), new)
+        line = line.rstrip("\r\n")
+        if self._header.learn(line):
+            self._mine_again(self._header.sample[:-1])
+        cluster, created = self._mine(line)
+        template_id = self._id_of(cluster, created)
+        if len(self._given) < len(self._header.sample):
+            self._given.append(template_id)
+        return Template(template_id, cluster.get_template(), created)
+
+    def _mine(self, line: str) -> tuple[LogCluster, bool]:
+        message = mask(self._header.message(line).strip())
+        cluster, change = self._drain.add_log_message(message or "<empty>")
+        return cluster, change == "cluster_created"
+
+    def _id_of(self, cluster: LogCluster, created: bool) -> int:
+        """The template id of a Drain cluster: an older one's when it differs from it only in values."""
+        known = self._ids.get(cluster.cluster_id)
+        if known is not None:
+            return known
+        if created:
+            tokens = cluster.log_template_tokens
+            for other in self._drain.clusters:
+                known = self._ids.get(other.cluster_id)
+                same_length = other is not cluster and len(other.log_template_tokens) == len(tokens)
+                if known is not None and same_length and _same_but_values(other.log_template_tokens, tokens):
+                    self._ids[cluster.cluster_id] = known
+                    return known
+        self._last_id += 1
+        self._ids[cluster.cluster_id] = self._last_id
+        return self._last_id
+
+    def _mine_again(self, lines: list[str]) -> None:
+        """Mine the sample's lines afresh under a new header layout, each new template keeping the id its
+        first line was given (or a new one, if that id already went to another template)."""
+        self._drain = self._new_drain()
+        self._ids = {}
+        taken: set[int] = set()
+        for line, given in zip(lines, self._given, strict=True):
+            cluster, _ = self._mine(line)
+            if cluster.cluster_id not in self._ids:
+                if given in taken:
+                    self._last_id += 1
+                template_id = self._last_id if given in taken else given
+                self._ids[cluster.cluster_id] = template_id
+                taken.add(template_id)

@@ -64,8 +64,18 @@ def _weighted_fit(design: Floats, y: Floats, weights: Floats) -> tuple[Floats, F
     return inverse @ (weighted.T @ y), inverse
 
 
+def median(values: Floats) -> float:
+    """The median of a 1-d array by partition: np.median's generality costs more than the fits it serves."""
+    n = values.size
+    half = n // 2
+    if n % 2:
+        return float(np.partition(values, half)[half])
+    low, high = np.partition(values, [half - 1, half])[half - 1 : half + 1]
+    return float(low + high) / 2
+
+
 def _robust_scale(residuals: Floats, floor: float) -> float:
-    return max(MAD_SCALE * float(np.median(np.abs(residuals - np.median(residuals)))), floor)
+    return max(MAD_SCALE * median(np.abs(residuals - median(residuals))), floor)
 
 
 def robust_line(x: Floats, y: Floats) -> RobustLine:
@@ -127,6 +137,15 @@ def _despiked(y: Floats, trend: Floats) -> tuple[Floats, float]:
     return trend + local + np.clip(residuals - local, -HUBER_K * noise, HUBER_K * noise), noise
 
 
+def noise(y: Floats) -> float:
+    """The samples' own noise, as a standard deviation: from successive differences, which a trend, a step
+    or a bend barely moves (a difference of two noisy samples has twice the variance of one)."""
+    if y.size < 3:
+        return 0.0
+    steps = np.diff(y)
+    return MAD_SCALE * median(np.abs(steps - median(steps))) / math.sqrt(2)
+
+
 def _line_rss(sums: list[Floats]) -> Floats:
     """Residual sum of squares of least squares lines, from their sums of (1, x, y, xx, xy, yy)."""
     count, sx, sy, sxx, sxy, syy = sums
@@ -143,7 +162,7 @@ def _best_break(x: Floats, y: Floats) -> tuple[float, int]:
     ks = np.arange(MIN_BEFORE_SHIFT, n - MIN_AFTER_TURN + 1)
     if ks.size == 0:
         return 0.0, n
-    centred = y - float(np.median(y))  # sums of squares of raw values would lose the digits that matter
+    centred = y - median(y)  # sums of squares of raw values would lose the digits that matter
     prefix = [np.concatenate([[0.0], np.cumsum(v)]) for v in (np.ones(n), x, centred, x * x, x * centred, centred**2)]
     whole = float(_line_rss([p[-1:] for p in prefix])[0])
     split = _line_rss([p[ks] for p in prefix]) + _line_rss([p[-1] - p[ks] for p in prefix])
@@ -151,11 +170,20 @@ def _best_break(x: Floats, y: Floats) -> tuple[float, int]:
     return whole - float(split[best]), int(ks[best])
 
 
-def window_forecast(x: Floats, y: Floats, steps: Floats, *, toward: float, shift_z: float, bend_z: float) -> Forecast:
+def line_forecast(line: RobustLine, steps: Floats) -> Forecast:
+    """The Huber line alone."""
+    values, errors = _along(np.array([line.level, line.slope]), line.covariance, steps)
+    return Forecast(values, errors, line.slope, "linear")
+
+
+def window_forecast(
+    x: Floats, y: Floats, steps: Floats, *, toward: float, shift_z: float, bend_z: float, line: RobustLine | None = None
+) -> Forecast:
     """The window's own forecast: a line, or a level shift or a bend when the data insist (see module doc).
 
-    `toward` is +1 when the threshold lies above (a rise is the danger), -1 when below."""
-    line = robust_line(x, y)
+    `toward` is +1 when the threshold lies above (a rise is the danger), -1 when below; `line`, the window's
+    Huber line when the caller has it already."""
+    line = line or robust_line(x, y)
     design = np.column_stack([np.ones(x.size), x])
     cleaned, noise = _despiked(y, line.level + line.slope * x)
     inverse = np.linalg.inv(design.T @ design)
@@ -185,15 +213,14 @@ def window_forecast(x: Floats, y: Floats, steps: Floats, *, toward: float, shift
         if toward * coef[2] < 0:  # curving away from the threshold: the parabola is the cautious forecast
             values, errors = _along(coef, full_inverse * noise**2, steps)
             return Forecast(values, errors, float(coef[1]), "bend")
-    values, errors = _along(np.array([line.level, line.slope]), line.covariance, steps)
-    return Forecast(values, errors, line.slope, "linear")
+    return line_forecast(line, steps)
 
 
 def huber_mean(values: Floats) -> tuple[float, float]:
     """A location as efficient as the mean under Gaussian noise and as deaf to outliers as a median; and the
     robust standard deviation around it."""
     floor = 1e-9 * (1.0 + float(np.mean(np.abs(values))))
-    centre = float(np.median(values))
+    centre = median(values)
     scale = _robust_scale(values, floor)
     for _ in range(4):
         residuals = values - centre

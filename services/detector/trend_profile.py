@@ -25,7 +25,7 @@ class DailyProfile:
     def __init__(self, *, slot_s: float, days: int, reach_s: float) -> None:
         """`reach_s`: how far around the day-old hours a shape may look (the window and the horizon)."""
         self.slot_s = slot_s
-        size = int((days * DAY_S + reach_s) // slot_s) + 2 * MARGIN_SLOTS + 2
+        size = int(((days + 1) * DAY_S + reach_s) // slot_s) + 2 * MARGIN_SLOTS + 2  # a day more: for rhythm()
         self._sum = np.zeros(size)
         self._count = np.zeros(size)
         self._number = np.full(size, np.iinfo(np.int64).min, np.int64)  # which absolute slot each entry holds
@@ -37,6 +37,24 @@ class DailyProfile:
             self._number[index], self._sum[index], self._count[index] = number, 0.0, 0.0
         self._sum[index] += value
         self._count[index] += 1
+
+    def rhythm(self) -> float:
+        """How much a day repeats: the spread of differences from a day ago over that from half a day ago
+        (near 0 for a daily rhythm, above 1 for a wandering series; NaN until both are known).
+
+        A daily swing makes half-day differences large and day differences small; a trend or a random walk
+        makes a day's differences larger than half a day's."""
+        day = round(DAY_S / self.slot_s)
+        seen = self._number > np.iinfo(np.int64).min
+        means = np.where(seen, self._sum / np.maximum(self._count, 1), np.nan)
+        by_number = dict(zip(self._number[seen].tolist(), means[seen].tolist(), strict=True))
+        pairs = {
+            lag: [by_number[n] - by_number[n - lag] for n in by_number if n - lag in by_number]
+            for lag in (day, day // 2)
+        }
+        if min(len(found) for found in pairs.values()) < day - 2 * MARGIN_SLOTS:  # a whole day of them
+            return float("nan")
+        return float(np.std(pairs[day]) / max(np.std(pairs[day // 2]), 1e-12))
 
     def shape(self, past: Floats, future: Floats, days_ago: int) -> DayShape | None:
         """The profile `days_ago` days before the given times, or None if those hours were not all seen."""

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -19,8 +20,10 @@ from typer.testing import CliRunner
 from healer_cli.main import app
 from healer_common.contract.events import EVENT_ADAPTER, LogEvent
 from healer_common.settings.detector import LogSettings
+from services.detector.log_header import HeaderReader
 from services.detector.log_signatures import LogSignatures
 from services.detector.log_templates import LogTemplates, mask
+from tests.unit.log_formats import HEADERS, formatted_log, grouping_accuracy
 
 T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
@@ -54,6 +57,71 @@ def test_lines_of_one_event_share_a_template_and_different_events_do_not() -> No
     assert len({next(iter(ids)) for ids in groups.values()}) == len(groups)
 
 
+@pytest.mark.parametrize("fmt", [*HEADERS, "json"])
+def test_a_log_in_a_format_it_was_not_designed_on_groups_by_event(fmt: str) -> None:
+    lines = formatted_log(fmt, 300, seed=7)
+    miner = LogTemplates()
+
+    found = [miner.add(line).template_id for line, _ in lines]
+
+    assert grouping_accuracy([event for _, event in lines], found) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("I0317 16:15:55.383666   66229 cache.go:613] Cache hit ratio 0.42", "Cache hit ratio 0.42"),
+        ("[Tue Mar 17 16:15:00 2026] [warn] Cache hit ratio 0.42", "Cache hit ratio 0.42"),
+        ("2026-03-17 16:14:12,018 - app.db - INFO - Cache hit ratio 0.42", "Cache hit ratio 0.42"),
+        ("20260317-16:15:57:823|Step_LSC|78144655|Cache hit ratio 0.42", "Cache hit ratio 0.42"),
+        ('{"ts": "2026-03-17T16:14:21Z", "level": "info", "msg": "Cache hit ratio 0.42"}', "Cache hit ratio 0.42"),
+    ],
+)
+def test_the_header_is_found_from_the_lines_alone(line: str, message: str) -> None:
+    reader = HeaderReader()
+    for _ in range(20):
+        reader.learn(line)
+
+    assert reader.message(line) == message
+
+
+def test_a_line_without_the_streams_header_keeps_all_its_words() -> None:
+    reader = HeaderReader()
+    for i in range(50):
+        reader.learn(f"2026-03-17 16:14:{i:02d},018 ERROR [main] com.example.Worker: Job {i} failed")
+
+    assert (
+        reader.message("\tat com.example.Worker.run(Worker.java:42)") == "\tat com.example.Worker.run(Worker.java:42)"
+    )
+
+
+def test_plain_messages_have_no_header_taken_from_them() -> None:
+    reader = HeaderReader()
+    for i in range(50):
+        reader.learn(f"Fetched {i} rows from table orders in {i % 7} ms")
+
+    assert reader.message("Fetched 3 rows from table orders in 2 ms") == "Fetched 3 rows from table orders in 2 ms"
+
+
+def test_lines_seen_before_the_header_was_known_keep_their_template() -> None:
+    miner = LogTemplates()
+    lines = formatted_log("klog", 60, seed=3)
+    first = [miner.add(line).template_id for line, _ in lines]
+    again = {event: miner.add(line).template_id for line, event in formatted_log("klog", 200, seed=4)}
+
+    assert all(again[event] == tid for (_, event), tid in zip(lines, first, strict=True) if event in again)
+
+
+def test_templates_differing_only_in_a_value_are_one() -> None:
+    miner = LogTemplates()
+    a = miner.add("2026-03-17 16:14:12 INFO web: Fan speeds ( 3552 3534 3375 3515 3479 )")
+    b = miner.add("2026-03-17 16:14:13 INFO web: Fan speeds ( 3552 3534 3375 3515 3479 )")
+    c = miner.add("2026-03-17 16:14:14 INFO web: Fan speeds ( 3212 3500 **** 3515 3479 )")
+
+    assert a.template_id == b.template_id
+    assert c.template_id != a.template_id  # a missing reading is a word, not a value
+
+
 def test_syslog_headers_are_learnt_and_stripped() -> None:
     miner = LogTemplates()
     for i in range(250):
@@ -66,6 +134,8 @@ def test_syslog_headers_are_learnt_and_stripped() -> None:
 
 def test_masks_hide_values_not_words() -> None:
     assert mask("GET /api/v1/users/42 from 192.168.1.20:5432 took 0x1f ms") == "GET <*> from <*> took <*> ms"
+    assert mask("node-246 blk_-123 worker-5b9a0 on eth0 over ssh2") == "node-<*> blk_<*> worker-<*> on eth0 over ssh2"
+    assert mask("estimated size 1.2 KB, free 380.0 B") == "estimated size <*>, free <*>"
     assert mask("retrying in 5 seconds (attempt 3)") == "retrying in <*> seconds (attempt <*>)"
     written_out = "connection from 10.1.2.3 (host.example.org) at Fri Jul 1 09:00:00 2005"
     assert mask(written_out) == "connection from <*> (<*>) at <*>"

@@ -241,7 +241,7 @@ class TrendSettings(Section):
     slot_s: float = Field(60.0, gt=0, description="a trend is re-fitted once per slot of this many seconds")
     window_slots: int = Field(60, ge=10, le=1_440, description="slots of history each trend fit uses")
     min_confidence: float = Field(
-        0.5, ge=0, le=1, description="predict only when the crossing within the horizon is at least this likely"
+        0.7, ge=0, le=1, description="predict only when the crossing within the horizon is at least this likely"
     )
     profile_days: int = Field(
         2, ge=0, le=7, description="days of a series' daily profile the trend forecasts along (0: window only)"
@@ -258,6 +258,12 @@ class TrendSettings(Section):
     )
     withdraw_after_slots: int = Field(
         3, ge=1, description="withdraw a prediction after this many fits in a row see no crossing"
+    )
+    select_margin: float = Field(
+        0.1, ge=0, lt=1, description="a model replaces the window's own only when its recent error is this much lower"
+    )
+    error_scale: float = Field(
+        2.0, gt=0, description="widens (above 1) or narrows the recent forecast errors the confidence is drawn from"
     )
 
 
@@ -309,25 +315,31 @@ class AnomalySettings(Section):
         default_factory=lambda: ["queue_depth", "db_query_duration_p99_seconds", "network_errors_per_second"],
         description="metrics scored against their learnt baseline (alerts under their rule's id, anomaly=true)",
     )
-    max_series: int = Field(100, ge=0, description="at most this many series get a baseline (about 0.5 MB each)")
+    max_series: int = Field(100, ge=0, description="at most this many series get a baseline (about 1 MB each)")
     step_s: float = Field(
         300.0, gt=0, description="the baseline takes one mean per series per step: its window is counted in time"
     )
     baseline_points: int = Field(
-        2_016, ge=100, description="steps in the rolling baseline (2,016 steps of 5 minutes: a week)"
+        4_032,
+        ge=100,
+        description="steps in the rolling baseline (4,032 of 5 minutes: two weeks), and of each detector's surprises",
     )
-    slow_points: int = Field(24, ge=2, description="samples averaged for the slow surprise (a shift in behaviour)")
+    shift_points: int = Field(48, ge=2, description="steps whose mean is judged for a level shift (4 h at 5 min)")
     seasonal_ratio: float = Field(
         0.3, gt=0, le=1, description="a series follows the clock when its day-ago differences spread this much less"
     )
+    suppress_points: int = Field(100, ge=0, description="steps after an anomaly whose scores are damped")
     warmup: int = Field(150, ge=0, description="steps before anything scores (cold start: 12.5 hours at 5 minutes)")
     sigma: float = Field(2.0, gt=0, description="alert only at this many robust standard deviations or more")
-    alert_score: float = Field(0.9, gt=0, le=1, description="alert when the anomaly score reaches this")
+    alert_score: float = Field(
+        1.0, gt=0, le=1, description="alert when the anomaly score reaches this (1: a record for its detector)"
+    )
     resolve_for_s: float = Field(600.0, ge=0, description="an anomaly alert resolves after this long without one")
 
 
 class LogSettings(Section):
     similarity: float = Field(0.75, gt=0, le=1, description="Drain: how alike a line must be to join a template")
+    depth: int = Field(5, ge=3, le=8, description="Drain: a template's leading words that route a line (depth - 2)")
     burst_count: int = Field(5, ge=1, description="lines of one failure signature within the window that fire")
     window_s: float = Field(60.0, gt=0, description="the window in which a signature's lines are counted")
     quiet_s: float = Field(300.0, gt=0, description="a signature silent this long resolves its alert")
