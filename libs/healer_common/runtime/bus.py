@@ -176,8 +176,10 @@ class Service:
 
     def watch(self, subject: str) -> Callable[[F], F]:
         """Register a handler on a core subscription without a queue group: every replica sees every message
-        published from now on (the read API's live feed), and nothing is acked, stored or redelivered."""
-        subscriber = self.broker.subscriber(subject, decoder=self._decode)
+        published from now on (the read API's live feed), and nothing is acked, stored or redelivered. It never
+        replies: a JetStream publish carries a reply subject for its ack, and an empty reply from here would race
+        the stream's ack to the publisher (whose publish then fails to parse it)."""
+        subscriber = self.broker.subscriber(subject, decoder=self._decode, no_reply=True)
         return cast("Callable[[F], F]", subscriber)
 
     def every(self, seconds: float) -> Callable[[Periodic], Periodic]:
