@@ -118,7 +118,7 @@ class Service:
         self.detail: dict[str, str] = {}
         self._periodic: list[tuple[float, Periodic]] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
-        self._on_stop: dict[bool, list[Callable[[], Awaitable[None]]]] = {True: [], False: []}  # by `first`
+        self._on_stop: dict[bool, list[Callable[[], Awaitable[None]]]] = {True: [], False: []}  # first: NATS up
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self.started_at = self.clock.now()
@@ -196,7 +196,6 @@ class Service:
         return fn
 
     def on_stop(self, fn: Callable[[], Awaitable[None]], *, first: bool = False) -> Callable[[], Awaitable[None]]:
-        """Run at shutdown once the consumers stopped; `first`: before, with NATS and Redis up (to hand work over)."""
         self._on_stop[first].append(fn)
         return fn
 
