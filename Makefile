@@ -70,6 +70,8 @@ bench: install ## run every benchmark and print its figures (never part of `make
 	$(BIN)/python bench/collector.py
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/detector.py
+	$(BIN)/python bench/detector.py --replicas 1 2 --skip-latency
+	$(BIN)/python bench/chaos.py
 	$(BIN)/python bench/trend.py
 	$(BIN)/python bench/detector_quality.py
 	$(BIN)/python bench/correlator.py

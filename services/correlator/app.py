@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from healer_common.runtime.bus import Service, run_service
-from healer_common.runtime.lease import Leases
+from healer_common.runtime.leadership import Leases
 from healer_common.runtime.silence_store import SilenceStore
 from healer_common.settings import CorrelatorSettings
 from services.correlator.adapters.change_store import ChangeStore
@@ -54,8 +54,8 @@ def setup(svc: Service) -> None:
         inhibitors=InhibitorStore(redis, keys),
         silences=SilenceStore(redis, keys),
     )
-    leases = Leases(redis, keys, holder=svc.instance, ttl_s=cfg.lease_ttl_s)
-    correlator = Correlator(svc, config_of(cfg), stores, leases)
+    leases = Leases(redis, keys, svc.instance)
+    correlator = Correlator(svc, config_of(cfg), stores, leases, cfg.lease_ttl_s)
     svc.on_start(correlator.on_start)
     register(svc, correlator)
 

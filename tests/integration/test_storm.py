@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from healer_common.contract.streams import CORRELATOR_ALERTS, DETECTOR_EVENTS, NOTIFIER_INCIDENTS
+from healer_common.contract.streams import CORRELATOR_ALERTS, NOTIFIER_INCIDENTS
 from healer_common.runtime.busclient import BusClient
 from healer_common.testing import HttpPeer, ServiceRunner, eventually
-from tests.support.correlator_bus import drained
+from tests.support.correlator_bus import DETECTOR, drained
 
 pytestmark = pytest.mark.integration
 NAMES = ("StormCpuHigh", "StormDiskSlow", "StormNetLoss", "StormMemLeak", "StormQueueLag")
@@ -63,7 +63,7 @@ async def test_a_thousand_alerts_in_fifty_groups_are_all_told_at_most_once_per_g
         await bus.publish_raw(bus.space.alertmanager("storm"), body, {"Nats-Msg-Id": f"storm-{start}"})
     everyone = {a["pod"] for a in alerts}
     await eventually(lambda: pods_told(http_peer) >= everyone, timeout=90, what="every alert told")
-    await drained(bus, DETECTOR_EVENTS, CORRELATOR_ALERTS, NOTIFIER_INCIDENTS)
+    await drained(bus, DETECTOR, CORRELATOR_ALERTS, NOTIFIER_INCIDENTS)
 
     notes = told(http_peer)
     assert pods_told(http_peer) == everyone, "no alert missing"

@@ -118,7 +118,7 @@ class Service:
         self.detail: dict[str, str] = {}
         self._periodic: list[tuple[float, Periodic]] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
-        self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        self._on_stop: dict[bool, list[Callable[[], Awaitable[None]]]] = {True: [], False: []}  # first: NATS up
         self._tasks: list[asyncio.Task[None]] = []
         self._batches = BatchLoops()
         self._stop = asyncio.Event()
@@ -206,8 +206,8 @@ class Service:
         self._on_start.append(fn)
         return fn
 
-    def on_stop(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-        self._on_stop.append(fn)
+    def on_stop(self, fn: Callable[[], Awaitable[None]], *, first: bool = False) -> Callable[[], Awaitable[None]]:
+        self._on_stop[first].append(fn)
         return fn
 
     def route(self, method: str, path: str, handler: RouteHandler, *, scope: str | None) -> None:
@@ -401,9 +401,17 @@ class Service:
         await self._stop.wait()
         await self._shutdown()
 
+    async def _hooks(self, hooks: list[Callable[[], Awaitable[None]]], failed: str) -> None:
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                self.log.exception(failed)
+
     async def _shutdown(self) -> None:
         self.state = "stopping"
         self.log.info("stopping")
+        await self._hooks(self._on_stop[True], "stopping_hook_failed")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -419,11 +427,7 @@ class Service:
                 with contextlib.suppress(*NATS_DOWN):
                     await connection.close()
         await self.gate.close()
-        for hook in self._on_stop:
-            try:
-                await hook()
-            except Exception:
-                self.log.exception("stop_hook_failed")
+        await self._hooks(self._on_stop[False], "stop_hook_failed")
         with contextlib.suppress(Exception):
             await clear_heartbeat(self.redis, self.keys, self.name, self.instance)
         await self.redis.aclose()

@@ -45,6 +45,7 @@ from healer_common.settings.nats import NatsSettings
 from healer_common.settings.notifier import CHANNEL_ALIASES, NotifierSettings
 from healer_common.settings.redis import RedisSettings
 from healer_common.settings.remediator import RemediatorSettings
+from healer_common.settings.scale import ScaleSettings
 from healer_common.settings.telemetry import TelemetrySettings
 
 __all__ = [  # the sections, so that `from healer_common.settings import RemediatorSettings` keeps one path
@@ -68,6 +69,7 @@ __all__ = [  # the sections, so that `from healer_common.settings import Remedia
     "NotifierSettings",
     "RedisSettings",
     "RemediatorSettings",
+    "ScaleSettings",
     "Settings",
     "TelemetrySettings",
     "load_settings",
@@ -114,6 +116,7 @@ class Settings(BaseSettings):
     nats: NatsSettings = NatsSettings()
     redis: RedisSettings = RedisSettings()
     bus: BusSettings = BusSettings()
+    scale: ScaleSettings = ScaleSettings()
     alerts: AlertsSettings = AlertsSettings()
     log: LogSettings = LogSettings()
     telemetry: TelemetrySettings = TelemetrySettings()

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from redis.asyncio import Redis
 
-from healer_common.runtime.lease import Command
+from healer_common.runtime.leadership import Command
 from healer_common.runtime.state import KeySpace
 from services.correlator.changes import ChangeRecord
 from services.correlator.environments import AppView

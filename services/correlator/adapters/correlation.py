@@ -2,7 +2,7 @@
 few round trips, decide (folding.py, publishing.py), publish the revisions that are due, write back what
 changed in one fenced write.
 
-Everything for one cluster happens under that cluster's lease (runtime/lease.py), renewed while the work
+Everything for one cluster happens under that cluster's lease (runtime/leadership.py), renewed while the work
 runs: replicas never open two incidents for one problem, and a replica that lost the lease publishes and
 writes nothing more. What it holds of the cluster stays in memory between batches (working.py). Inputs:
 
@@ -34,7 +34,7 @@ from healer_common.contract.matchers import InhibitionRule
 from healer_common.contract.messages import Labels, stable_id
 from healer_common.contract.silences import Silence
 from healer_common.runtime.bus import Service
-from healer_common.runtime.lease import Command, Lease, Leases
+from healer_common.runtime.leadership import Command, Leases, Term
 from healer_common.runtime.silence_store import KEEP_ENDED_S, SilenceStore
 from healer_common.runtime.state import first_time
 from services.correlator.adapters.change_store import ChangeStore
@@ -85,11 +85,14 @@ class Around:
 
 
 class Correlator:
-    def __init__(self, svc: Service, config: CorrelatorConfig, stores: Stores, leases: Leases) -> None:
+    def __init__(
+        self, svc: Service, config: CorrelatorConfig, stores: Stores, leases: Leases, lease_ttl_s: float
+    ) -> None:
         self.svc = svc
         self.config = config
         self.stores = stores
         self.leases = leases
+        self.lease_ttl_s = lease_ttl_s
         self.working = WorkingSets(stores.incidents)
         self._silences: list[Silence] = []
         self._silences_version = -1
@@ -99,9 +102,10 @@ class Correlator:
         await self.load_silences()
 
     @contextlib.asynccontextmanager
-    async def _under(self, cluster: str) -> AsyncIterator[tuple[Lease, ClusterWork]]:
+    async def _under(self, cluster: str) -> AsyncIterator[tuple[Term, ClusterWork]]:
         """The cluster's lease and what this process holds of it; a failure drops the latter."""
-        async with self.leases.held(f"correlator:{cluster}") as lease:
+        ttl_s = self.lease_ttl_s
+        async with self.leases.held(f"correlator/cluster/{cluster}", ttl_s, wait_s=ttl_s) as lease:
             work = self.working.under(cluster, lease)
             try:
                 yield lease, work
@@ -200,7 +204,7 @@ class Correlator:
 
     # publishing and writing back -------------------------------------------------------------------------------
     async def _settle(
-        self, lease: Lease, work: ClusterWork, incident_ids: set[str], around: Around, writes: list[Command]
+        self, lease: Term, work: ClusterWork, incident_ids: set[str], around: Around, writes: list[Command]
     ) -> None:
         """Publish the revisions that are due, then write back everything in one fenced write."""
         now, timing = self.svc.clock.now(), self.config.timing
@@ -220,7 +224,9 @@ class Correlator:
             incident, unsaved = work.open.incidents[incident_id], work.open.unsaved.get(incident_id, Unsaved())
             commands += self.stores.incidents.save(incident, work.states[incident_id], at, unsaved)
         commands += self._after_publishing(work, published)
-        await lease.write(commands)
+        if commands:  # fenced: refused, nothing written, when another replica took the cluster over
+            await self.leases.confirm(lease)
+            await self.leases.fenced(lease, commands)
         for incident_id in incident_ids:
             work.open.unsaved.pop(incident_id, None)
             if incident_id in published and published[incident_id].stored.state == "resolved":
@@ -245,7 +251,7 @@ class Correlator:
         return commands
 
     async def _publish(
-        self, lease: Lease, work: ClusterWork, incident_ids: list[str], around: Around, now: dt.datetime
+        self, lease: Term, work: ClusterWork, incident_ids: list[str], around: Around, now: dt.datetime
     ) -> dict[str, Publication]:
         if not incident_ids:
             return {}
@@ -262,7 +268,7 @@ class Correlator:
                 await asyncio.sleep(0)  # let the lease's renewal run through a long batch
         revisions = [p.revision for p in done.values() if p.revision is not None]
         records = [self._audit(p.revision, p.why) for p in done.values() if p.revision is not None]
-        await lease.confirm()
+        await self.leases.confirm(lease)
         await self.svc.publish_many([*revisions, *records])
         return done
 

@@ -12,7 +12,7 @@ correlator:index:<cluster>:<field>    set   incident ids (grouping.summary_field
 correlator:closed:<fingerprint>       str   starts_at of the alert's last resolved firing (a week), so a
                                             redelivered firing cannot reopen what is over
 
-Reads are plain; writes are returned as commands for the cluster's lease to apply fenced (runtime/lease.py),
+Reads are plain; writes are returned as commands for the cluster's lease to apply fenced (runtime/leadership.py),
 so a correlator that lost its lease changes nothing.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from redis.asyncio import Redis
 
 from healer_common.contract.incidents import AlertSummary, Incident, TimelineEntry
-from healer_common.runtime.lease import Command
+from healer_common.runtime.leadership import Command
 from healer_common.runtime.state import KeySpace
 from healer_common.runtime.status import incident_alerts_key, incident_timeline_key, open_incidents_key
 from services.correlator.folding import Unsaved

@@ -12,7 +12,7 @@ import json
 from redis.asyncio import Redis
 
 from healer_common.contract.messages import Labels
-from healer_common.runtime.lease import Command
+from healer_common.runtime.leadership import Command
 from healer_common.runtime.state import KeySpace
 
 

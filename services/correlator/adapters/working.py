@@ -3,7 +3,7 @@ state), and loading into it what a batch, a tick or a change needs.
 
 The view is kept between batches while this process holds the cluster's lease without a break: a new lease
 token one more than the last one this process held means nobody else wrote to the cluster in between
-(runtime/lease.py). Any other token, and the view starts empty and fills from Redis again. So one replica
+(runtime/leadership.py). Any other token, and the view starts empty and fills from Redis again. So one replica
 working a storm reads each incident once, and replicas taking turns stay correct.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from healer_common.contract.alerts import Alert
-from healer_common.runtime.lease import Lease
+from healer_common.runtime.leadership import Term
 from services.correlator.adapters.incident_store import IncidentStore
 from services.correlator.folding import OpenIncidents
 from services.correlator.notify_timing import NotifyState
@@ -35,7 +35,7 @@ class WorkingSets:
         self._store = store
         self._views: dict[str, ClusterWork] = {}
 
-    def under(self, cluster: str, lease: Lease) -> ClusterWork:
+    def under(self, cluster: str, lease: Term) -> ClusterWork:
         """The cluster's view for work under `lease`: kept if nobody held the lease since, else empty."""
         view = self._views.get(cluster)
         if view is None or view.token + 1 != lease.token or view.open.size > MAX_ENTRIES:

@@ -13,7 +13,7 @@ records published at once, the notifications sent side by side (SEND_CONCURRENCY
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from healer_common.clock import Clock
@@ -21,6 +21,7 @@ from healer_common.contract.messages import stable_id
 from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
 from healer_common.runtime import metrics
+from healer_common.runtime.leadership import ACTING_UNDER, Term, check_acting
 from healer_common.settings.notifier import DeliveryPolicy
 from services.notifier.adapters.sent_log import SentLog
 from services.notifier.channels.kind import Channel
@@ -76,8 +77,13 @@ class Dispatcher:
             raise result
         return result
 
-    async def deliver_many(self, items: list[tuple[Notification, Iterable[str] | None]]) -> list[list[str] | Retryable]:
-        """`deliver` each, side by side: per notification the channels that have it now, or why to retry."""
+    async def deliver_many(
+        self, items: list[tuple[Notification, Iterable[str] | None]], under: Mapping[str, Term] | None = None
+    ) -> list[list[str] | Retryable]:
+        """`deliver` each, side by side: per notification the channels that have it now, or why to retry.
+
+        Each send is checked against the lease its incident is told under: `under[incident id]` for a batch
+        (incident_book.lock_many), else the one the caller holds (incident_book.lock)."""
         plans = [(note, self._wanted(note, to)) for note, to in items]
         pairs = [(note.notification_id, name) for note, names in plans for name in names]
         done = dict(zip(pairs, await self._sent.outcomes(pairs), strict=True))
@@ -85,6 +91,8 @@ class Dispatcher:
         limit = asyncio.Semaphore(SEND_CONCURRENCY)
 
         async def one(note: Notification, names: list[str]) -> list[str] | Retryable:
+            if under is not None and (term := under.get(note.incident_id or "")) is not None:
+                ACTING_UNDER.set(term)  # this task's own context: gather runs each in a copy
             failures, reached = [], []
             for name in names:
                 if (outcome := done[note.notification_id, name]) is not None:
@@ -92,6 +100,7 @@ class Dispatcher:
                     continue
                 try:
                     async with limit:
+                        check_acting()  # still this replica's to tell (a stalled one that woke up is not)
                         await self._send(self._channels[name], note)
                 except Retryable as exc:
                     failures.append((name, exc))

@@ -104,18 +104,15 @@ class NotifierFlow:
     async def _deliver_many(self, items: list[tuple[Notification, list[str]]]) -> dict[str, Exception]:
         """Deliver under the incidents' locks (taken at once; one held elsewhere is waited for alone) and
         remember who heard; {incident id: why} of those to retry."""
-        tokens = await self._book.lock_many(note.incident_id or "" for note, _ in items)
-        ours = [(note, channels) for note, channels in items if (note.incident_id or "") in tokens]
         failed: dict[str, Exception] = {}
-        try:
-            results = await self._dispatcher.deliver_many([(note, channels) for note, channels in ours])
+        async with self._book.lock_many(note.incident_id or "" for note, _ in items) as terms:
+            ours = [(note, channels) for note, channels in items if (note.incident_id or "") in terms]
+            results = await self._dispatcher.deliver_many([(note, channels) for note, channels in ours], terms)
             reached = {note.incident_id or "": r for (note, _), r in zip(ours, results, strict=True)}
             await self._book.heard_many({i: r for i, r in reached.items() if isinstance(r, list)})
             failed |= {i: r for i, r in reached.items() if isinstance(r, Retryable)}
-        finally:
-            await self._book.unlock_many(tokens)
         for note, channels in items:
-            if (note.incident_id or "") not in tokens:
+            if (note.incident_id or "") not in terms:
                 try:
                     await self._deliver(note, channels)
                 except Retryable as exc:

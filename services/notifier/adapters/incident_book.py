@@ -7,31 +7,25 @@ channel that heard the incident, even one that only an escalation brought in).
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Iterable
 
 from redis.asyncio import Redis
-from redis.exceptions import LockError
 
 from healer_common.contract.incidents import Incident
 from healer_common.contract.notifications import Notification
-from healer_common.errors import Retryable
+from healer_common.runtime.leadership import Leases, Term
 from healer_common.runtime.state import KeySpace
 
 KEEP_S = 30 * 86_400
-LOCK_S = 60.0
+LOCK_S = 15.0  # renewed while a delivery lasts: a replica that dies delivering holds the incident this long
 LOCK_WAIT_S = 20.0
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 class IncidentBook:
-    def __init__(self, redis: Redis, keys: KeySpace) -> None:
+    def __init__(self, redis: Redis, keys: KeySpace, holder: str = "notifier") -> None:
         self._redis = redis
         self._keys = keys
-        self._unlock = redis.register_script(_UNLOCK)
+        self._leases = Leases(redis, keys, holder)
 
     def _key(self, incident_id: str, part: str) -> str:
         return self._keys("notifier", "incident", incident_id, part)
@@ -39,29 +33,22 @@ class IncidentBook:
     @contextlib.asynccontextmanager
     async def lock(self, incident_id: str) -> AsyncIterator[None]:
         """One delivery per incident at a time, across consumers and replicas: a Slack root is posted once,
-        a GitHub issue opened once, and the thread keeps the order in which the notifications were handled."""
-        try:
-            async with self._redis.lock(self._key(incident_id, "lock"), timeout=LOCK_S, blocking_timeout=LOCK_WAIT_S):
-                yield
-        except LockError:
-            raise Retryable(f"incident {incident_id} is being notified by another replica", delay=1.0) from None
+        a GitHub issue opened once, and the thread keeps the order in which the notifications were handled.
 
-    async def lock_many(self, incident_ids: Iterable[str]) -> dict[str, str]:
-        """Take the locks of many incidents at once, without waiting: {incident id: token} of those taken (the
-        same lock `lock` takes, so a batch and a single delivery never overlap)."""
-        wanted = sorted(set(incident_ids))
-        tokens = {incident_id: uuid.uuid4().hex for incident_id in wanted}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for incident_id in wanted:
-                pipe.set(self._key(incident_id, "lock"), tokens[incident_id], nx=True, px=int(LOCK_S * 1000))
-            taken = await pipe.execute()
-        return {incident_id: tokens[incident_id] for incident_id, ok in zip(wanted, taken, strict=True) if ok}
+        A fenced lease (runtime/leadership.py), renewed while the delivery lasts: each channel's send is checked
+        against it (dispatch.py), so a replica that stalled while delivering and woke up after another took the
+        incident over sends nothing twice (LeaseHeld, a Retryable, when another replica keeps it too long)."""
+        async with self._leases.held(f"notifier/incident/{incident_id}", LOCK_S, wait_s=LOCK_WAIT_S):
+            yield
 
-    async def unlock_many(self, tokens: dict[str, str]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for incident_id, token in tokens.items():
-                await self._unlock(keys=[self._key(incident_id, "lock")], args=[token], client=pipe)
-            await pipe.execute()
+    @contextlib.asynccontextmanager
+    async def lock_many(self, incident_ids: Iterable[str]) -> AsyncIterator[dict[str, Term]]:
+        """The leases `lock` takes, of many incidents at once and without waiting: {incident id: term} of those
+        that were free (so a batch and a single delivery never overlap), renewed while the block runs. Each send
+        is checked against its incident's term (dispatch.py), as under `lock`."""
+        names = {f"notifier/incident/{incident_id}": incident_id for incident_id in incident_ids}
+        async with self._leases.held_many(names, LOCK_S) as terms:
+            yield {names[name]: term for name, term in terms.items()}
 
     async def remember_many(self, pairs: list[tuple[Incident, Notification]]) -> None:
         """`remember` each revision of a batch, in one round trip."""
