@@ -143,3 +143,20 @@ async def test_a_batch_that_stalled_past_its_ttl_acts_under_none_of_its_leases(
                     term.check()
                 with pytest.raises(LeaseLost):
                     await batch.confirm(term)
+
+
+async def test_tasks_of_one_process_take_a_lease_in_turn_and_leave_nothing_behind(
+    redis: Redis, healer_settings: Settings
+) -> None:
+    one = leases(redis, healer_settings, "a")
+    tokens: list[int] = []
+
+    async def work(name: str) -> None:
+        async with one.held(name, TTL_S, wait_s=TTL_S * 4) as term:
+            tokens.extend([term.token] if name == NAME else [])
+            await asyncio.sleep(TTL_S / 2)
+
+    await asyncio.gather(*(work(NAME) for _ in range(3)), *(work(f"remediator/run/r-{n}") for n in range(50)))
+
+    assert tokens == list(range(tokens[0], tokens[0] + 3)), "each took it after the one before let go"
+    assert not one._local, "no lock kept for names nobody wants any more (runs, incidents)"

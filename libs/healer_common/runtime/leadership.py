@@ -140,7 +140,7 @@ class Leases:
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
         self._fenced = redis.register_script(_FENCED)
-        self._local: dict[str, asyncio.Lock] = {}
+        self._local: dict[str, tuple[asyncio.Lock, int]] = {}  # name -> its lock and the tasks that want it
 
     def key(self, name: str) -> str:
         return self.keys("lease", name)
@@ -198,13 +198,7 @@ class Leases:
         longer than `wait_s`. What the block does outside the process is checked against the term
         (`term.check()`): a block that outlives its lease (the process stalled past the TTL) acts no more."""
         deadline = time.monotonic() + wait_s
-        local = self._local.setdefault(name, asyncio.Lock())
-        try:
-            async with asyncio.timeout(wait_s):  # another task of this process holds it: no need to poll Redis
-                await local.acquire()
-        except TimeoutError:
-            raise LeaseHeld(f"{name} is held by this process; trying again later", delay=1.0) from None
-        try:
+        async with self._in_process(name, wait_s):
             while (term := await self.acquire(name, ttl_s)) is None:
                 if time.monotonic() > deadline:
                     holder = (await self.holders([name]))[name] or "someone"
@@ -216,8 +210,29 @@ class Leases:
                     yield term
                 finally:
                     ACTING_UNDER.reset(acting)
+
+    @contextlib.asynccontextmanager
+    async def _in_process(self, name: str, wait_s: float) -> AsyncIterator[None]:
+        """One task of this process at a time for `name` (the others wait here rather than poll Redis); the lock
+        is dropped when no task wants it, so names used once (an incident, a run) do not pile up."""
+        lock, users = self._local.get(name, (asyncio.Lock(), 0))
+        self._local[name] = (lock, users + 1)
+        try:
+            async with asyncio.timeout(wait_s):
+                await lock.acquire()
+        except TimeoutError:
+            raise LeaseHeld(f"{name} is held by this process; trying again later", delay=1.0) from None
+        else:
+            try:
+                yield
+            finally:
+                lock.release()
         finally:
-            local.release()
+            lock, users = self._local[name]
+            if users == 1:
+                del self._local[name]
+            else:
+                self._local[name] = (lock, users - 1)
 
     @contextlib.asynccontextmanager
     async def held_many(self, names: Iterable[str], ttl_s: float) -> AsyncIterator[dict[str, Term]]:
