@@ -29,8 +29,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import nats.errors
@@ -65,11 +65,14 @@ RESTART_S = (0.5, 10.0)  # backoff between restarts from the checkpoint
 
 @dataclass(frozen=True)
 class Delivered:
-    """One message of the partition, decoded: its stream sequence, subject and model."""
+    """One message of the partition, decoded: its stream sequence, subject and model; its subject family and
+    headers, for the span it is handled in (telemetry.consuming)."""
 
     seq: int
     subject: str
     item: Any
+    family: str = "events"
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class PartWork(Protocol):
@@ -293,7 +296,7 @@ class PartWorker:
         except (InvalidMessage, ValueError) as exc:
             await self._dead_letter(msg, seq, exc)
             return None
-        return Delivered(seq, msg.subject, item)
+        return Delivered(seq, msg.subject, item, self.svc.space.family(msg.subject), msg.headers or {})
 
     def _small_enough(self, msg: Msg) -> Msg:
         """A message over limits.message_bytes is refused undecoded, as the other consumers do (delivery.py)."""
