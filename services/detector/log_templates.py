@@ -7,8 +7,8 @@ Five steps, each general (nothing here knows a particular system or format):
    layout is still being learnt and changes, the lines seen so far are mined again under the new one (their
    ids kept), so that one event is not split between the header it first seemed to have and the real one.
 2. Masks: values that are never part of an event's identity become `<*>` before mining: IP addresses and
-   ports, hex numbers, UUIDs, paths, URLs, numbers with their units, and numeric runs inside identifiers
-   (`blk_-123`, `node-246`).
+   ports, host names with a number in them, hex numbers, UUIDs, paths, URLs, numbers with their units, and
+   numeric runs inside identifiers (`blk_-123`, `node-246`, `attempt_<*>_m_<*>` is one value).
 3. Drain (Drain3's streaming fixed-depth tree): a masked message joins the most similar template of its
    length and first tokens, or starts a new one; templates generalise as they absorb lines. Three changes
    to Drain's similarity: a masked value facing a template's wildcard counts half a match (Drain counts it
@@ -21,9 +21,9 @@ Five steps, each general (nothing here knows a particular system or format):
    branches, so it never compares them); it takes the older template's id.
 5. Words that are values: templates equal but for the word in one position join once that position has
    taken `variable_after` different words among them (`user root`, `user guest`, `user test`, ...: a user
-   name, a job, a host), the oldest id standing for all; before then their lines went out under their own
-   ids, which `resolve` maps to the joined one for a reader that can relabel (`healer detect
-   log-templates` does, at the end of the file).
+   name, a job, a host; a masked value there counts as one more word), the oldest id standing for all.
+   Before then their lines went out under their own ids, which `resolve` maps to the joined one for a
+   reader that can relabel (`healer detect log-templates` does, at the end of the file).
 
 Pure; used by log_signatures.py (the service) and `healer detect log-templates`.
 """
@@ -43,6 +43,7 @@ SHORT_FROM = 4  # fewer words than this and every word counts
 VARIABLE_AFTER = 4  # distinct words in one position of otherwise equal templates that make it a value
 MIN_WORDS = 2  # words besides the variable one that otherwise equal templates must share to be joined
 MAX_TEMPLATES = 5_000  # per stream; the least recently seen are forgotten beyond this (memory stays bounded)
+MAX_POSITIONS = 20 * MAX_TEMPLATES  # word positions filed for joining, the oldest forgotten beyond this
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _TIME = r"\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"
@@ -68,12 +69,14 @@ MASKS: tuple[tuple[str, str], ...] = (
     (rf"(?<![\w.])\d+(?:\.\d+)?\s?{_UNIT}(?!\w)", WILDCARD),  # a quantity, whose unit varies with its size
     (r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?![\w.])", WILDCARD),  # an IPv4 address, and port
     (r"(?<![\w.])[\w.-]+\.[A-Za-z]{2,}:\d+\b", WILDCARD),  # host:port
+    (r"(?<![\w.-])(?=[\w.-]*\d)(?:[\w-]+\.)+[a-z]{2,6}(?![\w.-])", WILDCARD),  # a host name with a number
     (r"(?<![\w<])(?:/[\w.@~+-]+){2,}/?", WILDCARD),  # a path
     (r"\b0[xX][0-9a-fA-F]+\b", WILDCARD),  # a hex number
     (r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b", WILDCARD),  # a hex word: address, hash
     (r"\((?:[^()\s]*)\)", f"({WILDCARD})"),  # a parenthesised single value, or nothing
     (_ID, WILDCARD),  # a number, or an id: a word mostly of digits, or of hex with some (`node-<*>`, `blk_<*>`)
     (rf"{_WILD}(?:[{_BETWEEN}]{{1,2}}{_WILD})+", WILDCARD),  # values joined by punctuation are one value
+    (rf"{_WILD}(?:[{_BETWEEN}][A-Za-z]{{1,2}}[{_BETWEEN}]{_WILD})+", WILDCARD),  # and by a letter or two (`_m_`)
 )
 _MASKS = tuple((re.compile(p), r) for p, r in MASKS)
 
@@ -148,14 +151,14 @@ class _WordPositions:
         return " ".join(WILDCARD if i in wild else t for i, t in enumerate(tokens))
 
     def add(self, tokens: tuple[str, ...], template_id: int) -> None:
-        shape = tuple(WILDCARD if WILDCARD in t else t for t in tokens)  # `<*>.example.net` is a value too
-        if sum(t != WILDCARD for t in shape) < MIN_WORDS + 1:
+        shape = tokens
+        if sum(WILDCARD not in t for t in shape) < MIN_WORDS + 1:
             return  # templates of a word or two besides their values say nothing about each other
         for i, word in enumerate(shape):
-            if word == WILDCARD:
-                continue
             words = self._seen.setdefault((i, shape[:i] + shape[i + 1 :]), {})
             words.setdefault(word, template_id)
+            if len(self._seen) > MAX_POSITIONS:
+                del self._seen[next(iter(self._seen))]  # the oldest position filed: memory stays bounded
             if len(words) >= self._after:
                 self._join(sorted({self.root(t) for t in words.values()}), i)
 

@@ -152,6 +152,8 @@ def test_masks_hide_values_not_words() -> None:
     assert mask("retrying in 5 seconds (attempt 3)") == "retrying in <*> seconds (attempt <*>)"
     written_out = "connection from 10.1.2.3 (host.example.org) at Fri Jul 1 09:00:00 2005"
     assert mask(written_out) == "connection from <*> (<*>) at <*>"
+    assert mask("rhost=220-135-151-1.dyn.example.net user=root") == "rhost=<*> user=root"
+    assert mask("attempt_1445144423722_0020_m_000000_0 from api.example.com") == "attempt_<*> from api.example.com"
 
 
 @settings(max_examples=50, deadline=None)
