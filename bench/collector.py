@@ -40,7 +40,7 @@ from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.settings import Settings
 from healer_common.settings.collector import KubernetesSourceSettings
-from healer_common.testing import KubeEmulator, ServiceRunner, eventually, isolated_settings
+from healer_common.testing import KubeEmulator, ServiceRunner, event_kind, eventually, isolated_settings
 from healer_sandbox.sandbox import Sandbox, SandboxConfig
 from services.collector.sources import samples
 
@@ -83,7 +83,7 @@ class Tally:
 
     async def on_message(self, msg: Any) -> None:
         self.total += 1
-        if msg.subject.endswith(".condition"):
+        if event_kind(msg.subject) == "condition":
             reason = json.loads(msg.data)["data"]["reason"]
             self.reasons[reason] = self.reasons.get(reason, 0) + 1
 

@@ -29,11 +29,10 @@ from typing import Any
 
 import psutil
 
-from healer_common.contract.streams import DETECTOR_EVENTS
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.servers import start_nats, start_redis
 from healer_common.settings import SERVICES, Settings
-from healer_common.testing import ServiceRunner, consumer_drained, eventually, isolated_settings
+from healer_common.testing import ServiceRunner, eventually, isolated_settings, partitions_drained
 
 CHUNK = 500
 
@@ -79,7 +78,7 @@ async def throughput(runner: ServiceRunner, bus: BusClient, metrics: int, condit
     runner.start("detector")
     await runner.wait_running("detector", timeout=60)
     started = time.perf_counter()
-    await eventually(lambda: consumer_drained(bus, DETECTOR_EVENTS), timeout=600, interval=0.05, what="drain")
+    await eventually(lambda: partitions_drained(bus), timeout=600, interval=0.05, what="drain")
     elapsed = time.perf_counter() - started
     figure("detector_events_per_second", len(bodies) / elapsed, "events/s")
     figure("detector_metric_events", metrics, "events")

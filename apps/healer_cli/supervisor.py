@@ -46,6 +46,7 @@ class Child:
     name: str
     env: dict[str, str]
     command: tuple[str, ...] = ()  # arguments after the interpreter; default `-m services.<name>`
+    own_env: dict[str, str] = field(default_factory=dict)  # this child's alone (a second replica's HTTP port)
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
     started_at: float = 0.0
@@ -53,7 +54,7 @@ class Child:
 
     @property
     def module(self) -> str:
-        return f"services.{self.name.replace('-', '_')}"
+        return f"services.{self.name.partition('#')[0].replace('-', '_')}"
 
 
 @dataclass
@@ -77,7 +78,7 @@ def _backoff(restarts: int, started_at: float) -> tuple[float, int]:
 async def _relay(name: str, stream: asyncio.StreamReader | None) -> None:
     if stream is None:
         return
-    colour = COLOURS.get(name, "white")
+    colour = COLOURS.get(name.partition("#")[0], "white")
     while text := await stream.readline():
         console.print(Text.assemble((f"{name:>13}", colour), " │ ", text.decode(errors="replace").rstrip()))
 
@@ -93,7 +94,7 @@ class Supervisor:
         child.process = await asyncio.create_subprocess_exec(
             sys.executable,
             *(child.command or ("-m", child.module)),
-            env=child.env,
+            env={**child.env, **child.own_env},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             stdin=asyncio.subprocess.DEVNULL,

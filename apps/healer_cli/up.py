@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -34,6 +35,7 @@ from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.heartbeat import read_heartbeats
 from healer_common.runtime.servers import (
     LOOPBACK,
+    NatsCluster,
     ServerProcess,
     free_port,
     nats_server_binary,
@@ -48,6 +50,9 @@ from healer_sandbox import ENDPOINTS_FILE
 
 SANDBOX_READY_S = 120.0
 CREDENTIALS_FILE = "credentials.yaml"
+HA_NODES = 3
+SECOND_REPLICA_OFFSET = 10  # a second replica's HTTP port: its first's + 10 (9480 for the collector)
+SECOND_REPLICA = 1  # replicas are keyed as the test harness keys them: `detector`, then `detector#1`
 
 
 def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
@@ -70,13 +75,10 @@ def _service_env(settings: Settings, nats_url: str, redis_url: str, data_dir: Pa
     return env
 
 
-def _where(
-    nats: ServerProcess, redis: ServerProcess, settings: Settings, data_dir: Path, sandbox: dict[str, str] | None
-) -> None:
-    rows = [
-        ["nats-server (JetStream)", f"{nats.url}  store: {data_dir / 'nats' / 'jetstream'}"],
-        ["redis-server", f"{redis.url}  data: {data_dir / 'redis'}"],
-    ]
+def _where(servers: list[ServerProcess], settings: Settings, data_dir: Path, sandbox: dict[str, str] | None) -> None:
+    *nodes, redis = servers
+    rows = [["nats-server (JetStream)", f"{node.url}  store: {node.data_dir / 'jetstream'}"] for node in nodes]
+    rows.append(["redis-server", f"{redis.url}  data: {data_dir / 'redis'}"])
     if sandbox:
         rows += [
             ["sandbox: Kubernetes API", f"{sandbox['kube_api']}  kubeconfig: {sandbox['kubeconfig']}"],
@@ -86,8 +88,10 @@ def _where(
             ["sandbox: control", f"{sandbox['control']}  (healer sandbox outage SECONDS)"],
         ]
     rows += [[name, f"{_http(settings, name)}/metrics"] for name in SERVICES]
+    if len(nodes) > 1:
+        rows += [[f"{name}#{SECOND_REPLICA}", f"{_http(settings, name, second=True)}/metrics"] for name in SERVICES]
     rows += [
-        ["alerts", f"subscribe to {settings.space.all_alerts} on {nats.url}"],
+        ["alerts", f"subscribe to {settings.space.all_alerts} on {nodes[0].url}"],
         ["read API", f"{_http(settings, 'api')}/api/v1  (OpenAPI: /api/v1/openapi.json)"],
         ["status", "healer status --all"],
         ["dashboard", f"{_http(settings, 'api')}/  (in a terminal: healer dashboard)"],
@@ -100,15 +104,15 @@ def _where(
         [
             "security",
             "HTTP ingest and approvals want a token from that file; NATS and Redis are open to anyone on this "
-            "machine (loopback only): fine for a demo, never for a cluster (README: Security)",
+            "machine (loopback only): fine for a demo, never for a cluster (docs/security.md)",
         ],
     ]
     show(console, [Column("part", key=True), Column("where")], rows, title="Healer is starting")
     console.print(f"[bold]Open the dashboard: {_http(settings, 'api')}/[/bold]", highlight=False)
 
 
-def _http(settings: Settings, service: str) -> str:
-    port = settings.http_port(service)
+def _http(settings: Settings, service: str, *, second: bool = False) -> str:
+    port = _second_port(settings, service) if second else settings.http_port(service)
     return f"http://{settings.http.host}:{port}" if port else f"http://{settings.http.host}:<free port>"
 
 
@@ -140,6 +144,18 @@ async def _play_demo(settings: Settings, stop: asyncio.Event) -> None:
             event = condition_event(DEMO_POD, reason, message=message, source="healer-demo")
             await bus.publish_event(settings.space.custom_events("demo"), event)
             line(("demo", "bold"), f" published {reason} for pod {DEMO_POD} on {settings.space.custom_events('demo')}")
+
+
+def _second_port(settings: Settings, service: str) -> int:
+    port = settings.http_port(service)
+    return port + SECOND_REPLICA_OFFSET if port else 0
+
+
+def _second_replica(settings: Settings, service: str, env: dict[str, str]) -> Child:
+    """The second replica of a service (`--ha`): the same, on its own HTTP port."""
+    return Child(
+        f"{service}#{SECOND_REPLICA}", env, own_env={"HEALER_HTTP__PORT": str(_second_port(settings, service))}
+    )
 
 
 def _sandbox_child(env: dict[str, str], folder: Path) -> Child:
@@ -210,11 +226,14 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def preflight(nats_port: int, redis_port: int) -> None:
-    """Everything that would stop the servers from starting, checked before either starts."""
+def preflight(nats_ports: list[int], redis_port: int) -> None:
+    """Everything that would stop the servers from starting, checked before any starts."""
     nats_server_binary()
     redis_server_binary()
-    for name, port, flag in (("nats-server", nats_port, "--nats-port"), ("redis-server", redis_port, "--redis-port")):
+    ports = [("nats-server", port, "--nats-port") for port in nats_ports] + [
+        ("redis-server", redis_port, "--redis-port")
+    ]
+    for name, port, flag in ports:
         if port_in_use(port):
             raise ConfigError(
                 f"port {port} on {LOOPBACK} is taken, so {name} cannot start there; "
@@ -231,7 +250,6 @@ async def _serve(
 ) -> bool:
     """Start the sandbox (if it is a child) and the services, then wait for the stop; False when the sandbox
     never served."""
-    nats, redis = (kept.server for kept in supervisor.servers)
     supervisor.record_pids()  # from now on, a healer up killed outright leaves nothing the next start misses
     watchers = [asyncio.create_task(supervisor.keep(kept)) for kept in supervisor.servers]
     cluster = next((c for c in supervisor.children if c.name == "sandbox"), None)
@@ -242,7 +260,7 @@ async def _serve(
             endpoints = await _start_sandbox(supervisor, cluster, data_dir / "sandbox", stop, watchers)
         if not stop.is_set():
             _start_services(supervisor, _pointed_at(env, endpoints) if endpoints else env, watchers, cluster)
-            _where(nats, redis, settings, data_dir, endpoints)
+            _where([kept.server for kept in supervisor.servers], settings, data_dir, endpoints)
             if demo and cluster is None:
                 demo_task = asyncio.create_task(_play_demo(settings, stop))
         await stop.wait()
@@ -257,19 +275,26 @@ async def _serve(
     return cluster is None or endpoints is not None
 
 
-async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config: Path | None, sandbox: bool) -> int:
+async def up(
+    data_dir: Path, nats_port: int, redis_port: int, demo: bool, config: Path | None, sandbox: bool, *, ha: bool = False
+) -> int:
     """Run everything until a signal; `data_dir` and `config` are absolute paths. A bad setting raises
-    ConfigError before anything starts."""
-    nats_url, redis_url = f"nats://{LOOPBACK}:{nats_port}", f"redis://{LOOPBACK}:{redis_port}/0"
-    settings = load_settings(config, nats={"url": nats_url}, redis={"url": redis_url})
+    ConfigError before anything starts. With `ha`, three NATS nodes and two replicas of every service."""
+    nats_ports = [nats_port + i for i in range(HA_NODES if ha else 1)]
+    nats_url = ",".join(f"nats://{LOOPBACK}:{port}" for port in nats_ports)
+    redis_url = f"redis://{LOOPBACK}:{redis_port}/0"
+    replicas = {"stream_replicas": HA_NODES} if ha else {}
+    settings = load_settings(config, nats={"url": nats_url, **replicas}, redis={"url": redis_url})
     pid_file = data_dir / "children.pids"
     if leftovers := stop_leftovers(pid_file):
         console.print(f"stopped {len(leftovers)} process(es) an earlier healer up left running: {leftovers}")
-    preflight(nats_port, redis_port)
+    preflight(nats_ports, redis_port)
     credentials = data_dir / CREDENTIALS_FILE
     if ensure_local_credentials(credentials):
         console.print(f"wrote local credentials to {credentials} (an admin for the CLI, a source for events)")
     env = _service_env(settings, nats_url, redis_url, data_dir)
+    if ha:
+        env["HEALER_NATS__STREAM_REPLICAS"] = str(HA_NODES)
     if config is not None:
         env["HEALER_CONFIG"] = str(config)
     if sandbox and settings.cluster.configured:
@@ -278,11 +303,16 @@ async def up(data_dir: Path, nats_port: int, redis_port: int, demo: bool, config
     children = [
         *([_sandbox_child(env, data_dir / "sandbox")] if with_sandbox else []),
         *(Child(n, env) for n in SERVICES),
+        *(_second_replica(settings, n, env) for n in (SERVICES if ha else ())),
     ]
     stop = _stop_on_signals()
     servers: list[KeptServer] = []
     try:
-        servers.append(_keep(lambda: start_nats(data_dir / "nats", nats_port, LOOPBACK)))
+        if ha:
+            cluster = NatsCluster.start(data_dir / "nats-cluster", HA_NODES, LOOPBACK, nats_ports)
+            servers += [KeptServer(functools.partial(cluster.start_node, i), s) for i, s in enumerate(cluster.nodes())]
+        else:
+            servers.append(_keep(lambda: start_nats(data_dir / "nats", nats_port, LOOPBACK)))
         servers.append(_keep(lambda: start_redis(data_dir / "redis", redis_port, LOOPBACK)))
         served = await _serve(Supervisor(children, pid_file, servers), settings, data_dir, env, demo, stop)
     finally:
@@ -304,7 +334,15 @@ def command(
         bool, typer.Option("--sandbox/--no-sandbox", help="start the sandbox cluster and point the services at it")
     ] = True,
     config: Path | None = ConfigOption,
+    ha: Annotated[
+        bool,
+        typer.Option(
+            "--ha",
+            help="the production shape: three NATS nodes as one JetStream cluster (ports --nats-port and the next "
+            "two; streams with three replicas) and two replicas of every service",
+        ),
+    ] = False,
 ) -> None:
     """Start everything on this machine: NATS, Redis, the sandbox cluster and the six services (`make run`)."""
     absolute_config = config.resolve() if config else None
-    raise typer.Exit(run(up(data_dir.resolve(), nats_port, redis_port, play_demo, absolute_config, sandbox)))
+    raise typer.Exit(run(up(data_dir.resolve(), nats_port, redis_port, play_demo, absolute_config, sandbox, ha=ha)))

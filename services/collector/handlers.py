@@ -3,7 +3,7 @@
     POST /events/{source}   a CloudEvent in structured mode (application/cloudevents+json or application/json),
                             binary mode (ce-* headers, the data as the body) or a batch (a JSON array,
                             application/cloudevents-batch+json); data_base64 too (contract/cloudevent_modes.py)
-                            -> healer.events.custom.<source>
+                            -> healer.events.custom.<source>.<partition> (a change: without one)
     POST /alertmanager      an Alertmanager webhook payload (application/json) -> healer.events.alertmanager.<receiver>
     POST /github/webhook    a GitHub repository webhook, signed (X-Hub-Signature-256 under github.webhook_secret):
                             the github source reads that repository now (sources/github_webhooks.py)
@@ -25,14 +25,17 @@ it). 503 with Retry-After when NATS stays unreachable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 from pydantic import ValidationError
 
 from healer_common.contract.cloudevent_modes import is_binary, read_http
 from healer_common.contract.codec import describe, encode
-from healer_common.contract.events import AlertmanagerWebhook, Event
+from healer_common.contract.events import AlertmanagerWebhook, CloudEvent, Event
 from healer_common.contract.headers import event_headers
 from healer_common.contract.limits import token_problem, webhook_problems
+from healer_common.contract.partitions import split
 from healer_common.errors import InvalidMessage, Permanent, TooLarge, Unreachable
 from healer_common.runtime.bus import HEADER_ROOM, Service
 from healer_common.runtime.httpserver import HttpRefusal, parse_object, request_body, require_media_type
@@ -50,10 +53,10 @@ WEBHOOK_MEDIA = ("application/json",)
 
 
 class Ingest:
-    def __init__(self, svc: Service, github: GitHubSource | None = None) -> None:
+    def __init__(self, svc: Service, github: Callable[[], GitHubSource | None] = lambda: None) -> None:
         self._svc = svc
         self._limits = svc.settings.limits
-        self._github = github
+        self._github = github  # the github source while this replica leads the first cluster, else None
 
     def install(self) -> None:
         self._svc.route("POST", "/events/{source}", self.post_events, scope="ingest")
@@ -66,9 +69,14 @@ class Ingest:
         source = self._source(request)
         body = await self._body(request, () if is_binary(request.headers) else EVENT_MEDIA)
         events = self._events(request, body)
-        subject = self._svc.space.custom_events(source)
+        space = self._svc.space
+        subject = space.custom_events(source)
         for event in events:
-            await self._publish(subject, encode(event), event_headers(self._svc.space, subject, event))
+            # in the partitions of the objects it is about; a change as it is (the detector forwards it)
+            parts: list[tuple[int | None, CloudEvent]] = [*split(event, self._svc.settings.scale.partitions)]
+            for partition, part in parts or [(None, event)]:
+                where = subject if partition is None else space.in_partition(subject, partition)
+                await self._publish(where, encode(part), event_headers(space, where, part))
         return web.json_response({"accepted": len(events), "subject": subject}, status=202)
 
     async def post_alertmanager(self, request: web.Request) -> web.Response:
@@ -138,13 +146,15 @@ class Ingest:
     async def post_github(self, request: web.Request) -> web.Response:
         """A signed GitHub delivery nudges the github source; its body is read within limits.body_bytes."""
         secret = self._svc.settings.github.webhook_secret
-        if secret is None or self._github is None:
+        if secret is None or not self._svc.settings.github.repositories:
             raise HttpRefusal(403, "github webhooks are refused: set github.webhook_secret and github.repositories")
         body = await request_body(request)
         if not signed(secret.get_secret_value().encode(), body, request.headers.get(SIGNATURE_HEADER)):
             raise HttpRefusal(401, f"{SIGNATURE_HEADER} does not match the body under github.webhook_secret")
         event = request.headers.get(EVENT_HEADER, "")
         nudge = nudge_of(event, parse_object(body, "a GitHub webhook delivery")) if event != "ping" else None
-        reading = nudge.repo if nudge is not None and self._github.nudge(nudge.repo) else None
+        # a replica that does not lead the first cluster reads nothing now: the leader reads on its own schedule
+        source = self._github()
+        reading = nudge.repo if nudge is not None and source is not None and source.nudge(nudge.repo) else None
         delivery = request.headers.get(DELIVERY_HEADER, "")
         return web.json_response({"event": event, "delivery": delivery, "reading": reading})

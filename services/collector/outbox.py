@@ -23,9 +23,10 @@ Publish = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
 
 
 class Outbox:
-    def __init__(self, publish: Publish, space: SubjectSpace, cluster: str, clock: Clock) -> None:
+    def __init__(self, publish: Publish, space: SubjectSpace, cluster: str, clock: Clock, *, partitions: int) -> None:
         self._publish = publish
         self._space = space
+        self._partitions = partitions
         self.cluster = cluster
         self._clock = clock
         self.published: Counter[str] = Counter()
@@ -34,7 +35,8 @@ class Outbox:
     async def emit(self, source: str, emission: Emission) -> None:
         if not emission:
             return
-        for envelope in envelopes(self._space, self.cluster, source, emission, self._clock.now()):
+        now = self._clock.now()
+        for envelope in envelopes(self._space, self.cluster, source, emission, now, partitions=self._partitions):
             while True:
                 try:
                     await self._publish(envelope.subject, envelope.body, envelope.headers)

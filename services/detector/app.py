@@ -1,27 +1,14 @@
-"""Composes the detector: settings -> rules, state and engines -> handlers."""
+"""Composes the detector: settings -> its partitions of the event stream, each with its rules, state and
+engines (adapters/partition_work.py) -> handlers."""
 
 from __future__ import annotations
 
 import gc
 
 from healer_common.runtime.bus import Service, run_service
-from services.detector.adapters.baseline_store import BaselineStore
-from services.detector.adapters.evaluation import Evaluation
-from services.detector.adapters.series_alert_store import FiringSeriesAlerts
-from services.detector.adapters.watch_store import WatchStore
-from services.detector.adapters.workflow_store import WorkflowStore
-from services.detector.anomaly_steps import StepMeans
-from services.detector.baselines import BaselineEngine
+from services.detector.adapters.partition_work import DetectorParts
 from services.detector.handlers import register
-from services.detector.held_conditions import ConditionCatalogue
-from services.detector.log_signatures import LogSignatures
-from services.detector.predictions import Forecasts
-from services.detector.rule_config import RuleBook
-from services.detector.rules import CONDITION_RULES, METRIC_RULES, WORKFLOW_RULES
-from services.detector.series import SeriesIndex
-from services.detector.thresholds import ThresholdEngine
 
-BASELINE_SAVE_S = 60.0
 GC_FREEZE_S = 10.0
 
 
@@ -35,31 +22,11 @@ async def freeze_long_lived() -> None:
     gc.freeze()
 
 
-def compose(svc: Service) -> Evaluation:
-    """The detector on a service; returns its evaluation, which tests watch."""
-    cfg = svc.settings.detector
-    book = RuleBook(cfg)
-    index = SeriesIndex()
-    evaluation = Evaluation(
-        catalogue=ConditionCatalogue.build(CONDITION_RULES, cfg),
-        book=book,
-        watches=WatchStore(svc.redis, svc.keys),
-        thresholds=ThresholdEngine(METRIC_RULES, book, index, cfg.stale_after_s),
-        predictions=Forecasts.build(METRIC_RULES, book, index, cfg),
-        steps=StepMeans(cfg.anomaly.step_s),
-        baselines=BaselineEngine(METRIC_RULES, index, cfg.anomaly),
-        logs=LogSignatures(cfg.logs),
-        series_alerts=FiringSeriesAlerts(svc.redis, svc.keys),
-        baseline_store=BaselineStore(svc.redis, svc.keys),
-        workflows=WorkflowStore(svc.redis, svc.keys),
-        workflow_rules=WORKFLOW_RULES,
-    )
-    svc.on_start(evaluation.start)
-    svc.on_stop(evaluation.save_baselines)
-    svc.every(BASELINE_SAVE_S)(evaluation.save_baselines)
+def compose(svc: Service) -> DetectorParts:
+    """The detector on a service; returns its partitions' builder, whose evaluations tests watch."""
+    parts = register(svc)
     svc.every(GC_FREEZE_S)(freeze_long_lived)
-    register(svc, evaluation, cfg.tick_s)
-    return evaluation
+    return parts
 
 
 def setup(svc: Service) -> None:

@@ -1,81 +1,29 @@
-"""The detector's subscriber: one durable consumer over every event, typed in, alerts out; and the timer
-that evaluates what holds without new events."""
+"""The detector's input and output: every event, by partition (one replica serves each; runtime/partitioned.py
+shares them out), typed in and handed to the partition's evaluation; alerts out, each with its audit record,
+only while this replica still holds the partition (a replica that stalled and woke up publishes nothing).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from healer_common.contract.alerts import Alert
-from healer_common.contract.events import (
-    AlertmanagerWebhook,
-    ChangeEvent,
-    ConditionEvent,
-    Event,
-    LogEvent,
-    MetricBatchEvent,
-    MetricEvent,
-)
-from healer_common.contract.limits import webhook_problems
 from healer_common.contract.messages import stable_id
-from healer_common.contract.streams import DETECTOR_EVENTS
-from healer_common.errors import InvalidMessage
+from healer_common.contract.streams import EVENTS
 from healer_common.runtime.bus import Service
-from services.detector.adapters.evaluation import Evaluation
-from services.detector.alertmanager import alerts_from_webhook
-from services.detector.held_conditions import object_key
+from healer_common.runtime.leadership import Term
+from healer_common.runtime.partitioned import Partitioned
+from services.detector.adapters.partition_work import INTAKE, DetectorParts
 
 
-def ordering_key(event: Event | AlertmanagerWebhook) -> str:
-    """Events about one object are handled in the order they arrived (a recovery after its failure)."""
-    if isinstance(event, ConditionEvent):
-        return object_key(event.cluster, event.data.resource)
-    if isinstance(event, AlertmanagerWebhook):
-        return f"alertmanager/{event.receiver}"
-    return f"{event.cluster}/{event.source}"
+def parts_of(svc: Service) -> dict[str, str]:
+    """Each partition's subjects, and the intake's (events published without a partition)."""
+    space = svc.space
+    numbered = {str(n): space.partition_events(n) for n in range(svc.settings.scale.partitions)}
+    return {**numbered, INTAKE: space.unpartitioned_events}
 
 
-def register(svc: Service, evaluation: Evaluation, tick_s: float) -> None:
-    async def forward_change(event: ChangeEvent) -> list[Alert]:
-        await svc.publish_event(svc.space.changes(event.cluster), event)
-        return []
-
-    async def webhook(event: AlertmanagerWebhook) -> list[Alert]:
-        if problems := webhook_problems(event, svc.settings.limits):  # the collector refuses these with 413
-            raise InvalidMessage("; ".join(problems))
-        return alerts_from_webhook(event, svc.clock.now())
-
-    async def condition(event: ConditionEvent) -> list[Alert]:
-        return await evaluation.condition(event, svc.clock.now())
-
-    async def metrics(event: MetricBatchEvent | MetricEvent) -> list[Alert]:
-        return await evaluation.metrics(event, svc.clock.now())
-
-    async def log_line(event: LogEvent) -> list[Alert]:
-        return evaluation.log_line(event, svc.clock.now())
-
-    route: dict[type, Callable[[Any], Awaitable[list[Alert]]]] = {
-        AlertmanagerWebhook: webhook,
-        ConditionEvent: condition,
-        MetricBatchEvent: metrics,
-        MetricEvent: metrics,
-        LogEvent: log_line,
-        ChangeEvent: forward_change,
-    }
-
-    @svc.consume(DETECTOR_EVENTS, order_by=ordering_key)
-    async def on_event(event: Event | AlertmanagerWebhook) -> None:
-        handle = route.get(type(event))
-        if handle is not None:
-            for alert in await handle(event):
-                await raise_alert(alert)
-
-    @svc.every(tick_s)
-    async def evaluate_held() -> None:
-        for alert in await evaluation.tick(svc.clock.now()):
-            await raise_alert(alert)
-
-    async def raise_alert(alert: Alert) -> None:
+async def raise_alerts(svc: Service, term: Term, alerts: list[Alert]) -> None:
+    for alert in alerts:
+        term.check()
         await svc.publish(alert)
         await svc.audit(
             f"alert_{alert.alert_id}",
@@ -85,3 +33,13 @@ def register(svc: Service, evaluation: Evaluation, tick_s: float) -> None:
             event_id=stable_id(alert.event_id, "audit"),
             fingerprint=alert.fingerprint,
         )
+
+
+def register(svc: Service) -> DetectorParts:
+    async def raising(term: Term, alerts: list[Alert]) -> None:
+        await raise_alerts(svc, term, alerts)
+
+    parts = DetectorParts(svc, raising)
+    tick_s = svc.settings.detector.tick_s
+    Partitioned(svc, stream=EVENTS, parts=parts_of(svc), build=parts.build, tick_s=tick_s).install()
+    return parts

@@ -137,14 +137,23 @@ class ThresholdEngine:
 
     # alerts -----------------------------------------------------------------------------------------------------
     def _raise(self, book: RuleLanes, lanes: Ints, moved: Transitions, cause: str, now: dt.datetime) -> list[Alert]:
+        del cause  # a sample or the timer: whichever saw it first, a transition is named by its episode
         alerts = []
         for kind, positions in (("fire", moved.fire), ("escalate", moved.escalate), ("resolve", moved.resolve)):
             for position in positions:
                 lane, at = int(lanes[position]), utc_at(float(moved.at[position]))
-                alert = self._transition(book, lane, kind, at=at, cause=f"{cause}-{at.isoformat()}", now=now)
+                alert = self._transition(book, lane, kind, at=at, cause=self._episode(book, lane, kind), now=now)
                 if alert is not None:
                     alerts.append(alert)
         return alerts
+
+    def _episode(self, book: RuleLanes, lane: int, kind: str) -> str:
+        """What names a transition, the same whether a sample or the timer saw it and whichever replica did
+        (a replay after a takeover): a breach by when it began, a resolution or escalation by the alert's id."""
+        current = book.alerts.get(lane)
+        if kind == "fire" or current is None:
+            return f"breach-{float(book.lanes.breach_since[lane])}"
+        return f"{current.event_id}-{kind}"
 
     def _transition(
         self, book: RuleLanes, lane: int, kind: str, *, at: dt.datetime, cause: str, now: dt.datetime

@@ -34,6 +34,7 @@ from healer_common.contract.streams import (
 from healer_common.errors import HealerError
 from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
+from healer_common.runtime.leadership import Leadership, elect
 from services.memory_bridge.adapters.idle import IdleAnalysis
 from services.memory_bridge.bridge import MemoryBridge
 from services.memory_bridge.foresight import Foresight
@@ -93,13 +94,17 @@ async def announce(svc: Service, alerts: list[Alert]) -> None:
 
 
 def register(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: IdleAnalysis) -> None:
-    register_learning(svc, bridge, foresight, idle)
+    schedule = elect(svc, "memory/schedule")  # the sleep-time analysis and the look-ahead run in one place
+    register_learning(svc, bridge, foresight, idle, schedule)
+    # every replica folds the samples it is handed: the reader adds partial rollups of a bucket by their counts
     register_rollups(svc, RollupBook(svc.instance, grace_s=svc.settings.memory.rollup_grace_s))
-    register_foresight(svc, foresight)
+    register_foresight(svc, foresight, schedule)
     register_answers(svc, bridge, foresight)
 
 
-def register_learning(svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: IdleAnalysis) -> None:
+def register_learning(
+    svc: Service, bridge: MemoryBridge, foresight: Foresight, idle: IdleAnalysis, schedule: Leadership
+) -> None:
     """Outcomes in; incidents for knowing when the system is quiet; the idle-time analysis."""
 
     @svc.consume(MEMORY_REMEDIATIONS)
@@ -113,7 +118,7 @@ def register_learning(svc: Service, bridge: MemoryBridge, foresight: Foresight, 
 
     @svc.every(min(60.0, svc.settings.memory.analysis_idle_s))
     async def sleep_time() -> None:
-        if (job := idle.next_job(svc.clock.now())) is not None:
+        if schedule.leading and (job := idle.next_job(svc.clock.now())) is not None:
             report = await idle.run(job, svc.clock.now())
             await svc.audit(
                 "analyze",
@@ -141,7 +146,7 @@ def register_rollups(svc: Service, book: RollupBook) -> None:
             await svc.publish(batch)
 
 
-def register_foresight(svc: Service, foresight: Foresight) -> None:
+def register_foresight(svc: Service, foresight: Foresight, schedule: Leadership) -> None:
     """Alerts and changes in as current conditions; H10s out; `healer.memory.predict` answered."""
     backend = foresight.bridge.backend.name
 
@@ -156,7 +161,8 @@ def register_foresight(svc: Service, foresight: Foresight) -> None:
 
     @svc.every(30.0)
     async def look_ahead() -> None:
-        await announce(svc, await foresight.tick())
+        if schedule.leading:
+            await announce(svc, await foresight.tick())
 
     @svc.reply(svc.space.memory_predict)
     async def on_predict(request: PredictionRequest) -> PredictionAnswer:

@@ -7,6 +7,7 @@ import httpx
 
 from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service, run_service
+from healer_common.runtime.leadership import Leadership, elect
 from healer_common.settings import NotifierSettings
 from services.notifier.adapters.alertmanager import AlertmanagerPush
 from services.notifier.adapters.digest_job import DigestJob
@@ -25,7 +26,7 @@ from services.notifier.handlers import register, register_alertmanager
 DIGEST_CHECK_S = 30.0
 
 
-def _alertmanager(svc: Service, cfg: NotifierSettings, http: httpx.AsyncClient) -> None:
+def _alertmanager(svc: Service, cfg: NotifierSettings, http: httpx.AsyncClient, timers: Leadership) -> None:
     if cfg.alertmanager_url is None:
         svc.detail["alertmanager"] = "off (set notifier.alertmanager_url)"
         return
@@ -33,10 +34,10 @@ def _alertmanager(svc: Service, cfg: NotifierSettings, http: httpx.AsyncClient) 
     push = AlertmanagerPush(
         cfg.alertmanager_url, http, redis=svc.redis, keys=svc.keys, clock=svc.clock, resend_s=cfg.alertmanager_resend_s
     )
-    register_alertmanager(svc, push, cfg.alertmanager_resend_s)
+    register_alertmanager(svc, push, cfg.alertmanager_resend_s, timers)
 
 
-def _digest(svc: Service, cfg: NotifierSettings, journal: Journal) -> None:
+def _digest(svc: Service, cfg: NotifierSettings, journal: Journal, timers: Leadership) -> None:
     server = SmtpServer.from_settings(cfg)
     if server is None or not cfg.digest_to:
         svc.detail["digest"] = "off (set smtp_host and digest_to)"
@@ -54,7 +55,7 @@ def _digest(svc: Service, cfg: NotifierSettings, journal: Journal) -> None:
 
     @svc.every(DIGEST_CHECK_S)
     async def send_digest() -> None:
-        if (mail := await job.tick(svc.clock.now())) is not None:
+        if timers.leading and (mail := await job.tick(svc.clock.now(), timers.check)) is not None:
             await svc.audit("digest", "sent", target=",".join(cfg.digest_to), reason=mail.subject)
 
 
@@ -78,16 +79,17 @@ def setup(svc: Service) -> None:
         svc,
         cfg=cfg,
         dispatcher=dispatcher,
-        book=IncidentBook(svc.redis, svc.keys),
+        book=IncidentBook(svc.redis, svc.keys, svc.instance),
         escalations=EscalationStore(svc.redis, svc.keys),
         journal=journal,
         clock=svc.clock,
     )
     pagerduty = channel_settings(cfg)["pagerduty"]
     assert isinstance(pagerduty, PagerDutySettings)
-    register(svc, flow, pagerduty.webhook_secret)
-    _digest(svc, cfg, journal)
-    _alertmanager(svc, cfg, http)
+    timers = elect(svc, "notifier/timers")  # escalations, the digest and the Alertmanager resend run in one place
+    register(svc, flow, pagerduty.webhook_secret, timers)
+    _digest(svc, cfg, journal, timers)
+    _alertmanager(svc, cfg, http, timers)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from healer_common.contract.streams import NOTIFIER_ACKS, NOTIFIER_ALERTS, NOTIF
 from healer_common.runtime.auth import principal_of
 from healer_common.runtime.bus import Service
 from healer_common.runtime.httpserver import RouteHandler, request_body
+from healer_common.runtime.leadership import Leadership
 from services.notifier.acks import ack_from_http
 from services.notifier.adapters.alertmanager import AlertmanagerPush
 from services.notifier.adapters.flow import NotifierFlow
@@ -25,7 +26,7 @@ PAGERDUTY_WEBHOOK_PATH = "/pagerduty/webhook"
 ACKS_PATH = "/acks/{incident_id}"
 
 
-def register(svc: Service, flow: NotifierFlow, pagerduty_secret: SecretStr | None) -> None:
+def register(svc: Service, flow: NotifierFlow, pagerduty_secret: SecretStr | None, timers: Leadership) -> None:
     @svc.consume(NOTIFIER_INCIDENTS, order_by=lambda incident: incident.incident_id)
     async def on_incident(incident: Incident) -> None:
         await flow.incident(incident)
@@ -38,20 +39,25 @@ def register(svc: Service, flow: NotifierFlow, pagerduty_secret: SecretStr | Non
     async def on_ack(ack: IncidentAck) -> None:
         await flow.acknowledged(ack)
 
-    svc.every(svc.settings.notifier.escalation_tick_s)(flow.escalation_tick)
+    @svc.every(svc.settings.notifier.escalation_tick_s)
+    async def escalate() -> None:
+        if timers.leading:  # one replica runs the timers (the others stand by)
+            await flow.escalation_tick()
+
     # PagerDuty signs its webhook with its own scheme, checked in pagerduty_acks (refusals go through the gate).
     svc.route("POST", PAGERDUTY_WEBHOOK_PATH, pagerduty_acks(svc, pagerduty_secret), scope=None)
     svc.route("POST", ACKS_PATH, http_acks(svc), scope="ack")
 
 
-def register_alertmanager(svc: Service, push: AlertmanagerPush, resend_s: float) -> None:
+def register_alertmanager(svc: Service, push: AlertmanagerPush, resend_s: float, timers: Leadership) -> None:
     @svc.consume(NOTIFIER_ALERTS)
     async def on_alert(alert: Alert) -> None:
         await push.take(alert)
 
     @svc.every(resend_s)
     async def resend_firing() -> None:
-        svc.detail["alertmanager firing"] = str(await push.resend())
+        if timers.leading:
+            svc.detail["alertmanager firing"] = str(await push.resend())
 
 
 def pagerduty_acks(svc: Service, secret: SecretStr | None) -> RouteHandler:

@@ -57,7 +57,7 @@ def setup(svc: Service) -> None:
     library = PlaybookLibrary(CATALOGUE, cfg.playbook_paths, api, cluster=cfg.cluster_playbooks)
     guards = GuardPolicy.from_settings(cfg, cluster.own_namespace)
     runs, limits, switches = (
-        RunStore(svc.redis, svc.keys),
+        RunStore(svc.redis, svc.keys, svc.instance),
         LimitStore(svc.redis, svc.keys),
         Switches(svc.redis, svc.keys),
     )

@@ -9,6 +9,7 @@ from healer_common.contract.remediations import ApprovalDecision, PlaybookRunReq
 from healer_common.contract.streams import REMEDIATOR_APPROVALS, REMEDIATOR_INCIDENTS, REMEDIATOR_RUN_REQUESTS
 from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
+from healer_common.runtime.leadership import elect
 from services.remediator.adapters.agent_coordination import AgentCoordinator
 from services.remediator.adapters.coordinator import RemediationCoordinator
 from services.remediator.adapters.runs import RunStore
@@ -31,7 +32,12 @@ def register(svc: Service, coordinator: RemediationCoordinator, runs: RunStore, 
     cfg = svc.settings.remediator
     svc.every(cfg.tick_s)(coordinator.tick)
     svc.every(cfg.playbook_reload_s)(coordinator.reload)
-    svc.every(cfg.agents.interval_s)(agents.tick)
+    agents_role = elect(svc, "remediator/agents")  # one replica looks at the agent platform and acts on it
+
+    @svc.every(cfg.agents.interval_s)
+    async def look_at_agents() -> None:
+        if agents_role.leading:
+            await agents.tick(agents_role.check())
 
     @svc.every(svc.settings.bus.heartbeat_interval_s)
     async def gauges() -> None:

@@ -10,11 +10,10 @@ import httpx
 import pytest
 
 from healer_cli.demo import condition_event
-from healer_common.contract.streams import DETECTOR_EVENTS
 from healer_common.runtime.busclient import BusClient
 from healer_common.runtime.heartbeat import read_heartbeats
 from healer_common.runtime.state import KeySpace, connect_redis
-from healer_common.testing import ServiceRunner, consumer_drained, eventually, recording
+from healer_common.testing import ServiceRunner, eventually, partitions_drained, recording
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +42,7 @@ async def test_invalid_events_are_dead_lettered_with_reason_and_valid_ones_still
     assert not_json["payload"] == "{not json"
     assert "data.resource: Field required" in invalid["reason"]
     assert invalid["subject"] == subject
-    await eventually(lambda: consumer_drained(bus, DETECTOR_EVENTS), what="no bad message left unacked")
+    await eventually(lambda: partitions_drained(bus), what="no bad message left unacked")
 
     redis = connect_redis(services.settings)
     try:

@@ -17,7 +17,7 @@ import pytest
 from healer_common.clock import SystemClock
 from healer_common.runtime.busclient import BusClient
 from healer_common.settings.collector import LokiSourceSettings, RetrySettings
-from healer_common.testing import HttpPeer, Recorder, answer, eventually, recording
+from healer_common.testing import HttpPeer, Recorder, answer, event_kind, eventually, recording
 from services.collector.outbox import Outbox
 from services.collector.sight import SourceSight
 from services.collector.sources.http_reads import Polling
@@ -58,7 +58,7 @@ def loki_source(url: str, bus: BusClient, **settings: Any) -> tuple[LokiSource, 
     clock = SystemClock()
     sight = SourceSight("loki", clock.now(), unreachable_after=1)
     options = LokiSourceSettings(**{"timeout_s": 2.0, **settings})
-    outbox = Outbox(bus.publish_raw, bus.space, "prod-eu-1", clock)
+    outbox = Outbox(bus.publish_raw, bus.space, "prod-eu-1", clock, partitions=bus.settings.scale.partitions)
     return LokiSource(Polling(url, QUICK, sight, outbox, Topology().enrich, clock), options), sight
 
 
@@ -86,11 +86,11 @@ async def test_lines_loki_finds_arrive_once_as_log_events_with_their_stream_and_
         recording(bus, bus.space.all_events) as seen,
     ):
         await collector.read(http)
-        await seen.wait_count(lambda m: m.subject.endswith(".log"), 2)
+        await seen.wait_count(lambda m: event_kind(m.subject) == "log", 2)
         await collector.read(http)  # the same window again, overlapping: nothing new
         loki.add(gateway, "panic: queue is full, dropping job 42")
         await collector.read(http)
-        await seen.wait_count(lambda m: m.subject.endswith(".log"), 3)
+        await seen.wait_count(lambda m: event_kind(m.subject) == "log", 3)
 
     found = lines(seen)
     assert [(d["line"], d["labels"]["query"], d["level"]) for d in found] == [
@@ -99,7 +99,11 @@ async def test_lines_loki_finds_arrive_once_as_log_events_with_their_stream_and_
         ("panic: queue is full, dropping job 42", "queue", "critical"),
     ]
     assert found[0]["labels"] == {"namespace": "cto", "app": "gateway", "pod": "gateway-5f7-x2", "query": "dns"}
-    assert all(m.subject == bus.space.events("loki", "log") for m in seen.messages if m.subject.endswith(".log"))
+    assert all(
+        bus.space.without_partition(m.subject) == bus.space.events("loki", "log")
+        for m in seen.messages
+        if event_kind(m.subject) == "log"
+    )
     assert reasons(seen) == ["SourceHealthy", "DNSFailure"], "the failed lookup is also a condition about its pod"
     failure = next(
         b["data"] for b in seen.bodies() if b["type"] == "healer.condition.v1" and b["data"]["reason"] == "DNSFailure"
@@ -122,7 +126,7 @@ async def test_a_query_loki_cannot_parse_degrades_the_source_and_the_others_go_o
         recording(bus, bus.space.all_events) as seen,
     ):
         await collector.read(http)
-        await seen.wait_count(lambda m: m.subject.endswith(".log"), 1)
+        await seen.wait_count(lambda m: event_kind(m.subject) == "log", 1)
 
     health = sight.health()
     assert health.state == "Degraded"
@@ -144,7 +148,7 @@ async def test_too_many_requests_is_retried_after_the_time_loki_asks_for(http_pe
         recording(bus, bus.space.all_events) as seen,
     ):
         await collector.read(http)
-        await seen.wait_count(lambda m: m.subject.endswith(".log"), 1)
+        await seen.wait_count(lambda m: event_kind(m.subject) == "log", 1)
 
     asked = http_peer.received("GET", PATH)
     assert len(asked) == 2
@@ -165,7 +169,7 @@ async def test_a_failing_or_silent_loki_is_unreachable_and_says_so(http_peer: Ht
         recording(bus, bus.space.all_events) as seen,
     ):
         await failing.read(http)
-        await seen.wait_for(lambda m: m.subject.endswith(".condition"), what="SourceUnreachable")
+        await seen.wait_for(lambda m: event_kind(m.subject) == "condition", what="SourceUnreachable")
 
     quiet_peer = kmock.RawHandler()
     quiet_peer[f"get {PATH}"] << silent

@@ -21,7 +21,7 @@ from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.runtime.heartbeat import read_cluster_health
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings.collector import KubernetesSourceSettings
-from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recording
+from healer_common.testing import KubeEmulator, ServiceRunner, event_kind, eventually, recording
 from services.collector.sources import samples
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ PODS = 40
 
 
 def condition(msg: RawMessage) -> dict[str, Any] | None:
-    if not msg.subject.endswith(".condition"):
+    if event_kind(msg.subject) != "condition":
         return None
     data: dict[str, Any] = json.loads(msg.data)["data"]
     return data

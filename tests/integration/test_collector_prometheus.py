@@ -67,7 +67,7 @@ def source(
 ) -> tuple[PrometheusSource, SourceSight]:
     clock = SystemClock()
     sight = SourceSight("prometheus", clock.now(), unreachable_after=1)
-    outbox = Outbox(bus.publish_raw, bus.space, "prod-eu-1", clock)
+    outbox = Outbox(bus.publish_raw, bus.space, "prod-eu-1", clock, partitions=bus.settings.scale.partitions)
     polling = Polling(url, QUICK, sight, outbox, (topology or Topology()).enrich, clock)
     return PrometheusSource(polling, settings), sight
 
@@ -104,7 +104,9 @@ async def test_the_default_pack_turns_exporter_metrics_into_the_detector_s_signa
         await eventually(all_signals_in, timeout=60, interval=0.5, what="Prometheus to have scraped the exporter")
 
     by_name = {name: found[-1] for name, found in published(seen).items()}
-    metrics = [m for m in seen.messages if m.subject == bus.space.events("prometheus", "metrics")]
+    metrics = [
+        m for m in seen.messages if bus.space.without_partition(m.subject) == bus.space.events("prometheus", "metrics")
+    ]
     assert {json.loads(m.data)["cluster"] for m in metrics} == {"prod-eu-1"}
     memory = by_name["container_memory_usage_ratio"]
     assert memory["value"] == pytest.approx(0.9)

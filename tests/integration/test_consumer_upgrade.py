@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from healer_common.contract.streams import DETECTOR_EVENTS
+from healer_common.contract.streams import CORRELATOR_ALERTS
 from healer_common.runtime.busclient import BusClient
 from healer_common.testing import ServiceRunner
 
@@ -16,19 +16,19 @@ pytestmark = pytest.mark.integration
 async def test_an_existing_consumer_is_brought_to_the_current_settings_at_start(
     services: ServiceRunner, bus: BusClient
 ) -> None:
-    stream = DETECTOR_EVENTS.stream.name(bus.space)
+    stream = CORRELATOR_ALERTS.stream.name(bus.space)
     old = ConsumerConfig(
-        durable_name=DETECTOR_EVENTS.durable,
-        filter_subject=DETECTOR_EVENTS.subject(bus.space),
+        durable_name=CORRELATOR_ALERTS.durable,
+        filter_subject=CORRELATOR_ALERTS.subject(bus.space),
         ack_policy=AckPolicy.EXPLICIT,
         max_deliver=5,
         ack_wait=30.0,
     )
     await bus.js.add_consumer(stream, config=old)
 
-    services.start("detector")
+    services.start("correlator")
     await services.wait_running()
 
-    info = await bus.js.consumer_info(stream, DETECTOR_EVENTS.durable)
+    info = await bus.js.consumer_info(stream, CORRELATOR_ALERTS.durable)
     assert info.config.max_deliver == services.settings.bus.max_deliveries
-    assert "consumer_kept_as_is" not in services.running["detector"].log()
+    assert "consumer_kept_as_is" not in services.running["correlator"].log()

@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from healer_common.contract.streams import CORRELATOR_ALERTS, DETECTOR_EVENTS, NOTIFIER_INCIDENTS
+from healer_common.contract.streams import CORRELATOR_ALERTS, NOTIFIER_INCIDENTS
 from healer_common.runtime.busclient import BusClient
 from healer_common.testing import HttpPeer, ServiceRunner, recording
-from tests.support.correlator_bus import condition, drained, incident_where, latest, revisions, send
+from tests.support.correlator_bus import DETECTOR, condition, drained, incident_where, latest, revisions, send
 
 pytestmark = pytest.mark.integration
 NODE = "worker-3"
@@ -42,7 +42,7 @@ async def test_a_node_under_memory_pressure_and_its_twenty_oomkilled_pods_are_on
             }
             await send(bus, condition("Pod", f"agent-{i}", "OOMKilled", namespace=namespace, **labels))
         told = await seen.wait_for(incident_where(lambda i: i["notify"]), timeout=60, what="a revision to tell")
-        await drained(bus, DETECTOR_EVENTS, CORRELATOR_ALERTS, NOTIFIER_INCIDENTS)
+        await drained(bus, DETECTOR, CORRELATOR_ALERTS, NOTIFIER_INCIDENTS)
 
     incident_id = told.headers["Healer-Incident-Id"]
     assert {r["incident_id"] for r in revisions(seen)} == {incident_id}, "one incident, not twenty-one"

@@ -10,16 +10,16 @@ import json
 
 import pytest
 
-from healer_common.contract.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES, DETECTOR_EVENTS
+from healer_common.contract.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES
 from healer_common.runtime.busclient import BusClient
 from healer_common.testing import Recorder, ServiceRunner, recording
-from tests.support.correlator_bus import Body, condition, deploy, drained, incident_where, revisions, send
+from tests.support.correlator_bus import DETECTOR, Body, condition, deploy, drained, incident_where, revisions, send
 
 pytestmark = pytest.mark.integration
 GATEWAY = {"deployment": "gateway", "owner_kind": "ReplicaSet", "owner_name": "gateway-6f7c9"}
 
 
-EVERY_CONSUMER = (DETECTOR_EVENTS, CORRELATOR_CHANGES, CORRELATOR_ALERTS)
+EVERY_CONSUMER = (DETECTOR, CORRELATOR_CHANGES, CORRELATOR_ALERTS)
 
 
 async def errors_on_the_gateway(bus: BusClient) -> None:
@@ -72,7 +72,7 @@ async def test_a_rollout_heard_of_after_its_errors_still_becomes_the_top_cause(
     rolled_out = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)
     async with recording(bus, bus.space.all_incidents) as seen:
         await errors_on_the_gateway(bus)
-        await drained(bus, DETECTOR_EVENTS, CORRELATOR_ALERTS)
+        await drained(bus, DETECTOR, CORRELATOR_ALERTS)
         before = revisions(seen)
         assert not any(top_cause_is_the_rollout(r) for r in before)
         await send(bus, deploy("gateway", "shop", "v1.5.0", "v1.4.2", when=rolled_out))

@@ -7,6 +7,7 @@ its hold, fires once it has held, resolves when trouble ends, and stays steady w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import uuid
@@ -18,15 +19,11 @@ import pytest
 
 from healer_common.clock import ManualClock
 from healer_common.contract.events import EVENT_ADAPTER
-from healer_common.contract.streams import DETECTOR_EVENTS
 from healer_common.runtime.bus import Service
 from healer_common.runtime.busclient import BusClient
-from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import Settings
-from healer_common.testing import Recorder, consumer_drained, eventually, recording
-from services.detector.adapters.baseline_store import BaselineStore
-from services.detector.adapters.evaluation import Evaluation
-from services.detector.anomaly import AnomalyScorer
+from healer_common.testing import Recorder, eventually, partitions_drained, recording
+from services.detector.adapters.partition_work import DetectorParts
 from services.detector.app import compose
 from tests.support.detector_cases import CASES, Case, Signal
 
@@ -36,9 +33,15 @@ ONE_US = dt.timedelta(microseconds=1)
 
 @dataclass
 class RunningDetector:
-    evaluation: Evaluation
+    parts: DetectorParts
     clock: ManualClock
     bus: BusClient
+    service: Service
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.service.stop()
+        await self.task
 
     async def report(self, signal: Signal) -> None:
         """Publish one signal as the collector would, dated by the detector's clock."""
@@ -59,11 +62,14 @@ class RunningDetector:
 
     async def settled(self) -> None:
         """Until every published event is handled and the timer has looked at the clock's current time."""
-        await eventually(lambda: consumer_drained(self.bus, DETECTOR_EVENTS), interval=0.01, what="drained")
+        await eventually(lambda: partitions_drained(self.bus), interval=0.01, what="drained")
         now = self.clock.now()
-        await eventually(
-            lambda: (self.evaluation.evaluated_at or now - ONE_US) >= now, interval=0.01, what="the timer's run"
-        )
+
+        def timers_ran() -> bool:
+            evaluations = self.parts.evaluations.values()
+            return bool(evaluations) and all((e.evaluated_at or now - ONE_US) >= now for e in evaluations)
+
+        await eventually(timers_ran, interval=0.01, what="the timer's run")
         await self.bus.nc.flush()
 
     async def advance(self, seconds: float) -> None:
@@ -71,21 +77,35 @@ class RunningDetector:
         await self.settled()
 
 
-@pytest.fixture
-async def detector(healer_settings: Settings, bus: BusClient) -> AsyncIterator[RunningDetector]:
-    settings = healer_settings.model_copy(
-        update={"detector": healer_settings.detector.model_copy(update={"tick_s": 0.05})}
-    )
-    clock = ManualClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+@contextlib.asynccontextmanager
+async def running_detector(settings: Settings, clock: ManualClock, bus: BusClient) -> AsyncIterator[RunningDetector]:
+    """The detector service in this process, on the manual clock; stopped (its partitions handed over, their
+    checkpoints saved) when the block ends."""
     service = Service("detector", settings, clock=clock)
-    evaluation = compose(service)
+    parts = compose(service)
     task = asyncio.create_task(service.run())
     try:
         await eventually(lambda: service.state == "running", timeout=30, what="detector running")
-        yield RunningDetector(evaluation, clock, bus)
+        yield RunningDetector(parts, clock, bus, service, task)
     finally:
         service.stop()
         await task
+
+
+def quick(settings: Settings, **detector: Any) -> Settings:
+    return settings.model_copy(
+        update={
+            "detector": settings.detector.model_copy(update={"tick_s": 0.05, **detector}),
+            "bus": settings.bus.model_copy(update={"heartbeat_interval_s": 0.05}),  # drained says so sooner
+        }
+    )
+
+
+@pytest.fixture
+async def detector(healer_settings: Settings, bus: BusClient) -> AsyncIterator[RunningDetector]:
+    clock = ManualClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    async with running_detector(quick(healer_settings), clock, bus) as running:
+        yield running
 
 
 async def troubled(detector: RunningDetector, case: Case) -> None:
@@ -179,21 +199,21 @@ async def test_a_filling_volume_is_predicted_before_it_fills_through_the_service
     assert predicted["labels"]["predicted_crossing"] > detector.clock.now().isoformat()
 
 
-async def test_anomaly_baselines_are_kept_in_redis_for_the_next_detector(
-    detector: RunningDetector, bus: BusClient, healer_settings: Settings
+async def test_the_next_detector_resumes_a_partition_s_series_from_its_checkpoint(
+    detector: RunningDetector, healer_settings: Settings, bus: BusClient
 ) -> None:
     labels = {"namespace": "cto", "queue": "builds"}
-    for depth in (40, 42, 39, 41, 40):  # five minutes apart: the baseline takes one mean a step
-        await detector.report(Signal(labels, metric="queue_depth", value=depth))
-        detector.clock.advance(300)
-    await detector.settled()
+    for minute in range(10):  # a steady queue, learnt by the first detector
+        await detector.report(Signal(labels, metric="queue_depth", value=40 + minute % 3))
+        await detector.advance(60)
+    await detector.stop()  # its partitions handed over: checkpoints saved
 
-    await detector.evaluation.save_baselines()
+    async with (
+        running_detector(quick(healer_settings), detector.clock, bus) as second,
+        recording(bus, bus.space.all_alerts) as seen,
+    ):
+        await second.report(Signal(labels, metric="queue_depth", value=4_000))
+        alert = await seen.wait_for(lambda m: json.loads(m.data)["alert_id"] == "H7", what="the queue's growth")
 
-    redis = connect_redis(healer_settings)
-    try:
-        saved = await BaselineStore(redis, KeySpace(healer_settings.redis.key_prefix)).load()
-    finally:
-        await redis.aclose()
-    (state,) = saved.values()
-    assert AnomalyScorer.from_state(state).seen == 4
+    summary = json.loads(alert.data)["annotations"]["summary"]
+    assert "grew by 3,958 to 4,000 over 5 minutes" in summary, "growth measured from before the hand-over"

@@ -13,6 +13,7 @@ import pytest
 
 from healer_common.contract.codec import decode
 from healer_common.contract.events import MetricBatchEvent
+from healer_common.contract.partitions import split
 from healer_common.contract.rollups import RollupBatch
 from healer_common.contract.streams import ROLLUPS
 from healer_common.runtime.busclient import BusClient
@@ -56,7 +57,9 @@ async def test_memory_bridge_rolls_the_samples_it_reads_into_five_minute_summari
     bucket -= dt.timedelta(minutes=bucket.minute % 5)
 
     event = metrics_at(bucket + dt.timedelta(minutes=1), 40.0)
-    await bus.publish_raw(bus.space.events("prometheus", "metrics"), event.model_dump_json().encode())
+    subject = bus.space.events("prometheus", "metrics")
+    for partition, part in split(event, bus.settings.scale.partitions):  # as a collector publishes them
+        await bus.publish_raw(bus.space.in_partition(subject, partition), part.model_dump_json().encode())
 
     [batch] = await eventually(
         lambda: rollups_stored(bus), timeout=90, interval=1.0, what="the bucket's rollup on ROLLUPS"

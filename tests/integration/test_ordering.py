@@ -11,9 +11,8 @@ from collections import defaultdict
 import pytest
 
 from healer_cli.demo import condition_event
-from healer_common.contract.streams import DETECTOR_EVENTS
 from healer_common.runtime.busclient import BusClient
-from healer_common.testing import ServiceRunner, consumer_drained, eventually, recording
+from healer_common.testing import ServiceRunner, eventually, partitions_drained, recording
 
 pytestmark = pytest.mark.integration
 PODS = 60
@@ -30,7 +29,7 @@ async def test_failure_then_recovery_of_each_pod_ends_resolved_in_a_burst(
             for reason in ("OOMKilled", "Ready"):
                 event = condition_event(f"cto/agent-{i}", reason, source="ordering-test")
                 await bus.publish_event(subject, event)
-        await eventually(lambda: consumer_drained(bus, DETECTOR_EVENTS), what="detector drained")
+        await eventually(lambda: partitions_drained(bus), what="detector drained")
         await seen.wait_count(lambda m: json.loads(m.data)["status"] == "firing", PODS)
         with contextlib.suppress(pytest.fail.Exception):  # the resolutions trail the firings by a moment
             await eventually(lambda: not out_of_order(seen.bodies()), timeout=5)

@@ -13,10 +13,15 @@ from pathlib import Path
 import pytest
 
 from healer_cli.demo import condition_event
-from healer_common.contract.streams import DETECTOR_EVENTS
 from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.runtime.servers import ServerProcess, start_nats
-from healer_common.testing import ServiceRunner, consumer_drained, eventually, isolated_settings, recording
+from healer_common.testing import (
+    ServiceRunner,
+    eventually,
+    isolated_settings,
+    partitions_drained,
+    recording,
+)
 
 pytestmark = pytest.mark.integration
 MB = 1_000_000
@@ -67,7 +72,7 @@ async def test_a_2mb_event_is_dead_lettered_with_its_reason_within_a_second(
             assert letter["truncated"] is True
             assert len(letter_msg.data) < 100_000, "the copy is an excerpt"
             assert letter["stream_seq"] is not None
-            await eventually(lambda: consumer_drained(bus, DETECTOR_EVENTS), what="nothing left unacked")
+            await eventually(lambda: partitions_drained(bus), what="nothing left unacked")
     finally:
         runner.stop_all()
 

@@ -14,7 +14,7 @@ import pytest
 
 from healer_cli.demo import condition_event
 from healer_common.contract.memory import MemoryAnswer, MemoryQuery
-from healer_common.contract.streams import CORRELATOR_ALERTS, DETECTOR_EVENTS
+from healer_common.contract.streams import CORRELATOR_ALERTS
 from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.settings import SERVICES
 from healer_common.testing import (
@@ -24,6 +24,7 @@ from healer_common.testing import (
     ServiceRunner,
     consumer_drained,
     eventually,
+    partitions_drained,
     pod,
     recording,
 )
@@ -133,7 +134,7 @@ async def test_repeated_condition_raises_one_alert_and_one_incident(
         for _ in range(3):
             await publish_condition(bus, "cto/rex-1", "OOMKilled")
         await seen.wait_for(on("remediations", state="acted"), what="remediation")
-        await eventually(lambda: consumer_drained(bus, DETECTOR_EVENTS), what="detector drained")
+        await eventually(lambda: partitions_drained(bus), what="detector drained")
         await eventually(lambda: consumer_drained(bus, CORRELATOR_ALERTS), what="correlator drained")
         assert len([m for m in seen.messages if on("alerts", status="firing")(m)]) == 1
         assert len([m for m in seen.messages if on("incidents", state="opened")(m)]) == 1

@@ -19,7 +19,7 @@ from typing import Any
 from healer_common.contract.events import EVENT_ADAPTER
 from healer_common.contract.streams import ConsumerSpec
 from healer_common.runtime.busclient import BusClient, RawMessage
-from healer_common.testing import Recorder, consumer_drained, eventually
+from healer_common.testing import Recorder, consumer_drained, eventually, partitions_drained
 
 Body = dict[str, Any]
 
@@ -80,9 +80,18 @@ def audited(service: str, action: str, decision: str) -> Callable[[RawMessage], 
     return match
 
 
-async def drained(bus: BusClient, *consumers: ConsumerSpec) -> None:
-    """Until each durable consumer has acked everything in its stream (generous deadline: a busy machine)."""
+DETECTOR = "detector"
+"""Stands for the detector's input in `drained`: its partitions and intake (not one durable consumer)."""
+
+
+async def drained(bus: BusClient, *consumers: ConsumerSpec | str) -> None:
+    """Until each durable consumer has acked everything in its stream, and a partitioned service (named) has
+    handled everything in its parts (generous deadline: a busy machine)."""
     for consumer in consumers:
+        if isinstance(consumer, str):
+            probe = functools.partial(partitions_drained, bus, consumer)
+            await eventually(probe, timeout=60, what=f"{consumer} drained")
+            continue
         await eventually(
             functools.partial(consumer_drained, bus, consumer), timeout=60, what=f"{consumer.durable} drained"
         )

@@ -57,9 +57,9 @@ class Up:
         )
 
 
-def start_up(tmp_path: Path, *options: str, env: dict[str, str] | None = None) -> Up:
+def start_up(tmp_path: Path, *options: str, env: dict[str, str] | None = None, nats_port: int = 0) -> Up:
     """`healer up` on free ports, as `make run` starts it (plus `options` and `env`, e.g. the sandbox's)."""
-    nats_port, redis_port = free_port(), free_port()
+    nats_port, redis_port = nats_port or free_port(), free_port()
     log = tmp_path / "up.log"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")},

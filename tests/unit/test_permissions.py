@@ -40,6 +40,8 @@ def test_each_service_publishes_its_own_subjects_audit_and_dead_letters_only() -
     assert not may_publish("collector", SPACE.alerts("H8"))
     assert may_publish("detector", SPACE.alerts("H8"))
     assert not may_publish("detector", SPACE.incidents("opened"))
+    assert may_publish("detector", SPACE.in_partition(SPACE.custom_events("ci"), 3)), "the intake's republish"
+    assert not may_publish("detector", SPACE.custom_events("ci"))
     assert may_publish("memory-bridge", SPACE.alerts("H10"))
     assert not may_publish("memory-bridge", SPACE.alerts("H8"))
     assert may_publish("notifier", SPACE.acks("inc-1"))

@@ -11,7 +11,9 @@ when it was sent, and if every publisher derives it the same way; so it is deriv
                                                                   the family keeps an event forwarded to
                                                                   another family of the same stream (a change,
                                                                   events -> changes) from being dropped as a
-                                                                  copy of itself
+                                                                  copy of itself; an event in a partition
+                                                                  (partitions.py) counts the partition in its
+                                                                  family, for the same reason
     an Alertmanager webhook                                       hash(family, receiver, each alert's
                                                                   fingerprint or labels, status, start, end)
 
@@ -88,4 +90,7 @@ def event_headers(space: SubjectSpace, subject: str, event: CloudEvent | Alertma
     """Headers of a CloudEvent (structured mode: `application/cloudevents+json`) or an Alertmanager webhook
     (plain JSON) published on `subject`."""
     content_type = JSON if isinstance(event, AlertmanagerWebhook) else STRUCTURED
-    return {MSG_ID: msg_id(space.tokens(subject)[0], event), "content-type": content_type}
+    family = space.tokens(subject)[0]
+    if (partition := space.partition_of(subject)) is not None:
+        family = f"{family}.{partition}"  # the intake's copy in a partition is not a duplicate of what it read
+    return {MSG_ID: msg_id(family, event), "content-type": content_type}

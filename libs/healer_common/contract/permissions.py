@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from healer_common.contract.streams import STREAMS
+from healer_common.contract.streams import EVENTS, STREAMS
 from healer_common.contract.subjects import SubjectSpace
 
 SERVICE_IDENTITIES = ("collector", "detector", "correlator", "remediator", "notifier", "memory-bridge", "api")
@@ -65,7 +65,12 @@ def permissions(space: SubjectSpace) -> dict[str, Permissions]:
     root, js = space.root, _jetstream(space)
     publishes = {
         "collector": (space.all_events,),
-        "detector": (f"{root}.alerts.>", f"{root}.changes.>"),
+        "detector": (
+            f"{root}.alerts.>",
+            f"{root}.changes.>",
+            f"{root}.events.*.*.*",  # the intake republishes unpartitioned events into their partitions
+            f"$JS.API.CONSUMER.DELETE.{EVENTS.name(space)}.>",  # a partition's cursor, moved to its checkpoint
+        ),
         "correlator": (f"{root}.incidents.>",),
         "remediator": (
             f"{root}.remediations.>",

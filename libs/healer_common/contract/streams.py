@@ -1,8 +1,11 @@
 """JetStream streams and durable consumers, declared once and created idempotently at start-up.
 
-Retention is by age (limits policy): the streams are also Healer's history (`healer history` reads them
-back by time), so consumers never delete what they read. Every publish carries `Nats-Msg-Id`, and the
-duplicate window drops a republished copy.
+Retention is by age and size (limits policy): the streams are also Healer's history (`healer history` reads
+them back by time), so consumers never delete what they read. Each stream also has a size limit, so a flood
+cannot fill the disk: past it, the oldest messages are dropped to make room (discard old), history gets
+shorter, and a consumer that had not read them yet goes on from the oldest message still there. Publishing
+never blocks on a full stream. Every publish carries `Nats-Msg-Id`, and the duplicate window drops a
+republished copy.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from healer_common.contract.subjects import SubjectSpace
 
 DAY = 86_400.0
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class StreamSpec:
     max_age_s: float
     description: str
     duplicate_window_s: float = 120.0
+    max_bytes: int = 256 * MIB
 
     def name(self, space: SubjectSpace) -> str:
         return f"{space.stream_prefix()}_{self.key}"
@@ -32,8 +37,11 @@ EVENTS = StreamSpec(
     lambda s: [s.all_events, f"{s.root}.changes.>"],
     1 * DAY,
     "observations from collectors and users, and the validated changes among them",
+    max_bytes=2048 * MIB,
 )
-ALERTS = StreamSpec("ALERTS", lambda s: [f"{s.root}.alerts.>"], 30 * DAY, "alerts as they fire and resolve")
+ALERTS = StreamSpec(
+    "ALERTS", lambda s: [f"{s.root}.alerts.>"], 30 * DAY, "alerts as they fire and resolve", max_bytes=1024 * MIB
+)
 INCIDENTS = StreamSpec(
     "INCIDENTS",
     lambda s: [f"{s.root}.incidents.>", f"{s.root}.acks.>"],
@@ -46,7 +54,9 @@ REMEDIATIONS = StreamSpec(
     90 * DAY,
     "remediation runs, approval answers and requests to run a playbook by hand",
 )
-AUDIT = StreamSpec("AUDIT", lambda s: [f"{s.root}.audit.>"], 365 * DAY, "every decision that acts on the world")
+AUDIT = StreamSpec(
+    "AUDIT", lambda s: [f"{s.root}.audit.>"], 365 * DAY, "every decision that acts on the world", max_bytes=1024 * MIB
+)
 DLQ = StreamSpec("DLQ", lambda s: [s.all_dlq], 14 * DAY, "input a service could not use, with the reason")
 ROLLUPS = StreamSpec(
     "ROLLUPS", lambda s: [s.all_rollups], 56 * DAY, "5-minute summaries of every metric series (sleep-time analysis)"
@@ -70,7 +80,6 @@ class ConsumerSpec:
         return self.filter_subject(space)
 
 
-DETECTOR_EVENTS = ConsumerSpec("detector-events", EVENTS, lambda s: s.all_events, batch_size=32)
 CORRELATOR_ALERTS = ConsumerSpec("correlator-alerts", ALERTS, lambda s: s.all_alerts)
 CORRELATOR_CHANGES = ConsumerSpec("correlator-changes", EVENTS, lambda s: s.all_changes)
 REMEDIATOR_INCIDENTS = ConsumerSpec("remediator-incidents", INCIDENTS, lambda s: s.all_incidents, ack_wait_s=120.0)

@@ -1,6 +1,8 @@
 """Every subject on the bus, built here and nowhere else, and which model each subject family carries.
 
     {root}.events.<source>.<kind>       CloudEvents (events.Event); Alertmanager on events.alertmanager.<receiver>
+    {root}.events.<source>.<kind>.<n>   the same, in partition n of the detector's input (partitions.py): what
+                                        collectors publish, and what the detector's intake makes of the above
     {root}.changes.<cluster>            events.ChangeEvent, forwarded by the detector once validated (low volume,
                                         for the correlator and memory-bridge, which need changes, not the firehose)
     {root}.alerts.<ALERT_ID>            alerts.Alert
@@ -95,9 +97,33 @@ class SubjectSpace:
         return f"{self.root}.events.>"
 
     @property
+    def unpartitioned_events(self) -> str:
+        """Events published without a partition (your systems, the CLI): the detector's intake reads these."""
+        return f"{self.root}.events.*.*"
+
+    def partition_events(self, partition: int) -> str:
+        """Every event of one partition (the filter of the detector's consumer of that partition)."""
+        return f"{self.root}.events.*.*.{partition}"
+
+    def in_partition(self, subject: str, partition: int) -> str:
+        """`subject` (an events subject without a partition) in partition `partition`."""
+        return f"{self.root}.events.{'.'.join(self.tokens(subject)[1:3])}.{partition}"
+
+    def without_partition(self, subject: str) -> str:
+        """An events subject as its publisher named it: `healer.events.kubernetes.condition` for `....condition.3`."""
+        return subject if self.partition_of(subject) is None else subject.rpartition(".")[0]
+
+    def partition_of(self, subject: str) -> int | None:
+        """The partition an events subject names, or None for one published without."""
+        tokens = self.tokens(subject)
+        return int(tokens[3]) if len(tokens) == 4 and tokens[0] == "events" and tokens[3].isdigit() else None
+
+    @property
     def all_conditions(self) -> str:
-        """Condition events of every source (`healer.events.<source>.condition`): the read API's CodeRun phases."""
-        return f"{self.root}.events.*.condition"
+        """Condition events of every source, each once: the partitioned copies (`healer.events.<source>.condition.
+        <partition>`), which the collectors publish and the detector's intake makes of unpartitioned ones (the
+        read API's CodeRun phases)."""
+        return f"{self.root}.events.*.condition.*"
 
     def changes(self, cluster: str) -> str:
         return f"{self.root}.changes.{subject_token(cluster)}"
@@ -160,8 +186,10 @@ class SubjectSpace:
 
     @property
     def metric_events(self) -> str:
-        """Batched metric samples from every source (`<root>.events.<source>.metrics`)."""
-        return f"{self.root}.events.*.metrics"
+        """Batched metric samples from every source, each once: the partitioned copies
+        (`<root>.events.<source>.metrics.<partition>`), which collectors publish and the detector's intake makes
+        of unpartitioned ones."""
+        return f"{self.root}.events.*.metrics.*"
 
     # memory (request/reply)
     @property

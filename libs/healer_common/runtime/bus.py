@@ -118,7 +118,7 @@ class Service:
         self.detail: dict[str, str] = {}
         self._periodic: list[tuple[float, Periodic]] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
-        self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        self._on_stop: dict[bool, list[Callable[[], Awaitable[None]]]] = {True: [], False: []}  # first: NATS up
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self.started_at = self.clock.now()
@@ -176,8 +176,10 @@ class Service:
 
     def watch(self, subject: str) -> Callable[[F], F]:
         """Register a handler on a core subscription without a queue group: every replica sees every message
-        published from now on (the read API's live feed), and nothing is acked, stored or redelivered."""
-        subscriber = self.broker.subscriber(subject, decoder=self._decode)
+        published from now on (the read API's live feed), and nothing is acked, stored or redelivered. It never
+        replies: a JetStream publish carries a reply subject for its ack, and an empty reply from here would race
+        the stream's ack to the publisher (whose publish then fails to parse it)."""
+        subscriber = self.broker.subscriber(subject, decoder=self._decode, no_reply=True)
         return cast("Callable[[F], F]", subscriber)
 
     def every(self, seconds: float) -> Callable[[Periodic], Periodic]:
@@ -193,8 +195,8 @@ class Service:
         self._on_start.append(fn)
         return fn
 
-    def on_stop(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-        self._on_stop.append(fn)
+    def on_stop(self, fn: Callable[[], Awaitable[None]], *, first: bool = False) -> Callable[[], Awaitable[None]]:
+        self._on_stop[first].append(fn)
         return fn
 
     def route(self, method: str, path: str, handler: RouteHandler, *, scope: str | None) -> None:
@@ -428,9 +430,17 @@ class Service:
         await self._stop.wait()
         await self._shutdown()
 
+    async def _hooks(self, hooks: list[Callable[[], Awaitable[None]]], failed: str) -> None:
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                self.log.exception(failed)
+
     async def _shutdown(self) -> None:
         self.state = "stopping"
         self.log.info("stopping")
+        await self._hooks(self._on_stop[True], "stopping_hook_failed")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -445,11 +455,7 @@ class Service:
                 with contextlib.suppress(*NATS_DOWN):
                     await connection.close()
         await self.gate.close()
-        for hook in self._on_stop:
-            try:
-                await hook()
-            except Exception:
-                self.log.exception("stop_hook_failed")
+        await self._hooks(self._on_stop[False], "stop_hook_failed")
         with contextlib.suppress(Exception):
             await clear_heartbeat(self.redis, self.keys, self.name, self.instance)
         await self.redis.aclose()

@@ -12,7 +12,7 @@ from typing import Any
 
 import nats.errors
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from healer_common.contract.streams import STREAMS, StreamSpec
@@ -40,12 +40,15 @@ def nats_options(cfg: NatsSettings) -> dict[str, Any]:
 
 def stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
     days = settings.bus.retention_days.get(spec.key)
+    mib = settings.bus.max_mib.get(spec.key)
     return StreamConfig(
         name=spec.name(settings.space),
         description=f"Healer: {spec.description}",
         subjects=spec.subjects(settings.space),
         max_age=days * 86_400 if days else spec.max_age_s,
         duplicate_window=spec.duplicate_window_s,
+        max_bytes=spec.max_bytes if mib is None else int(mib * 1024 * 1024) if mib > 0 else -1,  # 0: no limit
+        discard=DiscardPolicy.OLD,
         storage=StorageType.FILE,
         num_replicas=settings.nats.stream_replicas,
     )

@@ -7,6 +7,7 @@ notifier's push of alerts to a team's Alertmanager.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import shutil
@@ -16,7 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from healer_common.errors import ConfigError
@@ -128,9 +129,11 @@ def start_nats(
     host: str = LOOPBACK,
     *,
     check_free: bool = True,
+    peer: ClusterPeer | None = None,
     limits: dict[str, int] | None = None,
 ) -> ServerProcess:
-    """Start `nats-server -js` with its store in `data_dir`; returns once it accepts connections.
+    """Start `nats-server -js` with its store in `data_dir`; returns once it accepts connections (and, as a
+    peer of a cluster, once its JetStream is ready: `/healthz` on its monitoring port).
 
     `limits` go into a configuration file (e.g. {"max_payload": 8 << 20, "max_control_line": 512}): tests and
     benchmarks use them to play servers configured unlike the default.
@@ -145,25 +148,100 @@ def start_nats(
         conf = data_dir / "nats-server.conf"
         conf.write_text("".join(f"{key}: {value}\n" for key, value in limits.items()))
         config = ["-c", str(conf)]
-    args = [
-        nats_server_binary(),
-        *config,
-        "-js",
-        "-a",
-        host,
-        "-p",
-        str(port),
-        "-sd",
-        str(data_dir / "jetstream"),
-        "-l",
-        str(log),
-        "-n",
-        f"healer-{port}",
-    ]
+    name = peer.name if peer else f"healer-{port}"
+    args = [nats_server_binary(), *config, "-js", "-a", host, "-p", str(port), "-sd", str(data_dir / "jetstream")]
+    args += ["-l", str(log), "-n", name]
+    if peer is not None:
+        args += [*peer.args(host)]
     proc = _spawn(args)
     server = ServerProcess("nats-server", proc, host, port, data_dir, "nats")
-    _wait_listening(server, 15.0, log)
+    _wait_listening(server, 30.0, log, _jetstream_ready(peer, host) if peer else None)
     return server
+
+
+@dataclass(frozen=True)
+class ClusterPeer:
+    """One nats-server of a JetStream cluster: its name, its route port, its monitoring port, its peers' routes."""
+
+    name: str
+    cluster: str
+    route_port: int
+    monitor_port: int
+    routes: tuple[int, ...]
+
+    def args(self, host: str) -> list[str]:
+        routes = ",".join(f"nats://{host}:{p}" for p in self.routes if p != self.route_port)
+        return [
+            "--cluster_name", self.cluster, "--cluster", f"nats://{host}:{self.route_port}",
+            "--routes", routes, "-m", str(self.monitor_port),
+        ]  # fmt: skip
+
+
+def _jetstream_ready(peer: ClusterPeer, host: str) -> Callable[[ServerProcess], bool]:
+    def ready(server: ServerProcess) -> bool:
+        del server
+        url = f"http://{host}:{peer.monitor_port}/healthz"
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+        return False
+
+    return ready
+
+
+@dataclass
+class NatsCluster:
+    """Three (or more) `nats-server`s as one JetStream cluster on loopback ports, each with its own store: the
+    production shape on one machine (`healer up --ha`, the HA tests, bench/chaos.py). A node can be killed
+    and started again on its ports and store, as a crashed pod would be."""
+
+    data_dir: Path
+    peers: list[ClusterPeer]
+    ports: list[int]
+    host: str = LOOPBACK
+    servers: list[ServerProcess | None] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, data_dir: Path, size: int = 3, host: str = LOOPBACK, ports: list[int] | None = None) -> NatsCluster:
+        ports = ports or [free_port(host) for _ in range(size)]
+        routes = tuple(free_port(host) for _ in range(size))
+        peers = [ClusterPeer(f"n{i}", "healer", routes[i], free_port(host), routes) for i in range(size)]
+        cluster = cls(data_dir, peers, ports, host, [None] * size)
+        try:
+            with concurrent.futures.ThreadPoolExecutor(size) as pool:  # a peer is ready only once the others are up
+                list(pool.map(cluster.start_node, range(size)))
+        except BaseException:
+            cluster.stop()  # the nodes that did start, so a failed start leaves nothing running
+            raise
+        return cluster
+
+    @property
+    def url(self) -> str:
+        """Every node, comma-separated, as HEALER_NATS__URL takes them."""
+        return ",".join(f"nats://{self.host}:{p}" for p in self.ports)
+
+    def nodes(self) -> list[ServerProcess]:
+        """The nodes running now, in order."""
+        return [server for server in self.servers if server is not None]
+
+    def start_node(self, index: int) -> ServerProcess:
+        server = start_nats(
+            self.data_dir / self.peers[index].name, self.ports[index], self.host, peer=self.peers[index]
+        )
+        self.servers[index] = server
+        return server
+
+    def kill_node(self, index: int) -> None:
+        """SIGKILL, as a node lost with its pod would be; its store stays for `start_node`."""
+        server = self.servers[index]
+        if server is not None and server.alive():
+            server.process.kill()
+            server.process.wait(10)
+        self.servers[index] = None
+
+    def stop(self) -> None:
+        for server in self.servers:
+            if server is not None:
+                server.stop()
 
 
 def start_redis(

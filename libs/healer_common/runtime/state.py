@@ -43,11 +43,12 @@ def redis_server(cfg: RedisSettings) -> Server:
     )
 
 
-def connect_redis(settings: Settings) -> Redis:
-    """A client that connects lazily and retries; callers decide what a Redis outage means for them."""
+def connect_redis(settings: Settings, *, binary: bool = False) -> Redis:
+    """A client that connects lazily and retries; callers decide what a Redis outage means for them. Answers
+    are text, unless `binary` (for values that are bytes, such as the detector's checkpoints)."""
     return Redis.from_url(
         settings.redis.url,
-        decode_responses=True,
+        decode_responses=not binary,
         socket_connect_timeout=2.0,
         socket_timeout=5.0,
         health_check_interval=15,

@@ -9,6 +9,9 @@ examined newest first until the page is full. Windows grow as they find little, 
 cost a consumer per message. Filters that travel
 in headers (an alert's `Healer-Status`, `Healer-Severity`, `Healer-Cluster`) are applied without parsing a
 body; a subject filter (`healer.alerts.H8`) is applied by the server.
+
+`follow` is the other way to read a stream: all of it, oldest first, and then each message as it is stored (the
+read API's alert view, services/api/alert_view.py, is kept current so).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import nats.aio.client
@@ -74,7 +77,7 @@ class StreamPages:
 
     async def newest_first(self, query: PageQuery) -> tuple[list[Stored], int | None]:
         """Up to `limit` kept messages, newest first, and the cursor of the page after (None: no more)."""
-        bounds = await self._bounds(query)
+        bounds = await self.bounds(query)
         if bounds is None:
             return [], None
         first, hi = bounds
@@ -105,7 +108,7 @@ class StreamPages:
         config = self._config(filter_subject, DeliverPolicy.BY_START_TIME, opt_start_time=since)
         return [m for m in await self._read(config, hi=None, limit=limit) if keep is None or keep(m)]
 
-    async def _bounds(self, query: PageQuery) -> tuple[int, int] | None:
+    async def bounds(self, query: PageQuery) -> tuple[int, int] | None:
         """The first sequence, and the newest one a page may start at; None when nothing can match."""
         try:
             state = (await self._js.stream_info(self._stream)).state
@@ -119,6 +122,25 @@ class StreamPages:
         if query.until is not None:
             hi = min(hi, await self._first_seq_from(query.until, state.last_seq) - 1)
         return (state.first_seq, hi) if hi >= state.first_seq else None
+
+    async def follow(self, filter_subject: str, take: Callable[[Stored], None]) -> Callable[[], Awaitable[None]]:
+        """Every message of the stream under `filter_subject`, oldest first, then each one as it is stored, into
+        `take`, in sequence order and none twice (an ordered consumer: nats-py starts it again after a gap or a
+        reconnection). Returns the function that stops it."""
+
+        async def on_message(msg: nats.aio.msg.Msg) -> None:
+            meta = msg.metadata
+            take(Stored(msg.subject, msg.data, msg.headers or {}, meta.timestamp, meta.sequence.stream))
+
+        sub = await self._js.subscribe(
+            filter_subject,
+            stream=self._stream,
+            cb=on_message,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+            inactive_threshold=60.0,
+        )
+        return sub.unsubscribe
 
     async def _first_seq_from(self, when: dt.datetime, last_seq: int) -> int:
         """The sequence of the first message stored at or after `when` (last + 1 when there is none)."""

@@ -25,3 +25,10 @@ class ApiSettings(Section):
         5.0, gt=0, description="the dashboard is recomputed on every bus event and at least this often"
     )
     max_page: int = Field(1_000, ge=10, le=10_000, description="largest `limit` a list route accepts")
+    alert_view_max: int = Field(
+        100_000,
+        ge=0,
+        le=1_000_000,
+        description="newest alerts the API keeps in memory to list them fast (about 0.9 KB each: body and filters); "
+        "older pages are read off the stream; 0: read every page off the stream",
+    )

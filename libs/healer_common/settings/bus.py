@@ -16,6 +16,12 @@ class BusSettings(Section):
     retention_days: dict[str, float] = Field(
         default_factory=dict, description="override a stream's max age, e.g. {EVENTS: 2, AUDIT: 730}"
     )
+    max_mib: dict[str, float] = Field(
+        default_factory=dict,
+        description="override a stream's size limit in MiB (EVENTS 2048, ALERTS and AUDIT 1024, the others 256; "
+        "per replica; 0 for none); past it the oldest messages make room, e.g. {EVENTS: 8192}. JetStream sets "
+        "each limit aside on its disk when the stream is created",
+    )
     heartbeat_interval_s: float = Field(
         5.0, gt=0, description="how often each service writes its heartbeat; 3 missed beats mean down"
     )
@@ -38,7 +44,7 @@ class BusSettings(Section):
         "messages wait while none has been delivered for this long",
     )
 
-    @field_validator("retention_days")
+    @field_validator("retention_days", "max_mib")
     @classmethod
     def _known_streams(cls, value: dict[str, float]) -> dict[str, float]:
         """Stream keys in upper case (environment variables arrive lower-cased), and only streams that exist."""

@@ -3,17 +3,20 @@
 Loaded as a pytest plugin (`pytest_plugins = ["healer_common.testing"]` in tests/conftest.py). It gives:
 
     nats_server, redis_server   session-wide `nats-server -js` and `redis-server` on free loopback ports
+    nats_cluster                three `nats-server`s as one JetStream cluster, per test (nodes can be killed)
     healer_settings             per test: its own subject root, stream names and Redis key prefix, so tests
                                 share the servers without seeing each other's messages
     bus                         a connected BusClient for those settings, streams created
     kube                        the kmock Kubernetes emulator on a loopback port, with a kubeconfig
     prometheus                  Debian's `prometheus` on a loopback port scraping an exporter the test fills
     alertmanager                Debian's `prometheus-alertmanager` on a loopback port, alone (no cluster port)
-    services                    starts Healer services as real OS processes and stops them after the test
+    services                    starts Healer services as real OS processes (replicas keyed `name`, `name#1` ...)
+                                and stops them after the test
 
 and `eventually` (await a condition with a deadline) and `Recorder` (collect what is published on a subject).
 Every async test is also checked for asyncio tasks it left running. The stand-ins behind `kube`, `http_peer`
-and `prometheus` live in stand_ins.py.
+and `prometheus` live in stand_ins.py, the service processes and their replicas in replicas.py, `eventually`
+in waiting.py.
 """
 
 from __future__ import annotations
@@ -25,12 +28,10 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,12 @@ import nats.aio.msg
 import nats.js.errors
 import prometheus_client
 import pytest
-import yaml
-from pydantic import SecretStr
 
 from healer_common.contract.streams import ConsumerSpec
 from healer_common.runtime.busclient import BusClient, RawMessage
-from healer_common.runtime.heartbeat import read_heartbeats
 from healer_common.runtime.servers import (
     LOOPBACK,
+    NatsCluster,
     ServerProcess,
     free_port,
     start_alertmanager,
@@ -54,9 +53,11 @@ from healer_common.runtime.servers import (
     start_prometheus,
     start_redis,
 )
-from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import Settings, load_settings
+from healer_common.settings.bus import STREAM_KEYS
+from healer_common.testing.replicas import ServiceProcess, ServiceRunner, partitions_drained, write_settings
 from healer_common.testing.stand_ins import HttpPeer, KubeEmulator, PrometheusHarness, answer, pod
+from healer_common.testing.waiting import DEFAULT_WAIT_S, eventually
 
 __all__ = [  # what tests import from here, the stand-ins of stand_ins.py included
     "HttpPeer",
@@ -68,39 +69,16 @@ __all__ = [  # what tests import from here, the stand-ins of stand_ins.py includ
     "answer",
     "bearer",
     "consumer_drained",
+    "event_kind",
     "eventually",
     "isolated_settings",
+    "partitions_drained",
     "pod",
     "recording",
     "signing_secret",
     "token_of",
     "write_settings",
 ]
-DEFAULT_WAIT_S = 15.0
-
-
-# waiting -----------------------------------------------------------------------------------------------------
-async def eventually(
-    probe: Callable[[], Any],
-    *,
-    timeout: float = DEFAULT_WAIT_S,
-    interval: float = 0.05,
-    what: str = "condition",
-) -> Any:
-    """Call `probe` (plain or async) until it returns something truthy and return that; fail the test at the
-    deadline, naming `what` was awaited and the last value seen."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while True:
-        result = probe()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        last = result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} not met within {timeout}s (last value: {last!r})")
-        await asyncio.sleep(interval)
 
 
 class Recorder:
@@ -169,6 +147,13 @@ async def consumer_drained(bus: BusClient, spec: ConsumerSpec) -> bool:
     return bool(info.num_pending == 0 and info.num_ack_pending == 0 and (info.delivered.stream_seq or 0) > 0)
 
 
+def event_kind(subject: str) -> str:
+    """`condition` for `<root>.events.kubernetes.condition` and its partitions (`....condition.3`); else ""."""
+    tokens = subject.split(".")
+    at = tokens.index("events") if "events" in tokens else len(tokens)
+    return tokens[at + 2] if len(tokens) > at + 2 else ""
+
+
 async def run_healer(
     config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0
 ) -> tuple[int, str, str]:
@@ -189,26 +174,6 @@ async def run_healer(
 
 
 # settings for one test ----------------------------------------------------------------------------------------
-def _plain(value: Any) -> Any:
-    """Settings as plain YAML-able data, secrets revealed (they are the test's own)."""
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def write_settings(settings: Settings, path: Path) -> Path:
-    """Write settings to a YAML file that a service process loads with HEALER_CONFIG."""
-    data = _plain(settings.model_dump(exclude={"config"}, exclude_none=True))
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
 TEST_CREDENTIALS = {  # name -> roles; each gets a fresh token (and the source a signing secret) per test
     "test-admin": ["admin"],
     "test-oncall": ["oncall"],
@@ -256,7 +221,10 @@ def isolated_settings(nats_url: str, redis_url: str, data_dir: Path, **overrides
         "auth": {"credentials_file": data_dir / "no-credentials-file.yaml", "credentials": fresh_credentials()},
         "nats": {"url": nats_url},
         "redis": {"url": redis_url, "key_prefix": root},
-        "bus": {"subject_root": root, "heartbeat_interval_s": 1.0},
+        # no size limits: JetStream sets a stream's limit aside on disk, and the session's server holds every
+        # test's streams (5 GiB each with the defaults); test_stream_limits sets one
+        "bus": {"subject_root": root, "heartbeat_interval_s": 1.0, "max_mib": dict.fromkeys(STREAM_KEYS, 0.0)},
+        "scale": {"partitions": 4, "lease_ttl_s": 3.0},
         "http": {"base_port": 0},
         "log": {"format": "json"},
         "memory": {"store_path": data_dir / "memory.sqlite3"},
@@ -267,111 +235,6 @@ def isolated_settings(nats_url: str, redis_url: str, data_dir: Path, **overrides
         else:
             base[section] = values
     return load_settings(**base)
-
-
-# service processes --------------------------------------------------------------------------------------------
-@dataclass
-class ServiceProcess:
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-@dataclass
-class ServiceRunner:
-    """Starts `python -m services.<name>` with the test's settings and stops them all at the end."""
-
-    settings: Settings
-    workdir: Path
-    running: dict[str, ServiceProcess] = field(default_factory=dict)
-    _generation: int = 0
-
-    @property
-    def config_path(self) -> Path:
-        return self.workdir / "healer.yaml"
-
-    def configure(self, section: str, **values: Any) -> Settings:
-        """Change one settings section for the services started after this call, validated as a load would
-        (so an old name such as the notifier's `webhook_url` lands where it belongs, and a typo fails here)."""
-        current = getattr(self.settings, section)
-        updated = type(current).model_validate({**current.model_dump(), **values})
-        self.settings = self.settings.model_copy(update={section: updated})
-        return self.settings
-
-    def start(self, *names: str, env: dict[str, str] | None = None) -> None:
-        write_settings(self.settings, self.config_path)
-        for name in names:
-            self._generation += 1
-            log_path = self.workdir / f"{name}.{self._generation}.log"
-            child_env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith("HEALER_")},
-                "HEALER_CONFIG": str(self.config_path),
-                "PYTHONUNBUFFERED": "1",
-                **(env or {}),
-            }
-            with log_path.open("wb") as log:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{name.replace('-', '_')}"],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=child_env,
-                    cwd=self.workdir,
-                )
-            self.running[name] = ServiceProcess(name, process, log_path)
-
-    async def wait_running(self, *names: str, timeout: float = 30.0) -> None:
-        """Until each named service has written a `running` heartbeat (its consumers are attached)."""
-        wanted = set(names or self.running)
-        redis = connect_redis(self.settings)
-        keys = KeySpace(self.settings.redis.key_prefix)
-
-        async def all_running() -> bool:
-            for name in wanted:
-                proc = self.running.get(name)
-                if proc is not None and not proc.alive():
-                    pytest.fail(f"{name} exited with {proc.process.returncode}:\n{proc.log()[-3000:]}")
-            beats = await read_heartbeats(redis, keys)
-            pids = {p.process.pid for p in self.running.values()}
-            return wanted <= {b.service for b in beats if b.state == "running" and b.pid in pids}
-
-        try:
-            await eventually(all_running, timeout=timeout, interval=0.1, what=f"services {sorted(wanted)} running")
-        finally:
-            await redis.aclose()
-
-    async def url(self, name: str) -> str:
-        """The base URL of a running service's HTTP endpoint, as its heartbeat announces it."""
-        redis = connect_redis(self.settings)
-        try:
-            beats = await read_heartbeats(redis, KeySpace(self.settings.redis.key_prefix))
-        finally:
-            await redis.aclose()
-        pid = self.running[name].process.pid
-        return next(b.detail["http"] for b in beats if b.service == name and b.pid == pid)
-
-    def stop(self, name: str, *, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
-        proc = self.running.pop(name)
-        if proc.alive():
-            proc.process.send_signal(sig)
-            try:
-                proc.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.process.kill()
-                proc.process.wait(timeout)
-        return int(proc.process.returncode)
-
-    def stop_all(self) -> dict[str, int]:
-        return {name: self.stop(name) for name in list(self.running)}
-
-    def logs(self) -> str:
-        return "\n".join(f"----- {p.name} -----\n{p.log()[-4000:]}" for p in self.running.values())
 
 
 # pytest wiring ------------------------------------------------------------------------------------------------
@@ -429,6 +292,14 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
     server = start_redis(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    """Three `nats-server`s as one JetStream cluster, for this test alone (it may kill and restart nodes)."""
+    cluster = NatsCluster.start(tmp_path / "nats-cluster")
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture

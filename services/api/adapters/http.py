@@ -62,8 +62,12 @@ def model(value: BaseModel | Sequence[BaseModel], status: int = 200) -> web.Resp
 
 
 def page(items: list[bytes], after: int | None) -> web.Response:
-    """`{"items": [...], "next": ...}` from bodies already in JSON, as the stream holds them."""
-    body = b'{"items":[' + b",".join(items) + b'],"next":' + json.dumps(after).encode() + b"}"
+    """`{"items": [...], "next": ...}` from bodies already in JSON, as the stream holds them, copied once (a
+    10,000-alert page is 6 MB)."""
+    head, tail = b'{"items":[', b'],"next":' + json.dumps(after).encode() + b"}"
+    if not items:
+        return web.Response(body=head + tail, content_type=JSON)
+    body = b",".join([head + items[0], *items[1:-1], items[-1] + tail] if len(items) > 1 else [head + items[0] + tail])
     return web.Response(body=body, content_type=JSON)
 
 

@@ -1,6 +1,7 @@
 """What the read API reads, and from where: histories from JetStream (stream_pages.py, newest first), current
 working state from Redis (open incidents, heartbeats, cluster health, silences), memory from memory-bridge
-(request/reply). Nothing is kept between requests: every answer is read when it is asked for.
+(request/reply). Nothing is kept between requests but the alert view (alert_view.py, kept current by
+alert_follow.py), which answers alert pages when it can; every other answer is read when it is asked for.
 
 Lists hand back the stored JSON bodies as they are (each checked against its model first), so a page of
 alerts costs a read and a check, not a parse and a re-serialisation.
@@ -28,6 +29,7 @@ from healer_common.runtime.silence_store import SilenceStore
 from healer_common.runtime.status import gather, open_incidents, open_incidents_key
 from healer_common.runtime.stream_pages import Keep, PageQuery, Stored, StreamPages
 from services.api import coderuns
+from services.api.adapters.alert_follow import AlertFollow, current_body
 from services.api.dashboard import Observed
 from services.api.queries import ListQuery
 
@@ -38,20 +40,8 @@ AUDIT_LEAD = dt.timedelta(minutes=1)  # audit records a little older than what t
 
 
 def current_bodies(model: type[BaseModel], found: list[Stored]) -> list[bytes]:
-    """The stored bodies in `model`'s current shape: what Healer's publishers sent in it (their `Healer-Schema`
-    header says so) as it is, anything else read and written anew (an alert of schema 1, published while
-    subscribers migrate), and what is not a `model` at all left out."""
-    schema = f"{model.__name__}.v{model.model_fields['schema_version'].default}"
-    bodies = []
-    for msg in found:
-        if msg.headers.get("Healer-Schema") == schema:
-            bodies.append(msg.data)
-            continue
-        try:
-            bodies.append(model.model_validate_json(msg.data).model_dump_json().encode())
-        except ValidationError:
-            continue
-    return bodies
+    """The stored bodies in `model`'s current shape (`current_body`), what is not a `model` at all left out."""
+    return [body for body in (current_body(model, msg) for msg in found) if body is not None]
 
 
 def once_per(header: str) -> Keep:
@@ -73,8 +63,9 @@ def both(*tests: Keep) -> Keep:
 
 
 class BusReads:
-    def __init__(self, svc: Service) -> None:
+    def __init__(self, svc: Service, follow: AlertFollow) -> None:
         self._svc = svc
+        self._follow = follow
         self._space = svc.space
         self._cfg = svc.settings.api
         self._silences = SilenceStore(svc.redis, svc.keys)
@@ -88,6 +79,9 @@ class BusReads:
     # lists -------------------------------------------------------------------------------------------------
     async def alerts(self, q: ListQuery) -> tuple[list[bytes], int | None]:
         subject = self._space.alerts(q.token) if q.token else self._space.all_alerts
+        answered = await self._follow.page(q, self._space.alerts(q.token) if q.token else None)
+        if answered is not None:
+            return answered
         keep: Keep = lambda m: q.matches(m.headers)  # noqa: E731 - one line reads best here
         query = PageQuery(q.limit, q.cursor, q.since, q.until, filter_subject=subject, keep=keep)
         found, after = await self._pages(streams.ALERTS).newest_first(query)

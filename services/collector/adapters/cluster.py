@@ -45,12 +45,13 @@ class ClusterReader:
         *,
         with_probes: bool = False,
         github: GitHubSettings | None = None,
+        partitions: int,
     ) -> None:
         self.name = cluster.name
         self._settings = settings
         self._clock = clock
         self.topology = Topology()
-        self.outbox = Outbox(publish, space, cluster.name, clock)
+        self.outbox = Outbox(publish, space, cluster.name, clock, partitions=partitions)
         self.sights: dict[str, SourceSight] = {}
         self.runners: dict[str, Runner] = {}
         self._tasks: list[asyncio.Task[None]] = []

@@ -1,6 +1,7 @@
-"""Anomaly baselines in Redis (`detector:baselines`, field = series, value = the scorer's state as JSON):
-saved every minute and at shutdown, read back at start, so a week of learning survives a restart or a move
-to another replica instead of starting cold.
+"""Anomaly baselines in Redis (`detector:baselines`, field = series, value = the scorer's state as JSON), as
+detectors before partitioned checkpoints saved them: read when a partition starts without a checkpoint it can
+use (the first start after an upgrade), so a week of learning is not lost to it. Partitions' checkpoints
+(checkpoint.py) carry baselines since.
 """
 
 from __future__ import annotations
@@ -21,7 +22,3 @@ class BaselineStore:
     async def load(self) -> dict[str, dict[str, Any]]:
         raw = await self._redis.hgetall(self._key)
         return {str(series): json.loads(state) for series, state in raw.items()}
-
-    async def save(self, states: dict[str, dict[str, Any]]) -> None:
-        if states:
-            await self._redis.hset(self._key, mapping={k: json.dumps(v) for k, v in states.items()})

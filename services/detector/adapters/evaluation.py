@@ -1,5 +1,5 @@
-"""Where events meet the rules: loads the state an event needs, runs the pure engines, saves what changed
-and returns the alerts to publish. handlers.py calls it per event and on the timer; app.py builds it.
+"""Where the events of one partition meet the rules: loads the state an event needs, runs the pure engines,
+publishes the alerts and saves what changed. partition_work.py holds one per partition the replica serves.
 
     condition events  -> held_conditions.py over the object's watches (watch_store.py, Redis); a PodDeleted
                          also ends the pod's series in thresholds.py, so nothing fires about a pod gone
@@ -9,16 +9,30 @@ and returns the alerts to publish. handlers.py calls it per event and on the tim
     log lines         -> log_signatures.py: templates mined per stream, bursts of failure signatures
     PR and agent pod  -> workflows.py over the task's workflow (workflow_facts.py, workflow_store.py, Redis):
     conditions           A1, A3, A4, A5
-    the timer         -> all of them: due watches and workflows claimed from Redis, every lane checked at once
+    the timer         -> all of them: the partition's due watches and any due workflows claimed from Redis, every
+                         lane checked
+
+What is learned in memory (`Engines`) is checkpointed whole with the partition's stream position, so a replay
+after a takeover rebuilds it exactly. Watches live in Redis, outside the checkpoint, so each object's hash
+remembers the stream sequence of the last event applied to it: a replayed condition event is applied to the
+watches once. Alerts are published before watches are saved: a crash in between replays the event, which
+raises the same alerts with the same ids (dropped as duplicates) and saves the watches then.
+
+Workflows are not a partition's: a task's pull request and its agent pods are different objects, so their
+events may be in different partitions, served by different replicas. They live in Redis shared by all (as
+they did before partitions), folded under a per-process lock, and their timers are claimed by whichever
+partition's tick comes first; a replayed event folds the same facts again, and its alerts carry the same ids.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from healer_common.contract.alerts import Alert
 from healer_common.contract.events import ConditionEvent, LogEvent, MetricBatchEvent, MetricEvent, MetricSample
-from services.detector.adapters.baseline_store import BaselineStore
+from healer_common.settings import DetectorSettings
 from services.detector.adapters.series_alert_store import FiringSeriesAlerts
 from services.detector.adapters.watch_store import WatchStore
 from services.detector.adapters.workflow_store import WorkflowStore
@@ -28,12 +42,39 @@ from services.detector.held_conditions import ConditionCatalogue, Watch, due_at,
 from services.detector.log_signatures import LogSignatures
 from services.detector.predictions import Forecasts
 from services.detector.rule_config import RuleBook
+from services.detector.rules import METRIC_RULES
 from services.detector.rules.model import WorkflowRule
+from services.detector.series import SeriesIndex
 from services.detector.thresholds import ThresholdEngine
 from services.detector.workflow_facts import TaskWorkflow, fold, workflow_key
 from services.detector.workflows import evaluate
 
 POD_DELETED = "PodDeleted"  # the collector's word for a pod gone while in trouble (healer_common.contract.signals)
+Publish = Callable[[list[Alert]], Awaitable[None]]
+
+
+@dataclass
+class Engines:
+    """What one partition learns in memory, one set per partition: checkpointed whole (checkpoint.py)."""
+
+    index: SeriesIndex
+    thresholds: ThresholdEngine
+    predictions: Forecasts
+    baselines: BaselineEngine
+    steps: StepMeans  # the baselines' clock: one mean per series per step
+    logs: LogSignatures
+
+    @classmethod
+    def fresh(cls, cfg: DetectorSettings, book: RuleBook) -> Engines:
+        index = SeriesIndex()
+        return cls(
+            index=index,
+            thresholds=ThresholdEngine(METRIC_RULES, book, index, cfg.stale_after_s),
+            predictions=Forecasts.build(METRIC_RULES, book, index, cfg),
+            baselines=BaselineEngine(METRIC_RULES, index, cfg.anomaly),
+            steps=StepMeans(cfg.anomaly.step_s),
+            logs=LogSignatures(cfg.logs),
+        )
 
 
 class Evaluation:
@@ -42,57 +83,47 @@ class Evaluation:
         *,
         catalogue: ConditionCatalogue,
         book: RuleBook,
+        engines: Engines,
         watches: WatchStore,
-        thresholds: ThresholdEngine,
-        predictions: Forecasts,
-        baselines: BaselineEngine,
-        logs: LogSignatures,
         series_alerts: FiringSeriesAlerts,
-        baseline_store: BaselineStore,
+        publish: Publish,
         workflows: WorkflowStore,
         workflow_rules: tuple[WorkflowRule, ...],
-        steps: StepMeans,
     ) -> None:
         self.catalogue = catalogue
         self.book = book
+        self.engines = engines
         self.watches = watches
-        self.thresholds = thresholds
-        self.predictions = predictions
-        self.baselines = baselines
-        self.logs = logs
-        self.wanted = dict.fromkeys((*thresholds.by_metric, *baselines.metrics), True)
         self.series_alerts = series_alerts
-        self.baseline_store = baseline_store
+        self.publish = publish
+        self.wanted = dict.fromkeys((*engines.thresholds.by_metric, *engines.baselines.metrics), True)
         self.workflows = workflows
         self.workflow_rules = workflow_rules
-        self.steps = steps  # the baselines' clock: one mean per series per step
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
-    async def start(self) -> None:
-        firing = await self.series_alerts.load()
-        self.thresholds.restore(firing)
-        self.predictions.restore(firing)
-        self.baselines.restore(await self.baseline_store.load())
-
-    async def save_baselines(self) -> None:
-        await self.baseline_store.save(self.baselines.snapshot())
-
-    async def condition(self, event: ConditionEvent, now: dt.datetime) -> list[Alert]:
+    async def condition(self, event: ConditionEvent, seq: int, now: dt.datetime) -> bool:
+        """Apply a condition event (stream sequence `seq`); True when it raised alerts."""
         key = object_key(event.cluster, event.data.resource)
-        async with self.watches.locked(key):
+        watches, applied = await self.watches.of_object(key)
+        alerts: list[Alert] = []
+        changes: dict[str, Watch | None] = {}
+        if seq > applied:  # else a replay of an event these watches have already taken
             cfg = self.book.scope(event.cluster, event.data.resource.namespace)
-            step = on_condition(event, await self.watches.of_object(key), self.catalogue, cfg, now)
-            await self._save(key, step.watches)
-        alerts = step.alerts
+            step = on_condition(event, watches, self.catalogue, cfg, now)
+            alerts, changes = step.alerts, step.watches
         resource = event.data.resource
+        ended: list[Alert] = []
         if event.data.reason == POD_DELETED and resource.kind == "Pod" and resource.namespace:
-            ended = self.thresholds.end_pod(event.cluster, resource.namespace, resource.name, event.time or now, now)
-            if ended:
-                await self.series_alerts.record(ended)
-            alerts = alerts + ended
+            ended = self.engines.thresholds.end_pod(
+                event.cluster, resource.namespace, resource.name, event.time or now, now
+            )
         if (workflow := workflow_key(event)) is not None:
             alerts = alerts + await self._workflow(workflow, now, event.id, event)
-        return alerts
+        await self.publish(alerts + ended)
+        await self._save(key, changes, seq)
+        if ended:
+            await self.series_alerts.record(ended)
+        return bool(alerts or ended)
 
     async def _workflow(
         self, key: str, now: dt.datetime, cause: str, event: ConditionEvent | None = None
@@ -112,43 +143,53 @@ class Evaluation:
             await self.workflows.save(key, step.workflow, step.due)
         return step.alerts
 
-    async def metrics(self, event: MetricBatchEvent | MetricEvent, now: dt.datetime) -> list[Alert]:
+    async def metrics(self, event: MetricBatchEvent | MetricEvent, now: dt.datetime) -> bool:
         default_time = (event.time or now).timestamp()
         if isinstance(event, MetricEvent):
             data = event.data
             samples = [MetricSample(name=data.name, value=data.value, labels=data.labels, time=event.time)]
         else:
             samples = event.data.samples
-        batches = self.thresholds.index.batch(event.cluster, samples, default_time, self.wanted)
-        alerts = self.thresholds.observe(batches, now) + self.predictions.observe(batches, now)
-        scored = {m: b for m, b in batches.items() if m in self.baselines.metrics}
-        alerts += self.baselines.observe(self.steps.fold(scored), now) if scored else []
+        engines = self.engines
+        batches = engines.index.batch(event.cluster, samples, default_time, self.wanted)
+        alerts = engines.thresholds.observe(batches, now) + engines.predictions.observe(batches, now)
+        scored = {m: b for m, b in batches.items() if m in engines.baselines.metrics}
+        alerts += engines.baselines.observe(engines.steps.fold(scored), now) if scored else []
         if alerts:
+            await self.publish(alerts)
             await self.series_alerts.record(alerts)
-        return alerts
+        return bool(alerts)
 
-    def log_line(self, event: LogEvent, now: dt.datetime) -> list[Alert]:
-        return self.logs.observe(event, now)
-
-    async def tick(self, now: dt.datetime) -> list[Alert]:
-        alerts = self.thresholds.tick(now)
+    async def log_line(self, event: LogEvent, now: dt.datetime) -> bool:
+        alerts = self.engines.logs.observe(event, now)
         if alerts:
+            await self.publish(alerts)
+        return bool(alerts)
+
+    async def tick(self, now: dt.datetime) -> bool:
+        alerts = self.engines.thresholds.tick(now)
+        if alerts:
+            await self.publish(alerts)
             await self.series_alerts.record(alerts)
-        alerts += self.logs.tick(now)
+        logged = self.engines.logs.tick(now)
+        await self.publish(logged)
+        raised = bool(alerts or logged)
         for key, fingerprint in await self.watches.claim_due(now):
-            async with self.watches.locked(key):
-                watch = await self.watches.one(key, fingerprint)
-                if watch is None:  # forgotten meanwhile: drop its timer too
-                    await self.watches.save(key, {fingerprint: None}, {})
-                    continue
-                step = on_due(watch, self.catalogue, now)
-                await self._save(key, step.watches or {fingerprint: watch})
-                alerts += step.alerts
-        for key in await self.workflows.claim_due(now):
-            alerts += await self._workflow(key, now, f"due-{now.isoformat()}")
+            watch = await self.watches.one(key, fingerprint)
+            if watch is None:  # forgotten meanwhile: drop its timer too
+                await self.watches.save(key, {fingerprint: None}, {})
+                continue
+            step = on_due(watch, self.catalogue, now)
+            await self.publish(step.alerts)
+            await self._save(key, step.watches or {fingerprint: watch})
+            raised |= bool(step.alerts)
+        for workflow in await self.workflows.claim_due(now):
+            due = await self._workflow(workflow, now, f"due-{now.isoformat()}")
+            await self.publish(due)
+            raised |= bool(due)
         self.evaluated_at = now
-        return alerts
+        return raised
 
-    async def _save(self, key: str, changes: dict[str, Watch | None]) -> None:
+    async def _save(self, key: str, changes: dict[str, Watch | None], seq: int = 0) -> None:
         due = {fp: due_at(w, self.catalogue.flap) if w is not None else None for fp, w in changes.items()}
-        await self.watches.save(key, changes, due)
+        await self.watches.save(key, changes, due, seq=seq)

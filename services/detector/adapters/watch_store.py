@@ -1,58 +1,62 @@
-"""Watches of held conditions, in Redis: shared by detector replicas and kept across restarts.
+"""Watches of held conditions, in Redis: kept across restarts and handed on with their partition.
 
 One hash per object (`detector:watch:<cluster>/<Kind>/<ns>/<name>`, field = fingerprint, value = the watch
-as JSON), so a recovery finds every watch of its object in one read; and one sorted set of timers
-(`detector:due`, member `<object key>|<fingerprint>`, score = due time) that the periodic evaluation reads.
-A replica claims a due timer by removing it (ZREM returns 1 to one replica only), so two replicas never
-fire the same watch twice, and puts it back `LEASE_S` later: if the replica dies before saving the watch's
-next timer, another replica takes the timer up then. The alert's stable event id covers the rest.
+as JSON, and field `~seq` = the stream sequence of the last event applied to it, so a replayed event is
+applied once), so a recovery finds every watch of its object in one read; and per partition one sorted set of
+timers (`detector:due:<partition>`, member `<object key>|<fingerprint>`, score = due time) that the replica
+serving the partition reads. A due timer is claimed by removing it (ZREM returns 1 to one caller only) and
+put back `LEASE_S` later: if the replica dies before saving the watch's next timer, whoever serves the
+partition next takes the timer up then. The alert's stable event id covers the rest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
-from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.state import KeySpace
 from services.detector.held_conditions import Watch
 
 DUE_BATCH = 500
 LEASE_S = 30.0
+APPLIED = "~seq"  # not a fingerprint (those are hex): the stream sequence of the last event applied
+_DROP_EMPTY = """
+if redis.call('HLEN', KEYS[1]) == 1 and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""  # an object with no watch left keeps no hash (a replayed recovery finds none and does nothing)
 
 
 class WatchStore:
-    def __init__(self, redis: Redis, keys: KeySpace) -> None:
+    def __init__(self, redis: Redis, keys: KeySpace, partition: str) -> None:
         self._redis = redis
         self._keys = keys
-        self._due = keys("detector", "due")
-        self._turns = KeyedSequencer()
+        self._due = keys("detector", "due", partition)
 
     def _key(self, object_key: str) -> str:
         return self._keys("detector", "watch", object_key)
 
-    @asynccontextmanager
-    async def locked(self, object_key: str) -> AsyncIterator[None]:
-        """One evaluation per object at a time in this process (an event and its timer never interleave)."""
-        async with self._turns.turn(object_key):
-            yield
-
-    async def of_object(self, object_key: str) -> list[Watch]:
+    async def of_object(self, object_key: str) -> tuple[list[Watch], int]:
+        """The object's watches, and the stream sequence of the last event applied to them (0: none known)."""
         raw = await self._redis.hgetall(self._key(object_key))
-        return [Watch.model_validate_json(v) for v in raw.values()]
+        applied = int(raw.pop(APPLIED, 0))
+        return [Watch.model_validate_json(v) for v in raw.values()], applied
 
     async def one(self, object_key: str, fingerprint: str) -> Watch | None:
         raw = await self._redis.hget(self._key(object_key), fingerprint)
         return Watch.model_validate_json(raw) if raw else None
 
-    async def save(self, object_key: str, changes: dict[str, Watch | None], due: dict[str, dt.datetime | None]) -> None:
-        """Store changed watches and their timers in one round trip."""
+    async def save(
+        self, object_key: str, changes: dict[str, Watch | None], due: dict[str, dt.datetime | None], *, seq: int = 0
+    ) -> None:
+        """Store changed watches and their timers in one round trip, with the sequence of the event applied."""
         if not changes:
             return
         pipe = self._redis.pipeline(transaction=True)
+        if seq:
+            pipe.hset(self._key(object_key), APPLIED, str(seq))
         for fingerprint, watch in changes.items():
             member = f"{object_key}|{fingerprint}"
             if watch is None:
@@ -64,6 +68,8 @@ class WatchStore:
                 pipe.zrem(self._due, member)
             else:
                 pipe.zadd(self._due, {member: when.timestamp()})
+        if None in changes.values():
+            pipe.eval(_DROP_EMPTY, 1, self._key(object_key), APPLIED)
         await pipe.execute()
 
     async def claim_due(self, now: dt.datetime) -> list[tuple[str, str]]:

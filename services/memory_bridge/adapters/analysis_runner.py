@@ -77,6 +77,10 @@ async def _read_raw_metrics(
 ) -> None:
     space = bus.space
     seen = 0
+    # an event sent without a partition is also in the stream as the detector's intake republished it, in its
+    # partitions: once any partitioned copy is seen, only those count, so no sample is counted twice
+    unpartitioned: list[tuple[MetricEvent | MetricBatchEvent, dt.datetime]] = []
+    partitioned = False
     async for msg in bus.history(EVENTS, start, filter_subject=space.all_events, limit=max_events):
         seen += 1
         sent_as = next((value for name, value in msg.headers.items() if name.lower() == "ce-type"), "")
@@ -86,8 +90,15 @@ async def _read_raw_metrics(
             event = decode_delivered(EVENT_ADAPTER, msg.headers, msg.data)
         except InvalidMessage:
             continue
-        if isinstance(event, MetricEvent | MetricBatchEvent):
+        if not isinstance(event, MetricEvent | MetricBatchEvent):
+            continue
+        if space.partition_of(msg.subject) is None:
+            unpartitioned.append((event, msg.stored_at or end))
+        else:
+            partitioned = True
             history.add_metrics(event, msg.stored_at or end)
+    for event, at in [] if partitioned else unpartitioned:
+        history.add_metrics(event, at)
     if seen >= max_events:
         log.warning("analysis_events_capped", read=seen, note="later metric samples in the window were not read")
 

@@ -6,6 +6,7 @@ notifier's periodic task; composition is digest.py, delivery channels/smtp.py.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 
@@ -38,8 +39,9 @@ class DigestJob:
         self._recipients = recipients
         self._at = at
 
-    async def tick(self, now: dt.datetime) -> digest.Mail | None:
-        """Send the digest if one is due and nobody sent it yet; returns what was sent."""
+    async def tick(self, now: dt.datetime, guard: Callable[[], object] = lambda: None) -> digest.Mail | None:
+        """Send the digest if one is due and nobody sent it yet; returns what was sent. `guard` is asked last
+        before sending (the leader's term: raises when this replica no longer runs the timers)."""
         window = digest.due_window(now, self._at)
         if window is None:
             return None
@@ -49,6 +51,7 @@ class DigestJob:
             return None
         try:
             mail = digest.compose(await self._journal.between(start, end), start, end)
+            guard()
             await send_mail(self._server, mail, self._sender, self._recipients)
         except Retryable:
             await self._redis.delete(claim)  # the server was down: the next tick tries again

@@ -18,6 +18,7 @@ from healer_common.contract.messages import stable_id
 from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
 from healer_common.runtime import metrics
+from healer_common.runtime.leadership import check_acting
 from healer_common.settings.notifier import DeliveryPolicy
 from services.notifier.adapters.sent_log import SentLog
 from services.notifier.channels.kind import Channel
@@ -73,6 +74,7 @@ class Dispatcher:
                 reached += [name] if done == "delivered" else []
                 continue
             try:
+                check_acting()  # the incident is still this replica's to tell (a stalled one that woke up is not)
                 await self._send(channel, notification)
             except Retryable as exc:
                 failures.append((name, exc))

@@ -10,22 +10,22 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
-from redis.exceptions import LockError
 
 from healer_common.contract.incidents import Incident
 from healer_common.contract.notifications import Notification
-from healer_common.errors import Retryable
+from healer_common.runtime.leadership import Leases
 from healer_common.runtime.state import KeySpace
 
 KEEP_S = 30 * 86_400
-LOCK_S = 60.0
+LOCK_S = 15.0  # renewed while a delivery lasts: a replica that dies delivering holds the incident this long
 LOCK_WAIT_S = 20.0
 
 
 class IncidentBook:
-    def __init__(self, redis: Redis, keys: KeySpace) -> None:
+    def __init__(self, redis: Redis, keys: KeySpace, holder: str = "notifier") -> None:
         self._redis = redis
         self._keys = keys
+        self._leases = Leases(redis, keys, holder)
 
     def _key(self, incident_id: str, part: str) -> str:
         return self._keys("notifier", "incident", incident_id, part)
@@ -33,12 +33,13 @@ class IncidentBook:
     @contextlib.asynccontextmanager
     async def lock(self, incident_id: str) -> AsyncIterator[None]:
         """One delivery per incident at a time, across consumers and replicas: a Slack root is posted once,
-        a GitHub issue opened once, and the thread keeps the order in which the notifications were handled."""
-        try:
-            async with self._redis.lock(self._key(incident_id, "lock"), timeout=LOCK_S, blocking_timeout=LOCK_WAIT_S):
-                yield
-        except LockError:
-            raise Retryable(f"incident {incident_id} is being notified by another replica", delay=1.0) from None
+        a GitHub issue opened once, and the thread keeps the order in which the notifications were handled.
+
+        A fenced lease (runtime/leadership.py), renewed while the delivery lasts: each channel's send is checked
+        against it (dispatch.py), so a replica that stalled while delivering and woke up after another took the
+        incident over sends nothing twice (LeaseHeld, a Retryable, when another replica keeps it too long)."""
+        async with self._leases.held(f"notifier/incident/{incident_id}", LOCK_S, wait_s=LOCK_WAIT_S):
+            yield
 
     async def remember(self, incident: Incident, note: Notification) -> None:
         """Every revision, told or not: a later remediation step or acknowledgement needs the incident."""

@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 from healer_common.clock import Clock
 from healer_common.contract.events import ResourceRef
 from healer_common.contract.remediations import RemediationStep
+from healer_common.runtime.leadership import check_acting
 from healer_common.settings import RemediatorSettings
 
 
@@ -147,6 +148,7 @@ async def carry_out(action: str, plan: ActionPlan, clock: Clock, *, dry_run: boo
     failures: list[str] = []
     done = 0
     for call in plan.calls:
+        check_acting()  # before each call: a replica whose lease lapsed mid-plan (stalled) stops here
         try:
             await call.perform()
         except (*CLUSTER_ERRORS, ActionFailed) as exc:

@@ -30,6 +30,7 @@ from healer_common.contract.events import ResourceRef
 from healer_common.contract.incidents import Incident
 from healer_common.contract.messages import stable_id
 from healer_common.runtime.bus import Service
+from healer_common.runtime.leadership import ACTING_UNDER, Term
 from healer_common.runtime.state import KeySpace
 from healer_common.settings.remediator import AgentCoordinationSettings
 from services.remediator.actions.cluster import MERGE_PATCH, kube
@@ -126,14 +127,18 @@ class AgentCoordinator:
         return found
 
     # the loop -----------------------------------------------------------------------------------------------
-    async def tick(self) -> None:
-        """One look at the platform, by one replica per interval."""
+    async def tick(self, term: Term) -> None:
+        """One look at the platform, by the replica leading `remediator/agents` (handlers.py): every action and
+        publish of the look is fenced by its term, so a leader that stalled and woke up does nothing."""
         if self._api is None or not self.cfg.enabled:
             return
-        if not await self._redis.set(
-            self._keys("lease"), self._svc.instance, nx=True, ex=max(1, int(self.cfg.interval_s))
-        ):
-            return
+        acting = ACTING_UNDER.set(term)
+        try:
+            await self._look(term)
+        finally:
+            ACTING_UNDER.reset(acting)
+
+    async def _look(self, term: Term) -> None:
         now = self._svc.clock.now()
         view = await self._read()
         runs = self._runs(view)
@@ -141,6 +146,7 @@ class AgentCoordinator:
         changed = await self._act(decision, view)
         runs = [changed.get((r.namespace, r.name), r) for r in runs]
         found = contention([pod_view(p) for p in view.pods], self._allocatable(view), self.cfg, now)
+        term.check()
         await contention_events(self._svc, self._redis, self._keys("contention"), found, now)
         report = AgentsReport(
             cluster=self._svc.settings.cluster.name,
@@ -153,6 +159,7 @@ class AgentCoordinator:
             time=now,
         )
         ttl = max(30, int(self.cfg.interval_s * 3))
+        term.check()
         await self._redis.set(self._svc.keys(*REPORT_KEY), report.model_dump_json(), ex=ttl)
         await self._svc.publish(report)
 

@@ -15,6 +15,7 @@ import httpx
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import ApprovalRequest, RemediationStep, ScalarParam
 from healer_common.runtime.bus import Service
+from healer_common.runtime.leadership import check_acting
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.catalogue import CATALOGUE
 from services.remediator.actions.plans import (
@@ -140,6 +141,7 @@ class Execution:
                 await self.limits.release_action(action_id)
                 engine.refused(action.type, reason, now, policy="rate_limit")
                 return None
+        check_acting()  # this replica still holds the run (a stalled one that woke up does not act)
         outcome = await carry_out(action.type, plan, self.svc.clock, dry_run=dry_run)
         if outcome.step.outcome == "ok" and plan.calls:
             await self.limits.mark_acted((state.workload or state.target).key, now, self.cfg.cooldown_s)
@@ -188,6 +190,7 @@ class Execution:
         if reason := refusal(plan.obj, plan.labels, self.guards):
             step = failed_step(item.type, f"not undone: {reason}", self.svc.clock)
             return step.model_copy(update={"outcome": "skipped"})
+        check_acting()
         outcome = await carry_out(item.type, plan, self.svc.clock, dry_run=state.run.dry_run)
         if outcome.step.outcome == "ok":
             return outcome.step.model_copy(update={"outcome": "rolled_back"})

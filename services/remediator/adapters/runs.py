@@ -7,28 +7,30 @@ plus a timer, never a handler awaiting for minutes, and any replica can carry a 
     fix:<target>             the last verified fix of a target (playbook, action), for recurrences
     due                      sorted set: run id -> when its next timer falls due
     active                   set of runs without a verdict yet (the concurrency ceiling counts them)
-    turn:<id>                short mutex: one replica changes a run at a time
+    lease:remediator/run/<id>  one replica changes a run at a time: a fenced lease (runtime/leadership.py),
+                             renewed while the turn lasts; the action on the cluster is checked against it
+                             (execution.py), so a replica that stalled in its turn and woke up after the lease
+                             went to another acts no more
     deferred                 sorted set: incident -> when a playbook's condition duration will have passed
     deferred:<incident>      that incident's latest revision (JSON), looked at again then
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
-import time
 from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
 from healer_common.contract.incidents import Incident
 from healer_common.errors import Retryable
+from healer_common.runtime.leadership import LeaseHeld, Leases
 from healer_common.runtime.state import KeySpace
 from services.remediator.run_state import Fix, RunState
 
 KEEP_DONE_S = 7 * 86_400
-TURN_S = 120.0
+TURN_S = 30.0  # renewed while the turn lasts; a replica that dies in its turn holds the run this long at most
 TURN_WAIT_S = 5.0
 
 
@@ -37,9 +39,10 @@ class RunBusy(Retryable):
 
 
 class RunStore:
-    def __init__(self, redis: Redis, keys: KeySpace) -> None:
+    def __init__(self, redis: Redis, keys: KeySpace, holder: str = "remediator") -> None:
         self._redis = redis
         self._key = KeySpace(keys("remediator"))
+        self._leases = Leases(redis, keys, holder)
 
     async def save(self, state: RunState) -> None:
         """Store the run; a run with its verdict leaves `active`, one with no timer left leaves `due`."""
@@ -143,15 +146,10 @@ class RunStore:
 
     @contextlib.asynccontextmanager
     async def turn(self, run_id: str, wait_s: float = TURN_WAIT_S) -> AsyncIterator[None]:
-        """Hold the run's mutex while changing it. Another replica's (or handler's) turn is short, so it is
+        """Hold the run's lease while changing it. Another replica's (or handler's) turn is short, so it is
         waited for a moment; RunBusy (a redelivery later) only if it lasts longer than `wait_s`."""
-        key = self._key("turn", run_id)
-        deadline = time.monotonic() + wait_s
-        while not await self._redis.set(key, "1", nx=True, px=int(TURN_S * 1000)):
-            if time.monotonic() > deadline:
-                raise RunBusy(f"run {run_id} is being changed elsewhere", delay=1.0)
-            await asyncio.sleep(0.02)
         try:
-            yield
-        finally:
-            await self._redis.delete(key)
+            async with self._leases.held(f"remediator/run/{run_id}", TURN_S, wait_s=wait_s):
+                yield
+        except LeaseHeld:
+            raise RunBusy(f"run {run_id} is being changed elsewhere", delay=1.0) from None

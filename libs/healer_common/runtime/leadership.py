@@ -1,0 +1,310 @@
+"""Leases for work that must run in one place at a time, and the fencing that keeps a stalled holder harmless.
+
+    leases = Leases(redis, keys, holder=svc.instance)
+    term = await leases.acquire("collector/cluster/prod", ttl_s=10)    # None while someone else holds it
+    term.check()                                                          # before anything leaves the process
+    await leases.fenced(term, [("SET", key, value)])                     # applied only while the lease is ours
+
+Used for a replica's campaign for a role (`Leadership`, below: a cluster's watches, the notifier's timers,
+the sleep-time analysis) and for the partitions of the detector's input (partitioned.py). In Redis:
+
+    <prefix>:lease:<name>   "<token>:<holder>" with an expiry (PX); whoever finds it free takes it (Lua, atomic)
+    <prefix>:fence:<name>   the last token given out (INCR at each acquisition), so tokens only grow
+
+A holder's `Term` knows until when, by its own monotonic clock, the lease is surely still its own: the last
+successful renewal's request time plus the TTL, less a safety margin for the round trip and clock drift. Two
+guards keep a holder that lost its lease (stopped with SIGSTOP, paused, cut off from Redis past the TTL) from
+acting once another holds it:
+
+    term.check()            before every side effect that leaves the process (a publish, a call out); raises
+                            LeaseLost once the term may have ended. A monotonic clock runs on while a process
+                            is stopped, so a stalled holder that wakes up finds its term over.
+    Leases.fenced(term, …)  Redis writes applied in one Lua script only if the lease still holds this token.
+
+LeaseLost is Retryable: the work is given back and done by whoever holds the lease next. Healer writes no
+consensus of its own: Redis decides who holds a lease, and its expiry hands it on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from healer_common.errors import Retryable
+from healer_common.logging import get_logger
+from healer_common.runtime.state import KeySpace
+
+if TYPE_CHECKING:
+    from healer_common.runtime.bus import Service
+
+SAFETY = 0.2
+"""The share of the TTL a holder gives up early, for the time a renewal takes and clocks that drift."""
+POLL_S = 0.02
+
+_ACQUIRE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], token .. ':' .. ARGV[1], 'PX', ARGV[2])
+return token
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_FENCED = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LEASE_LOST') end
+local i = 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call(unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
+return 1
+"""
+
+Command = tuple[str | bytes | int | float, ...]
+
+
+class LeaseLost(Retryable):
+    """The lease lapsed or another holder has it: what this holder was doing must be done again by the next."""
+
+
+class LeaseHeld(Retryable):
+    """Someone else holds the lease and did not let go in time: try again later."""
+
+
+ACTING_UNDER: contextvars.ContextVar[Term | None] = contextvars.ContextVar("healer_acting_under", default=None)
+"""The lease the work in hand runs under (set by `Leases.held`), for code deep down that acts on the world."""
+
+
+def check_acting() -> None:
+    """Raise LeaseLost when the work in hand runs under a lease that may have ended: the last check before a
+    side effect (an action on the cluster), wherever it is."""
+    if (term := ACTING_UNDER.get()) is not None:
+        term.check()
+
+
+@dataclass
+class Term:
+    """One holding of a lease: its fencing token, and until when (monotonic seconds) it is surely ours."""
+
+    name: str
+    token: int
+    holder: str
+    ttl_s: float
+    valid_until: float
+
+    @property
+    def value(self) -> str:
+        return f"{self.token}:{self.holder}"
+
+    def valid(self) -> bool:
+        return time.monotonic() < self.valid_until
+
+    def check(self) -> None:
+        if not self.valid():
+            raise LeaseLost(f"the lease on {self.name} may have lapsed (token {self.token}); not acting", delay=1.0)
+
+    def end(self) -> None:
+        self.valid_until = 0.0
+
+
+class Leases:
+    """Acquire, renew, release and fence leases in one Redis; `holder` names this process in them."""
+
+    def __init__(self, redis: Redis, keys: KeySpace, holder: str) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.holder = holder
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+        self._fenced = redis.register_script(_FENCED)
+
+    def key(self, name: str) -> str:
+        return self.keys("lease", name)
+
+    async def acquire(self, name: str, ttl_s: float) -> Term | None:
+        """The lease on `name` if it is free (a new, larger token), else None."""
+        asked = time.monotonic()
+        ttl_ms = max(100, int(ttl_s * 1000))
+        token = await self._acquire(keys=[self.key(name), self.keys("fence", name)], args=[self.holder, ttl_ms])
+        if token is None:
+            return None
+        return Term(name, int(token), self.holder, ttl_s, asked + ttl_s * (1 - SAFETY))
+
+    async def renew(self, term: Term) -> bool:
+        """Extend the term by a TTL from now; False (and the term ended) when the lease is no longer ours."""
+        asked = time.monotonic()
+        renewed = await self._renew(keys=[self.key(term.name)], args=[term.value, max(100, int(term.ttl_s * 1000))])
+        if not renewed:
+            term.end()
+            return False
+        term.valid_until = max(term.valid_until, asked + term.ttl_s * (1 - SAFETY))
+        return True
+
+    async def release(self, term: Term) -> None:
+        """Give the lease up now (if it is still ours), so a successor need not wait for it to lapse."""
+        term.end()
+        with contextlib.suppress(RedisError, OSError):
+            await self._release(keys=[self.key(term.name)], args=[term.value])
+
+    @contextlib.asynccontextmanager
+    async def held(self, name: str, ttl_s: float, *, wait_s: float) -> AsyncIterator[Term]:
+        """Hold the lease on `name` for the block, renewed every third of the TTL while the block runs, and
+        released after it; LeaseHeld when someone else holds it for longer than `wait_s`. What the block does
+        outside the process is checked against the term (`term.check()`): a block that outlives its lease (the
+        process stalled past the TTL) acts no more."""
+        deadline = time.monotonic() + wait_s
+        while (term := await self.acquire(name, ttl_s)) is None:
+            if time.monotonic() > deadline:
+                holder = (await self.holders([name]))[name] or "someone"
+                raise LeaseHeld(f"{name} is held by {holder}; trying again later", delay=1.0)
+            await asyncio.sleep(POLL_S)
+        renewing = asyncio.create_task(self._keep(term))
+        acting = ACTING_UNDER.set(term)
+        try:
+            yield term
+        finally:
+            ACTING_UNDER.reset(acting)
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            await self.release(term)
+
+    async def _keep(self, term: Term) -> None:
+        while term.valid():
+            await asyncio.sleep(term.ttl_s / 3)
+            with contextlib.suppress(RedisError, OSError):  # the term runs on by the local clock meanwhile
+                if not await self.renew(term):
+                    return
+
+    async def holders(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Who holds each lease now (the holder part of its value), None where it is free."""
+        if not names:
+            return {}
+        values = await self.redis.mget([self.key(n) for n in names])
+        return {n: (str(v).partition(":")[2] or None) if v else None for n, v in zip(names, values, strict=True)}
+
+    async def fenced(self, term: Term, commands: Sequence[Command], redis: Redis | None = None) -> None:
+        """Apply `commands` atomically, only while the lease holds this term's token; LeaseLost otherwise.
+
+        `redis` is another client of the same server (one that keeps bytes as bytes, say) to run them on."""
+        term.check()
+        args: list[Any] = [term.value]
+        for command in commands:
+            args += [len(command), *command]
+        script = self._fenced if redis is None else redis.register_script(_FENCED)
+        try:
+            await script(keys=[self.key(term.name)], args=args)
+        except ResponseError as exc:
+            if "LEASE_LOST" in str(exc):
+                term.end()
+                raise LeaseLost(f"the lease on {term.name} was lost (token {term.token}); nothing written") from None
+            raise
+
+
+Hook = Callable[[Term], Awaitable[None]]
+
+
+class Leadership:
+    """A replica's campaign for one role: it leads while it holds the role's lease.
+
+    `step` (every third of the TTL) takes the lease when it is free, renews it while held, and steps down when
+    a renewal finds it gone or the term ran out (a stall longer than the TTL). `on_elected` runs when the
+    replica becomes the leader, `on_deposed` when it stops being one (also at `resign`, on shutdown). Whatever
+    the role does checks `check()` before it acts, which is what makes a stalled leader that wakes up harmless.
+    """
+
+    def __init__(
+        self,
+        leases: Leases,
+        role: str,
+        ttl_s: float,
+        *,
+        on_elected: Hook | None = None,
+        on_deposed: Hook | None = None,
+    ) -> None:
+        self.leases = leases
+        self.role = role
+        self.ttl_s = ttl_s
+        self.term: Term | None = None
+        self._on_elected = on_elected
+        self._on_deposed = on_deposed
+        self._log = get_logger().bind(role=role)
+
+    @property
+    def leading(self) -> bool:
+        return self.term is not None and self.term.valid()
+
+    def check(self) -> Term:
+        """The current term; LeaseLost when this replica does not (surely) lead."""
+        if self.term is None:
+            raise LeaseLost(f"not the leader of {self.role}", delay=1.0)
+        self.term.check()
+        return self.term
+
+    async def step(self) -> None:
+        term = self.term
+        if term is None:
+            if (term := await self.leases.acquire(self.role, self.ttl_s)) is not None:
+                self.term = term
+                self._log.info("elected", fence=term.token)
+                if self._on_elected is not None:
+                    await self._on_elected(term)
+            return
+        try:
+            renewed = await self.leases.renew(term)
+        except (RedisError, OSError) as exc:  # the term runs on by the local clock; past it, step down
+            left = round(term.valid_until - time.monotonic(), 2)
+            self._log.warning("lease_renewal_failed", error=repr(exc), valid_for_s=left)
+            renewed = term.valid()
+        if not renewed or not term.valid():
+            await self._step_down(term, "lease lost")
+
+    async def resign(self) -> None:
+        if self.term is not None:
+            term = self.term
+            await self._step_down(term, "resigned")
+            await self.leases.release(term)
+
+    async def _step_down(self, term: Term, why: str) -> None:
+        term.end()
+        self.term = None
+        self._log.warning("deposed", fence=term.token, why=why)
+        if self._on_deposed is not None:
+            await self._on_deposed(term)
+
+
+def elect(svc: Service, role: str, *, on_elected: Hook | None = None, on_deposed: Hook | None = None) -> Leadership:
+    """Campaign for `role` while the service runs (a step every third of the lease TTL), resign on shutdown;
+    the roles a replica leads are in its heartbeat (`healer status`)."""
+
+    async def elected(term: Term) -> None:
+        svc.detail[f"leads {role}"] = f"token {term.token}"
+        if on_elected is not None:
+            await on_elected(term)
+
+    async def deposed(term: Term) -> None:
+        svc.detail.pop(f"leads {role}", None)
+        if on_deposed is not None:
+            await on_deposed(term)
+
+    ttl_s = svc.settings.scale.lease_ttl_s
+    leases = Leases(svc.redis, svc.keys, svc.instance)
+    leadership = Leadership(leases, role, ttl_s, on_elected=elected, on_deposed=deposed)
+    svc.every(ttl_s / 3)(leadership.step)
+    svc.on_stop(leadership.resign)
+    return leadership
