@@ -48,9 +48,9 @@ lint: install ## ruff, formatting, import contracts, and generated files up to d
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/healer schema --check schemas
-	$(BIN)/healer config table --check README.md
-	$(BIN)/healer catalogue table --check README.md
-	$(BIN)/python -m tests.support.rbac --check README.md
+	$(BIN)/healer config table --check docs/settings.md
+	$(BIN)/healer catalogue table --check docs/bus.md
+	$(BIN)/python -m tests.support.rbac --check docs/security.md
 	@find libs apps services tests bench -name '*.py' | xargs wc -l | awk '$$2 != "total" && $$1 > $(MAX_MODULE_LINES) \
 		{ print $$2 ": " $$1 " lines; a module holds one concern in $(MAX_MODULE_LINES) at most: split it"; bad = 1 } END { exit bad }'
 
@@ -58,9 +58,9 @@ format: install ## apply ruff's fixes and formatting, regenerate schemas and the
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	$(BIN)/healer schema --write schemas
-	$(BIN)/healer config table --write README.md
-	$(BIN)/healer catalogue table --write README.md
-	$(BIN)/python -m tests.support.rbac --write README.md
+	$(BIN)/healer config table --write docs/settings.md
+	$(BIN)/healer catalogue table --write docs/bus.md
+	$(BIN)/python -m tests.support.rbac --write docs/security.md
 
 typecheck: install ## mypy --strict over libraries, services, tests and benchmarks
 	$(BIN)/mypy libs apps services tests bench

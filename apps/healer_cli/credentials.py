@@ -64,7 +64,7 @@ def _write(path: Path, credentials: list[Credential]) -> None:
                 entry[field] = value.get_secret_value()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write("# Healer credentials (README, Security): keep this file secret.\n")
+        out.write("# Healer credentials (docs/security.md): keep this file secret.\n")
         yaml.safe_dump(data, out, sort_keys=False)
 
 

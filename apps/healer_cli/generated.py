@@ -1,5 +1,5 @@
-"""Tables the README holds between markers and the code generates (`healer config table`, `healer catalogue
-table`): one way to put a table in place and to tell when the README's copy is stale.
+"""Tables the docs hold between markers and the code generates (`healer config table`, `healer catalogue
+table`): one way to put a table in place and to tell when the docs' copy is stale.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def _where(servers: list[ServerProcess], settings: Settings, data_dir: Path, san
         [
             "security",
             "HTTP ingest and approvals want a token from that file; NATS and Redis are open to anyone on this "
-            "machine (loopback only): fine for a demo, never for a cluster (README: Security)",
+            "machine (loopback only): fine for a demo, never for a cluster (docs/security.md)",
         ],
     ]
     show(console, [Column("part", key=True), Column("where")], rows, title="Healer is starting")

@@ -5,7 +5,7 @@ A scenario declares the objects it needs (nodes, deployments, volumes, Argo CD a
 and the `plays` that drive it over scenario time (a memory leak, a filling volume, a drift, a rollout, a
 crash loop, log lines, gauges and backlogs of the metric signals in `healer_common.contract.signals`).
 Scenario time runs `speed` times faster than the wall clock, so an hour-long incident plays in minutes. Pull
-request stories play on the sandbox's GitHub (github.py). See the README's sandbox section.
+request stories play on the sandbox's GitHub (github.py). See docs/sandbox.md.
 """
 
 from __future__ import annotations

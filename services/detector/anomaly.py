@@ -20,7 +20,7 @@ After a score of `alert_score`, the next `suppress_points` scores are damped unl
 louder (`LOUDER`) than the one that started the quiet: one incident is one detection, not a hundred, and a
 small blip does not hide a large failure that follows it. Nothing scores during the first `warmup` samples
 (NAB's probation: the baseline is still being learnt). The parameters were chosen by leave-one-category-out
-cross-validation on NAB (bench/detector_quality.py); the README gives the figures.
+cross-validation on NAB (bench/detector_quality.py); docs/detector.md gives the figures.
 
 Pure; used by baselines.py (the service) and `healer detect anomalies`.
 """

@@ -5,7 +5,7 @@ warning, resolved once no anomaly has been seen for `resolve_for_s`.
 
 A baseline is two weeks of samples (about a megabyte), so at most `max_series` series get one, first come
 first served. Baselines live in this process and are saved to Redis every minute and on shutdown
-(baseline_store.py), so a restarted or replacing replica resumes them; see the README ("Detector: scaling
+(baseline_store.py), so a restarted or replacing replica resumes them; see docs/detector.md ("Detector: scaling
 out") for what that means with several replicas at once. Pure; evaluation.py feeds it the same batches as
 the threshold rules.
 """

@@ -1,10 +1,10 @@
-"""RBAC as data, for the least-privilege test and the README's RBAC table: a request to the Kubernetes API as the
-(apiGroup, resource, verb, namespace) that authorises it, and what a ServiceAccount is granted by the rendered
-manifests (ClusterRoles through ClusterRoleBindings everywhere, Roles and ClusterRoles through RoleBindings in
+"""RBAC as data, for the least-privilege test and the RBAC table in docs/security.md: a request to the Kubernetes
+API as the (apiGroup, resource, verb, namespace) that authorises it, and what a ServiceAccount is granted by the
+rendered manifests (ClusterRoles through ClusterRoleBindings everywhere, Roles and ClusterRoles through RoleBindings in
 their namespace).
 
-    python -m tests.support.rbac --write README.md      regenerate the README's table (make format)
-    python -m tests.support.rbac --check README.md      fail when it is stale (make lint)
+    python -m tests.support.rbac --write docs/security.md   regenerate the table (make format)
+    python -m tests.support.rbac --check docs/security.md   fail when it is stale (make lint)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from tests.support.kustomize import render
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
-START = "<!-- rbac:start (generated from deploy/k8s by `python -m tests.support.rbac --write README.md`) -->"
+START = "<!-- rbac:start (generated from deploy/k8s by `python -m tests.support.rbac --write docs/security.md`) -->"
 END = "<!-- rbac:end -->"
 VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 
@@ -113,7 +113,7 @@ def accounts(objects: list[dict[str, Any]]) -> list[str]:
 
 
 def table() -> str:
-    """The README's table: every ServiceAccount of the base and the opt-in grants, verb by verb."""
+    """The RBAC table of docs/security.md: every ServiceAccount of the base and the opt-in grants, verb by verb."""
     objects = render(DEPLOY / "base")
     optional = {path.name: render(path) for path in sorted((DEPLOY / "optional").iterdir())}
     lines = [

@@ -97,10 +97,10 @@ def test_not_yaml_and_not_a_mapping_are_refused_plainly() -> None:
         scenario.parse("- just a list", "bad.yaml")
 
 
-def test_the_readme_example_scenario_is_a_valid_scenario() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+def test_the_documented_example_scenario_is_a_valid_scenario() -> None:
+    readme = (Path(__file__).parents[2] / "docs" / "sandbox.md").read_text()
     section = readme[readme.index("**Adding a scenario**") :]
     example = re.search(r"```yaml\n(.*?)```", section, re.S)
     assert example is not None
-    plan = scenario.parse(example.group(1), "README.md")
+    plan = scenario.parse(example.group(1), "docs/sandbox.md")
     assert {next(iter(p.model_fields_set)) for p in plan.plays} == set(scenario.PlayEntry.model_fields)

@@ -2,7 +2,7 @@
 temporal mapping, read once from `catalogue.yaml` beside this module.
 
 Who reads it: alerts.py (an alert id must be in it), the detector (log signatures, summaries), the correlator
-(next-step hints), memory-bridge (which series' patterns predict which alert), the CLI (the README table).
+(next-step hints), memory-bridge (which series' patterns predict which alert), the CLI (the table in docs/bus.md).
 tests/unit/test_catalogue.py holds it to the detector's rules, the signals vocabulary and the built-in
 playbooks, so none of them can drift from what the catalogue says.
 """
@@ -94,7 +94,7 @@ def log_signatures() -> dict[str, str]:
 
 
 def markdown_table() -> str:
-    """The README's catalogue table: id, name, what fires it, and what answers it."""
+    """The catalogue table of docs/bus.md: id, name, what fires it, and what answers it."""
     lines = [
         "| id | alertname | name | fires when | decided by | answered by |",
         "| --- | --- | --- | --- | --- | --- |",

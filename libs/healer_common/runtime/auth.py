@@ -126,7 +126,7 @@ class Gate:
         where = self._settings.credentials_file
         return (
             f"no credentials are configured on {self._service}: write {where} (healer up does) or set "
-            "auth.credentials; see the README's Security section"
+            "auth.credentials; see docs/security.md"
         )
 
     # checking a request -------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Precedence, strongest first: explicit overrides, `HEALER_*` variables (nested wi
 `HEALER_NATS__URL`), the names today's Healer already uses (`PROMETHEUS_URL`, `LOKI_URL`, `OPENMEMORY_URL`,
 `SLACK_WEBHOOK_URL`, `PAGERDUTY_ROUTING_KEY`, `GITHUB_TOKEN`), the YAML file named by `HEALER_CONFIG`, and
 the defaults, which are those of the embedded default (`make run`). Unknown keys are rejected, so a typo in
-the YAML file fails at start with the key's path rather than being ignored. Every field is in the README.
+the YAML file fails at start with the key's path rather than being ignored. Every field is in docs/settings.md.
 
 One module per section, one naming rule: `healer_common/settings/<section>.py` defines `<Section>Settings` (and
 the models nested in it), and `Settings.<section>` holds it. This module only assembles them and loads.

@@ -20,7 +20,7 @@ class AlertsSettings(Section):
         "alertname, startsAt); 1 keeps the earlier shape while subscribers migrate (Healer reads both)",
     )
     runbook_url: str = Field(
-        "https://github.com/5dlabs/healer/blob/main/README.md#alerts",
+        "https://github.com/5dlabs/healer/blob/main/docs/bus.md#alerts",
         description="runbook_url annotation of each alert, with {alert_id}, {alertname}, {cluster}, {generator} "
         "and {fingerprint} filled in, e.g. https://wiki.example.com/runbooks/{alertname}",
     )

@@ -17,7 +17,7 @@ def _default_topology() -> list[TopologyLabel]:
 
 
 def _default_inhibit_rules() -> list[dict[str, Any]]:
-    # Plain data, validated into InhibitionRule on load (validate_default), so the README table can show it.
+    # Plain data, validated into InhibitionRule on load (validate_default), so docs/settings.md can show it.
     return [
         {
             "name": "node down mutes its pods",

@@ -2,7 +2,7 @@
 durations and windows, and the overrides that change them per cluster and per namespace.
 
 Defaults are those of the embedded run (`make run`), short enough that the sandbox's scenarios raise each of
-H1..H8 within a few minutes; the README's "Detector in production" lists the longer values a real cluster
+H1..H8 within a few minutes; docs/detector.md's "Detector in production" lists the longer values a real cluster
 wants. Durations end in `_s` (seconds) or `_minutes`/`_days` where that is the unit people think in.
 
 Overrides (`detector.overrides`) are keyed by scope: `<cluster>`, `<cluster>/<namespace>` or `*/<namespace>`,

@@ -20,7 +20,7 @@ class SleepJob(BaseModel):
 
 
 def _seed_cadence() -> dict[str, dict[str, float]]:
-    # Plain data, validated into SleepJob on load (validate_default), so the README table can show it.
+    # Plain data, validated into SleepJob on load (validate_default), so docs/settings.md can show it.
     return {
         "correlations": {"every_s": 2 * HOUR, "window_s": 7 * DAY},
         "patterns": {"every_s": 4 * HOUR, "window_s": 30 * DAY},

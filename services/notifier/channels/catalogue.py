@@ -1,7 +1,7 @@
 """The table of notification channels: one line per channel module, in the order every notification tries
 them. A channel's settings live under `notifier.channels.<name>` and are checked here, at the notifier's start,
 against the channel's own model, with the field's path in the error; so are the channels that receivers and
-escalation levels name. README's "Notifications" says what each channel does; "Add a channel" how to add one.
+escalation levels name. docs/notifier.md says what each channel does; docs/recipes/add-a-channel.md how to add one.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The table of action types: which are safe and which need a human's approval, how each is verified and
-undone, and the adapter that plans it. README's "Safe and approval-required actions" gives the reasons.
+undone, and the adapter that plans it. docs/remediator.md ("Safe and approval-required actions") gives the reasons.
 
 | type                 | safe | verified by the alert | undone                                    |
 | -------------------- | ---- | --------------------- | ----------------------------------------- |
