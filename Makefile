@@ -6,6 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Both cores: the whole-system tests (a sandbox, a cluster of replicas, a browser) share one worker, the rest
+# spread over both. PYTEST_WORKERS=0 runs everything in this process.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup
 MAX_MODULE_LINES := 500
 # Every dependency pinned, for `make install` and the Dockerfile alike: two installs of one commit are the same.
 CONSTRAINTS := constraints.txt
@@ -35,13 +39,13 @@ run: install ## start NATS, Redis and the six services on this machine (= healer
 	$(BIN)/healer up
 
 test: lint typecheck ## the full suite: lint, types, unit and integration tests
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 unit: install ## unit tests only (no servers)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: install ## integration tests only (real NATS, Redis and the Kubernetes emulator)
-	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: install ## ruff, formatting, import contracts, and generated files up to date
 	$(BIN)/ruff check .

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -44,7 +45,9 @@ from healer_common.contract.events import EVENT_ADAPTER
 from healer_common.contract.headers import event_headers
 from healer_common.contract.partitions import object_key, partition_of, split
 from healer_common.runtime.busclient import BusClient
+from healer_common.runtime.heartbeat import read_heartbeats
 from healer_common.runtime.servers import start_nats, start_redis
+from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import Settings
 from healer_common.testing import ServiceRunner, eventually, isolated_settings, partitions_drained
 
@@ -91,12 +94,33 @@ async def publish(bus: BusClient, messages: list[Message]) -> None:
         await bus.js.publish(subject, body, headers=headers)
 
 
+async def parts_served(bus: BusClient) -> list[int]:
+    """How many parts (partitions and the intake) each running detector replica serves, as its heartbeat says."""
+    redis = connect_redis(bus.settings)
+    try:
+        beats = await read_heartbeats(redis, KeySpace(bus.settings.redis.key_prefix))
+    finally:
+        await redis.aclose()
+    detectors = [b for b in beats if b.service == "detector" and b.state == "running"]
+    return sorted(sum(key.startswith("partition ") for key in b.detail) for b in detectors)
+
+
+async def shared_out(bus: BusClient, replicas: int) -> bool:
+    """Every replica serves its share: the one started first takes every part it finds free, and hands the
+    others' shares over at its next steps (runtime/partitioned.py); measured before that, one replica does
+    nearly all the work while the other idles."""
+    served = await parts_served(bus)
+    return len(served) == replicas and served[0] >= (bus.settings.scale.partitions + 1) // replicas
+
+
 async def learn_series(runner: ServiceRunner, bus: BusClient, args: argparse.Namespace, replicas: int) -> list[str]:
     keys = runner.start("detector", replicas=replicas)
     await runner.wait_running(*keys, timeout=120)
     for start in range(0, args.series, args.batch):
         await publish(bus, metric_batch(bus, start, args.batch, args.series))
+    await eventually(lambda: shared_out(bus, replicas), timeout=600, what="partitions shared out")
     await eventually(lambda: partitions_drained(bus), timeout=600, what="series learnt")
+    print(f"# parts served by each replica: {await parts_served(bus)}", flush=True)
     return keys
 
 
@@ -123,7 +147,9 @@ def markers(bus: BusClient, label: str) -> dict[str, list[Message]]:
     }
 
 
-async def throughput(runner: ServiceRunner, bus: BusClient, args: argparse.Namespace, replicas: int) -> float:
+async def throughput(
+    runner: ServiceRunner, bus: BusClient, args: argparse.Namespace, replicas: int, nats: psutil.Process
+) -> float:
     keys = await learn_series(runner, bus, args, replicas)
     size = args.batch * bus.settings.scale.partitions  # about `batch` samples a message once split
     messages = [m for k in range(args.batches) for m in metric_batch(bus, k * size, size, args.series)]
@@ -141,6 +167,7 @@ async def throughput(runner: ServiceRunner, bus: BusClient, args: argparse.Names
     sub = await bus.nc.subscribe(bus.space.alerts("H8"), cb=on_alert)
     processes = [psutil.Process(runner.running[k].process.pid) for k in keys]
     cpu_before = sum(p.cpu_times().user + p.cpu_times().system for p in processes)
+    nats_before = nats.cpu_times().user + nats.cpu_times().system
     started = time.perf_counter()
     for key in keys:
         runner.running[key].process.send_signal(signal.SIGCONT)
@@ -150,11 +177,14 @@ async def throughput(runner: ServiceRunner, bus: BusClient, args: argparse.Names
         await sub.unsubscribe()
     elapsed = time.perf_counter() - started
     cpu = sum(p.cpu_times().user + p.cpu_times().system for p in processes) - cpu_before
+    nats_cpu = nats.cpu_times().user + nats.cpu_times().system - nats_before
     samples = sum(len(json.loads(body)["data"]["samples"]) for _, body, _ in messages)
     rate: float = samples / elapsed
     figure(f"detector_metric_samples_per_second_{replicas}_replicas", rate, "samples/s")
     figure(f"detector_metric_samples_per_cpu_second_{replicas}_replicas", samples / cpu, "samples/CPU-s")
     figure(f"detector_cores_used_{replicas}_replicas", cpu / elapsed, "cores (CPU-s per second of the run)")
+    figure(f"nats_server_cores_used_{replicas}_replicas", nats_cpu / elapsed, "cores (same run)")
+    figure(f"load_average_1m_{replicas}_replicas", os.getloadavg()[0], f"(the machine: {os.cpu_count()} cores)")
     rss = sum(psutil.Process(runner.running[k].process.pid).memory_info().rss for k in keys)
     figure(f"detector_rss_with_series_{replicas}_replicas", rss / 2**20, f"MiB ({args.series} series, all replicas)")
     return rate
@@ -226,7 +256,7 @@ async def measure(workdir: Path, args: argparse.Namespace, replicas: int, with_l
     try:
         async with BusClient(settings, name="healer-bench") as bus:
             await bus.ensure_streams()
-            rate = await throughput(runner, bus, args, replicas)
+            rate = await throughput(runner, bus, args, replicas, psutil.Process(nats.process.pid))
             if with_latency:
                 await latency(bus, args.latency_events, "idle")
                 await under_load(bus, args)

@@ -10,8 +10,8 @@ Every parameter choice is made by cross-validation that scores only what was not
   the threshold are chosen on the other categories (their swept score), and the held-out category is scored
   at that threshold (`--threshold`); raw, null and perfect scores are pooled over the six held-out
   categories into one normalised figure.
-- LogHub: `healer detect log-templates` per system for each (similarity, depth) of the grid, scored by the
-  shared `eval/loghub_score.py`. Leave one system out: the setting is chosen on the other nine (their mean
+- LogHub: `healer detect log-templates` per system for each (similarity, depth, variable_after) of the grid,
+  scored by the shared `eval/loghub_score.py`. Leave one system out: the setting is chosen on the other nine (their mean
   grouping accuracy) and the tenth scored with it; the figure is the mean over the ten held-out systems.
 - Trend: bench/trend.py's generated series (bench/trend_series.py), one per kind and seed, in three folds of
   (seed, kind) pairs. The setting (error_scale, min_confidence) is chosen on two folds, by the worse of the
@@ -52,7 +52,10 @@ NAB_GRID = [
     {"baseline_points": w, "shift_points": k, "suppress_points": q}
     for w, k, q in itertools.product((4_032, 2_016), (48, 24), (100, 50))
 ]
-LOGHUB_GRID = [{"similarity": s, "depth": d} for s, d in itertools.product((0.75, 0.6, 0.7, 0.8, 0.9), (5, 4, 6))]
+LOGHUB_GRID = [
+    {"similarity": s, "depth": d, "variable_after": v}
+    for s, d, v in itertools.product((0.75, 0.6, 0.7, 0.8, 0.9), (4, 5, 6), (4, 3, 5))
+]
 TREND_GRID = [
     {"error_scale": e, "min_confidence": c} for e, c in itertools.product((1.0, 1.5, 2.0, 3.0, 4.0), (0.5, 0.7))
 ]

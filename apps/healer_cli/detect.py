@@ -108,14 +108,25 @@ def log_templates_command(
     output: Annotated[Path, OutputOption],
     config: Path | None = ConfigOption,
 ) -> None:
-    """Mine a template per line, in order and online: LineId,EventId,EventTemplate (LogHub's shape)."""
+    """Mine a template per line, in order and online: LineId,EventId,EventTemplate (LogHub's shape).
+
+    Each line gets the template it joined as it was read; templates joined later (one word that turned out to
+    be a value) are written under the joined template's id and text."""
     cfg = settings_or_exit(config).detector.logs
-    miner = LogTemplates(cfg.similarity, cfg.depth)
-    rows = 0
-    with input_path.open(encoding="utf-8", errors="replace") as lines, output.open("w", newline="") as handle:
+    miner = LogTemplates(cfg.similarity, cfg.depth, cfg.variable_after)
+    given: list[int] = []
+    texts: dict[int, str] = {}
+    with input_path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            template = miner.add(line)
+            given.append(template.template_id)
+            texts[template.template_id] = template.text
+    for template_id in list(texts):
+        texts.setdefault(miner.resolve(template_id), texts[template_id])
+    with output.open("w", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(["LineId", "EventId", "EventTemplate"])
-        for rows, line in enumerate(lines, start=1):
-            template = miner.add(line)
-            out.writerow([rows, f"E{template.template_id}", template.text])
-    console.print(f"wrote {rows} rows to {output}")
+        for row, template_id in enumerate(given, start=1):
+            final = miner.resolve(template_id)
+            out.writerow([row, f"E{final}", texts[final]])
+    console.print(f"wrote {len(given)} rows to {output}")

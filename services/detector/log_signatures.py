@@ -91,7 +91,8 @@ class LogSignatures:
         if stream is None:
             if len(self._streams) >= self._cfg.max_streams:
                 self._streams.popitem(last=False)
-            stream = self._streams[key] = Stream(LogTemplates(self._cfg.similarity, self._cfg.depth), dict(labels))
+            miner = LogTemplates(self._cfg.similarity, self._cfg.depth, self._cfg.variable_after)
+            stream = self._streams[key] = Stream(miner, dict(labels))
         self._streams.move_to_end(key)
         return stream
 

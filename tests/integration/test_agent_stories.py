@@ -21,8 +21,9 @@ import pytest
 from healer_common.runtime.servers import port_in_use
 from healer_common.testing import eventually
 from tests.support.embedded import Up, start_up, stop_with_descendants
+from tests.support.markers import WHOLE_SYSTEM
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, WHOLE_SYSTEM]
 FIVE_MINUTES = 300.0
 TITLES = {
     "A1": "[HEAL-A1] agent comment order mismatch: task-7101-5dlabs-tess-agent",

@@ -18,8 +18,9 @@ from playwright.async_api import Page
 from healer_common.testing import eventually
 from tests.support.browser import artifacts, chromium_page
 from tests.support.embedded import Up, start_up, stop_with_descendants
+from tests.support.markers import WHOLE_SYSTEM
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300), WHOLE_SYSTEM]
 
 # The leaking pod, held until the page is open; at 30x its pod is OOMKilled about 15 s after the replay.
 SANDBOX = {"HEALER_SANDBOX_SCENARIOS": "leaking-pod", "HEALER_SANDBOX_SPEED": "30", "HEALER_SANDBOX_HOLD": "true"}

@@ -63,6 +63,17 @@ def memory_alerts(seen: Recorder, pod: str) -> list[dict[str, Any]]:
     ]
 
 
+async def _high_memory_pod_after(sandbox: Sandbox, core: Any, old: Any, seen: Recorder) -> tuple[Any, str]:
+    """Delete `old`; its ReplicaSet's next pod gets memory at 97 % of its limit: the pod, once read."""
+    await call(core.delete_namespaced_pod, meta(old)["name"], "cto")
+    await eventually(lambda: len(rex_pods(sandbox)) == 1 and rex_pods(sandbox)[0] is not old, timeout=30)
+    [fresh] = rex_pods(sandbox)
+    name = meta(fresh)["name"]
+    sandbox.world.cluster.memory[(meta(fresh)["uid"], "rex")] = 0.97
+    await eventually(lambda: memory_readings(seen, name) != [], timeout=60, what="the fresh pod's first reading")
+    return fresh, name
+
+
 async def test_a_pod_deleted_after_one_high_reading_gets_no_memory_alert(
     sandbox: Sandbox, services: ServiceRunner, bus: BusClient
 ) -> None:
@@ -80,12 +91,11 @@ async def test_a_pod_deleted_after_one_high_reading_gets_no_memory_alert(
     cluster = sandbox.world.cluster
 
     async with recording(bus, f"{bus.space.root}.>") as seen:
-        await call(core.delete_namespaced_pod, meta(old)["name"], "cto")  # a fresh pod under the ReplicaSet
-        await eventually(lambda: len(rex_pods(sandbox)) == 1 and rex_pods(sandbox)[0] is not old, timeout=30)
-        [fresh] = rex_pods(sandbox)
-        name = meta(fresh)["name"]
-        cluster.memory[(meta(fresh)["uid"], "rex")] = 0.97
-        await eventually(lambda: memory_readings(seen, name) != [], timeout=60, what="the fresh pod's first reading")
+        for _attempt in range(3):  # a loaded machine may scrape a fresh pod before its memory is set: take another
+            fresh, name = await _high_memory_pod_after(sandbox, core, old, seen)
+            if memory_readings(seen, name) == [0.97]:
+                break
+            old = fresh
         oom_kill(cluster, fresh, "rex", sandbox.clock.now())
         sandbox.world.scrape()  # its series ends now, as the next scrape would end it
         await call(core.delete_namespaced_pod, name, "cto")

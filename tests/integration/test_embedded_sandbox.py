@@ -26,9 +26,10 @@ from healer_cli.demo import condition_event
 from healer_common.runtime.servers import port_in_use
 from healer_common.testing import eventually
 from tests.support.embedded import Up, start_up, stop_with_descendants
+from tests.support.markers import WHOLE_SYSTEM
 from tests.support.sandbox_support import call, client_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, WHOLE_SYSTEM]
 
 
 @pytest.fixture

@@ -26,8 +26,9 @@ from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.settings import SERVICES
 from healer_common.testing import HttpPeer, ServiceRunner, eventually, isolated_settings
 from tests.support.correlator_bus import DETECTOR, drained
+from tests.support.markers import WHOLE_SYSTEM
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, WHOLE_SYSTEM]
 PODS = 24  # in as many namespaces: one incident each
 PUBLISH_DEADLINE_S = 60.0
 

@@ -23,10 +23,11 @@ from kubernetes import client
 from healer_common.runtime.busclient import BusClient
 from healer_common.testing import ServiceRunner, recording
 from healer_sandbox.sandbox import Sandbox
+from tests.support.markers import WHOLE_SYSTEM
 from tests.support.replay_support import SPEED, configure_pipeline, play_once
 from tests.support.sandbox_support import kube, running_sandbox
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240), WHOLE_SYSTEM]
 
 
 @pytest.fixture

@@ -122,7 +122,8 @@ async def test_the_pipeline_runs_with_one_nats_user_per_service_over_tls_and_htt
             assert ingest.startswith("https://")
             event = condition_event("cto/rex-1", "OOMKilled", source="secured-test").model_dump_json().encode()
             async with httpx.AsyncClient(verify=tls_context(pki.ca, None, None)) as http:
-                sent = await http.post(ingest, content=event, headers=bearer(settings, "test-source"))
+                headers = bearer(settings, "test-source") | {"content-type": "application/json"}
+                sent = await http.post(ingest, content=event, headers=headers)
             assert sent.status_code == 202, sent.text
 
             acted = await seen.wait_for(lambda m: m.subject == bus.space.remediations("acted"), timeout=60, what="act")

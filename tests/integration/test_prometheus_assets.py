@@ -19,8 +19,9 @@ import yaml
 from healer_common.runtime.servers import ServerProcess, start_prometheus
 from healer_common.testing import eventually
 from tests.support.embedded import Up, start_up, stop_with_descendants
+from tests.support.markers import WHOLE_SYSTEM
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300), WHOLE_SYSTEM]
 
 MONITORING = Path(__file__).resolve().parents[2] / "deploy" / "monitoring"
 SANDBOX = {"HEALER_SANDBOX_SCENARIOS": "leaking-pod", "HEALER_SANDBOX_SPEED": "30", "HEALER_SANDBOX_HOLD": "true"}

@@ -98,6 +98,8 @@ async def test_a_quota_running_out_alerts_before_zero_and_fails_over_to_the_back
         api.refilled, api.remaining = True, LIMIT
         await seen.wait_for(_h2("resolved"), timeout=60, what="H2 resolved once the quota refilled")
         await eventually(lambda: configmap(kube) == "anthropic", timeout=30, what="switched back to the primary")
+        # the ConfigMap is patched before the run publishes the step that did it
+        await seen.wait_for(_switched_back, what="the run's record of the switch back")
 
     assert left_then > 0, "the alert came while quota was still left"
     alert = json.loads(fired.data)
@@ -111,6 +113,12 @@ async def test_a_quota_running_out_alerts_before_zero_and_fails_over_to_the_back
         ("failover_provider", "ok"),
         ("failover_provider", "rolled_back"),
     ]
+
+
+def _switched_back(msg: Any) -> bool:
+    if not remediation(playbook="provider-failover")(msg):
+        return False
+    return any(step["outcome"] == "rolled_back" for step in json.loads(msg.data)["steps"])
 
 
 def _h2(status: str) -> Any:

@@ -28,10 +28,11 @@ from healer_common.runtime.busclient import BusClient, RawMessage
 from healer_common.testing import Recorder, ServiceRunner, eventually, recording
 from healer_sandbox.sandbox import Sandbox
 from services.remediator.actions.cluster import kube as read_json
+from tests.support.markers import WHOLE_SYSTEM
 from tests.support.remediation_helpers import audit, playbook_doc, remediation, write_playbooks
 from tests.support.sandbox_support import kube, running_sandbox
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300), WHOLE_SYSTEM]
 
 QUIET_S = 6.0  # a pod up this long since its last OOMKill is reported Ready
 SANDBOX_SPEED = 30.0  # one pod OOMs ~15 s after it starts; with two replicas, after ~48 s

@@ -19,9 +19,10 @@ import pytest
 
 from healer_common.testing import eventually
 from tests.support.embedded import Up, start_up, stop_with_descendants
+from tests.support.markers import WHOLE_SYSTEM
 from tests.support.story_recorder import StoryRecorder
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, WHOLE_SYSTEM]
 CATALOGUE_SEEN = {"H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9"}
 FIVE_MINUTES, TEN_MINUTES = 300.0, 600.0
 HEALED = {

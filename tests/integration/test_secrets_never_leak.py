@@ -40,6 +40,8 @@ PLANTED = {
     "refused_token": "PLANTED-refused-token-91dd",
 }
 
+JSON = {"content-type": "application/json"}
+
 
 def planted_settings(services: ServiceRunner, peer: HttpPeer) -> Settings:
     settings = services.settings
@@ -98,10 +100,10 @@ async def test_no_planted_secret_shows_in_logs_config_metrics_the_bus_or_notific
             ingest, content=event, headers={"Authorization": f"Bearer {PLANTED['refused_token']}"}
         )
         signed = await http.post(
-            ingest, content=event, headers=signed_headers(PLANTED["signing_secret"], event, utcnow())
+            ingest, content=event, headers=signed_headers(PLANTED["signing_secret"], event, utcnow()) | JSON
         )
         with_token = await http.post(
-            ingest, content=b"{not json", headers={"Authorization": f"Bearer {PLANTED['ingest_token']}"}
+            ingest, content=b"{not json", headers={"Authorization": f"Bearer {PLANTED['ingest_token']}"} | JSON
         )
         await bus.publish_raw(bus.space.custom_events("ci"), b"{not json", {"Nats-Msg-Id": "leak-test-bad"})
         assert (refused.status_code, signed.status_code, with_token.status_code) == (401, 202, 400)

@@ -22,8 +22,9 @@ from healer_common.runtime.state import KeySpace
 from healer_common.settings import SERVICES
 from healer_common.testing import eventually
 from tests.support.embedded import Up, start_up, stop_with_descendants
+from tests.support.markers import WHOLE_SYSTEM
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, WHOLE_SYSTEM]
 
 
 def three_free_ports() -> int:

@@ -50,8 +50,9 @@ def synthetic_log(count: int, seed: int = 1) -> list[tuple[str, str]]:
 def test_lines_of_one_event_share_a_template_and_different_events_do_not() -> None:
     miner = LogTemplates()
     groups: dict[str, set[int]] = {}
-    for line, name in synthetic_log(400):
-        groups.setdefault(name, set()).add(miner.add(line).template_id)
+    given = [(name, miner.add(line).template_id) for line, name in synthetic_log(400)]
+    for name, template_id in given:
+        groups.setdefault(name, set()).add(miner.resolve(template_id))
 
     assert all(len(ids) == 1 for ids in groups.values()), groups
     assert len({next(iter(ids)) for ids in groups.values()}) == len(groups)
@@ -62,7 +63,7 @@ def test_a_log_in_a_format_it_was_not_designed_on_groups_by_event(fmt: str) -> N
     lines = formatted_log(fmt, 300, seed=7)
     miner = LogTemplates()
 
-    found = [miner.add(line).template_id for line, _ in lines]
+    found = [miner.resolve(t) for t in [miner.add(line).template_id for line, _ in lines]]
 
     assert grouping_accuracy([event for _, event in lines], found) == 1.0
 
@@ -108,6 +109,7 @@ def test_lines_seen_before_the_header_was_known_keep_their_template() -> None:
     lines = formatted_log("klog", 60, seed=3)
     first = [miner.add(line).template_id for line, _ in lines]
     again = {event: miner.add(line).template_id for line, event in formatted_log("klog", 200, seed=4)}
+    first = [miner.resolve(t) for t in first]
 
     assert all(again[event] == tid for (_, event), tid in zip(lines, first, strict=True) if event in again)
 
@@ -120,6 +122,17 @@ def test_templates_differing_only_in_a_value_are_one() -> None:
 
     assert a.template_id == b.template_id
     assert c.template_id != a.template_id  # a missing reading is a word, not a value
+
+
+def test_a_word_with_two_values_is_two_events_and_one_with_many_is_a_value() -> None:
+    miner = LogTemplates(variable_after=4)
+    states = [miner.add(f"Location icon should now be in state {s}").template_id for s in ["Active", "Inactive"] * 5]
+    users = [miner.add(f"session closed for user {u}").template_id for u in ["root", "alice", "bob", "deploy", "eve"]]
+
+    assert len({miner.resolve(t) for t in states}) == 2
+    assert len({miner.resolve(t) for t in users}) == 1
+    assert len(set(users[:3])) == 3  # online, the first users went out apart: the word was not yet a value
+    assert users[-1] == users[0]  # from the fourth on, the joined template answers at once
 
 
 def test_syslog_headers_are_learnt_and_stripped() -> None:
@@ -139,6 +152,8 @@ def test_masks_hide_values_not_words() -> None:
     assert mask("retrying in 5 seconds (attempt 3)") == "retrying in <*> seconds (attempt <*>)"
     written_out = "connection from 10.1.2.3 (host.example.org) at Fri Jul 1 09:00:00 2005"
     assert mask(written_out) == "connection from <*> (<*>) at <*>"
+    assert mask("rhost=220-135-151-1.dyn.example.net user=root") == "rhost=<*> user=root"
+    assert mask("attempt_1445144423722_0020_m_000000_0 from api.example.com") == "attempt_<*> from api.example.com"
 
 
 @settings(max_examples=50, deadline=None)

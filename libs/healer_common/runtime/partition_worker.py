@@ -11,10 +11,13 @@ service keeps about the partition (the detector's series, baselines and log temp
 
 The stream position lives in the checkpoint, not in a durable consumer: the serving replica reads through an
 in-memory consumer (one replica, no acks) starting right after the checkpoint's sequence, and makes it again
-where it left off if NATS loses it (a node killed) or it handed out messages that never arrived (a dropped
-connection). A replica taking the partition over loads the checkpoint
-and replays what came after it, so its state is what the last one's would have been; what the replay
-publishes again carries the same ids (derived from the input) and is dropped by the stream's duplicate window.
+where it left off if NATS loses it (a node killed) or it handed out messages that never arrived (a connection
+dropped as a slow consumer): the cursor takes no acks, so NATS counts what it pushed into a lost pull as
+delivered. Its delivery count (the consumer sequence) says so: a batch whose first message is not the one after
+the last handled, or an idle cursor that handed out more than was handled, opens the cursor again after the last
+message handled. A replica taking the partition over loads the checkpoint and replays what came after it, so
+its state is what the last one's would have been; what the replay publishes again carries the same ids (derived
+from the input) and is dropped by the stream's duplicate window.
 A checkpoint is saved every `scale.checkpoint_s`, soon after anything was published (so a replay republishes
 little), and when the partition is handed over gracefully; only while the partition's lease holds this
 replica's token (fenced), so a stalled replica that wakes up can neither publish (its term has ended) nor
@@ -29,8 +32,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import nats.errors
@@ -65,11 +68,14 @@ RESTART_S = (0.5, 10.0)  # backoff between restarts from the checkpoint
 
 @dataclass(frozen=True)
 class Delivered:
-    """One message of the partition, decoded: its stream sequence, subject and model."""
+    """One message of the partition, decoded: its stream sequence, subject and model; its subject family and
+    headers, for the span it is handled in (telemetry.consuming)."""
 
     seq: int
     subject: str
     item: Any
+    family: str = "events"
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class PartWork(Protocol):
@@ -171,6 +177,9 @@ class PartWorker:
                 if msgs is None:  # the cursor was lost: open it again where we are
                     sub = await self._reopen(sub)
                     continue
+                if msgs and self._gap(msgs[0]):  # some before these were handed out and lost: read them again
+                    sub = await self._reopen(sub)
+                    continue
                 if msgs:
                     dirty |= await self._handle(work, msgs)
                     idle_since = time.monotonic()
@@ -242,19 +251,28 @@ class PartWorker:
             await asyncio.sleep(0.2)
             return None
 
+    def _gap(self, first: Msg) -> bool:
+        """True when the cursor handed out messages before `first` that never arrived (its deliveries are
+        numbered 1, 2, ... and it redelivers nothing: it takes no acks)."""
+        delivery = first.metadata.sequence.consumer
+        if delivery == self._handled + 1:
+            return False
+        self._log.warning("cursor_gap", handled_to=self.seq, handled=self._handled, delivered=delivery - 1)
+        return True
+
     async def _cursor_healthy(self) -> bool:
         """False when NATS no longer has the cursor, it holds messages it does not hand out, or it handed out
-        messages that never arrived. The cursor takes no acks, so what NATS delivered to a pull that was lost
-        (the connection dropped as a slow consumer, a fetch that timed out as the batch came) counts as
-        delivered: the cursor is opened again after the last message handled."""
+        messages that never arrived (the last of a lost pull: nothing came after them to show the gap). Counted
+        in deliveries, not stream sequences: a cursor filtered to one partition moves its stream position past
+        the other partitions' messages without delivering them."""
         try:
             info = await self.svc._jetstream().consumer_info(self._stream, self.cursor)
         except NATS_DOWN:
             return False
         CONSUMER_LAG.labels(self.svc.name, f"{self.svc.name}-{self.part}").set(info.num_pending or 0)
-        delivered = (info.delivered.stream_seq or 0) if info.delivered else 0
-        if delivered > self.seq:
-            self._log.warning("cursor_gap", handled_to=self.seq, delivered_to=delivered)
+        delivered = (info.delivered.consumer_seq or 0) if info.delivered else 0
+        if delivered > self._handled:
+            self._log.warning("cursor_gap", handled_to=self.seq, handled=self._handled, delivered=delivered)
             return False
         return not info.num_pending
 
@@ -293,7 +311,7 @@ class PartWorker:
         except (InvalidMessage, ValueError) as exc:
             await self._dead_letter(msg, seq, exc)
             return None
-        return Delivered(seq, msg.subject, item)
+        return Delivered(seq, msg.subject, item, self.svc.space.family(msg.subject), msg.headers or {})
 
     def _small_enough(self, msg: Msg) -> Msg:
         """A message over limits.message_bytes is refused undecoded, as the other consumers do (delivery.py)."""

@@ -12,6 +12,8 @@ process`), never by a raw subject with ids in it, so traces aggregate.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
@@ -22,6 +24,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter, Histogram
 
 from healer_common.contract.subjects import SubjectSpace
@@ -109,6 +112,17 @@ def configure_tracing(service: str, exporter: str) -> TracerProvider:
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)
     return provider
+
+
+@contextmanager
+def consuming(family: str, headers: Mapping[str, str]) -> Iterator[None]:
+    """A consuming span for one message handled outside faststream's subscribers (a partition's cursor reads
+    NATS directly), the child of the `traceparent` the message carries and current while it is handled, so that
+    what the handler publishes joins the message's trace as faststream's own consumers make it do."""
+    parent = TraceContextTextMapPropagator().extract(dict(headers))
+    tracer = trace.get_tracer("healer")
+    with tracer.start_as_current_span(f"{family} process", context=parent, kind=trace.SpanKind.CONSUMER):
+        yield
 
 
 def current_trace_id() -> str | None:

@@ -339,7 +339,10 @@ class AnomalySettings(Section):
 
 class LogSettings(Section):
     similarity: float = Field(0.75, gt=0, le=1, description="Drain: how alike a line must be to join a template")
-    depth: int = Field(5, ge=3, le=8, description="Drain: a template's leading words that route a line (depth - 2)")
+    depth: int = Field(4, ge=3, le=8, description="Drain: a template's leading words that route a line (depth - 2)")
+    variable_after: int = Field(
+        4, ge=2, description="words one position of otherwise equal templates takes before it counts as a value"
+    )
     burst_count: int = Field(5, ge=1, description="lines of one failure signature within the window that fire")
     window_s: float = Field(60.0, gt=0, description="the window in which a signature's lines are counted")
     quiet_s: float = Field(300.0, gt=0, description="a signature silent this long resolves its alert")

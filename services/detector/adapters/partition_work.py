@@ -32,6 +32,7 @@ from healer_common.contract.partitions import split
 from healer_common.runtime.bus import Service
 from healer_common.runtime.leadership import Term
 from healer_common.runtime.partition_worker import Delivered, PartWork
+from healer_common.runtime.telemetry import consuming
 from healer_common.settings import DetectorSettings
 from services.detector.adapters import checkpoint
 from services.detector.adapters.baseline_store import BaselineStore
@@ -60,7 +61,8 @@ class DetectorPart:
     async def handle(self, items: list[Delivered]) -> bool:
         published = False
         for delivered in items:
-            published |= await self._one(delivered.item, delivered.seq)
+            with consuming(delivered.family, delivered.headers):
+                published |= await self._one(delivered.item, delivered.seq)
         return published
 
     async def _one(self, event: Any, seq: int) -> bool:
@@ -91,7 +93,8 @@ class Intake:
     async def handle(self, items: list[Delivered]) -> bool:
         published = False
         for delivered in items:
-            published |= await self._one(delivered.subject, delivered.item)
+            with consuming(delivered.family, delivered.headers):
+                published |= await self._one(delivered.subject, delivered.item)
         return published
 
     async def _one(self, subject: str, event: Any) -> bool:
