@@ -12,6 +12,7 @@ first's five:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,6 +66,32 @@ def verified(story: StoryRecorder) -> dict[str, float]:
     return found
 
 
+def run_endings(story: StoryRecorder) -> dict[str, list[str]]:
+    """Playbook -> each run's last state on its target, with its reason: what a failure of the heals says."""
+    last: dict[str, dict[str, Any]] = {}
+    for seen in story.of("remediations"):
+        last[seen.body["remediation_id"]] = seen.body
+    endings: dict[str, list[str]] = {}
+    for run in last.values():
+        target = (run.get("target") or {}).get("name") or ""
+        endings.setdefault(run["playbook"], []).append(f"{target}: {run['state']} ({run.get('reason') or ''})")
+    return endings
+
+
+def about_the_node(story: StoryRecorder) -> list[dict[str, Any]]:
+    """Each revision naming sandbox-batch-1: its title and its alerts (id, target, inhibited_by)."""
+    return [
+        {
+            "incident": seen.body["incident_id"],
+            "revision": seen.body["revision"],
+            "title": seen.body["title"],
+            "alerts": [[a["alert_id"], str(a.get("resource")), a["inhibited_by"]] for a in seen.body["alerts"]],
+        }
+        for seen in story.of("incidents")
+        if "sandbox-batch-1" in json.dumps(seen.body)
+    ]
+
+
 def node_incident(story: StoryRecorder) -> dict[str, Any] | None:
     """The latest revision of the incident about sandbox-batch-1 once it holds the node and a muted pod."""
     for seen in reversed(story.of("incidents")):
@@ -93,14 +120,22 @@ async def test_make_run_fires_h1_to_h9_from_the_sandbox_within_five_minutes(stor
 async def test_all_stories_at_once_heal_the_oom_loop_the_volume_and_the_drift_and_ask_for_the_rest(
     story: StoryRecorder,
 ) -> None:
-    await eventually(
-        lambda: set(verified(story)) >= set(HEALED),
-        timeout=max(1.0, TEN_MINUTES - story.elapsed()),
-        interval=1.0,
-        what=f"verified heals of {', '.join(HEALED)}",
-    )
+    try:
+        await eventually(
+            lambda: set(verified(story)) >= set(HEALED),
+            timeout=max(1.0, TEN_MINUTES - story.elapsed()),
+            interval=1.0,
+            what=f"verified heals of {', '.join(HEALED)}",
+        )
+    except BaseException:
+        print("what became of each run:", json.dumps(run_endings(story), indent=1))
+        raise
     print("verified, seconds after start:", {k: round(v) for k, v in sorted(verified(story).items())})
-    incident = await eventually(lambda: node_incident(story), timeout=60, interval=1.0, what="the node's incident")
+    try:
+        incident = await eventually(lambda: node_incident(story), timeout=60, interval=1.0, what="the node's incident")
+    except BaseException:
+        print("incidents about the node:", json.dumps(about_the_node(story), indent=1))
+        raise
     await eventually(
         lambda: runs(story, "awaiting_approval", "node-down-cordon-drain"), timeout=60, what="the drain asking"
     )

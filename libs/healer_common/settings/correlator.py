@@ -51,10 +51,12 @@ class CorrelatorSettings(Section):
         0.0, ge=0, description="publish (and notify) a new incident this long after its first alert, not before"
     )
     group_interval_s: float = Field(
-        300.0,
+        30.0,
         ge=0,
         description="publish an incident's changes (new alerts, resolved ones, mutes) at most this often; "
-        "its full resolution goes out at once",
+        "its full resolution goes out at once. The remediator acts on what the revisions carry, so this is also "
+        "how long a new problem in an open incident may wait to be healed (Alertmanager's 5m suits notifications "
+        "only)",
     )
     repeat_interval_s: float = Field(
         4 * 3600.0, ge=0, description="re-notify an unchanged open incident after this long"
