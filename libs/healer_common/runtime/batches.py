@@ -46,7 +46,7 @@ from healer_common.contract.subjects import model_for
 from healer_common.errors import InvalidMessage, Retryable
 from healer_common.runtime.dead_letters import Original, bounded_letter
 from healer_common.runtime.failures import classify, failure_delay, outage_delay
-from healer_common.runtime.telemetry import DEAD_LETTERS, HANDLE_SECONDS, MESSAGES
+from healer_common.runtime.telemetry import DEAD_LETTERS, HANDLE_SECONDS, MESSAGES, consuming_batch
 
 if TYPE_CHECKING:
     from healer_common.runtime.bus import Service
@@ -62,6 +62,7 @@ class BatchConsumer:
     spec: ConsumerSpec
     handler: BatchHandler
     max_batch: int
+    max_deliveries: int  # NATS's own limit (bus.max_deliveries): outages are not counted against spec.max_deliver
 
     def config(self, subject: str) -> ConsumerConfig:
         return ConsumerConfig(
@@ -70,7 +71,7 @@ class BatchConsumer:
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=JsAckPolicy.EXPLICIT,
             ack_wait=self.spec.ack_wait_s,
-            max_deliver=self.spec.max_deliver,
+            max_deliver=self.max_deliveries,
             max_ack_pending=max(1_000, self.max_batch * 4),
         )
 
@@ -157,7 +158,8 @@ class BatchLoop:
 
     async def _run(self, decoded: list[tuple[Msg, Any]], outcomes: dict[str, int]) -> None:
         try:
-            await self._consumer.handler([item for _, item in decoded])
+            with consuming_batch(self._svc.space.family(self._subject), [msg.headers or {} for msg, _ in decoded]):
+                await self._consumer.handler([item for _, item in decoded])
         except Retryable as exc:  # an outage or a held lease: the whole batch waits, nothing is wrong with it
             for msg, _ in decoded:
                 outcomes[await self._failed(msg, exc)] += 1

@@ -175,7 +175,7 @@ class Service:
         self.consumer_specs[spec.durable] = spec
 
         def register(handler: BatchHandler) -> BatchHandler:
-            self._batches.consumers.append(BatchConsumer(spec, handler, max_batch))
+            self._batches.consumers.append(BatchConsumer(spec, handler, max_batch, self.settings.bus.max_deliveries))
             return handler
 
         return register

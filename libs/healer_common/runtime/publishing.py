@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry import propagate
+from opentelemetry import trace as otel_trace
 
 from healer_common.contract.messages import Message
 from healer_common.contract.subjects import subject_for
@@ -78,9 +79,14 @@ def waves(messages: Sequence[M], key: Callable[[M], str] = _key) -> list[list[M]
 
 async def publish_many(svc: Service, messages: Sequence[Message], key: Callable[[Message], str] = _key) -> None:
     """Publish every message, concurrently but in order per key; Retryable if NATS stays unreachable."""
+    if not messages:
+        return
     js = svc._jetstream()
     trace: dict[str, str] = {}
-    propagate.inject(trace)
+    # one producing span for the lot, as faststream makes one per publish: what a consumer's span hangs from
+    family = svc.space.family(subject_for(svc.space, messages[0]))
+    with otel_trace.get_tracer("healer").start_as_current_span(f"{family} publish", kind=otel_trace.SpanKind.PRODUCER):
+        propagate.inject(trace)
 
     async def one(message: Message) -> None:
         subject = subject_for(svc.space, message)

@@ -64,7 +64,7 @@ def _explain(cause: BaseException, server: Server, timeout_s: float) -> tuple[st
         return "the server refused the credentials", f"check {server.credentials}"
     if isinstance(cause, ssl.SSLError):
         return f"TLS failed ({cause.reason or cause.strerror or type(cause).__name__})", tls_hint
-    if server.tls and isinstance(cause, ConnectionResetError):
+    if server.tls and isinstance(cause, ConnectionResetError | BrokenPipeError):
         # A server that rejects the handshake (no client certificate, say) may cut the connection before its TLS
         # alert is read: the client then sees a reset, not the alert. Which one arrives is a race.
         return "TLS failed (the server reset the connection during the handshake)", tls_hint

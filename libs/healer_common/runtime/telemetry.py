@@ -12,7 +12,7 @@ process`), never by a raw subject with ids in it, so traces aggregate.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -122,6 +122,20 @@ def consuming(family: str, headers: Mapping[str, str]) -> Iterator[None]:
     parent = TraceContextTextMapPropagator().extract(dict(headers))
     tracer = trace.get_tracer("healer")
     with tracer.start_as_current_span(f"{family} process", context=parent, kind=trace.SpanKind.CONSUMER):
+        yield
+
+
+@contextmanager
+def consuming_batch(family: str, headers: Sequence[Mapping[str, str]]) -> Iterator[None]:
+    """`consuming` for a batch handled as one: the child of its first message's trace, linked to every other
+    message's (OpenTelemetry's convention for batches), so a batch of one continues its message's trace."""
+    propagator = TraceContextTextMapPropagator()
+    contexts = [propagator.extract(dict(h)) for h in headers]
+    parent = contexts[0] if contexts else None
+    others = [trace.get_current_span(c).get_span_context() for c in contexts[1:]]
+    links = [trace.Link(c) for c in others if c.is_valid]
+    tracer = trace.get_tracer("healer")
+    with tracer.start_as_current_span(f"{family} process", context=parent, kind=trace.SpanKind.CONSUMER, links=links):
         yield
 
 

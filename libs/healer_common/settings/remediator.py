@@ -120,7 +120,12 @@ class RemediatorSettings(Section):
         description="an alert back this soon after a verified fix means the fix did not hold: "
         "the next run goes on after it (and is not held back by the cooldown)",
     )
-    max_concurrent: int = Field(5, ge=1, description="remediations in progress at once, across replicas")
+    max_concurrent: int = Field(
+        10,
+        ge=1,
+        description="remediations in progress at once, across replicas (a problem over the limit is skipped, not "
+        "queued: keep it above the number of problems a bad hour brings)",
+    )
     max_problems_per_incident: int = Field(
         3,
         ge=1,
