@@ -45,7 +45,7 @@ async def test_work_longer_than_the_ttl_keeps_the_lease_while_it_runs(redis: Red
         await asyncio.sleep(TTL_S * 3)
         with pytest.raises(Retryable, match="held by"):
             async with second.held(NAME, TTL_S, wait_s=0.2):
-                pass
+                pytest.fail("a second holder got the lease while the first still worked under it")
         await first.confirm(lease)
         await first.fenced(lease, [("SET", key, "written by a")])
 
