@@ -19,25 +19,13 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from healer_common.contract import partitions
 from healer_common.contract.events import ResourceRef
 
-# Signal label -> the kind of object a series is about, most specific first (signals.py conventions).
-RESOURCE_LABELS: tuple[tuple[str, str], ...] = (
-    ("pod", "Pod"),
-    ("persistentvolumeclaim", "PersistentVolumeClaim"),
-    ("certificate", "Certificate"),
-    ("secret", "Secret"),
-    ("database", "Database"),
-    ("queue", "Queue"),
-    ("service", "Service"),
-    ("deployment", "Deployment"),
-    ("application", "Application"),
-    ("coderun", "CodeRun"),
-    ("node", "Node"),
-    ("target", "Probe"),
-    ("namespace", "Namespace"),  # a namespace-wide series (requests, quota): the namespace is the object
-)
-CLUSTER_SCOPED = frozenset({"Node", "Probe", "Namespace"})
+# The contract's label -> kind table (the partitions route by it), and a namespace-wide series (requests,
+# quota) is about its namespace.
+RESOURCE_LABELS: tuple[tuple[str, str], ...] = (*partitions.RESOURCE_LABELS, ("namespace", "Namespace"))
+CLUSTER_SCOPED = partitions.CLUSTER_SCOPED | {"Namespace"}
 
 
 def resource_of(labels: Mapping[str, str]) -> ResourceRef | None:
