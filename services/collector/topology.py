@@ -13,6 +13,9 @@ from services.collector.observations import Json, ObjectKey
 APPLICATION_LABELS = ("argocd.argoproj.io/instance", "app.kubernetes.io/instance")
 AGENT_LABELS = ("agent", "task-id")
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
+GONE_PODS_KEPT = 10_000
+"""Deleted pods remembered (oldest forgotten first): far more than are deleted within Prometheus' 5-minute
+lookback, in which a deleted pod's last reading is still answered."""
 
 
 def controller_of(obj: Json) -> tuple[str, str] | None:
@@ -30,6 +33,7 @@ class Topology:
         self._pod_claims: dict[ObjectKey, tuple[str, ...]] = {}
         self._claim_pods: dict[ObjectKey, set[str]] = {}
         self._pvc_node: dict[ObjectKey, str] = {}
+        self._gone_pods: dict[ObjectKey, None] = {}  # insertion-ordered: the oldest is forgotten first
 
     # fed by the kubernetes source ----------------------------------------------------------------------------
     def observe_replicaset(self, key: ObjectKey, replicaset: Json) -> None:
@@ -41,6 +45,7 @@ class Topology:
         self._replicaset_deployment.pop(key, None)
 
     def observe_pod(self, key: ObjectKey, pod: Json) -> None:
+        self._gone_pods.pop(key, None)  # a StatefulSet's pod comes back under its old name
         self._pods[key] = self._pod_place(key[0], pod)
         volumes = (pod.get("spec") or {}).get("volumes") or []
         claims = tuple(str(v["persistentVolumeClaim"]["claimName"]) for v in volumes if v.get("persistentVolumeClaim"))
@@ -53,6 +58,9 @@ class Topology:
     def forget_pod(self, key: ObjectKey) -> None:
         self._pods.pop(key, None)
         self._unmount(key)
+        self._gone_pods[key] = None
+        if len(self._gone_pods) > GONE_PODS_KEPT:
+            del self._gone_pods[next(iter(self._gone_pods))]
 
     def _unmount(self, key: ObjectKey) -> None:
         for claim in self._pod_claims.pop(key, ()):
@@ -115,6 +123,14 @@ class Topology:
         if place.get("owner_kind") == "Job":
             return None
         return place.get("deployment") or place.get("statefulset") or pod
+
+    def names_gone_pod(self, labels: dict[str, str]) -> bool:
+        """Whether a sample names a pod the watch saw deleted (and not since recreated). Prometheus answers a
+        deleted pod's last reading until its next scrape marks the series stale (and for 5 minutes without
+        staleness markers); such a reading, published after the pod's PodDeleted, would start its series again
+        and fire H8 a minute later about a pod that is gone."""
+        namespace, pod = labels.get("namespace"), labels.get("pod")
+        return bool(namespace and pod) and (namespace, pod) in self._gone_pods
 
     def enrich(self, labels: dict[str, str]) -> dict[str, str]:
         """Labels of a sample or log line with the topology of the pod or PVC they name; theirs win."""

@@ -68,7 +68,8 @@ def source(
     clock = SystemClock()
     sight = SourceSight("prometheus", clock.now(), unreachable_after=1)
     outbox = Outbox(bus.publish_raw, bus.space, "prod-eu-1", clock, partitions=bus.settings.scale.partitions)
-    polling = Polling(url, QUICK, sight, outbox, (topology or Topology()).enrich, clock)
+    topology = topology or Topology()
+    polling = Polling(url, QUICK, sight, outbox, topology.enrich, clock, topology.names_gone_pod)
     return PrometheusSource(polling, settings), sight
 
 
@@ -126,6 +127,43 @@ async def test_the_default_pack_turns_exporter_metrics_into_the_detector_s_signa
     assert by_name["db_connection_pool_usage_ratio"]["labels"] == {"namespace": "db", "database": "orders"}
     assert by_name["queue_depth"]["labels"] == {"namespace": "cto", "queue": "builds"}
     assert reasons(seen)[:1] == ["SourceHealthy"]
+
+
+async def test_a_pod_the_watch_saw_deleted_is_not_read_again_until_it_comes_back(
+    prometheus: PrometheusHarness, bus: BusClient
+) -> None:
+    """Prometheus still answers a deleted pod's last reading (until its next scrape, or 5 minutes): published
+    after the pod's PodDeleted, it would start the pod's series again and fire H8 about a pod that is gone."""
+    export_a_cluster(prometheus)
+    topology = Topology()
+    topology.observe_pod(("cto", "rex-1"), samples.pod("rex-1", node="node-1"))
+    collector, _ = source(prometheus.url, bus, PrometheusSourceSettings(backfill_s=0), topology)
+
+    def memory_pods(seen: Recorder) -> list[str]:
+        return [s["labels"]["pod"] for s in published(seen).get("container_memory_usage_ratio", [])]
+
+    async with httpx.AsyncClient(base_url=prometheus.url, timeout=5) as http:
+        async with recording(bus, bus.space.all_events) as live:
+
+            async def scraped() -> bool:
+                await collector.read(http)
+                return bool(memory_pods(live))
+
+            await eventually(scraped, timeout=60, interval=0.5, what="Prometheus to have scraped the exporter")
+
+        topology.forget_pod(("cto", "rex-1"))
+        async with recording(bus, bus.space.all_events) as after_delete:
+            await collector.read(http)
+            await eventually(lambda: bool(published(after_delete)), timeout=10, what="the read after the deletion")
+
+        topology.observe_pod(("cto", "rex-1"), samples.pod("rex-1", node="node-1"))  # a StatefulSet's pod returns
+        async with recording(bus, bus.space.all_events) as back:
+            await collector.read(http)
+            await eventually(lambda: bool(memory_pods(back)), timeout=10, what="the returned pod read again")
+
+    assert memory_pods(live) == ["rex-1"]
+    assert memory_pods(after_delete) == [], "the deleted pod's last reading is dropped"
+    assert "node_memory_usage_ratio" in published(after_delete), "while everything else is still read"
 
 
 async def test_history_is_backfilled_with_query_range_so_trends_start_at_once(

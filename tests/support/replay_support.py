@@ -172,6 +172,9 @@ def configure_pipeline(services: ServiceRunner, sandbox: Sandbox, tmp_path: Path
     # first, so the same pod's alert would count as flapping (within 600 s) and its recovery be held 60 s.
     # Scaled as the scenario is, the window is 20 s; a real replay comes hours later.
     services.configure("detector", flap_window_s=600 / SPEED)
+    # An open incident's changes (the fresh pod's OOM after the restart) are published every group_interval; the
+    # remediator escalates from them, so the default 30 s would stand for 15 minutes of the scenario.
+    services.configure("correlator", group_interval_s=30 / SPEED)
     services.configure(
         "remediator",
         playbook_paths=[tmp_path / "playbooks"],

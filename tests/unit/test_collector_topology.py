@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.collector.sources import samples
-from services.collector.topology import Topology
+from services.collector.topology import GONE_PODS_KEPT, Topology
 
 
 def test_a_pod_resolves_its_deployment_even_when_the_replicaset_comes_later() -> None:
@@ -68,3 +68,29 @@ def test_samples_from_other_sources_are_enriched_but_keep_their_own_labels() -> 
         "agent": "5DLabs-Rex",
     }
     assert untouched == {"queue": "builds"}
+
+
+def test_a_deleted_pod_is_named_gone_until_a_pod_of_its_name_comes_back() -> None:
+    topology = Topology()
+    topology.observe_pod(("cto", "web-0"), samples.pod("web-0", owner=("StatefulSet", "web")))
+    topology.observe_pod(("cto", "web-1"), samples.pod("web-1", owner=("StatefulSet", "web")))
+    web_0 = {"namespace": "cto", "pod": "web-0", "container": "web"}
+    web_1 = {"namespace": "cto", "pod": "web-1", "container": "web"}
+
+    topology.forget_pod(("cto", "web-0"))
+    gone_while_deleted = topology.names_gone_pod(web_0), topology.names_gone_pod(web_1)
+    topology.observe_pod(("cto", "web-0"), samples.pod("web-0", owner=("StatefulSet", "web")))
+
+    assert gone_while_deleted == (True, False)
+    assert not topology.names_gone_pod(web_0), "the StatefulSet's new web-0 is read again"
+    assert not topology.names_gone_pod({"namespace": "cto", "queue": "builds"}), "a sample naming no pod"
+
+
+def test_the_oldest_deleted_pods_are_forgotten_past_the_bound() -> None:
+    topology = Topology()
+    for n in range(GONE_PODS_KEPT + 1):
+        topology.forget_pod(("cto", f"p-{n}"))
+
+    assert not topology.names_gone_pod({"namespace": "cto", "pod": "p-0"})
+    assert topology.names_gone_pod({"namespace": "cto", "pod": "p-1"})
+    assert topology.names_gone_pod({"namespace": "cto", "pod": f"p-{GONE_PODS_KEPT}"})

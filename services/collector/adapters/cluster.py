@@ -94,7 +94,9 @@ class ClusterReader:
 
         def polling(source: str, url: str) -> Polling:
             sight = self._sight(source, 1)
-            return Polling(url, settings.retry, sight, self.outbox, self.topology.enrich, self._clock)
+            return Polling(
+                url, settings.retry, sight, self.outbox, self.topology.enrich, self._clock, self.topology.names_gone_pod
+            )
 
         if url := cluster.prometheus_url or settings.prometheus_url:
             self.runners["prometheus"] = PrometheusSource(polling("prometheus", url), settings.prometheus).run

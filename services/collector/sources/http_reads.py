@@ -89,6 +89,8 @@ class Polling:
     outbox: Outbox
     enrich: Enrich
     clock: Clock
+    gone: Callable[[dict[str, str]], bool] = lambda _labels: False
+    """Whether a sample's labels name a pod known deleted (topology.py): the prometheus source drops those."""
 
     async def get_json(self, http: httpx.AsyncClient, path: str, params: dict[str, Any]) -> Any:
         return await get_json(http, path, params, self.retry, self.clock)

@@ -1,7 +1,8 @@
 """The prometheus source: PromQL queries every `interval_s`, their samples batched as `healer.metrics.v1`.
 
 It runs the default pack (prometheus_pack.py) and the queries in config, each published under its metric
-name, with the topology of the pod or PVC a series names (topology.py). At start it reads `backfill_s` of
+name, with the topology of the pod or PVC a series names (topology.py); a sample naming a pod the watch saw
+deleted is dropped (Prometheus answers its last reading a while longer). At start it reads `backfill_s` of
 history with `query_range`, so the detector's trends and predictions have data at once; after that, instant
 `query`. Through the HTTP API with httpx: retries with backoff (http_reads.py); a query Prometheus refuses
 (a PromQL error) makes the source Degraded and the others go on; no answer at all makes it Unreachable.
@@ -68,7 +69,7 @@ class PrometheusSource:
             except Refused as exc:
                 seen += sight.degraded(query.metric, f"{query.metric}: {exc}", clock.now())
                 continue
-            samples += samples_from(answer, query.metric, polling.enrich)
+            samples += [s for s in samples_from(answer, query.metric, polling.enrich) if not polling.gone(s.labels)]
             seen += sight.reached(query.metric, clock.now())
         else:
             self._backfilled = True
