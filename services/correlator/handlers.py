@@ -11,10 +11,9 @@ from __future__ import annotations
 from healer_common.contract.alerts import Alert
 from healer_common.contract.events import ChangeEvent
 from healer_common.contract.streams import CORRELATOR_ALERTS, CORRELATOR_CHANGES
-from healer_common.runtime import metrics
 from healer_common.runtime.bus import Service
-from healer_common.runtime.status import open_incidents
 from services.correlator.adapters.correlation import Correlator
+from services.correlator.adapters.open_counts import OpenCounts
 
 
 def register(svc: Service, correlator: Correlator) -> None:
@@ -30,6 +29,8 @@ def register(svc: Service, correlator: Correlator) -> None:
     async def tick() -> None:
         await correlator.tick()
 
+    counts = OpenCounts(svc.redis, svc.keys)
+
     @svc.every(svc.settings.bus.heartbeat_interval_s)
     async def gauges() -> None:
-        metrics.open_now(await open_incidents(svc.redis, svc.keys))
+        await counts.refresh()

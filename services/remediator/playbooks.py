@@ -222,6 +222,16 @@ class Playbook(BaseModel):
     rollback: Rollback
     document: dict[str, Any] = Field(description="the document as written, for show and edit")
 
+    @property
+    def only_retells(self) -> bool:
+        """Whether every action only tells the incident's title again (`notify` with its default message), which
+        the incident's own notification already told: such a run would add a second message per incident and
+        nothing else (the built-in external-alert, which relays Alertmanager's alerts), so it is not started."""
+        return all(
+            a.type == "notify" and a.params.get("message") == "{title}" and a.condition == "always"
+            for a in self.actions
+        )
+
 
 Problem = tuple[str, str]
 """(field path, what is wrong with it)."""

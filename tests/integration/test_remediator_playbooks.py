@@ -15,6 +15,7 @@ from healer_common.runtime.busclient import BusClient
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recording
 from tests.support.cluster_objects import seed_deployment
 from tests.support.remediation_helpers import (
+    audit,
     cluster_changes,
     healer,
     opened,
@@ -42,6 +43,28 @@ async def test_a_playbook_run_by_hand_goes_through_the_remediator_and_earns_conf
     row = next(line for line in listing.splitlines() if "queue-backlog-scale" in line)
     assert "0.67 ± 0.24 (1 ok, 0 failed)" in row
     assert pod["metadata"]["name"]
+
+
+async def test_an_external_alert_is_told_by_its_incident_alone_not_by_a_second_relay_run(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
+) -> None:
+    """The built-in external-alert playbook only says the incident's title again: started, it would send a
+    second message per incident, and in a storm of Alertmanager alerts a second storm. It is passed over, and
+    said so in the audit; a problem with a playbook that acts is still remediated (the control)."""
+    _, pod = seed_deployment(kube, "cto", "rex", replicas=1)
+    target = ResourceRef(kind="Pod", namespace="cto", name=pod["metadata"]["name"])
+    await start_remediator(services, tmp_path)
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        await publish(bus, opened("inc-external", target, "EXT", alertname="DiskSlow"))
+        passed_over = await seen.wait_for(audit("choose_playbook", "skipped"), what="the external alert passed over")
+        await publish(bus, opened("inc-oom", target))
+        await seen.wait_for(remediation(incident_id="inc-oom"), what="the control's remediation")
+
+    assert (
+        json.loads(passed_over.data)["reason"]
+        == "external-alert only tells the incident again, and its notification did"
+    )
+    assert [m for m in seen.messages if remediation(incident_id="inc-external")(m)] == []
 
 
 async def test_a_playbook_run_by_hand_on_a_protected_target_is_refused(

@@ -193,3 +193,20 @@ def test_any_chain_of_actions_conditioned_on_the_one_before_loads(types: list[st
 
     assert [a.type for a in playbook.actions] == types
     assert [a.needs_approval for a in playbook.actions] == [not CATALOGUE[t].safe for t in types]
+
+
+def test_a_playbook_that_only_tells_the_incident_again_is_known_as_such() -> None:
+    """The remediator does not start those (the incident's notification said it), so one alert of a storm is not
+    two messages; a notify with words of its own, a channel step, or anything that acts still runs."""
+
+    def playbook(*actions: dict[str, Any]) -> bool:
+        return compile_playbook(doc(actions=list(actions)), CATALOGUE, "p.yaml").only_retells
+
+    external = next(p for p in builtin_playbooks(CATALOGUE) if p.name == "external-alert")
+
+    assert external.only_retells
+    assert playbook({"type": "notify"}, {"type": "notify", "name": "again"})
+    assert not playbook({"type": "notify", "params": {"message": "{title}: seen before, see the runbook"}})
+    assert not playbook({"type": "notify"}, {"type": "restart_pod"})
+    assert not playbook({"type": "restart_pod"}, {"type": "notify", "condition": "restart_failed"})
+    assert not any(p.only_retells for p in builtin_playbooks(CATALOGUE) if p.name != "external-alert")

@@ -22,12 +22,11 @@ query these names; tests/integration/test_prometheus_assets.py checks every quer
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 from prometheus_client import Counter, Gauge, Histogram
 
 from healer_common.contract.alerts import SEVERITY_RANK, Alert
-from healer_common.contract.incidents import Incident
 from healer_common.contract.messages import Message
 from healer_common.contract.remediations import Remediation
 
@@ -119,14 +118,8 @@ def published(message: Message) -> None:
                 MEMORY_INFORMED.labels(message.state).inc()
 
 
-def open_now(incidents: Iterable[Incident]) -> None:
+def open_counts(incidents: Mapping[str, int], alerts: Mapping[str, int]) -> None:
     """The correlator's open incidents and the alerts firing in them, by severity."""
-    incidents_by = dict.fromkeys(SEVERITY_RANK, 0)
-    alerts_by = dict.fromkeys(SEVERITY_RANK, 0)
-    for incident in incidents:
-        incidents_by[incident.severity] += 1
-        for alert in incident.firing_alerts:
-            alerts_by[alert.severity] += 1
     for severity in SEVERITY_RANK:
-        OPEN_INCIDENTS.labels(severity).set(incidents_by[severity])
-        ACTIVE_ALERTS.labels(severity).set(alerts_by[severity])
+        OPEN_INCIDENTS.labels(severity).set(incidents.get(severity, 0))
+        ACTIVE_ALERTS.labels(severity).set(alerts.get(severity, 0))

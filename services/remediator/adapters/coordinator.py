@@ -44,8 +44,8 @@ from services.remediator.run_state import Act, Fix, RunState, Work, health_of
 from services.remediator.story import incident_story, memory_ids_told, memory_note, memory_story
 
 ACTING_TIMEOUT_S = 300.0
-NO_PLAYBOOK, OVER_LIMIT = "-no-playbook", "-over-limit"
-NO_RUN = frozenset({NO_PLAYBOOK, OVER_LIMIT})
+NO_PLAYBOOK, OVER_LIMIT, RETOLD = "-no-playbook", "-over-limit", "-retold"
+NO_RUN = frozenset({NO_PLAYBOOK, OVER_LIMIT, RETOLD})
 Event = Callable[[PlaybookRun, dt.datetime], Work | None]
 
 
@@ -224,6 +224,7 @@ class RemediationCoordinator:
         if await self._held(incident):
             return  # a maintenance window: a later revision (or the window's end) starts them
         started = sum(1 for run_id in known.values() if run_id not in NO_RUN)
+        passed: list[tuple[Problem, str, str]] = []
         for problem in problems(incident, self.library.playbooks, self.svc.clock.now()):
             if problem.key in known:
                 continue
@@ -231,24 +232,36 @@ class RemediationCoordinator:
                 await self.runs.defer(incident, problem.waits_until)
             elif problem.playbook is None or problem.primary.resource is None:
                 why = f"no playbook answers {problem.primary.alert_id} on {problem.primary.resource or 'no target'}"
-                await self._pass_over(incident, problem, NO_PLAYBOOK, why)
+                passed.append((problem, NO_PLAYBOOK, why))
+            elif problem.playbook.only_retells:
+                why = f"{problem.playbook.name} only tells the incident again, and its notification did"
+                passed.append((problem, RETOLD, why))
             elif started >= self._cfg.max_problems_per_incident:
                 why = f"the incident already has {started} remediations (remediator.max_problems_per_incident)"
-                await self._pass_over(incident, problem, OVER_LIMIT, why)
+                passed.append((problem, OVER_LIMIT, why))
             else:
                 first = not known and started == 0
                 started += await self._start_for(incident, problem, problem.playbook, first=first)
+        await self._pass_over(incident, passed)
 
-    async def _pass_over(self, incident: Incident, problem: Problem, mark: str, reason: str) -> None:
-        if await self.runs.claim_problem(incident.incident_id, problem.key, mark) is None:
-            await self.svc.audit(
-                "choose_playbook",
-                "skipped",
-                target=str(problem.primary.resource or incident.title),
-                incident_id=incident.incident_id,
-                reason=reason,
-                event_id=stable_id(incident.incident_id, problem.key, mark),
-            )
+    async def _pass_over(self, incident: Incident, passed: list[tuple[Problem, str, str]]) -> None:
+        """Problems no run answers, marked so in one round trip and audited in one publish (a storm's incident
+        brings hundreds at once), each once: a redelivery or another replica finds them marked."""
+        marked = await self.runs.claim_problems(incident.incident_id, {p.key: mark for p, mark, _ in passed})
+        await self.svc.publish_many(
+            [
+                self.svc.audit_record(
+                    "choose_playbook",
+                    "skipped",
+                    target=str(problem.primary.resource or incident.title),
+                    incident_id=incident.incident_id,
+                    reason=reason,
+                    event_id=stable_id(incident.incident_id, problem.key, mark),
+                )
+                for problem, mark, reason in passed
+                if problem.key in marked
+            ]
+        )
 
     async def _start_for(self, incident: Incident, problem: Problem, playbook: Playbook, *, first: bool) -> bool:
         view = problem_view(incident, problem.key)

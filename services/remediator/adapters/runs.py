@@ -75,6 +75,18 @@ class RunStore:
         claimed, _, bound = await pipe.execute()
         return None if claimed else (str(bound) if bound else None)
 
+    async def claim_problems(self, incident_id: str, marks: dict[str, str]) -> set[str]:
+        """`claim_problem` for many problems in one round trip: the problems this call bound."""
+        if not marks:
+            return set()
+        key = self._key("incident-runs", incident_id)
+        pipe = self._redis.pipeline(transaction=True)
+        for problem, run_id in marks.items():
+            pipe.hsetnx(key, problem, run_id)
+        pipe.expire(key, KEEP_DONE_S)
+        claimed = await pipe.execute()
+        return {problem for problem, won in zip(marks, claimed, strict=False) if won}
+
     async def for_incident(self, incident_id: str) -> dict[str, str]:
         """Problem key -> run id, for every problem of the incident that has a run."""
         found = await self._redis.hgetall(self._key("incident-runs", incident_id))

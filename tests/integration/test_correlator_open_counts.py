@@ -1,0 +1,67 @@
+"""`healer_incidents_open` and `healer_alerts_active` as an operator's dashboard reads them, counted from the
+open incidents the correlator keeps in a real Redis, in the shapes it writes them: the counts follow incidents
+that open, change and close, re-reading only what changed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from prometheus_client import REGISTRY
+from redis.asyncio import Redis
+
+from healer_common.contract.incidents import Incident
+from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.status import incident_alerts_key, open_incidents_key
+from healer_common.settings import Settings
+from services.correlator.adapters.incident_store import header_of
+from services.correlator.adapters.open_counts import OpenCounts
+from tests.support.samples import alert, incident, pod
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def redis(healer_settings: Settings) -> AsyncIterator[Redis]:
+    client = connect_redis(healer_settings)
+    yield client
+    await client.aclose()
+
+
+async def store(redis: Redis, keys: KeySpace, stored: Incident) -> None:
+    """As the correlator keeps an open incident: its header, and each alert's summary beside it."""
+    await redis.hset(open_incidents_key(keys), stored.incident_id, header_of(stored).model_dump_json())
+    for summary in stored.alerts:
+        await redis.hset(incident_alerts_key(keys, stored.incident_id), summary.fingerprint, summary.model_dump_json())
+
+
+def gauge(name: str, severity: str) -> float | None:
+    return REGISTRY.get_sample_value(name, {"severity": severity})
+
+
+async def test_the_gauges_count_open_incidents_and_their_firing_alerts_by_severity_as_they_change(
+    redis: Redis, healer_settings: Settings
+) -> None:
+    keys = KeySpace(healer_settings.redis.key_prefix)
+    counts = OpenCounts(redis, keys)
+    node = incident(
+        alert("H8", severity="critical", resource=pod("a")),
+        alert("H4", severity="warning", resource=pod("b")),
+        alert("H5", severity="warning", resource=pod("c"), status="resolved"),
+    ).evolve(incident_id="inc-node")
+    disk = incident(alert("H6", severity="warning", resource=pod("d"))).evolve(incident_id="inc-disk")
+    await store(redis, keys, node)
+    await store(redis, keys, disk)
+
+    first = await counts.refresh()
+    first_gauges = gauge("healer_incidents_open", "critical"), gauge("healer_alerts_active", "warning")
+
+    calmer = node.evolve(alerts=[a.model_copy(update={"status": "resolved"}) for a in node.alerts], revision=2)
+    await store(redis, keys, calmer)
+    await redis.hdel(open_incidents_key(keys), "inc-disk")
+    after = await counts.refresh()
+
+    assert first == ({"critical": 1, "warning": 1}, {"critical": 1, "warning": 2})
+    assert first_gauges == (1.0, 2.0)
+    assert after == ({"critical": 1}, {}), "the node's alerts resolved and the disk incident closed"
+    assert (gauge("healer_incidents_open", "warning"), gauge("healer_alerts_active", "critical")) == (0.0, 0.0)
