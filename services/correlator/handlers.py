@@ -17,7 +17,7 @@ from services.correlator.adapters.open_counts import OpenCounts
 
 
 def register(svc: Service, correlator: Correlator) -> None:
-    @svc.consume_batch(CORRELATOR_ALERTS, max_batch=svc.settings.correlator.batch_max)
+    @svc.consume_batch(CORRELATOR_ALERTS, max_batch=svc.settings.correlator.batch_max, backlog=correlator.alert_backlog)
     async def on_alerts(alerts: list[Alert]) -> None:
         await correlator.on_alerts(alerts)
 

@@ -57,12 +57,22 @@ FINISH_S = 10.0
 MAX_LINKS = 32
 
 
+@dataclass
+class Backlog:
+    """How many messages were still waiting behind the consumer's last batch (JetStream's `num_pending` of its
+    last message; 0 after a fetch that found nothing): a handler that is behind can hold back what it would
+    otherwise send before it has seen them (the correlator holds an incident's next revision)."""
+
+    waiting: int = 0
+
+
 @dataclass(frozen=True)
 class BatchConsumer:
     spec: ConsumerSpec
     handler: BatchHandler
     max_batch: int
     max_deliveries: int  # NATS's own limit (bus.max_deliveries): outages are not counted against spec.max_deliver
+    backlog: Backlog | None = None
 
     def config(self, subject: str) -> ConsumerConfig:
         return ConsumerConfig(
@@ -108,18 +118,28 @@ class BatchLoop:
                 try:
                     msgs = await sub.fetch(self._consumer.max_batch, timeout=FETCH_WAIT_S)
                 except (TimeoutError, nats.errors.TimeoutError):
+                    self._note_backlog([])
                     continue
                 except nats.errors.Error as exc:  # a reconnect in progress: the next fetch tries again
                     self._svc.log.warning("batch_fetch_failed", subject=self._subject, error=repr(exc))
                     await asyncio.sleep(FETCH_WAIT_S)
                     continue
                 if msgs:
+                    self._note_backlog(msgs)
                     await self.handle(msgs)
         finally:
             try:
                 await sub.unsubscribe()
             except (nats.errors.Error, OSError, TimeoutError) as exc:
                 self._svc.log.debug("batch_unsubscribe_failed", subject=self._subject, error=repr(exc))
+
+    def _note_backlog(self, msgs: list[Msg]) -> None:
+        if self._consumer.backlog is None:
+            return
+        try:
+            self._consumer.backlog.waiting = msgs[-1].metadata.num_pending if msgs else 0
+        except (ValueError, IndexError, AttributeError):  # not a JetStream reply subject: nothing known
+            self._consumer.backlog.waiting = 0
 
     async def handle(self, msgs: list[Msg]) -> None:
         started = time.perf_counter()

@@ -52,7 +52,7 @@ from healer_common.logging import configure_logging, get_logger
 from healer_common.runtime import metrics
 from healer_common.runtime.auditing import Auditor
 from healer_common.runtime.auth import Gate
-from healer_common.runtime.batches import BatchConsumer, BatchHandler, BatchLoops
+from healer_common.runtime.batches import Backlog, BatchConsumer, BatchHandler, BatchLoops
 from healer_common.runtime.broker import build_broker
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
 from healer_common.runtime.heartbeat import clear_heartbeat
@@ -170,12 +170,16 @@ class Service:
 
         return register
 
-    def consume_batch(self, spec: ConsumerSpec, *, max_batch: int = 1_000) -> Callable[[BatchHandler], BatchHandler]:
-        """Register a handler that takes a list: every message that has arrived, up to `max_batch` (batches.py)."""
+    def consume_batch(
+        self, spec: ConsumerSpec, *, max_batch: int = 1_000, backlog: Backlog | None = None
+    ) -> Callable[[BatchHandler], BatchHandler]:
+        """Register a handler that takes a list: every message that has arrived, up to `max_batch`; `backlog`
+        kept up to date with how many wait behind the last batch (batches.py)."""
         self.consumer_specs[spec.durable] = spec
 
         def register(handler: BatchHandler) -> BatchHandler:
-            self._batches.consumers.append(BatchConsumer(spec, handler, max_batch, self.settings.bus.max_deliveries))
+            consumer = BatchConsumer(spec, handler, max_batch, self.settings.bus.max_deliveries, backlog)
+            self._batches.consumers.append(consumer)
             return handler
 
         return register

@@ -33,6 +33,7 @@ from healer_common.contract.incidents import Incident
 from healer_common.contract.matchers import InhibitionRule
 from healer_common.contract.messages import Labels, stable_id
 from healer_common.contract.silences import Silence
+from healer_common.runtime.batches import Backlog
 from healer_common.runtime.bus import Service
 from healer_common.runtime.leadership import Command, Leases, Term
 from healer_common.runtime.silence_store import KEEP_ENDED_S, SilenceStore
@@ -94,6 +95,8 @@ class Correlator:
         self.leases = leases
         self.lease_ttl_s = lease_ttl_s
         self.working = WorkingSets(stores.incidents)
+        self.alert_backlog = Backlog()
+        """Alerts waiting behind the batch in hand (the alerts consumer keeps it): see `_held_back`."""
         self._silences: list[Silence] = []
         self._silences_version = -1
         self._silence_view: tuple[int, frozenset[str]] = (-1, frozenset())
@@ -214,7 +217,7 @@ class Correlator:
             state = work.states.setdefault(incident_id, NotifyState(opened_at=incident.opened_at))
             resolved = incident.state == "resolved"
             at = next_publication(state, changed=bool(incident.changed), resolved=resolved, timing=timing)
-            if at is not None and at <= now:
+            if at is not None and at <= now and not self._held_back(state, resolved, at, now):
                 due.append(incident_id)
             else:
                 later[incident_id] = at
@@ -232,6 +235,15 @@ class Correlator:
             if incident_id in published and published[incident_id].stored.state == "resolved":
                 work.open.drop(incident_id)
                 work.states.pop(incident_id, None)
+
+    def _held_back(self, state: NotifyState, resolved: bool, due: dt.datetime, now: dt.datetime) -> bool:
+        """A later revision that fell due while alerts still wait to be folded waits for them (at most one more
+        group_interval): published now, it would go out without them, and they would need one more revision and
+        one more notification an interval later. Behind in a storm, the correlator so still sends one revision
+        per interval with everything that had arrived. A first revision and a resolution are never held."""
+        if resolved or state.published_at is None or self.alert_backlog.waiting == 0:
+            return False
+        return now < due + self.config.timing.group_interval
 
     def _after_publishing(self, work: ClusterWork, published: dict[str, Publication]) -> list[Command]:
         commands: list[Command] = []
