@@ -9,7 +9,8 @@ Alertmanager's timing, per incident (an aggregation group):
 - `repeat_interval`: an open incident that did not change, and that people were told of, is told again
   after this long.
 
-A resolution (every alert resolved) is published at once. `next_publication` says when; `decide` says, for
+A resolution (every alert resolved) is published at once. A later revision due while alerts still wait in
+the correlator's consumer waits for them (`held_for_backlog`). `next_publication` says when; `decide` says, for
 the revision being published, whether it is told. Muted alerts (silenced or inhibited, muting.py) do not
 count: an incident whose firing alerts are all muted is never told, a muted alert joining tells nothing new,
 and a resolution is told to those who were told of the incident and never to those who were not. Pure.
@@ -64,6 +65,19 @@ def next_publication(state: NotifyState, *, changed: bool, resolved: bool, timin
     if state.told_at is not None:
         return state.told_at + timing.repeat_interval
     return None
+
+
+def held_for_backlog(
+    state: NotifyState, due: dt.datetime, now: dt.datetime, *, resolved: bool, waiting: int, timing: NotifyTiming
+) -> bool:
+    """Whether a revision that fell due waits, because alerts still wait to be folded (`waiting`, behind the
+    batch in hand), for at most one more group_interval. Published now, it would go out without them, and they
+    would need one more revision and one more notification an interval later: behind in a storm, the correlator
+    so still sends one revision per interval carrying everything that had arrived. A first revision and a
+    resolution never wait."""
+    if resolved or state.published_at is None or waiting == 0:
+        return False
+    return now < due + timing.group_interval
 
 
 def loud_digest(incident: Incident) -> str:

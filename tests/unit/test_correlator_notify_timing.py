@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from healer_common.contract.incidents import Incident
-from services.correlator.notify_timing import NotifyState, NotifyTiming, decide, next_publication
+from services.correlator.notify_timing import NotifyState, NotifyTiming, decide, held_for_backlog, next_publication
 from tests.support.correlator_samples import at, fold, pod_alert, resolved
 from tests.support.samples import T0
 
@@ -48,6 +48,24 @@ def test_changes_are_published_group_interval_after_the_last_revision() -> None:
 
     assert next_publication(state, changed=True, resolved=False, timing=TIMING) == at(6)
     assert decide(fold(ONE, TWO), state, TIMING, at(6)).notify
+
+
+def test_a_revision_due_while_alerts_wait_to_be_folded_waits_for_them_one_interval_at_most() -> None:
+    """Behind in a storm, publishing on time would send the revision without the waiting alerts, and them in one
+    more revision (and notification) an interval later."""
+    state = told(fold(ONE), at(1))
+    due = next_publication(state, changed=True, resolved=False, timing=TIMING)
+    assert due == at(6)
+
+    def held(now: dt.datetime, *, waiting: int, resolved: bool = False, published: NotifyState = state) -> bool:
+        return held_for_backlog(published, due, now, resolved=resolved, waiting=waiting, timing=TIMING)
+
+    assert held(at(6), waiting=5_000)
+    assert held(at(10.9), waiting=5_000), "up to one more group_interval"
+    assert not held(at(11), waiting=5_000), "never longer: a correlator always behind still publishes"
+    assert not held(at(6), waiting=0), "nothing waiting: on time"
+    assert not held(at(6), waiting=5_000, resolved=True), "a resolution goes at once"
+    assert not held(at(6), waiting=5_000, published=FRESH), "a first revision goes at group_wait"
 
 
 def test_a_resolution_is_published_at_once() -> None:

@@ -50,7 +50,7 @@ from services.correlator.environments import app_firing
 from services.correlator.folding import Unsaved, fold
 from services.correlator.grouping import GroupingPolicy, lookup_fields
 from services.correlator.muting import is_source
-from services.correlator.notify_timing import NotifyState, NotifyTiming, next_publication
+from services.correlator.notify_timing import NotifyState, NotifyTiming, held_for_backlog, next_publication
 from services.correlator.publishing import Publication, publication
 from services.correlator.revision import Limits, Surroundings
 
@@ -96,7 +96,7 @@ class Correlator:
         self.lease_ttl_s = lease_ttl_s
         self.working = WorkingSets(stores.incidents)
         self.alert_backlog = Backlog()
-        """Alerts waiting behind the batch in hand (the alerts consumer keeps it): see `_held_back`."""
+        """Alerts waiting behind the batch in hand (the alerts consumer keeps it): notify_timing.held_for_backlog."""
         self._silences: list[Silence] = []
         self._silences_version = -1
         self._silence_view: tuple[int, frozenset[str]] = (-1, frozenset())
@@ -217,7 +217,12 @@ class Correlator:
             state = work.states.setdefault(incident_id, NotifyState(opened_at=incident.opened_at))
             resolved = incident.state == "resolved"
             at = next_publication(state, changed=bool(incident.changed), resolved=resolved, timing=timing)
-            if at is not None and at <= now and not self._held_back(state, resolved, at, now):
+            waiting = self.alert_backlog.waiting
+            if (
+                at is not None
+                and at <= now
+                and not held_for_backlog(state, at, now, resolved=resolved, waiting=waiting, timing=timing)
+            ):
                 due.append(incident_id)
             else:
                 later[incident_id] = at
@@ -235,15 +240,6 @@ class Correlator:
             if incident_id in published and published[incident_id].stored.state == "resolved":
                 work.open.drop(incident_id)
                 work.states.pop(incident_id, None)
-
-    def _held_back(self, state: NotifyState, resolved: bool, due: dt.datetime, now: dt.datetime) -> bool:
-        """A later revision that fell due while alerts still wait to be folded waits for them (at most one more
-        group_interval): published now, it would go out without them, and they would need one more revision and
-        one more notification an interval later. Behind in a storm, the correlator so still sends one revision
-        per interval with everything that had arrived. A first revision and a resolution are never held."""
-        if resolved or state.published_at is None or self.alert_backlog.waiting == 0:
-            return False
-        return now < due + self.config.timing.group_interval
 
     def _after_publishing(self, work: ClusterWork, published: dict[str, Publication]) -> list[Command]:
         commands: list[Command] = []
