@@ -59,6 +59,32 @@ class EscalationStore:
             await pipe.execute()
         return True
 
+    async def start_many(self, starting: list[tuple[Escalation, dt.datetime]]) -> set[str]:
+        """`start` for many incidents in two round trips (a storm's wave tells hundreds): those this call started."""
+        if not starting:
+            return set()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for escalation, _ in starting:
+                pipe.hsetnx(self._key(escalation.incident_id), "policy", escalation.policy)
+            won = await pipe.execute()
+        started = [(e, due) for (e, due), first in zip(starting, won, strict=True) if first]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for escalation, first_due in started:
+                key = self._key(escalation.incident_id)
+                pipe.hset(
+                    key,
+                    mapping={
+                        "started_at": escalation.started_at.isoformat(),
+                        "next_level": str(escalation.next_level),
+                        "stopped": "",
+                    },
+                )
+                pipe.expire(key, KEEP_S)
+                pipe.zadd(self._due, {escalation.incident_id: first_due.timestamp()})
+            if started:
+                await pipe.execute()
+        return {e.incident_id for e, _ in started}
+
     async def claim_request(self, incident_id: str, request: str) -> bool:
         """True once per escalate request (a remediation step), however often its run is republished."""
         key = self._keys("notifier", "escalation-requests", incident_id)

@@ -93,9 +93,13 @@ class NotifierFlow:
             channels, policy = self._route(note.labels)
             plans.append((incident, note, channels + sorted(heard.get(incident.incident_id, ())), policy))
         failed = await self._deliver_many([(note, channels) for _, note, channels, _ in plans])
-        for incident, _, _, policy in plans:
-            if policy is not None and incident.state != "resolved" and incident.incident_id not in failed:
-                await self._start_escalation(incident.incident_id, policy)
+        await self._start_escalations(
+            [
+                (incident.incident_id, policy)
+                for incident, _, _, policy in plans
+                if policy is not None and incident.state != "resolved" and incident.incident_id not in failed
+            ]
+        )
         for incident in incidents:
             if incident.state == "resolved":
                 await self._stop_escalation(incident.incident_id, "resolved")
@@ -202,6 +206,26 @@ class NotifierFlow:
             await self._svc.audit(
                 "escalate", "started", target=incident_id, reason=f"policy {policy_name}", incident_id=incident_id
             )
+
+    async def _start_escalations(self, starting: list[tuple[str, str]]) -> None:
+        """`_start_escalation` for a wave's incidents, (incident id, policy name) each, in a few round trips."""
+        now, begun = self._clock.now(), []
+        for incident_id, policy_name in starting:
+            if (policy := self._policy(policy_name)) is not None:
+                started = escalation.Escalation(
+                    incident_id, policy_name, now, next_level=escalation.first_level(policy_name)
+                )
+                begun.append((started, escalation.due_at(policy, started, 1)))
+        ours = await self._escalations.start_many(begun)
+        await self._svc.publish_many(
+            [
+                self._svc.audit_record(
+                    "escalate", "started", target=e.incident_id, reason=f"policy {e.policy}", incident_id=e.incident_id
+                )
+                for e, _ in begun
+                if e.incident_id in ours
+            ]
+        )
 
     async def _stop_escalation(self, incident_id: str, reason: str) -> None:
         stopped = await self._escalations.stop(incident_id, reason)
