@@ -33,4 +33,5 @@ def register(svc: Service, correlator: Correlator) -> None:
 
     @svc.every(svc.settings.bus.heartbeat_interval_s)
     async def gauges() -> None:
-        await counts.refresh()
+        if not correlator.alert_backlog.waiting:  # behind in a storm, the alerts come first
+            await counts.refresh()
