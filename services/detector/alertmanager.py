@@ -34,6 +34,10 @@ _RESOURCE_LABELS = (
 )
 
 
+RELAYED = "alertmanager"
+"""The generator of the alerts relayed from an Alertmanager webhook (decided by Alertmanager, not by a rule here)."""
+
+
 def _resource(labels: dict[str, str]) -> ResourceRef | None:
     """The Kubernetes object the labels name, if they name one that can exist: labels are free text, and one
     too long for a Kubernetes name leaves the alert without a target (its labels keep the text) rather than
@@ -84,7 +88,7 @@ def alerts_from_webhook(payload: AlertmanagerWebhook, now: dt.datetime) -> list[
                         ref=am.generator_url,
                     )
                 ],
-                generator="alertmanager",
+                generator=RELAYED,
                 time=now,
             )
         )

@@ -12,6 +12,7 @@ from healer_common.runtime.bus import Service
 from healer_common.runtime.leadership import Term
 from healer_common.runtime.partitioned import Partitioned
 from services.detector.adapters.partition_work import INTAKE, DetectorParts
+from services.detector.alertmanager import RELAYED
 
 
 def parts_of(svc: Service) -> dict[str, str]:
@@ -22,8 +23,10 @@ def parts_of(svc: Service) -> dict[str, str]:
 
 
 async def raise_alerts(svc: Service, term: Term, alerts: list[Alert]) -> None:
-    """Each alert and its audit record, published at once (an Alertmanager webhook carries hundreds),
-    in order per fingerprint, and only while this replica still holds the partition's term."""
+    """Each alert and the audit record of the rule's decision, published at once (an Alertmanager webhook
+    carries hundreds), in order per fingerprint, and only while this replica still holds the partition's term.
+    An alert relayed from Alertmanager was decided there, not by a rule here: its record is the alert itself on
+    `healer.alerts.*` (an audit record each doubled a storm's messages)."""
     records = [
         svc.audit_record(
             f"alert_{alert.alert_id}",
@@ -34,6 +37,7 @@ async def raise_alerts(svc: Service, term: Term, alerts: list[Alert]) -> None:
             fingerprint=alert.fingerprint,
         )
         for alert in alerts
+        if alert.generator != RELAYED
     ]
     term.check()
     await svc.publish_many([*alerts, *records])
