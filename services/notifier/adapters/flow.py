@@ -83,8 +83,11 @@ class NotifierFlow:
             raise failures[0]
 
     async def _wave(self, incidents: list[Incident]) -> list[Exception]:
+        """Each incident's note is kept before delivering (a remediation step arriving meanwhile is routed by
+        it); the digest's journal only after, so a storm's wave reaches people a Redis write of every revision
+        and alert sooner. A failure after delivering leaves the batch unacked: its redelivery journals it and
+        sends nothing twice (the sent-log)."""
         notes = [render.for_incident(incident) for incident in incidents]
-        await self._journal.record_incidents(incidents)
         await self._book.remember_many(list(zip(incidents, notes, strict=True)))
         told = [(i, n) for i, n in zip(incidents, notes, strict=True) if i.notify and not i.silenced]
         heard = await self._book.heard_by_many([i.incident_id for i, _ in told if i.state == "resolved"])
@@ -100,6 +103,7 @@ class NotifierFlow:
                 if policy is not None and incident.state != "resolved" and incident.incident_id not in failed
             ]
         )
+        await self._journal.record_incidents(incidents)
         for incident in incidents:
             if incident.state == "resolved":
                 await self._stop_escalation(incident.incident_id, "resolved")
