@@ -39,12 +39,17 @@ class Journal:
         await self.record_incidents([incident])
 
     async def record_incidents(self, incidents: list[Incident]) -> None:
-        """Each revision, and the alerts it carries, in the day it happened (one round trip for a batch)."""
+        """Each revision, and the alerts it carries that are new to it, in the day it happened (one round trip
+        for a batch). Alerts are kept as first seen, and an alert is first seen in the revision it joined or
+        changed in (`changed`; every alert in a first revision): a storm's later revisions repeat the others."""
         async with self._redis.pipeline(transaction=False) as pipe:
             for incident in incidents:
                 day = incident.time.date()
                 pipe.hset(self._key(day, "incidents"), incident.incident_id, incident.model_dump_json())
+                changed = set(incident.changed)
                 for alert in incident.alerts:
+                    if incident.revision > 1 and alert.fingerprint not in changed:
+                        continue
                     family = "predicted" if alert.labels.get("predicted") == "true" else "fired"
                     pipe.hsetnx(self._key(day, family), alert.fingerprint, alert.model_dump_json())
             for day in {i.time.date() for i in incidents}:
