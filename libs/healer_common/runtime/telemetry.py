@@ -152,6 +152,16 @@ def consuming_batch(family: str, headers: Sequence[Mapping[str, str]]) -> Iterat
         yield
 
 
+def carrying_trace(family: str, headers: Mapping[str, str]) -> dict[str, str]:
+    """`headers` with the W3C trace context of a producing span opened now under the current one, as
+    faststream's publisher adds to each message: for messages sent straight on nats-py, so that what consumes
+    them continues the trace."""
+    carrier = dict(headers)
+    with trace.get_tracer("healer").start_as_current_span(f"{family} publish", kind=trace.SpanKind.PRODUCER):
+        TraceContextTextMapPropagator().inject(carrier)
+    return carrier
+
+
 def current_trace_id() -> str | None:
     ctx = trace.get_current_span().get_span_context()
     return format(ctx.trace_id, "032x") if ctx.is_valid else None

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from healer_common.contract.alerts import Alert
+from healer_common.contract.codec import encode
 from healer_common.contract.events import (
     AlertmanagerWebhook,
     ChangeEvent,
@@ -28,11 +29,13 @@ from healer_common.contract.events import (
     MetricBatchEvent,
     MetricEvent,
 )
-from healer_common.contract.partitions import split
+from healer_common.contract.headers import event_headers
+from healer_common.contract.partitions import event_key, split
 from healer_common.runtime.bus import Service
 from healer_common.runtime.leadership import Term
 from healer_common.runtime.partition_worker import Delivered, PartWork
-from healer_common.runtime.telemetry import consuming
+from healer_common.runtime.publishing import publish_raw_many
+from healer_common.runtime.telemetry import carrying_trace, consuming
 from healer_common.settings import DetectorSettings
 from services.detector.adapters import checkpoint
 from services.detector.adapters.baseline_store import BaselineStore
@@ -91,39 +94,47 @@ class Intake:
         self._partitions = svc.settings.scale.partitions
 
     async def handle(self, items: list[Delivered]) -> bool:
-        """The webhooks of a run of deliveries are raised together, in one publish (in order per fingerprint):
-        a storm arrives as a hundred webhooks of a hundred alerts, and one publish per webhook, each waiting for
-        its acknowledgements before the next, made the intake the storm's slowest step."""
-        published = False
+        """What a run of deliveries asks is done together: webhooks raised in one publish (in order per
+        fingerprint), events republished into their partitions in one (in order per object). A storm arrives as
+        a hundred webhooks of a hundred alerts, or ten thousand events; one publish each, each waiting for its
+        acknowledgement before the next, made the intake the storm's slowest step. A change, rare, goes after
+        everything before it."""
         raising: list[Alert] = []
+        parts: list[tuple[str, str, bytes, dict[str, str]]] = []
+        published = False
         for delivered in items:
             with consuming(delivered.family, delivered.headers):
-                if isinstance(delivered.item, AlertmanagerWebhook):
-                    raising += alerts_from_webhook(delivered.item, self._svc.clock.now())
-                    continue
-                published |= await self._raised(raising)
-                raising = []
-                published |= await self._one(delivered.subject, delivered.item)
-        return await self._raised(raising) or published
+                match delivered.item:
+                    case AlertmanagerWebhook():
+                        raising += alerts_from_webhook(delivered.item, self._svc.clock.now())
+                    case ChangeEvent():
+                        published |= await self._flush(raising, parts)
+                        raising, parts = [], []
+                        self._term.check()
+                        await self._svc.publish_event(self._svc.space.changes(delivered.item.cluster), delivered.item)
+                        published = True
+                    case CloudEvent():
+                        parts += self._parts(delivered.subject, delivered.item)
+        if not items:
+            return published
+        with consuming(items[-1].family, items[-1].headers):  # the batch's alerts continue its last trace
+            return await self._flush(raising, parts) or published
 
-    async def _raised(self, alerts: list[Alert]) -> bool:
+    def _parts(self, subject: str, event: CloudEvent) -> list[tuple[str, str, bytes, dict[str, str]]]:
+        space, found = self._svc.space, []
+        for partition, part in split(event, self._partitions):
+            target = space.in_partition(subject, partition)
+            key = event_key(part) or target  # a metric batch's parts: in order per partition
+            headers = carrying_trace(space.family(target), event_headers(space, target, part))
+            found.append((key, target, encode(part), headers))
+        return found
+
+    async def _flush(self, alerts: list[Alert], parts: list[tuple[str, str, bytes, dict[str, str]]]) -> bool:
+        self._term.check()
         if alerts:
             await self._raise(self._term, alerts)
-        return bool(alerts)
-
-    async def _one(self, subject: str, event: Any) -> bool:
-        svc = self._svc
-        match event:
-            case ChangeEvent():
-                self._term.check()
-                await svc.publish_event(svc.space.changes(event.cluster), event)
-                return True
-            case CloudEvent():
-                for partition, part in split(event, self._partitions):
-                    self._term.check()
-                    await svc.publish_event(svc.space.in_partition(subject, partition), part)
-                return True
-        return False
+        await publish_raw_many(self._svc, parts)
+        return bool(alerts or parts)
 
     async def tick(self) -> bool:
         return False
