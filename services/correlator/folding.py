@@ -50,8 +50,11 @@ class OpenIncidents:
             self.index.setdefault(name, set()).update(ids)
             self.loaded.add(name)
 
-    def missing_incidents(self) -> set[str]:
-        return {i for name in self.loaded for i in self.index.get(name, ())} - set(self.incidents)
+    def missing_incidents(self, fields: Iterable[str]) -> set[str]:
+        """The incidents these fields point at that are not in hand. Only the batch's fields: every field ever
+        loaded grows with the working set, and looking through all of them for each batch made a long storm's
+        batches cost more and more."""
+        return {i for name in fields for i in self.index.get(name, ()) if i not in self.incidents}
 
     def unknown_closings(self, alerts: Iterable[Alert]) -> set[str]:
         """Firing alerts held by no open incident, whose last closing is not known yet."""

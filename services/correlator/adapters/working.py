@@ -50,7 +50,7 @@ class WorkingSets:
 
     async def load(self, work: ClusterWork, fields: Iterable[str], alerts: Iterable[Alert] = ()) -> None:
         """Read the index fields and closings not known yet, then every incident they point at."""
-        open_incidents = work.open
+        open_incidents, fields = work.open, set(fields)
         for _ in range(LOAD_ROUNDS):
             unknown = sorted(open_incidents.unknown_fields(fields))
             closings = sorted(open_incidents.unknown_closings(alerts))
@@ -58,7 +58,7 @@ class WorkingSets:
                 found, closed = await self._store.lookup(open_incidents.cluster, unknown, closings)
                 open_incidents.learn_fields(found)
                 open_incidents.closed.update(closed)
-            missing = open_incidents.missing_incidents()
+            missing = open_incidents.missing_incidents(fields)
             if not missing:
                 return
             await self.load_ids(work, missing)
