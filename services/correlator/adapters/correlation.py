@@ -14,7 +14,8 @@ writes nothing more. What it holds of the cluster stays in memory between batche
   incident is looked at again) and the audit of those that ended.
 
 An incident changed or looked at again is published when notify_timing.next_publication says (the first
-revision after group_wait, then at most once per group_interval, a resolution at once), else its time is
+revision after group_wait, then at most once per group_interval, a resolution at once; a later revision due
+while alerts still wait in the consumer waits for them, notify_timing.held_for_backlog), else its time is
 written down for the timer.
 """
 
