@@ -47,4 +47,5 @@ def build_broker(
         middlewares=middlewares,
         logger=None,
         closed_cb=closed_cb,
+        js_options={"timeout": nats_cfg.jetstream_timeout_s},
     )

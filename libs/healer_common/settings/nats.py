@@ -17,6 +17,12 @@ class NatsSettings(Section):
         description="NATS server(s), comma-separated; `tls://` asks for TLS (a password in it is never shown)",
     )
     connect_timeout_s: float = Field(5.0, gt=0, description="seconds to wait for a connection before retrying")
+    jetstream_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="seconds a JetStream API request (a stream or consumer created or looked up) may take; a "
+        "three-node cluster under load was seen to take more than nats-py's 5 s, and a service then died at start",
+    )
     stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas per stream (3 in production)")
     token: SecretStr | None = Field(None, description="NATS auth token, if the server wants one")
     creds_file: FilePath | None = Field(None, description="NATS credentials file (JWT + nkey), if the server wants one")
