@@ -4,14 +4,12 @@ that open, change and close, re-reading only what changed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from healer_common.contract.incidents import Incident
-from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.state import KeySpace
 from healer_common.runtime.status import incident_alerts_key, open_incidents_key
 from healer_common.settings import Settings
 from services.correlator.adapters.incident_store import header_of
@@ -19,13 +17,6 @@ from services.correlator.adapters.open_counts import OpenCounts
 from tests.support.samples import alert, incident, pod
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def redis(healer_settings: Settings) -> AsyncIterator[Redis]:
-    client = connect_redis(healer_settings)
-    yield client
-    await client.aclose()
 
 
 async def store(redis: Redis, keys: KeySpace, stored: Incident) -> None:

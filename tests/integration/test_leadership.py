@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,6 @@ from services.collector.sources import samples
 
 pytestmark = pytest.mark.integration
 TTL_S = 1.0
-
-
-@pytest.fixture
-async def redis(healer_settings: Settings) -> AsyncIterator[Redis]:
-    client = connect_redis(healer_settings)
-    yield client
-    await client.aclose()
 
 
 async def test_a_stalled_leader_is_replaced_and_neither_writes_nor_acts_when_it_wakes(

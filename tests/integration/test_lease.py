@@ -9,25 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from healer_common.errors import Retryable
 from healer_common.runtime.leadership import LeaseLost, Leases, Term
-from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.state import KeySpace
 from healer_common.settings import Settings
 
 pytestmark = pytest.mark.integration
 TTL_S = 0.6
-
-
-@pytest.fixture
-async def redis(healer_settings: Settings) -> AsyncIterator[Redis]:
-    client = connect_redis(healer_settings)
-    yield client
-    await client.aclose()
 
 
 def leases(redis: Redis, settings: Settings, holder: str) -> Leases:

@@ -5,7 +5,6 @@ others go on; a refusal is given up and put on record; a long wait is left to Je
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from redis.asyncio import Redis
 from healer_common.clock import ManualClock
 from healer_common.contract.notifications import Notification
 from healer_common.errors import Permanent, Retryable
-from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.state import KeySpace
 from healer_common.settings import Settings
 from healer_common.settings.notifier import DeliveryPolicy
 from services.notifier.adapters.dispatch import Dispatcher
@@ -56,13 +55,6 @@ class Record:
 
     async def sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
-
-
-@pytest.fixture
-async def redis(healer_settings: Settings) -> AsyncIterator[Redis]:
-    client = connect_redis(healer_settings)
-    yield client
-    await client.aclose()
 
 
 def dispatcher(

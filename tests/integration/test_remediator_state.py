@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
-from healer_common.runtime.state import KeySpace, connect_redis
+from healer_common.runtime.state import KeySpace
 from healer_common.settings import Settings
 from healer_common.testing import eventually
 from services.remediator.adapters.learning import TrackRecord
@@ -21,13 +20,6 @@ from services.remediator.breaker import RunOutcome
 from tests.support.samples import T0
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def redis(healer_settings: Settings) -> AsyncIterator[Redis]:
-    client = connect_redis(healer_settings)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ import nats.aio.msg
 import nats.js.errors
 import prometheus_client
 import pytest
+from redis.asyncio import Redis
 
 from healer_common.contract.streams import ConsumerSpec
 from healer_common.runtime.busclient import BusClient, RawMessage
@@ -53,6 +54,7 @@ from healer_common.runtime.servers import (
     start_prometheus,
     start_redis,
 )
+from healer_common.runtime.state import connect_redis
 from healer_common.settings import Settings, load_settings
 from healer_common.settings.bus import STREAM_KEYS
 from healer_common.testing.replicas import ServiceProcess, ServiceRunner, partitions_drained, write_settings
@@ -305,6 +307,14 @@ def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
 @pytest.fixture
 def healer_settings(nats_server: ServerProcess, redis_server: ServerProcess, tmp_path: Path) -> Settings:
     return isolated_settings(nats_server.url, f"{redis_server.url}/0", tmp_path)
+
+
+@pytest.fixture
+async def redis(healer_settings: Settings) -> AsyncIterator[Redis]:
+    """A client of this test's redis-server, as the services connect to it."""
+    client = connect_redis(healer_settings)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture
