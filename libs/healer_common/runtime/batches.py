@@ -37,7 +37,6 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from opentelemetry import propagate, trace
 
 from healer_common.contract.cloudevent_modes import decode_delivered
 from healer_common.contract.messages import stable_id
@@ -54,7 +53,6 @@ if TYPE_CHECKING:
 BatchHandler = Callable[[list[Any]], Awaitable[None]]
 FETCH_WAIT_S = 1.0
 FINISH_S = 10.0
-MAX_LINKS = 32
 
 
 @dataclass
@@ -95,7 +93,6 @@ class BatchLoop:
         self._subject = consumer.spec.subject(svc.space)
         self._stream = consumer.spec.stream.name(svc.space)
         self._family = svc.space.family(self._subject)
-        self._tracer = svc.tracer_provider.get_tracer("healer.batches")
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Serve until the service stops; a failure outside the handler (a consumer that could not be bound)
@@ -153,9 +150,8 @@ class BatchLoop:
                 await msg.ack()
         outcomes = {"ok": 0, "retry": 0, "dead_lettered": len(msgs) - len(decoded)}
         if decoded:
-            with self._tracer.start_as_current_span(f"{self._family} process", links=_links(decoded)):
-                async with self._in_progress([msg for msg, _ in decoded]):
-                    await self._run(decoded, outcomes)
+            async with self._in_progress([msg for msg, _ in decoded]):
+                await self._run(decoded, outcomes)
         self._record(len(msgs), outcomes, time.perf_counter() - started)
 
     @contextlib.asynccontextmanager
@@ -178,7 +174,7 @@ class BatchLoop:
 
     async def _run(self, decoded: list[tuple[Msg, Any]], outcomes: dict[str, int]) -> None:
         try:
-            with consuming_batch(self._svc.space.family(self._subject), [msg.headers or {} for msg, _ in decoded]):
+            with consuming_batch(self._family, [msg.headers or {} for msg, _ in decoded]):
                 await self._consumer.handler([item for _, item in decoded])
         except Retryable as exc:  # an outage or a held lease: the whole batch waits, nothing is wrong with it
             for msg, _ in decoded:
@@ -273,13 +269,3 @@ class BatchLoops:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-
-
-def _links(decoded: list[tuple[Msg, Any]]) -> list[trace.Link]:
-    """The batch's span links to the traces of (the first few of) its messages: each alert's path stays whole."""
-    links = []
-    for msg, _ in decoded[:MAX_LINKS]:
-        context = trace.get_current_span(propagate.extract(msg.headers or {})).get_span_context()
-        if context.is_valid:
-            links.append(trace.Link(context))
-    return links
