@@ -18,16 +18,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from opentelemetry import propagate
-from opentelemetry import trace as otel_trace
-
 from healer_common.contract.messages import Message
 from healer_common.contract.subjects import subject_for
 from healer_common.errors import Permanent, Unreachable
 from healer_common.runtime import metrics
 from healer_common.runtime.failures import classify, closed_for_good
 from healer_common.runtime.jetstream import NATS_DOWN
-from healer_common.runtime.telemetry import PUBLISHED
+from healer_common.runtime.telemetry import PUBLISHED, carrying_trace
 from healer_common.runtime.wire import on_the_wire
 
 if TYPE_CHECKING:
@@ -79,38 +76,38 @@ def waves(messages: Sequence[T], key: Callable[[T], str] = _key) -> list[list[T]
 
 
 async def publish_many(svc: Service, messages: Sequence[Message], key: Callable[[Message], str] = _key) -> None:
-    """Publish every message, concurrently but in order per key; Retryable if NATS stays unreachable."""
+    """Publish every message, concurrently but in order per key; Retryable if NATS stays unreachable. One
+    producing span for the lot, as faststream makes one per publish: what a consumer's span hangs from."""
     if not messages:
         return
-    js = svc._jetstream()
-    trace: dict[str, str] = {}
-    # one producing span for the lot, as faststream makes one per publish: what a consumer's span hangs from
-    family = svc.space.family(subject_for(svc.space, messages[0]))
-    with otel_trace.get_tracer("healer").start_as_current_span(f"{family} publish", kind=otel_trace.SpanKind.PRODUCER):
-        propagate.inject(trace)
+    trace = carrying_trace(svc.space.family(subject_for(svc.space, messages[0])), {})
 
     async def one(message: Message) -> None:
-        subject = subject_for(svc.space, message)
         body, wire_headers = on_the_wire(message, svc.settings.alerts)
-        headers = {"content-type": "application/json", **trace, **wire_headers}
-        await with_retry(svc, subject, lambda: js.publish(subject, body, timeout=5.0, headers=headers))
+        await _send(svc, subject_for(svc.space, message), body, {**trace, **wire_headers})
         metrics.published(message)
 
-    for wave in waves(messages, key):
-        for start in range(0, len(wave), CHUNK):
-            await asyncio.gather(*(one(m) for m in wave[start : start + CHUNK]))
+    await _in_waves(messages, key, one)
 
 
 async def publish_raw_many(svc: Service, items: Sequence[tuple[str, str, bytes, dict[str, str]]]) -> None:
     """`publish_raw` for many (key, subject, body, headers), straight on nats-py as `publish_many` is:
     concurrently, but in order for items sharing a key. The caller has checked each body against max_payload."""
-    js = svc._jetstream()
 
     async def one(item: tuple[str, str, bytes, dict[str, str]]) -> None:
         _, subject, body, headers = item
-        sent = {"content-type": "application/json", **headers}
-        await with_retry(svc, subject, lambda: js.publish(subject, body, timeout=5.0, headers=sent))
+        await _send(svc, subject, body, headers)
 
-    for wave in waves(items, key=lambda item: item[0]):
+    await _in_waves(items, lambda item: item[0], one)
+
+
+async def _send(svc: Service, subject: str, body: bytes, headers: dict[str, str]) -> None:
+    sent = {"content-type": "application/json", **headers}
+    js = svc._jetstream()
+    await with_retry(svc, subject, lambda: js.publish(subject, body, timeout=5.0, headers=sent))
+
+
+async def _in_waves(items: Sequence[T], key: Callable[[T], str], send: Callable[[T], Awaitable[None]]) -> None:
+    for wave in waves(items, key):
         for start in range(0, len(wave), CHUNK):
-            await asyncio.gather(*(one(item) for item in wave[start : start + CHUNK]))
+            await asyncio.gather(*(send(item) for item in wave[start : start + CHUNK]))
