@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -32,7 +33,8 @@ class OpenCounts:
         """Read what changed, set the gauges; (open incidents, firing alerts), each by severity."""
         full = self._looks % FULL_EVERY == 0
         self._looks += 1
-        headers = {_text(k): _text(v) for k, v in (await self._redis.hgetall(open_incidents_key(self._keys))).items()}
+        # the services' Redis client decodes responses (state.connect_redis): field names and values are str
+        headers = cast(dict[str, str], await self._redis.hgetall(open_incidents_key(self._keys)))
         stale = [i for i, header in headers.items() if full or self._known.get(i, ("",))[0] != header]
         fresh = set(headers) - set(stale)
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -52,6 +54,3 @@ class OpenCounts:
         metrics.open_counts(incidents, alerts)
         return incidents, alerts
 
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
