@@ -47,20 +47,11 @@ class EscalationStore:
 
     async def start(self, escalation: Escalation, first_due: dt.datetime) -> bool:
         """Begin watching an incident, unless it already is (or was): True when this call started it."""
-        key = self._key(escalation.incident_id)
-        if not await self._redis.hsetnx(key, "policy", escalation.policy):
-            return False
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, "started_at", escalation.started_at.isoformat())
-            pipe.hset(key, "next_level", str(escalation.next_level))
-            pipe.hset(key, "stopped", "")
-            pipe.expire(key, KEEP_S)
-            pipe.zadd(self._due, {escalation.incident_id: first_due.timestamp()})
-            await pipe.execute()
-        return True
+        return escalation.incident_id in await self.start_many([(escalation, first_due)])
 
     async def start_many(self, starting: list[tuple[Escalation, dt.datetime]]) -> set[str]:
-        """`start` for many incidents in two round trips (a storm's wave tells hundreds): those this call started."""
+        """`start` for many incidents in two round trips (a storm's wave tells hundreds): those this call started.
+        The policy is set only if absent, so of two replicas (or a redelivery) one starts each escalation."""
         if not starting:
             return set()
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -139,7 +139,7 @@ class NotifierFlow:
                 channels += sorted(await self._book.heard_by(incident.incident_id))
             await self._deliver(note, channels)
             if policy is not None and incident.state != "resolved":
-                await self._start_escalation(incident.incident_id, policy)
+                await self._start_escalations([(incident.incident_id, policy)])
         if incident.state == "resolved":
             await self._stop_escalation(incident.incident_id, "resolved")
 
@@ -199,20 +199,9 @@ class NotifierFlow:
         level = escalation.now_level(policy, current)
         await self._fire(policy, current, level, incident_note, self._clock.now(), extra=str(extra) if extra else None)
 
-    async def _start_escalation(self, incident_id: str, policy_name: str) -> None:
-        policy = self._policy(policy_name)
-        if policy is None:
-            return
-        started = escalation.Escalation(
-            incident_id, policy_name, self._clock.now(), next_level=escalation.first_level(policy_name)
-        )
-        if await self._escalations.start(started, escalation.due_at(policy, started, 1)):
-            await self._svc.audit(
-                "escalate", "started", target=incident_id, reason=f"policy {policy_name}", incident_id=incident_id
-            )
-
     async def _start_escalations(self, starting: list[tuple[str, str]]) -> None:
-        """`_start_escalation` for a wave's incidents, (incident id, policy name) each, in a few round trips."""
+        """Begin escalating each (incident id, policy name) not escalating yet, a wave's in a few round trips,
+        and audit those this replica started."""
         now, begun = self._clock.now(), []
         for incident_id, policy_name in starting:
             if (policy := self._policy(policy_name)) is not None:
