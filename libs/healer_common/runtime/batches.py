@@ -131,12 +131,9 @@ class BatchLoop:
                 self._svc.log.debug("batch_unsubscribe_failed", subject=self._subject, error=repr(exc))
 
     def _note_backlog(self, msgs: list[Msg]) -> None:
-        if self._consumer.backlog is None:
-            return
-        try:
+        """What JetStream says waits behind the last message fetched (none when the fetch found nothing)."""
+        if self._consumer.backlog is not None:
             self._consumer.backlog.waiting = msgs[-1].metadata.num_pending if msgs else 0
-        except (ValueError, IndexError, AttributeError):  # not a JetStream reply subject: nothing known
-            self._consumer.backlog.waiting = 0
 
     async def handle(self, msgs: list[Msg]) -> None:
         started = time.perf_counter()
