@@ -84,8 +84,8 @@ class RunStore:
         for problem, run_id in marks.items():
             pipe.hsetnx(key, problem, run_id)
         pipe.expire(key, KEEP_DONE_S)
-        claimed = await pipe.execute()
-        return {problem for problem, won in zip(marks, claimed, strict=False) if won}
+        *claimed, _ = await pipe.execute()  # the last answer is EXPIRE's
+        return {problem for problem, won in zip(marks, claimed, strict=True) if won}
 
     async def for_incident(self, incident_id: str) -> dict[str, str]:
         """Problem key -> run id, for every problem of the incident that has a run."""
