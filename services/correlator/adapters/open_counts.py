@@ -53,4 +53,3 @@ class OpenCounts:
             alerts.update(firing)
         metrics.open_counts(incidents, alerts)
         return incidents, alerts
-
