@@ -40,6 +40,7 @@ def config_of(cfg: CorrelatorSettings) -> CorrelatorConfig:
         rules=list(cfg.inhibit_rules),
         thresholds=thresholds,
         change_window=_seconds(cfg.change_window_s),
+        tick=_seconds(cfg.tick_s),
         limits=Limits(cfg.revision_alerts, cfg.revision_max_bytes, cfg.label_value_max),
     )
 

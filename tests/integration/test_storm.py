@@ -6,6 +6,7 @@ aggregation groups promise.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import json
@@ -16,8 +17,9 @@ import pytest
 
 from healer_common.contract.streams import CORRELATOR_ALERTS, NOTIFIER_INCIDENTS
 from healer_common.runtime.busclient import BusClient
-from healer_common.testing import HttpPeer, ServiceRunner, eventually
-from tests.support.correlator_bus import DETECTOR, drained
+from healer_common.testing import HttpPeer, ServiceRunner, eventually, recording
+from tests.support.correlator_bus import DETECTOR, drained, incident_where, revisions
+from tests.support.correlator_samples import pod_alert
 
 pytestmark = pytest.mark.integration
 NAMES = ("StormCpuHigh", "StormDiskSlow", "StormNetLoss", "StormMemLeak", "StormQueueLag")
@@ -77,3 +79,48 @@ async def test_a_thousand_alerts_in_fifty_groups_are_all_told_at_most_once_per_g
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(sorted(times))]
         assert all(gap >= INTERVAL_S for gap in gaps), f"{group} told {len(times)} times, gaps {gaps}"
     assert len(notes) < 1_000 / 4, "told per group and interval, never per alert"
+
+
+async def test_groups_a_long_backlog_opens_are_told_before_the_rest_of_it_is_folded(
+    services: ServiceRunner, bus: BusClient
+) -> None:
+    """1,000 alerts already waiting when the correlator starts, in one batch: the 200 groups its first alerts
+    open are published as soon as those are folded, not after the 800 that join them (a storm's groups are told
+    within a moment); what joined follows one group_interval later."""
+    grouping = {"group_by": ["alertname", "namespace", "node"], "topology": []}
+    services.configure("correlator", **grouping, group_wait_s=0.0, group_interval_s=2.0, batch_max=1_000)
+    now = dt.datetime.now(dt.UTC)
+    backlog = [pod_alert(f"pod-{i:04d}", node=f"worker-{i % 200:03d}", starts_at=now) for i in range(1_000)]
+    for start in range(0, len(backlog), 100):
+        await asyncio.gather(*(bus.publish(alert) for alert in backlog[start : start + 100]))
+    async with recording(bus, bus.space.all_incidents) as seen:
+        services.start("correlator")
+        await services.wait_running()
+        await eventually(
+            lambda: sum(1 for r in revisions(seen) if len(r["alerts"]) == 5) == 200, timeout=60, what="all joined"
+        )
+
+    first = {r["incident_id"]: r for r in reversed(revisions(seen)) if r["revision"] == 1}
+    assert len(first) == 200, "one incident per group"
+    assert {len(r["alerts"]) for r in first.values()} == {1}, "each group told with its first alert alone"
+
+
+async def test_a_revision_due_between_two_looks_of_the_timer_goes_out_when_due(
+    services: ServiceRunner, bus: BusClient
+) -> None:
+    """The timer looks every 4 s here; a group's next revision, due 4.5 s after its first, is published then
+    and not at the first look after it (up to 4 s late)."""
+    grouping = {"group_by": ["alertname", "namespace", "node"], "topology": []}
+    services.configure("correlator", **grouping, group_wait_s=0.0, group_interval_s=4.5, tick_s=4.0)
+    services.start("correlator")
+    await services.wait_running()
+    now = dt.datetime.now(dt.UTC)
+    async with recording(bus, bus.space.all_incidents) as seen:
+        await bus.publish(pod_alert("pod-a", node="worker-1", starts_at=now))
+        await seen.wait_for(incident_where(lambda i: i["revision"] == 1), what="first revision")
+        await bus.publish(pod_alert("pod-b", node="worker-1", starts_at=now))
+        await seen.wait_for(incident_where(lambda i: i["revision"] == 2), timeout=30, what="second revision")
+
+    times = {r["revision"]: dt.datetime.fromisoformat(r["time"]) for r in revisions(seen)}
+    gap = (times[2] - times[1]).total_seconds()
+    assert 4.5 <= gap < 5.0, f"published {gap - 4.5:.2f} s after it was due"

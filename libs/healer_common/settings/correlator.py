@@ -112,5 +112,8 @@ class CorrelatorSettings(Section):
         1_024, ge=16, description="label values and summaries longer than this are cut in incidents (ending in …)"
     )
     tick_s: float = Field(
-        0.25, gt=0, description="how often group_wait, group_interval, repeat_interval and silence ends are checked"
+        0.25,
+        gt=0,
+        description="how often silences and the timers are looked at; a revision due before the next look is "
+        "waited for and published when due",
     )

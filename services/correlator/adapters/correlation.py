@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import math
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
@@ -48,7 +49,7 @@ from services.correlator.causes import RankingInputs
 from services.correlator.changes import change_record
 from services.correlator.cooccurrence import LinkStats, LinkThresholds, alert_type, joinable
 from services.correlator.environments import app_firing
-from services.correlator.folding import Unsaved, fold
+from services.correlator.folding import Folded, Unsaved, fold
 from services.correlator.grouping import GroupingPolicy, lookup_fields
 from services.correlator.muting import is_source
 from services.correlator.notify_timing import NotifyState, NotifyTiming, held_for_backlog, next_publication
@@ -56,7 +57,9 @@ from services.correlator.publishing import Publication, publication
 from services.correlator.revision import Limits, Surroundings
 
 YIELD_EVERY = 200
-"""Alerts folded, or incidents derived, between two looks at the event loop."""
+"""Alerts folded between two looks at the event loop (and at the new incidents already due)."""
+PUBLISH_EVERY = 100
+"""Revisions derived before they go out: a wave reaches the notifier in parts while the rest is derived."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class CorrelatorConfig:
     rules: list[InhibitionRule]
     thresholds: LinkThresholds
     change_window: dt.timedelta
+    tick: dt.timedelta
+    """How often the timer looks (settings: correlator.tick_s); a revision due sooner is waited for exactly."""
     limits: Limits = field(default_factory=Limits)
 
 
@@ -138,23 +143,40 @@ class Correlator:
             learning, sources = await asyncio.gather(
                 self.stores.links.read_all(cluster), self.stores.inhibitors.firing(cluster)
             )
+            around = Around(sources, learning.stats)
             wide = joinable(learning.stats, cfg.thresholds)
             fields = {
                 f for a in alerts for f in lookup_fields(a, cfg.policy, with_namespace=alert_type(a.labels) in wide)
             }
             await self.working.load(work, fields, alerts)
-            now, folded = self.svc.clock.now(), []
+            now, muting = self.svc.clock.now(), []
             for start in range(0, len(alerts), YIELD_EVERY):
                 chunk = alerts[start : start + YIELD_EVERY]
-                folded += fold(chunk, work.open, cfg.policy, learning, now=now, limits=cfg.limits, wide=wide)
+                folded = fold(chunk, work.open, cfg.policy, learning, now=now, limits=cfg.limits, wide=wide)
+                muting += self._track_sources(cluster, [f.alert for f in folded if f.incident is not None], sources)
+                opened = self._opened_due(work, folded)
+                if opened and start + YIELD_EVERY < len(alerts):
+                    await self._settle(lease, work, opened, around, [])
                 await asyncio.sleep(0)  # let the lease's renewal run through a long batch
-            news = [f.alert for f in folded if f.incident is not None]
             writes = self.stores.links.record_many(cluster, learning.learned)
-            muting = self._track_sources(cluster, news, sources)
             touched = set(work.open.unsaved)
             if muting:  # what mutes others changed: every open incident of the cluster is looked at again
                 touched |= await self._recheck(work, self._open_ids(await self.stores.incidents.headers(), cluster))
-            await self._settle(lease, work, touched, Around(sources, learning.stats), writes + muting)
+            await self._settle(lease, work, touched, around, writes + muting)
+
+    def _opened_due(self, work: ClusterWork, folded: list[Folded]) -> set[str]:
+        """Incidents a chunk of a batch opened whose first revision is due already (group_wait 0): they are
+        published before the rest of the batch is folded, so a storm's new groups are told first."""
+        now, opened = self.svc.clock.now(), set()
+        for incident in (f.incident for f in folded if f.incident is not None):
+            if incident.incident_id in work.states or incident.state == "resolved":
+                continue
+            at = next_publication(
+                NotifyState(opened_at=incident.opened_at), changed=True, resolved=False, timing=self.config.timing
+            )
+            if at is not None and at <= now:
+                opened.add(incident.incident_id)
+        return opened
 
     def _track_sources(self, cluster: str, news: list[Alert], sources: dict[str, Labels]) -> list[Command]:
         """Keep the firing alerts that can mute others (updating `sources`): the writes, none if unchanged."""
@@ -195,7 +217,18 @@ class Correlator:
                 await self._settle(lease, work, touched, await self._around(change.cluster), [])
 
     async def tick(self) -> None:
+        """Publish what is due; when the next revision falls due before the next look, wait for it, so a group's
+        revisions go out at their group_interval and not up to a look later."""
         await self._follow_silences()
+        await self._publish_due()
+        now = self.svc.clock.now()
+        upcoming = await self.stores.incidents.next_due(now)
+        wait = (upcoming - now).total_seconds() if upcoming is not None else math.inf
+        if 0 < wait < self.config.tick.total_seconds():
+            await asyncio.sleep(wait)
+            await self._publish_due()
+
+    async def _publish_due(self) -> None:
         by_cluster: dict[str, set[str]] = {}
         for cluster, incident_id in await self.stores.incidents.due(self.svc.clock.now()):
             by_cluster.setdefault(cluster, set()).add(incident_id)
@@ -268,18 +301,28 @@ class Correlator:
         incidents = [work.open.incidents[i] for i in incident_ids]
         surroundings = await self._surroundings(work.open.cluster, incidents, around)
         done: dict[str, Publication] = {}
-        for n, incident in enumerate(incidents, 1):
-            state = work.states[incident.incident_id]
-            done[incident.incident_id] = publication(
-                incident, state, surroundings, timing=cfg.timing, limits=cfg.limits, now=now
-            )
-            if n % YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # let the lease's renewal run through a long batch
-        revisions = [p.revision for p in done.values() if p.revision is not None]
-        records = [self._audit(p.revision, p.why) for p in done.values() if p.revision is not None]
-        await self.leases.confirm(lease)
-        await self.svc.publish_many([*revisions, *records])
+        sending: list[asyncio.Task[None]] = []
+        try:
+            for start in range(0, len(incidents), PUBLISH_EVERY):
+                part = {}
+                for incident in incidents[start : start + PUBLISH_EVERY]:
+                    state = work.states[incident.incident_id]
+                    part[incident.incident_id] = publication(
+                        incident, state, surroundings, timing=cfg.timing, limits=cfg.limits, now=now
+                    )
+                done |= part
+                await self.leases.confirm(lease)
+                sending.append(asyncio.create_task(self._send(list(part.values()))))
+                await asyncio.sleep(0)  # the part goes out, and the lease's renewal runs, while the next is derived
+        finally:  # every part sent or failed before the batch is acked or handed back
+            outcomes = await asyncio.gather(*sending, return_exceptions=True)
+        if failed := next((o for o in outcomes if isinstance(o, BaseException)), None):
+            raise failed  # as it is (a Retryable stays one: the batch waits for NATS)
         return done
+
+    async def _send(self, done: list[Publication]) -> None:
+        revisions = [(p.revision, p.why) for p in done if p.revision is not None]
+        await self.svc.publish_many([*(r for r, _ in revisions), *(self._audit(r, why) for r, why in revisions)])
 
     async def _surroundings(self, cluster: str, incidents: list[Incident], around: Around) -> Surroundings:
         """What `derive` needs besides the incidents, for all of them at once."""

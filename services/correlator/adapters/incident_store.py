@@ -128,6 +128,11 @@ class IncidentStore:
         members = [str(m) for m in await self._redis.zrangebyscore(self._due, "-inf", now.timestamp())]
         return [(cluster, incident_id) for cluster, _, incident_id in (m.partition("/") for m in members)]
 
+    async def next_due(self, after: dt.datetime) -> dt.datetime | None:
+        """The next time after `after` the timer should look at some incident (None: nothing scheduled)."""
+        first = await self._redis.zrangebyscore(self._due, f"({after.timestamp()}", "+inf", 0, 1, withscores=True)
+        return dt.datetime.fromtimestamp(float(first[0][1]), dt.UTC) if first else None
+
     # writes ------------------------------------------------------------------------------------------------------
     def save(self, incident: Incident, state: NotifyState, due: dt.datetime | None, unsaved: Unsaved) -> list[Command]:
         """What changed in an open incident since it was last written."""
