@@ -48,11 +48,17 @@ class CatalogueEntry(Frozen):
     @property
     def alertname(self) -> str:
         """The readable name Alertmanager users match on: `memory pressure` -> `MemoryPressure`."""
-        return "".join(word[:1].upper() + word[1:] for word in re.split(r"[\s-]+", self.name) if word)
+        return readable_name(self.name)
 
     def hints_for(self, reason: str | None) -> tuple[str, ...]:
         """Next steps for a trigger reason or metric, else the default ones."""
         return self.hints.get(reason or "", ()) or self.hints.get("default", ())
+
+
+@cache
+def readable_name(name: str) -> str:
+    """Cached: every alert decoded asks for its entry's name (ten thousand in a storm)."""
+    return "".join(word[:1].upper() + word[1:] for word in re.split(r"[\s-]+", name) if word)
 
 
 class Catalogue(Frozen):
