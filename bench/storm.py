@@ -153,7 +153,12 @@ async def measure(
             found[f"{stage}_count"] = float(len(times))
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
-        (args.dump / f"{len(alerts)}-{side.name}-{time.time():.0f}.json").write_text(json.dumps(tally.log))
+        run = f"{len(alerts)}-{side.name}-{time.time():.0f}"
+        (args.dump / f"{run}.json").write_text(json.dumps(tally.log))
+        noted = getattr(side, "stages", {})
+        stages = {stage: sorted(t - tally.started for t in times) for stage, times in noted.items()}
+        if stages:
+            (args.dump / f"{run}-stages.json").write_text(json.dumps(stages))
     found["fed_s"] = fed_s
     found["cpu_s"] = sum(v for n, v in cpu.items() if n not in SERVERS)
     if len(cpu) > 1:
@@ -274,7 +279,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--services", nargs="+", default=list(PIPELINE), choices=SERVICES, help="Healer's services to run (the six)"
     )
     parser.add_argument("--logs", type=Path, help="keep Healer's service logs here")
-    parser.add_argument("--dump", type=Path, help="write each run's notifications (when, how many alerts) here")
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        help="write each run's notifications (when, how many alerts) here; with --stages, its bus times too",
+    )
     parser.add_argument("--deadline-s", type=float, default=180.0, help="give up waiting for the last alert after")
     return parser.parse_args(argv)
 
