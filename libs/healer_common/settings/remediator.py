@@ -100,6 +100,9 @@ class RemediatorSettings(Section):
     tick_s: float = Field(
         1.0, gt=0, description="how often timers are checked: verification windows, approvals, rollback windows"
     )
+    batch_max: int = Field(
+        64, ge=1, le=1_000, description="most incident revisions taken at once (side by side, each incident's in order)"
+    )
     namespace_allow: list[str] = Field(
         default_factory=list, description="act only in these namespaces (empty: every namespace not denied)"
     )
