@@ -33,6 +33,24 @@ from services.correlator.notify_timing import NotifyState
 from services.correlator.revision import MAX_TIMELINE
 
 CLOSED_TTL_S = 7 * 86_400
+_LOOKUP = """
+local fields = tonumber(ARGV[1])
+local found = {}
+for i, key in ipairs(KEYS) do
+  local value
+  if i <= fields then
+    value = redis.call('SMEMBERS', key)
+    if #value == 0 then value = nil end
+  else
+    value = redis.call('GET', key)
+  end
+  if value then
+    found[#found + 1] = i
+    found[#found + 1] = value
+  end
+end
+return found
+"""
 
 
 def due_member(incident: Incident) -> str:
@@ -58,6 +76,7 @@ class IncidentStore:
         self._open = open_incidents_key(keys)
         self._notify = keys("correlator", "notify")
         self._due = keys("correlator", "due")
+        self._lookup = redis.register_script(_LOOKUP)
 
     def _index(self, cluster: str, field: str) -> str:
         return self._keys("correlator", "index", cluster, field)
@@ -75,21 +94,22 @@ class IncidentStore:
     async def lookup(
         self, cluster: str, fields: Sequence[str], fingerprints: Sequence[str]
     ) -> tuple[dict[str, set[str]], dict[str, dt.datetime | None]]:
-        """In one round trip: the incident ids each index field points at, and each fingerprint's last closing."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for field in fields:
-                pipe.smembers(self._index(cluster, field))
-            for fingerprint in fingerprints:
-                pipe.get(self._closed(fingerprint))
-            found = await pipe.execute()
-        members, closings = found[: len(fields)], found[len(fields) :]
-        return (
-            {field: {str(i) for i in ids} for field, ids in zip(fields, members, strict=True)},
-            {
-                fp: dt.datetime.fromisoformat(str(c)) if c else None
-                for fp, c in zip(fingerprints, closings, strict=True)
-            },
-        )
+        """In one round trip: the incident ids each index field points at, and each fingerprint's last closing.
+        One script answering only what exists: a storm's batch asks about a thousand new fingerprints, and as
+        many commands (each packed, sent and its empty answer parsed) cost the correlator a tenth of its CPU."""
+        if not fields and not fingerprints:
+            return {}, {}
+        keys = [self._index(cluster, f) for f in fields] + [self._closed(fp) for fp in fingerprints]
+        flat = await self._lookup(keys=keys, args=[len(fields)])
+        members: dict[str, set[str]] = {field: set() for field in fields}
+        closings: dict[str, dt.datetime | None] = dict.fromkeys(fingerprints)
+        for position, found in zip(flat[::2], flat[1::2], strict=True):
+            n = int(position) - 1
+            if n < len(fields):
+                members[fields[n]] = {str(i) for i in found}
+            else:
+                closings[fingerprints[n - len(fields)]] = dt.datetime.fromisoformat(str(found))
+        return members, closings
 
     async def load(self, incident_ids: Iterable[str]) -> dict[str, tuple[Incident, NotifyState]]:
         """Whole incidents (every alert, the timeline) with their notify state; ids no longer open are left out."""
