@@ -187,9 +187,17 @@ class Leases:
 
     async def release(self, term: Term) -> None:
         """Give the lease up now (if it is still ours), so a successor need not wait for it to lapse."""
-        term.end()
+        await self.release_many([term])
+
+    async def release_many(self, terms: list[Term]) -> None:
+        """`release` each, in one round trip (a batch's hundreds of leases)."""
+        for term in terms:
+            term.end()
         with contextlib.suppress(RedisError, OSError):
-            await self._release(keys=[self.key(term.name)], args=[term.value])
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for term in terms:
+                    await self._release(keys=[self.key(term.name)], args=[term.value], client=pipe)
+                await pipe.execute()
 
     @contextlib.asynccontextmanager
     async def held(self, name: str, ttl_s: float, *, wait_s: float) -> AsyncIterator[Term]:
@@ -257,8 +265,7 @@ class Leases:
             await asyncio.wait({renewing}, timeout=ttl_s)
             if renewing.done() and not renewing.cancelled():
                 renewing.exception()  # retrieved, so an unexpected one is not reported as never retrieved
-            for term in terms:
-                await self.release(term)
+            await self.release_many(terms)
 
     async def _keep(self, terms: list[Term], ttl_s: float, stopped: asyncio.Event) -> None:
         """Renew every third of the TTL until the work ends; a renewal that finds a lease gone drops it. One
