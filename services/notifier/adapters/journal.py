@@ -24,6 +24,10 @@ from healer_common.runtime.state import KeySpace
 from services.notifier.digest import Day
 
 KEEP_S = 4 * 86_400
+_KEEP_FIRST = """
+for i = 1, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 0
+"""
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -31,6 +35,7 @@ class Journal:
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
+        self._keep_first = redis.register_script(_KEEP_FIRST)
 
     def _key(self, day: dt.date, family: str) -> str:
         return self._keys("notifier", "journal", day.isoformat(), family)
@@ -42,6 +47,7 @@ class Journal:
         """Each revision, and the alerts it carries that are new to it, in the day it happened (one round trip
         for a batch). Alerts are kept as first seen, and an alert is first seen in the revision it joined or
         changed in (`changed`; every alert in a first revision): a storm's later revisions repeat the others."""
+        first_seen: dict[str, list[str]] = {}  # key -> fingerprint, alert JSON, ...
         async with self._redis.pipeline(transaction=False) as pipe:
             for incident in incidents:
                 day = incident.time.date()
@@ -51,7 +57,11 @@ class Journal:
                     if incident.revision > 1 and alert.fingerprint not in changed:
                         continue
                     family = "predicted" if alert.labels.get("predicted") == "true" else "fired"
-                    pipe.hsetnx(self._key(day, family), alert.fingerprint, alert.model_dump_json())
+                    first_seen.setdefault(self._key(day, family), []).extend(
+                        (alert.fingerprint, alert.model_dump_json())
+                    )
+            for key, pairs in first_seen.items():  # one command per day and family, not one per alert
+                await self._keep_first(keys=[key], args=pairs, client=pipe)
             for day in {i.time.date() for i in incidents}:
                 for family in ("incidents", "predicted", "fired"):
                     pipe.expire(self._key(day, family), KEEP_S)
