@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import math
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
@@ -217,15 +216,16 @@ class Correlator:
                 await self._settle(lease, work, touched, await self._around(change.cluster), [])
 
     async def tick(self) -> None:
-        """Publish what is due; when the next revision falls due before the next look, wait for it, so a group's
-        revisions go out at their group_interval and not up to a look later."""
+        """Publish what is due; what falls due before the next look is waited for, so a group's revisions go out
+        at their group_interval and not up to a look later."""
         await self._follow_silences()
         await self._publish_due()
-        now = self.svc.clock.now()
-        upcoming = await self.stores.incidents.next_due(now)
-        wait = (upcoming - now).total_seconds() if upcoming is not None else math.inf
-        if 0 < wait < self.config.tick.total_seconds():
-            await asyncio.sleep(wait)
+        horizon = self.svc.clock.now() + self.config.tick
+        while (now := self.svc.clock.now()) < horizon:
+            upcoming = await self.stores.incidents.next_due(now)
+            if upcoming is None or upcoming >= horizon:
+                return
+            await asyncio.sleep((upcoming - now).total_seconds())
             await self._publish_due()
 
     async def _publish_due(self) -> None:
@@ -260,7 +260,7 @@ class Correlator:
                 due.append(incident_id)
             else:
                 later[incident_id] = at
-        published = await self._publish(lease, work, due, around, now)
+        published = await self._publish(lease, work, due, around)
         commands = list(writes)
         for incident_id, at in later.items():
             incident, unsaved = work.open.incidents[incident_id], work.open.unsaved.get(incident_id, Unsaved())
@@ -293,8 +293,11 @@ class Correlator:
         return commands
 
     async def _publish(
-        self, lease: Term, work: ClusterWork, incident_ids: list[str], around: Around, now: dt.datetime
+        self, lease: Term, work: ClusterWork, incident_ids: list[str], around: Around
     ) -> dict[str, Publication]:
+        """Derive and send the revisions a part at a time, each part stamped with the time it was cut: a part
+        that waited for the ones before it is not dated earlier, so its next revision falls due an interval after
+        it went out, not after the first part did (in a storm's wave, parts a few tenths of a second apart)."""
         if not incident_ids:
             return {}
         cfg = self.config
@@ -304,7 +307,7 @@ class Correlator:
         sending: list[asyncio.Task[None]] = []
         try:
             for start in range(0, len(incidents), PUBLISH_EVERY):
-                part = {}
+                part, now = {}, self.svc.clock.now()
                 for incident in incidents[start : start + PUBLISH_EVERY]:
                     state = work.states[incident.incident_id]
                     part[incident.incident_id] = publication(
