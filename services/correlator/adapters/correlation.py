@@ -59,6 +59,14 @@ YIELD_EVERY = 200
 """Alerts folded between two looks at the event loop (and at the new incidents already due)."""
 PUBLISH_EVERY = 100
 """Revisions derived before they go out: a wave reaches the notifier in parts while the rest is derived."""
+DERIVE_AHEAD = dt.timedelta(seconds=0.25)
+"""How long before their time the timer derives the revisions falling due (a storm's wave of a few hundred
+incidents of twenty alerts takes a few tenths of a second); they are sent at their time, not before. An alert
+folded in between waits for the next revision."""
+LOOKS_AHEAD = 8
+"""A timer busy with revisions falling due one after another still looks at the silences this often."""
+ROUNDING = dt.timedelta(milliseconds=1)
+"""The timer's schedule keeps float seconds; a revision's own due time may be a microsecond after its entry."""
 
 
 @dataclass(frozen=True)
@@ -216,35 +224,46 @@ class Correlator:
                 await self._settle(lease, work, touched, await self._around(change.cluster), [])
 
     async def tick(self) -> None:
-        """Publish what is due; what falls due before the next look is waited for, so a group's revisions go out
-        at their group_interval and not up to a look later."""
+        """Publish what is due. What falls due before the next look could derive it ahead is derived
+        DERIVE_AHEAD before its time here and sent at it, so a group's revisions go out at their group_interval,
+        not a look or a wave's derivation later; silences are looked at again at least every LOOKS_AHEAD looks."""
         await self._follow_silences()
-        await self._publish_due()
-        horizon = self.svc.clock.now() + self.config.tick
-        while (now := self.svc.clock.now()) < horizon:
-            upcoming = await self.stores.incidents.next_due(now)
-            if upcoming is None or upcoming >= horizon:
+        covered = self.svc.clock.now()  # what was due by then is published
+        await self._publish_due(covered)
+        tick, deadline = self.config.tick, covered + LOOKS_AHEAD * self.config.tick
+        while (now := self.svc.clock.now()) < deadline:
+            upcoming = await self.stores.incidents.next_due(covered)
+            if upcoming is None or upcoming - DERIVE_AHEAD > now + tick:  # the next look is in time for it
                 return
-            await asyncio.sleep((upcoming - now).total_seconds())
-            await self._publish_due()
+            await asyncio.sleep(max(0.0, (upcoming - DERIVE_AHEAD - now).total_seconds()))
+            covered = upcoming + ROUNDING
+            await self._publish_due(covered)
 
-    async def _publish_due(self) -> None:
+    async def _publish_due(self, at: dt.datetime) -> None:
+        """What is due by `at`, published as of then (or now, if later): never before it."""
         by_cluster: dict[str, set[str]] = {}
-        for cluster, incident_id in await self.stores.incidents.due(self.svc.clock.now()):
+        for cluster, incident_id in await self.stores.incidents.due(at):
             by_cluster.setdefault(cluster, set()).add(incident_id)
         for cluster, incident_ids in by_cluster.items():
             async with self._under(cluster) as (lease, work):
                 await self.working.load_ids(work, incident_ids)
                 found = incident_ids & set(work.open.incidents)
                 gone = self.stores.incidents.unschedule(cluster, incident_ids - found)  # closed meanwhile
-                await self._settle(lease, work, found, await self._around(cluster), gone)
+                await self._settle(lease, work, found, await self._around(cluster), gone, as_of=at)
 
     # publishing and writing back -------------------------------------------------------------------------------
-    async def _settle(
-        self, lease: Term, work: ClusterWork, incident_ids: set[str], around: Around, writes: list[Command]
+    async def _settle(  # noqa: PLR0917 - the inputs of one unit of work, as every caller has them
+        self,
+        lease: Term,
+        work: ClusterWork,
+        incident_ids: set[str],
+        around: Around,
+        writes: list[Command],
+        as_of: dt.datetime | None = None,
     ) -> None:
-        """Publish the revisions that are due, then write back everything in one fenced write."""
-        now, timing = self.svc.clock.now(), self.config.timing
+        """Publish the revisions that are due (by `as_of`, a moment about to come, when the timer derives ahead),
+        then write back everything in one fenced write."""
+        now, timing = max(self.svc.clock.now(), as_of or dt.datetime.min.replace(tzinfo=dt.UTC)), self.config.timing
         due, later = [], {}
         for incident_id in sorted(incident_ids):
             incident = work.open.incidents[incident_id]
@@ -260,7 +279,7 @@ class Correlator:
                 due.append(incident_id)
             else:
                 later[incident_id] = at
-        published = await self._publish(lease, work, due, around)
+        published = await self._publish(lease, work, due, around, now)
         commands = list(writes)
         for incident_id, at in later.items():
             incident, unsaved = work.open.incidents[incident_id], work.open.unsaved.get(incident_id, Unsaved())
@@ -293,11 +312,11 @@ class Correlator:
         return commands
 
     async def _publish(
-        self, lease: Term, work: ClusterWork, incident_ids: list[str], around: Around
+        self, lease: Term, work: ClusterWork, incident_ids: list[str], around: Around, as_of: dt.datetime
     ) -> dict[str, Publication]:
-        """Derive and send the revisions a part at a time, each part stamped with the time it was cut: a part
-        that waited for the ones before it is not dated earlier, so its next revision falls due an interval after
-        it went out, not after the first part did (in a storm's wave, parts a few tenths of a second apart)."""
+        """Derive and send the revisions a part at a time, each part stamped with the time it was cut (never
+        before `as_of`) and sent no sooner: a part that waited for the ones before it is not dated earlier, so
+        its next revision falls due an interval after it went out, not after the first part did."""
         if not incident_ids:
             return {}
         cfg = self.config
@@ -307,15 +326,14 @@ class Correlator:
         sending: list[asyncio.Task[None]] = []
         try:
             for start in range(0, len(incidents), PUBLISH_EVERY):
-                part, now = {}, self.svc.clock.now()
+                part, now = {}, max(self.svc.clock.now(), as_of)
                 for incident in incidents[start : start + PUBLISH_EVERY]:
                     state = work.states[incident.incident_id]
                     part[incident.incident_id] = publication(
                         incident, state, surroundings, timing=cfg.timing, limits=cfg.limits, now=now
                     )
                 done |= part
-                await self.leases.confirm(lease)
-                sending.append(asyncio.create_task(self._send(list(part.values()))))
+                sending.append(asyncio.create_task(self._send(lease, list(part.values()), now)))
                 await asyncio.sleep(0)  # the part goes out, and the lease's renewal runs, while the next is derived
         finally:  # every part sent or failed before the batch is acked or handed back
             outcomes = await asyncio.gather(*sending, return_exceptions=True)
@@ -323,7 +341,11 @@ class Correlator:
             raise failed  # as it is (a Retryable stays one: the batch waits for NATS)
         return done
 
-    async def _send(self, done: list[Publication]) -> None:
+    async def _send(self, lease: Term, done: list[Publication], at: dt.datetime) -> None:
+        """The part's revisions and their audit records, at `at` (the time they carry) and not before."""
+        if (early := (at - self.svc.clock.now()).total_seconds()) > 0:
+            await asyncio.sleep(early)
+        await self.leases.confirm(lease)
         revisions = [(p.revision, p.why) for p in done if p.revision is not None]
         await self.svc.publish_many([*(r for r, _ in revisions), *(self._audit(r, why) for r, why in revisions)])
 
