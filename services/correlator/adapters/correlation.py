@@ -59,10 +59,10 @@ YIELD_EVERY = 200
 """Alerts folded between two looks at the event loop (and at the new incidents already due)."""
 PUBLISH_EVERY = 100
 """Revisions derived before they go out: a wave reaches the notifier in parts while the rest is derived."""
-DERIVE_AHEAD = dt.timedelta(seconds=0.25)
+DERIVE_AHEAD = dt.timedelta(seconds=0.5)
 """How long before their time the timer derives the revisions falling due (a storm's wave of a few hundred
-incidents of twenty alerts takes a few tenths of a second); they are sent at their time, not before. An alert
-folded in between waits for the next revision."""
+incidents of twenty alerts takes a few tenths of a second on a shared core); they are sent at their time, not
+before, the cluster's lease held meanwhile, so an alert folded in between waits for the next revision."""
 LOOKS_AHEAD = 8
 """A timer busy with revisions falling due one after another still looks at the silences this often."""
 ROUNDING = dt.timedelta(milliseconds=1)
