@@ -4,8 +4,6 @@ coordinator publishes them). Timers, playbook reloads and the agent coordination
 
 from __future__ import annotations
 
-import asyncio
-
 from healer_common.contract.incidents import Incident
 from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest
 from healer_common.contract.streams import REMEDIATOR_APPROVALS, REMEDIATOR_INCIDENTS, REMEDIATOR_RUN_REQUESTS
@@ -19,19 +17,15 @@ from services.remediator.adapters.runs import RunStore
 
 
 def register(svc: Service, coordinator: RemediationCoordinator, runs: RunStore, agents: AgentCoordinator) -> None:
-    async def on_incident(incident: Incident) -> None:
-        await agents.incident(incident)
-        await coordinator.on_incident(incident)
-
     @svc.consume_batch(REMEDIATOR_INCIDENTS, max_batch=svc.settings.remediator.batch_max)
     async def on_incidents(incidents: list[Incident]) -> None:
-        """Revisions as they arrived: each incident's in order, the others side by side (runtime/batches.py: a
-        storm's thousand revisions cost their handling, not a middleware stack each). Every one is tried; the
-        first failure is raised after, and the batch loop then hands each revision over on its own."""
+        """Revisions as they arrived: each incident's in order, the others side by side, what they need from
+        Redis read and written a wave at a time (runtime/batches.py: a storm's thousand revisions cost their
+        handling, not a middleware stack and a few round trips each). Every one is tried; the first failure is
+        raised after, and the batch loop then hands each revision over on its own."""
         for wave in waves(incidents, key=lambda incident: incident.incident_id):
-            outcomes = await asyncio.gather(*(on_incident(incident) for incident in wave), return_exceptions=True)
-            if failed := next((o for o in outcomes if isinstance(o, BaseException)), None):
-                raise failed
+            await agents.incidents(wave)
+            await coordinator.on_incidents(wave)
 
     @svc.consume(REMEDIATOR_APPROVALS, order_by=lambda decision: decision.remediation_id)
     async def on_approval(decision: ApprovalDecision) -> None:

@@ -93,27 +93,23 @@ class AgentCoordinator:
         return self._svc.settings.remediator.agents
 
     # what presses: open incidents, kept in Redis for every replica ----------------------------------------------
-    async def incident(self, incident: Incident) -> None:
-        """Remember an open incident that presses (and the agents its alerts name); forget it once resolved."""
+    async def incidents(self, incidents: list[Incident]) -> None:
+        """Remember each open incident that presses (and the agents its alerts name), forget each resolved one:
+        a wave of revisions of different incidents in one round trip."""
         pressing, firing = self._keys("pressing"), self._keys("firing")
-        if incident.state == "resolved" or not presses(incident.severity, self.cfg):
-            await self._redis.hdel(pressing, incident.incident_id)
-        else:
-            why = Pressure(incident.incident_id, incident.severity, incident.title)
-            await self._redis.hset(pressing, incident.incident_id, json.dumps(why.__dict__))
-        agents: dict[str, list[str]] = {}
-        for alert in incident.firing_alerts if incident.state != "resolved" else []:
-            entry = CATALOGUE.get(alert.alert_id)
-            if (
-                entry is not None
-                and entry.family == "agent-workflow"
-                and (name := agent_key(alert.labels.get("agent")))
-            ):
-                agents.setdefault(name, []).append(f"{alert.alert_id} {alert.summary[:120]}")
-        if agents:
-            await self._redis.hset(firing, incident.incident_id, json.dumps(agents))
-        else:
-            await self._redis.hdel(firing, incident.incident_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident in incidents:
+                if incident.state == "resolved" or not presses(incident.severity, self.cfg):
+                    pipe.hdel(pressing, incident.incident_id)
+                else:
+                    why = Pressure(incident.incident_id, incident.severity, incident.title)
+                    pipe.hset(pressing, incident.incident_id, json.dumps(why.__dict__))
+                agents = _agents_named(incident)
+                if agents:
+                    pipe.hset(firing, incident.incident_id, json.dumps(agents))
+                else:
+                    pipe.hdel(firing, incident.incident_id)
+            await pipe.execute()
 
     async def _pressures(self) -> list[Pressure]:
         raw = await self._redis.hgetall(self._keys("pressing"))
@@ -293,3 +289,13 @@ def _owned_by(pod: Json, coderun_meta: Json) -> bool:
     if any(o.get("uid") == coderun_meta.get("uid") for o in owners if coderun_meta.get("uid")):
         return True
     return (meta.get("labels") or {}).get("coderun") == coderun_meta.get("name")
+
+
+def _agents_named(incident: Incident) -> dict[str, list[str]]:
+    """The agents a firing agent-workflow alert of the incident names, with why (none once it resolved)."""
+    agents: dict[str, list[str]] = {}
+    for alert in incident.firing_alerts if incident.state != "resolved" else []:
+        entry = CATALOGUE.get(alert.alert_id)
+        if entry is not None and entry.family == "agent-workflow" and (name := agent_key(alert.labels.get("agent"))):
+            agents.setdefault(name, []).append(f"{alert.alert_id} {alert.summary[:120]}")
+    return agents

@@ -12,6 +12,7 @@ redelivered incident finds its runs and starts nothing twice. A problem that tur
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Callable
@@ -94,8 +95,19 @@ class RemediationCoordinator:
 
     # entry points -------------------------------------------------------------------------------------------
     async def on_incident(self, incident: Incident) -> None:
-        await self.runs.refresh_deferred(incident)
-        known = await self.runs.for_incident(incident.incident_id)
+        await self.on_incidents([incident])
+
+    async def on_incidents(self, incidents: list[Incident]) -> None:
+        """Revisions of different incidents, side by side; what each needs from Redis read in one round trip.
+        Every one is tried; the first failure is raised after."""
+        known = await self.runs.revised(incidents)
+        outcomes = await asyncio.gather(
+            *(self._revised(i, runs) for i, runs in zip(incidents, known, strict=True)), return_exceptions=True
+        )
+        if failed := next((o for o in outcomes if isinstance(o, BaseException)), None):
+            raise failed
+
+    async def _revised(self, incident: Incident, known: dict[str, str]) -> None:
         for key, run_id in known.items():
             if run_id not in NO_RUN:
                 await self._drive(run_id, _changed(problem_view(incident, key)))

@@ -87,11 +87,6 @@ class RunStore:
         *claimed, _ = await pipe.execute()  # the last answer is EXPIRE's
         return {problem for problem, won in zip(marks, claimed, strict=True) if won}
 
-    async def for_incident(self, incident_id: str) -> dict[str, str]:
-        """Problem key -> run id, for every problem of the incident that has a run."""
-        found = await self._redis.hgetall(self._key("incident-runs", incident_id))
-        return {str(k): str(v) for k, v in found.items()}
-
     async def defer(self, incident: Incident, until: dt.datetime) -> None:
         """Look at the incident again at `until` (the earliest time wins when deferred twice)."""
         pipe = self._redis.pipeline(transaction=True)
@@ -99,14 +94,21 @@ class RunStore:
         pipe.zadd(self._key("deferred"), {incident.incident_id: until.timestamp()}, lt=True)
         await pipe.execute()
 
-    async def refresh_deferred(self, incident: Incident) -> None:
-        """Keep a deferred incident's latest revision; a resolved one is not looked at again."""
-        key = self._key("deferred", incident.incident_id)
-        if incident.state == "resolved":
-            await self._redis.delete(key)
-            await self._redis.zrem(self._key("deferred"), incident.incident_id)
-        else:
-            await self._redis.set(key, incident.model_dump_json(), xx=True, keepttl=True)
+    async def revised(self, incidents: list[Incident]) -> list[dict[str, str]]:
+        """For each revision: keep it if its incident is deferred (a resolved one is not looked at again), and
+        read problem key -> run id of every problem of the incident that has a run; a wave in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident in incidents:
+                key = self._key("deferred", incident.incident_id)
+                if incident.state == "resolved":
+                    pipe.delete(key)
+                    pipe.zrem(self._key("deferred"), incident.incident_id)
+                else:
+                    pipe.set(key, incident.model_dump_json(), xx=True, keepttl=True)
+            for incident in incidents:
+                pipe.hgetall(self._key("incident-runs", incident.incident_id))
+            found = (await pipe.execute())[-len(incidents) :] if incidents else []
+        return [{str(k): str(v) for k, v in runs.items()} for runs in found]
 
     async def deferred_due(self, now: dt.datetime) -> list[Incident]:
         """Deferred incidents whose time has come, each taken off the list (latest revision first seen)."""
