@@ -5,6 +5,7 @@ first, and when staging is watched too the incident says how the same Deployment
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 
@@ -16,6 +17,7 @@ from healer_common.testing import Recorder, ServiceRunner, recording
 from tests.support.correlator_bus import DETECTOR, Body, condition, deploy, drained, incident_where, revisions, send
 
 pytestmark = pytest.mark.integration
+INTERVAL_S = 1.0
 GATEWAY = {"deployment": "gateway", "owner_kind": "ReplicaSet", "owner_name": "gateway-6f7c9"}
 
 
@@ -40,7 +42,7 @@ async def the_rollout_named(seen: Recorder) -> Body:
 
 @pytest.fixture
 async def correlating(services: ServiceRunner) -> ServiceRunner:
-    services.configure("correlator", group_interval_s=1.0)  # a re-ranking goes out with the next revision
+    services.configure("correlator", group_interval_s=INTERVAL_S)  # a re-ranking goes out with the next revision
     services.start("detector", "correlator")
     await services.wait_running()
     return services
@@ -74,6 +76,7 @@ async def test_a_rollout_heard_of_after_its_errors_still_becomes_the_top_cause(
     async with recording(bus, bus.space.all_incidents) as seen:
         await errors_on_the_gateway(bus)
         await drained(bus, DETECTOR, CORRELATOR_ALERTS)
+        await asyncio.sleep(INTERVAL_S + 0.5)  # the errors told, the revision they still owed included
         before = revisions(seen)
         assert not any(top_cause_is_the_rollout(r) for r in before)
         await send(bus, deploy("gateway", "shop", "v1.5.0", "v1.4.2", when=rolled_out))

@@ -60,9 +60,10 @@ YIELD_EVERY = 200
 PUBLISH_EVERY = 100
 """Revisions derived before they go out: a wave reaches the notifier in parts while the rest is derived."""
 DERIVE_AHEAD = dt.timedelta(seconds=0.5)
-"""How long before their time the timer derives the revisions falling due (a storm's wave of a few hundred
-incidents of twenty alerts takes a few tenths of a second on a shared core); they are sent at their time, not
-before, the cluster's lease held meanwhile, so an alert folded in between waits for the next revision."""
+"""How long, at most, before their time the timer derives the revisions falling due (a storm's wave of a few
+hundred incidents of twenty alerts takes a few tenths of a second on a shared core), and never more than a
+tenth of group_interval; they are sent at their time, not before, the cluster's lease held meanwhile, so an
+alert or a change that arrives in between waits for the next revision."""
 LOOKS_AHEAD = 8
 """A timer busy with revisions falling due one after another still looks at the silences this often."""
 ROUNDING = dt.timedelta(milliseconds=1)
@@ -224,18 +225,19 @@ class Correlator:
                 await self._settle(lease, work, touched, await self._around(change.cluster), [])
 
     async def tick(self) -> None:
-        """Publish what is due. What falls due before the next look could derive it ahead is derived
+        """Publish what is due. What falls due before the next look could derive it ahead is derived up to
         DERIVE_AHEAD before its time here and sent at it, so a group's revisions go out at their group_interval,
         not a look or a wave's derivation later; silences are looked at again at least every LOOKS_AHEAD looks."""
         await self._follow_silences()
         covered = self.svc.clock.now()  # what was due by then is published
         await self._publish_due(covered)
         tick, deadline = self.config.tick, covered + LOOKS_AHEAD * self.config.tick
+        ahead = min(DERIVE_AHEAD, self.config.timing.group_interval / 10)
         while (now := self.svc.clock.now()) < deadline:
             upcoming = await self.stores.incidents.next_due(covered)
-            if upcoming is None or upcoming - DERIVE_AHEAD > now + tick:  # the next look is in time for it
+            if upcoming is None or upcoming - ahead > now + tick:  # the next look is in time for it
                 return
-            await asyncio.sleep(max(0.0, (upcoming - DERIVE_AHEAD - now).total_seconds()))
+            await asyncio.sleep(max(0.0, (upcoming - ahead - now).total_seconds()))
             covered = upcoming + ROUNDING
             await self._publish_due(covered)
 
