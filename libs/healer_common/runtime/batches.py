@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -266,3 +266,11 @@ class BatchLoops:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def each_tried(steps: Iterable[Awaitable[Any]]) -> None:
+    """Await every step side by side, then raise the first failure, if any: a batch handler's rule (see above), so
+    that one failure does not leave the rest of a batch untried before the loop hands each message over alone."""
+    outcomes = await asyncio.gather(*steps, return_exceptions=True)
+    if failed := next((o for o in outcomes if isinstance(o, BaseException)), None):
+        raise failed

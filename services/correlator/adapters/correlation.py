@@ -34,7 +34,7 @@ from healer_common.contract.incidents import Incident
 from healer_common.contract.matchers import InhibitionRule
 from healer_common.contract.messages import Labels, stable_id
 from healer_common.contract.silences import Silence
-from healer_common.runtime.batches import Backlog
+from healer_common.runtime.batches import Backlog, each_tried
 from healer_common.runtime.bus import Service
 from healer_common.runtime.leadership import Command, Leases, Term
 from healer_common.runtime.silence_store import KEEP_ENDED_S, SilenceStore
@@ -337,10 +337,10 @@ class Correlator:
                 done |= part
                 sending.append(asyncio.create_task(self._send(lease, list(part.values()), now)))
                 await asyncio.sleep(0)  # the part goes out, and the lease's renewal runs, while the next is derived
-        finally:  # every part sent or failed before the batch is acked or handed back
-            outcomes = await asyncio.gather(*sending, return_exceptions=True)
-        if failed := next((o for o in outcomes if isinstance(o, BaseException)), None):
-            raise failed  # as it is (a Retryable stays one: the batch waits for NATS)
+        except BaseException:
+            await asyncio.gather(*sending, return_exceptions=True)  # no part left going out once handed back
+            raise
+        await each_tried(sending)  # a failure as it is (a Retryable stays one: the batch waits for NATS)
         return done
 
     async def _send(self, lease: Term, done: list[Publication], at: dt.datetime) -> None:

@@ -12,7 +12,6 @@ redelivered incident finds its runs and starts nothing twice. A problem that tur
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from healer_common.contract.memory import MemoryAnswer, MemoryQuery
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest, Remediation
 from healer_common.errors import Retryable
+from healer_common.runtime.batches import each_tried
 from healer_common.runtime.bus import Service
 from healer_common.settings import RemediatorSettings
 from services.remediator.actions.cluster import inspect_target
@@ -101,11 +101,7 @@ class RemediationCoordinator:
         """Revisions of different incidents, side by side; what each needs from Redis read in one round trip.
         Every one is tried; the first failure is raised after."""
         known = await self.runs.revised(incidents)
-        outcomes = await asyncio.gather(
-            *(self._revised(i, runs) for i, runs in zip(incidents, known, strict=True)), return_exceptions=True
-        )
-        if failed := next((o for o in outcomes if isinstance(o, BaseException)), None):
-            raise failed
+        await each_tried(self._revised(i, runs) for i, runs in zip(incidents, known, strict=True))
 
     async def _revised(self, incident: Incident, known: dict[str, str]) -> None:
         for key, run_id in known.items():
