@@ -254,18 +254,20 @@ class Correlator:
                 await self._settle(lease, work, found, await self._around(cluster), gone, as_of=at)
 
     # publishing and writing back -------------------------------------------------------------------------------
-    async def _settle(  # noqa: PLR0917 - the inputs of one unit of work, as every caller has them
+    async def _settle(
         self,
         lease: Term,
         work: ClusterWork,
         incident_ids: set[str],
         around: Around,
         writes: list[Command],
+        *,
         as_of: dt.datetime | None = None,
     ) -> None:
         """Publish the revisions that are due (by `as_of`, a moment about to come, when the timer derives ahead),
         then write back everything in one fenced write."""
-        now, timing = max(self.svc.clock.now(), as_of or dt.datetime.min.replace(tzinfo=dt.UTC)), self.config.timing
+        now, timing = self.svc.clock.now(), self.config.timing
+        now = now if as_of is None else max(now, as_of)
         due, later = [], {}
         for incident_id in sorted(incident_ids):
             incident = work.open.incidents[incident_id]
