@@ -97,6 +97,8 @@ class RunStore:
     async def revised(self, incidents: list[Incident]) -> list[dict[str, str]]:
         """For each revision: keep it if its incident is deferred (a resolved one is not looked at again), and
         read problem key -> run id of every problem of the incident that has a run; a wave in one round trip."""
+        if not incidents:
+            return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for incident in incidents:
                 key = self._key("deferred", incident.incident_id)
@@ -107,7 +109,7 @@ class RunStore:
                     pipe.set(key, incident.model_dump_json(), xx=True, keepttl=True)
             for incident in incidents:
                 pipe.hgetall(self._key("incident-runs", incident.incident_id))
-            found = (await pipe.execute())[-len(incidents) :] if incidents else []
+            found = (await pipe.execute())[-len(incidents) :]
         return [{str(k): str(v) for k, v in runs.items()} for runs in found]
 
     async def deferred_due(self, now: dt.datetime) -> list[Incident]:
