@@ -147,16 +147,15 @@ async def measure(
     finally:
         await side.stop()
     found = tally.figures()
-    for stage, times in getattr(side, "stages", {}).items():
-        if times:
-            found[f"{stage}_first_s"], found[f"{stage}_last_s"] = min(times) - tally.started, max(times) - tally.started
-            found[f"{stage}_count"] = float(len(times))
+    noted = getattr(side, "stages", {})
+    stages = {stage: sorted(t - tally.started for t in times) for stage, times in noted.items() if times}
+    for stage, times in stages.items():
+        found[f"{stage}_first_s"], found[f"{stage}_last_s"] = times[0], times[-1]
+        found[f"{stage}_count"] = float(len(times))
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
         run = f"{len(alerts)}-{side.name}-{time.time():.0f}"
         (args.dump / f"{run}.json").write_text(json.dumps(tally.log))
-        noted = getattr(side, "stages", {})
-        stages = {stage: sorted(t - tally.started for t in times) for stage, times in noted.items()}
         if stages:
             (args.dump / f"{run}-stages.json").write_text(json.dumps(stages))
     found["fed_s"] = fed_s
