@@ -48,7 +48,7 @@ class CatalogueEntry(Frozen):
     @property
     def alertname(self) -> str:
         """The readable name Alertmanager users match on: `memory pressure` -> `MemoryPressure`."""
-        return readable_name(self.name)
+        return _readable(self.name)
 
     def hints_for(self, reason: str | None) -> tuple[str, ...]:
         """Next steps for a trigger reason or metric, else the default ones."""
@@ -56,7 +56,7 @@ class CatalogueEntry(Frozen):
 
 
 @cache
-def readable_name(name: str) -> str:
+def _readable(name: str) -> str:
     """Cached: every alert decoded asks for its entry's name (ten thousand in a storm)."""
     return "".join(word[:1].upper() + word[1:] for word in re.split(r"[\s-]+", name) if word)
 
