@@ -4,6 +4,7 @@ field and the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -11,9 +12,12 @@ import pytest
 import yaml
 
 from healer_common.contract.events import ResourceRef
+from healer_common.contract.incidents import Incident
+from healer_common.contract.streams import REMEDIATOR_INCIDENTS
 from healer_common.runtime.busclient import BusClient
 from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recording
 from tests.support.cluster_objects import seed_deployment
+from tests.support.correlator_bus import drained
 from tests.support.remediation_helpers import (
     audit,
     cluster_changes,
@@ -24,6 +28,7 @@ from tests.support.remediation_helpers import (
     remediation,
     start_remediator,
 )
+from tests.support.samples import alert, incident, pod
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +70,38 @@ async def test_an_external_alert_is_told_by_its_incident_alone_not_by_a_second_r
         == "external-alert only tells the incident again, and its notification did"
     )
     assert [m for m in seen.messages if remediation(incident_id="inc-external")(m)] == []
+
+
+def external_storm(count: int, *, revision: str) -> list[Incident]:
+    """A storm's wave: `count` incidents of three Alertmanager alerts each, on pods in three namespaces (three
+    problems: a pod naming no workload is one problem with the others of its alert in its namespace)."""
+    return [
+        incident(
+            *(alert("EXT", resource=pod(f"pod-{n}", f"shop-{k}"), namespace=f"shop-{k}") for k in range(3))
+        ).evolve(incident_id=f"inc-storm-{n}", event_id=f"inc-storm-{n}-{revision}")
+        for n in range(count)
+    ]
+
+
+async def test_a_storms_wave_of_incidents_is_passed_over_problem_by_problem_once_even_when_delivered_again(
+    kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
+) -> None:
+    """Forty incidents arrive together and are handled as one wave (their problems marked and audited for all
+    of them at once): each of their 120 problems is passed over and audited once, under its own incident and
+    pod; the same revisions delivered again (a redelivery, another replica) audit nothing more and run nothing."""
+    await start_remediator(services, tmp_path)
+    async with recording(bus, f"{bus.space.root}.>") as seen:
+        await asyncio.gather(*(bus.publish(i) for i in external_storm(40, revision="1")))
+        await seen.wait_count(audit("choose_playbook", "skipped"), 120)
+        await asyncio.gather(*(bus.publish(i) for i in external_storm(40, revision="again")))
+        await drained(bus, REMEDIATOR_INCIDENTS)
+
+    skipped = [json.loads(m.data) for m in seen.messages if audit("choose_playbook", "skipped")(m)]
+    assert sorted((s["incident_id"], s["target"]) for s in skipped) == sorted(
+        (f"inc-storm-{n}", f"pod shop-{k}/pod-{n}") for n in range(40) for k in range(3)
+    )
+    assert {s["reason"] for s in skipped} == {"external-alert only tells the incident again, and its notification did"}
+    assert [m for m in seen.messages if remediation()(m)] == []
 
 
 async def test_a_playbook_run_by_hand_on_a_protected_target_is_refused(

@@ -48,6 +48,8 @@ ACTING_TIMEOUT_S = 300.0
 NO_PLAYBOOK, OVER_LIMIT, RETOLD = "-no-playbook", "-over-limit", "-retold"
 NO_RUN = frozenset({NO_PLAYBOOK, OVER_LIMIT, RETOLD})
 Event = Callable[[PlaybookRun, dt.datetime], Work | None]
+Passed = list[tuple[Problem, str, str]]
+"""An incident's problems no run answers: (problem, the mark that binds it, why), for `_pass_over`."""
 
 
 @dataclass(frozen=True)
@@ -98,17 +100,23 @@ class RemediationCoordinator:
         await self.on_incidents([incident])
 
     async def on_incidents(self, incidents: list[Incident]) -> None:
-        """Revisions of different incidents, side by side; what each needs from Redis read in one round trip.
-        Every one is tried; the first failure is raised after."""
+        """Revisions of different incidents, side by side; what each needs from Redis read in one round trip,
+        and the problems no run answers marked and audited for all of them at once (a storm's wave is
+        hundreds of incidents with nothing to do). Every one is tried; the first failure is raised after."""
         known = await self.runs.revised(incidents)
-        await each_tried(self._revised(i, runs) for i, runs in zip(incidents, known, strict=True))
+        await self.execution.maintenance.refresh()
+        passed: dict[str, Passed] = {}
+        try:
+            await each_tried(self._revised(i, runs, passed) for i, runs in zip(incidents, known, strict=True))
+        finally:  # what was decided is marked, even when another revision of the wave failed
+            await self._pass_over(incidents, passed)
 
-    async def _revised(self, incident: Incident, known: dict[str, str]) -> None:
+    async def _revised(self, incident: Incident, known: dict[str, str], passed: dict[str, Passed]) -> None:
         for key, run_id in known.items():
             if run_id not in NO_RUN:
                 await self._drive(run_id, _changed(problem_view(incident, key)))
         if incident.state != "resolved":
-            await self._start_problems(incident, known)
+            passed[incident.incident_id] = await self._start_problems(incident, known)
 
     async def on_approval(self, decision: ApprovalDecision) -> None:
         """An answer counts for the credential that signed it (never the name in its body)."""
@@ -211,9 +219,10 @@ class RemediationCoordinator:
 
     # starting -----------------------------------------------------------------------------------------------
     async def _held(self, incident: Incident) -> bool:
-        """A maintenance window holds this incident: audit why, and let a later revision start the run."""
+        """A maintenance window holds this incident (the silences as read for its wave): audit why, and let a
+        later revision start the run."""
         primary = incident.primary
-        reason = await self.execution.maintenance.hold(primary.labels, primary.inhibited_by)
+        reason = self.execution.maintenance.hold_now(primary.labels, primary.inhibited_by)
         if reason is None:
             return False
         await self.runs.mark_held(incident.incident_id)
@@ -227,12 +236,13 @@ class RemediationCoordinator:
         )
         return True
 
-    async def _start_problems(self, incident: Incident, known: dict[str, str]) -> None:
-        """Each problem not yet answered gets its own run: most severe first, at most the configured number."""
+    async def _start_problems(self, incident: Incident, known: dict[str, str]) -> Passed:
+        """Each problem not yet answered gets its own run: most severe first, at most the configured number.
+        Those no run answers are handed back, to be marked for the wave at once (`_pass_over`)."""
         if await self._held(incident):
-            return  # a maintenance window: a later revision (or the window's end) starts them
+            return []  # a maintenance window: a later revision (or the window's end) starts them
         started = sum(1 for run_id in known.values() if run_id not in NO_RUN)
-        passed: list[tuple[Problem, str, str]] = []
+        passed: Passed = []
         for problem in problems(incident, self.library.playbooks, self.svc.clock.now()):
             if problem.key in known:
                 continue
@@ -250,12 +260,15 @@ class RemediationCoordinator:
             else:
                 first = not known and started == 0
                 started += await self._start_for(incident, problem, problem.playbook, first=first)
-        await self._pass_over(incident, passed)
+        return passed
 
-    async def _pass_over(self, incident: Incident, passed: list[tuple[Problem, str, str]]) -> None:
-        """Problems no run answers, marked so in one round trip and audited in one publish (a storm's incident
-        brings hundreds at once), each once: a redelivery or another replica finds them marked."""
-        marked = await self.runs.claim_problems(incident.incident_id, {p.key: mark for p, mark, _ in passed})
+    async def _pass_over(self, incidents: list[Incident], passed: dict[str, Passed]) -> None:
+        """Problems no run answers, marked so in one round trip and audited in one publish for a whole wave (a
+        storm's incidents bring hundreds at once), each once: a redelivery or another replica finds them
+        marked."""
+        marked = await self.runs.claim_problems(
+            {incident_id: {p.key: mark for p, mark, _ in found} for incident_id, found in passed.items()}
+        )
         await self.svc.publish_many(
             [
                 self.svc.audit_record(
@@ -266,8 +279,9 @@ class RemediationCoordinator:
                     reason=reason,
                     event_id=stable_id(incident.incident_id, problem.key, mark),
                 )
-                for problem, mark, reason in passed
-                if problem.key in marked
+                for incident in incidents
+                for problem, mark, reason in passed.get(incident.incident_id, ())
+                if problem.key in marked.get(incident.incident_id, ())
             ]
         )
 

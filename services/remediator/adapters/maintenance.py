@@ -25,7 +25,15 @@ class Maintenance:
 
     async def hold(self, labels: Labels, inhibited_by: Sequence[str]) -> str | None:
         """Why acting on this alert must wait now, or None."""
+        await self.refresh()
+        return self.hold_now(labels, inhibited_by)
+
+    async def refresh(self) -> None:
+        """Re-read the silences if someone changed them: once for a wave of revisions, not once for each."""
         version = await self._store.version()
         if version != self._version:
             self._silences, self._version = await self._store.all(), version
+
+    def hold_now(self, labels: Labels, inhibited_by: Sequence[str]) -> str | None:
+        """`hold` against the silences as last read."""
         return hold_reason(self._silences, labels, inhibited_by, self._clock.now())

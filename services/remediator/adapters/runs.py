@@ -75,17 +75,24 @@ class RunStore:
         claimed, _, bound = await pipe.execute()
         return None if claimed else (str(bound) if bound else None)
 
-    async def claim_problems(self, incident_id: str, marks: dict[str, str]) -> set[str]:
-        """`claim_problem` for many problems in one round trip: the problems this call bound."""
+    async def claim_problems(self, marks: dict[str, dict[str, str]]) -> dict[str, set[str]]:
+        """`claim_problem` for many problems of many incidents ({incident id: {problem: mark}}) in one round
+        trip: {incident id: the problems this call bound}."""
+        marks = {incident_id: problems for incident_id, problems in marks.items() if problems}
         if not marks:
-            return set()
-        key = self._key("incident-runs", incident_id)
+            return {}
         pipe = self._redis.pipeline(transaction=True)
-        for problem, run_id in marks.items():
-            pipe.hsetnx(key, problem, run_id)
-        pipe.expire(key, KEEP_DONE_S)
-        *claimed, _ = await pipe.execute()  # the last answer is EXPIRE's
-        return {problem for problem, won in zip(marks, claimed, strict=True) if won}
+        for incident_id, problems in marks.items():
+            key = self._key("incident-runs", incident_id)
+            for problem, run_id in problems.items():
+                pipe.hsetnx(key, problem, run_id)
+            pipe.expire(key, KEEP_DONE_S)
+        answers = iter(await pipe.execute())
+        bound = {}
+        for incident_id, problems in marks.items():
+            bound[incident_id] = {problem for problem in problems if next(answers)}
+            next(answers)  # EXPIRE's
+        return bound
 
     async def defer(self, incident: Incident, until: dt.datetime) -> None:
         """Look at the incident again at `until` (the earliest time wins when deferred twice)."""
