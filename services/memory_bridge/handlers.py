@@ -112,7 +112,7 @@ def register_learning(
         if run.final:
             await learn_from(svc, bridge, run)
 
-    @svc.consume_batch(MEMORY_INCIDENTS)
+    @svc.consume_batch(MEMORY_INCIDENTS, linger_s=svc.settings.memory.linger_s)
     async def on_incidents(incidents: list[Incident]) -> None:
         for incident in incidents:
             is_open = incident.state != "resolved"
@@ -152,7 +152,7 @@ def register_foresight(svc: Service, foresight: Foresight, schedule: Leadership)
     """Alerts and changes in as current conditions; H10s out; `healer.memory.predict` answered."""
     backend = foresight.bridge.backend.name
 
-    @svc.consume_batch(MEMORY_ALERTS)
+    @svc.consume_batch(MEMORY_ALERTS, linger_s=svc.settings.memory.linger_s)
     async def on_alerts(alerts: list[Alert]) -> None:
         seen = [from_alert(alert) for alert in alerts if alert.generator != GENERATOR]
         await announce(svc, await foresight.observe_many(seen))

@@ -72,3 +72,36 @@ async def test_a_batch_slower_than_its_ack_wait_is_handled_once(healer_settings:
         await task
 
     assert sorted(handled) == sorted(a.fingerprint for a in alerts), "each alert handled once, none redelivered"
+
+
+async def test_a_lingering_consumer_takes_a_burst_in_full_batches_after_its_linger(
+    healer_settings: Settings, bus: BusClient
+) -> None:
+    """Work that is not urgent (memory's view of current conditions) lingers once caught up: a burst that
+    trickles in meanwhile reaches it in full batches one after another, not message by message beside the
+    urgent work."""
+    spec = dataclasses.replace(CORRELATOR_ALERTS, durable="lingering")
+    service = Service("correlator", healer_settings)
+    batches: list[tuple[float, int]] = []
+
+    @service.consume_batch(spec, max_batch=50, linger_s=1.5)
+    async def lingering(alerts: list[Alert]) -> None:
+        batches.append((asyncio.get_running_loop().time(), len(alerts)))
+
+    now = dt.datetime.now(dt.UTC)
+    task = asyncio.create_task(service.run())
+    try:
+        await bus.publish(pod_alert("first", namespace="linger", starts_at=now))
+        await eventually(lambda: len(batches) == 1, timeout=30, what="the first alert handled")
+        for i in range(120):  # a burst trickling in over half a second, inside the linger
+            await bus.publish(pod_alert(f"burst-{i}", namespace="linger", starts_at=now))
+            await asyncio.sleep(0.004)
+        await eventually(lambda: sum(n for _, n in batches) == 121, timeout=30, what="the burst handled")
+    finally:
+        service.stop()
+        await task
+
+    assert [n for _, n in batches] == [1, 50, 50, 20], "the burst in full batches, not as it trickled in"
+    (first, _), (full, _), (next_full, _), _ = batches
+    assert full - first >= 1.5, "nothing taken during the linger"
+    assert next_full - full < 0.5, "a full batch leaves more behind: the next is taken at once"

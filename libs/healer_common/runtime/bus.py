@@ -172,14 +172,15 @@ class Service:
         return register
 
     def consume_batch(
-        self, spec: ConsumerSpec, *, max_batch: int = 1_000, backlog: Backlog | None = None
+        self, spec: ConsumerSpec, *, max_batch: int = 1_000, backlog: Backlog | None = None, linger_s: float = 0.0
     ) -> Callable[[BatchHandler], BatchHandler]:
         """Register a handler that takes a list: every message that has arrived, up to `max_batch`; `backlog`
-        kept up to date with how many wait behind the last batch (batches.py)."""
+        kept up to date with how many wait behind the last batch; `linger_s` between batches once caught up, for
+        work that is not urgent (batches.py)."""
         self.consumer_specs[spec.durable] = spec
 
         def register(handler: BatchHandler) -> BatchHandler:
-            consumer = BatchConsumer(spec, handler, max_batch, self.settings.bus.max_deliveries, backlog)
+            consumer = BatchConsumer(spec, handler, max_batch, self.settings.bus.max_deliveries, backlog, linger_s)
             self._batches.consumers.append(consumer)
             return handler
 

@@ -85,6 +85,13 @@ class MemorySettings(Section):
     analysis_idle_s: float = Field(
         900.0, gt=0, description="sleep-time jobs run only once no alert or incident was seen this long"
     )
+    linger_s: float = Field(
+        1.0,
+        ge=0,
+        le=30,
+        description="once caught up, alerts and incidents are taken at most this often (0: as they come): what "
+        "memory learns from them is not urgent, and a storm's first second belongs to grouping and telling",
+    )
     sleep_jobs: dict[str, SleepJob] = Field(
         default_factory=_seed_cadence,
         validate_default=True,
