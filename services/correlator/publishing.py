@@ -1,12 +1,13 @@
 """What the correlator does with an incident whose time has come (notify_timing.next_publication): derive it
 (revision.derive), decide whether it is told (notify_timing.decide), and cut the revision that goes out
 (revision.publishable). An incident looked at again only because something around it changed, and which that
-change left as it was, publishes nothing. Pure.
+change left as it was, publishes nothing. And when each part of a wave goes out (timed_parts). Pure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from healer_common.contract.incidents import Incident, TimelineEntry
@@ -70,3 +71,19 @@ def publication(
         }
     )
     return Publication(revision, stored, decision.state, decision.why, remuted, noted)
+
+
+def timed_parts(
+    due: list[tuple[dt.datetime, str]], clock: Callable[[], dt.datetime], size: int
+) -> Iterator[tuple[dt.datetime, list[str]]]:
+    """(time, incident ids) of each part of a wave, `due` being (when due, incident id) in that order: at most
+    `size` ids, stamped when the part is cut (`clock`, read as each is asked for: after the part before it was
+    derived) or when its first revision falls due if that is later, and holding only revisions due by then. A
+    revision never carries a time before it fell due, nor one before it could go out."""
+    position = 0
+    while position < len(due):
+        stamp, ids = max(clock(), due[position][0]), list[str]()
+        while position < len(due) and len(ids) < size and due[position][0] <= stamp:
+            ids.append(due[position][1])
+            position += 1
+        yield stamp, ids

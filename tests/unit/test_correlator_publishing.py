@@ -13,7 +13,7 @@ from services.correlator.causes import RankingInputs
 from services.correlator.cooccurrence import NO_LINKS, LinkThresholds
 from services.correlator.grouping import group_for
 from services.correlator.notify_timing import NotifyState, NotifyTiming
-from services.correlator.publishing import publication
+from services.correlator.publishing import publication, timed_parts
 from services.correlator.revision import DEFAULT_LIMITS, Limits, Surroundings, apply_alert, publishable
 from tests.support.correlator_samples import POLICY, at, pod_alert
 from tests.support.samples import T0
@@ -90,3 +90,31 @@ def test_looking_again_at_an_incident_that_nothing_changed_publishes_nothing() -
 
     assert again.revision is None
     assert again.state.recheck is False
+
+
+class Clock:
+    """Time that moves on by `step` each time a part is cut (its revisions derived meanwhile)."""
+
+    def __init__(self, start: dt.datetime, step: dt.timedelta) -> None:
+        self.now, self.step = start, step
+
+    def __call__(self) -> dt.datetime:
+        now, self.now = self.now, self.now + self.step
+        return now
+
+
+def test_a_waves_parts_go_out_at_their_own_times_never_before_them_nor_before_they_could() -> None:
+    """Overdue revisions go out together when cut; those derived ahead carry the time they fall due, each
+    cluster its own, not the time of the first nor of the last; a part holds at most `size`."""
+    soon, later = at(0) + dt.timedelta(seconds=0.3), at(0) + dt.timedelta(seconds=0.31)
+    due = [(at(-1), "late-1"), (at(-0.5), "late-2"), (soon, "a"), (soon, "b"), (soon, "c"), (later, "d")]
+    parts = list(timed_parts(due, Clock(at(0), dt.timedelta(seconds=0.05)), 2))
+    assert parts == [(at(0), ["late-1", "late-2"]), (soon, ["a", "b"]), (soon, ["c"]), (later, ["d"])]
+
+
+def test_a_part_cut_after_its_time_carries_the_time_it_was_cut() -> None:
+    """Deriving the parts before took longer than the gap to this one: it is dated when it goes out, so its
+    next revision falls due a whole interval after it was told."""
+    due = [(at(0), "a"), (at(0) + dt.timedelta(seconds=0.01), "b")]
+    parts = list(timed_parts(due, Clock(at(0), dt.timedelta(seconds=0.2)), 1))
+    assert parts == [(at(0), ["a"]), (at(0) + dt.timedelta(seconds=0.2), ["b"])]

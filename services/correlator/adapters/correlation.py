@@ -52,17 +52,19 @@ from services.correlator.folding import Folded, Unsaved, fold
 from services.correlator.grouping import GroupingPolicy, lookup_fields
 from services.correlator.muting import is_source
 from services.correlator.notify_timing import NotifyState, NotifyTiming, held_for_backlog, next_publication
-from services.correlator.publishing import Publication, publication
+from services.correlator.publishing import Publication, publication, timed_parts
 from services.correlator.revision import Limits, Surroundings
 
 YIELD_EVERY = 200
 """Alerts folded between two looks at the event loop (and at the new incidents already due)."""
 PUBLISH_EVERY = 100
 """Revisions derived before they go out: a wave reaches the notifier in parts while the rest is derived."""
-DERIVE_AHEAD = dt.timedelta(seconds=0.5)
-"""How long, at most, before their time the timer derives the revisions falling due (a storm's wave of a few
-hundred incidents of twenty alerts takes a few tenths of a second on a shared core), and never more than a
-tenth of group_interval; they are sent at their time, not before, the cluster's lease held meanwhile, so an
+DERIVE_AHEAD = dt.timedelta(seconds=1.0)
+"""How long, at most, before its time the timer derives a revision (and never more than a fifth of
+group_interval). It takes in one pass what falls due within half of it, starting half of it before the first:
+a storm's wave falls due in clusters a few hundredths of a second apart (its first revisions went out in
+parts), and a pass for each would start deriving a cluster only once the one before had gone out, late by
+its derivation. Each part is sent at its own time, not before, the cluster's lease held meanwhile, so an
 alert or a change that arrives in between waits for the next revision."""
 LOOKS_AHEAD = 8
 """A timer busy with revisions falling due one after another still looks at the silences this often."""
@@ -232,17 +234,17 @@ class Correlator:
         covered = self.svc.clock.now()  # what was due by then is published
         await self._publish_due(covered)
         tick, deadline = self.config.tick, covered + LOOKS_AHEAD * self.config.tick
-        ahead = min(DERIVE_AHEAD, self.config.timing.group_interval / 10)
+        half = min(DERIVE_AHEAD, self.config.timing.group_interval / 5) / 2
         while (now := self.svc.clock.now()) < deadline:
             upcoming = await self.stores.incidents.next_due(covered)
-            if upcoming is None or upcoming - ahead > now + tick:  # the next look is in time for it
+            if upcoming is None or upcoming - half > now + tick:  # the next look is in time for it
                 return
-            await asyncio.sleep(max(0.0, (upcoming - ahead - now).total_seconds()))
-            covered = upcoming + ROUNDING
+            await asyncio.sleep(max(0.0, (upcoming - half - now).total_seconds()))
+            covered = upcoming + half
             await self._publish_due(covered)
 
     async def _publish_due(self, at: dt.datetime) -> None:
-        """What is due by `at`, published as of then (or now, if later): never before it."""
+        """What is due by `at`, each revision published at its own time (or now, if later): never before it."""
         by_cluster: dict[str, set[str]] = {}
         for cluster, incident_id in await self.stores.incidents.due(at):
             by_cluster.setdefault(cluster, set()).add(incident_id)
@@ -264,11 +266,12 @@ class Correlator:
         *,
         as_of: dt.datetime | None = None,
     ) -> None:
-        """Publish the revisions that are due (by `as_of`, a moment about to come, when the timer derives ahead),
-        then write back everything in one fenced write."""
+        """Publish the revisions that are due (by `as_of`, a moment about to come, when the timer derives ahead;
+        each at its own time), then write back everything in one fenced write."""
         now, timing = self.svc.clock.now(), self.config.timing
         now = now if as_of is None else max(now, as_of)
-        due, later = [], {}
+        due: list[tuple[dt.datetime, str]] = []
+        later: dict[str, dt.datetime | None] = {}
         for incident_id in sorted(incident_ids):
             incident = work.open.incidents[incident_id]
             state = work.states.setdefault(incident_id, NotifyState(opened_at=incident.opened_at))
@@ -280,10 +283,10 @@ class Correlator:
                 and at <= now
                 and not held_for_backlog(state, at, now, resolved=resolved, waiting=waiting, timing=timing)
             ):
-                due.append(incident_id)
+                due.append((at, incident_id))
             else:
                 later[incident_id] = at
-        published = await self._publish(lease, work, due, around, now)
+        published = await self._publish(lease, work, sorted(due), around)
         commands = list(writes)
         for incident_id, at in later.items():
             incident, unsaved = work.open.incidents[incident_id], work.open.unsaved.get(incident_id, Unsaved())
@@ -316,22 +319,23 @@ class Correlator:
         return commands
 
     async def _publish(
-        self, lease: Term, work: ClusterWork, incident_ids: list[str], around: Around, as_of: dt.datetime
+        self, lease: Term, work: ClusterWork, due: list[tuple[dt.datetime, str]], around: Around
     ) -> dict[str, Publication]:
-        """Derive and send the revisions a part at a time, each part stamped with the time it was cut (never
-        before `as_of`) and sent no sooner: a part that waited for the ones before it is not dated earlier, so
-        its next revision falls due an interval after it went out, not after the first part did."""
-        if not incident_ids:
+        """Derive and send the revisions (in the order they fall due) a part at a time, each part stamped with
+        the time it was cut, or the time its revisions fall due if later, and sent no sooner: a part that waited
+        for the ones before it is not dated earlier, so its next revision falls due an interval after it went
+        out, not after the first part did."""
+        if not due:
             return {}
         cfg = self.config
-        incidents = [work.open.incidents[i] for i in incident_ids]
+        incidents = [work.open.incidents[incident_id] for _, incident_id in due]
         surroundings = await self._surroundings(work.open.cluster, incidents, around)
         done: dict[str, Publication] = {}
         sending: list[asyncio.Task[None]] = []
         try:
-            for start in range(0, len(incidents), PUBLISH_EVERY):
-                part, now = {}, max(self.svc.clock.now(), as_of)
-                for incident in incidents[start : start + PUBLISH_EVERY]:
+            for now, ids in timed_parts(due, self.svc.clock.now, PUBLISH_EVERY):
+                part = {}
+                for incident in (work.open.incidents[incident_id] for incident_id in ids):
                     state = work.states[incident.incident_id]
                     part[incident.incident_id] = publication(
                         incident, state, surroundings, timing=cfg.timing, limits=cfg.limits, now=now
