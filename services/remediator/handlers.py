@@ -17,7 +17,9 @@ from services.remediator.adapters.runs import RunStore
 
 
 def register(svc: Service, coordinator: RemediationCoordinator, runs: RunStore, agents: AgentCoordinator) -> None:
-    @svc.consume_batch(REMEDIATOR_INCIDENTS, max_batch=svc.settings.remediator.batch_max)
+    @svc.consume_batch(
+        REMEDIATOR_INCIDENTS, max_batch=svc.settings.remediator.batch_max, linger_s=svc.settings.remediator.linger_s
+    )
     async def on_incidents(incidents: list[Incident]) -> None:
         """Revisions as they arrived: each incident's in order, the others side by side, what they need from
         Redis read and written a wave at a time (runtime/batches.py: a storm's thousand revisions cost their

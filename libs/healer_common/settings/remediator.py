@@ -103,6 +103,13 @@ class RemediatorSettings(Section):
     batch_max: int = Field(
         64, ge=1, le=1_000, description="most incident revisions taken at once (side by side, each incident's in order)"
     )
+    linger_s: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="once caught up, incident revisions are taken at most this often (0: as they come): on shared "
+        "cores a storm's wave is told first and looked at for remediation a second later",
+    )
     namespace_allow: list[str] = Field(
         default_factory=list, description="act only in these namespaces (empty: every namespace not denied)"
     )
