@@ -124,32 +124,3 @@ async def test_a_revision_due_between_two_looks_of_the_timer_goes_out_when_due(
     times = {r["revision"]: dt.datetime.fromisoformat(r["time"]) for r in revisions(seen)}
     gap = (times[2] - times[1]).total_seconds()
     assert 4.5 <= gap < 5.0, f"published {gap - 4.5:.2f} s after it was due"
-
-
-async def test_a_waves_next_revisions_falling_due_moments_apart_each_go_out_an_interval_after_the_first(
-    services: ServiceRunner, bus: BusClient
-) -> None:
-    """500 groups opened at once are told in parts a moment apart; their next revisions, 20 more alerts each,
-    fall due as many moments apart. Derived ahead in one pass, each goes out one group_interval after its
-    group's first, not after the cluster before it was derived and sent."""
-    grouping = {"group_by": ["alertname", "namespace", "node"], "topology": []}
-    services.configure("correlator", **grouping, group_wait_s=0.0, group_interval_s=3.0, batch_max=1_000)
-    services.start("correlator")
-    await services.wait_running()
-    now = dt.datetime.now(dt.UTC)
-    groups = range(500)
-    async with recording(bus, bus.space.all_incidents) as seen:
-        await asyncio.gather(*(bus.publish(pod_alert(f"p{g}-0", node=f"w{g:03d}", starts_at=now)) for g in groups))
-        await seen.wait_count(incident_where(lambda i: i["revision"] == 1), 500)
-        more = [pod_alert(f"p{g}-{k}", node=f"w{g:03d}", starts_at=now) for k in range(1, 21) for g in groups]
-        for start in range(0, len(more), 500):
-            await asyncio.gather(*(bus.publish(alert) for alert in more[start : start + 500]))
-        await seen.wait_count(incident_where(lambda i: i["revision"] == 2), 500, timeout=60)
-
-    times: dict[str, dict[int, dt.datetime]] = defaultdict(dict)
-    for r in revisions(seen):
-        times[r["incident_id"]][r["revision"]] = dt.datetime.fromisoformat(r["time"])
-    firsts = sorted({t[1] for t in times.values()})
-    assert (firsts[-1] - firsts[0]).total_seconds() > 0, "the first revisions went out in parts"
-    late = sorted(round((t[2] - t[1]).total_seconds() - 3.0, 3) for t in times.values())
-    assert late[-1] < 0.15, f"next revisions late by up to {late[-1]} s (a pass per cluster: 0.3-0.45 s)"
