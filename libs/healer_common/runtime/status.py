@@ -33,6 +33,12 @@ def open_incidents_key(keys: KeySpace) -> str:
     return keys("correlator", "open")
 
 
+def open_counts_key(keys: KeySpace) -> str:
+    """The hash (incident id -> {"severity": the incident's, "firing": {severity: firing alerts}} JSON) the
+    correlator writes beside every open incident's header: what the gauges count, without reading every alert."""
+    return keys("correlator", "counts")
+
+
 def incident_alerts_key(keys: KeySpace, incident_id: str) -> str:
     """The hash (fingerprint -> AlertSummary JSON) of every alert of an open incident."""
     return keys("correlator", "alerts", incident_id)

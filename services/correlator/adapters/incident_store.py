@@ -4,6 +4,7 @@ in parts, so that a batch writes what changed and not the whole incident again:
 correlator:open                       hash  incident id -> its header: the incident with its primary alert only,
                                             its counts and the changes not yet published
                                             (runtime/status.py: `healer status`, the API)
+correlator:counts                     hash  incident id -> its severity and firing alerts by severity (the gauges)
 correlator:alerts:<incident id>       hash  fingerprint -> AlertSummary JSON: every alert of the incident
 correlator:timeline:<incident id>     list  TimelineEntry JSON, the newest revision.MAX_TIMELINE
 correlator:notify                     hash  incident id -> NotifyState JSON (what was published and told, when)
@@ -19,6 +20,8 @@ so a correlator that lost its lease changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from redis.asyncio import Redis
@@ -26,7 +29,12 @@ from redis.asyncio import Redis
 from healer_common.contract.incidents import AlertSummary, Incident, TimelineEntry
 from healer_common.runtime.leadership import Command
 from healer_common.runtime.state import KeySpace
-from healer_common.runtime.status import incident_alerts_key, incident_timeline_key, open_incidents_key
+from healer_common.runtime.status import (
+    incident_alerts_key,
+    incident_timeline_key,
+    open_counts_key,
+    open_incidents_key,
+)
 from services.correlator.folding import Unsaved
 from services.correlator.grouping import GroupingPolicy, summary_fields
 from services.correlator.notify_timing import NotifyState
@@ -69,11 +77,18 @@ def header_of(incident: Incident) -> Incident:
     )
 
 
+def counts_of(incident: Incident) -> str:
+    """What `correlator:counts` keeps of an incident: its severity and its firing alerts by severity."""
+    firing = Counter(a.severity for a in incident.alerts if a.status == "firing")
+    return json.dumps({"severity": incident.severity, "firing": dict(sorted(firing.items()))})
+
+
 class IncidentStore:
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
         self._open = open_incidents_key(keys)
+        self._counts = open_counts_key(keys)
         self._notify = keys("correlator", "notify")
         self._due = keys("correlator", "due")
         self._lookup = redis.register_script(_LOOKUP)
@@ -159,6 +174,7 @@ class IncidentStore:
         incident_id, cluster = incident.incident_id, incident.cluster
         commands: list[Command] = [
             ("HSET", self._open, incident_id, header_of(incident).model_dump_json()),
+            ("HSET", self._counts, incident_id, counts_of(incident)),
             ("HSET", self._notify, incident_id, state.model_dump_json()),
             ("ZADD", self._due, str(due.timestamp()), due_member(incident))
             if due is not None
@@ -181,6 +197,7 @@ class IncidentStore:
         fields = set().union(*(summary_fields(a, cluster, policy) for a in incident.alerts))
         commands: list[Command] = [
             ("HDEL", self._open, incident_id),
+            ("HDEL", self._counts, incident_id),
             ("HDEL", self._notify, incident_id),
             ("DEL", self._alerts(incident_id), self._timeline(incident_id)),
             ("ZREM", self._due, due_member(incident)),

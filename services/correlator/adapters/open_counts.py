@@ -1,9 +1,11 @@
 """`healer_incidents_open` and `healer_alerts_active`, counted from what the correlator keeps in Redis.
 
-Counting firing alerts by severity means reading every open incident's alerts. Validating all of them as
-models on every heartbeat took a third of the correlator's CPU in a 10,000-alert storm, so this reads only
-the incidents whose header (which carries their counts, revision and time) changed since the last look, with
-plain JSON, and reads everything again every `FULL_EVERY` looks in case an alert changed without its header.
+Counting firing alerts by severity once meant reading every open incident's alerts: a third of the correlator's
+CPU in a 10,000-alert storm when it validated them all each heartbeat, and still a tenth of a second of it after
+each wave of a storm when it read the changed ones as plain JSON. The correlator now writes each incident's
+counts beside its header whenever it saves it (`correlator:counts`, incident_store.counts_of), and this reads
+that one hash. An open incident without counts (kept by a correlator from before them) is counted from its
+alerts, as it used to be.
 """
 
 from __future__ import annotations
@@ -16,40 +18,54 @@ from redis.asyncio import Redis
 
 from healer_common.runtime import metrics
 from healer_common.runtime.state import KeySpace
-from healer_common.runtime.status import incident_alerts_key, open_incidents_key
+from healer_common.runtime.status import incident_alerts_key, open_counts_key, open_incidents_key
 
-FULL_EVERY = 12
-"""Looks between two full reads (a minute at the default 5 s heartbeat)."""
+Counts = tuple[str, Counter[str]]
+"""An incident's severity and its firing alerts by severity."""
 
 
 class OpenCounts:
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
-        self._known: dict[str, tuple[str, str, Counter[str]]] = {}  # id -> (header, severity, firing by severity)
-        self._looks = 0
+        self._read: dict[str, tuple[str, Counts]] = {}  # incident id -> (its counts as written, parsed)
 
     async def refresh(self) -> tuple[Counter[str], Counter[str]]:
-        """Read what changed, set the gauges; (open incidents, firing alerts), each by severity."""
-        full = self._looks % FULL_EVERY == 0
-        self._looks += 1
+        """Read the counts, set the gauges; (open incidents, firing alerts), each by severity."""
         # the services' Redis client decodes responses (state.connect_redis): field names and values are str
-        headers = cast(dict[str, str], await self._redis.hgetall(open_incidents_key(self._keys)))
-        stale = [i for i, header in headers.items() if full or self._known.get(i, ("",))[0] != header]
-        fresh = set(headers) - set(stale)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for incident_id in stale:
-                pipe.hvals(incident_alerts_key(self._keys, incident_id))
-            read = await pipe.execute() if stale else []
-        known = {i: self._known[i] for i in fresh}
-        for incident_id, summaries in zip(stale, read, strict=True):
-            decoded = (json.loads(s) for s in summaries)
-            firing = Counter(a["severity"] for a in decoded if a.get("status") == "firing")
-            known[incident_id] = (headers[incident_id], json.loads(headers[incident_id])["severity"], firing)
-        self._known = known
-        incidents = Counter(severity for _, severity, _ in known.values())
+            pipe.hkeys(open_incidents_key(self._keys))
+            pipe.hgetall(open_counts_key(self._keys))
+            opened, written = cast(tuple[list[str], dict[str, str]], tuple(await pipe.execute()))
+        before, self._read = self._read, {}
+        found = {i: self._parsed(before.get(i), i, written[i]) for i in opened if i in written}
+        found |= await self._from_alerts([i for i in opened if i not in written])
+        incidents = Counter(severity for severity, _ in found.values())
         alerts: Counter[str] = Counter()
-        for _, _, firing in known.values():
+        for _, firing in found.values():
             alerts.update(firing)
         metrics.open_counts(incidents, alerts)
         return incidents, alerts
+
+    def _parsed(self, known: tuple[str, Counts] | None, incident_id: str, raw: str) -> Counts:
+        """Counts as written, parsed again only when they changed since the last look."""
+        if known is None or known[0] != raw:
+            data = json.loads(raw)
+            known = (raw, (data["severity"], Counter(data["firing"])))
+        self._read[incident_id] = known
+        return known[1]
+
+    async def _from_alerts(self, incident_ids: list[str]) -> dict[str, Counts]:
+        if not incident_ids:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident_id in incident_ids:
+                pipe.hget(open_incidents_key(self._keys), incident_id)
+                pipe.hvals(incident_alerts_key(self._keys, incident_id))
+            read = await pipe.execute()
+        found = {}
+        for incident_id, header, summaries in zip(incident_ids, read[::2], read[1::2], strict=True):
+            if header:
+                firing = Counter(a["severity"] for a in map(json.loads, summaries) if a.get("status") == "firing")
+                found[incident_id] = (json.loads(header)["severity"], firing)
+        return found
