@@ -159,7 +159,10 @@ def linked(alert: Alert, *, runbook_url: str, generator_url: str) -> Alert:
         "fingerprint": alert.fingerprint,
     }
     annotations = {"runbook_url": runbook_url.format(**fields), **alert.annotations}
-    return alert.evolve(annotations=annotations, generator_url=alert.generator_url or generator_url.format(**fields))
+    # Both are plain strings, under a key that is valid and keys already validated: validating the whole alert
+    # again for them (`evolve`) was a tenth of the detector's CPU relaying a storm.
+    links = {"annotations": annotations, "generator_url": alert.generator_url or generator_url.format(**fields)}
+    return alert.model_copy(update=links)
 
 
 def alert_fingerprint(alert_id: str, cluster: str, resource: ResourceRef | None, labels: Labels) -> str:
