@@ -16,7 +16,7 @@ import pytest
 from healer_cli.demo import condition_event
 from healer_common.contract.streams import ALERTS
 from healer_common.runtime.busclient import BusClient
-from healer_common.runtime.servers import ServerProcess, free_port, start_nats
+from healer_common.runtime.servers import NatsCluster, ServerProcess, free_port, start_nats
 from healer_common.settings import Settings
 from healer_common.testing import ServiceRunner, eventually, isolated_settings
 
@@ -75,3 +75,31 @@ async def test_restarting_nats_mid_run_loses_no_alert(
         assert all(p.alive() for p in runner.running.values()), runner.logs()
     finally:
         runner.stop_all()
+
+
+async def test_a_service_started_while_jetstream_has_no_leader_waits_for_it_then_serves(
+    nats_cluster: NatsCluster, redis_server: ServerProcess, tmp_path: Path
+) -> None:
+    """Two of three NATS nodes down: the node left takes connections, but JetStream has no leader and refuses
+    or times out, as it does while a cluster forms on a loaded machine. The notifier waits, saying so, instead
+    of exiting half-started; once the nodes are back it serves."""
+    settings = isolated_settings(
+        nats_cluster.url, f"{redis_server.url}/0", tmp_path, nats={"stream_replicas": 3, "jetstream_timeout_s": 2.0}
+    )
+    async with BusClient(settings) as bus:
+        await bus.ensure_streams()
+    nats_cluster.kill_node(1)
+    nats_cluster.kill_node(2)
+    runner = ServiceRunner(settings, tmp_path)
+    try:
+        runner.start("notifier")
+        notifier = runner.running["notifier"]
+        await eventually(lambda: "waiting_for_jetstream" in notifier.log(), timeout=60, what="waiting said")
+        await asyncio.sleep(3)  # a few more tries
+        assert notifier.process.poll() is None, f"exited with {notifier.process.returncode}: {notifier.log()[-2000:]}"
+        nats_cluster.start_node(1)
+        nats_cluster.start_node(2)
+        await runner.wait_running(timeout=120)
+    finally:
+        codes = runner.stop_all()
+    assert set(codes.values()) <= {0, -15}, f"the notifier stopped cleanly: {codes}"

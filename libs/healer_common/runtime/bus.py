@@ -56,6 +56,7 @@ from healer_common.runtime.auth import Gate
 from healer_common.runtime.batches import Backlog, BatchConsumer, BatchHandler, BatchLoops
 from healer_common.runtime.broker import build_broker
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
+from healer_common.runtime.failures import classify
 from healer_common.runtime.heartbeat import clear_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler, server_tls
 from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams
@@ -341,6 +342,30 @@ class Service:
             else:
                 return
 
+    async def _until_jetstream(self) -> None:
+        """Until JetStream has every stream and consumer this service reads, each answering, or until the
+        service is told to stop. A NATS cluster still electing its leaders (nodes starting or restarting, a
+        loaded machine) refuses or times out for a while, and a service that began consuming then exited
+        half-started: faststream's subscribers cannot be started again. A refusal waiting cannot change (a
+        permission, a stream NATS will not alter) stops the service, as before."""
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                await self.ensure_streams()
+                await self.ensure_consumers()
+                js = self._jetstream()
+                for stream, config in self._consumer_configs.values():
+                    await js.consumer_info(stream, str(config.durable_name))
+            except NATS_DOWN as exc:
+                if classify(exc).kind == "permanent":
+                    raise
+                self.log.warning("waiting_for_jetstream", error=repr(exc), retry_in_s=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                delay = min(delay * 2, 10.0)
+            else:
+                return
+
     async def ensure_streams(self) -> None:
         await ensure_streams(self._jetstream(), self.settings)
 
@@ -391,11 +416,13 @@ class Service:
         await self.http.start()
         self.log.info("starting", nats=self.settings.nats.url, http=self.http.url, instance=self.instance)
         await self._connect()
+        if not self._stop.is_set():
+            await self._until_jetstream()
         if self._stop.is_set():
+            with contextlib.suppress(*NATS_DOWN):
+                await self.broker.stop()
             await self.http.stop()
             return
-        await self.ensure_streams()
-        await self.ensure_consumers()
         for hook in self._on_start:
             await hook()
         await self.broker.start()
