@@ -158,6 +158,12 @@ async def measure(
         (args.dump / f"{run}.json").write_text(json.dumps(tally.log))
         if stages:
             (args.dump / f"{run}-stages.json").write_text(json.dumps(stages))
+        if isinstance(side, HealerSide) and side.seen:  # each alert and revision's way, for a closer look
+            on_bus, revisions = side.on_bus(tally.started)
+            timeline = {pod: [tally.sent[pod] - tally.started, told - tally.started, on_bus.get(pod)]
+                        for pod, told in tally.told.items()}  # fmt: skip
+            (args.dump / f"{run}-alerts.json").write_text(json.dumps(timeline))
+            (args.dump / f"{run}-revisions.json").write_text(json.dumps(revisions))
     found["fed_s"] = fed_s
     found["cpu_s"] = sum(v for n, v in cpu.items() if n not in SERVERS)
     if len(cpu) > 1:
@@ -281,7 +287,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--dump",
         type=Path,
-        help="write each run's notifications (when, how many alerts) here; with --stages, its bus times too",
+        help="write each run's notifications (when, how many alerts) here; with --stages, its bus times too, and "
+        "each alert's (sent, told, on the bus) and each incident's revisions (number, on the bus, its time)",
     )
     parser.add_argument("--deadline-s", type=float, default=180.0, help="give up waiting for the last alert after")
     return parser.parse_args(argv)

@@ -199,7 +199,7 @@ class HealerSide:
         self._runner: ServiceRunner | None = None
         self._bus: BusClient | None = None
         self._untold: list[tuple[str, int, float]] = []  # (incident, revision, at) of notifications without alerts
-        self.stages: dict[str, list[float]] = {}  # with --stages: when each alert and revision was published
+        self.seen: dict[str, list[tuple[float, bytes]]] = {}  # with --stages: each alert and revision on the bus, when
         self._since = dt.datetime.now(dt.UTC)
         self.url = ""
         self._settings_used: Settings | None = None
@@ -237,7 +237,23 @@ class HealerSide:
         """Note when every alert and incident revision goes by on the bus (core subscriptions: a little load)."""
         assert self._bus is not None
         for stage, subject in (("alerts", self._bus.space.all_alerts), ("revisions", self._bus.space.all_incidents)):
-            await self._bus.nc.subscribe(subject, cb=_noting(self.stages.setdefault(stage, [])))
+            await self._bus.nc.subscribe(subject, cb=_noting(self.seen.setdefault(stage, [])))
+
+    @property
+    def stages(self) -> dict[str, list[float]]:
+        return {stage: [at for at, _ in seen] for stage, seen in self.seen.items()}
+
+    def on_bus(self, since: float) -> tuple[dict[str, float], dict[str, list[tuple[int, float, str]]]]:
+        """With --stages, for `--dump`: when each alert (by pod) first went by on the bus, and each incident's
+        revisions (number, when on the bus, the time it carries), in seconds since `since`."""
+        alerts: dict[str, float] = {}
+        for at, data in self.seen.get("alerts", []):
+            alerts.setdefault(_pod(json.loads(data)), at - since)
+        revisions: dict[str, list[tuple[int, float, str]]] = {}
+        for at, data in self.seen.get("revisions", []):
+            body = json.loads(data)
+            revisions.setdefault(body["incident_id"], []).append((body["revision"], at - since, body["time"]))
+        return alerts, revisions
 
     async def feed(self, session: aiohttp.ClientSession, batch: list[StormAlert], starts_at: dt.datetime) -> None:
         if self._via == "http":
@@ -290,9 +306,9 @@ class HealerSide:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-def _noting(times: list[float]) -> Callable[[Msg], Awaitable[None]]:
-    async def note(_msg: Msg) -> None:
-        times.append(time.monotonic())
+def _noting(seen: list[tuple[float, bytes]]) -> Callable[[Msg], Awaitable[None]]:
+    async def note(msg: Msg) -> None:
+        seen.append((time.monotonic(), msg.data))  # parsed after the run, not while the storm needs the CPU
 
     return note
 
