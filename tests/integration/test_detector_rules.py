@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 
 from healer_common.clock import ManualClock
-from healer_common.contract.events import EVENT_ADAPTER
+from healer_common.contract.events import EVENT_ADAPTER, ResourceRef
 from healer_common.runtime.bus import Service
 from healer_common.runtime.busclient import BusClient
 from healer_common.settings import Settings
 from healer_common.testing import Recorder, eventually, partitions_drained, recording
 from services.detector.adapters.partition_work import DetectorParts
 from services.detector.app import compose
-from tests.support.detector_cases import CASES, Case, Signal
+from tests.support.detector_cases import CASES, Case, Signal, condition
 
 pytestmark = pytest.mark.integration
 ONE_US = dt.timedelta(microseconds=1)
@@ -45,20 +45,7 @@ class RunningDetector:
 
     async def report(self, signal: Signal) -> None:
         """Publish one signal as the collector would, dated by the detector's clock."""
-        if signal.metric:
-            kind = "healer.metrics.v1"
-            sample = {"name": signal.metric, "value": signal.value, "labels": signal.labels}
-            data: dict[str, Any] = {"samples": [sample]}
-        else:
-            assert signal.resource is not None
-            kind = "healer.condition.v1"
-            resource = signal.resource.model_dump(exclude_none=True)
-            data = {"resource": resource, "reason": signal.reason, "labels": signal.labels}
-        event_id = uuid.uuid4().hex
-        body = {"specversion": "1.0", "id": event_id, "source": "rules-test", "type": kind, "data": data}
-        body["time"] = self.clock.now().isoformat()
-        subject = self.bus.space.events("rules-test", kind.split(".")[1])
-        await self.bus.publish_event(subject, EVENT_ADAPTER.validate_python(body))
+        await report(self.bus, self.clock, signal)
 
     async def settled(self) -> None:
         """Until every published event is handled and the timer has looked at the clock's current time."""
@@ -75,6 +62,24 @@ class RunningDetector:
     async def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
         await self.settled()
+
+
+async def report(bus: BusClient, clock: ManualClock, signal: Signal) -> None:
+    """Publish one signal as the collector would, dated by `clock`."""
+    if signal.metric:
+        kind = "healer.metrics.v1"
+        sample = {"name": signal.metric, "value": signal.value, "labels": signal.labels}
+        data: dict[str, Any] = {"samples": [sample]}
+    else:
+        assert signal.resource is not None
+        kind = "healer.condition.v1"
+        resource = signal.resource.model_dump(exclude_none=True)
+        data = {"resource": resource, "reason": signal.reason, "labels": signal.labels}
+    event_id = uuid.uuid4().hex
+    body = {"specversion": "1.0", "id": event_id, "source": "rules-test", "type": kind, "data": data}
+    body["time"] = clock.now().isoformat()
+    subject = bus.space.events("rules-test", kind.split(".")[1])
+    await bus.publish_event(subject, EVENT_ADAPTER.validate_python(body))
 
 
 @contextlib.asynccontextmanager
@@ -217,3 +222,26 @@ async def test_the_next_detector_resumes_a_partition_s_series_from_its_checkpoin
 
     summary = json.loads(alert.data)["annotations"]["summary"]
     assert "grew by 3,958 to 4,000 over 5 minutes" in summary, "growth measured from before the hand-over"
+
+
+async def test_a_burst_of_conditions_taken_together_is_judged_in_order_each_on_what_the_one_before_left(
+    healer_settings: Settings, bus: BusClient
+) -> None:
+    """Forty pods OOM-killed and ready again, published before the detector starts, so they reach it together:
+    each pod's recovery finds the watch its OOM kill opened a moment before in the same batch, and every pod's
+    alert fires, then resolves, once."""
+    clock = ManualClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    pods = [ResourceRef(kind="Pod", namespace="burst", name=f"rex-{i}") for i in range(40)]
+    async with recording(bus, bus.space.all_alerts) as seen:
+        for pod in pods:
+            await report(bus, clock, condition("OOMKilled", pod))
+            await report(bus, clock, condition("Ready", pod))
+        async with running_detector(quick(healer_settings), clock, bus) as detector:
+            await detector.settled()
+            await detector.advance(60)
+            await seen.wait_count(lambda m: json.loads(m.data)["status"] == "resolved", len(pods))
+
+    told: dict[str, list[str]] = {}
+    for body in seen.bodies():
+        told.setdefault(body["resource"]["name"], []).append(body["status"])
+    assert told == {pod.name: ["firing", "resolved"] for pod in pods}

@@ -35,7 +35,7 @@ from healer_common.runtime.bus import Service
 from healer_common.runtime.leadership import Term
 from healer_common.runtime.partition_worker import Delivered, PartWork
 from healer_common.runtime.publishing import publish_raw_many
-from healer_common.runtime.telemetry import carrying_trace, consuming
+from healer_common.runtime.telemetry import carrying_trace, consuming, consuming_batch
 from healer_common.settings import DetectorSettings
 from services.detector.adapters import checkpoint
 from services.detector.adapters.baseline_store import BaselineStore
@@ -62,17 +62,29 @@ class DetectorPart:
         self._cfg = cfg
 
     async def handle(self, items: list[Delivered]) -> bool:
+        """In stream order; consecutive condition events together (Evaluation.conditions: a storm's conditions
+        in a few round trips, not two each), every other event on its own."""
         published = False
+        conditions: list[Delivered] = []
         for delivered in items:
+            if isinstance(delivered.item, ConditionEvent):
+                conditions.append(delivered)
+                continue
+            published |= await self._conditions(conditions)
+            conditions = []
             with consuming(delivered.family, delivered.headers):
-                published |= await self._one(delivered.item, delivered.seq)
-        return published
+                published |= await self._one(delivered.item)
+        return await self._conditions(conditions) or published
 
-    async def _one(self, event: Any, seq: int) -> bool:
+    async def _conditions(self, items: list[Delivered]) -> bool:
+        if not items:
+            return False
+        with consuming_batch(items[0].family, [delivered.headers for delivered in items]):
+            return await self.evaluation.conditions([(d.item, d.seq) for d in items], self._now())
+
+    async def _one(self, event: Any) -> bool:
         now, evaluation = self._now(), self.evaluation
         match event:
-            case ConditionEvent():
-                return await evaluation.condition(event, seq, now)
             case MetricBatchEvent() | MetricEvent():
                 return await evaluation.metrics(event, now)
             case LogEvent():

@@ -18,6 +18,8 @@ from redis.asyncio import Redis
 from healer_common.runtime.state import KeySpace
 from services.detector.held_conditions import Watch
 
+Saved = tuple[str, dict[str, Watch | None], dict[str, dt.datetime | None], int]
+"""(object key, changed watches by fingerprint (None: gone), their timers, the sequence of the event applied)."""
 DUE_BATCH = 500
 LEASE_S = 30.0
 APPLIED = "~seq"  # not a fingerprint (those are hex): the stream sequence of the last event applied
@@ -40,9 +42,19 @@ class WatchStore:
 
     async def of_object(self, object_key: str) -> tuple[list[Watch], int]:
         """The object's watches, and the stream sequence of the last event applied to them (0: none known)."""
-        raw = await self._redis.hgetall(self._key(object_key))
-        applied = int(raw.pop(APPLIED, 0))
-        return [Watch.model_validate_json(v) for v in raw.values()], applied
+        return (await self.of_objects([object_key]))[object_key]
+
+    async def of_objects(self, object_keys: list[str]) -> dict[str, tuple[list[Watch], int]]:
+        """`of_object` for many objects in one round trip (a storm's conditions are about thousands of pods)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for object_key in object_keys:
+                pipe.hgetall(self._key(object_key))
+            read = await pipe.execute()
+        found = {}
+        for object_key, raw in zip(object_keys, read, strict=True):
+            applied = int(raw.pop(APPLIED, 0))
+            found[object_key] = ([Watch.model_validate_json(v) for v in raw.values()], applied)
+        return found
 
     async def one(self, object_key: str, fingerprint: str) -> Watch | None:
         raw = await self._redis.hget(self._key(object_key), fingerprint)
@@ -52,24 +64,30 @@ class WatchStore:
         self, object_key: str, changes: dict[str, Watch | None], due: dict[str, dt.datetime | None], *, seq: int = 0
     ) -> None:
         """Store changed watches and their timers in one round trip, with the sequence of the event applied."""
-        if not changes:
+        await self.save_many([(object_key, changes, due, seq)])
+
+    async def save_many(self, saves: list[Saved]) -> None:
+        """`save` for many objects in one round trip; an object without changes writes nothing."""
+        saves = [saved for saved in saves if saved[1]]
+        if not saves:
             return
         pipe = self._redis.pipeline(transaction=True)
-        if seq:
-            pipe.hset(self._key(object_key), APPLIED, str(seq))
-        for fingerprint, watch in changes.items():
-            member = f"{object_key}|{fingerprint}"
-            if watch is None:
-                pipe.hdel(self._key(object_key), fingerprint)
-            else:
-                pipe.hset(self._key(object_key), fingerprint, watch.model_dump_json())
-            when = due.get(fingerprint)
-            if when is None:
-                pipe.zrem(self._due, member)
-            else:
-                pipe.zadd(self._due, {member: when.timestamp()})
-        if None in changes.values():
-            pipe.eval(_DROP_EMPTY, 1, self._key(object_key), APPLIED)
+        for object_key, changes, due, seq in saves:
+            if seq:
+                pipe.hset(self._key(object_key), APPLIED, str(seq))
+            for fingerprint, watch in changes.items():
+                member = f"{object_key}|{fingerprint}"
+                if watch is None:
+                    pipe.hdel(self._key(object_key), fingerprint)
+                else:
+                    pipe.hset(self._key(object_key), fingerprint, watch.model_dump_json())
+                when = due.get(fingerprint)
+                if when is None:
+                    pipe.zrem(self._due, member)
+                else:
+                    pipe.zadd(self._due, {member: when.timestamp()})
+            if None in changes.values():
+                pipe.eval(_DROP_EMPTY, 1, self._key(object_key), APPLIED)
         await pipe.execute()
 
     async def claim_due(self, now: dt.datetime) -> list[tuple[str, str]]:
