@@ -60,7 +60,10 @@ if TYPE_CHECKING:
     from healer_common.runtime.bus import Service
 
 FETCH_BATCH = 64
-SOON_S = 1.0  # after a publication, the checkpoint is saved once this long has passed since the last one
+SOON_S = 5.0
+"""After a publication, the checkpoint is saved once this long has passed since the last one: what a takeover
+replays stays well inside the streams' two-minute duplicate window (a replayed alert is dropped as one). Each
+second, a storm's twelve partitions each pickled their engines: a tenth of the detector's CPU."""
 IDLE_CHECK_S = 5.0  # an idle cursor is checked this often (NATS may have lost it with a node)
 CURSOR_IDLE_S = 60.0  # NATS removes a cursor nobody reads for this long
 RESTART_S = (0.5, 10.0)  # backoff between restarts from the checkpoint
