@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from healer_common.contract.incidents import Incident
+from healer_common.runtime.leadership import Command, Leases
 from healer_common.runtime.state import KeySpace
 from healer_common.runtime.status import incident_alerts_key, open_incidents_key
 from healer_common.settings import Settings
@@ -26,13 +27,20 @@ pytestmark = pytest.mark.integration
 async def save(redis: Redis, keys: KeySpace, stored: Incident) -> None:
     """As the correlator saves an open incident: its store's commands, applied."""
     unsaved = Unsaved(alerts={a.fingerprint for a in stored.alerts})
-    for command in IncidentStore(redis, keys).save(stored, NotifyState(opened_at=stored.opened_at), None, unsaved):
-        await redis.execute_command(*command)
+    await fenced(
+        redis, keys, IncidentStore(redis, keys).save(stored, NotifyState(opened_at=stored.opened_at), None, unsaved)
+    )
 
 
 async def close(redis: Redis, keys: KeySpace, stored: Incident) -> None:
-    for command in IncidentStore(redis, keys).close(stored, POLICY):
-        await redis.execute_command(*command)
+    await fenced(redis, keys, IncidentStore(redis, keys).close(stored, POLICY))
+
+
+async def fenced(redis: Redis, keys: KeySpace, commands: list[Command]) -> None:
+    """Written as the correlator writes: under the cluster's lease, in one fenced script."""
+    leases = Leases(redis, keys, "open-counts-test")
+    async with leases.held("correlator/cluster/test", 10.0, wait_s=10.0) as term:
+        await leases.fenced(term, commands)
 
 
 async def store(redis: Redis, keys: KeySpace, stored: Incident) -> None:

@@ -36,7 +36,6 @@ from faststream.nats import JStream, PullSub
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import BadRequestError
 from pydantic import BaseModel, TypeAdapter
 
 from healer_common.clock import Clock, SystemClock
@@ -56,10 +55,9 @@ from healer_common.runtime.auth import Gate
 from healer_common.runtime.batches import Backlog, BatchConsumer, BatchHandler, BatchLoops
 from healer_common.runtime.broker import build_broker
 from healer_common.runtime.delivery import DeliveryCounters, DeliveryGuard
-from healer_common.runtime.failures import classify
 from healer_common.runtime.heartbeat import clear_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler, server_tls
-from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams
+from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, until_jetstream
 from healer_common.runtime.ordering import KeyedSequencer
 from healer_common.runtime.publishing import publish_many, with_retry
 from healer_common.runtime.state import KeySpace, connect_redis
@@ -342,42 +340,8 @@ class Service:
             else:
                 return
 
-    async def _until_jetstream(self) -> None:
-        """Until JetStream has every stream and consumer this service reads, each answering, or until the
-        service is told to stop. A NATS cluster still electing its leaders (nodes starting or restarting, a
-        loaded machine) refuses or times out for a while, and a service that began consuming then exited
-        half-started: faststream's subscribers cannot be started again. A refusal waiting cannot change (a
-        permission, a stream NATS will not alter) stops the service, as before."""
-        delay = 0.5
-        while not self._stop.is_set():
-            try:
-                await self.ensure_streams()
-                await self.ensure_consumers()
-                js = self._jetstream()
-                for stream, config in self._consumer_configs.values():
-                    await js.consumer_info(stream, str(config.durable_name))
-            except NATS_DOWN as exc:
-                if classify(exc).kind == "permanent":
-                    raise
-                self.log.warning("waiting_for_jetstream", error=repr(exc), retry_in_s=delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
-                delay = min(delay * 2, 10.0)
-            else:
-                return
-
     async def ensure_streams(self) -> None:
         await ensure_streams(self._jetstream(), self.settings)
-
-    async def ensure_consumers(self) -> None:
-        """Create each durable consumer, or bring an existing one to this version's settings (ack_wait,
-        max_deliver ...), which faststream alone would leave as first created."""
-        js = self._jetstream()
-        for stream, config in self._consumer_configs.values():
-            try:
-                await js.add_consumer(stream, config=config)
-            except BadRequestError as exc:  # a change NATS does not allow on a live consumer: keep the old one
-                self.log.warning("consumer_kept_as_is", consumer=config.durable_name, reason=exc.description)
 
     async def heartbeat(self) -> None:
         await self.vitals.heartbeat()
@@ -417,7 +381,8 @@ class Service:
         self.log.info("starting", nats=self.settings.nats.url, http=self.http.url, instance=self.instance)
         await self._connect()
         if not self._stop.is_set():
-            await self._until_jetstream()
+            consumers = list(self._consumer_configs.values())
+            await until_jetstream(self._jetstream, self.settings, consumers, self._stop, self.log)
         if self._stop.is_set():
             with contextlib.suppress(*NATS_DOWN):
                 await self.broker.stop()

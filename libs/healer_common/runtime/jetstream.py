@@ -1,6 +1,7 @@
 """How every Healer process reaches NATS and finds its streams, shared by the service runner (bus.py, through
 faststream) and the short-lived client of the CLI and tests (busclient.py, through nats-py): the connection
-options (servers, credentials, TLS), what counts as "NATS is down", and the streams created idempotently.
+options (servers, credentials, TLS), what counts as "NATS is down", the streams created idempotently, and a
+service's wait at start until JetStream has and answers for everything it reads.
 
 It imports no faststream, so a `healer` command that only needs a connection starts without loading it.
 """
@@ -8,14 +9,17 @@ It imports no faststream, so a `healer` command that only needs a connection sta
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import nats.errors
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import ConsumerConfig, DiscardPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
 
 from healer_common.contract.streams import STREAMS, StreamSpec
+from healer_common.runtime.failures import classify
 from healer_common.runtime.reach import Server, tls_context
 from healer_common.settings import NatsSettings, Settings
 
@@ -64,3 +68,42 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
             await js.add_stream(config)
         else:
             await js.update_stream(config)
+
+
+async def ensure_consumers(js: JetStreamContext, consumers: Iterable[tuple[str, ConsumerConfig]], log: Any) -> None:
+    """Create each durable consumer (stream, config), or bring an existing one to this version's settings
+    (ack_wait, max_deliver ...), which faststream alone would leave as first created."""
+    for stream, config in consumers:
+        try:
+            await js.add_consumer(stream, config=config)
+        except BadRequestError as exc:  # a change NATS does not allow on a live consumer: keep the old one
+            log.warning("consumer_kept_as_is", consumer=config.durable_name, reason=exc.description)
+
+
+async def until_jetstream(
+    js: Callable[[], JetStreamContext],
+    settings: Settings,
+    consumers: list[tuple[str, ConsumerConfig]],
+    stop: asyncio.Event,
+    log: Any,
+) -> None:
+    """Until JetStream has the streams and these consumers, each answering, or until `stop` is set. A NATS cluster
+    still electing its leaders (nodes starting or restarting, a loaded machine) refuses or times out for a while,
+    and a service that began consuming then exited half-started: faststream's subscribers cannot be started
+    again. A refusal waiting cannot change (a permission, a stream NATS will not alter) is raised."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await ensure_streams(js(), settings)
+            await ensure_consumers(js(), consumers, log)
+            for stream, config in consumers:
+                await js().consumer_info(stream, str(config.durable_name))
+        except NATS_DOWN as exc:
+            if classify(exc).kind == "permanent":
+                raise
+            log.warning("waiting_for_jetstream", error=repr(exc), retry_in_s=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 10.0)
+        else:
+            return
