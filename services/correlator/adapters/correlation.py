@@ -68,8 +68,6 @@ its derivation. Each part is sent at its own time, not before, the cluster's lea
 alert or a change that arrives in between waits for the next revision."""
 LOOKS_AHEAD = 8
 """A timer busy with revisions falling due one after another still looks at the silences this often."""
-ROUNDING = dt.timedelta(milliseconds=1)
-"""The timer's schedule keeps float seconds; a revision's own due time may be a microsecond after its entry."""
 
 
 @dataclass(frozen=True)

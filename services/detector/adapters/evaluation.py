@@ -101,10 +101,6 @@ class Evaluation:
         self.workflow_rules = workflow_rules
         self.evaluated_at: dt.datetime | None = None  # the time the last timer run looked at
 
-    async def condition(self, event: ConditionEvent, seq: int, now: dt.datetime) -> bool:
-        """Apply a condition event (stream sequence `seq`); True when it raised alerts."""
-        return await self.conditions([(event, seq)], now)
-
     async def conditions(self, events: list[tuple[ConditionEvent, int]], now: dt.datetime) -> bool:
         """Apply condition events in their order (each with its stream sequence): their objects' watches read
         in one round trip, each event applied to what the ones before it left, every alert published at once,
@@ -199,7 +195,7 @@ class Evaluation:
         for key, fingerprint in await self.watches.claim_due(now):
             watch = await self.watches.one(key, fingerprint)
             if watch is None:  # forgotten meanwhile: drop its timer too
-                await self.watches.save(key, {fingerprint: None}, {})
+                await self._save(key, {fingerprint: None})
                 continue
             step = on_due(watch, self.catalogue, now)
             await self.publish(step.alerts)

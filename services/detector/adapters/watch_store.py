@@ -40,12 +40,9 @@ class WatchStore:
     def _key(self, object_key: str) -> str:
         return self._keys("detector", "watch", object_key)
 
-    async def of_object(self, object_key: str) -> tuple[list[Watch], int]:
-        """The object's watches, and the stream sequence of the last event applied to them (0: none known)."""
-        return (await self.of_objects([object_key]))[object_key]
-
     async def of_objects(self, object_keys: list[str]) -> dict[str, tuple[list[Watch], int]]:
-        """`of_object` for many objects in one round trip (a storm's conditions are about thousands of pods)."""
+        """Each object's watches, and the stream sequence of the last event applied to them (0: none known), in
+        one round trip (a storm's conditions are about thousands of pods)."""
         async with self._redis.pipeline(transaction=False) as pipe:
             for object_key in object_keys:
                 pipe.hgetall(self._key(object_key))
@@ -60,14 +57,9 @@ class WatchStore:
         raw = await self._redis.hget(self._key(object_key), fingerprint)
         return Watch.model_validate_json(raw) if raw else None
 
-    async def save(
-        self, object_key: str, changes: dict[str, Watch | None], due: dict[str, dt.datetime | None], *, seq: int = 0
-    ) -> None:
-        """Store changed watches and their timers in one round trip, with the sequence of the event applied."""
-        await self.save_many([(object_key, changes, due, seq)])
-
     async def save_many(self, saves: list[Saved]) -> None:
-        """`save` for many objects in one round trip; an object without changes writes nothing."""
+        """Store changed watches and their timers, with the sequence of the event applied, for many objects in one
+        round trip; an object without changes writes nothing."""
         saves = [saved for saved in saves if saved[1]]
         if not saves:
             return
