@@ -28,7 +28,6 @@ class OpenCounts:
     def __init__(self, redis: Redis, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
-        self._read: dict[str, tuple[str, Counts]] = {}  # incident id -> (its counts as written, parsed)
 
     async def refresh(self) -> tuple[Counter[str], Counter[str]]:
         """Read the counts, set the gauges; (open incidents, firing alerts), each by severity."""
@@ -37,8 +36,7 @@ class OpenCounts:
             pipe.hkeys(open_incidents_key(self._keys))
             pipe.hgetall(open_counts_key(self._keys))
             opened, written = cast(tuple[list[str], dict[str, str]], tuple(await pipe.execute()))
-        before, self._read = self._read, {}
-        found = {i: self._parsed(before.get(i), i, written[i]) for i in opened if i in written}
+        found = {i: _parsed(written[i]) for i in opened if i in written}
         found |= await self._from_alerts([i for i in opened if i not in written])
         incidents = Counter(severity for severity, _ in found.values())
         alerts: Counter[str] = Counter()
@@ -46,14 +44,6 @@ class OpenCounts:
             alerts.update(firing)
         metrics.open_counts(incidents, alerts)
         return incidents, alerts
-
-    def _parsed(self, known: tuple[str, Counts] | None, incident_id: str, raw: str) -> Counts:
-        """Counts as written, parsed again only when they changed since the last look."""
-        if known is None or known[0] != raw:
-            data = json.loads(raw)
-            known = (raw, (data["severity"], Counter(data["firing"])))
-        self._read[incident_id] = known
-        return known[1]
 
     async def _from_alerts(self, incident_ids: list[str]) -> dict[str, Counts]:
         if not incident_ids:
@@ -69,3 +59,8 @@ class OpenCounts:
                 firing = Counter(a["severity"] for a in map(json.loads, summaries) if a.get("status") == "firing")
                 found[incident_id] = (json.loads(header)["severity"], firing)
         return found
+
+
+def _parsed(raw: str) -> Counts:
+    data = json.loads(raw)
+    return data["severity"], Counter(data["firing"])
