@@ -45,6 +45,7 @@ from healer_common.contract.subjects import model_for
 from healer_common.errors import InvalidMessage, Retryable
 from healer_common.runtime.dead_letters import Original, bounded_letter
 from healer_common.runtime.failures import classify, failure_delay, outage_delay
+from healer_common.runtime.pause import pause
 from healer_common.runtime.telemetry import DEAD_LETTERS, HANDLE_SECONDS, MESSAGES, consuming_batch
 
 if TYPE_CHECKING:
@@ -128,8 +129,7 @@ class BatchLoop:
                     self._note_backlog(msgs)
                     await self.handle(msgs)
                 if self._consumer.linger_s and len(msgs) < self._consumer.max_batch:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stopping.wait(), self._consumer.linger_s)
+                    await pause(self._consumer.linger_s, unless=stopping)
         finally:
             try:
                 await sub.unsubscribe()

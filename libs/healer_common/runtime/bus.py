@@ -59,6 +59,7 @@ from healer_common.runtime.heartbeat import clear_heartbeat
 from healer_common.runtime.httpserver import HttpEndpoint, RouteHandler, server_tls
 from healer_common.runtime.jetstream import NATS_DOWN, ensure_streams, until_jetstream
 from healer_common.runtime.ordering import KeyedSequencer
+from healer_common.runtime.pause import pause
 from healer_common.runtime.publishing import publish_many, with_retry
 from healer_common.runtime.state import KeySpace, connect_redis
 from healer_common.runtime.telemetry import configure_tracing, tracing_middleware
@@ -334,8 +335,7 @@ class Service:
                 connecting.result()
             except NATS_DOWN as exc:
                 self.log.warning("waiting_for_nats", url=self.settings.nats.url, error=repr(exc), retry_in_s=delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                await pause(delay, unless=self._stop)
                 delay = min(delay * 2, 10.0)
             else:
                 return

@@ -9,7 +9,6 @@ It imports no faststream, so a `healer` command that only needs a connection sta
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +19,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from healer_common.contract.streams import STREAMS, StreamSpec
 from healer_common.runtime.failures import classify
+from healer_common.runtime.pause import pause
 from healer_common.runtime.reach import Server, tls_context
 from healer_common.settings import NatsSettings, Settings
 
@@ -102,8 +102,7 @@ async def until_jetstream(
             if classify(exc).kind == "permanent":
                 raise
             log.warning("waiting_for_jetstream", error=repr(exc), retry_in_s=delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+            await pause(delay, unless=stop)
             delay = min(delay * 2, 10.0)
         else:
             return

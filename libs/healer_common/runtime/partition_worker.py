@@ -53,6 +53,7 @@ from healer_common.runtime.dead_letters import Original, bounded_letter
 from healer_common.runtime.jetstream import NATS_DOWN
 from healer_common.runtime.leadership import LeaseLost, Leases, Term
 from healer_common.runtime.metrics import CONSUMER_LAG
+from healer_common.runtime.pause import pause
 from healer_common.runtime.state import KeySpace
 from healer_common.runtime.telemetry import DEAD_LETTERS, HANDLE_SECONDS, MESSAGES
 
@@ -159,13 +160,9 @@ class PartWorker:
             else:
                 delay = RESTART_S[0]
                 continue
-            await self._pause(delay)
+            await pause(delay, unless=self._handover)
             delay = min(delay * 2, RESTART_S[1])
         await self._drop_cursor()
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._handover.wait(), timeout=seconds)
 
     async def _serve(self) -> None:
         self.seq, state = await self._checkpoints.load(self.part)
