@@ -17,7 +17,7 @@ from services.remediator.adapters.limit_store import LimitStore
 from services.remediator.adapters.runs import RunBusy, RunStore
 from services.remediator.adapters.switches import Switches
 from services.remediator.breaker import RunOutcome
-from tests.support.samples import T0
+from tests.support.samples import T0, alert, incident, pod
 
 pytestmark = pytest.mark.integration
 
@@ -117,3 +117,22 @@ async def test_outcomes_and_track_records_add_up(redis: Redis, keys: KeySpace) -
     record = await track.of("oom-restart-then-scale")
     assert (record.successes, record.failures) == (2, 1)
     assert await track.all() == {"oom-restart-then-scale": record}
+
+
+async def test_a_deferred_incident_keeps_its_latest_revision_and_a_resolved_one_is_not_looked_at_again(
+    redis: Redis, keys: KeySpace
+) -> None:
+    """An incident waiting for its condition to have lasted is looked at again with the newest revision seen
+    meanwhile; one that resolved meanwhile is not looked at again; one that was never deferred is not kept."""
+    runs = RunStore(redis, keys)
+    waiting = incident(alert("H8", resource=pod("a"))).evolve(incident_id="inc-waiting")
+    resolving = incident(alert("H8", resource=pod("b"))).evolve(incident_id="inc-resolving")
+    passing = incident(alert("H8", resource=pod("c"))).evolve(incident_id="inc-passing")
+    await runs.defer(waiting, T0)
+    await runs.defer(resolving, T0)
+
+    newer = waiting.evolve(revision=3, title="newer")
+    await runs.revised([newer, resolving.evolve(state="resolved", revision=2), passing])
+    due = await runs.deferred_due(T0 + dt.timedelta(seconds=1))
+
+    assert [(i.incident_id, i.revision, i.title) for i in due] == [("inc-waiting", 3, "newer")]

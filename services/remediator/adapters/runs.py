@@ -103,20 +103,34 @@ class RunStore:
 
     async def revised(self, incidents: list[Incident]) -> list[dict[str, str]]:
         """For each revision: keep it if its incident is deferred (a resolved one is not looked at again), and
-        read problem key -> run id of every problem of the incident that has a run; a wave in one round trip."""
+        read problem key -> run id of every problem of the incident that has a run. A wave in one round trip,
+        and one more for the few deferred: a revision is encoded only when its incident waits."""
         if not incidents:
             return []
+        still = [i for i in incidents if i.state != "resolved"]
         async with self._redis.pipeline(transaction=False) as pipe:
             for incident in incidents:
-                key = self._key("deferred", incident.incident_id)
                 if incident.state == "resolved":
-                    pipe.delete(key)
+                    pipe.delete(self._key("deferred", incident.incident_id))
                     pipe.zrem(self._key("deferred"), incident.incident_id)
-                else:
-                    pipe.set(key, incident.model_dump_json(), xx=True, keepttl=True)
+            for incident in still:
+                pipe.exists(self._key("deferred", incident.incident_id))
             for incident in incidents:
                 pipe.hgetall(self._key("incident-runs", incident.incident_id))
-            found = (await pipe.execute())[-len(incidents) :]
+            answers = await pipe.execute()
+        found = answers[-len(incidents) :]
+        waiting = [
+            i
+            for i, deferred in zip(still, answers[-len(incidents) - len(still) : -len(incidents)], strict=True)
+            if deferred
+        ]
+        if waiting:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for incident in waiting:  # xx: taken off meanwhile (its time came), it stays off
+                    pipe.set(
+                        self._key("deferred", incident.incident_id), incident.model_dump_json(), xx=True, keepttl=True
+                    )
+                await pipe.execute()
         return [{str(k): str(v) for k, v in runs.items()} for runs in found]
 
     async def deferred_due(self, now: dt.datetime) -> list[Incident]:
