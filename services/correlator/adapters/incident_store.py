@@ -77,10 +77,14 @@ def header_of(incident: Incident) -> Incident:
     )
 
 
-def counts_of(incident: Incident) -> str:
+def counts_of(incident: Incident) -> tuple[str, Counter[str]]:
     """What `correlator:counts` keeps of an incident: its severity and its firing alerts by severity."""
-    firing = Counter(a.severity for a in incident.alerts if a.status == "firing")
-    return json.dumps({"severity": incident.severity, "firing": dict(sorted(firing.items()))})
+    return incident.severity, Counter(a.severity for a in incident.firing_alerts)
+
+
+def _counts_entry(incident: Incident) -> str:
+    severity, firing = counts_of(incident)
+    return json.dumps({"severity": severity, "firing": dict(sorted(firing.items()))})
 
 
 class IncidentStore:
@@ -174,7 +178,7 @@ class IncidentStore:
         incident_id, cluster = incident.incident_id, incident.cluster
         commands: list[Command] = [
             ("HSET", self._open, incident_id, header_of(incident).model_dump_json()),
-            ("HSET", self._counts, incident_id, counts_of(incident)),
+            ("HSET", self._counts, incident_id, _counts_entry(incident)),
             ("HSET", self._notify, incident_id, state.model_dump_json()),
             ("ZADD", self._due, str(due.timestamp()), due_member(incident))
             if due is not None

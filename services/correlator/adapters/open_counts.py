@@ -4,8 +4,8 @@ Counting firing alerts by severity once meant reading every open incident's aler
 CPU in a 10,000-alert storm when it validated them all each heartbeat, and still a tenth of a second of it after
 each wave of a storm when it read the changed ones as plain JSON. The correlator now writes each incident's
 counts beside its header whenever it saves it (`correlator:counts`, incident_store.counts_of), and this reads
-that one hash. An open incident without counts (kept by a correlator from before them) is counted from its
-alerts, as it used to be.
+that one hash. An open incident without counts (kept by a correlator from before them) is read whole and
+counted as the correlator would count it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from redis.asyncio import Redis
 
 from healer_common.runtime import metrics
 from healer_common.runtime.state import KeySpace
-from healer_common.runtime.status import incident_alerts_key, open_counts_key, open_incidents_key
+from healer_common.runtime.status import open_counts_key, open_incident, open_incidents_key
+from services.correlator.adapters.incident_store import counts_of
 
 Counts = tuple[str, Counter[str]]
-"""An incident's severity and its firing alerts by severity."""
+"""An incident's severity and its firing alerts by severity (incident_store.counts_of)."""
 
 
 class OpenCounts:
@@ -37,7 +38,7 @@ class OpenCounts:
             pipe.hgetall(open_counts_key(self._keys))
             opened, written = cast(tuple[list[str], dict[str, str]], tuple(await pipe.execute()))
         found = {i: _parsed(written[i]) for i in opened if i in written}
-        found |= await self._from_alerts([i for i in opened if i not in written])
+        found |= await self._counted_whole([i for i in opened if i not in written])
         incidents = Counter(severity for severity, _ in found.values())
         alerts: Counter[str] = Counter()
         for _, firing in found.values():
@@ -45,20 +46,9 @@ class OpenCounts:
         metrics.open_counts(incidents, alerts)
         return incidents, alerts
 
-    async def _from_alerts(self, incident_ids: list[str]) -> dict[str, Counts]:
-        if not incident_ids:
-            return {}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for incident_id in incident_ids:
-                pipe.hget(open_incidents_key(self._keys), incident_id)
-                pipe.hvals(incident_alerts_key(self._keys, incident_id))
-            read = await pipe.execute()
-        found = {}
-        for incident_id, header, summaries in zip(incident_ids, read[::2], read[1::2], strict=True):
-            if header:
-                firing = Counter(a["severity"] for a in map(json.loads, summaries) if a.get("status") == "firing")
-                found[incident_id] = (json.loads(header)["severity"], firing)
-        return found
+    async def _counted_whole(self, incident_ids: list[str]) -> dict[str, Counts]:
+        whole = [await open_incident(self._redis, self._keys, incident_id) for incident_id in incident_ids]
+        return {incident.incident_id: counts_of(incident) for incident in whole if incident is not None}
 
 
 def _parsed(raw: str) -> Counts:
