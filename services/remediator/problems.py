@@ -1,8 +1,11 @@
 """One incident, several problems: an incident groups alerts that share a place in the cluster (an Argo CD
 Application, a node), yet an OOM loop in one Deployment and a bad image in another are two problems, each
 with the remediation its own playbook gives. A problem is the incident's alerts about one workload (the
-Deployment or StatefulSet a pod belongs to, else the alert's own object); its first uninhibited firing alert
-chooses the playbook, as an incident's primary alert did.
+Deployment or StatefulSet a pod belongs to, else the alert's own object). Among its uninhibited firing
+alerts, the one the highest-priority playbook answers leads the problem (then the most severe, then the
+oldest): an OOM-killed pod is in CrashLoopBackOff from the same second, and the OOM's playbook (restart, then
+scale) must answer it, not the crash loop's restart, whose cooldown would then hold the OOM's back. Which of
+two alerts raised in the same second comes first is not something to leave to their fingerprints.
 
 Each run sees its problem's view of the incident (`problem_view`): only its alerts, resolved once they all
 have, so it is verified by its own alerts and a restarted pod's successor is followed within its workload.
@@ -69,6 +72,22 @@ def _waiting(
     return min(times, default=None)
 
 
+def _leading(
+    incident: Incident, live: Sequence[AlertSummary], playbooks: Sequence[Playbook], now: dt.datetime
+) -> tuple[AlertSummary, Playbook | None]:
+    """The alert that leads a problem, with the playbook that answers it (see the module's docstring)."""
+    answers = [(a, choose_playbook(incident.model_copy(update={"alerts": [a]}), playbooks, now)) for a in live]
+    return min(
+        answers,
+        key=lambda pair: (
+            pair[1] is None,
+            -(pair[1].priority if pair[1] is not None else 0),
+            -SEVERITY_RANK[pair[0].severity],
+            pair[0].starts_at,
+        ),
+    )
+
+
 def problems(incident: Incident, playbooks: Sequence[Playbook], now: dt.datetime) -> list[Problem]:
     """The incident's problems that still fire and are not inhibited (a down node's pods wait for their node),
     most severe first, then oldest. Silences are the maintenance hold's to judge (a notify-only one heals)."""
@@ -80,9 +99,7 @@ def problems(incident: Incident, playbooks: Sequence[Playbook], now: dt.datetime
         live = [a for a in alerts if a.status == "firing" and not a.inhibited_by]
         if not live:
             continue
-        primary = min(live, key=lambda a: a.starts_at)
-        view = incident.model_copy(update={"alerts": [primary]})
-        chosen = choose_playbook(view, playbooks, now)
+        primary, chosen = _leading(incident, live, playbooks, now)
         wait = _waiting(primary, playbooks, chosen, now)
         found.append(Problem(key, primary, None if wait else chosen, wait))
     return sorted(found, key=lambda p: (-SEVERITY_RANK[p.primary.severity], p.primary.starts_at, p.key))

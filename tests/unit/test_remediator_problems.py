@@ -57,3 +57,22 @@ def test_a_down_nodes_muted_pods_start_nothing_and_a_successor_pod_is_the_same_p
 
     assert problem_key(held.alerts[0]) == problem_key(held.alerts[1]) == "pods/H8/cto"
     assert [p.key for p in found] == ["pods/H8/cto"], "the muted batch pod waits for its node"
+
+
+def test_an_oom_killed_pod_in_crashloopbackoff_from_the_same_second_is_answered_as_an_oom_loop() -> None:
+    """The kubelet reports the OOM kill and the back-off in one status: both alerts start in the same second,
+    the crash loop's first by fingerprint. The OOM's playbook answers; the crash loop's restart would have
+    put the Deployment in cooldown and left the OOM loop unanswered."""
+    oom = of("H8", "rex-worker-1", "rex-worker")
+    crashing = of("A7", "rex-worker-1", "rex-worker")
+    crashing = crashing.evolve(severity="warning", labels={**crashing.labels, "restarts": "1", "severity": "warning"})
+    loop = incident(crashing, oom)
+    assert loop.alerts[0].alert_id == "A7", "the tie the test is about: the crash loop sorts first"
+
+    found = problems(loop, BUILTIN, T0 + dt.timedelta(seconds=1))
+
+    assert [(p.key, p.primary.alert_id, p.playbook.name if p.playbook else None) for p in found] == [
+        ("deployment/cto/rex-worker", "H8", "oom-restart-then-scale")
+    ]
+    alone = problems(incident(crashing), BUILTIN, T0 + dt.timedelta(seconds=1))
+    assert [p.playbook.name if p.playbook else None for p in alone] == ["crashloop-restart"]

@@ -98,7 +98,8 @@ def _running(pod: Json, labels: dict[str, str]) -> Observation:
 
 def _container_troubles(seen: _Seen, container: Json) -> list[Observation]:
     """A container's troubles, the cause before its consequence: an OOM kill before the crash loop it puts the
-    container in, so that the alert raised first (which names the incident and picks its playbook) is H8."""
+    container in, so that the alert raised first (which names the incident) is H8; the remediator answers the
+    pair with the OOM's playbook either way (services/remediator/problems.py)."""
     name = str(container.get("name", ""))
     waiting = (container.get("state") or {}).get("waiting") or {}
     reason = waiting.get("reason")
