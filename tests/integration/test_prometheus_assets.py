@@ -93,7 +93,11 @@ def test_every_rule_is_a_measure_against_a_threshold() -> None:
 async def test_every_dashboard_query_and_rule_returns_data_from_a_running_healer(
     up: Up, tmp_path: Path, prometheus_dir: list[ServerProcess]
 ) -> None:
-    targets = await eventually(lambda: scrape_targets(up), timeout=150, interval=1, what="every service up")
+    try:
+        targets = await eventually(lambda: scrape_targets(up), timeout=150, interval=1, what="every service up")
+    except BaseException:
+        print("healer status:", up.healer("status").stdout, "healer up's output:", up.output()[-6000:], sep="\n")
+        raise
     await a_remediation_finished(up, tmp_path)
     prometheus = start_prometheus(tmp_path / "prometheus", targets, scrape_interval_s=1.0)
     prometheus_dir.append(prometheus)
