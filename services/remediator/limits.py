@@ -31,8 +31,16 @@ def cooldown_refusal(target: str, last_acted: dt.datetime | None, now: dt.dateti
     return None
 
 
-def concurrency_refusal(active: int, ceiling: int) -> str | None:
+class AtCeiling(str):
+    """A refusal that passes once a run in progress ends: the problem waits its turn instead of being dropped."""
+
+    __slots__ = ()
+
+
+def concurrency_refusal(active: int, ceiling: int) -> AtCeiling | None:
     """`active` counts this run too (it was reserved before asking)."""
     if active > ceiling:
-        return f"{active - 1} remediations are in progress, the most allowed at once (remediator.max_concurrent)"
+        return AtCeiling(
+            f"{active - 1} remediations are in progress, the most allowed at once (remediator.max_concurrent)"
+        )
     return None

@@ -17,12 +17,14 @@ from healer_common.testing import KubeEmulator, ServiceRunner, eventually, recor
 from tests.support.cluster_objects import pod_of, seed_deployment
 from tests.support.remediation_helpers import (
     audit,
+    bodies,
     cluster_changes,
     healer,
     opened,
     playbook_doc,
     publish,
     remediation,
+    resolved,
     start_remediator,
     write_playbooks,
 )
@@ -248,17 +250,31 @@ async def test_the_circuit_breaker_stops_acting_when_recent_remediations_fail_bu
     ), "the two missing targets were not failures: the breaker weighed only the two real ones"
 
 
-async def test_remediations_past_the_concurrency_ceiling_are_refused(
+async def test_a_remediation_past_the_concurrency_ceiling_waits_its_turn_and_runs_once_a_slot_frees(
     kube: KubeEmulator, services: ServiceRunner, bus: BusClient, tmp_path: Path
 ) -> None:
     first, second = oom_pod(kube, "rex"), oom_pod(kube, "tess")
     await start_remediator(services, tmp_path, max_concurrent=1)
     async with recording(bus, f"{bus.space.root}.>") as seen:
-        await publish(bus, opened("inc-busy-1", first))
+        busy = opened("inc-busy-1", first)
+        await publish(bus, busy)
         await seen.wait_for(remediation("acted", incident_id="inc-busy-1"), what="the first run, now verifying")
         await publish(bus, opened("inc-busy-2", second))
 
-        skipped = json.loads((await seen.wait_for(remediation("skipped", incident_id="inc-busy-2"), what="2nd")).data)
+        queued = json.loads((await seen.wait_for(audit("remediation", "queued"), what="the second, queued")).data)
+        assert queued["reason"] == (
+            "1 remediations are in progress, the most allowed at once (remediator.max_concurrent): "
+            "oom-restart-then-scale waits its turn, looked at again every 5s"
+        )
+        assert queued["incident_id"] == "inc-busy-2"
+        assert kube.get("", "v1", "pods", "cto", second.name) is not None, "nothing done while the first runs"
+        assert not bodies(seen, remediation(incident_id="inc-busy-2")), "no run started, none refused"
 
-    assert skipped["reason"] == "1 remediations are in progress, the most allowed at once (remediator.max_concurrent)"
-    assert kube.get("", "v1", "pods", "cto", second.name) is not None
+        await publish(bus, resolved(busy))  # the first is verified, and its slot is free
+        await seen.wait_for(remediation("succeeded", incident_id="inc-busy-1"), what="the first run verified")
+        acted = json.loads(
+            (await seen.wait_for(remediation("acted", incident_id="inc-busy-2"), what="the second, in its turn")).data
+        )
+
+    assert acted["steps"][0]["api_calls"] == [f"DELETE /api/v1/namespaces/cto/pods/{second.name}"]
+    assert kube.get("", "v1", "pods", "cto", second.name) is None

@@ -133,8 +133,8 @@ class RemediatorSettings(Section):
     max_concurrent: int = Field(
         10,
         ge=1,
-        description="remediations in progress at once, across replicas (a problem over the limit is skipped, not "
-        "queued: keep it above the number of problems a bad hour brings)",
+        description="remediations in progress at once, across replicas (a problem over the limit waits its turn: "
+        "its incident is looked at again every 5 ticks, at least 5 s, until a run ends)",
     )
     max_problems_per_incident: int = Field(
         3,

@@ -38,6 +38,7 @@ from services.remediator.adapters.reporting import RunReporter
 from services.remediator.adapters.runs import TURN_WAIT_S, RunBusy, RunStore
 from services.remediator.advice import Advice, advise, heeding, not_held, recurrence
 from services.remediator.breaker import RunOutcome
+from services.remediator.limits import AtCeiling
 from services.remediator.playbook_run import PlaybookRun
 from services.remediator.playbooks import Playbook
 from services.remediator.problems import Problem, problem_view, problems
@@ -307,11 +308,13 @@ class RemediationCoordinator:
             memory_note=memory_note(memory),
             problem=problem.key,
         )
-        return await self._open(
-            new, advise(memory, playbook, self.library.playbooks, self._cfg.memory_confidence), view
-        )
+        advice = advise(memory, playbook, self.library.playbooks, self._cfg.memory_confidence)
+        return await self._open(new, advice, view, queue=incident)
 
-    async def _open(self, new: NewRun, advice: Advice, incident: Incident | None = None) -> bool:
+    async def _open(
+        self, new: NewRun, advice: Advice, incident: Incident | None = None, *, queue: Incident | None = None
+    ) -> bool:
+        """Start a run, or record why not; over the ceiling on runs in progress, `queue` waits its turn."""
         if await self.runs.claim_problem(new.incident_id, new.problem, new.run_id) is not None:
             return False  # a redelivery, or another replica got here first
         api = self.clusters.get(new.cluster)
@@ -330,9 +333,13 @@ class RemediationCoordinator:
         if recurred is not None:  # memory learns from this run that the earlier fix did not hold
             engine.state.run = engine.state.run.evolve(continues=not_held(recurred[0], now))
         async with self.runs.turn(new.run_id):
-            if reason := self.clusters.refusal(new.cluster) or await self.admission.refusal(
+            reason = self.clusters.refusal(new.cluster) or await self.admission.refusal(
                 state, labels, recurring=recurred is not None
-            ):
+            )
+            if isinstance(reason, AtCeiling) and queue is not None:
+                await self._wait_turn(new, advice.playbook.name, queue, reason)
+                return False
+            if reason:
                 engine.skip(reason, now)
             elif recurred is not None and not advice.applied:
                 fix, why = recurred
@@ -341,6 +348,18 @@ class RemediationCoordinator:
                 await self._run(engine, engine.start(now, advice.first, advice.reason))
             await self._settle(engine, was_final=False)
         return True
+
+    async def _wait_turn(self, new: NewRun, playbook: str, incident: Incident, reason: str) -> None:
+        """The problem is let go and its incident looked at again shortly: a storm's problems are healed in
+        turn, not dropped (a manual run is refused at once instead: someone is waiting for the answer)."""
+        retry_s = max(self._cfg.tick_s * 5, 5.0)
+        await self.runs.release_problem(new.incident_id, new.problem, new.run_id)
+        await self.runs.defer(incident, self.svc.clock.now() + dt.timedelta(seconds=retry_s))
+        why = f"{reason}: {playbook} waits its turn, looked at again every {retry_s:.0f}s"
+        event_id = stable_id(new.run_id, "queued")  # told once a deduplication window, not every retry
+        await self.svc.audit(
+            "remediation", "queued", target=str(new.target), incident_id=new.incident_id, reason=why, event_id=event_id
+        )
 
     async def _recurrence(self, key: str, playbook: Playbook) -> tuple[Fix, str] | None:
         """The earlier fix of this target that did not hold, if the alert is back within the window."""

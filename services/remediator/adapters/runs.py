@@ -75,6 +75,12 @@ class RunStore:
         claimed, _, bound = await pipe.execute()
         return None if claimed else (str(bound) if bound else None)
 
+    async def release_problem(self, incident_id: str, problem: str, run_id: str) -> None:
+        """Undo `claim_problem` for a run that did not start (it waits for a free slot), if it still holds it."""
+        key = self._key("incident-runs", incident_id)
+        if await self._redis.hget(key, problem) == run_id:
+            await self._redis.hdel(key, problem)
+
     async def claim_problems(self, marks: dict[str, dict[str, str]]) -> dict[str, set[str]]:
         """`claim_problem` for many problems of many incidents ({incident id: {problem: mark}}) in one round
         trip: {incident id: the problems this call bound}."""
