@@ -3,8 +3,10 @@ memory said about it, told apart, so that an action can leave memory out (`useMe
 
 from __future__ import annotations
 
+from healer_common.contract.events import ResourceRef
 from healer_common.contract.incidents import Incident
-from healer_common.contract.memory import MemoryAnswer
+from healer_common.contract.memory import MemoryAnswer, MemoryQuery
+from services.remediator.playbooks import Playbook
 
 CONTEXT_MEMORIES = 5
 
@@ -53,3 +55,16 @@ def memory_note(memory: MemoryAnswer | None) -> str:
         return ""
     own = sum(1 for m in told if m.shared_from is None)
     return f" (memory: {own} of Healer's own, {len(told) - own} from {', '.join(shared)}'s memory)"
+
+
+def memory_question(
+    alert: str | None, target: ResourceRef | None, playbook: Playbook, cluster: str, title: str = ""
+) -> MemoryQuery:
+    """What memory is asked before a run: the alert, the target and the playbook, in words and as filters."""
+    return MemoryQuery(
+        text=" ".join(str(p) for p in (alert, target, playbook.name, title) if p),
+        alert_type=alert,
+        namespace=target.namespace if target else None,
+        service=target.name if target else None,  # memory counts a workload's pods as one
+        cluster=cluster,
+    )

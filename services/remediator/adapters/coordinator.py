@@ -38,12 +38,12 @@ from services.remediator.adapters.reporting import RunReporter
 from services.remediator.adapters.runs import TURN_WAIT_S, RunBusy, RunStore
 from services.remediator.advice import Advice, advise, heeding, not_held, recurrence
 from services.remediator.breaker import RunOutcome
-from services.remediator.limits import AtCeiling
+from services.remediator.limits import AtCeiling, concurrency_refusal
 from services.remediator.playbook_run import PlaybookRun
 from services.remediator.playbooks import Playbook
 from services.remediator.problems import Problem, problem_view, problems
 from services.remediator.run_state import Act, Fix, RunState, Work, health_of
-from services.remediator.story import incident_story, memory_ids_told, memory_note, memory_story
+from services.remediator.story import incident_story, memory_ids_told, memory_note, memory_question, memory_story
 
 ACTING_TIMEOUT_S = 300.0
 NO_PLAYBOOK, OVER_LIMIT, RETOLD = "-no-playbook", "-over-limit", "-retold"
@@ -160,7 +160,7 @@ class RemediationCoordinator:
             return
         alert = playbook.trigger.alerts[0] if playbook.trigger.alerts else None
         memory = (
-            await self._ask(self._question(alert, request.target, playbook, request.cluster))
+            await self._ask(memory_question(alert, request.target, playbook, request.cluster))
             if request.use_memory
             else None
         )
@@ -290,11 +290,17 @@ class RemediationCoordinator:
         view = problem_view(incident, problem.key)
         target = problem.primary.resource
         assert target is not None
-        memory = await self._ask_memory(view, playbook)
         run_key = (incident.incident_id, playbook.name) if first else (incident.incident_id, playbook.name, problem.key)
+        run_id = stable_id(*run_key)[:16]
+        if full := concurrency_refusal(len(await self.runs.active()) + 1, self._cfg.max_concurrent):
+            await self._wait_turn(  # before asking memory or the cluster anything
+                incident, problem=problem.key, run_id=run_id, target=target, playbook=playbook.name, reason=full
+            )
+            return False
+        memory = await self._ask_memory(view, playbook)
         alert_ids = [problem.primary.alert_id, *(a for a in view.alert_ids if a != problem.primary.alert_id)]
         new = NewRun(
-            run_id=stable_id(*run_key)[:16],
+            run_id=run_id,
             incident_id=incident.incident_id,
             cluster=incident.cluster,
             target=target,
@@ -337,7 +343,10 @@ class RemediationCoordinator:
                 state, labels, recurring=recurred is not None
             )
             if isinstance(reason, AtCeiling) and queue is not None:
-                await self._wait_turn(new, advice.playbook.name, queue, reason)
+                name = advice.playbook.name
+                await self._wait_turn(
+                    queue, problem=new.problem, run_id=new.run_id, target=new.target, playbook=name, reason=reason
+                )
                 return False
             if reason:
                 engine.skip(reason, now)
@@ -349,16 +358,18 @@ class RemediationCoordinator:
             await self._settle(engine, was_final=False)
         return True
 
-    async def _wait_turn(self, new: NewRun, playbook: str, incident: Incident, reason: str) -> None:
+    async def _wait_turn(
+        self, incident: Incident, *, problem: str, run_id: str, target: ResourceRef, playbook: str, reason: str
+    ) -> None:
         """The problem is let go and its incident looked at again shortly: a storm's problems are healed in
         turn, not dropped (a manual run is refused at once instead: someone is waiting for the answer)."""
-        retry_s = max(self._cfg.tick_s * 5, 5.0)
-        await self.runs.release_problem(new.incident_id, new.problem, new.run_id)
+        retry_s, incident_id = max(self._cfg.tick_s * 5, 5.0), incident.incident_id
+        await self.runs.release_problem(incident_id, problem, run_id)
         await self.runs.defer(incident, self.svc.clock.now() + dt.timedelta(seconds=retry_s))
         why = f"{reason}: {playbook} waits its turn, looked at again every {retry_s:.0f}s"
-        event_id = stable_id(new.run_id, "queued")  # told once a deduplication window, not every retry
+        event_id = stable_id(run_id, "queued")  # told once a deduplication window, not every retry
         await self.svc.audit(
-            "remediation", "queued", target=str(new.target), incident_id=new.incident_id, reason=why, event_id=event_id
+            "remediation", "queued", target=str(target), incident_id=incident_id, reason=why, event_id=event_id
         )
 
     async def _recurrence(self, key: str, playbook: Playbook) -> tuple[Fix, str] | None:
@@ -419,20 +430,8 @@ class RemediationCoordinator:
 
     async def _ask_memory(self, incident: Incident, playbook: Playbook) -> MemoryAnswer | None:
         primary = incident.primary
-        question = self._question(primary.alert_id, primary.resource, playbook, incident.cluster, incident.title)
+        question = memory_question(primary.alert_id, primary.resource, playbook, incident.cluster, incident.title)
         return await self._ask(question)
-
-    @staticmethod
-    def _question(
-        alert: str | None, target: ResourceRef | None, playbook: Playbook, cluster: str, title: str = ""
-    ) -> MemoryQuery:
-        return MemoryQuery(
-            text=" ".join(str(p) for p in (alert, target, playbook.name, title) if p),
-            alert_type=alert,
-            namespace=target.namespace if target else None,
-            service=target.name if target else None,  # memory counts a workload's pods as one
-            cluster=cluster,
-        )
 
     async def _ask(self, question: MemoryQuery) -> MemoryAnswer | None:
         try:
