@@ -1,12 +1,12 @@
 """Which playbook answers an incident, and its params filled in for this incident.
 
-The incident's primary (earliest) alert decides: its id, its target's kind, its severity, its labels, and the
-numbers its metric conditions compare: a numeric label of that name (`restarts`), the alert's `value` when
-its `metric` label names it, or one of the seed's names for a signal (`memory_usage_percent` is a memory
-usage ratio times 100). A condition's `duration` asks the alert to have fired that long: until then the
-playbook is `held_back`, and the remediator looks again when it would hold. Among the playbooks that match,
-the highest `priority` wins; on a tie, the order given wins (cluster resources, then files, then built-ins:
-see playbook_sources.py).
+One alert decides (an incident's primary; each of a problem's alerts in problems.py): its id, its target's kind,
+its severity, its labels, and the numbers its metric conditions compare: a numeric label of that name
+(`restarts`), the alert's `value` when its `metric` label names it, or one of the seed's names for a signal
+(`memory_usage_percent` is a memory usage ratio times 100). A condition's `duration` asks the alert to have fired
+that long: until then the playbook is `held_back`, and the remediator looks again when it would hold. Among the
+playbooks that match, the highest `priority` wins; on a tie, the order given wins (cluster resources, then files,
+then built-ins: see playbook_sources.py).
 """
 
 from __future__ import annotations
@@ -96,8 +96,12 @@ def choose_playbook(
     incident: Incident, playbooks: Sequence[Playbook], now: dt.datetime | None = None
 ) -> Playbook | None:
     """The playbook that answers the incident's primary alert, or None."""
-    primary = incident.primary
-    matching = [(i, p) for i, p in enumerate(playbooks) if triggers(p.trigger, primary, now)]
+    return playbook_for(incident.primary, playbooks, now)
+
+
+def playbook_for(alert: AlertSummary, playbooks: Sequence[Playbook], now: dt.datetime | None = None) -> Playbook | None:
+    """The playbook that answers this alert, or None."""
+    matching = [(i, p) for i, p in enumerate(playbooks) if triggers(p.trigger, alert, now)]
     if not matching:
         return None
     return min(matching, key=lambda pair: (-pair[1].priority, pair[0]))[1]

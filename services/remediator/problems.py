@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from healer_common.contract.alerts import SEVERITY_RANK
 from healer_common.contract.incidents import AlertSummary, Incident
-from services.remediator.matching import choose_playbook, held_back
+from services.remediator.matching import held_back, playbook_for
 from services.remediator.playbooks import Playbook
 
 WORKLOAD_LABELS = ("deployment", "statefulset")
@@ -73,19 +73,15 @@ def _waiting(
 
 
 def _leading(
-    incident: Incident, live: Sequence[AlertSummary], playbooks: Sequence[Playbook], now: dt.datetime
+    live: Sequence[AlertSummary], playbooks: Sequence[Playbook], now: dt.datetime
 ) -> tuple[AlertSummary, Playbook | None]:
     """The alert that leads a problem, with the playbook that answers it (see the module's docstring)."""
-    answers = [(a, choose_playbook(incident.model_copy(update={"alerts": [a]}), playbooks, now)) for a in live]
-    return min(
-        answers,
-        key=lambda pair: (
-            pair[1] is None,
-            -(pair[1].priority if pair[1] is not None else 0),
-            -SEVERITY_RANK[pair[0].severity],
-            pair[0].starts_at,
-        ),
-    )
+
+    def rank(answer: tuple[AlertSummary, Playbook | None]) -> tuple[bool, int, int, dt.datetime]:
+        alert, chosen = answer
+        return chosen is None, -(chosen.priority if chosen else 0), -SEVERITY_RANK[alert.severity], alert.starts_at
+
+    return min(((a, playbook_for(a, playbooks, now)) for a in live), key=rank)
 
 
 def problems(incident: Incident, playbooks: Sequence[Playbook], now: dt.datetime) -> list[Problem]:
@@ -99,7 +95,7 @@ def problems(incident: Incident, playbooks: Sequence[Playbook], now: dt.datetime
         live = [a for a in alerts if a.status == "firing" and not a.inhibited_by]
         if not live:
             continue
-        primary, chosen = _leading(incident, live, playbooks, now)
+        primary, chosen = _leading(live, playbooks, now)
         wait = _waiting(primary, playbooks, chosen, now)
         found.append(Problem(key, primary, None if wait else chosen, wait))
     return sorted(found, key=lambda p: (-SEVERITY_RANK[p.primary.severity], p.primary.starts_at, p.key))
