@@ -214,5 +214,11 @@ class RemediatorSettings(Section):
         description="failover_provider: per probe target (e.g. anthropic), the ConfigMap key to switch and the backup",
     )
 
+    @property
+    def look_again_s(self) -> float:
+        """How long something that cannot go on now waits to be tried again: a paused run, a problem over
+        `max_concurrent`. Five ticks, and at least 5 s."""
+        return max(self.tick_s * 5, 5.0)
+
     def approval_level(self, action: str) -> ApprovalLevel:
         return self.approval_levels.get(action) or ApprovalLevel(level=self.approval_default_level)

@@ -293,10 +293,8 @@ class RemediationCoordinator:
         run_key = (incident.incident_id, playbook.name) if first else (incident.incident_id, playbook.name, problem.key)
         run_id = stable_id(*run_key)[:16]
         if full := concurrency_refusal(len(await self.runs.active()) + 1, self._cfg.max_concurrent):
-            await self._wait_turn(  # before asking memory or the cluster anything
-                incident, problem=problem.key, run_id=run_id, target=target, playbook=playbook.name, reason=full
-            )
-            return False
+            await self._wait_turn(incident, run_id=run_id, target=target, playbook=playbook.name, why=full)
+            return False  # known before memory or the cluster was asked anything
         memory = await self._ask_memory(view, playbook)
         alert_ids = [problem.primary.alert_id, *(a for a in view.alert_ids if a != problem.primary.alert_id)]
         new = NewRun(
@@ -342,10 +340,10 @@ class RemediationCoordinator:
             reason = self.clusters.refusal(new.cluster) or await self.admission.refusal(
                 state, labels, recurring=recurred is not None
             )
-            if isinstance(reason, AtCeiling) and queue is not None:
-                name = advice.playbook.name
+            if isinstance(reason, AtCeiling) and queue is not None:  # another replica took the last slot
+                await self.runs.release_problem(new.incident_id, new.problem, new.run_id)
                 await self._wait_turn(
-                    queue, problem=new.problem, run_id=new.run_id, target=new.target, playbook=name, reason=reason
+                    queue, run_id=new.run_id, target=new.target, playbook=advice.playbook.name, why=reason
                 )
                 return False
             if reason:
@@ -359,17 +357,21 @@ class RemediationCoordinator:
         return True
 
     async def _wait_turn(
-        self, incident: Incident, *, problem: str, run_id: str, target: ResourceRef, playbook: str, reason: str
+        self, incident: Incident, *, run_id: str, target: ResourceRef, playbook: str, why: str
     ) -> None:
-        """The problem is let go and its incident looked at again shortly: a storm's problems are healed in
-        turn, not dropped (a manual run is refused at once instead: someone is waiting for the answer)."""
-        retry_s, incident_id = max(self._cfg.tick_s * 5, 5.0), incident.incident_id
-        await self.runs.release_problem(incident_id, problem, run_id)
+        """Over the ceiling on runs in progress, the incident is looked at again shortly: a storm's problems are
+        healed in turn, not dropped (a manual run is refused at once: someone is waiting for the answer)."""
+        retry_s = self._cfg.look_again_s
         await self.runs.defer(incident, self.svc.clock.now() + dt.timedelta(seconds=retry_s))
-        why = f"{reason}: {playbook} waits its turn, looked at again every {retry_s:.0f}s"
+        reason = f"{why}: {playbook} waits its turn, looked at again every {retry_s:.0f}s"
         event_id = stable_id(run_id, "queued")  # told once a deduplication window, not every retry
         await self.svc.audit(
-            "remediation", "queued", target=str(target), incident_id=incident_id, reason=why, event_id=event_id
+            "remediation",
+            "queued",
+            target=str(target),
+            incident_id=incident.incident_id,
+            reason=reason,
+            event_id=event_id,
         )
 
     async def _recurrence(self, key: str, playbook: Playbook) -> tuple[Fix, str] | None:
@@ -411,7 +413,7 @@ class RemediationCoordinator:
             handoff_timeout_s=self._cfg.coderun_follow_s,
             manual=new.manual,
             verify_window_s=self._cfg.verify_window_s,
-            retry_paused_s=max(self._cfg.tick_s * 5, 5.0),
+            retry_paused_s=self._cfg.look_again_s,
         )
 
     def _note_memory(self, engine: PlaybookRun, advice: Advice) -> None:
