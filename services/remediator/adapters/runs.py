@@ -116,20 +116,16 @@ class RunStore:
         still = [i for i in incidents if i.state != "resolved"]
         async with self._redis.pipeline(transaction=False) as pipe:
             for incident in incidents:
-                if incident.state == "resolved":
-                    pipe.delete(self._key("deferred", incident.incident_id))
-                    pipe.zrem(self._key("deferred"), incident.incident_id)
+                pipe.hgetall(self._key("incident-runs", incident.incident_id))
             for incident in still:
                 pipe.exists(self._key("deferred", incident.incident_id))
             for incident in incidents:
-                pipe.hgetall(self._key("incident-runs", incident.incident_id))
+                if incident.state == "resolved":
+                    pipe.delete(self._key("deferred", incident.incident_id))
+                    pipe.zrem(self._key("deferred"), incident.incident_id)
             answers = await pipe.execute()
-        found = answers[-len(incidents) :]
-        waiting = [
-            i
-            for i, deferred in zip(still, answers[-len(incidents) - len(still) : -len(incidents)], strict=True)
-            if deferred
-        ]
+        found, deferred = answers[: len(incidents)], answers[len(incidents) : len(incidents) + len(still)]
+        waiting = [incident for incident, waits in zip(still, deferred, strict=True) if waits]
         if waiting:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for incident in waiting:  # xx: taken off meanwhile (its time came), it stays off
