@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from healer_common.contract.auth import verify_attestation
 from healer_common.contract.events import ResourceRef
-from healer_common.contract.incidents import Incident
+from healer_common.contract.incidents import AlertSummary, Incident
 from healer_common.contract.memory import MemoryAnswer, MemoryQuery
 from healer_common.contract.messages import stable_id
 from healer_common.contract.remediations import ApprovalDecision, PlaybookRunRequest, Remediation
@@ -295,7 +295,7 @@ class RemediationCoordinator:
         if full := concurrency_refusal(len(await self.runs.active()) + 1, self._cfg.max_concurrent):
             await self._wait_turn(incident, run_id=run_id, target=target, playbook=playbook.name, why=full)
             return False  # known before memory or the cluster was asked anything
-        memory = await self._ask_memory(view, playbook)
+        memory = await self._ask_memory(view, problem.primary, playbook)  # the alert the run is remembered by
         alert_ids = [problem.primary.alert_id, *(a for a in view.alert_ids if a != problem.primary.alert_id)]
         new = NewRun(
             run_id=run_id,
@@ -430,9 +430,8 @@ class RemediationCoordinator:
         else:
             engine.note(now, "memory", "memory_consulted", advice.reason)
 
-    async def _ask_memory(self, incident: Incident, playbook: Playbook) -> MemoryAnswer | None:
-        primary = incident.primary
-        question = memory_question(primary.alert_id, primary.resource, playbook, incident.cluster, incident.title)
+    async def _ask_memory(self, incident: Incident, alert: AlertSummary, playbook: Playbook) -> MemoryAnswer | None:
+        question = memory_question(alert.alert_id, alert.resource, playbook, incident.cluster, incident.title)
         return await self._ask(question)
 
     async def _ask(self, question: MemoryQuery) -> MemoryAnswer | None:
