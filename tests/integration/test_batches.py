@@ -11,6 +11,7 @@ import datetime as dt
 import json
 
 import pytest
+from redis import exceptions as redis_errors
 
 from healer_common.contract.alerts import Alert
 from healer_common.contract.streams import CORRELATOR_ALERTS
@@ -105,3 +106,35 @@ async def test_a_lingering_consumer_takes_a_burst_in_full_batches_after_its_ling
     (first, _), (full, _), (next_full, _), _ = batches
     assert full - first >= 3.0, "nothing taken during the linger"
     assert next_full - full < 0.5, "a full batch leaves more behind: the next is taken at once"
+
+
+async def test_a_batch_that_meets_an_outage_more_times_than_max_deliver_waits_it_out_and_is_not_dead_lettered(
+    healer_settings: Settings, bus: BusClient
+) -> None:
+    """An outage is not the message's fault: it is not counted against the consumer's max_deliver (5), only
+    against NATS's own limit (bus.max_deliveries), as for a single-message consumer."""
+    settings = healer_settings.model_copy(
+        update={"bus": healer_settings.bus.model_copy(update={"outage_retry_max_s": 0.2})}
+    )
+    spec = dataclasses.replace(CORRELATOR_ALERTS, durable="outage-batches")
+    service = Service("correlator", settings)
+    tries: list[int] = []
+
+    @service.consume_batch(spec, max_batch=50)
+    async def redis_down_for_a_while(alerts: list[Alert]) -> None:
+        tries.append(len(alerts))
+        if len(tries) <= 2 * spec.max_deliver:
+            raise redis_errors.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connect call failed")
+
+    alert = pod_alert("outage-1", namespace="batch", starts_at=dt.datetime.now(dt.UTC))
+    async with recording(bus, bus.space.all_dlq) as dead:
+        await bus.publish(alert)
+        task = asyncio.create_task(service.run())
+        try:
+            await eventually(lambda: len(tries) > 2 * spec.max_deliver, timeout=30, what="handled after the outage")
+            await asyncio.sleep(0.5)  # a dead letter would have been published by now
+        finally:
+            service.stop()
+            await task
+
+    assert dead.messages == [], [json.loads(m.data)["reason"] for m in dead.messages]

@@ -206,7 +206,8 @@ class BatchLoop:
         message that cannot succeed or had its last delivery."""
         deliveries = msg.metadata.num_delivered
         verdict = classify(exc)
-        if verdict.kind in {"invalid", "permanent"} or deliveries >= self._consumer.spec.max_deliver:
+        limit = self._consumer.max_deliveries if verdict.kind == "outage" else self._consumer.spec.max_deliver
+        if verdict.kind in {"invalid", "permanent"} or deliveries >= limit:
             await self._dead_letter(msg, exc)
             await msg.term()
             return "dead_lettered"
